@@ -1,0 +1,873 @@
+//! Graph's `keyCredential` and `passwordCredential`, the body of `addKey` / `removeKey`, and the rules an
+//! `addKey` request must satisfy.
+//!
+//! The JSON shape is Graph's to the letter (camelCase, standard base64 binaries, `YYYY-MM-DDTHH:MM:SSZ` dates,
+//! lowercase GUIDs, `null` where Graph sends null) because the same types serve the client, the emulator and
+//! the bindings. The rules live in [`validate_add_key`] — the one place both the client (before sending) and the
+//! emulator (as the service) consult — and every failure names the field, the rule and the fix, and knows the
+//! code and message the real service answers with.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use crate::b64;
+use crate::cert::{self, CertError, Certificate, DerKind};
+
+/// `keyCredential.type` for a public certificate used to verify signatures (the app's own signing key).
+pub const TYPE_ASYMMETRIC_X509: &str = "AsymmetricX509Cert";
+/// `keyCredential.type` for a certificate with a password-protected private key (token encryption/signing).
+pub const TYPE_X509_AND_PASSWORD: &str = "X509CertAndPassword";
+/// `keyCredential.usage` paired with [`TYPE_ASYMMETRIC_X509`].
+pub const USAGE_VERIFY: &str = "Verify";
+/// `keyCredential.usage` paired with [`TYPE_X509_AND_PASSWORD`].
+pub const USAGE_SIGN: &str = "Sign";
+/// The service silently shortens longer display names; the builder does it visibly.
+pub const MAX_DISPLAY_NAME: usize = 90;
+/// The service's limit on `customKeyIdentifier`.
+pub const MAX_CUSTOM_KEY_IDENTIFIER: usize = 32;
+/// Observed limit of key credentials on one object (beyond it: `Directory_ResourceSizeExceeded`).
+pub const MAX_KEY_CREDENTIALS: usize = 600;
+/// The properties a `keyCredential` may carry; anything else is an unknown property.
+pub const KEY_CREDENTIAL_PROPERTIES: &[&str] = &[
+    "customKeyIdentifier",
+    "displayName",
+    "endDateTime",
+    "key",
+    "keyId",
+    "startDateTime",
+    "type",
+    "usage",
+];
+/// The properties a `passwordCredential` may carry.
+pub const PASSWORD_CREDENTIAL_PROPERTIES: &[&str] = &[
+    "customKeyIdentifier",
+    "displayName",
+    "endDateTime",
+    "hint",
+    "keyId",
+    "secretText",
+    "startDateTime",
+];
+
+/// Graph's date format: RFC 3339 in UTC with whole seconds on output; any RFC 3339 (or a bare UTC date-time)
+/// on input.
+pub mod serde_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+
+    /// Formats a date as Graph does: `2024-05-01T12:00:00Z`.
+    pub fn format(d: OffsetDateTime) -> String {
+        let d = d.to_offset(time::UtcOffset::UTC);
+        let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        d.format(&fmt).unwrap_or_else(|_| d.to_string())
+    }
+
+    /// Parses RFC 3339, or `YYYY-MM-DDTHH:MM:SS[.fff]` taken as UTC.
+    pub fn parse(s: &str) -> Result<OffsetDateTime, String> {
+        if let Ok(d) = OffsetDateTime::parse(s, &Rfc3339) {
+            return Ok(d.to_offset(time::UtcOffset::UTC));
+        }
+        let fmt = format_description!(
+            version = 2,
+            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+        );
+        time::PrimitiveDateTime::parse(s, &fmt)
+            .map(|p| p.assume_utc())
+            .map_err(|_| format!("{s:?} is not an ISO 8601 date-time (e.g. 2025-01-31T00:00:00Z)"))
+    }
+
+    /// Serde: `Option<OffsetDateTime>` as Graph's date string or null.
+    pub fn serialize<S: Serializer>(v: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => s.serialize_str(&format(*d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Serde: accepts null, missing, or a date string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => parse(&s).map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A key credential exactly as Graph serializes it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCredential {
+    /// Binary identifier; the service defaults it to the certificate's SHA-1 thumbprint.
+    #[serde(default, with = "b64::serde_binary")]
+    pub custom_key_identifier: Option<Vec<u8>>,
+    /// Friendly name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// End of validity.
+    #[serde(default, with = "serde_date")]
+    pub end_date_time: Option<OffsetDateTime>,
+    /// The certificate's DER bytes (only returned by Graph on a single-object `$select`).
+    #[serde(default, with = "b64::serde_binary")]
+    pub key: Option<Vec<u8>>,
+    /// The credential's id, generated by the service.
+    #[serde(default)]
+    pub key_id: Option<Uuid>,
+    /// Start of validity.
+    #[serde(default, with = "serde_date")]
+    pub start_date_time: Option<OffsetDateTime>,
+    /// `AsymmetricX509Cert` or `X509CertAndPassword`.
+    #[serde(default, rename = "type")]
+    pub key_type: Option<String>,
+    /// `Verify` or `Sign`.
+    #[serde(default)]
+    pub usage: Option<String>,
+}
+
+impl fmt::Debug for KeyCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyCredential")
+            .field("key_id", &self.key_id)
+            .field("display_name", &self.display_name)
+            .field("type", &self.key_type)
+            .field("usage", &self.usage)
+            .field("start", &self.start_date_time)
+            .field("end", &self.end_date_time)
+            .field("key_len", &self.key.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl KeyCredential {
+    /// The certificate in `key`, when there is one and it parses.
+    pub fn certificate(&self) -> Option<Certificate> {
+        self.key
+            .as_deref()
+            .and_then(|k| Certificate::from_der(k).ok())
+    }
+
+    /// The SHA-1 thumbprint this credential stands for: from `key` when present, else from a 20-byte
+    /// `customKeyIdentifier` (the service's default), as uppercase hex.
+    pub fn thumbprint(&self) -> Option<String> {
+        if let Some(c) = self.certificate() {
+            return Some(c.sha1_hex());
+        }
+        self.custom_key_identifier
+            .as_ref()
+            .filter(|c| c.len() == 20)
+            .map(hex::encode_upper)
+    }
+
+    /// Whether this credential is the given certificate (by key bytes or thumbprint).
+    pub fn is_certificate(&self, cert: &Certificate) -> bool {
+        if let Some(k) = &self.key {
+            return k.as_slice() == cert.der();
+        }
+        self.thumbprint().as_deref() == Some(cert.sha1_hex().as_str())
+    }
+}
+
+/// A password credential as Graph serializes it. For `addKey` only `secretText` is set, and only for
+/// `X509CertAndPassword` keys. The secret is wiped on drop and never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordCredential {
+    /// Binary identifier.
+    #[serde(default, with = "b64::serde_binary")]
+    pub custom_key_identifier: Option<Vec<u8>>,
+    /// Friendly name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// End of validity.
+    #[serde(default, with = "serde_date")]
+    pub end_date_time: Option<OffsetDateTime>,
+    /// First characters of the secret, as the service returns them.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// The credential's id.
+    #[serde(default)]
+    pub key_id: Option<Uuid>,
+    /// The password of the key.
+    #[serde(default)]
+    pub secret_text: Option<String>,
+    /// Start of validity.
+    #[serde(default, with = "serde_date")]
+    pub start_date_time: Option<OffsetDateTime>,
+}
+
+impl PasswordCredential {
+    /// A password credential carrying only the key's password, as `addKey` expects.
+    pub fn with_secret(secret: impl Into<String>) -> Self {
+        let mut p = PasswordCredential::default();
+        p.secret_text = Some(secret.into());
+        p
+    }
+}
+
+impl Drop for PasswordCredential {
+    fn drop(&mut self) {
+        if let Some(s) = self.secret_text.as_mut() {
+            s.zeroize();
+        }
+    }
+}
+
+impl fmt::Debug for PasswordCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordCredential")
+            .field("key_id", &self.key_id)
+            .field("display_name", &self.display_name)
+            .field("secret_text", &self.secret_text.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The body of `addKey`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddKeyRequest {
+    /// The new key.
+    pub key_credential: KeyCredential,
+    /// The key's password (`X509CertAndPassword` only), else null.
+    #[serde(default)]
+    pub password_credential: Option<PasswordCredential>,
+    /// The proof-of-possession JWT.
+    #[serde(default)]
+    pub proof: String,
+}
+
+impl fmt::Debug for AddKeyRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AddKeyRequest")
+            .field("key_credential", &self.key_credential)
+            .field("password_credential", &self.password_credential)
+            .field("proof", &crate::jwt::redact(&self.proof))
+            .finish()
+    }
+}
+
+/// The body of `removeKey`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveKeyRequest {
+    /// The credential to remove.
+    pub key_id: Uuid,
+    /// The proof-of-possession JWT.
+    #[serde(default)]
+    pub proof: String,
+}
+
+impl fmt::Debug for RemoveKeyRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoveKeyRequest")
+            .field("key_id", &self.key_id)
+            .field("proof", &crate::jwt::redact(&self.proof))
+            .finish()
+    }
+}
+
+/// What a key credential is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CredentialKind {
+    /// `AsymmetricX509Cert` + `Verify`: the public certificate the app signs with (the common case).
+    #[default]
+    Verify,
+    /// `X509CertAndPassword` + `Sign`: a certificate whose private key the service holds, with its password.
+    SignWithPassword,
+}
+
+impl CredentialKind {
+    /// `(type, usage)` as Graph spells them.
+    pub fn type_and_usage(self) -> (&'static str, &'static str) {
+        match self {
+            CredentialKind::Verify => (TYPE_ASYMMETRIC_X509, USAGE_VERIFY),
+            CredentialKind::SignWithPassword => (TYPE_X509_AND_PASSWORD, USAGE_SIGN),
+        }
+    }
+
+    /// Parses a `(type, usage)` pair, case-insensitively as users type them.
+    pub fn from_type_and_usage(key_type: &str, usage: &str) -> Option<Self> {
+        if key_type.eq_ignore_ascii_case(TYPE_ASYMMETRIC_X509) && usage.eq_ignore_ascii_case(USAGE_VERIFY)
+        {
+            Some(CredentialKind::Verify)
+        } else if key_type.eq_ignore_ascii_case(TYPE_X509_AND_PASSWORD)
+            && usage.eq_ignore_ascii_case(USAGE_SIGN)
+        {
+            Some(CredentialKind::SignWithPassword)
+        } else {
+            None
+        }
+    }
+}
+
+/// One broken rule of an addKey request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Issue {
+    /// `type` is absent.
+    MissingType,
+    /// `usage` is absent.
+    MissingUsage,
+    /// `usage` is neither Sign nor Verify.
+    InvalidUsage(String),
+    /// `type` is not one of the two accepted.
+    InvalidType(String),
+    /// A type and usage that do not belong together.
+    InvalidPair(String, String),
+    /// `X509CertAndPassword` without the password.
+    PasswordRequired,
+    /// A password credential on an `AsymmetricX509Cert` key.
+    PasswordNotAllowed,
+    /// Fields other than `secretText` on the password credential.
+    PasswordExtraFields(&'static str),
+    /// `key` is null or empty.
+    KeyMissing,
+    /// `key` holds private key material.
+    KeyIsPrivate(&'static str),
+    /// `key` holds a PFX archive.
+    KeyIsPfx,
+    /// `key` holds the ASCII bytes of base64 text rather than the DER bytes it encodes.
+    KeyDoubleEncoded,
+    /// `key` is not an X.509 certificate.
+    KeyNotCertificate(String),
+    /// The certificate's key cannot sign proofs or assertions.
+    WeakKey(String),
+    /// `keyId` was set; the service generates it.
+    KeyIdSet,
+    /// `endDateTime` is not after `startDateTime`.
+    EndBeforeStart,
+    /// `startDateTime` before the certificate's `notBefore`.
+    StartBeforeCertificate {
+        /// The requested start.
+        start: OffsetDateTime,
+        /// The certificate's notBefore.
+        not_before: OffsetDateTime,
+    },
+    /// `endDateTime` after the certificate's `notAfter`.
+    EndAfterCertificate {
+        /// The requested end.
+        end: OffsetDateTime,
+        /// The certificate's notAfter.
+        not_after: OffsetDateTime,
+    },
+    /// The credential would already be over.
+    EndInPast(OffsetDateTime),
+    /// The certificate has expired.
+    CertificateExpired(OffsetDateTime),
+    /// `customKeyIdentifier` over 32 bytes.
+    CustomKeyIdentifierTooLong(usize),
+    /// No proof at all.
+    ProofMissing,
+}
+
+/// One broken rule, with the field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationIssue {
+    /// The JSON path of the field, e.g. `keyCredential.usage`.
+    pub field: &'static str,
+    /// What is wrong.
+    pub issue: Issue,
+}
+
+fn fmt_date(d: OffsetDateTime) -> String {
+    serde_date::format(d)
+}
+
+impl ValidationIssue {
+    /// The error code the service answers with.
+    pub fn graph_code(&self) -> &'static str {
+        match &self.issue {
+            Issue::KeyMissing
+            | Issue::KeyIsPrivate(_)
+            | Issue::KeyIsPfx
+            | Issue::KeyDoubleEncoded
+            | Issue::KeyNotCertificate(_)
+            | Issue::WeakKey(_) => "KeyCredentialsInvalidValue",
+            Issue::EndBeforeStart
+            | Issue::EndAfterCertificate { .. }
+            | Issue::EndInPast(_)
+            | Issue::CertificateExpired(_) => "KeyCredentialsInvalidEndDate",
+            Issue::StartBeforeCertificate { .. } => "KeyCredentialsInvalidStartDate",
+            Issue::ProofMissing => "Authorization_RequestDenied",
+            _ => "Request_BadRequest",
+        }
+    }
+
+    /// The HTTP status the service answers with.
+    pub fn http_status(&self) -> u16 {
+        match self.issue {
+            Issue::ProofMissing => 403,
+            _ => 400,
+        }
+    }
+
+    /// The message the service answers with (its own words where they are known).
+    pub fn graph_message(&self) -> String {
+        match &self.issue {
+            Issue::InvalidUsage(_) | Issue::MissingUsage => {
+                "The value for the property \"usage\" in one of your credentials is invalid. Acceptable values are Sign, Verify.".into()
+            }
+            Issue::KeyMissing => "KeyValue cannot be null or empty".into(),
+            Issue::KeyIsPrivate(_) | Issue::KeyIsPfx | Issue::KeyDoubleEncoded | Issue::KeyNotCertificate(_) | Issue::WeakKey(_) => {
+                "Key credential value is invalid.".into()
+            }
+            Issue::EndBeforeStart | Issue::EndAfterCertificate { .. } | Issue::EndInPast(_) | Issue::CertificateExpired(_) => {
+                "Key credential end date is invalid.".into()
+            }
+            Issue::StartBeforeCertificate { .. } => "Key credential start date is invalid.".into(),
+            Issue::ProofMissing => "Insufficient privileges to complete the operation.".into(),
+            Issue::MissingType | Issue::InvalidType(_) | Issue::InvalidPair(..) => {
+                "The value for the property \"type\" in one of your credentials is invalid. Acceptable values are AsymmetricX509Cert, X509CertAndPassword.".into()
+            }
+            Issue::PasswordRequired | Issue::PasswordNotAllowed | Issue::PasswordExtraFields(_) => {
+                "Invalid value specified for property 'passwordCredential' of resource 'Application'.".into()
+            }
+            Issue::KeyIdSet => "Invalid value specified for property 'keyId' of resource 'KeyCredential'.".into(),
+            Issue::CustomKeyIdentifierTooLong(_) => {
+                "Invalid value specified for property 'customKeyIdentifier' of resource 'KeyCredential'.".into()
+            }
+        }
+    }
+}
+
+impl fmt::Display for ValidationIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.field;
+        match &self.issue {
+            Issue::MissingType => write!(f, "{field} is missing: set AsymmetricX509Cert (with usage Verify) or X509CertAndPassword (with usage Sign)"),
+            Issue::MissingUsage => write!(f, "{field} is missing: set Verify (with type AsymmetricX509Cert) or Sign (with type X509CertAndPassword)"),
+            Issue::InvalidUsage(u) => write!(f, "{field} is {u:?}: acceptable values are Sign and Verify"),
+            Issue::InvalidType(t) => write!(f, "{field} is {t:?}: acceptable values are AsymmetricX509Cert and X509CertAndPassword"),
+            Issue::InvalidPair(t, u) => write!(f, "{field}: type {t:?} with usage {u:?} is not accepted; the only pairs are AsymmetricX509Cert + Verify and X509CertAndPassword + Sign"),
+            Issue::PasswordRequired => write!(f, "{field}: an X509CertAndPassword key needs passwordCredential.secretText (the key's password)"),
+            Issue::PasswordNotAllowed => write!(f, "{field} must be null for an AsymmetricX509Cert key; remove it"),
+            Issue::PasswordExtraFields(p) => write!(f, "{field}: only secretText may be set on the password credential of addKey; remove {p}"),
+            Issue::KeyMissing => write!(f, "{field} is null or empty: set it to the certificate's DER bytes (base64 in JSON)"),
+            Issue::KeyIsPrivate(what) => write!(f, "{field} holds {what}: never upload private key material; send the public certificate only"),
+            Issue::KeyIsPfx => write!(f, "{field} holds a PFX archive (with its private key): send only the certificate's DER bytes"),
+            Issue::KeyDoubleEncoded => write!(f, "{field} holds the base64 *text* of a certificate encoded again (double encoding): send the DER bytes the text decodes to"),
+            Issue::KeyNotCertificate(r) => write!(f, "{field} is not an X.509 certificate ({r}): send the certificate's DER bytes"),
+            Issue::WeakKey(r) => write!(f, "{field}: {r}"),
+            Issue::KeyIdSet => write!(f, "{field} must be null: the service generates the key id"),
+            Issue::EndBeforeStart => write!(f, "{field} must be after startDateTime"),
+            Issue::StartBeforeCertificate { start, not_before } => write!(f, "{field} {} is before the certificate's notBefore {}: omit it or use a date within the certificate's validity", fmt_date(*start), fmt_date(*not_before)),
+            Issue::EndAfterCertificate { end, not_after } => write!(f, "{field} {} is after the certificate's notAfter {}: omit it or use a date within the certificate's validity", fmt_date(*end), fmt_date(*not_after)),
+            Issue::EndInPast(end) => write!(f, "{field} {} is in the past: the credential would never be usable", fmt_date(*end)),
+            Issue::CertificateExpired(not_after) => write!(f, "{field}: the certificate expired at {}; create or renew a certificate first", fmt_date(*not_after)),
+            Issue::CustomKeyIdentifierTooLong(n) => write!(f, "{field} is {n} bytes; the service allows at most {MAX_CUSTOM_KEY_IDENTIFIER} (omit it to default to the SHA-1 thumbprint)"),
+            Issue::ProofMissing => write!(f, "{field} is empty: addKey and removeKey need a proof-of-possession JWT signed by one of the object's current certificates"),
+        }
+    }
+}
+
+/// Every broken rule of one request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ValidationErrors(pub Vec<ValidationIssue>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "invalid addKey request: {one}"),
+            many => {
+                write!(f, "invalid addKey request ({} problems):", many.len())?;
+                for i in many {
+                    write!(f, "\n  - {i}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl ValidationErrors {
+    /// The issue the service would report (the first).
+    pub fn first(&self) -> Option<&ValidationIssue> {
+        self.0.first()
+    }
+}
+
+/// Errors of the key-credential builder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// The certificate cannot be used.
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+    /// The credential breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+}
+
+/// A request that passed every rule, with what the service derives from it.
+#[derive(Debug, Clone)]
+pub struct ValidatedAddKey {
+    /// The certificate in `key`.
+    pub certificate: Certificate,
+    /// The kind of key.
+    pub kind: CredentialKind,
+    /// Non-fatal remarks (e.g. a display name that will be shortened).
+    pub warnings: Vec<String>,
+    request_credential: KeyCredential,
+}
+
+impl ValidatedAddKey {
+    /// The key credential as the service stores it: a fresh `keyId`, dates defaulted from the certificate,
+    /// `customKeyIdentifier` defaulted to the SHA-1 thumbprint, the display name shortened to 90 characters.
+    pub fn stored_credential(&self, key_id: Uuid) -> KeyCredential {
+        let r = &self.request_credential;
+        let (key_type, usage) = self.kind.type_and_usage();
+        KeyCredential {
+            custom_key_identifier: Some(
+                r.custom_key_identifier
+                    .clone()
+                    .unwrap_or_else(|| self.certificate.sha1().to_vec()),
+            ),
+            display_name: Some(shorten_display_name(
+                r.display_name
+                    .as_deref()
+                    .unwrap_or(self.certificate.subject()),
+            )),
+            end_date_time: Some(r.end_date_time.unwrap_or(self.certificate.not_after())),
+            key: Some(self.certificate.der().to_vec()),
+            key_id: Some(key_id),
+            start_date_time: Some(r.start_date_time.unwrap_or(self.certificate.not_before())),
+            key_type: Some(key_type.into()),
+            usage: Some(usage.into()),
+        }
+    }
+}
+
+/// Shortens a display name to the service's 90 characters (on a character boundary).
+pub fn shorten_display_name(name: &str) -> String {
+    name.chars().take(MAX_DISPLAY_NAME).collect()
+}
+
+/// Checks an addKey request against every rule of the service (protocol.md §2), at time `now`.
+///
+/// All broken rules are collected, not just the first, so that a user fixes them in one go; the first is the
+/// one the service would report.
+pub fn validate_add_key(
+    request: &AddKeyRequest,
+    now: OffsetDateTime,
+) -> Result<ValidatedAddKey, ValidationErrors> {
+    let mut issues = Vec::new();
+    let mut push = |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
+    let kc = &request.key_credential;
+
+    // type and usage
+    let kind = match (kc.key_type.as_deref(), kc.usage.as_deref()) {
+        (None, _) => {
+            push("keyCredential.type", Issue::MissingType);
+            None
+        }
+        (_, None) => {
+            push("keyCredential.usage", Issue::MissingUsage);
+            None
+        }
+        (Some(t), Some(u)) => {
+            let type_ok = t == TYPE_ASYMMETRIC_X509 || t == TYPE_X509_AND_PASSWORD;
+            let usage_ok = u == USAGE_SIGN || u == USAGE_VERIFY;
+            if !usage_ok {
+                push("keyCredential.usage", Issue::InvalidUsage(u.into()));
+                None
+            } else if !type_ok {
+                push("keyCredential.type", Issue::InvalidType(t.into()));
+                None
+            } else if let Some(k) = CredentialKind::from_type_and_usage(t, u) {
+                Some(k)
+            } else {
+                push("keyCredential", Issue::InvalidPair(t.into(), u.into()));
+                None
+            }
+        }
+    };
+
+    // passwordCredential exactly for X509CertAndPassword, and then only secretText
+    let pw = request.password_credential.as_ref();
+    match kind {
+        Some(CredentialKind::SignWithPassword) => match pw {
+            Some(p) if p.secret_text.as_deref().is_some_and(|s| !s.is_empty()) => {
+                if let Some(extra) = password_extra_field(p) {
+                    push("passwordCredential", Issue::PasswordExtraFields(extra));
+                }
+            }
+            _ => push("passwordCredential.secretText", Issue::PasswordRequired),
+        },
+        Some(CredentialKind::Verify) if pw.is_some_and(|p| *p != PasswordCredential::default()) => {
+            push("passwordCredential", Issue::PasswordNotAllowed)
+        }
+        _ => {}
+    }
+
+    if kc.key_id.is_some() {
+        push("keyCredential.keyId", Issue::KeyIdSet);
+    }
+    if let Some(cki) = &kc.custom_key_identifier {
+        if cki.len() > MAX_CUSTOM_KEY_IDENTIFIER {
+            push(
+                "keyCredential.customKeyIdentifier",
+                Issue::CustomKeyIdentifierTooLong(cki.len()),
+            );
+        }
+    }
+
+    // key: a public X.509 certificate, nothing else
+    let certificate = match kc.key.as_deref() {
+        None | Some([]) => {
+            push("keyCredential.key", Issue::KeyMissing);
+            None
+        }
+        Some(bytes) => match classify_key_bytes(bytes) {
+            Ok(c) => Some(c),
+            Err(issue) => {
+                push("keyCredential.key", issue);
+                None
+            }
+        },
+    };
+
+    if let Some(cert) = &certificate {
+        if kind == Some(CredentialKind::Verify) {
+            if let Err(e) = cert.check_signing_key() {
+                push("keyCredential.key", Issue::WeakKey(e.to_string()));
+            }
+        }
+        check_dates(
+            cert,
+            kc.start_date_time,
+            kc.end_date_time,
+            Some(now),
+            &mut push,
+        );
+    }
+
+    if request.proof.trim().is_empty() {
+        push("proof", Issue::ProofMissing);
+    }
+
+    let mut warnings = Vec::new();
+    if let Some(name) = &kc.display_name {
+        if name.chars().count() > MAX_DISPLAY_NAME {
+            warnings.push(format!(
+                "keyCredential.displayName is {} characters; the service keeps the first {MAX_DISPLAY_NAME}",
+                name.chars().count()
+            ));
+        }
+    }
+
+    match (issues.is_empty(), certificate, kind) {
+        (true, Some(certificate), Some(kind)) => Ok(ValidatedAddKey {
+            certificate,
+            kind,
+            warnings,
+            request_credential: kc.clone(),
+        }),
+        _ => Err(ValidationErrors(issues)),
+    }
+}
+
+fn password_extra_field(p: &PasswordCredential) -> Option<&'static str> {
+    if p.custom_key_identifier.is_some() {
+        Some("customKeyIdentifier")
+    } else if p.display_name.is_some() {
+        Some("displayName")
+    } else if p.end_date_time.is_some() {
+        Some("endDateTime")
+    } else if p.hint.is_some() {
+        Some("hint")
+    } else if p.key_id.is_some() {
+        Some("keyId")
+    } else if p.start_date_time.is_some() {
+        Some("startDateTime")
+    } else {
+        None
+    }
+}
+
+/// What the bytes of `keyCredential.key` are; a certificate, or the issue explaining what they are instead.
+fn classify_key_bytes(bytes: &[u8]) -> Result<Certificate, Issue> {
+    match cert::classify_der(bytes) {
+        DerKind::Certificate => {
+            Certificate::from_der(bytes).map_err(|e| Issue::KeyNotCertificate(e.to_string()))
+        }
+        DerKind::Pfx => Err(Issue::KeyIsPfx),
+        DerKind::PrivateKey(what) => Err(Issue::KeyIsPrivate(what)),
+        DerKind::Other => {
+            // The classic mistake: the ASCII bytes of base64 (or PEM) text instead of the DER they encode.
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                if text.contains("PRIVATE KEY") {
+                    return Err(Issue::KeyIsPrivate("a PEM private key"));
+                }
+                if text.contains("-----BEGIN CERTIFICATE") {
+                    return Err(Issue::KeyDoubleEncoded);
+                }
+                if let Ok(decoded) = b64::decode_lenient(text) {
+                    match cert::classify_der(&decoded) {
+                        DerKind::Certificate => return Err(Issue::KeyDoubleEncoded),
+                        DerKind::PrivateKey(what) => return Err(Issue::KeyIsPrivate(what)),
+                        DerKind::Pfx => return Err(Issue::KeyIsPfx),
+                        DerKind::Other => {}
+                    }
+                }
+            }
+            Err(Issue::KeyNotCertificate(
+                "the bytes are not DER-encoded X.509".into(),
+            ))
+        }
+    }
+}
+
+/// The date rules: within the certificate's validity, end after start, and (given `now`) not already over.
+fn check_dates(
+    cert: &Certificate,
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+    now: Option<OffsetDateTime>,
+    push: &mut impl FnMut(&'static str, Issue),
+) {
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            push("keyCredential.endDateTime", Issue::EndBeforeStart);
+        }
+    }
+    if let Some(s) = start {
+        if s < cert.not_before() {
+            push(
+                "keyCredential.startDateTime",
+                Issue::StartBeforeCertificate {
+                    start: s,
+                    not_before: cert.not_before(),
+                },
+            );
+        }
+    }
+    if let Some(e) = end {
+        if e > cert.not_after() {
+            push(
+                "keyCredential.endDateTime",
+                Issue::EndAfterCertificate {
+                    end: e,
+                    not_after: cert.not_after(),
+                },
+            );
+        }
+    }
+    if let Some(now) = now {
+        if cert.not_after() < now {
+            push(
+                "keyCredential.key",
+                Issue::CertificateExpired(cert.not_after()),
+            );
+        } else if let Some(e) = end {
+            if e < now {
+                push("keyCredential.endDateTime", Issue::EndInPast(e));
+            }
+        }
+    }
+}
+
+/// Builds a key credential from a certificate, with Graph's defaults and the service's rules applied.
+#[derive(Debug, Clone)]
+pub struct KeyCredentialBuilder {
+    certificate: Certificate,
+    kind: CredentialKind,
+    display_name: Option<String>,
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+    custom_key_identifier: Option<Vec<u8>>,
+}
+
+/// A built credential and what the builder had to change.
+#[derive(Debug, Clone)]
+pub struct BuiltCredential {
+    /// The credential to send.
+    pub key_credential: KeyCredential,
+    /// What was adjusted (e.g. a shortened display name).
+    pub warnings: Vec<String>,
+}
+
+impl KeyCredentialBuilder {
+    /// Starts from a public certificate: `AsymmetricX509Cert` + `Verify`, display name = subject.
+    pub fn new(certificate: Certificate) -> Self {
+        KeyCredentialBuilder {
+            certificate,
+            kind: CredentialKind::Verify,
+            display_name: None,
+            start: None,
+            end: None,
+            custom_key_identifier: None,
+        }
+    }
+    /// Sets the type/usage pair.
+    pub fn kind(mut self, kind: CredentialKind) -> Self {
+        self.kind = kind;
+        self
+    }
+    /// Sets the display name (shortened to 90 characters, with a warning).
+    pub fn display_name(mut self, name: impl Into<String>) -> Self {
+        self.display_name = Some(name.into());
+        self
+    }
+    /// Sets the start of validity (must not precede the certificate's).
+    pub fn start(mut self, start: Option<OffsetDateTime>) -> Self {
+        self.start = start;
+        self
+    }
+    /// Sets the end of validity (must not exceed the certificate's).
+    pub fn end(mut self, end: Option<OffsetDateTime>) -> Self {
+        self.end = end;
+        self
+    }
+    /// Sets the custom key identifier (at most 32 bytes; default: the service uses the SHA-1 thumbprint).
+    pub fn custom_key_identifier(mut self, id: Option<Vec<u8>>) -> Self {
+        self.custom_key_identifier = id;
+        self
+    }
+
+    /// Builds the credential. `key` is always the certificate's DER bytes — never the base64 text's bytes.
+    pub fn build(self) -> Result<BuiltCredential, CredentialError> {
+        let mut issues = Vec::new();
+        let mut push = |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
+        if let Some(id) = &self.custom_key_identifier {
+            if id.len() > MAX_CUSTOM_KEY_IDENTIFIER {
+                push(
+                    "keyCredential.customKeyIdentifier",
+                    Issue::CustomKeyIdentifierTooLong(id.len()),
+                );
+            }
+        }
+        check_dates(&self.certificate, self.start, self.end, None, &mut push);
+        if !issues.is_empty() {
+            return Err(ValidationErrors(issues).into());
+        }
+        let mut warnings = Vec::new();
+        let name = self
+            .display_name
+            .unwrap_or_else(|| self.certificate.subject().to_string());
+        let short = shorten_display_name(&name);
+        if short != name {
+            warnings.push(format!(
+                "the display name was shortened to {MAX_DISPLAY_NAME} characters, as the service would"
+            ));
+        }
+        let (key_type, usage) = self.kind.type_and_usage();
+        Ok(BuiltCredential {
+            key_credential: KeyCredential {
+                custom_key_identifier: self.custom_key_identifier,
+                display_name: Some(short),
+                end_date_time: self.end,
+                key: Some(self.certificate.der().to_vec()),
+                key_id: None,
+                start_date_time: self.start,
+                key_type: Some(key_type.into()),
+                usage: Some(usage.into()),
+            },
+            warnings,
+        })
+    }
+}

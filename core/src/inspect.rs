@@ -1,0 +1,522 @@
+//! The proof inspector: every reason the service would reject a proof, in words.
+//!
+//! The service answers every bad proof with the same bare `401 Authentication_MissingOrMalformed`. This module
+//! checks each rule of protocol.md §1 separately and reports all that fail, with the values involved and the
+//! fix. The emulator judges proofs with this very function, so the client's local check and the emulator can
+//! never disagree about a rule.
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::cert::{Certificate, Validity};
+use crate::credential::serde_date;
+use crate::jwt::{self, NumericDate};
+use crate::proof::{GRAPH_AUDIENCE, MAX_LIFETIME_SECS, MICROSOFT_GRAPH_APP_ID};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information; changes nothing.
+    Info,
+    /// Accepted, but worth fixing.
+    Warning,
+    /// The service rejects the proof.
+    Error,
+}
+
+/// What a finding is about: a stable code for scripts and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FindingCode {
+    /// Not a compact JWS at all.
+    Malformed,
+    /// `=` padding in a segment.
+    Padding,
+    /// `alg` is not RS256.
+    Algorithm,
+    /// `typ` is not JWT.
+    Type,
+    /// Neither `kid` nor `x5t` in the header.
+    MissingThumbprint,
+    /// `x5t` does not name the certificate.
+    X5tMismatch,
+    /// `kid` does not name the certificate.
+    KidMismatch,
+    /// `aud` absent.
+    AudienceMissing,
+    /// `aud` is Microsoft Graph's app id (00000003-…), a documented confusion.
+    AudienceGraphAppId,
+    /// `aud` is something else.
+    AudienceWrong,
+    /// `iss` absent.
+    IssuerMissing,
+    /// `iss` is not a GUID.
+    IssuerNotGuid,
+    /// `iss` is the application's appId (client id) instead of its object id.
+    IssuerIsAppId,
+    /// `iss` is some other id.
+    IssuerMismatch,
+    /// `iss` could not be compared: no expected object id was given.
+    IssuerUnchecked,
+    /// A time claim absent or not a NumericDate.
+    TimeClaim,
+    /// `exp - nbf` over 600 s, or not positive.
+    Lifetime,
+    /// `now < nbf`.
+    NotYetValid,
+    /// `now > exp`.
+    Expired,
+    /// The signature does not verify with the certificate(s).
+    Signature,
+    /// No certificate was given, so the signature was not checked.
+    SignatureUnchecked,
+    /// The signing certificate is expired or not yet valid.
+    SignerValidity,
+    /// The signing certificate's key is too weak.
+    SignerKey,
+}
+
+/// One observation about a proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How bad it is.
+    pub severity: Severity,
+    /// What it is about.
+    pub code: FindingCode,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// The result of inspecting a proof.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The decoded header, when the token could be decoded.
+    pub header: Option<Value>,
+    /// The decoded claims, when the token could be decoded.
+    pub claims: Option<Value>,
+    /// Everything found, errors first.
+    pub findings: Vec<Finding>,
+    /// Index (into the certificates given) of the certificate whose key made the signature.
+    pub signer: Option<usize>,
+    /// SHA-1 thumbprint of that certificate.
+    pub signer_thumbprint: Option<String>,
+}
+
+impl Report {
+    /// Whether the service would accept the proof (no error-level finding).
+    pub fn accepted(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+    /// The error-level findings.
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+    /// The first error, if any: what a one-line diagnostic should say.
+    pub fn first_error(&self) -> Option<&Finding> {
+        self.errors().next()
+    }
+}
+
+/// What to check a proof against.
+#[derive(Debug, Clone)]
+pub struct InspectOptions<'a> {
+    /// Certificates that may have signed it (the user's one certificate, or all of a target's keys).
+    pub certificates: &'a [Certificate],
+    /// The object id the proof is for; compared with `iss`.
+    pub expected_object_id: Option<Uuid>,
+    /// The object's appId (client id), when known: lets the inspector say exactly "you used the appId".
+    pub app_id: Option<Uuid>,
+    /// The expected audience; [`GRAPH_AUDIENCE`] when `None`.
+    pub expected_audience: Option<&'a str>,
+    /// The time to judge at.
+    pub now: OffsetDateTime,
+    /// Seconds of clock difference tolerated on `nbf` and `exp` (0 for a strict local check).
+    pub clock_skew_secs: i64,
+}
+
+impl<'a> InspectOptions<'a> {
+    /// Options that check only what needs no context, at `now`.
+    pub fn new(now: OffsetDateTime) -> Self {
+        InspectOptions {
+            certificates: &[],
+            expected_object_id: None,
+            app_id: None,
+            expected_audience: None,
+            now,
+            clock_skew_secs: 0,
+        }
+    }
+}
+
+fn fmt_time(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t)
+        .map(serde_date::format)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+struct Collector(Vec<Finding>);
+
+impl Collector {
+    fn add(&mut self, severity: Severity, code: FindingCode, message: impl Into<String>) {
+        self.0.push(Finding {
+            severity,
+            code,
+            message: message.into(),
+        });
+    }
+    fn error(&mut self, code: FindingCode, message: impl Into<String>) {
+        self.add(Severity::Error, code, message);
+    }
+    fn warn(&mut self, code: FindingCode, message: impl Into<String>) {
+        self.add(Severity::Warning, code, message);
+    }
+    fn info(&mut self, code: FindingCode, message: impl Into<String>) {
+        self.add(Severity::Info, code, message);
+    }
+}
+
+/// Inspects `token` and reports every reason the service would reject it.
+pub fn inspect(token: &str, options: &InspectOptions<'_>) -> Report {
+    let mut out = Collector(Vec::new());
+    let jws = match jwt::parse(token) {
+        Ok(j) => j,
+        Err(e) => {
+            out.error(FindingCode::Malformed, format!("not a proof: {e}"));
+            return Report {
+                header: None,
+                claims: None,
+                findings: out.0,
+                signer: None,
+                signer_thumbprint: None,
+            };
+        }
+    };
+    if jws.padded {
+        out.error(
+            FindingCode::Padding,
+            "a segment ends in '=' padding; JWT segments are base64url *without* padding and the service rejects padded proofs — strip the '=' (TrimEnd('=') in .NET) before joining",
+        );
+    }
+
+    let str_field = |map: &serde_json::Map<String, Value>, k: &str| -> Option<String> {
+        map.get(k).and_then(Value::as_str).map(str::to_owned)
+    };
+
+    // Header
+    let alg = str_field(&jws.header, "alg");
+    let alg_ok = alg.as_deref() == Some("RS256");
+    match alg.as_deref() {
+        Some("RS256") => {}
+        Some("PS256") => out.error(
+            FindingCode::Algorithm,
+            "alg is PS256; proofs must be RS256 (RSASSA-PKCS1-v1_5 + SHA-256) — PS256 is not documented for proofs",
+        ),
+        Some(other) => out.error(
+            FindingCode::Algorithm,
+            format!("alg is {other:?}; proofs must be signed RS256 with the certificate's RSA key"),
+        ),
+        None => out.error(FindingCode::Algorithm, "the header has no alg; it must be RS256"),
+    }
+    if let Some(typ) = str_field(&jws.header, "typ") {
+        if !typ.eq_ignore_ascii_case("JWT") {
+            out.warn(FindingCode::Type, format!("typ is {typ:?}; Microsoft's sample sends \"JWT\""));
+        }
+    }
+    let x5t = str_field(&jws.header, "x5t");
+    let kid = str_field(&jws.header, "kid");
+    if x5t.is_none() && kid.is_none() {
+        out.warn(
+            FindingCode::MissingThumbprint,
+            "the header names no certificate (no x5t or kid); Microsoft's sample sends both, x5t = base64url SHA-1 thumbprint and kid = hex thumbprint",
+        );
+    }
+
+    // Claims
+    check_audience(&jws.claims, options, &mut out);
+    check_issuer(&jws.claims, options, &mut out);
+    check_times(&jws.claims, options, &mut out);
+
+    // Signature and signer
+    let (signer, signer_thumbprint) = check_signature(&jws, alg_ok, x5t, kid, options, &mut out);
+
+    let mut findings = out.0;
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    Report {
+        header: Some(Value::Object(jws.header.clone())),
+        claims: Some(Value::Object(jws.claims.clone())),
+        findings,
+        signer,
+        signer_thumbprint,
+    }
+}
+
+fn check_audience(
+    claims: &serde_json::Map<String, Value>,
+    options: &InspectOptions<'_>,
+    out: &mut Collector,
+) {
+    let expected = options.expected_audience.unwrap_or(GRAPH_AUDIENCE);
+    match claims.get("aud") {
+        None | Some(Value::Null) => out.error(
+            FindingCode::AudienceMissing,
+            format!("the claims have no aud; it must be {expected}"),
+        ),
+        Some(Value::String(a)) if a == expected => {}
+        Some(Value::String(a)) if a.eq_ignore_ascii_case(MICROSOFT_GRAPH_APP_ID) => out.error(
+            FindingCode::AudienceGraphAppId,
+            format!(
+                "aud is {a} (Microsoft Graph's app id, which the docs briefly showed in 2023); the service expects {expected}"
+            ),
+        ),
+        Some(Value::String(a)) if a.starts_with("https://graph.") => out.error(
+            FindingCode::AudienceWrong,
+            format!("aud is the Graph URL {a:?}; a proof's audience is {expected}, not a URL"),
+        ),
+        Some(Value::String(a)) => out.error(
+            FindingCode::AudienceWrong,
+            format!("aud is {a:?}; it must be {expected}"),
+        ),
+        Some(Value::Array(items)) if items.iter().any(|v| v.as_str() == Some(expected)) => out.warn(
+            FindingCode::AudienceWrong,
+            format!("aud is an array; send the single string {expected}"),
+        ),
+        Some(other) => out.error(
+            FindingCode::AudienceWrong,
+            format!("aud is {other}; it must be the string {expected}"),
+        ),
+    }
+}
+
+fn check_issuer(
+    claims: &serde_json::Map<String, Value>,
+    options: &InspectOptions<'_>,
+    out: &mut Collector,
+) {
+    let iss = match claims.get("iss") {
+        None | Some(Value::Null) => {
+            out.error(
+                FindingCode::IssuerMissing,
+                "the claims have no iss; it must be the object id of the application (or service principal) whose key is being changed",
+            );
+            return;
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            out.error(
+                FindingCode::IssuerNotGuid,
+                format!("iss is {other}; it must be the object id as a string"),
+            );
+            return;
+        }
+    };
+    let Ok(iss_id) = Uuid::parse_str(&iss) else {
+        out.error(
+            FindingCode::IssuerNotGuid,
+            format!("iss is {iss:?}, not a GUID; it must be the object id of the application (the 'Object ID', not a name or URL)"),
+        );
+        return;
+    };
+    match (options.expected_object_id, options.app_id) {
+        (Some(expected), _) if expected == iss_id => {}
+        (Some(expected), Some(app_id)) if app_id == iss_id => out.error(
+            FindingCode::IssuerIsAppId,
+            format!("iss is {iss}, the application's appId (client id); it must be its object id {expected}"),
+        ),
+        (Some(expected), _) => out.error(
+            FindingCode::IssuerMismatch,
+            format!("iss is {iss} but the target's object id is {expected}; if {iss} is the appId (client id), use the object id instead — the two are easy to confuse"),
+        ),
+        (None, _) => out.info(
+            FindingCode::IssuerUnchecked,
+            format!("iss {iss} was not compared with the target; give the object id to check it (a common mistake is to use the appId)"),
+        ),
+    }
+}
+
+fn check_times(
+    claims: &serde_json::Map<String, Value>,
+    options: &InspectOptions<'_>,
+    out: &mut Collector,
+) {
+    let now = options.now.unix_timestamp();
+    let skew = options.clock_skew_secs.max(0);
+    let mut read = |name: &str, required: bool| -> Option<i64> {
+        match NumericDate::read(claims, name) {
+            NumericDate::Integer(v) => Some(v),
+            NumericDate::Fractional(v) => {
+                out.warn(
+                    FindingCode::TimeClaim,
+                    format!("{name} has a fraction; NumericDate values should be whole seconds"),
+                );
+                Some(v)
+            }
+            NumericDate::NumericString(v) => {
+                out.error(
+                    FindingCode::TimeClaim,
+                    format!("{name} is a string ({v:?}); it must be a JSON number of seconds since 1970"),
+                );
+                None
+            }
+            NumericDate::Invalid => {
+                out.error(
+                    FindingCode::TimeClaim,
+                    format!("{name} is not a NumericDate; it must be a JSON number of seconds since 1970"),
+                );
+                None
+            }
+            NumericDate::Missing if required => {
+                out.error(
+                    FindingCode::TimeClaim,
+                    format!("the claims have no {name}; proofs carry nbf and exp (and iat)"),
+                );
+                None
+            }
+            NumericDate::Missing => {
+                out.warn(
+                    FindingCode::TimeClaim,
+                    format!("the claims have no {name}; Microsoft's sample sends it"),
+                );
+                None
+            }
+        }
+    };
+    let nbf = read("nbf", true);
+    let exp = read("exp", true);
+    let _iat = read("iat", false);
+    if let (Some(nbf), Some(exp)) = (nbf, exp) {
+        let life = exp.saturating_sub(nbf);
+        if life > MAX_LIFETIME_SECS {
+            out.error(
+                FindingCode::Lifetime,
+                format!("the proof lives {life} s (exp - nbf); the service allows at most {MAX_LIFETIME_SECS} s"),
+            );
+        } else if life <= 0 {
+            out.error(
+                FindingCode::Lifetime,
+                format!("exp ({}) is not after nbf ({})", fmt_time(exp), fmt_time(nbf)),
+            );
+        }
+    }
+    if let Some(nbf) = nbf {
+        if now.saturating_add(skew) < nbf {
+            out.error(
+                FindingCode::NotYetValid,
+                format!(
+                    "the proof is not valid yet: nbf is {} and it is now {} ({} s early); check this machine's clock",
+                    fmt_time(nbf),
+                    fmt_time(now),
+                    nbf - now
+                ),
+            );
+        }
+    }
+    if let Some(exp) = exp {
+        if now.saturating_sub(skew) > exp {
+            out.error(
+                FindingCode::Expired,
+                format!(
+                    "the proof expired at {}, {} s ago (checked at {}); mint a fresh one right before the call",
+                    fmt_time(exp),
+                    now - exp,
+                    fmt_time(now)
+                ),
+            );
+        }
+    }
+}
+
+fn check_signature(
+    jws: &jwt::CompactJws<'_>,
+    alg_ok: bool,
+    x5t: Option<String>,
+    kid: Option<String>,
+    options: &InspectOptions<'_>,
+    out: &mut Collector,
+) -> (Option<usize>, Option<String>) {
+    let certs = options.certificates;
+    if certs.is_empty() {
+        out.info(
+            FindingCode::SignatureUnchecked,
+            "the signature was not checked: give the certificate that should have signed it",
+        );
+        return (None, None);
+    }
+    // Header thumbprints, compared with a single given certificate (with many, they only select).
+    if let [cert] = certs {
+        if let Some(x) = &x5t {
+            if x.trim_end_matches('=') != cert.x5t() {
+                out.error(
+                    FindingCode::X5tMismatch,
+                    format!(
+                        "x5t is {x:?} but the certificate's SHA-1 thumbprint is {} (x5t {}); the header must name the signing certificate",
+                        cert.sha1_hex(),
+                        cert.x5t()
+                    ),
+                );
+            }
+        }
+        if let Some(k) = &kid {
+            if !k.eq_ignore_ascii_case(&cert.sha1_hex()) {
+                out.error(
+                    FindingCode::KidMismatch,
+                    format!(
+                        "kid is {k:?} but the certificate's thumbprint is {}",
+                        cert.sha1_hex()
+                    ),
+                );
+            }
+        }
+    }
+    if !alg_ok {
+        // The service refuses anything but RS256; a signature in another algorithm is not worth checking.
+        return (None, None);
+    }
+    let signer = certs
+        .iter()
+        .position(|c| jwt::verify_rs256(c, jws.signing_input.as_bytes(), &jws.signature));
+    let Some(index) = signer else {
+        let msg = match certs {
+            [cert] => format!(
+                "the signature does not verify with the certificate {} ({}); the proof was signed with another key, or altered",
+                cert.sha1_hex(),
+                cert.subject()
+            ),
+            many => format!(
+                "the signature does not verify with any of the object's {} certificate(s); sign with the private key of one of its current certificates",
+                many.len()
+            ),
+        };
+        out.error(FindingCode::Signature, msg);
+        return (None, None);
+    };
+    let cert = &certs[index];
+    match cert.validity_at(options.now) {
+        Validity::Valid => {}
+        Validity::Expired => out.error(
+            FindingCode::SignerValidity,
+            format!(
+                "the signing certificate {} expired at {}; the service only accepts proofs signed by a currently valid certificate of the object",
+                cert.sha1_hex(),
+                serde_date::format(cert.not_after())
+            ),
+        ),
+        Validity::NotYetValid => out.error(
+            FindingCode::SignerValidity,
+            format!(
+                "the signing certificate {} is not valid until {}",
+                cert.sha1_hex(),
+                serde_date::format(cert.not_before())
+            ),
+        ),
+    }
+    if let Err(e) = cert.check_signing_key() {
+        out.error(FindingCode::SignerKey, e.to_string());
+    }
+    (Some(index), Some(cert.sha1_hex()))
+}
