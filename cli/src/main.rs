@@ -1,1 +1,72 @@
-fn main(){}
+//! `keyroll`: roll the certificates of Microsoft Entra applications.
+//!
+//! The binary only parses arguments, calls `keyroll-core`, maps the outcome to a documented exit code and prints
+//! the error chain. Every rule of the protocol lives in core.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod exit;
+mod secret;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (for `proof inspect`: the proof would be accepted)
+  1  a negative verdict: the proof would be rejected, or the operation did not succeed
+  2  bad arguments or bad input (unreadable certificate, wrong password, invalid request)
+  3  the service refused the request (Graph or identity platform error)
+  4  the service could not be reached (network, TLS, timeout)";
+
+/// Roll the certificates of Microsoft Entra applications: mint and inspect proofs of possession, add and remove
+/// key credentials, and rehearse it all against a local emulator.
+#[derive(Parser, Debug)]
+#[command(name = "keyroll", version, about, after_help = EXIT_CODES, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Inspect or create certificates.
+    #[command(subcommand)]
+    Cert(cmd::cert::CertCommand),
+    /// Mint or inspect proof-of-possession tokens for addKey / removeKey.
+    #[command(subcommand)]
+    Proof(cmd::proof::ProofCommand),
+    /// Show the whole flow on a certificate generated on the spot: no arguments, no network.
+    Demo(cmd::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Cert(c) => cmd::cert::run(c),
+        Command::Proof(c) => cmd::proof::run(c),
+        Command::Demo(a) => cmd::demo::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_codes_are_documented_in_help() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes"));
+    }
+}

@@ -13,7 +13,8 @@ const LENIENT_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_allow_trailing_bits(true);
 const STANDARD_LENIENT: GeneralPurpose =
     GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT_CONFIG);
-const URL_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT_CONFIG);
+const URL_LENIENT: GeneralPurpose =
+    GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT_CONFIG);
 
 /// Why a base64 text could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

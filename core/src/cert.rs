@@ -57,7 +57,9 @@ pub enum CertError {
     #[error("the certificate input is empty")]
     Empty,
     /// The input is larger than any certificate file.
-    #[error("the input is {len} bytes; certificate and key files are far below {max} bytes — is this the right file?")]
+    #[error(
+        "the input is {len} bytes; certificate and key files are far below {max} bytes — is this the right file?"
+    )]
     TooLarge {
         /// Its size.
         len: usize,
@@ -73,10 +75,14 @@ pub enum CertError {
         hint: String,
     },
     /// A PFX was given without a password but needs one.
-    #[error("the PFX file is protected by a password: supply it (e.g. --password-env VAR naming an environment variable)")]
+    #[error(
+        "the PFX file is protected by a password: supply it (e.g. --password-env VAR naming an environment variable)"
+    )]
     PfxPasswordRequired,
     /// The PFX password is wrong.
-    #[error("the PFX password is wrong (the file's integrity check failed with the password given)")]
+    #[error(
+        "the PFX password is wrong (the file's integrity check failed with the password given)"
+    )]
     PfxWrongPassword,
     /// The PFX is damaged or truncated.
     #[error("the PFX file is corrupt or truncated ({reason}); export it again")]
@@ -85,13 +91,17 @@ pub enum CertError {
         reason: String,
     },
     /// The PFX uses an encryption this build does not read.
-    #[error("the PFX file uses an unsupported encryption ({reason}); re-export it with AES-256 (openssl pkcs12 -export, or Windows 'AES256-SHA256')")]
+    #[error(
+        "the PFX file uses an unsupported encryption ({reason}); re-export it with AES-256 (openssl pkcs12 -export, or Windows 'AES256-SHA256')"
+    )]
     PfxUnsupported {
         /// The parser's reason.
         reason: String,
     },
     /// A PFX with no private key where one is needed.
-    #[error("the PFX file holds no private key; signing needs a PFX exported *with* its private key")]
+    #[error(
+        "the PFX file holds no private key; signing needs a PFX exported *with* its private key"
+    )]
     PfxNoPrivateKey,
     /// A PFX or PEM with no certificate.
     #[error("no certificate found in the {what}")]
@@ -100,10 +110,14 @@ pub enum CertError {
         what: &'static str,
     },
     /// A PEM with no private key where one is needed.
-    #[error("no private key found in the PEM input; give the key too (a PRIVATE KEY or RSA PRIVATE KEY block, in the same file or with --key)")]
+    #[error(
+        "no private key found in the PEM input; give the key too (a PRIVATE KEY or RSA PRIVATE KEY block, in the same file or with --key)"
+    )]
     PemNoPrivateKey,
     /// An encrypted PEM key.
-    #[error("the PEM private key is encrypted; decrypt it (openssl pkey -in key.pem -out plain.pem) or use a PFX with a password")]
+    #[error(
+        "the PEM private key is encrypted; decrypt it (openssl pkey -in key.pem -out plain.pem) or use a PFX with a password"
+    )]
     PemEncryptedKey,
     /// The PEM text is broken.
     #[error("the PEM input is malformed ({reason})")]
@@ -112,7 +126,9 @@ pub enum CertError {
         reason: String,
     },
     /// The key belongs to another certificate.
-    #[error("the private key does not belong to the certificate {thumbprint} ({subject}); pair the certificate with its own key")]
+    #[error(
+        "the private key does not belong to the certificate {thumbprint} ({subject}); pair the certificate with its own key"
+    )]
     KeyDoesNotMatchCertificate {
         /// The certificate's SHA-1 thumbprint.
         thumbprint: String,
@@ -120,13 +136,17 @@ pub enum CertError {
         subject: String,
     },
     /// Not an RSA key.
-    #[error("the key is {algorithm}, not RSA; proofs and client assertions must be signed RS256 with an RSA key of at least 2048 bits")]
+    #[error(
+        "the key is {algorithm}, not RSA; proofs and client assertions must be signed RS256 with an RSA key of at least 2048 bits"
+    )]
     NotRsa {
         /// What it is.
         algorithm: String,
     },
     /// RSA, but too small.
-    #[error("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required — create a new certificate with a 2048- or 3072-bit key")]
+    #[error(
+        "the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required — create a new certificate with a 2048- or 3072-bit key"
+    )]
     RsaKeyTooSmall {
         /// Its size.
         bits: usize,
@@ -144,7 +164,9 @@ pub enum CertError {
         reason: String,
     },
     /// The guard: private key material where a public certificate belongs.
-    #[error("refusing {what}: a key credential must be a public certificate only — uploading private key material compromises the application. Give the certificate (.cer/.pem), or a PFX/PEM bundle from which only the certificate is taken")]
+    #[error(
+        "refusing {what}: a key credential must be a public certificate only — uploading private key material compromises the application. Give the certificate (.cer/.pem), or a PFX/PEM bundle from which only the certificate is taken"
+    )]
     PrivateKeyNotCertificate {
         /// What was found.
         what: &'static str,
@@ -441,7 +463,8 @@ impl SigningIdentity {
             Err(CertError::PemNoPrivateKey)
         } else {
             Err(CertError::UnrecognizedFormat {
-                hint: "; signing needs a PFX with its private key, or PEM with certificate and key".into(),
+                hint: "; signing needs a PFX with its private key, or PEM with certificate and key"
+                    .into(),
             })
         }
     }
@@ -629,7 +652,9 @@ pub fn classify_der(bytes: &[u8]) -> DerKind {
     };
     let first_oid_of = |i: usize| -> Option<String> {
         match &items.get(i)?.content {
-            BerObjectContent::Sequence(inner) => inner.first()?.as_oid().ok().map(|o| o.to_id_string()),
+            BerObjectContent::Sequence(inner) => {
+                inner.first()?.as_oid().ok().map(|o| o.to_id_string())
+            }
             _ => None,
         }
     };
@@ -702,7 +727,9 @@ fn read_private_key(bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, CertError> {
     check_size(bytes)?;
     if !looks_like_pem(bytes) {
         return match classify_der(bytes) {
-            DerKind::PrivateKey("an encrypted PKCS#8 private key") => Err(CertError::PemEncryptedKey),
+            DerKind::PrivateKey("an encrypted PKCS#8 private key") => {
+                Err(CertError::PemEncryptedKey)
+            }
             DerKind::PrivateKey("an EC private key") => Err(CertError::NotRsa {
                 algorithm: "EC".into(),
             }),
@@ -766,7 +793,9 @@ impl Pfx {
             Err(p12_keystore::error::Error::MacError(_)) if pw.is_empty() => {
                 return Err(CertError::PfxPasswordRequired);
             }
-            Err(p12_keystore::error::Error::MacError(_)) => return Err(CertError::PfxWrongPassword),
+            Err(p12_keystore::error::Error::MacError(_)) => {
+                return Err(CertError::PfxWrongPassword);
+            }
             Err(
                 e @ (p12_keystore::error::Error::UnsupportedEncryptionScheme
                 | p12_keystore::error::Error::UnsupportedMacAlgorithm

@@ -91,7 +91,9 @@ pub mod serde_date {
     }
 
     /// Serde: accepts null, missing, or a date string.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
             Some(s) => parse(&s).map(Some).map_err(serde::de::Error::custom),
@@ -222,7 +224,10 @@ impl fmt::Debug for PasswordCredential {
         f.debug_struct("PasswordCredential")
             .field("key_id", &self.key_id)
             .field("display_name", &self.display_name)
-            .field("secret_text", &self.secret_text.as_ref().map(|_| "<redacted>"))
+            .field(
+                "secret_text",
+                &self.secret_text.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -292,7 +297,8 @@ impl CredentialKind {
 
     /// Parses a `(type, usage)` pair, case-insensitively as users type them.
     pub fn from_type_and_usage(key_type: &str, usage: &str) -> Option<Self> {
-        if key_type.eq_ignore_ascii_case(TYPE_ASYMMETRIC_X509) && usage.eq_ignore_ascii_case(USAGE_VERIFY)
+        if key_type.eq_ignore_ascii_case(TYPE_ASYMMETRIC_X509)
+            && usage.eq_ignore_ascii_case(USAGE_VERIFY)
         {
             Some(CredentialKind::Verify)
         } else if key_type.eq_ignore_ascii_case(TYPE_X509_AND_PASSWORD)
@@ -439,28 +445,90 @@ impl fmt::Display for ValidationIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let field = self.field;
         match &self.issue {
-            Issue::MissingType => write!(f, "{field} is missing: set AsymmetricX509Cert (with usage Verify) or X509CertAndPassword (with usage Sign)"),
-            Issue::MissingUsage => write!(f, "{field} is missing: set Verify (with type AsymmetricX509Cert) or Sign (with type X509CertAndPassword)"),
-            Issue::InvalidUsage(u) => write!(f, "{field} is {u:?}: acceptable values are Sign and Verify"),
-            Issue::InvalidType(t) => write!(f, "{field} is {t:?}: acceptable values are AsymmetricX509Cert and X509CertAndPassword"),
-            Issue::InvalidPair(t, u) => write!(f, "{field}: type {t:?} with usage {u:?} is not accepted; the only pairs are AsymmetricX509Cert + Verify and X509CertAndPassword + Sign"),
-            Issue::PasswordRequired => write!(f, "{field}: an X509CertAndPassword key needs passwordCredential.secretText (the key's password)"),
-            Issue::PasswordNotAllowed => write!(f, "{field} must be null for an AsymmetricX509Cert key; remove it"),
-            Issue::PasswordExtraFields(p) => write!(f, "{field}: only secretText may be set on the password credential of addKey; remove {p}"),
-            Issue::KeyMissing => write!(f, "{field} is null or empty: set it to the certificate's DER bytes (base64 in JSON)"),
-            Issue::KeyIsPrivate(what) => write!(f, "{field} holds {what}: never upload private key material; send the public certificate only"),
-            Issue::KeyIsPfx => write!(f, "{field} holds a PFX archive (with its private key): send only the certificate's DER bytes"),
-            Issue::KeyDoubleEncoded => write!(f, "{field} holds the base64 *text* of a certificate encoded again (double encoding): send the DER bytes the text decodes to"),
-            Issue::KeyNotCertificate(r) => write!(f, "{field} is not an X.509 certificate ({r}): send the certificate's DER bytes"),
+            Issue::MissingType => write!(
+                f,
+                "{field} is missing: set AsymmetricX509Cert (with usage Verify) or X509CertAndPassword (with usage Sign)"
+            ),
+            Issue::MissingUsage => write!(
+                f,
+                "{field} is missing: set Verify (with type AsymmetricX509Cert) or Sign (with type X509CertAndPassword)"
+            ),
+            Issue::InvalidUsage(u) => {
+                write!(f, "{field} is {u:?}: acceptable values are Sign and Verify")
+            }
+            Issue::InvalidType(t) => write!(
+                f,
+                "{field} is {t:?}: acceptable values are AsymmetricX509Cert and X509CertAndPassword"
+            ),
+            Issue::InvalidPair(t, u) => write!(
+                f,
+                "{field}: type {t:?} with usage {u:?} is not accepted; the only pairs are AsymmetricX509Cert + Verify and X509CertAndPassword + Sign"
+            ),
+            Issue::PasswordRequired => write!(
+                f,
+                "{field}: an X509CertAndPassword key needs passwordCredential.secretText (the key's password)"
+            ),
+            Issue::PasswordNotAllowed => write!(
+                f,
+                "{field} must be null for an AsymmetricX509Cert key; remove it"
+            ),
+            Issue::PasswordExtraFields(p) => write!(
+                f,
+                "{field}: only secretText may be set on the password credential of addKey; remove {p}"
+            ),
+            Issue::KeyMissing => write!(
+                f,
+                "{field} is null or empty: set it to the certificate's DER bytes (base64 in JSON)"
+            ),
+            Issue::KeyIsPrivate(what) => write!(
+                f,
+                "{field} holds {what}: never upload private key material; send the public certificate only"
+            ),
+            Issue::KeyIsPfx => write!(
+                f,
+                "{field} holds a PFX archive (with its private key): send only the certificate's DER bytes"
+            ),
+            Issue::KeyDoubleEncoded => write!(
+                f,
+                "{field} holds the base64 *text* of a certificate encoded again (double encoding): send the DER bytes the text decodes to"
+            ),
+            Issue::KeyNotCertificate(r) => write!(
+                f,
+                "{field} is not an X.509 certificate ({r}): send the certificate's DER bytes"
+            ),
             Issue::WeakKey(r) => write!(f, "{field}: {r}"),
             Issue::KeyIdSet => write!(f, "{field} must be null: the service generates the key id"),
             Issue::EndBeforeStart => write!(f, "{field} must be after startDateTime"),
-            Issue::StartBeforeCertificate { start, not_before } => write!(f, "{field} {} is before the certificate's notBefore {}: omit it or use a date within the certificate's validity", fmt_date(*start), fmt_date(*not_before)),
-            Issue::EndAfterCertificate { end, not_after } => write!(f, "{field} {} is after the certificate's notAfter {}: omit it or use a date within the certificate's validity", fmt_date(*end), fmt_date(*not_after)),
-            Issue::EndInPast(end) => write!(f, "{field} {} is in the past: the credential would never be usable", fmt_date(*end)),
-            Issue::CertificateExpired(not_after) => write!(f, "{field}: the certificate expired at {}; create or renew a certificate first", fmt_date(*not_after)),
-            Issue::CustomKeyIdentifierTooLong(n) => write!(f, "{field} is {n} bytes; the service allows at most {MAX_CUSTOM_KEY_IDENTIFIER} (omit it to default to the SHA-1 thumbprint)"),
-            Issue::ProofMissing => write!(f, "{field} is empty: addKey and removeKey need a proof-of-possession JWT signed by one of the object's current certificates"),
+            Issue::StartBeforeCertificate { start, not_before } => write!(
+                f,
+                "{field} {} is before the certificate's notBefore {}: omit it or use a date within the certificate's validity",
+                fmt_date(*start),
+                fmt_date(*not_before)
+            ),
+            Issue::EndAfterCertificate { end, not_after } => write!(
+                f,
+                "{field} {} is after the certificate's notAfter {}: omit it or use a date within the certificate's validity",
+                fmt_date(*end),
+                fmt_date(*not_after)
+            ),
+            Issue::EndInPast(end) => write!(
+                f,
+                "{field} {} is in the past: the credential would never be usable",
+                fmt_date(*end)
+            ),
+            Issue::CertificateExpired(not_after) => write!(
+                f,
+                "{field}: the certificate expired at {}; create or renew a certificate first",
+                fmt_date(*not_after)
+            ),
+            Issue::CustomKeyIdentifierTooLong(n) => write!(
+                f,
+                "{field} is {n} bytes; the service allows at most {MAX_CUSTOM_KEY_IDENTIFIER} (omit it to default to the SHA-1 thumbprint)"
+            ),
+            Issue::ProofMissing => write!(
+                f,
+                "{field} is empty: addKey and removeKey need a proof-of-possession JWT signed by one of the object's current certificates"
+            ),
         }
     }
 }
@@ -556,7 +624,8 @@ pub fn validate_add_key(
     now: OffsetDateTime,
 ) -> Result<ValidatedAddKey, ValidationErrors> {
     let mut issues = Vec::new();
-    let mut push = |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
+    let mut push =
+        |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
     let kc = &request.key_credential;
 
     // type and usage
@@ -832,7 +901,8 @@ impl KeyCredentialBuilder {
     /// Builds the credential. `key` is always the certificate's DER bytes — never the base64 text's bytes.
     pub fn build(self) -> Result<BuiltCredential, CredentialError> {
         let mut issues = Vec::new();
-        let mut push = |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
+        let mut push =
+            |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
         if let Some(id) = &self.custom_key_identifier {
             if id.len() > MAX_CUSTOM_KEY_IDENTIFIER {
                 push(

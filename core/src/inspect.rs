@@ -225,7 +225,10 @@ pub fn inspect(token: &str, options: &InspectOptions<'_>) -> Report {
     }
     if let Some(typ) = str_field(&jws.header, "typ") {
         if !typ.eq_ignore_ascii_case("JWT") {
-            out.warn(FindingCode::Type, format!("typ is {typ:?}; Microsoft's sample sends \"JWT\""));
+            out.warn(
+                FindingCode::Type,
+                format!("typ is {typ:?}; Microsoft's sample sends \"JWT\""),
+            );
         }
     }
     let x5t = str_field(&jws.header, "x5t");
@@ -359,7 +362,9 @@ fn check_times(
             NumericDate::NumericString(v) => {
                 out.error(
                     FindingCode::TimeClaim,
-                    format!("{name} is a string ({v:?}); it must be a JSON number of seconds since 1970"),
+                    format!(
+                        "{name} is a string ({v:?}); it must be a JSON number of seconds since 1970"
+                    ),
                 );
                 None
             }
@@ -399,7 +404,11 @@ fn check_times(
         } else if life <= 0 {
             out.error(
                 FindingCode::Lifetime,
-                format!("exp ({}) is not after nbf ({})", fmt_time(exp), fmt_time(nbf)),
+                format!(
+                    "exp ({}) is not after nbf ({})",
+                    fmt_time(exp),
+                    fmt_time(nbf)
+                ),
             );
         }
     }

@@ -48,7 +48,9 @@ pub enum JwsError {
     #[error("the token is empty")]
     Empty,
     /// Larger than any proof or assertion could be.
-    #[error("the token is {len} bytes long; a proof is well under {max} bytes — is this the right input?")]
+    #[error(
+        "the token is {len} bytes long; a proof is well under {max} bytes — is this the right input?"
+    )]
     TooLarge {
         /// Its length.
         len: usize,
@@ -192,9 +194,9 @@ impl NumericDate {
     /// The value, whatever its form, when there is one.
     pub fn value(self) -> Option<i64> {
         match self {
-            NumericDate::Integer(v) | NumericDate::NumericString(v) | NumericDate::Fractional(v) => {
-                Some(v)
-            }
+            NumericDate::Integer(v)
+            | NumericDate::NumericString(v)
+            | NumericDate::Fractional(v) => Some(v),
             NumericDate::Invalid | NumericDate::Missing => None,
         }
     }
@@ -245,21 +247,37 @@ mod tests {
 
     #[test]
     fn parses_and_flags_padding() {
-        let t = format!("{}.{}.{}", seg(r#"{"alg":"RS256"}"#), seg(r#"{"a":1}"#), "AQID");
+        let t = format!(
+            "{}.{}.{}",
+            seg(r#"{"alg":"RS256"}"#),
+            seg(r#"{"a":1}"#),
+            "AQID"
+        );
         let j = parse(&t).unwrap();
         assert!(!j.padded);
         assert_eq!(j.signature, vec![1, 2, 3]);
         assert_eq!(j.signing_input, &t[..t.rfind('.').unwrap()]);
-        let padded = format!("{}.{}.{}", seg(r#"{"alg":"RS256"}"#), seg(r#"{"a":1}"#), "AQI=");
+        let padded = format!(
+            "{}.{}.{}",
+            seg(r#"{"alg":"RS256"}"#),
+            seg(r#"{"a":1}"#),
+            "AQI="
+        );
         assert!(parse(&padded).unwrap().padded);
     }
 
     #[test]
     fn rejects_garbage() {
         assert!(matches!(parse("  "), Err(JwsError::Empty)));
-        assert!(matches!(parse("a.b"), Err(JwsError::Segments { segments: 2 })));
+        assert!(matches!(
+            parse("a.b"),
+            Err(JwsError::Segments { segments: 2 })
+        ));
         assert!(matches!(parse("!!.e30.AA"), Err(JwsError::Base64 { .. })));
-        assert!(matches!(parse(&format!("{}.e30.AA", seg("[1]"))), Err(JwsError::Json { .. })));
+        assert!(matches!(
+            parse(&format!("{}.e30.AA", seg("[1]"))),
+            Err(JwsError::Json { .. })
+        ));
         let huge = "a".repeat(MAX_TOKEN_LEN + 1);
         assert!(matches!(parse(&huge), Err(JwsError::TooLarge { .. })));
     }

@@ -32,19 +32,25 @@ pub const DEFAULT_LIFETIME_SECS: i64 = MAX_LIFETIME_SECS;
 #[non_exhaustive]
 pub enum ProofError {
     /// Lifetime above 600 s.
-    #[error("a proof lifetime of {secs} s exceeds the service's maximum of {MAX_LIFETIME_SECS} s; use {MAX_LIFETIME_SECS} or less")]
+    #[error(
+        "a proof lifetime of {secs} s exceeds the service's maximum of {MAX_LIFETIME_SECS} s; use {MAX_LIFETIME_SECS} or less"
+    )]
     LifetimeTooLong {
         /// Requested lifetime.
         secs: i64,
     },
     /// Lifetime of zero or less.
-    #[error("a proof lifetime of {secs} s is not positive; use between 1 and {MAX_LIFETIME_SECS} s")]
+    #[error(
+        "a proof lifetime of {secs} s is not positive; use between 1 and {MAX_LIFETIME_SECS} s"
+    )]
     LifetimeNotPositive {
         /// Requested lifetime.
         secs: i64,
     },
     /// Not a GUID.
-    #[error("{value:?} is not an object id: give the object's id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6) — the 'Object ID' of the app registration, not its 'Application (client) ID'")]
+    #[error(
+        "{value:?} is not an object id: give the object's id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6) — the 'Object ID' of the app registration, not its 'Application (client) ID'"
+    )]
     InvalidObjectId {
         /// What was given (never secret).
         value: String,
@@ -62,7 +68,9 @@ pub enum ProofError {
         reason: String,
     },
     /// The external signature does not verify.
-    #[error("the signature does not verify with certificate {thumbprint}: it was made with another key, over other bytes, or not with RS256 (RSASSA-PKCS1-v1_5 + SHA-256)")]
+    #[error(
+        "the signature does not verify with certificate {thumbprint}: it was made with another key, over other bytes, or not with RS256 (RSASSA-PKCS1-v1_5 + SHA-256)"
+    )]
     SignatureMismatch {
         /// The certificate's thumbprint.
         thumbprint: String,

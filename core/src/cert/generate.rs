@@ -46,7 +46,11 @@ impl GeneratedCertificate {
         let chain = PrivateKeyChain::new(self.certificate.sha1().to_vec(), key, [cert]);
         let mut store = KeyStore::new();
         store.add_entry("keyroll", KeyStoreEntry::PrivateKeyChain(chain));
-        store.writer(password).write().map(Zeroizing::new).map_err(gen_err)
+        store
+            .writer(password)
+            .write()
+            .map(Zeroizing::new)
+            .map_err(gen_err)
     }
 }
 

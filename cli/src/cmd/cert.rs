@@ -1,0 +1,248 @@
+//! `keyroll cert`: inspect a certificate file, or create a throw-away one for rehearsals.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use keyroll_core::cert::{KeyAlgorithm, SigningIdentity, generate};
+use keyroll_core::credential::serde_date;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::exit::{CmdResult, Failure};
+use crate::secret;
+
+#[derive(Subcommand, Debug)]
+pub enum CertCommand {
+    /// Show a certificate's thumbprints, validity and key, and whether it can sign proofs.
+    ///
+    /// Reads PFX/P12 (any encryption), PEM (certificate, optionally with its key), DER (.cer) or base64 text.
+    Inspect(InspectArgs),
+    /// Create a self-signed RSA certificate with its key (for rehearsals against the emulator).
+    New(NewArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The certificate file.
+    file: PathBuf,
+    /// Name of an environment variable holding the PFX password (never the password itself).
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum Format {
+    /// Certificate and PKCS#8 key in one PEM file.
+    Pem,
+    /// A PKCS#12 archive (AES-256), protected by the password named with --password-env.
+    Pfx,
+}
+
+#[derive(Args, Debug)]
+pub struct NewArgs {
+    /// Common name of the subject.
+    #[arg(long, default_value = "keyroll rehearsal")]
+    subject: String,
+    /// Days of validity, from now.
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+    /// RSA key size.
+    #[arg(long, default_value_t = 2048, value_parser = parse_bits)]
+    bits: usize,
+    /// Output file holding certificate and private key.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Pem)]
+    format: Format,
+    /// For --format pfx: environment variable holding the password to protect the file with.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Also write the public certificate alone (DER, .cer) to this file.
+    #[arg(long, value_name = "FILE")]
+    public_out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CertView {
+    subject: String,
+    issuer: String,
+    serial: String,
+    thumbprint_sha1: String,
+    thumbprint_sha256: String,
+    x5t: String,
+    not_before: String,
+    not_after: String,
+    status: &'static str,
+    days_left: i64,
+    key: KeyAlgorithm,
+    private_key: &'static str,
+    can_sign_proofs: bool,
+    problems: Vec<String>,
+    notice: Option<String>,
+}
+
+fn parse_bits(s: &str) -> Result<usize, String> {
+    match s {
+        "2048" | "3072" | "4096" => s.parse().map_err(|_| s.to_string()),
+        _ => Err(format!(
+            "{s} is not a supported RSA size; use 2048, 3072 or 4096"
+        )),
+    }
+}
+
+pub fn run(command: CertCommand) -> CmdResult {
+    match command {
+        CertCommand::Inspect(a) => inspect(a),
+        CertCommand::New(a) => new(a),
+    }
+}
+
+fn inspect(args: InspectArgs) -> CmdResult {
+    let public = super::load_public(&args.file, args.password_env.as_deref())?;
+    let cert = &public.certificate;
+    let now = OffsetDateTime::now_utc();
+    let mut problems = Vec::new();
+    // A private key is only looked for when the input could carry one; its absence is not a problem.
+    let private_key = if public
+        .notice
+        .as_deref()
+        .is_some_and(|n| n.contains("private key"))
+    {
+        match super::load_identity(&args.file, None, args.password_env.as_deref()) {
+            Ok(_) => "present",
+            Err(f) => {
+                problems.push(f.error.root_cause().to_string());
+                "present, unusable"
+            }
+        }
+    } else {
+        "absent"
+    };
+    if let Err(e) = cert.check_signing_key() {
+        problems.push(e.to_string());
+    }
+    let status = match cert.validity_at(now) {
+        keyroll_core::cert::Validity::Valid => "valid",
+        keyroll_core::cert::Validity::Expired => {
+            problems.push(format!(
+                "expired at {}: the service accepts neither proofs signed by it nor it as a new key",
+                serde_date::format(cert.not_after())
+            ));
+            "expired"
+        }
+        keyroll_core::cert::Validity::NotYetValid => {
+            problems.push(format!(
+                "not valid until {}",
+                serde_date::format(cert.not_before())
+            ));
+            "not yet valid"
+        }
+    };
+    let view = CertView {
+        subject: cert.subject().into(),
+        issuer: cert.issuer().into(),
+        serial: cert.serial().into(),
+        thumbprint_sha1: cert.sha1_hex(),
+        thumbprint_sha256: cert.sha256_hex(),
+        x5t: cert.x5t(),
+        not_before: serde_date::format(cert.not_before()),
+        not_after: serde_date::format(cert.not_after()),
+        status,
+        days_left: (cert.not_after() - now).whole_days(),
+        key: cert.key_algorithm().clone(),
+        private_key,
+        can_sign_proofs: private_key == "present"
+            && cert.check_signing_key().is_ok()
+            && status == "valid",
+        problems,
+        notice: public.notice.clone(),
+    };
+    if args.json {
+        super::print_json(&view)?;
+    } else {
+        println!("Subject:        {}", view.subject);
+        println!("Issuer:         {}", view.issuer);
+        println!("Serial:         {}", view.serial);
+        println!("Thumbprint:     {} (SHA-1)", view.thumbprint_sha1);
+        println!("SHA-256:        {}", view.thumbprint_sha256);
+        println!("x5t:            {}", view.x5t);
+        println!("Valid from:     {}", view.not_before);
+        println!(
+            "Valid until:    {} ({}, {} days left)",
+            view.not_after, view.status, view.days_left
+        );
+        println!("Key:            {}", view.key);
+        println!("Private key:    {}", view.private_key);
+        println!(
+            "Signs proofs:   {}",
+            if view.can_sign_proofs { "yes" } else { "no" }
+        );
+        for p in &view.problems {
+            println!("Problem:        {p}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new(args: NewArgs) -> CmdResult {
+    let generated = generate::self_signed_rsa(
+        &args.subject,
+        OffsetDateTime::now_utc() - time::Duration::minutes(5),
+        args.days,
+        args.bits,
+    )?;
+    let bytes: zeroize::Zeroizing<Vec<u8>> = match args.format {
+        Format::Pem => zeroize::Zeroizing::new(generated.to_pem().as_bytes().to_vec()),
+        Format::Pfx => {
+            let Some(var) = args.password_env.as_deref() else {
+                return Err(Failure::input(anyhow::anyhow!(
+                    "--format pfx needs --password-env VAR naming the variable that holds the password to protect it with"
+                )));
+            };
+            let pw = secret::from_env(var)?;
+            generated.to_pfx(&pw)?
+        }
+    };
+    write_private(&args.out, &bytes)?;
+    if let Some(p) = &args.public_out {
+        std::fs::write(p, generated.certificate.der())
+            .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", p.display())))?;
+    }
+    // Prove the file round-trips before reporting success.
+    let _check: SigningIdentity = generated.identity()?;
+    eprintln!(
+        "wrote {} ({}), thumbprint {}, valid until {}",
+        args.out.display(),
+        match args.format {
+            Format::Pem => "PEM certificate + private key",
+            Format::Pfx => "PFX",
+        },
+        generated.certificate.sha1_hex(),
+        serde_date::format(generated.certificate.not_after())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file holding a private key readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    f.write_all(bytes)
+        .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    Ok(())
+}
