@@ -81,7 +81,7 @@ pub enum CertError {
     PfxPasswordRequired,
     /// The PFX password is wrong.
     #[error(
-        "the PFX password is wrong (the file's integrity check failed with the password given)"
+        "the PFX password is wrong (the file's integrity check failed with the password given); check the password, and if it is right, the file was altered: export it again"
     )]
     PfxWrongPassword,
     /// The PFX is damaged or truncated.
@@ -634,7 +634,13 @@ pub fn classify_der(bytes: &[u8]) -> DerKind {
         return DerKind::Certificate;
     }
     let Ok((_, obj)) = parse_der(bytes) else {
-        return DerKind::Other;
+        // A truncated download or copy no longer parses, yet it should be reported as a broken PFX rather
+        // than as an unknown format.
+        return if is_truncated_pfx(bytes) {
+            DerKind::Pfx
+        } else {
+            DerKind::Other
+        };
     };
     let BerObjectContent::Sequence(items) = &obj.content else {
         return DerKind::Other;
@@ -679,6 +685,37 @@ pub fn classify_der(bytes: &[u8]) -> DerKind {
         return DerKind::PrivateKey("an EC private key");
     }
     DerKind::Other
+}
+
+/// The DER encoding of the PKCS#7 `data` OID (1.2.840.113549.1.7.1), with its tag and length.
+const OID_PKCS7_DATA_DER: [u8; 11] = [
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+];
+
+/// Whether `bytes` begin like a PFX (`SEQUENCE { INTEGER 3, SEQUENCE { OID data …`) that was cut short.
+fn is_truncated_pfx(bytes: &[u8]) -> bool {
+    // Skips a SEQUENCE tag and its length, returning the offset of its contents.
+    fn seq_contents(bytes: &[u8], at: usize) -> Option<usize> {
+        if *bytes.get(at)? != 0x30 {
+            return None;
+        }
+        let len = *bytes.get(at + 1)?;
+        if len < 0x80 {
+            Some(at + 2)
+        } else {
+            Some(at + 2 + usize::from(len & 0x7f))
+        }
+    }
+    let Some(version) = seq_contents(bytes, 0) else {
+        return false;
+    };
+    if bytes.get(version..version + 3) != Some(&[0x02, 0x01, 0x03]) {
+        return false;
+    }
+    let Some(auth_safe) = seq_contents(bytes, version + 3) else {
+        return false;
+    };
+    bytes.get(auth_safe..auth_safe + OID_PKCS7_DATA_DER.len()) == Some(&OID_PKCS7_DATA_DER[..])
 }
 
 fn check_size(bytes: &[u8]) -> Result<(), CertError> {

@@ -1,0 +1,561 @@
+//! Certificates and keys in every form users bring, all made by the `openssl` command: what loads, what is
+//! refused, and that every refusal names the problem and the fix without echoing a secret.
+
+mod common;
+
+use common::{PASSWORD, fixtures};
+use keyroll_core::cert::{
+    self, CertError, Certificate, DerKind, KeyAlgorithm, MAX_INPUT_LEN, SigningIdentity, Validity,
+    load_public_certificate,
+};
+use time::OffsetDateTime;
+
+/// The SHA-1 thumbprint of a PEM certificate as openssl computes it (uppercase hex, no colons).
+fn openssl_sha1(cert_pem: &str) -> String {
+    let out = fixtures().openssl(&["x509", "-in", cert_pem, "-noout", "-fingerprint", "-sha1"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim().rsplit('=').next().unwrap().replace(':', "")
+}
+
+fn main_thumbprint() -> String {
+    openssl_sha1("cert.pem")
+}
+
+/// Asserts that an error's Display and Debug carry neither the password nor any line of a private key.
+fn assert_no_secret(err: &CertError) {
+    let f = fixtures();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(PASSWORD), "password leaked: {shown}");
+    for key in ["key.pem", "key_rsa.pem", "ec_key.pem", "key_enc.pem"] {
+        for line in f.key_body_lines(key) {
+            assert!(!shown.contains(&line), "key material leaked: {shown}");
+        }
+    }
+}
+
+#[track_caller]
+fn assert_mentions(err: &CertError, words: &[&str]) {
+    let text = err.to_string();
+    for w in words {
+        assert!(text.contains(w), "{text:?} should mention {w:?}");
+    }
+    assert_no_secret(err);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PFX
+
+#[test]
+fn pfx_every_encryption_with_and_without_password_loads_the_signing_identity() {
+    let f = fixtures();
+    let expected = main_thumbprint();
+    for enc in ["aes", "3des", "legacy"] {
+        let with_pw = SigningIdentity::from_pfx(&f.read(&format!("{enc}_pw.pfx")), Some(PASSWORD))
+            .unwrap_or_else(|e| panic!("{enc} with password: {e}"));
+        assert_eq!(with_pw.certificate().sha1_hex(), expected, "{enc}");
+
+        let bytes = f.read(&format!("{enc}_nopw.pfx"));
+        for pw in [None, Some("")] {
+            let id = SigningIdentity::from_pfx(&bytes, pw)
+                .unwrap_or_else(|e| panic!("{enc} without password ({pw:?}): {e}"));
+            assert_eq!(id.certificate().sha1_hex(), expected, "{enc}");
+        }
+        // load() tells a PFX by its content.
+        let id = SigningIdentity::load(&f.read(&format!("{enc}_pw.pfx")), Some(PASSWORD)).unwrap();
+        assert_eq!(id.certificate().sha1_hex(), expected);
+    }
+    let plain = SigningIdentity::from_pfx(&f.read("plain.pfx"), None).unwrap();
+    assert_eq!(plain.certificate().sha1_hex(), expected);
+}
+
+#[test]
+fn pfx_loaded_from_file_path() {
+    let f = fixtures();
+    let id = SigningIdentity::load_file(&f.path("aes_pw.pfx"), None, Some(PASSWORD)).unwrap();
+    assert_eq!(id.certificate().sha1_hex(), main_thumbprint());
+    let missing =
+        SigningIdentity::load_file(&f.path("does-not-exist.pfx"), None, None).unwrap_err();
+    assert!(matches!(missing, CertError::Io { .. }), "{missing:?}");
+    assert_mentions(&missing, &["does-not-exist.pfx"]);
+}
+
+#[test]
+fn pfx_needing_a_password_without_one_says_to_supply_it() {
+    let f = fixtures();
+    for enc in ["aes", "3des", "legacy"] {
+        let bytes = f.read(&format!("{enc}_pw.pfx"));
+        for pw in [None, Some("")] {
+            let err = SigningIdentity::from_pfx(&bytes, pw).unwrap_err();
+            assert!(
+                matches!(err, CertError::PfxPasswordRequired),
+                "{enc}: {err:?}"
+            );
+            assert_mentions(&err, &["password", "--password-env"]);
+            let err = load_public_certificate(&bytes, pw).unwrap_err();
+            assert!(
+                matches!(err, CertError::PfxPasswordRequired),
+                "{enc}: {err:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pfx_wrong_password_is_named_as_such() {
+    let f = fixtures();
+    for enc in ["aes", "3des", "legacy"] {
+        let bytes = f.read(&format!("{enc}_pw.pfx"));
+        let err = SigningIdentity::from_pfx(&bytes, Some("not-the-password")).unwrap_err();
+        assert!(matches!(err, CertError::PfxWrongPassword), "{enc}: {err:?}");
+        assert_mentions(&err, &["password is wrong", "check the password"]);
+        assert!(!err.to_string().contains("not-the-password"));
+        let err = load_public_certificate(&bytes, Some("not-the-password")).unwrap_err();
+        assert!(matches!(err, CertError::PfxWrongPassword), "{enc}: {err:?}");
+    }
+    // A password given for a file that has none is just as wrong.
+    let err = SigningIdentity::from_pfx(&f.read("aes_nopw.pfx"), Some(PASSWORD)).unwrap_err();
+    assert!(matches!(err, CertError::PfxWrongPassword), "{err:?}");
+}
+
+#[test]
+fn truncated_pfx_is_reported_as_corrupt_with_the_fix() {
+    let f = fixtures();
+    for name in ["aes_pw.pfx", "3des_pw.pfx", "legacy_pw.pfx"] {
+        let bytes = f.read(name);
+        for cut in [bytes.len() / 2, bytes.len() - 1, 40] {
+            let truncated = &bytes[..cut];
+            let err = SigningIdentity::from_pfx(truncated, Some(PASSWORD)).unwrap_err();
+            assert!(
+                matches!(err, CertError::PfxCorrupt { .. }),
+                "{name} cut at {cut}: {err:?}"
+            );
+            assert_mentions(&err, &["corrupt or truncated", "export it again"]);
+            // Autodetection must still see a (broken) PFX, not "unrecognised format".
+            let err = SigningIdentity::load(truncated, Some(PASSWORD)).unwrap_err();
+            assert!(
+                matches!(err, CertError::PfxCorrupt { .. }),
+                "{name} cut at {cut}: {err:?}"
+            );
+            let err = load_public_certificate(truncated, Some(PASSWORD)).unwrap_err();
+            assert!(
+                matches!(err, CertError::PfxCorrupt { .. }),
+                "{name} cut at {cut}: {err:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn corrupt_pfx_is_refused_with_a_clear_error_and_no_panic() {
+    let f = fixtures();
+    let bytes = f.read("aes_pw.pfx");
+    // Damage inside the archive: the structure breaks, or the integrity check fails. Either way the error
+    // says what to do, and nothing panics.
+    for (i, pos) in [20usize, bytes.len() / 3, bytes.len() / 2, bytes.len() - 10]
+        .into_iter()
+        .enumerate()
+    {
+        let mut damaged = bytes.clone();
+        damaged[pos] ^= 0x5a;
+        damaged[pos + 1] ^= 0xa5;
+        let err = SigningIdentity::from_pfx(&damaged, Some(PASSWORD)).unwrap_err();
+        match &err {
+            CertError::PfxCorrupt { .. } => assert_mentions(&err, &["export it again"]),
+            CertError::PfxWrongPassword => assert_mentions(&err, &["check the password"]),
+            CertError::UnrecognizedFormat { .. } => assert_mentions(&err, &["expected a PFX"]),
+            other => panic!("damage #{i} at {pos}: unexpected {other:?}"),
+        }
+    }
+    // Structural damage that the parser itself sees.
+    let mut zeroed = bytes.clone();
+    let mid = bytes.len() / 2;
+    zeroed[20..mid].fill(0);
+    let err = SigningIdentity::from_pfx(&zeroed, Some(PASSWORD)).unwrap_err();
+    assert!(matches!(err, CertError::PfxCorrupt { .. }), "{err:?}");
+    assert_mentions(&err, &["corrupt", "export it again"]);
+}
+
+#[test]
+fn certificate_only_pfx_gives_its_certificate_but_cannot_sign() {
+    let f = fixtures();
+    let bytes = f.read("certonly.pfx");
+    let public = load_public_certificate(&bytes, Some(PASSWORD)).unwrap();
+    assert_eq!(public.certificate.sha1_hex(), main_thumbprint());
+    assert!(
+        public.notice.is_none(),
+        "no key, nothing to warn about: {:?}",
+        public.notice
+    );
+    let err = SigningIdentity::from_pfx(&bytes, Some(PASSWORD)).unwrap_err();
+    assert!(matches!(err, CertError::PfxNoPrivateKey), "{err:?}");
+    assert_mentions(&err, &["no private key", "exported *with* its private key"]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PEM and DER
+
+#[test]
+fn pem_certificate_with_pkcs8_or_pkcs1_key_in_one_file_in_either_order() {
+    let f = fixtures();
+    let expected = main_thumbprint();
+    for name in [
+        "bundle_pkcs8.pem",
+        "bundle_pkcs1.pem",
+        "bundle_key_first.pem",
+    ] {
+        let bytes = f.read(name);
+        let id = SigningIdentity::from_pem(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(id.certificate().sha1_hex(), expected, "{name}");
+        let id = SigningIdentity::load(&bytes, None).unwrap();
+        assert_eq!(id.certificate().sha1_hex(), expected, "{name}");
+    }
+}
+
+#[test]
+fn pem_or_der_certificate_with_a_separate_key_in_any_encoding() {
+    let f = fixtures();
+    let expected = main_thumbprint();
+    for cert in ["cert.pem", "cert.der"] {
+        for key in ["key.pem", "key_rsa.pem", "key.der", "key_rsa.der"] {
+            let id = SigningIdentity::from_pem_pair(&f.read(cert), &f.read(key))
+                .unwrap_or_else(|e| panic!("{cert} + {key}: {e}"));
+            assert_eq!(id.certificate().sha1_hex(), expected);
+            let id = SigningIdentity::load_file(&f.path(cert), Some(&f.path(key)), None).unwrap();
+            assert_eq!(id.certificate().sha1_hex(), expected);
+        }
+    }
+}
+
+#[test]
+fn key_of_another_certificate_is_refused_naming_the_certificate() {
+    let f = fixtures();
+    let err =
+        SigningIdentity::from_pem_pair(&f.read("cert.pem"), &f.read("other_key.pem")).unwrap_err();
+    assert!(
+        matches!(err, CertError::KeyDoesNotMatchCertificate { .. }),
+        "{err:?}"
+    );
+    assert_mentions(
+        &err,
+        &[&main_thumbprint(), "does not belong", "its own key"],
+    );
+    for line in f.key_body_lines("other_key.pem") {
+        assert!(!format!("{err} {err:?}").contains(&line));
+    }
+}
+
+#[test]
+fn encrypted_pem_key_asks_to_decrypt_it() {
+    let f = fixtures();
+    for key in ["key_enc.pem", "key_enc.der"] {
+        let err = SigningIdentity::from_pem_pair(&f.read("cert.pem"), &f.read(key)).unwrap_err();
+        assert!(matches!(err, CertError::PemEncryptedKey), "{key}: {err:?}");
+        assert_mentions(&err, &["encrypted", "openssl pkey"]);
+    }
+    let err = SigningIdentity::from_pem(&f.read("bundle_enc.pem")).unwrap_err();
+    assert!(matches!(err, CertError::PemEncryptedKey), "{err:?}");
+}
+
+#[test]
+fn certificate_without_key_cannot_sign_and_says_to_give_the_key() {
+    let f = fixtures();
+    for name in ["cert.pem", "cert.der"] {
+        let err = SigningIdentity::load(&f.read(name), None).unwrap_err();
+        assert!(matches!(err, CertError::PemNoPrivateKey), "{name}: {err:?}");
+        assert_mentions(&err, &["no private key", "--key"]);
+    }
+}
+
+#[test]
+fn public_certificate_from_der_pem_and_base64_text() {
+    let f = fixtures();
+    let expected = main_thumbprint();
+    for name in [
+        "cert.der",
+        "cert.pem",
+        "cert.b64",
+        "cert_lines.b64",
+        "cert_url.b64",
+    ] {
+        let public =
+            load_public_certificate(&f.read(name), None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(public.certificate.sha1_hex(), expected, "{name}");
+        assert!(public.notice.is_none(), "{name}: {:?}", public.notice);
+        assert_eq!(public.certificate.der(), f.read("cert.der").as_slice());
+    }
+}
+
+#[test]
+fn certificate_properties_match_openssl() {
+    let f = fixtures();
+    let cert = Certificate::from_der(&f.read("cert.der")).unwrap();
+    assert_eq!(cert.sha1_hex(), main_thumbprint());
+    assert!(
+        cert.sha1_hex()
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    );
+    assert_eq!(cert.sha1_hex().len(), 40);
+    let out = f.openssl(&[
+        "x509",
+        "-in",
+        "cert.pem",
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+    ]);
+    let sha256 = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .replace(':', "");
+    assert_eq!(cert.sha256_hex(), sha256);
+    assert_eq!(
+        cert.x5t(),
+        keyroll_core::b64::encode_url(&hex::decode(main_thumbprint()).unwrap())
+    );
+    assert!(!cert.x5t().contains('='));
+    assert_eq!(cert.key_algorithm(), &KeyAlgorithm::Rsa { bits: 2048 });
+    assert!(cert.subject().contains("keyroll test"));
+    assert!(cert.check_signing_key().is_ok());
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(cert.validity_at(now), Validity::Valid);
+    assert!(cert.matches_thumbprint(&main_thumbprint().to_lowercase()));
+    // The public key is what openssl extracts from the private key.
+    let id = SigningIdentity::from_pem(&f.read("bundle_pkcs8.pem")).unwrap();
+    assert_eq!(id.certificate(), &cert);
+    // Debug never shows the key.
+    let dbg = format!("{id:?}");
+    assert!(dbg.contains("redacted"));
+    assert_no_secret_text(&dbg);
+}
+
+fn assert_no_secret_text(text: &str) {
+    for line in fixtures().key_body_lines("key.pem") {
+        assert!(!text.contains(&line));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The private-key guard
+
+#[test]
+fn guard_takes_only_the_certificate_from_a_bundle_with_a_notice() {
+    let f = fixtures();
+    let expected = main_thumbprint();
+    let cases: [(&str, Option<&str>); 8] = [
+        ("aes_pw.pfx", Some(PASSWORD)),
+        ("aes_nopw.pfx", None),
+        ("3des_pw.pfx", Some(PASSWORD)),
+        ("legacy_pw.pfx", Some(PASSWORD)),
+        ("plain.pfx", None),
+        ("bundle_pkcs8.pem", None),
+        ("bundle_pkcs1.pem", None),
+        ("bundle_key_first.pem", None),
+    ];
+    for (name, pw) in cases {
+        let public =
+            load_public_certificate(&f.read(name), pw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(public.certificate.sha1_hex(), expected, "{name}");
+        assert_eq!(
+            public.certificate.der(),
+            f.read("cert.der").as_slice(),
+            "{name}: only the certificate"
+        );
+        let notice = public.notice.unwrap_or_else(|| panic!("{name}: no notice"));
+        assert!(
+            notice.contains("private key") && notice.contains("not uploaded"),
+            "{name}: {notice}"
+        );
+        assert!(notice.contains(&expected), "{name}: {notice}");
+        assert_no_secret_text(&notice);
+    }
+}
+
+#[test]
+fn guard_refuses_raw_private_key_material_where_a_certificate_belongs() {
+    let f = fixtures();
+    let cases = [
+        ("key.der", "PKCS#8"),
+        ("key_rsa.der", "PKCS#1"),
+        ("key.pem", "PEM private key"),
+        ("key_rsa.pem", "PEM private key"),
+        ("key_enc.pem", "PEM private key"),
+        ("key_enc.der", "encrypted PKCS#8"),
+        ("ec_key.der", "EC private key"),
+        ("ec_key.pem", "PEM private key"),
+        ("ec_key_pkcs8.der", "PKCS#8"),
+    ];
+    for (name, what) in cases {
+        let bytes = f.read(name);
+        let err = load_public_certificate(&bytes, None).unwrap_err();
+        assert!(
+            matches!(err, CertError::PrivateKeyNotCertificate { .. }),
+            "{name}: {err:?}"
+        );
+        assert_mentions(
+            &err,
+            &[what, "public certificate only", "Give the certificate"],
+        );
+        // The same key pasted as base64 text is refused too, not mistaken for garbage.
+        if !name.ends_with(".pem") {
+            let text = keyroll_core::b64::encode_std(&bytes);
+            let err = load_public_certificate(text.as_bytes(), None).unwrap_err();
+            assert!(
+                matches!(err, CertError::PrivateKeyNotCertificate { .. }),
+                "{name} as base64: {err:?}"
+            );
+        }
+        assert!(matches!(
+            cert::classify_der(&bytes),
+            DerKind::PrivateKey(_) | DerKind::Other
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Keys that cannot sign, and dates
+
+#[test]
+fn ec_keys_are_read_as_certificates_but_refused_for_signing() {
+    let f = fixtures();
+    let cert = Certificate::from_der(&f.read("ec_cert.der")).unwrap();
+    assert!(
+        matches!(cert.key_algorithm(), KeyAlgorithm::Ec { bits: 256 }),
+        "{:?}",
+        cert.key_algorithm()
+    );
+    let err = cert.check_signing_key().unwrap_err();
+    assert!(matches!(err, CertError::NotRsa { .. }), "{err:?}");
+    assert_mentions(&err, &["not RSA", "RSA key of at least 2048 bits"]);
+
+    for (name, pw) in [("ec.pfx", Some(PASSWORD)), ("ec_bundle.pem", None)] {
+        let err = SigningIdentity::load(&f.read(name), pw).unwrap_err();
+        assert!(matches!(err, CertError::NotRsa { .. }), "{name}: {err:?}");
+        assert_mentions(&err, &["EC", "not RSA"]);
+        // As a new credential: only the certificate, with the notice.
+        let public = load_public_certificate(&f.read(name), pw).unwrap();
+        assert_eq!(public.certificate, cert);
+        assert!(public.notice.is_some());
+    }
+    let err =
+        SigningIdentity::from_pem_pair(&f.read("cert.pem"), &f.read("ec_key.pem")).unwrap_err();
+    assert!(matches!(err, CertError::NotRsa { .. }), "{err:?}");
+}
+
+#[test]
+fn rsa_1024_is_refused_for_signing_naming_the_size() {
+    let f = fixtures();
+    let cert = Certificate::from_der(&f.read("rsa1024_cert.der")).unwrap();
+    assert_eq!(cert.key_algorithm(), &KeyAlgorithm::Rsa { bits: 1024 });
+    for (name, pw) in [
+        ("rsa1024.pfx", Some(PASSWORD)),
+        ("rsa1024_bundle.pem", None),
+    ] {
+        let err = SigningIdentity::load(&f.read(name), pw).unwrap_err();
+        assert!(
+            matches!(err, CertError::RsaKeyTooSmall { bits: 1024 }),
+            "{name}: {err:?}"
+        );
+        assert_mentions(&err, &["1024 bits", "2048"]);
+    }
+}
+
+#[test]
+fn expired_and_not_yet_valid_certificates_report_their_validity() {
+    let f = fixtures();
+    let now = OffsetDateTime::now_utc();
+    let expired = Certificate::from_der(&f.read("expired_cert.der")).unwrap();
+    assert_eq!(expired.validity_at(now), Validity::Expired);
+    assert!(!expired.is_valid_at(now));
+    let notyet = Certificate::from_der(&f.read("notyet_cert.der")).unwrap();
+    assert_eq!(notyet.validity_at(now), Validity::NotYetValid);
+    // They still load (a user may need to inspect them), with the key they were made for.
+    let id = SigningIdentity::from_pem(&f.read("expired_bundle.pem")).unwrap();
+    assert_eq!(id.certificate(), &expired);
+    assert_eq!(expired.validity_at(expired.not_after()), Validity::Valid);
+    assert_eq!(expired.validity_at(expired.not_before()), Validity::Valid);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Garbage
+
+#[test]
+fn garbage_empty_and_huge_inputs_get_clear_errors_and_never_panic() {
+    let err = load_public_certificate(b"", None).unwrap_err();
+    assert!(matches!(err, CertError::Empty), "{err:?}");
+    let err = load_public_certificate(b"  \n\t ", None).unwrap_err();
+    assert!(matches!(err, CertError::Empty), "{err:?}");
+    assert!(matches!(
+        SigningIdentity::load(b"", None).unwrap_err(),
+        CertError::Empty
+    ));
+
+    let huge = vec![b'A'; MAX_INPUT_LEN + 1];
+    let err = load_public_certificate(&huge, None).unwrap_err();
+    assert!(matches!(err, CertError::TooLarge { .. }), "{err:?}");
+    assert_mentions(&err, &["right file"]);
+    assert!(matches!(
+        SigningIdentity::load(&huge, None).unwrap_err(),
+        CertError::TooLarge { .. }
+    ));
+
+    let err = load_public_certificate(b"hello, this is not a certificate!", None).unwrap_err();
+    assert!(
+        matches!(err, CertError::UnrecognizedFormat { .. }),
+        "{err:?}"
+    );
+    assert_mentions(&err, &["PFX", "PEM", "DER", "base64"]);
+    let err = SigningIdentity::load(b"\x00\x01\x02garbage", None).unwrap_err();
+    assert!(
+        matches!(err, CertError::UnrecognizedFormat { .. }),
+        "{err:?}"
+    );
+    assert_mentions(&err, &["PFX with its private key"]);
+
+    let err = load_public_certificate(
+        b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(matches!(err, CertError::PemInvalid { .. }), "{err:?}");
+    let err = load_public_certificate(
+        b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+        None,
+    )
+    .unwrap_err();
+    assert!(matches!(err, CertError::NoCertificate { .. }), "{err:?}");
+
+    let f = fixtures();
+    let der = f.read("cert.der");
+    let err = Certificate::from_der(&der[..der.len() - 5]).unwrap_err();
+    assert!(
+        matches!(err, CertError::InvalidCertificate { .. }),
+        "{err:?}"
+    );
+    let mut trailing = der.clone();
+    trailing.extend_from_slice(b"xyz");
+    let err = Certificate::from_der(&trailing).unwrap_err();
+    assert!(
+        matches!(err, CertError::InvalidCertificate { .. }),
+        "{err:?}"
+    );
+    assert_mentions(&err, &["3 unexpected bytes"]);
+
+    // Every prefix of every fixture: errors, never a panic.
+    for name in [
+        "aes_pw.pfx",
+        "legacy_pw.pfx",
+        "cert.der",
+        "bundle_pkcs1.pem",
+        "key.der",
+    ] {
+        let bytes = f.read(name);
+        for cut in (0..bytes.len()).step_by(97) {
+            let _ = load_public_certificate(&bytes[..cut], Some(PASSWORD));
+            let _ = SigningIdentity::load(&bytes[..cut], Some(PASSWORD));
+        }
+    }
+}
