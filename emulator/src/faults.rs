@@ -1,0 +1,237 @@
+//! Fault injection and throttling, switchable per run (flags) and at run time (`/_emulator/faults`).
+//!
+//! Clients are only as good as their handling of the service's bad days: 429 with a (possibly fractional)
+//! `Retry-After`, 503, slow answers, and the nastiest one — a connection that drops *after* the write was
+//! committed, where a blind retry adds the same key twice. The write budget mirrors the service's per
+//! app+tenant budget for identity writes (protocol.md §4).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One switchable fault.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultRule {
+    /// How many of the next matching requests it hits; `None` for all of them.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// `Retry-After` seconds (fractions allowed), for 429 and 503.
+    #[serde(default)]
+    pub retry_after: Option<f64>,
+}
+
+/// The service's budget of identity writes per calling app and tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WriteBudget {
+    /// Writes allowed in one window.
+    pub writes: u32,
+    /// The window, in seconds.
+    pub window_secs: f64,
+}
+
+impl WriteBudget {
+    /// The documented budget: 3,000 writes per 150 s per app and tenant.
+    pub const SERVICE: WriteBudget = WriteBudget {
+        writes: 3000,
+        window_secs: 150.0,
+    };
+
+    /// Parses `WRITES/SECONDS` (e.g. `3000/150`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (w, s) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?}: expected WRITES/SECONDS, e.g. 3000/150"))?;
+        let writes = w
+            .trim()
+            .parse::<u32>()
+            .map_err(|e| format!("{w:?} is not a number of writes: {e}"))?;
+        let window_secs = s
+            .trim()
+            .parse::<f64>()
+            .map_err(|e| format!("{s:?} is not a number of seconds: {e}"))?;
+        if writes == 0 || !(window_secs > 0.0 && window_secs.is_finite()) {
+            return Err(format!("{text:?}: both numbers must be positive"));
+        }
+        Ok(WriteBudget {
+            writes,
+            window_secs,
+        })
+    }
+}
+
+/// Every fault of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Answer Graph requests with 429 `TooManyRequests`.
+    #[serde(default)]
+    pub throttle: Option<FaultRule>,
+    /// Answer Graph requests with 503 `ServiceUnavailable`.
+    #[serde(default)]
+    pub unavailable: Option<FaultRule>,
+    /// Delay every Graph and token request by this many milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Commit an addKey, then drop the connection without answering.
+    #[serde(default)]
+    pub drop_after_commit: Option<FaultRule>,
+    /// The write budget per calling app and tenant; `None` for unlimited.
+    #[serde(default)]
+    pub write_budget: Option<WriteBudget>,
+}
+
+/// The live fault state of a running emulator.
+#[derive(Debug, Default)]
+pub struct Faults {
+    config: Mutex<FaultConfig>,
+    writes: Mutex<HashMap<(Uuid, Uuid), VecDeque<Instant>>>,
+}
+
+/// Consumes one use of a rule; returns the rule's `Retry-After` (as `Some(None)` when it has none).
+fn take(rule: &mut Option<FaultRule>) -> Option<Option<f64>> {
+    let r = rule.as_mut()?;
+    match r.count {
+        Some(0) => None,
+        Some(n) => {
+            r.count = Some(n - 1);
+            Some(r.retry_after)
+        }
+        None => Some(r.retry_after),
+    }
+}
+
+impl Faults {
+    /// Starts with `config`.
+    pub fn new(config: FaultConfig) -> Self {
+        Faults {
+            config: Mutex::new(config),
+            writes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The current configuration (with the counts left).
+    pub fn config(&self) -> FaultConfig {
+        self.config.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the configuration; the write windows start afresh.
+    pub fn set(&self, config: FaultConfig) {
+        if let Ok(mut c) = self.config.lock() {
+            *c = config;
+        }
+        if let Ok(mut w) = self.writes.lock() {
+            w.clear();
+        }
+    }
+
+    /// The added latency.
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.config.lock().map(|c| c.latency_ms).unwrap_or(0))
+    }
+
+    /// Whether this Graph request is to be throttled (429); returns its `Retry-After`.
+    pub fn take_throttle(&self) -> Option<Option<f64>> {
+        self.config
+            .lock()
+            .ok()
+            .and_then(|mut c| take(&mut c.throttle))
+    }
+
+    /// Whether this Graph request is to fail with 503; returns its `Retry-After`.
+    pub fn take_unavailable(&self) -> Option<Option<f64>> {
+        self.config
+            .lock()
+            .ok()
+            .and_then(|mut c| take(&mut c.unavailable))
+    }
+
+    /// Whether this committed addKey is to lose its connection.
+    pub fn take_drop_after_commit(&self) -> bool {
+        self.config
+            .lock()
+            .ok()
+            .and_then(|mut c| take(&mut c.drop_after_commit))
+            .is_some()
+    }
+
+    /// Counts one write of `app_id` in `tenant_id` against the budget; `Err(retry_after_secs)` when over.
+    pub fn charge_write(&self, tenant_id: Uuid, app_id: Uuid) -> Result<(), f64> {
+        let Some(budget) = self.config.lock().ok().and_then(|c| c.write_budget) else {
+            return Ok(());
+        };
+        let window = Duration::from_secs_f64(budget.window_secs);
+        let now = Instant::now();
+        let Ok(mut all) = self.writes.lock() else {
+            return Ok(());
+        };
+        let log = all.entry((tenant_id, app_id)).or_default();
+        while log
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            log.pop_front();
+        }
+        if log.len() >= budget.writes as usize {
+            let wait = log
+                .front()
+                .map(|t| window.saturating_sub(now.duration_since(*t)))
+                .unwrap_or(window);
+            // Round up to milliseconds so that a client sleeping exactly Retry-After is over the edge.
+            return Err((wait.as_secs_f64() * 1000.0).ceil() / 1000.0);
+        }
+        log.push_back(now);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_rules_run_out() {
+        let f = Faults::new(FaultConfig {
+            throttle: Some(FaultRule {
+                count: Some(2),
+                retry_after: Some(1.5),
+            }),
+            ..Default::default()
+        });
+        assert_eq!(f.take_throttle(), Some(Some(1.5)));
+        assert_eq!(f.take_throttle(), Some(Some(1.5)));
+        assert_eq!(f.take_throttle(), None);
+        assert_eq!(f.take_unavailable(), None);
+    }
+
+    #[test]
+    fn budget_is_per_app_and_tenant() {
+        let f = Faults::new(FaultConfig {
+            write_budget: Some(WriteBudget {
+                writes: 2,
+                window_secs: 60.0,
+            }),
+            ..Default::default()
+        });
+        let (t, a, b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        assert!(f.charge_write(t, a).is_ok());
+        assert!(f.charge_write(t, a).is_ok());
+        let wait = f.charge_write(t, a).unwrap_err();
+        assert!(wait > 59.0 && wait <= 60.0);
+        assert!(f.charge_write(t, b).is_ok());
+    }
+
+    #[test]
+    fn budget_parses() {
+        assert_eq!(
+            WriteBudget::parse("3000/150").unwrap(),
+            WriteBudget::SERVICE
+        );
+        assert!(WriteBudget::parse("3000").is_err());
+        assert!(WriteBudget::parse("0/1").is_err());
+    }
+}

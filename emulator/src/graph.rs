@@ -1,0 +1,690 @@
+//! Graph under `/v1.0` and `/beta`: addKey, removeKey and reading an object's keys, in every addressing form
+//! of protocol.md §2.
+//!
+//! Order of checks, each with the service's answer: faults (429/503) → route (400/405) → access token (401
+//! `InvalidAuthenticationToken`) → target (400 bad id, 404) → permission (403) → write budget (429) → body
+//! shape (400) → proof present (403) → a valid certificate left (400) → proof (401
+//! `Authentication_MissingOrMalformed`, with our diagnostic header) → body rules (400, core's codes) → commit
+//! (re-checked under the store's lock).
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyroll_core::credential::{
+    self, AddKeyRequest, KEY_CREDENTIAL_PROPERTIES, KeyCredential, MAX_KEY_CREDENTIALS,
+    PASSWORD_CREDENTIAL_PROPERTIES, RemoveKeyRequest,
+};
+use keyroll_core::inspect::{InspectOptions, inspect};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::app::MAX_BODY_BYTES;
+use crate::error::ApiError;
+use crate::server::ConnectionControl;
+use crate::state::{SharedState, UsableKey};
+use crate::store::{AddKeyRefusal, DirectoryObject, Lookup, ObjectKind, RemoveKeyRefusal};
+use crate::tokens::AccessClaims;
+
+/// Which collection a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    Applications,
+    ServicePrincipals,
+}
+
+/// The action at the end of a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Read,
+    AddKey,
+    RemoveKey,
+}
+
+/// A parsed Graph path.
+#[derive(Debug, Clone)]
+struct Route {
+    collection: Collection,
+    /// The id as written (for 404 texts).
+    raw_id: String,
+    by_app_id: bool,
+    blueprint_cast: bool,
+    action: Action,
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn unknown_segment(segment: &str) -> ApiError {
+    ApiError::graph(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        format!("Resource not found for the segment '{segment}'."),
+    )
+}
+
+/// Parses `applications/{id}[/cast][/action]` and the `(appId='…')` forms.
+fn parse_route(path: &str) -> Result<Route, ApiError> {
+    let path = percent_decode(path.trim_end_matches('/'));
+    let mut segments = path.split('/');
+    let first = segments.next().unwrap_or_default();
+    let (head, mut raw_id, by_app_id) = match first.split_once('(') {
+        Some((head, rest)) => {
+            let inner = rest
+                .strip_suffix(')')
+                .ok_or_else(|| unknown_segment(first))?;
+            let value = inner
+                .strip_prefix("appId=")
+                .ok_or_else(|| unknown_segment(first))?;
+            let value = value.trim_matches('\'');
+            (head, value.to_owned(), true)
+        }
+        None => (first, String::new(), false),
+    };
+    let collection = match head {
+        "applications" => Collection::Applications,
+        "servicePrincipals" => Collection::ServicePrincipals,
+        _ => return Err(unknown_segment(head)),
+    };
+    if !by_app_id {
+        raw_id = segments
+            .next()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                ApiError::graph(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Request_BadRequest",
+                    "Listing the collection is not supported by the emulator.",
+                )
+            })?
+            .to_owned();
+    }
+    let mut blueprint_cast = false;
+    let mut action = Action::Read;
+    for seg in segments {
+        match seg {
+            "microsoft.graph.agentIdentityBlueprint"
+                if collection == Collection::Applications
+                    && !blueprint_cast
+                    && action == Action::Read =>
+            {
+                blueprint_cast = true
+            }
+            "addKey" | "microsoft.graph.addKey" if action == Action::Read => {
+                action = Action::AddKey
+            }
+            "removeKey" | "microsoft.graph.removeKey" if action == Action::Read => {
+                action = Action::RemoveKey
+            }
+            other => return Err(unknown_segment(other)),
+        }
+    }
+    Ok(Route {
+        collection,
+        raw_id,
+        by_app_id,
+        blueprint_cast,
+        action,
+    })
+}
+
+/// Entry point for every Graph path.
+pub async fn dispatch(
+    State(state): State<SharedState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let path = req.uri().path().to_owned();
+    let (version, rest) = if let Some(r) = path.strip_prefix("/v1.0/") {
+        ("v1.0", r)
+    } else if let Some(r) = path.strip_prefix("/beta/") {
+        ("beta", r)
+    } else {
+        return Err(unknown_segment(&path));
+    };
+    if let Some(retry_after) = state.faults.take_throttle() {
+        return Err(ApiError::graph(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Too many requests.",
+        )
+        .with_retry_after(Some(retry_after.unwrap_or(1.0)))
+        .with_diagnostic("fault injection: throttle"));
+    }
+    if let Some(retry_after) = state.faults.take_unavailable() {
+        return Err(ApiError::graph(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable. Please try again later.",
+        )
+        .with_retry_after(retry_after)
+        .with_diagnostic("fault injection: unavailable"));
+    }
+    let route = parse_route(rest)?;
+    let method = req.method().clone();
+    let expected = match route.action {
+        Action::Read => Method::GET,
+        Action::AddKey | Action::RemoveKey => Method::POST,
+    };
+    if method != expected {
+        return Err(ApiError::graph(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request_BadRequest",
+            format!("The method {method} is not allowed on this resource."),
+        ));
+    }
+    let caller = state.authenticate(req.headers())?;
+    let target = resolve(&state, &caller, &route)?;
+    authorize(&caller, &target, route.action)?;
+    let base = state.origin(req.headers());
+    match route.action {
+        Action::Read => read_object(&state, &target, &base, version, req.uri().query()),
+        Action::AddKey | Action::RemoveKey => {
+            if let Err(wait) = state.faults.charge_write(caller.tid, caller.appid) {
+                return Err(ApiError::graph(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "Too many requests.",
+                )
+                .with_retry_after(Some(wait))
+                .with_diagnostic("write budget of this app and tenant is spent"));
+            }
+            let conn = req.extensions().get::<ConnectionControl>().cloned();
+            let (parts, body) = req.into_parts();
+            let bytes = read_json_body(&parts.headers, body).await?;
+            if route.action == Action::AddKey {
+                add_key(&state, &target, &base, version, &bytes, conn).await
+            } else {
+                remove_key(&state, &target, &bytes)
+            }
+        }
+    }
+}
+
+fn resolve(
+    state: &SharedState,
+    caller: &AccessClaims,
+    route: &Route,
+) -> Result<DirectoryObject, ApiError> {
+    let id = Uuid::parse_str(&route.raw_id).map_err(|_| {
+        ApiError::graph(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Invalid object identifier '{}'.", route.raw_id),
+        )
+    })?;
+    let lookup = if route.by_app_id {
+        Lookup::AppId(id)
+    } else {
+        Lookup::Id(id)
+    };
+    let kinds: &[ObjectKind] = match (route.collection, route.blueprint_cast) {
+        (Collection::Applications, false) => {
+            &[ObjectKind::Application, ObjectKind::AgentIdentityBlueprint]
+        }
+        (Collection::Applications, true) => &[ObjectKind::AgentIdentityBlueprint],
+        (Collection::ServicePrincipals, _) => &[ObjectKind::ServicePrincipal],
+    };
+    state
+        .store
+        .find(caller.tid, lookup, kinds)?
+        .ok_or_else(|| ApiError::not_found(&route.raw_id))
+}
+
+fn has_any(caller: &AccessClaims, roles: &[&str]) -> bool {
+    caller.roles.iter().any(|r| roles.contains(&r.as_str()))
+}
+
+/// Self-roll needs no permission; other objects need the documented application roles.
+fn authorize(
+    caller: &AccessClaims,
+    target: &DirectoryObject,
+    action: Action,
+) -> Result<(), ApiError> {
+    let owner =
+        target.owners.contains(&caller.oid) && has_any(caller, &["Application.ReadWrite.OwnedBy"]);
+    let allowed = match (target.kind, action) {
+        (ObjectKind::Application, _) => {
+            caller.appid == target.app_id
+                || owner
+                || has_any(
+                    caller,
+                    &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+                )
+                || (action == Action::Read
+                    && has_any(caller, &["Application.Read.All", "Directory.Read.All"]))
+        }
+        (ObjectKind::AgentIdentityBlueprint, _) => {
+            caller.appid == target.app_id
+                || has_any(
+                    caller,
+                    &[
+                        "AgentIdentityBlueprint.AddRemoveCreds.All",
+                        "AgentIdentityBlueprint.ReadWrite.All",
+                    ],
+                )
+                || (action == Action::Read
+                    && has_any(caller, &["Application.Read.All", "Directory.Read.All"]))
+        }
+        // A service principal's keys need a permission even for its own app (protocol.md §2).
+        (ObjectKind::ServicePrincipal, Action::Read) => {
+            caller.oid == target.id
+                || has_any(
+                    caller,
+                    &[
+                        "Application.Read.All",
+                        "Application.ReadWrite.All",
+                        "Directory.Read.All",
+                        "Directory.ReadWrite.All",
+                    ],
+                )
+        }
+        (ObjectKind::ServicePrincipal, _) => {
+            owner
+                || has_any(
+                    caller,
+                    &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+                )
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "the caller (appid {}) is not the target and holds none of the roles this operation needs",
+            caller.appid
+        )))
+    }
+}
+
+async fn read_json_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::bad_request(format!(
+            "The content type '{content_type}' is not supported; send application/json."
+        ))
+        .with_diagnostic("content type is not application/json"));
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "The request body is larger than the {MAX_BODY_BYTES} bytes accepted."
+            ))
+            .with_diagnostic("body too large")
+        })
+}
+
+/// Refuses properties the type does not declare, as OData does.
+fn check_properties(
+    map: &Map<String, Value>,
+    allowed: &[&str],
+    type_name: &str,
+) -> Result<(), ApiError> {
+    for k in map.keys() {
+        if k.starts_with("@odata.") || allowed.contains(&k.as_str()) {
+            continue;
+        }
+        return Err(ApiError::bad_request(format!(
+            "The property '{k}' does not exist on type '{type_name}'. Make sure to only use property names that are defined by the type."
+        ))
+        .with_diagnostic(format!("unknown property {k}")));
+    }
+    Ok(())
+}
+
+fn parse_body(
+    bytes: &[u8],
+    allowed: &[&str],
+    action: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("Invalid JSON in the request body: {e}"))
+            .with_diagnostic("malformed JSON")
+    })?;
+    let Value::Object(map) = value else {
+        return Err(ApiError::bad_request(
+            "The request body must be a JSON object.",
+        ));
+    };
+    check_properties(&map, allowed, action)?;
+    Ok(map)
+}
+
+/// The credential as the service shows it in addKey's answer and in listings: no key bytes.
+fn without_key(mut kc: KeyCredential) -> KeyCredential {
+    kc.key = None;
+    kc
+}
+
+/// The keys of `target` that may sign now; refuses when none is left (the service's rule: addKey and
+/// removeKey need a current certificate; otherwise use PATCH).
+fn candidates(state: &SharedState, target: &DirectoryObject) -> Result<Vec<UsableKey>, ApiError> {
+    let now = state.now();
+    let keys = state.store.keys(target.id)?;
+    let usable = state.signing_candidates(&keys, now);
+    if !usable.iter().any(|k| k.certificate.is_valid_at(now)) {
+        return Err(ApiError::graph(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "The object has no valid certificate, so ownership of an existing key cannot be proven. Use the Update operation (PATCH keyCredentials) instead.",
+        )
+        .with_diagnostic("no currently valid certificate on the target"));
+    }
+    Ok(usable)
+}
+
+/// Judges the proof with core's inspector; returns the key id of the signer.
+fn judge_proof(
+    state: &SharedState,
+    target: &DirectoryObject,
+    usable: &[UsableKey],
+    proof: &str,
+) -> Result<Uuid, ApiError> {
+    let certificates: Vec<_> = usable.iter().map(|k| k.certificate.clone()).collect();
+    let options = InspectOptions {
+        certificates: &certificates,
+        expected_object_id: Some(target.id),
+        app_id: Some(target.app_id),
+        expected_audience: None,
+        now: state.now(),
+        clock_skew_secs: state.skew_secs,
+    };
+    let report = inspect(proof, &options);
+    if let Some(err) = report.first_error() {
+        let code = serde_json::to_value(err.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        return Err(ApiError::proof_rejected(format!(
+            "proof {code}: {}",
+            err.message
+        )));
+    }
+    report
+        .signer
+        .and_then(|i| usable.get(i))
+        .map(|k| k.key_id)
+        .ok_or_else(|| ApiError::proof_rejected("proof signature: no signer identified"))
+}
+
+async fn add_key(
+    state: &SharedState,
+    target: &DirectoryObject,
+    base: &str,
+    version: &str,
+    bytes: &[u8],
+    conn: Option<ConnectionControl>,
+) -> Result<Response, ApiError> {
+    let mut map = parse_body(
+        bytes,
+        &["keyCredential", "passwordCredential", "proof"],
+        "microsoft.graph.addKey",
+    )?;
+    match map.get("keyCredential") {
+        Some(Value::Object(kc)) => check_properties(
+            kc,
+            KEY_CREDENTIAL_PROPERTIES,
+            "microsoft.graph.keyCredential",
+        )?,
+        Some(Value::Null) | None => {
+            return Err(ApiError::bad_request(
+                "The keyCredential parameter is required.",
+            ));
+        }
+        Some(_) => return Err(ApiError::bad_request("keyCredential must be an object.")),
+    }
+    if let Some(Value::Object(pc)) = map.get("passwordCredential") {
+        check_properties(
+            pc,
+            PASSWORD_CREDENTIAL_PROPERTIES,
+            "microsoft.graph.passwordCredential",
+        )?;
+    }
+    for key in ["keyCredential", "passwordCredential"] {
+        if let Some(Value::Object(o)) = map.get_mut(key) {
+            o.retain(|k, _| !k.starts_with("@odata."));
+        }
+    }
+    let request: AddKeyRequest = serde_json::from_value(Value::Object(map)).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The request body is not a valid addKey request: {e}"
+        ))
+        .with_diagnostic("body does not deserialize")
+    })?;
+    if request.proof.trim().is_empty() {
+        return Err(ApiError::forbidden("the proof is missing"));
+    }
+    let usable = candidates(state, target)?;
+    let signer = judge_proof(state, target, &usable, &request.proof)?;
+    let validated =
+        credential::validate_add_key(&request, state.now()).map_err(|errs| match errs.first() {
+            Some(issue) => ApiError::graph(
+                StatusCode::from_u16(issue.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+                issue.graph_code(),
+                issue.graph_message(),
+            )
+            .with_diagnostic(issue.to_string()),
+            None => ApiError::bad_request("The addKey request is invalid."),
+        })?;
+    let key_id = Uuid::new_v4();
+    let stored = validated.stored_credential(key_id);
+    match state
+        .store
+        .add_key(target.id, &stored, Some(signer), MAX_KEY_CREDENTIALS)?
+    {
+        Ok(()) => {}
+        Err(AddKeyRefusal::TooManyKeys) => {
+            return Err(ApiError::graph(
+                StatusCode::BAD_REQUEST,
+                "Directory_ResourceSizeExceeded",
+                format!(
+                    "The size of the object has exceeded its limit. Please reduce the number of values and retry your request. (keyCredentials is limited to {MAX_KEY_CREDENTIALS})"
+                ),
+            )
+            .with_diagnostic("key credential limit reached"));
+        }
+        Err(AddKeyRefusal::SignerGone) => {
+            return Err(ApiError::proof_rejected(
+                "proof signature: the signing key was removed while this request ran",
+            ));
+        }
+        Err(AddKeyRefusal::ObjectGone) => return Err(ApiError::not_found(&target.id.to_string())),
+    }
+    state.remember_certificate(key_id, &validated.certificate);
+    if state.faults.take_drop_after_commit() {
+        if let Some(conn) = conn {
+            conn.drop_connection();
+            // The connection task drops this request with its connection; never answer.
+            std::future::pending::<()>().await;
+        }
+    }
+    let mut body = serde_json::to_value(without_key(stored))
+        .map_err(|e| ApiError::internal(format!("serializing the credential: {e}")))?;
+    if let Value::Object(m) = &mut body {
+        m.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{base}/{version}/$metadata#microsoft.graph.keyCredential"
+            )),
+        );
+    }
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+fn remove_key(
+    state: &SharedState,
+    target: &DirectoryObject,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
+    let map = parse_body(bytes, &["keyId", "proof"], "microsoft.graph.removeKey")?;
+    let request: RemoveKeyRequest = serde_json::from_value(Value::Object(map)).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The request body is not a valid removeKey request: {e}"
+        ))
+        .with_diagnostic("body does not deserialize (keyId must be a GUID)")
+    })?;
+    if request.proof.trim().is_empty() {
+        return Err(ApiError::forbidden("the proof is missing"));
+    }
+    let usable = candidates(state, target)?;
+    let signer = judge_proof(state, target, &usable, &request.proof)?;
+    match state
+        .store
+        .remove_key(target.id, request.key_id, Some(signer))?
+    {
+        Ok(()) => {}
+        Err(RemoveKeyRefusal::NoSuchKey) => {
+            return Err(ApiError::not_found(&request.key_id.to_string())
+                .with_diagnostic("no key credential with this keyId on the target"));
+        }
+        Err(RemoveKeyRefusal::SignerGone) => {
+            return Err(ApiError::proof_rejected(
+                "proof signature: the signing key was removed while this request ran",
+            ));
+        }
+    }
+    state.forget_certificate(request.key_id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+const SELECTABLE: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "keyCredentials",
+    "passwordCredentials",
+];
+
+fn read_object(
+    state: &SharedState,
+    target: &DirectoryObject,
+    base: &str,
+    version: &str,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let mut select: Option<Vec<String>> = None;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = percent_decode(k);
+        if k == "$select" || k == "select" {
+            let v = percent_decode(&v.replace('+', " "));
+            let fields: Vec<String> = v.split(',').map(|s| s.trim().to_owned()).collect();
+            if let Some(bad) = fields.iter().find(|f| !SELECTABLE.contains(&f.as_str())) {
+                return Err(ApiError::bad_request(format!(
+                    "Could not find a property named '{bad}' on type 'microsoft.graph.{}'.",
+                    collection_type(target.kind)
+                )));
+            }
+            select = Some(fields);
+        }
+    }
+    let keys = state.store.keys(target.id)?;
+    // Key bytes only come back on a single-object $select of keyCredentials, as the service does.
+    let with_bytes = select
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|f| f == "keyCredentials"));
+    let keys: Vec<KeyCredential> = if with_bytes {
+        keys
+    } else {
+        keys.into_iter().map(without_key).collect()
+    };
+    let mut full = Map::new();
+    full.insert("id".into(), json!(target.id));
+    full.insert("appId".into(), json!(target.app_id));
+    full.insert("displayName".into(), json!(target.display_name));
+    full.insert("keyCredentials".into(), json!(keys));
+    full.insert("passwordCredentials".into(), json!([]));
+    let collection = match target.kind {
+        ObjectKind::ServicePrincipal => "servicePrincipals",
+        _ => "applications",
+    };
+    let (context, mut body) = match &select {
+        Some(fields) => {
+            let mut m = Map::new();
+            for f in fields {
+                if let Some(v) = full.get(f) {
+                    m.insert(f.clone(), v.clone());
+                }
+            }
+            (
+                format!(
+                    "{base}/{version}/$metadata#{collection}({})/$entity",
+                    fields.join(",")
+                ),
+                m,
+            )
+        }
+        None => (
+            format!("{base}/{version}/$metadata#{collection}/$entity"),
+            full,
+        ),
+    };
+    body.insert("@odata.context".into(), json!(context));
+    Ok((StatusCode::OK, axum::Json(Value::Object(body))).into_response())
+}
+
+fn collection_type(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Application => "application",
+        ObjectKind::AgentIdentityBlueprint => "agentIdentityBlueprint",
+        ObjectKind::ServicePrincipal => "servicePrincipal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_every_addressing_form() {
+        let id = "8c1f7a4e-0000-4000-8000-000000000001";
+        let r = parse_route(&format!("applications/{id}/addKey")).unwrap();
+        assert_eq!(
+            (r.collection, r.action, r.by_app_id),
+            (Collection::Applications, Action::AddKey, false)
+        );
+        let r = parse_route(&format!("applications(appId='{id}')/removeKey")).unwrap();
+        assert!(r.by_app_id);
+        assert_eq!(r.raw_id, id);
+        let r = parse_route(&format!(
+            "applications(appId=%27{id}%27)/microsoft.graph.addKey"
+        ))
+        .unwrap();
+        assert_eq!((r.by_app_id, r.action), (true, Action::AddKey));
+        let r = parse_route(&format!(
+            "applications/{id}/microsoft.graph.agentIdentityBlueprint/addKey"
+        ))
+        .unwrap();
+        assert!(r.blueprint_cast);
+        let r = parse_route(&format!("servicePrincipals/{id}")).unwrap();
+        assert_eq!(
+            (r.collection, r.action),
+            (Collection::ServicePrincipals, Action::Read)
+        );
+        assert!(parse_route(&format!("applications/{id}/frobnicate")).is_err());
+        assert!(parse_route(&format!("groups/{id}")).is_err());
+        assert!(parse_route(&format!("applications/{id}/addKey/addKey")).is_err());
+    }
+}

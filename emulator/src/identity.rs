@@ -1,0 +1,292 @@
+//! The identity platform: OIDC discovery, the v2.0 token endpoint for client credentials with a certificate
+//! assertion (judged by `keyroll_core::assertion`), and a managed-identity endpoint in the App Service form.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keyroll_core::assertion::{self, CLIENT_ASSERTION_TYPE, Expectations};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::SharedState;
+use crate::store::{DirectoryObject, Lookup, ObjectKind};
+use crate::tokens::{GRAPH_RESOURCE, TOKEN_LIFETIME_SECS, app_claims};
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub async fn discovery(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let origin = state.origin(&headers);
+    let base = format!("{origin}/{tenant}");
+    axum::Json(json!({
+        "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": format!("{base}/v2.0"),
+        "request_uri_parameter_supported": false,
+        "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+        "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "microsoftonline.com",
+    }))
+    .into_response()
+}
+
+/// `GET /{tenant}/discovery/v2.0/keys`: the emulator publishes no keys; its tokens are for itself only.
+pub async fn jwks() -> Response {
+    axum::Json(json!({"keys": []})).into_response()
+}
+
+fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    form.get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ApiError::oauth(
+                "invalid_request",
+                900144,
+                format!("The request body must contain the following parameter: '{name}'."),
+            )
+        })
+}
+
+/// The Graph scopes a client-credentials request may ask for.
+fn graph_scope(scope: &str) -> bool {
+    let scopes: Vec<&str> = scope
+        .split_whitespace()
+        .filter(|s| !matches!(*s, "openid" | "profile" | "offline_access"))
+        .collect();
+    matches!(
+        scopes.as_slice(),
+        ["https://graph.microsoft.com/.default"]
+            | ["https://graph.microsoft.com//.default"]
+            | ["00000003-0000-0000-c000-000000000000/.default"]
+    )
+}
+
+fn resolve_tenant(state: &SharedState, tenant: &str) -> Result<Uuid, ApiError> {
+    let not_found = || {
+        ApiError::oauth(
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        )
+    };
+    let id = Uuid::parse_str(tenant).map_err(|_| not_found())?;
+    if state.store.tenant_exists(id)? {
+        Ok(id)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`: client credentials with a certificate assertion.
+pub async fn token(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).map_err(|_| {
+        ApiError::oauth(
+            "invalid_request",
+            900144,
+            "The request body must be application/x-www-form-urlencoded.",
+        )
+    })?;
+    let tenant_id = resolve_tenant(&state, &tenant)?;
+    let grant = required(&form, "grant_type")?;
+    if grant != "client_credentials" {
+        return Err(ApiError::oauth(
+            "unsupported_grant_type",
+            70003,
+            format!("The app requested an unsupported grant type '{grant}'."),
+        ));
+    }
+    let client_id = required(&form, "client_id")?;
+    let scope = required(&form, "scope")?;
+    if form.contains_key("client_secret") {
+        return Err(ApiError::oauth(
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. The emulator registers certificates only.",
+        ));
+    }
+    let Some(assertion_text) = form.get("client_assertion").filter(|v| !v.is_empty()) else {
+        return Err(ApiError::oauth(
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
+    };
+    if form.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE) {
+        return Err(ApiError::oauth(
+            "invalid_request",
+            900144,
+            format!(
+                "The request body must contain the following parameter: 'client_assertion_type' ({CLIENT_ASSERTION_TYPE})."
+            ),
+        ));
+    }
+    let app = Uuid::parse_str(client_id)
+        .ok()
+        .map(|id| {
+            state.store.find(
+                tenant_id,
+                Lookup::AppId(id),
+                &[ObjectKind::Application, ObjectKind::AgentIdentityBlueprint],
+            )
+        })
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::oauth(
+                "unauthorized_client",
+                700016,
+                format!(
+                    "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+                ),
+            )
+        })?;
+    if !graph_scope(scope) {
+        return Err(ApiError::oauth(
+            "invalid_scope",
+            70011,
+            format!(
+                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid; use https://graph.microsoft.com/.default."
+            ),
+        ));
+    }
+    let now = state.now();
+    let keys = state.store.keys(app.id)?;
+    let usable = state.signing_candidates(&keys, now);
+    let certificates: Vec<_> = usable.iter().map(|k| k.certificate.clone()).collect();
+    let origin = state.origin(&headers);
+    let audiences = [
+        format!("{origin}/{tenant}/oauth2/v2.0/token"),
+        format!("{origin}/{tenant_id}/oauth2/v2.0/token"),
+        format!("{origin}/{tenant}/oauth2/token"),
+        format!("{origin}/{tenant_id}/oauth2/token"),
+    ];
+    let expect = Expectations {
+        client_id,
+        audiences: &audiences,
+        certificates: &certificates,
+        now,
+        clock_skew_secs: state.skew_secs,
+    };
+    assertion::verify(assertion_text, &expect)
+        .map_err(|e| ApiError::oauth(e.oauth_error(), e.aadsts_code(), e.to_string()))?;
+    issue_for(&state, &app)
+}
+
+fn issue_for(state: &SharedState, app: &DirectoryObject) -> Result<Response, ApiError> {
+    let access_token = mint_access_token(state, app)?;
+    Ok(axum::Json(json!({
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME_SECS,
+        "ext_expires_in": TOKEN_LIFETIME_SECS,
+        "access_token": access_token,
+    }))
+    .into_response())
+}
+
+/// Issues an app-only Graph token for `app` (its service principal as `oid`, its granted roles).
+pub fn mint_access_token(state: &SharedState, app: &DirectoryObject) -> Result<String, ApiError> {
+    let sp = state
+        .store
+        .find(
+            app.tenant_id,
+            Lookup::AppId(app.app_id),
+            &[ObjectKind::ServicePrincipal],
+        )?
+        .map_or(app.id, |sp| sp.id);
+    let claims = app_claims(
+        app.tenant_id,
+        app.app_id,
+        sp,
+        app.roles.clone(),
+        state.now(),
+    );
+    Ok(state.signer.issue(&claims)?)
+}
+
+/// `GET /_emulator/identity/token?resource=…&api-version=2019-08-01[&client_id=…]` with `X-IDENTITY-HEADER`:
+/// the App Service / Automation managed-identity endpoint (`IDENTITY_ENDPOINT`).
+pub async fn managed_identity(
+    State(state): State<SharedState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let secret = headers
+        .get("x-identity-header")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if secret.is_empty() || secret != state.identity_header {
+        return Err(ApiError::graph(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.",
+        ));
+    }
+    let resource = query.get("resource").map(String::as_str).unwrap_or("");
+    if resource.trim_end_matches('/') != GRAPH_RESOURCE
+        && resource != "00000003-0000-0000-c000-000000000000"
+    {
+        return Err(ApiError::bad_request(format!(
+            "The resource '{resource}' is not supported; use {GRAPH_RESOURCE}."
+        )));
+    }
+    let client_id = match query.get("client_id") {
+        Some(c) => Some(
+            Uuid::parse_str(c)
+                .map_err(|_| ApiError::bad_request(format!("client_id '{c}' is not a GUID.")))?,
+        ),
+        None => None,
+    };
+    let identity = state
+        .store
+        .managed_identity(client_id)?
+        .ok_or_else(|| ApiError::graph(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "No managed identity matches the request; create one with the admin API (\"managedIdentity\": true).",
+        ))?;
+    let token = mint_access_token(&state, &identity)?;
+    let expires_on = state.now().unix_timestamp() + TOKEN_LIFETIME_SECS;
+    Ok(axum::Json(json!({
+        "access_token": token,
+        "expires_on": expires_on.to_string(),
+        "resource": resource,
+        "token_type": "Bearer",
+        "client_id": identity.app_id,
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scopes() {
+        assert!(super::graph_scope("https://graph.microsoft.com/.default"));
+        assert!(super::graph_scope(
+            "https://graph.microsoft.com/.default offline_access openid profile"
+        ));
+        assert!(!super::graph_scope("https://graph.microsoft.com/User.Read"));
+        assert!(!super::graph_scope("https://management.azure.com/.default"));
+    }
+}
