@@ -1,0 +1,125 @@
+//! `keyroll emulator`: serves the local identity platform + Graph until SIGINT / SIGTERM.
+//!
+//! The first line on stdout is one JSON object with `graph_url`, `login_url` and `ca_cert`, so that scripts
+//! and test fixtures can start it on port 0 and read where it listens.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use keyroll_emulator::{EmulatorConfig, FaultConfig, FaultRule, WriteBudget};
+
+/// Arguments of `keyroll emulator`.
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Loopback address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS with a generated CA.
+    #[arg(long)]
+    pub http: bool,
+    /// Keep the state in this SQLite file (WAL) instead of in memory; it survives restarts.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Load these objects at start (JSON: {"tenants": [...], "applications": [...]}).
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Write the CA certificate (PEM) here instead of a temporary file.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Identity writes allowed per app and tenant, as WRITES/SECONDS, or "off".
+    #[arg(long, value_name = "N/SECS", default_value = "3000/150")]
+    pub write_budget: String,
+    /// Answer this many Graph requests with 429 (Retry-After from --retry-after).
+    #[arg(long, value_name = "N")]
+    pub throttle: Option<u32>,
+    /// Answer this many Graph requests with 503.
+    #[arg(long, value_name = "N")]
+    pub unavailable: Option<u32>,
+    /// Retry-After seconds for --throttle and --unavailable (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub retry_after: f64,
+    /// Delay every Graph and token request by this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Drop the connection after committing this many addKey requests.
+    #[arg(long, value_name = "N")]
+    pub drop_after_commit: Option<u32>,
+    /// Seconds of clock difference tolerated on proofs and assertions.
+    #[arg(long, value_name = "SECS", default_value_t = keyroll_emulator::DEFAULT_SKEW_SECS)]
+    pub skew: i64,
+}
+
+impl EmulatorArgs {
+    fn config(&self) -> anyhow::Result<EmulatorConfig> {
+        let write_budget = if self.write_budget.eq_ignore_ascii_case("off") {
+            None
+        } else {
+            Some(WriteBudget::parse(&self.write_budget).map_err(anyhow::Error::msg)?)
+        };
+        let rule = |n: Option<u32>| {
+            n.map(|count| FaultRule {
+                count: Some(count),
+                retry_after: Some(self.retry_after),
+            })
+        };
+        Ok(EmulatorConfig {
+            listen: self.listen,
+            tls: !self.http,
+            state: self.state.clone(),
+            seed: self.seed.clone(),
+            ca_file: self.ca_file.clone(),
+            faults: FaultConfig {
+                throttle: rule(self.throttle),
+                unavailable: rule(self.unavailable),
+                latency_ms: self.latency_ms,
+                drop_after_commit: self.drop_after_commit.map(|count| FaultRule {
+                    count: Some(count),
+                    retry_after: None,
+                }),
+                write_budget,
+            },
+            skew_secs: self.skew,
+            ..EmulatorConfig::default()
+        })
+    }
+}
+
+/// Runs the emulator until SIGINT or SIGTERM.
+pub fn run(args: EmulatorArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let running = keyroll_emulator::start(config)
+            .await
+            .context("starting the emulator")?;
+        let line = serde_json::to_string(&running.endpoints).context("printing the endpoints")?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").context("writing to stdout")?;
+        out.flush().context("writing to stdout")?;
+        drop(out);
+        wait_for_signal().await?;
+        running.shutdown().await;
+        Ok(())
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+}
