@@ -25,11 +25,15 @@
 #![warn(missing_docs)]
 
 pub mod assertion;
+pub mod auth;
 pub mod b64;
 pub mod cert;
 pub mod clock;
+pub mod cloud;
 pub mod credential;
 pub mod error;
+pub mod graph;
+pub mod http;
 pub mod inspect;
 pub mod jwt;
 pub mod proof;

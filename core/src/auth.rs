@@ -1,0 +1,610 @@
+//! Access tokens for Graph: a given token, the app itself with a certificate (client credentials with a signed
+//! assertion, protocol.md §5), or a managed identity — resolved in one documented order of precedence, cached
+//! in memory until shortly before they expire.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::assertion::{self, AssertionError, AssertionRequest};
+use crate::cert::{CertError, SigningIdentity};
+use crate::clock::Clock;
+use crate::cloud::Endpoints;
+
+/// A bearer token. Never shown by `Debug` or `Display`.
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: Arc<Zeroizing<String>>,
+    /// When the token stops being usable.
+    pub expires_at: OffsetDateTime,
+}
+
+impl AccessToken {
+    /// A token with its expiry.
+    pub fn new(secret: String, expires_at: OffsetDateTime) -> Self {
+        AccessToken {
+            secret: Arc::new(Zeroizing::new(secret)),
+            expires_at,
+        }
+    }
+    /// The token text, for the Authorization header only.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessToken(<redacted>, expires {})", self.expires_at)
+    }
+}
+
+/// Where a managed identity's token comes from.
+#[derive(Clone)]
+pub enum ManagedIdentitySource {
+    /// App Service / Functions / Azure Automation: `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`.
+    AppService {
+        /// The local endpoint.
+        endpoint: String,
+        /// The secret header value.
+        header: Arc<Zeroizing<String>>,
+    },
+    /// The VM instance metadata service.
+    Imds {
+        /// The IMDS token URL.
+        endpoint: String,
+    },
+}
+
+impl fmt::Debug for ManagedIdentitySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManagedIdentitySource::AppService { endpoint, .. } => {
+                write!(f, "AppService({endpoint}, header <redacted>)")
+            }
+            ManagedIdentitySource::Imds { endpoint } => write!(f, "Imds({endpoint})"),
+        }
+    }
+}
+
+/// The default IMDS token endpoint.
+pub const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+
+impl ManagedIdentitySource {
+    /// App Service form when `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set, else IMDS.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
+            (Some(endpoint), Some(header)) if !endpoint.is_empty() => {
+                ManagedIdentitySource::AppService {
+                    endpoint,
+                    header: Arc::new(Zeroizing::new(header)),
+                }
+            }
+            _ => ManagedIdentitySource::Imds {
+                endpoint: IMDS_ENDPOINT.into(),
+            },
+        }
+    }
+}
+
+/// How to authenticate to Graph.
+#[derive(Clone)]
+pub enum Credential {
+    /// A token obtained elsewhere.
+    Token(AccessToken),
+    /// The application itself, with one of its certificates.
+    ClientCertificate {
+        /// Tenant id or domain.
+        tenant: String,
+        /// The application's client id (appId).
+        client_id: String,
+        /// The certificate and key that sign the assertion.
+        identity: Arc<SigningIdentity>,
+    },
+    /// A managed identity.
+    ManagedIdentity {
+        /// A user-assigned identity's client id; `None` for the system-assigned one.
+        client_id: Option<String>,
+        /// The token source.
+        source: ManagedIdentitySource,
+    },
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Token(t) => write!(f, "Token({t:?})"),
+            Credential::ClientCertificate {
+                tenant,
+                client_id,
+                identity,
+            } => write!(
+                f,
+                "ClientCertificate(tenant {tenant}, client {client_id}, cert {})",
+                identity.certificate().sha1_hex()
+            ),
+            Credential::ManagedIdentity { client_id, source } => {
+                write!(f, "ManagedIdentity({client_id:?}, {source:?})")
+            }
+        }
+    }
+}
+
+impl Credential {
+    /// A short description without secrets, for logs and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Credential::Token(_) => "a given access token".into(),
+            Credential::ClientCertificate {
+                client_id,
+                identity,
+                ..
+            } => format!(
+                "app {client_id} with certificate {}",
+                identity.certificate().sha1_hex()
+            ),
+            Credential::ManagedIdentity { client_id, .. } => match client_id {
+                Some(c) => format!("user-assigned managed identity {c}"),
+                None => "system-assigned managed identity".into(),
+            },
+        }
+    }
+}
+
+/// What the user supplied, before precedence is applied.
+#[derive(Default, Clone)]
+pub struct AuthSettings {
+    /// A token (from an environment variable the user named).
+    pub token: Option<String>,
+    /// Tenant id.
+    pub tenant: Option<String>,
+    /// Client id (appId) — of the app, or of a user-assigned managed identity.
+    pub client_id: Option<String>,
+    /// A certificate to authenticate the app with.
+    pub certificate: Option<Arc<SigningIdentity>>,
+    /// Use a managed identity.
+    pub managed_identity: bool,
+}
+
+/// Why no token could be obtained.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Nothing to authenticate with.
+    #[error("no credentials: give an access token (--access-token-env VAR), the app's certificate with --tenant-id and --client-id, --managed-identity, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH")]
+    NoCredentials,
+    /// A certificate without tenant or client id.
+    #[error("authenticating as the app with its certificate needs {missing}; give --tenant-id and --client-id (the appId)")]
+    Incomplete {
+        /// What is missing.
+        missing: &'static str,
+    },
+    /// The certificate named by AZURE_CLIENT_CERTIFICATE_PATH cannot be used.
+    #[error("AZURE_CLIENT_CERTIFICATE_PATH: {0}")]
+    EnvCertificate(#[source] CertError),
+    /// Minting the client assertion failed.
+    #[error(transparent)]
+    Assertion(#[from] AssertionError),
+    /// The identity platform refused.
+    #[error("the identity platform refused the token request: {error}: {description}{}", hint.as_deref().map(|h| format!(" — {h}")).unwrap_or_default())]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// OAuth error.
+        error: String,
+        /// AADSTS description.
+        description: String,
+        /// AADSTS codes.
+        codes: Vec<u32>,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// The managed identity endpoint refused.
+    #[error("the managed identity endpoint answered {status}: {detail}")]
+    ManagedIdentity {
+        /// HTTP status.
+        status: u16,
+        /// Its message.
+        detail: String,
+    },
+    /// Network or TLS failure.
+    #[error("cannot reach the token endpoint {url}: {detail}")]
+    Transport {
+        /// The URL (no secrets in it).
+        url: String,
+        /// What failed.
+        detail: String,
+    },
+    /// A response that is not a token.
+    #[error("the token endpoint {url} answered something that is not a token response ({detail})")]
+    InvalidResponse {
+        /// The URL.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl AuthError {
+    /// Whether the failure is the network's rather than the service's verdict.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, AuthError::Transport { .. })
+    }
+}
+
+/// Applies the order of precedence: a given token; the app with a certificate; a managed identity; the Azure
+/// SDK environment variables (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH`,
+/// `AZURE_CLIENT_CERTIFICATE_PASSWORD`). `env` reads the environment (injected for tests).
+pub fn resolve_credential(
+    settings: &AuthSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Credential, AuthError> {
+    if let Some(t) = &settings.token {
+        // A given token has no known expiry: treat it as valid for an hour; the service is the judge.
+        return Ok(Credential::Token(AccessToken::new(
+            t.trim().to_string(),
+            OffsetDateTime::now_utc() + Duration::hours(1),
+        )));
+    }
+    if let Some(identity) = &settings.certificate {
+        if !settings.managed_identity {
+            let tenant = settings
+                .tenant
+                .clone()
+                .or_else(|| env("AZURE_TENANT_ID"))
+                .ok_or(AuthError::Incomplete {
+                    missing: "a tenant id",
+                })?;
+            let client_id = settings
+                .client_id
+                .clone()
+                .or_else(|| env("AZURE_CLIENT_ID"))
+                .ok_or(AuthError::Incomplete {
+                    missing: "a client id",
+                })?;
+            return Ok(Credential::ClientCertificate {
+                tenant,
+                client_id,
+                identity: identity.clone(),
+            });
+        }
+    }
+    if settings.managed_identity {
+        return Ok(Credential::ManagedIdentity {
+            client_id: settings.client_id.clone(),
+            source: ManagedIdentitySource::from_env(env),
+        });
+    }
+    if let (Some(tenant), Some(client_id), Some(path)) = (
+        env("AZURE_TENANT_ID"),
+        env("AZURE_CLIENT_ID"),
+        env("AZURE_CLIENT_CERTIFICATE_PATH"),
+    ) {
+        let password = env("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Zeroizing::new);
+        let identity = SigningIdentity::load_file(
+            std::path::Path::new(&path),
+            None,
+            password.as_deref().map(String::as_str),
+        )
+        .map_err(AuthError::EnvCertificate)?;
+        return Ok(Credential::ClientCertificate {
+            tenant: settings.tenant.clone().unwrap_or(tenant),
+            client_id: settings.client_id.clone().unwrap_or(client_id),
+            identity: Arc::new(identity),
+        });
+    }
+    Err(AuthError::NoCredentials)
+}
+
+/// Refresh a cached token this long before it expires.
+const REFRESH_MARGIN: Duration = Duration::minutes(5);
+
+/// Gets and caches tokens for one credential.
+pub struct TokenProvider {
+    credential: Credential,
+    endpoints: Endpoints,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    cache: Mutex<Option<AccessToken>>,
+}
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenProvider")
+            .field("credential", &self.credential)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    expires_in: Option<serde_json::Value>,
+    expires_on: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct OAuthError {
+    error: Option<String>,
+    error_description: Option<String>,
+    #[serde(default)]
+    error_codes: Vec<u32>,
+}
+
+fn number(v: &Option<serde_json::Value>) -> Option<i64> {
+    match v.as_ref()? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// What to do about an AADSTS code, in plain words.
+fn aadsts_hint(codes: &[u32]) -> Option<String> {
+    let hint = match codes.first()? {
+        700027 => "the certificate that signed the client assertion is not registered on the app (or has expired); authenticate with one of the app's current certificates",
+        700024 => "the client assertion is outside its valid time range; check this machine's clock",
+        700016 => "no application with this client id in the tenant; check --client-id (the appId) and --tenant-id",
+        90002 | 900023 => "the tenant was not found; check --tenant-id",
+        50027 => "the client assertion is not a valid JWT",
+        70011 => "the scope is invalid; check --cloud",
+        7000215 => "the client secret is invalid",
+        _ => return None,
+    };
+    Some(hint.to_string())
+}
+
+impl TokenProvider {
+    /// A provider for `credential` against `endpoints`.
+    pub fn new(
+        credential: Credential,
+        endpoints: Endpoints,
+        http: reqwest::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        TokenProvider {
+            credential,
+            endpoints,
+            http,
+            clock,
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// The credential.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// Forgets the cached token (after the service called it invalid).
+    pub async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    /// A token, from the cache while it has more than five minutes left.
+    pub async fn token(&self) -> Result<AccessToken, AuthError> {
+        let mut cache = self.cache.lock().await;
+        let now = self.clock.now();
+        if let Some(t) = cache.as_ref() {
+            if t.expires_at - REFRESH_MARGIN > now {
+                return Ok(t.clone());
+            }
+        }
+        let fresh = self.acquire(now).await?;
+        *cache = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn acquire(&self, now: OffsetDateTime) -> Result<AccessToken, AuthError> {
+        match &self.credential {
+            Credential::Token(t) => Ok(t.clone()),
+            Credential::ClientCertificate {
+                tenant,
+                client_id,
+                identity,
+            } => {
+                client_credentials(
+                    &self.http,
+                    &self.endpoints,
+                    tenant,
+                    client_id,
+                    identity,
+                    now,
+                )
+                .await
+            }
+            Credential::ManagedIdentity { client_id, source } => {
+                self.managed_identity(client_id.as_deref(), source, now)
+                    .await
+            }
+        }
+    }
+
+    async fn managed_identity(
+        &self,
+        client_id: Option<&str>,
+        source: &ManagedIdentitySource,
+        now: OffsetDateTime,
+    ) -> Result<AccessToken, AuthError> {
+        let resource = self.endpoints.cloud.graph_resource();
+        let (url, req) = match source {
+            ManagedIdentitySource::AppService { endpoint, header } => {
+                let mut q = vec![("resource", resource), ("api-version", "2019-08-01")];
+                if let Some(c) = client_id {
+                    q.push(("client_id", c));
+                }
+                (
+                    endpoint.clone(),
+                    self.http
+                        .get(endpoint)
+                        .query(&q)
+                        .header("X-IDENTITY-HEADER", header.as_str()),
+                )
+            }
+            ManagedIdentitySource::Imds { endpoint } => {
+                let mut q = vec![("resource", resource), ("api-version", "2018-02-01")];
+                if let Some(c) = client_id {
+                    q.push(("client_id", c));
+                }
+                (
+                    endpoint.clone(),
+                    self.http.get(endpoint).query(&q).header("Metadata", "true"),
+                )
+            }
+        };
+        let resp = req.send().await.map_err(|e| AuthError::Transport {
+            url: url.clone(),
+            detail: crate::graph::describe_reqwest(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| AuthError::Transport {
+            url: url.clone(),
+            detail: e.to_string(),
+        })?;
+        if status != 200 {
+            let detail = String::from_utf8_lossy(&body).chars().take(400).collect();
+            return Err(AuthError::ManagedIdentity { status, detail });
+        }
+        parse_token(&url, &body, now)
+    }
+}
+
+fn parse_token(url: &str, body: &[u8], now: OffsetDateTime) -> Result<AccessToken, AuthError> {
+    let parsed: TokenResponse =
+        serde_json::from_slice(body).map_err(|e| AuthError::InvalidResponse {
+            url: url.into(),
+            detail: e.to_string(),
+        })?;
+    let token = parsed.access_token.ok_or_else(|| AuthError::InvalidResponse {
+        url: url.into(),
+        detail: "no access_token".into(),
+    })?;
+    let expires_at = if let Some(on) = number(&parsed.expires_on) {
+        OffsetDateTime::from_unix_timestamp(on).unwrap_or(now + Duration::minutes(30))
+    } else {
+        now + Duration::seconds(number(&parsed.expires_in).unwrap_or(1800))
+    };
+    Ok(AccessToken::new(token, expires_at))
+}
+
+/// Client credentials with a certificate assertion (protocol.md §5). Also the check of the roll workflow that
+/// a new certificate is usable: it succeeds only once the service accepts the certificate.
+pub async fn client_credentials(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    tenant: &str,
+    client_id: &str,
+    identity: &SigningIdentity,
+    now: OffsetDateTime,
+) -> Result<AccessToken, AuthError> {
+    let url = endpoints.token_endpoint(tenant);
+    let assertion = Zeroizing::new(assertion::mint(
+        identity,
+        &AssertionRequest::new(client_id, url.clone(), Uuid::new_v4()),
+        now,
+    )?);
+    let scope = endpoints.scope();
+    let form = [
+        ("client_id", client_id),
+        ("scope", scope.as_str()),
+        ("grant_type", "client_credentials"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion.as_str()),
+    ];
+    let resp = http
+        .post(&url)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| AuthError::Transport {
+            url: url.clone(),
+            detail: crate::graph::describe_reqwest(&e),
+        })?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(|e| AuthError::Transport {
+        url: url.clone(),
+        detail: e.to_string(),
+    })?;
+    if status == 200 {
+        return parse_token(&url, &body, now);
+    }
+    match serde_json::from_slice::<OAuthError>(&body) {
+        Ok(err) if err.error.is_some() => {
+            // The description carries trace and correlation ids, which support needs; no secret is in it.
+            let description = err
+                .error_description
+                .unwrap_or_default()
+                .replace("\r\n", " ");
+            Err(AuthError::Refused {
+                status,
+                hint: aadsts_hint(&err.error_codes),
+                error: err.error.unwrap_or_default(),
+                description,
+                codes: err.error_codes,
+            })
+        }
+        _ => Err(AuthError::InvalidResponse {
+            url,
+            detail: format!(
+                "status {status}: {}",
+                String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+            ),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_token_first_then_certificate_then_mi_then_env() {
+        let env = |_: &str| None;
+        let s = AuthSettings {
+            token: Some("t".into()),
+            managed_identity: true,
+            ..Default::default()
+        };
+        assert!(matches!(resolve_credential(&s, &env), Ok(Credential::Token(_))));
+        let s = AuthSettings {
+            managed_identity: true,
+            client_id: Some("c".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve_credential(&s, &env),
+            Ok(Credential::ManagedIdentity { client_id: Some(_), .. })
+        ));
+        assert!(matches!(
+            resolve_credential(&AuthSettings::default(), &env),
+            Err(AuthError::NoCredentials)
+        ));
+        let env2 = |k: &str| match k {
+            "IDENTITY_ENDPOINT" => Some("http://127.0.0.1:1/msi".to_string()),
+            "IDENTITY_HEADER" => Some("h".to_string()),
+            _ => None,
+        };
+        assert!(matches!(
+            ManagedIdentitySource::from_env(&env2),
+            ManagedIdentitySource::AppService { .. }
+        ));
+        assert!(matches!(
+            ManagedIdentitySource::from_env(&env),
+            ManagedIdentitySource::Imds { .. }
+        ));
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let t = AccessToken::new("eyJsecret".into(), OffsetDateTime::UNIX_EPOCH);
+        assert!(!format!("{t:?}").contains("eyJsecret"));
+    }
+}

@@ -1,0 +1,241 @@
+//! Where the service lives: the national clouds of protocol.md §6, or explicit URLs (the emulator).
+//!
+//! The rule enforced here: tokens travel over verified HTTPS, except to a loopback address, where plain HTTP
+//! is allowed so that the emulator can run without certificates.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// A Microsoft cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cloud {
+    /// The global cloud.
+    #[default]
+    Global,
+    /// US Government L4.
+    UsGov,
+    /// US Government L5 (DoD).
+    UsGovDod,
+    /// China, operated by 21Vianet.
+    China,
+}
+
+impl Cloud {
+    /// Parses the names the CLI and the PowerShell module use (`global`, `usgov`, `usgovdod`, `china`, and the
+    /// Azure PowerShell environment names).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().replace(['-', '_', ' '], "").as_str() {
+            "global" | "public" | "azurecloud" | "azureglobal" => Some(Cloud::Global),
+            "usgov" | "usgovernment" | "azureusgovernment" | "l4" => Some(Cloud::UsGov),
+            "usgovdod" | "dod" | "l5" => Some(Cloud::UsGovDod),
+            "china" | "azurechinacloud" | "21vianet" => Some(Cloud::China),
+            _ => None,
+        }
+    }
+    /// The Graph host.
+    pub fn graph_url(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com",
+            Cloud::UsGov => "https://graph.microsoft.us",
+            Cloud::UsGovDod => "https://dod-graph.microsoft.us",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+    /// The identity platform host.
+    pub fn login_url(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://login.microsoftonline.com",
+            Cloud::UsGov | Cloud::UsGovDod => "https://login.microsoftonline.us",
+            Cloud::China => "https://login.chinacloudapi.cn",
+        }
+    }
+    /// The token scope: it follows the Graph host, and tokens are not interchangeable across clouds.
+    pub fn graph_scope(self) -> String {
+        format!("{}/.default", self.graph_url())
+    }
+    /// The managed-identity `resource` parameter.
+    pub fn graph_resource(self) -> &'static str {
+        self.graph_url()
+    }
+}
+
+impl fmt::Display for Cloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cloud::Global => "global",
+            Cloud::UsGov => "usgov",
+            Cloud::UsGovDod => "usgovdod",
+            Cloud::China => "china",
+        })
+    }
+}
+
+/// Graph API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiVersion {
+    /// `v1.0`.
+    #[default]
+    V1,
+    /// `beta`.
+    Beta,
+}
+
+impl ApiVersion {
+    /// The path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V1 => "v1.0",
+            ApiVersion::Beta => "beta",
+        }
+    }
+    /// Parses `v1.0` / `v1` / `beta`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "v1.0" | "v1" | "1.0" => Some(ApiVersion::V1),
+            "beta" => Some(ApiVersion::Beta),
+            _ => None,
+        }
+    }
+}
+
+/// A URL that may not carry tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// Not a URL.
+    #[error("{what} {url:?} is not an absolute http(s) URL")]
+    NotAUrl {
+        /// Which setting.
+        what: &'static str,
+        /// The value.
+        url: String,
+    },
+    /// Plain HTTP to a non-loopback host.
+    #[error("{what} {url:?} uses plain http to a host that is not loopback; tokens and proofs only travel over HTTPS (plain http is allowed to 127.0.0.1 / localhost / [::1] for the emulator)")]
+    InsecureHttp {
+        /// Which setting.
+        what: &'static str,
+        /// The value.
+        url: String,
+    },
+}
+
+/// The service endpoints a client talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Graph base, without version or trailing slash.
+    pub graph: String,
+    /// Identity platform base, without trailing slash.
+    pub login: String,
+    /// The cloud whose scope tokens are requested for.
+    pub cloud: Cloud,
+    /// Graph API version.
+    pub api_version: ApiVersion,
+}
+
+impl Endpoints {
+    /// The endpoints of a cloud.
+    pub fn cloud(cloud: Cloud) -> Self {
+        Endpoints {
+            graph: cloud.graph_url().into(),
+            login: cloud.login_url().into(),
+            cloud,
+            api_version: ApiVersion::V1,
+        }
+    }
+
+    /// Replaces the hosts (e.g. with the emulator's), keeping `cloud` for the token scope.
+    pub fn custom(
+        cloud: Cloud,
+        graph: Option<&str>,
+        login: Option<&str>,
+    ) -> Result<Self, EndpointError> {
+        let mut e = Endpoints::cloud(cloud);
+        if let Some(g) = graph {
+            e.graph = check_url("--graph-url", g)?;
+        }
+        if let Some(l) = login {
+            e.login = check_url("--login-url", l)?;
+        }
+        Ok(e)
+    }
+
+    /// `{graph}/{version}`.
+    pub fn graph_base(&self) -> String {
+        format!("{}/{}", self.graph, self.api_version.as_str())
+    }
+    /// The token endpoint of a tenant.
+    pub fn token_endpoint(&self, tenant: &str) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.login, tenant)
+    }
+    /// The scope to request.
+    pub fn scope(&self) -> String {
+        self.cloud.graph_scope()
+    }
+}
+
+/// Checks a base URL: absolute, http(s), and plain http only to loopback. Returns it without trailing slash.
+pub fn check_url(what: &'static str, url: &str) -> Result<String, EndpointError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let not_url = || EndpointError::NotAUrl {
+        what,
+        url: url.to_string(),
+    };
+    let (scheme, rest) = trimmed.split_once("://").ok_or_else(not_url)?;
+    let host_port = rest.split('/').next().unwrap_or("");
+    if host_port.is_empty() {
+        return Err(not_url());
+    }
+    let host = if let Some(stripped) = host_port.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(trimmed.to_string()),
+        "http" if is_loopback(host) => Ok(trimmed.to_string()),
+        "http" => Err(EndpointError::InsecureHttp {
+            what,
+            url: url.to_string(),
+        }),
+        _ => Err(not_url()),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_to_loopback() {
+        assert!(check_url("x", "http://127.0.0.1:8080/").is_ok());
+        assert!(check_url("x", "http://localhost:1").is_ok());
+        assert!(check_url("x", "http://[::1]:1").is_ok());
+        assert!(matches!(
+            check_url("x", "http://graph.example.com"),
+            Err(EndpointError::InsecureHttp { .. })
+        ));
+        assert!(matches!(
+            check_url("x", "http://127.0.0.1.evil.example"),
+            Err(EndpointError::InsecureHttp { .. })
+        ));
+        assert!(check_url("x", "ftp://a").is_err());
+        assert_eq!(check_url("x", "https://h/").unwrap(), "https://h");
+    }
+
+    #[test]
+    fn clouds() {
+        assert_eq!(Cloud::parse("USGov"), Some(Cloud::UsGov));
+        assert_eq!(Cloud::parse("AzureChinaCloud"), Some(Cloud::China));
+        assert_eq!(Cloud::UsGovDod.graph_url(), "https://dod-graph.microsoft.us");
+        assert_eq!(Cloud::UsGov.graph_scope(), "https://graph.microsoft.us/.default");
+        let e = Endpoints::custom(Cloud::Global, Some("http://127.0.0.1:1/"), None).unwrap();
+        assert_eq!(e.graph_base(), "http://127.0.0.1:1/v1.0");
+        assert_eq!(e.scope(), "https://graph.microsoft.com/.default");
+    }
+}

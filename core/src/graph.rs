@@ -1,0 +1,1014 @@
+//! The Graph client for key credentials: `addKey`, `removeKey` and reading the keys, in every addressing form,
+//! with safe retries.
+//!
+//! Two rules shape this module:
+//!
+//! * **Throttling is shared.** 429 and 503 honour `Retry-After` (fractional seconds too), otherwise exponential
+//!   backoff with jitter, bounded in attempts and total time. A 429 pauses *every* request made through the same
+//!   client (clones share the pause), so a bulk run backs off together instead of hammering the budget.
+//! * **addKey is not idempotent.** After a timeout, a dropped connection or a 5xx, the request may have been
+//!   committed. Before retrying, the client reads the key credentials and looks for the new certificate; only
+//!   if it is absent is the request sent again. No duplicate key is ever created, and none goes unreported.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::{AuthError, TokenProvider};
+use crate::cert::Certificate;
+use crate::clock::Clock;
+use crate::cloud::Endpoints;
+use crate::credential::{AddKeyRequest, KeyCredential, RemoveKeyRequest, ValidationErrors};
+use crate::inspect::{self, InspectOptions};
+
+/// What kind of object's keys change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetKind {
+    /// An application (app registration).
+    #[default]
+    Application,
+    /// A service principal (enterprise application).
+    ServicePrincipal,
+    /// An agent identity blueprint (an application, addressed through its type cast).
+    AgentIdentityBlueprint,
+}
+
+impl TargetKind {
+    /// Parses `application`, `service-principal`, `agent-blueprint` and the PowerShell spellings.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().replace(['-', '_', ' '], "").as_str() {
+            "application" | "app" => Some(TargetKind::Application),
+            "serviceprincipal" | "sp" => Some(TargetKind::ServicePrincipal),
+            "agentblueprint" | "agentidentityblueprint" | "blueprint" => {
+                Some(TargetKind::AgentIdentityBlueprint)
+            }
+            _ => None,
+        }
+    }
+    fn collection(self) -> &'static str {
+        match self {
+            TargetKind::Application | TargetKind::AgentIdentityBlueprint => "applications",
+            TargetKind::ServicePrincipal => "servicePrincipals",
+        }
+    }
+}
+
+/// How the object is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectRef {
+    /// By object id (`id`): what proofs carry as `iss`.
+    Id(Uuid),
+    /// By client id (`appId`).
+    AppId(Uuid),
+}
+
+/// The object whose keys change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// Its kind.
+    pub kind: TargetKind,
+    /// How it is named.
+    pub object: ObjectRef,
+}
+
+impl Target {
+    /// The resource path below the API version, e.g. `applications(appId='…')`.
+    pub fn path(&self) -> String {
+        let c = self.kind.collection();
+        let base = match self.object {
+            ObjectRef::Id(id) => format!("{c}/{id}"),
+            ObjectRef::AppId(app) => format!("{c}(appId='{app}')"),
+        };
+        match self.kind {
+            TargetKind::AgentIdentityBlueprint => format!("{base}/microsoft.graph.agentIdentityBlueprint"),
+            _ => base,
+        }
+    }
+    /// The same object, named by its object id.
+    pub fn with_object_id(&self, id: Uuid) -> Target {
+        Target {
+            kind: self.kind,
+            object: ObjectRef::Id(id),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            TargetKind::Application => "application",
+            TargetKind::ServicePrincipal => "service principal",
+            TargetKind::AgentIdentityBlueprint => "agent identity blueprint",
+        };
+        match self.object {
+            ObjectRef::Id(id) => write!(f, "{kind} {id}"),
+            ObjectRef::AppId(a) => write!(f, "{kind} with appId {a}"),
+        }
+    }
+}
+
+/// An error answer of Graph, with everything support needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// HTTP method and path (no query secrets; none exist here).
+    pub operation: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Graph's error code.
+    pub code: String,
+    /// Graph's message.
+    pub message: String,
+    /// The service's `request-id`.
+    pub request_id: Option<String>,
+    /// Our `client-request-id`.
+    pub client_request_id: String,
+    /// The likely cause in plain words, when known.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered {} {}: {} (request-id {}, client-request-id {})",
+            self.operation,
+            self.status,
+            self.code,
+            self.message,
+            self.request_id.as_deref().unwrap_or("none"),
+            self.client_request_id
+        )?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  likely cause: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a Graph call did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GraphError {
+    /// The service refused.
+    #[error("{0}")]
+    Service(Box<ServiceError>),
+    /// Throttled or unavailable for longer than the retry budget.
+    #[error("{last} — gave up after {attempts} attempts over {elapsed:?}; try again later or lower the concurrency")]
+    RetriesExhausted {
+        /// The last refusal.
+        last: Box<ServiceError>,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Over how long.
+        elapsed: Duration,
+    },
+    /// The service could not be reached.
+    #[error("{operation}: {detail} (client-request-id {client_request_id})")]
+    Transport {
+        /// Method and path.
+        operation: String,
+        /// What failed (timeout, connection, TLS).
+        detail: String,
+        /// Our id of the request.
+        client_request_id: String,
+    },
+    /// The answer was not what Graph sends.
+    #[error("{operation}: unexpected answer ({detail}; request-id {})", request_id.as_deref().unwrap_or("none"))]
+    InvalidResponse {
+        /// Method and path.
+        operation: String,
+        /// What was wrong.
+        detail: String,
+        /// The service's request id.
+        request_id: Option<String>,
+    },
+    /// No token.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The request breaks a rule; nothing was sent.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// The proof would be rejected; nothing was sent.
+    #[error("the proof would be rejected, so it was not sent:{}", .0.iter().map(|m| format!("\n  - {m}")).collect::<String>())]
+    ProofRejected(Vec<String>),
+    /// The certificate is on the object already.
+    #[error("the certificate {thumbprint} is already a key credential of the {target} (keyId {key_id}); nothing was added")]
+    AlreadyPresent {
+        /// The target.
+        target: String,
+        /// The certificate's thumbprint.
+        thumbprint: String,
+        /// The existing credential's id.
+        key_id: String,
+    },
+    /// An id that is the appId of the object, used as its object id.
+    #[error("{given} is the appId (client id) of the application, not its object id; use --app-id {given}, or the object id {object_id}")]
+    AppIdAsObjectId {
+        /// What was given.
+        given: Uuid,
+        /// The real object id.
+        object_id: Uuid,
+    },
+}
+
+impl GraphError {
+    /// Whether the failure is the network's (exit code 4) rather than the service's verdict.
+    pub fn is_transport(&self) -> bool {
+        match self {
+            GraphError::Transport { .. } => true,
+            GraphError::Auth(a) => a.is_transport(),
+            _ => false,
+        }
+    }
+    /// Whether the request was refused locally, before anything was sent.
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            GraphError::Invalid(_) | GraphError::ProofRejected(_) | GraphError::AlreadyPresent { .. }
+        )
+    }
+    /// The service error, if this is one.
+    pub fn service(&self) -> Option<&ServiceError> {
+        match self {
+            GraphError::Service(s) => Some(s),
+            GraphError::RetriesExhausted { last, .. } => Some(last),
+            _ => None,
+        }
+    }
+}
+
+/// Describes a reqwest error without the URL's query (none carries secrets here, but keep it short).
+pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_request() {
+        "request failed"
+    } else if e.is_body() || e.is_decode() {
+        "response body failed"
+    } else {
+        "HTTP error"
+    };
+    let mut detail = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// Bounds on retrying.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Give up once this much time has passed.
+    pub max_elapsed: Duration,
+    /// First backoff delay.
+    pub base_delay: Duration,
+    /// Largest single delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            max_elapsed: Duration::from_secs(180),
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.max_delay);
+        // Full jitter in [50%, 100%] so that many clients do not retry in lockstep.
+        let jitter = 0.5 + (Uuid::new_v4().as_u128() % 1000) as f64 / 2000.0;
+        capped.mul_f64(jitter)
+    }
+}
+
+/// A pause shared by every request of a client and its clones: one 429 slows them all.
+#[derive(Debug, Default)]
+struct Throttle {
+    resume_at: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Throttle {
+    fn pause_until(&self, at: Instant) {
+        if let Ok(mut g) = self.resume_at.lock() {
+            if g.is_none_or(|cur| cur < at) {
+                *g = Some(at);
+            }
+        }
+    }
+    async fn wait(&self) {
+        let until = self.resume_at.lock().ok().and_then(|g| *g);
+        if let Some(at) = until {
+            let now = Instant::now();
+            if at > now {
+                tokio::time::sleep(at - now).await;
+            }
+        }
+    }
+}
+
+/// Something worth telling a `-v` reader: never a header value, a body, a token or a proof.
+#[derive(Debug, Clone)]
+pub struct LogEvent {
+    /// One line.
+    pub line: String,
+}
+
+/// Receives log events.
+pub type Logger = Arc<dyn Fn(&LogEvent) + Send + Sync>;
+
+/// Parses `Retry-After`: seconds (fractional too, as Graph's docs show `2.128`) or an HTTP date.
+pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(Duration::from_secs_f64(secs.min(3600.0)));
+        }
+        return None;
+    }
+    let date = OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let d = date - now;
+    Some(Duration::from_secs_f64(d.as_seconds_f64().clamp(0.0, 3600.0)))
+}
+
+struct Answer {
+    status: u16,
+    body: bytes::Bytes,
+    request_id: Option<String>,
+}
+
+enum Outcome {
+    Answer(Answer),
+    /// Sent, but no answer: it may or may not have been committed.
+    Lost(String),
+}
+
+/// Whether a call may be repeated blindly.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Idempotency {
+    Safe,
+    /// addKey: after an ambiguous failure, hand control back to the caller to check first.
+    CheckFirst,
+}
+
+enum CallResult {
+    Done(Answer),
+    /// addKey's ambiguous outcome: the caller must look before retrying.
+    Ambiguous(String),
+}
+
+/// The Graph client. Cheap to clone; clones share the token cache and the throttle.
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    tokens: Arc<TokenProvider>,
+    retry: RetryPolicy,
+    throttle: Arc<Throttle>,
+    clock: Arc<dyn Clock>,
+    logger: Option<Logger>,
+}
+
+impl fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("endpoints", &self.endpoints)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of `addKey`.
+#[derive(Debug, Clone)]
+pub struct AddKeyOutcome {
+    /// The credential as the service stored it.
+    pub credential: KeyCredential,
+    /// True when the answer was lost and the key was found by reading the object afterwards.
+    pub recovered: bool,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// An object's keys as read from Graph.
+#[derive(Debug, Clone)]
+pub struct ObjectKeys {
+    /// The object id.
+    pub id: Uuid,
+    /// The appId, when Graph returned it.
+    pub app_id: Option<Uuid>,
+    /// The key credentials.
+    pub keys: Vec<KeyCredential>,
+}
+
+impl GraphClient {
+    /// A client for `endpoints`, authenticating with `tokens`.
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: Endpoints,
+        tokens: Arc<TokenProvider>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        GraphClient {
+            http,
+            endpoints,
+            tokens,
+            retry: RetryPolicy::default(),
+            throttle: Arc::new(Throttle::default()),
+            clock,
+            logger: None,
+        }
+    }
+    /// Sets the retry bounds.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// Sets the logger.
+    pub fn with_logger(mut self, logger: Logger) -> Self {
+        self.logger = Some(logger);
+        self
+    }
+    /// The endpoints.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+    /// The HTTP client (shared with token acquisition).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+    /// The token provider.
+    pub fn tokens(&self) -> &Arc<TokenProvider> {
+        &self.tokens
+    }
+
+    fn log(&self, line: impl FnOnce() -> String) {
+        if let Some(l) = &self.logger {
+            l(&LogEvent { line: line() });
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        client_request_id: &str,
+    ) -> Result<Outcome, GraphError> {
+        let token = self.tokens.token().await?;
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(token.secret())
+            .header("client-request-id", client_request_id)
+            .header("Accept", "application/json");
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let started = Instant::now();
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let detail = describe_reqwest(&e);
+                self.log(|| format!("{method} {url} (client-request-id {client_request_id}) → {detail}"));
+                // A connect failure happened before anything was sent: safe to retry even for addKey.
+                if e.is_connect() {
+                    return Err(GraphError::Transport {
+                        operation: format!("{method} {url}"),
+                        detail,
+                        client_request_id: client_request_id.into(),
+                    });
+                }
+                return Ok(Outcome::Lost(detail));
+            }
+        };
+        let status = resp.status().as_u16();
+        let request_id = resp
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Ok(Outcome::Lost(describe_reqwest(&e))),
+        };
+        self.log(|| {
+            format!(
+                "{method} {url} (client-request-id {client_request_id}) → {status} in {} ms, request-id {}{}",
+                started.elapsed().as_millis(),
+                request_id.as_deref().unwrap_or("none"),
+                retry_after
+                    .as_deref()
+                    .map(|r| format!(", Retry-After {r}"))
+                    .unwrap_or_default()
+            )
+        });
+        if let Some(ra) = retry_after {
+            if status == 429 || status == 503 {
+                if let Some(d) = parse_retry_after(&ra, self.clock.now()) {
+                    if status == 429 {
+                        self.throttle.pause_until(Instant::now() + d);
+                    }
+                }
+            }
+        }
+        Ok(Outcome::Answer(Answer {
+            status,
+            body,
+            request_id,
+        }))
+    }
+
+    fn service_error(&self, operation: &str, a: &Answer, client_request_id: &str) -> ServiceError {
+        let parsed: Option<Value> = serde_json::from_slice(&a.body).ok();
+        let err = parsed.as_ref().and_then(|v| v.get("error"));
+        let code = err
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_str)
+            .unwrap_or("UnknownError")
+            .to_string();
+        let message = err
+            .and_then(|e| e.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                let text: String = String::from_utf8_lossy(&a.body).chars().take(200).collect();
+                if text.is_empty() {
+                    "(no body)".into()
+                } else {
+                    text
+                }
+            });
+        let request_id = a.request_id.clone().or_else(|| {
+            err.and_then(|e| e.get("innerError"))
+                .and_then(|i| i.get("request-id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        ServiceError {
+            operation: operation.to_string(),
+            status: a.status,
+            hint: hint_for(a.status, &code),
+            code,
+            message,
+            request_id,
+            client_request_id: client_request_id.into(),
+        }
+    }
+
+    /// One logical call with retries. Returns the final 2xx answer, or the error.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Idempotency,
+    ) -> Result<CallResult, GraphError> {
+        let url = format!("{}/{}", self.endpoints.graph_base(), path);
+        let operation = format!("{method} {path}");
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut token_refreshed = false;
+        loop {
+            attempt += 1;
+            self.throttle.wait().await;
+            let client_request_id = Uuid::new_v4().to_string();
+            let out = self.send_once(&method, &url, body, &client_request_id).await;
+            let give_up = |attempt: u32| {
+                attempt >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed
+            };
+            let delay = match out {
+                Ok(Outcome::Answer(a)) if (200..300).contains(&a.status) => {
+                    return Ok(CallResult::Done(a));
+                }
+                Ok(Outcome::Answer(a)) => {
+                    let err = self.service_error(&operation, &a, &client_request_id);
+                    let retryable = a.status == 429 || a.status == 503 || a.status == 502 || a.status == 504;
+                    if a.status == 401 && err.code == "InvalidAuthenticationToken" && !token_refreshed {
+                        // The token expired or was revoked between cache and call: one fresh try.
+                        token_refreshed = true;
+                        self.tokens.invalidate().await;
+                        continue;
+                    }
+                    if !retryable {
+                        return Err(GraphError::Service(Box::new(err)));
+                    }
+                    // 429 means "not processed"; other 5xx may have been committed.
+                    if a.status != 429 && idem == Idempotency::CheckFirst {
+                        return Ok(CallResult::Ambiguous(format!("{} {}", a.status, err.code)));
+                    }
+                    if give_up(attempt) {
+                        return Err(GraphError::RetriesExhausted {
+                            last: Box::new(err),
+                            attempts: attempt,
+                            elapsed: started.elapsed(),
+                        });
+                    }
+                    // Retry-After was applied to the shared throttle for 429; otherwise back off here.
+                    if a.status == 429 {
+                        Duration::ZERO
+                    } else {
+                        self.retry.backoff(attempt)
+                    }
+                }
+                Ok(Outcome::Lost(detail)) => {
+                    if idem == Idempotency::CheckFirst {
+                        return Ok(CallResult::Ambiguous(detail));
+                    }
+                    if give_up(attempt) {
+                        return Err(GraphError::Transport {
+                            operation,
+                            detail,
+                            client_request_id,
+                        });
+                    }
+                    self.retry.backoff(attempt)
+                }
+                Err(e @ GraphError::Transport { .. }) => {
+                    if give_up(attempt) {
+                        return Err(e);
+                    }
+                    self.retry.backoff(attempt)
+                }
+                Err(e) => return Err(e),
+            };
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    async fn call_done(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, GraphError> {
+        match self.call(method, path, body, Idempotency::Safe).await? {
+            CallResult::Done(a) => Ok(a),
+            CallResult::Ambiguous(d) => Err(GraphError::Transport {
+                operation: path.into(),
+                detail: d,
+                client_request_id: String::new(),
+            }),
+        }
+    }
+
+    /// Reads the object's id, appId and key credentials (key bytes included: single-object `$select`).
+    pub async fn read_keys(&self, target: &Target) -> Result<ObjectKeys, GraphError> {
+        let select = match target.kind {
+            TargetKind::ServicePrincipal | TargetKind::Application => "id,appId,keyCredentials",
+            TargetKind::AgentIdentityBlueprint => "id,appId,keyCredentials",
+        };
+        let path = format!("{}?$select={select}", target.path());
+        let a = self
+            .call_done(reqwest::Method::GET, &path, None)
+            .await
+            .map_err(|e| self.explain_not_found(e, target))?;
+        let v: Value = serde_json::from_slice(&a.body).map_err(|e| GraphError::InvalidResponse {
+            operation: format!("GET {path}"),
+            detail: e.to_string(),
+            request_id: a.request_id.clone(),
+        })?;
+        let bad = |detail: &str| GraphError::InvalidResponse {
+            operation: format!("GET {path}"),
+            detail: detail.into(),
+            request_id: a.request_id.clone(),
+        };
+        let id = match (v.get("id").and_then(Value::as_str), target.object) {
+            (Some(s), _) => Uuid::parse_str(s).map_err(|_| bad("id is not a GUID"))?,
+            (None, ObjectRef::Id(id)) => id,
+            (None, ObjectRef::AppId(_)) => return Err(bad("no id in the answer")),
+        };
+        let app_id = v
+            .get("appId")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok());
+        let keys = match v.get("keyCredentials") {
+            Some(k) => serde_json::from_value(k.clone())
+                .map_err(|e| bad(&format!("keyCredentials: {e}")))?,
+            None => Vec::new(),
+        };
+        Ok(ObjectKeys { id, app_id, keys })
+    }
+
+    /// A 404 for an object id that is really an appId is the most common addressing mistake: detect and say so.
+    fn explain_not_found(&self, e: GraphError, target: &Target) -> GraphError {
+        let GraphError::Service(s) = &e else {
+            return e;
+        };
+        if s.status != 404 {
+            return e;
+        }
+        let mut s = s.clone();
+        if let ObjectRef::Id(id) = target.object {
+            s.hint = Some(format!(
+                "no {} has object id {id}; if {id} is an appId (client id), pass it as --app-id",
+                match target.kind {
+                    TargetKind::ServicePrincipal => "service principal",
+                    _ => "application",
+                }
+            ));
+        }
+        GraphError::Service(s)
+    }
+
+    /// Resolves an appId-addressed target to its object id (proofs need the object id as `iss`).
+    pub async fn resolve(&self, target: &Target) -> Result<ObjectKeys, GraphError> {
+        match self.read_keys(target).await {
+            Err(GraphError::Service(s)) if s.status == 404 => {
+                // Was an appId given as the object id? Look it up the other way before giving up.
+                if let ObjectRef::Id(id) = target.object {
+                    let alt = Target {
+                        kind: target.kind,
+                        object: ObjectRef::AppId(id),
+                    };
+                    if let Ok(found) = self.read_keys(&alt).await {
+                        return Err(GraphError::AppIdAsObjectId {
+                            given: id,
+                            object_id: found.id,
+                        });
+                    }
+                }
+                Err(GraphError::Service(s))
+            }
+            other => other,
+        }
+    }
+
+    /// `addKey`. Checks the proof locally first (against the object's current certificates), refuses to add a
+    /// certificate that is already present, and never creates a duplicate when an answer is lost.
+    pub async fn add_key(
+        &self,
+        target: &Target,
+        request: &AddKeyRequest,
+        new_certificate: &Certificate,
+    ) -> Result<AddKeyOutcome, GraphError> {
+        let now = self.clock.now();
+        crate::credential::validate_add_key(request, now)?;
+        let current = self.resolve(target).await?;
+        if let Some(existing) = current
+            .keys
+            .iter()
+            .find(|k| k.is_certificate(new_certificate))
+        {
+            return Err(GraphError::AlreadyPresent {
+                target: target.to_string(),
+                thumbprint: new_certificate.sha1_hex(),
+                key_id: existing.key_id.map(|k| k.to_string()).unwrap_or_default(),
+            });
+        }
+        self.precheck_proof(&request.proof, &current)?;
+        let path = format!("{}/addKey", target.with_object_id(current.id).path());
+        let body = serde_json::to_value(request).map_err(|e| GraphError::InvalidResponse {
+            operation: "serialize addKey".into(),
+            detail: e.to_string(),
+            request_id: None,
+        })?;
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self
+                .call(reqwest::Method::POST, &path, Some(&body), Idempotency::CheckFirst)
+                .await
+            {
+                Ok(CallResult::Done(a)) => {
+                    let credential = parse_key_credential(&a.body).map_err(|detail| {
+                        GraphError::InvalidResponse {
+                            operation: format!("POST {path}"),
+                            detail,
+                            request_id: a.request_id.clone(),
+                        }
+                    })?;
+                    return Ok(AddKeyOutcome {
+                        credential,
+                        recovered: false,
+                        attempts,
+                    });
+                }
+                Ok(CallResult::Ambiguous(detail)) => {
+                    self.log(|| format!("addKey outcome unknown ({detail}); reading the keys before any retry"));
+                    let after = self.read_keys(&target.with_object_id(current.id)).await?;
+                    if let Some(k) = after.keys.iter().find(|k| k.is_certificate(new_certificate)) {
+                        return Ok(AddKeyOutcome {
+                            credential: k.clone(),
+                            recovered: true,
+                            attempts,
+                        });
+                    }
+                    if attempts >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed
+                    {
+                        return Err(GraphError::Transport {
+                            operation: format!("POST {path}"),
+                            detail: format!("{detail}; the key was not added (checked), gave up after {attempts} attempts"),
+                            client_request_id: String::new(),
+                        });
+                    }
+                    tokio::time::sleep(self.retry.backoff(attempts)).await;
+                }
+                Err(GraphError::Service(s)) if s.status == 401 => {
+                    return Err(GraphError::Service(Box::new(self.explain_401(
+                        *s,
+                        &request.proof,
+                        &current,
+                    ))));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `removeKey`. The proof must be signed by a certificate that stays (or by the one removed, while valid).
+    pub async fn remove_key(
+        &self,
+        target: &Target,
+        key_id: Uuid,
+        proof: &str,
+    ) -> Result<(), GraphError> {
+        let current = self.resolve(target).await?;
+        self.precheck_proof(proof, &current)?;
+        let path = format!("{}/removeKey", target.with_object_id(current.id).path());
+        let body = serde_json::to_value(RemoveKeyRequest {
+            key_id,
+            proof: proof.to_string(),
+        })
+        .map_err(|e| GraphError::InvalidResponse {
+            operation: "serialize removeKey".into(),
+            detail: e.to_string(),
+            request_id: None,
+        })?;
+        // removeKey is idempotent in effect: repeating it after a lost answer yields 404 for the gone key,
+        // which is then read as success below.
+        match self.call(reqwest::Method::POST, &path, Some(&body), Idempotency::Safe).await {
+            Ok(_) => Ok(()),
+            Err(GraphError::Service(s)) if s.status == 401 => Err(GraphError::Service(Box::new(
+                self.explain_401(*s, proof, &current),
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn precheck_proof(&self, proof: &str, current: &ObjectKeys) -> Result<(), GraphError> {
+        let certs: Vec<Certificate> = current.keys.iter().filter_map(KeyCredential::certificate).collect();
+        let report = inspect::inspect(
+            proof,
+            &InspectOptions {
+                certificates: &certs,
+                expected_object_id: Some(current.id),
+                app_id: current.app_id,
+                expected_audience: None,
+                now: self.clock.now(),
+                clock_skew_secs: 0,
+            },
+        );
+        if report.accepted() {
+            return Ok(());
+        }
+        Err(GraphError::ProofRejected(
+            report.errors().map(|f| f.message.clone()).collect(),
+        ))
+    }
+
+    fn explain_401(&self, mut s: ServiceError, proof: &str, current: &ObjectKeys) -> ServiceError {
+        let certs: Vec<Certificate> = current.keys.iter().filter_map(KeyCredential::certificate).collect();
+        let report = inspect::inspect(
+            proof,
+            &InspectOptions {
+                certificates: &certs,
+                expected_object_id: Some(current.id),
+                app_id: current.app_id,
+                expected_audience: None,
+                now: self.clock.now(),
+                clock_skew_secs: 0,
+            },
+        );
+        let causes: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
+        s.hint = Some(if causes.is_empty() {
+            "the proof checks out locally; the key that signed it may have been removed or not yet replicated, or the token lacks permission to change this object".into()
+        } else {
+            causes.join("; ")
+        });
+        s
+    }
+}
+
+/// Reads addKey's answer in either documented shape: OData (properties at the top level) or wrapped in `value`.
+pub fn parse_key_credential(body: &[u8]) -> Result<KeyCredential, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let obj = match v.get("value") {
+        Some(inner @ Value::Object(_)) => inner.clone(),
+        _ => v,
+    };
+    let kc: KeyCredential = serde_json::from_value(obj).map_err(|e| e.to_string())?;
+    if kc.key_id.is_none() {
+        return Err("the answer carries no keyId".into());
+    }
+    Ok(kc)
+}
+
+fn hint_for(status: u16, code: &str) -> Option<String> {
+    let h = match (status, code) {
+        (401, "Authentication_MissingOrMalformed") => {
+            "the service rejected the proof; run `keyroll proof inspect` on it to see why"
+        }
+        (403, _) => {
+            "the token may not change this object: rolling another object's keys needs Application.ReadWrite.OwnedBy (as owner) or Application.ReadWrite.All; an app may always roll its own keys with its own token"
+        }
+        (404, _) => "no such object; if you gave an appId (client id) as the object id, use --app-id",
+        (400, "Directory_ResourceSizeExceeded") => {
+            "the object has too many key credentials; remove expired ones first"
+        }
+        (400, "CredentialInvalidLifetimeAsPerAppPolicy") => {
+            "an app management policy limits credential lifetimes; use a certificate (or --end) within the allowed lifetime"
+        }
+        (400, c) if c.starts_with("KeyCredentialsInvalid") => {
+            "check the certificate's validity dates against --start/--end, and that --new-cert is a public certificate"
+        }
+        _ => return None,
+    };
+    Some(h.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_paths() {
+        let id = Uuid::parse_str("11111111-2222-3333-4444-555555555555").unwrap();
+        let t = |kind, object| Target { kind, object }.path();
+        assert_eq!(t(TargetKind::Application, ObjectRef::Id(id)), format!("applications/{id}"));
+        assert_eq!(
+            t(TargetKind::Application, ObjectRef::AppId(id)),
+            format!("applications(appId='{id}')")
+        );
+        assert_eq!(
+            t(TargetKind::ServicePrincipal, ObjectRef::Id(id)),
+            format!("servicePrincipals/{id}")
+        );
+        assert_eq!(
+            t(TargetKind::AgentIdentityBlueprint, ObjectRef::Id(id)),
+            format!("applications/{id}/microsoft.graph.agentIdentityBlueprint")
+        );
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(parse_retry_after("2.128", now), Some(Duration::from_millis(2128)));
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn both_answer_shapes() {
+        let odata = br#"{"@odata.context":"x","keyId":"11111111-2222-3333-4444-555555555555","type":"AsymmetricX509Cert","usage":"Verify","key":null}"#;
+        assert!(parse_key_credential(odata).is_ok());
+        let wrapped = br#"{"value":{"@odata.type":"microsoft.graph.keyCredential","keyId":"11111111-2222-3333-4444-555555555555"}}"#;
+        assert!(parse_key_credential(wrapped).is_ok());
+        assert!(parse_key_credential(br#"{"@odata.context":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert!(p.backoff(1) <= Duration::from_millis(500));
+        assert!(p.backoff(20) <= p.max_delay);
+        assert!(p.backoff(4) >= Duration::from_secs(2));
+    }
+}
