@@ -37,5 +37,6 @@ pub mod http;
 pub mod inspect;
 pub mod jwt;
 pub mod proof;
+pub mod roll;
 
 pub use error::Error;

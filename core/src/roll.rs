@@ -1,0 +1,568 @@
+//! The roll workflow: replace an application's certificate without ever leaving it unable to authenticate.
+//!
+//! Steps, each reported: (1) read the object and check the current certificate is one of its keys; (2) add the
+//! new key with a proof signed by the current certificate; (3) wait until a token can be obtained with the new
+//! certificate — a new key is not usable at once, and scripts that remove the old key too early lock the
+//! application out; (4) optionally remove the old key, with a proof signed by the *new* key, but only if the
+//! new key was verified and at least one currently valid certificate stays; (5) read the final key set.
+//!
+//! Whatever fails, the report says exactly what the object holds afterwards.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::{self, AuthError};
+use crate::cert::SigningIdentity;
+use crate::credential::{AddKeyRequest, KeyCredential, KeyCredentialBuilder, serde_date};
+use crate::graph::{GraphClient, GraphError, ObjectKeys, Target};
+use crate::proof::{self, ProofRequest};
+
+/// One key credential, summarised for people and scripts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySummary {
+    /// The credential id.
+    pub key_id: Option<Uuid>,
+    /// SHA-1 thumbprint (uppercase hex).
+    pub thumbprint: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// type.
+    #[serde(rename = "type")]
+    pub key_type: Option<String>,
+    /// usage.
+    pub usage: Option<String>,
+    /// Start, Graph format.
+    pub start_date_time: Option<String>,
+    /// End, Graph format.
+    pub end_date_time: Option<String>,
+    /// Whole days until the end (negative when past).
+    pub days_left: Option<i64>,
+    /// `valid`, `expired` or `not yet valid`.
+    pub status: &'static str,
+    /// Whether this is the certificate the caller would sign proofs with.
+    pub signs: bool,
+}
+
+/// Summarises keys at `now`; `signer` marks the caller's signing certificate.
+pub fn summarize(
+    keys: &[KeyCredential],
+    now: OffsetDateTime,
+    signer: Option<&crate::cert::Certificate>,
+) -> Vec<KeySummary> {
+    keys.iter()
+        .map(|k| {
+            let status = match (k.start_date_time, k.end_date_time) {
+                (_, Some(e)) if e < now => "expired",
+                (Some(s), _) if s > now => "not yet valid",
+                _ => "valid",
+            };
+            KeySummary {
+                key_id: k.key_id,
+                thumbprint: k.thumbprint(),
+                display_name: k.display_name.clone(),
+                key_type: k.key_type.clone(),
+                usage: k.usage.clone(),
+                start_date_time: k.start_date_time.map(serde_date::format),
+                end_date_time: k.end_date_time.map(serde_date::format),
+                days_left: k.end_date_time.map(|e| (e - now).whole_days()),
+                status,
+                signs: signer.is_some_and(|c| k.is_certificate(c)),
+            }
+        })
+        .collect()
+}
+
+/// Whether a key credential is currently valid.
+fn key_valid(k: &KeyCredential, now: OffsetDateTime) -> bool {
+    k.end_date_time.is_none_or(|e| e >= now) && k.start_date_time.is_none_or(|s| s <= now)
+}
+
+/// What to roll.
+#[derive(Clone)]
+pub struct RollSpec {
+    /// The object.
+    pub target: Target,
+    /// The certificate in use now (signs the addKey proof).
+    pub current: Arc<SigningIdentity>,
+    /// The certificate to roll to, with its key (signs the check token request and the removeKey proof).
+    pub new: Arc<SigningIdentity>,
+    /// Display name of the new key (default: the certificate's subject).
+    pub display_name: Option<String>,
+    /// Remove the old key once the new one is verified.
+    pub remove_old: bool,
+    /// Tenant for the verification token request; without it the new key cannot be verified (and so the old
+    /// one is never removed).
+    pub tenant: Option<String>,
+    /// Client id for verification; defaults to the object's appId as read from Graph.
+    pub client_id: Option<String>,
+    /// How long to wait for the new key to become usable.
+    pub verify_timeout: Duration,
+}
+
+impl std::fmt::Debug for RollSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RollSpec")
+            .field("target", &self.target)
+            .field("current", &self.current.certificate().sha1_hex())
+            .field("new", &self.new.certificate().sha1_hex())
+            .field("remove_old", &self.remove_old)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    /// Done.
+    Done,
+    /// Not needed or not asked for.
+    Skipped,
+    /// Failed: later steps did not run.
+    Failed,
+}
+
+/// One step of a roll.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// `read`, `add`, `verify`, `remove`, `final`.
+    pub step: &'static str,
+    /// How it ended.
+    pub status: StepStatus,
+    /// What happened, in words.
+    pub detail: String,
+}
+
+/// The outcome of a roll.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollReport {
+    /// The target, in words.
+    pub target: String,
+    /// The object id, once known.
+    pub object_id: Option<Uuid>,
+    /// Whether every requested step succeeded.
+    pub success: bool,
+    /// The steps.
+    pub steps: Vec<StepReport>,
+    /// The new key's id, when added (or found already present).
+    pub new_key_id: Option<Uuid>,
+    /// The ids of removed keys.
+    pub removed_key_ids: Vec<Uuid>,
+    /// The object's keys at the end, when they could be read.
+    pub final_keys: Vec<KeySummary>,
+    /// What the object holds now, in one sentence.
+    pub state: String,
+    /// The last error, in full, when a step failed.
+    pub error: Option<String>,
+    /// Whether the failure was the network's (vs the service's verdict or bad input).
+    #[serde(skip)]
+    pub transport_failure: bool,
+}
+
+/// Receives progress as a roll runs.
+pub trait Progress: Send + Sync {
+    /// A step begins or ends.
+    fn step(&self, _target: &str, _message: &str) {}
+    /// Still waiting for the new key (attempt number, time waited so far).
+    fn waiting(&self, _target: &str, _attempt: u32, _waited: Duration) {}
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+struct Run<'a> {
+    report: RollReport,
+    progress: &'a dyn Progress,
+}
+
+impl Run<'_> {
+    fn push(&mut self, step: &'static str, status: StepStatus, detail: impl Into<String>) {
+        let detail = detail.into();
+        self.progress
+            .step(&self.report.target, &format!("{step}: {detail}"));
+        self.report.steps.push(StepReport {
+            step,
+            status,
+            detail,
+        });
+    }
+    fn fail(&mut self, step: &'static str, err: &GraphError, state: impl Into<String>) {
+        self.report.transport_failure = err.is_transport();
+        self.report.error = Some(err.to_string());
+        self.push(step, StepStatus::Failed, err.to_string());
+        self.report.state = state.into();
+    }
+}
+
+/// Rolls one object's certificate. Never panics; every outcome is in the report.
+pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress) -> RollReport {
+    let mut run = Run {
+        report: RollReport {
+            target: spec.target.to_string(),
+            object_id: None,
+            success: false,
+            steps: Vec::new(),
+            new_key_id: None,
+            removed_key_ids: Vec::new(),
+            final_keys: Vec::new(),
+            state: String::new(),
+            error: None,
+            transport_failure: false,
+        },
+        progress,
+    };
+    let now = client.clock().now();
+    let current_cert = spec.current.certificate();
+    let new_cert = spec.new.certificate();
+
+    // 1. read
+    let before: ObjectKeys = match client.resolve(&spec.target).await {
+        Ok(k) => k,
+        Err(e) => {
+            run.fail("read", &e, "unchanged: nothing was sent besides reading");
+            return run.report;
+        }
+    };
+    run.report.object_id = Some(before.id);
+    let target = spec.target.with_object_id(before.id);
+    if !before.keys.iter().any(|k| k.is_certificate(current_cert)) {
+        let e = GraphError::ProofRejected(vec![format!(
+            "the current certificate {} is not a key credential of the object; proofs must be signed by one of its own certificates",
+            current_cert.sha1_hex()
+        )]);
+        run.fail("read", &e, "unchanged");
+        return run.report;
+    }
+    run.push(
+        "read",
+        StepStatus::Done,
+        format!(
+            "{} key credential(s); current certificate {} is one of them",
+            before.keys.len(),
+            current_cert.sha1_hex()
+        ),
+    );
+
+    // 2. add
+    let existing = before.keys.iter().find(|k| k.is_certificate(new_cert));
+    if let Some(k) = existing {
+        run.report.new_key_id = k.key_id;
+        run.push(
+            "add",
+            StepStatus::Skipped,
+            format!(
+                "the new certificate {} is already a key (keyId {})",
+                new_cert.sha1_hex(),
+                k.key_id.map(|i| i.to_string()).unwrap_or_default()
+            ),
+        );
+    } else {
+        let outcome = add_new_key(client, &target, spec, before.id, now).await;
+        match outcome {
+            Ok(o) => {
+                run.report.new_key_id = o.credential.key_id;
+                let how = if o.recovered {
+                    " (the answer was lost; found by reading the keys)"
+                } else {
+                    ""
+                };
+                run.push(
+                    "add",
+                    StepStatus::Done,
+                    format!(
+                        "added {} as keyId {}{how}",
+                        new_cert.sha1_hex(),
+                        o.credential
+                            .key_id
+                            .map(|i| i.to_string())
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+            Err(e) => {
+                run.fail("add", &e, "unchanged: the new key was not added (checked)");
+                finish(client, &target, spec, &mut run).await;
+                return run.report;
+            }
+        }
+    }
+
+    // 3. verify
+    let client_id = spec
+        .client_id
+        .clone()
+        .or_else(|| before.app_id.map(|a| a.to_string()));
+    let verified = match (&spec.tenant, client_id) {
+        (Some(tenant), Some(client_id)) => {
+            match wait_until_usable(
+                client,
+                tenant,
+                &client_id,
+                spec,
+                &run.report.target,
+                progress,
+            )
+            .await
+            {
+                Ok(waited) => {
+                    run.push(
+                        "verify",
+                        StepStatus::Done,
+                        format!(
+                            "a token was issued for the new certificate after {:.1} s",
+                            waited.as_secs_f64()
+                        ),
+                    );
+                    true
+                }
+                Err(e) => {
+                    let e = GraphError::Auth(e);
+                    run.fail(
+                        "verify",
+                        &e,
+                        "the new key was added but could not be verified; the old key was kept",
+                    );
+                    finish(client, &target, spec, &mut run).await;
+                    return run.report;
+                }
+            }
+        }
+        _ => {
+            run.push(
+                "verify",
+                StepStatus::Skipped,
+                "no tenant id or client id to request a token with; the new key was not verified",
+            );
+            false
+        }
+    };
+
+    // 4. remove
+    if spec.remove_old {
+        if !verified {
+            let e = GraphError::ProofRejected(vec!["the old key is only removed after the new one is verified; give --tenant-id (and --client-id unless it can be read)".into()]);
+            run.fail("remove", &e, "the new key was added; the old key was kept");
+            finish(client, &target, spec, &mut run).await;
+            return run.report;
+        }
+        match remove_old_keys(client, &target, spec, before.id).await {
+            Ok(ids) => {
+                run.push(
+                    "remove",
+                    StepStatus::Done,
+                    format!(
+                        "removed {} old key(s): {}",
+                        ids.len(),
+                        ids.iter()
+                            .map(Uuid::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                run.report.removed_key_ids = ids;
+            }
+            Err(e) => {
+                run.fail(
+                    "remove",
+                    &e,
+                    "the new key was added and verified; the old key was kept",
+                );
+                finish(client, &target, spec, &mut run).await;
+                return run.report;
+            }
+        }
+    } else {
+        run.push(
+            "remove",
+            StepStatus::Skipped,
+            "the old key was kept (not asked to remove it)",
+        );
+    }
+
+    run.report.success = true;
+    run.report.state = if spec.remove_old {
+        "rolled: the new key is in place and verified; the old key was removed".into()
+    } else if verified {
+        "the new key is in place and verified; the old key was kept".into()
+    } else {
+        "the new key is in place (not verified); the old key was kept".into()
+    };
+    finish(client, &target, spec, &mut run).await;
+    run.report
+}
+
+async fn add_new_key(
+    client: &GraphClient,
+    target: &Target,
+    spec: &RollSpec,
+    object_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<crate::graph::AddKeyOutcome, GraphError> {
+    let mut builder = KeyCredentialBuilder::new(spec.new.certificate().clone());
+    if let Some(n) = &spec.display_name {
+        builder = builder.display_name(n.clone());
+    }
+    let built = builder.build().map_err(|e| match e {
+        crate::credential::CredentialError::Invalid(v) => GraphError::Invalid(v),
+        other => GraphError::ProofRejected(vec![other.to_string()]),
+    })?;
+    let proof = proof::mint(&spec.current, &ProofRequest::new(object_id), now)
+        .map_err(|e| GraphError::ProofRejected(vec![e.to_string()]))?;
+    let request = AddKeyRequest {
+        key_credential: built.key_credential,
+        password_credential: None,
+        proof: proof.into_string(),
+    };
+    client
+        .add_key(target, &request, spec.new.certificate())
+        .await
+}
+
+/// Requests tokens with the new certificate until one is issued: a fresh key takes a while to replicate.
+async fn wait_until_usable(
+    client: &GraphClient,
+    tenant: &str,
+    client_id: &str,
+    spec: &RollSpec,
+    target: &str,
+    progress: &dyn Progress,
+) -> Result<Duration, AuthError> {
+    let started = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let now = client.clock().now();
+        match auth::client_credentials(
+            client.http(),
+            client.endpoints(),
+            tenant,
+            client_id,
+            &spec.new,
+            now,
+        )
+        .await
+        {
+            Ok(_) => return Ok(started.elapsed()),
+            Err(e) => {
+                let not_yet = matches!(&e, AuthError::Refused { codes, .. } if codes.contains(&700027))
+                    || e.is_transport();
+                if !not_yet || started.elapsed() >= spec.verify_timeout {
+                    return Err(e);
+                }
+                progress.waiting(target, attempt, started.elapsed());
+                let delay = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(5)))
+                    .min(Duration::from_secs(5));
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+async fn remove_old_keys(
+    client: &GraphClient,
+    target: &Target,
+    spec: &RollSpec,
+    object_id: Uuid,
+) -> Result<Vec<Uuid>, GraphError> {
+    let now = client.clock().now();
+    let keys = client.read_keys(target).await?;
+    let old: Vec<Uuid> = keys
+        .keys
+        .iter()
+        .filter(|k| k.is_certificate(spec.current.certificate()))
+        .filter_map(|k| k.key_id)
+        .collect();
+    let remaining_valid = keys
+        .keys
+        .iter()
+        .filter(|k| k.key_id.is_some_and(|id| !old.contains(&id)))
+        .filter(|k| k.key_type.as_deref() == Some(crate::credential::TYPE_ASYMMETRIC_X509))
+        .any(|k| key_valid(k, now) && k.is_certificate(spec.new.certificate()));
+    if !remaining_valid {
+        return Err(GraphError::ProofRejected(vec![
+            "removing the old key would leave no currently valid certificate (the new key is not on the object or not valid now); nothing was removed".into(),
+        ]));
+    }
+    let mut removed = Vec::new();
+    for id in old {
+        let proof = proof::mint(
+            &spec.new,
+            &ProofRequest::new(object_id),
+            client.clock().now(),
+        )
+        .map_err(|e| GraphError::ProofRejected(vec![e.to_string()]))?;
+        client.remove_key(target, id, proof.as_str()).await?;
+        removed.push(id);
+    }
+    Ok(removed)
+}
+
+async fn finish(client: &GraphClient, target: &Target, spec: &RollSpec, run: &mut Run<'_>) {
+    match client.read_keys(target).await {
+        Ok(k) => {
+            run.report.final_keys =
+                summarize(&k.keys, client.clock().now(), Some(spec.new.certificate()));
+            run.push(
+                "final",
+                StepStatus::Done,
+                format!("the object holds {} key credential(s)", k.keys.len()),
+            );
+        }
+        Err(e) => {
+            run.report.steps.push(StepReport {
+                step: "final",
+                status: StepStatus::Failed,
+                detail: format!("could not read the final keys: {e}"),
+            });
+        }
+    }
+}
+
+/// Runs many rolls with at most `concurrency` at once. They share `client`, so a 429 on one pauses all —
+/// the whole batch backs off together and stays within the service's write budget.
+pub async fn roll_many(
+    client: &GraphClient,
+    specs: Vec<RollSpec>,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> Vec<RollReport> {
+    use tokio::sync::Semaphore;
+    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut handles = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let client = client.clone();
+        let sem = sem.clone();
+        let progress = progress.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            roll(&client, &spec, progress.as_ref()).await
+        }));
+    }
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        match h.await {
+            Ok(r) => out.push(r),
+            Err(e) => out.push(RollReport {
+                target: "unknown".into(),
+                object_id: None,
+                success: false,
+                steps: Vec::new(),
+                new_key_id: None,
+                removed_key_ids: Vec::new(),
+                final_keys: Vec::new(),
+                state: "unknown: the task failed".into(),
+                error: Some(e.to_string()),
+                transport_failure: false,
+            }),
+        }
+    }
+    out
+}
