@@ -176,10 +176,14 @@ pub struct AuthSettings {
 #[non_exhaustive]
 pub enum AuthError {
     /// Nothing to authenticate with.
-    #[error("no credentials: give an access token (--access-token-env VAR), the app's certificate with --tenant-id and --client-id, --managed-identity, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH")]
+    #[error(
+        "no credentials: give an access token (--access-token-env VAR), the app's certificate with --tenant-id and --client-id, --managed-identity, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH"
+    )]
     NoCredentials,
     /// A certificate without tenant or client id.
-    #[error("authenticating as the app with its certificate needs {missing}; give --tenant-id and --client-id (the appId)")]
+    #[error(
+        "authenticating as the app with its certificate needs {missing}; give --tenant-id and --client-id (the appId)"
+    )]
     Incomplete {
         /// What is missing.
         missing: &'static str,
@@ -347,9 +351,15 @@ fn number(v: &Option<serde_json::Value>) -> Option<i64> {
 /// What to do about an AADSTS code, in plain words.
 fn aadsts_hint(codes: &[u32]) -> Option<String> {
     let hint = match codes.first()? {
-        700027 => "the certificate that signed the client assertion is not registered on the app (or has expired); authenticate with one of the app's current certificates",
-        700024 => "the client assertion is outside its valid time range; check this machine's clock",
-        700016 => "no application with this client id in the tenant; check --client-id (the appId) and --tenant-id",
+        700027 => {
+            "the certificate that signed the client assertion is not registered on the app (or has expired); authenticate with one of the app's current certificates"
+        }
+        700024 => {
+            "the client assertion is outside its valid time range; check this machine's clock"
+        }
+        700016 => {
+            "no application with this client id in the tenant; check --client-id (the appId) and --tenant-id"
+        }
         90002 | 900023 => "the tenant was not found; check --tenant-id",
         50027 => "the client assertion is not a valid JWT",
         70011 => "the scope is invalid; check --cloud",
@@ -480,10 +490,12 @@ fn parse_token(url: &str, body: &[u8], now: OffsetDateTime) -> Result<AccessToke
             url: url.into(),
             detail: e.to_string(),
         })?;
-    let token = parsed.access_token.ok_or_else(|| AuthError::InvalidResponse {
-        url: url.into(),
-        detail: "no access_token".into(),
-    })?;
+    let token = parsed
+        .access_token
+        .ok_or_else(|| AuthError::InvalidResponse {
+            url: url.into(),
+            detail: "no access_token".into(),
+        })?;
     let expires_at = if let Some(on) = number(&parsed.expires_on) {
         OffsetDateTime::from_unix_timestamp(on).unwrap_or(now + Duration::minutes(30))
     } else {
@@ -555,7 +567,10 @@ pub async fn client_credentials(
             url,
             detail: format!(
                 "status {status}: {}",
-                String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             ),
         }),
     }
@@ -573,7 +588,10 @@ mod tests {
             managed_identity: true,
             ..Default::default()
         };
-        assert!(matches!(resolve_credential(&s, &env), Ok(Credential::Token(_))));
+        assert!(matches!(
+            resolve_credential(&s, &env),
+            Ok(Credential::Token(_))
+        ));
         let s = AuthSettings {
             managed_identity: true,
             client_id: Some("c".into()),
@@ -581,7 +599,10 @@ mod tests {
         };
         assert!(matches!(
             resolve_credential(&s, &env),
-            Ok(Credential::ManagedIdentity { client_id: Some(_), .. })
+            Ok(Credential::ManagedIdentity {
+                client_id: Some(_),
+                ..
+            })
         ));
         assert!(matches!(
             resolve_credential(&AuthSettings::default(), &env),

@@ -24,7 +24,11 @@ impl Cloud {
     /// Parses the names the CLI and the PowerShell module use (`global`, `usgov`, `usgovdod`, `china`, and the
     /// Azure PowerShell environment names).
     pub fn parse(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().replace(['-', '_', ' '], "").as_str() {
+        match name
+            .to_ascii_lowercase()
+            .replace(['-', '_', ' '], "")
+            .as_str()
+        {
             "global" | "public" | "azurecloud" | "azureglobal" => Some(Cloud::Global),
             "usgov" | "usgovernment" | "azureusgovernment" | "l4" => Some(Cloud::UsGov),
             "usgovdod" | "dod" | "l5" => Some(Cloud::UsGovDod),
@@ -111,7 +115,9 @@ pub enum EndpointError {
         url: String,
     },
     /// Plain HTTP to a non-loopback host.
-    #[error("{what} {url:?} uses plain http to a host that is not loopback; tokens and proofs only travel over HTTPS (plain http is allowed to 127.0.0.1 / localhost / [::1] for the emulator)")]
+    #[error(
+        "{what} {url:?} uses plain http to a host that is not loopback; tokens and proofs only travel over HTTPS (plain http is allowed to 127.0.0.1 / localhost / [::1] for the emulator)"
+    )]
     InsecureHttp {
         /// Which setting.
         what: &'static str,
@@ -232,8 +238,14 @@ mod tests {
     fn clouds() {
         assert_eq!(Cloud::parse("USGov"), Some(Cloud::UsGov));
         assert_eq!(Cloud::parse("AzureChinaCloud"), Some(Cloud::China));
-        assert_eq!(Cloud::UsGovDod.graph_url(), "https://dod-graph.microsoft.us");
-        assert_eq!(Cloud::UsGov.graph_scope(), "https://graph.microsoft.us/.default");
+        assert_eq!(
+            Cloud::UsGovDod.graph_url(),
+            "https://dod-graph.microsoft.us"
+        );
+        assert_eq!(
+            Cloud::UsGov.graph_scope(),
+            "https://graph.microsoft.us/.default"
+        );
         let e = Endpoints::custom(Cloud::Global, Some("http://127.0.0.1:1/"), None).unwrap();
         assert_eq!(e.graph_base(), "http://127.0.0.1:1/v1.0");
         assert_eq!(e.scope(), "https://graph.microsoft.com/.default");

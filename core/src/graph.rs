@@ -84,7 +84,9 @@ impl Target {
             ObjectRef::AppId(app) => format!("{c}(appId='{app}')"),
         };
         match self.kind {
-            TargetKind::AgentIdentityBlueprint => format!("{base}/microsoft.graph.agentIdentityBlueprint"),
+            TargetKind::AgentIdentityBlueprint => {
+                format!("{base}/microsoft.graph.agentIdentityBlueprint")
+            }
             _ => base,
         }
     }
@@ -157,7 +159,9 @@ pub enum GraphError {
     #[error("{0}")]
     Service(Box<ServiceError>),
     /// Throttled or unavailable for longer than the retry budget.
-    #[error("{last} — gave up after {attempts} attempts over {elapsed:?}; try again later or lower the concurrency")]
+    #[error(
+        "{last} — gave up after {attempts} attempts over {elapsed:?}; try again later or lower the concurrency"
+    )]
     RetriesExhausted {
         /// The last refusal.
         last: Box<ServiceError>,
@@ -196,7 +200,9 @@ pub enum GraphError {
     #[error("the proof would be rejected, so it was not sent:{}", .0.iter().map(|m| format!("\n  - {m}")).collect::<String>())]
     ProofRejected(Vec<String>),
     /// The certificate is on the object already.
-    #[error("the certificate {thumbprint} is already a key credential of the {target} (keyId {key_id}); nothing was added")]
+    #[error(
+        "the certificate {thumbprint} is already a key credential of the {target} (keyId {key_id}); nothing was added"
+    )]
     AlreadyPresent {
         /// The target.
         target: String,
@@ -206,7 +212,9 @@ pub enum GraphError {
         key_id: String,
     },
     /// An id that is the appId of the object, used as its object id.
-    #[error("{given} is the appId (client id) of the application, not its object id; use --app-id {given}, or the object id {object_id}")]
+    #[error(
+        "{given} is the appId (client id) of the application, not its object id; use --app-id {given}, or the object id {object_id}"
+    )]
     AppIdAsObjectId {
         /// What was given.
         given: Uuid,
@@ -228,7 +236,9 @@ impl GraphError {
     pub fn is_local(&self) -> bool {
         matches!(
             self,
-            GraphError::Invalid(_) | GraphError::ProofRejected(_) | GraphError::AlreadyPresent { .. }
+            GraphError::Invalid(_)
+                | GraphError::ProofRejected(_)
+                | GraphError::AlreadyPresent { .. }
         )
     }
     /// The service error, if this is one.
@@ -349,7 +359,9 @@ pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
     }
     let date = OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
     let d = date - now;
-    Some(Duration::from_secs_f64(d.as_seconds_f64().clamp(0.0, 3600.0)))
+    Some(Duration::from_secs_f64(
+        d.as_seconds_f64().clamp(0.0, 3600.0),
+    ))
 }
 
 struct Answer {
@@ -494,7 +506,9 @@ impl GraphClient {
             Ok(r) => r,
             Err(e) => {
                 let detail = describe_reqwest(&e);
-                self.log(|| format!("{method} {url} (client-request-id {client_request_id}) → {detail}"));
+                self.log(|| {
+                    format!("{method} {url} (client-request-id {client_request_id}) → {detail}")
+                });
                 // A connect failure happened before anything was sent: safe to retry even for addKey.
                 if e.is_connect() {
                     return Err(GraphError::Transport {
@@ -602,7 +616,9 @@ impl GraphClient {
             attempt += 1;
             self.throttle.wait().await;
             let client_request_id = Uuid::new_v4().to_string();
-            let out = self.send_once(&method, &url, body, &client_request_id).await;
+            let out = self
+                .send_once(&method, &url, body, &client_request_id)
+                .await;
             let give_up = |attempt: u32| {
                 attempt >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed
             };
@@ -612,8 +628,12 @@ impl GraphClient {
                 }
                 Ok(Outcome::Answer(a)) => {
                     let err = self.service_error(&operation, &a, &client_request_id);
-                    let retryable = a.status == 429 || a.status == 503 || a.status == 502 || a.status == 504;
-                    if a.status == 401 && err.code == "InvalidAuthenticationToken" && !token_refreshed {
+                    let retryable =
+                        a.status == 429 || a.status == 503 || a.status == 502 || a.status == 504;
+                    if a.status == 401
+                        && err.code == "InvalidAuthenticationToken"
+                        && !token_refreshed
+                    {
                         // The token expired or was revoked between cache and call: one fresh try.
                         token_refreshed = true;
                         self.tokens.invalidate().await;
@@ -694,11 +714,12 @@ impl GraphClient {
             .call_done(reqwest::Method::GET, &path, None)
             .await
             .map_err(|e| self.explain_not_found(e, target))?;
-        let v: Value = serde_json::from_slice(&a.body).map_err(|e| GraphError::InvalidResponse {
-            operation: format!("GET {path}"),
-            detail: e.to_string(),
-            request_id: a.request_id.clone(),
-        })?;
+        let v: Value =
+            serde_json::from_slice(&a.body).map_err(|e| GraphError::InvalidResponse {
+                operation: format!("GET {path}"),
+                detail: e.to_string(),
+                request_id: a.request_id.clone(),
+            })?;
         let bad = |detail: &str| GraphError::InvalidResponse {
             operation: format!("GET {path}"),
             detail: detail.into(),
@@ -799,7 +820,12 @@ impl GraphClient {
         loop {
             attempts += 1;
             match self
-                .call(reqwest::Method::POST, &path, Some(&body), Idempotency::CheckFirst)
+                .call(
+                    reqwest::Method::POST,
+                    &path,
+                    Some(&body),
+                    Idempotency::CheckFirst,
+                )
                 .await
             {
                 Ok(CallResult::Done(a)) => {
@@ -817,20 +843,31 @@ impl GraphClient {
                     });
                 }
                 Ok(CallResult::Ambiguous(detail)) => {
-                    self.log(|| format!("addKey outcome unknown ({detail}); reading the keys before any retry"));
+                    self.log(|| {
+                        format!(
+                            "addKey outcome unknown ({detail}); reading the keys before any retry"
+                        )
+                    });
                     let after = self.read_keys(&target.with_object_id(current.id)).await?;
-                    if let Some(k) = after.keys.iter().find(|k| k.is_certificate(new_certificate)) {
+                    if let Some(k) = after
+                        .keys
+                        .iter()
+                        .find(|k| k.is_certificate(new_certificate))
+                    {
                         return Ok(AddKeyOutcome {
                             credential: k.clone(),
                             recovered: true,
                             attempts,
                         });
                     }
-                    if attempts >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed
+                    if attempts >= self.retry.max_attempts
+                        || started.elapsed() >= self.retry.max_elapsed
                     {
                         return Err(GraphError::Transport {
                             operation: format!("POST {path}"),
-                            detail: format!("{detail}; the key was not added (checked), gave up after {attempts} attempts"),
+                            detail: format!(
+                                "{detail}; the key was not added (checked), gave up after {attempts} attempts"
+                            ),
                             client_request_id: String::new(),
                         });
                     }
@@ -869,7 +906,10 @@ impl GraphClient {
         })?;
         // removeKey is idempotent in effect: repeating it after a lost answer yields 404 for the gone key,
         // which is then read as success below.
-        match self.call(reqwest::Method::POST, &path, Some(&body), Idempotency::Safe).await {
+        match self
+            .call(reqwest::Method::POST, &path, Some(&body), Idempotency::Safe)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(GraphError::Service(s)) if s.status == 401 => Err(GraphError::Service(Box::new(
                 self.explain_401(*s, proof, &current),
@@ -879,7 +919,11 @@ impl GraphClient {
     }
 
     fn precheck_proof(&self, proof: &str, current: &ObjectKeys) -> Result<(), GraphError> {
-        let certs: Vec<Certificate> = current.keys.iter().filter_map(KeyCredential::certificate).collect();
+        let certs: Vec<Certificate> = current
+            .keys
+            .iter()
+            .filter_map(KeyCredential::certificate)
+            .collect();
         let report = inspect::inspect(
             proof,
             &InspectOptions {
@@ -900,7 +944,11 @@ impl GraphClient {
     }
 
     fn explain_401(&self, mut s: ServiceError, proof: &str, current: &ObjectKeys) -> ServiceError {
-        let certs: Vec<Certificate> = current.keys.iter().filter_map(KeyCredential::certificate).collect();
+        let certs: Vec<Certificate> = current
+            .keys
+            .iter()
+            .filter_map(KeyCredential::certificate)
+            .collect();
         let report = inspect::inspect(
             proof,
             &InspectOptions {
@@ -944,7 +992,9 @@ fn hint_for(status: u16, code: &str) -> Option<String> {
         (403, _) => {
             "the token may not change this object: rolling another object's keys needs Application.ReadWrite.OwnedBy (as owner) or Application.ReadWrite.All; an app may always roll its own keys with its own token"
         }
-        (404, _) => "no such object; if you gave an appId (client id) as the object id, use --app-id",
+        (404, _) => {
+            "no such object; if you gave an appId (client id) as the object id, use --app-id"
+        }
         (400, "Directory_ResourceSizeExceeded") => {
             "the object has too many key credentials; remove expired ones first"
         }
@@ -967,7 +1017,10 @@ mod tests {
     fn target_paths() {
         let id = Uuid::parse_str("11111111-2222-3333-4444-555555555555").unwrap();
         let t = |kind, object| Target { kind, object }.path();
-        assert_eq!(t(TargetKind::Application, ObjectRef::Id(id)), format!("applications/{id}"));
+        assert_eq!(
+            t(TargetKind::Application, ObjectRef::Id(id)),
+            format!("applications/{id}")
+        );
         assert_eq!(
             t(TargetKind::Application, ObjectRef::AppId(id)),
             format!("applications(appId='{id}')")
@@ -985,7 +1038,10 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         let now = OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(parse_retry_after("2.128", now), Some(Duration::from_millis(2128)));
+        assert_eq!(
+            parse_retry_after("2.128", now),
+            Some(Duration::from_millis(2128))
+        );
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
         assert_eq!(
             parse_retry_after("Thu, 01 Jan 1970 00:00:05 GMT", now),

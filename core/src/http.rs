@@ -20,7 +20,10 @@ pub struct HttpOptions {
 impl std::fmt::Debug for HttpOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpOptions")
-            .field("extra_roots", &self.extra_roots_pem.as_ref().map(|_| "<pem>"))
+            .field(
+                "extra_roots",
+                &self.extra_roots_pem.as_ref().map(|_| "<pem>"),
+            )
             // A proxy URL may carry credentials: show only that one is set.
             .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
             .field("connect_timeout", &self.connect_timeout)
@@ -34,7 +37,9 @@ impl std::fmt::Debug for HttpOptions {
 #[non_exhaustive]
 pub enum HttpSetupError {
     /// The CA file is not PEM certificates.
-    #[error("the CA certificate file is not PEM certificates ({0}); give the PEM file the emulator printed as ca_cert")]
+    #[error(
+        "the CA certificate file is not PEM certificates ({0}); give the PEM file the emulator printed as ca_cert"
+    )]
     BadRoots(String),
     /// The proxy URL is invalid.
     #[error("the proxy URL is invalid ({0}); use http://host:port")]
