@@ -269,10 +269,10 @@ impl ApiError {
                 if let Some(text) = diagnostic.and_then(|d| header_text(&d)) {
                     resp.headers_mut().insert(DIAGNOSTIC_HEADER, text);
                 }
-                if let Some(secs) = retry_after {
-                    if let Ok(v) = HeaderValue::from_str(&format_retry_after(secs)) {
-                        resp.headers_mut().insert("retry-after", v);
-                    }
+                if let Some(secs) = retry_after
+                    && let Ok(v) = HeaderValue::from_str(&format_retry_after(secs))
+                {
+                    resp.headers_mut().insert("retry-after", v);
                 }
                 resp
             }

@@ -60,12 +60,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -513,12 +514,12 @@ async fn add_key(
         Err(AddKeyRefusal::ObjectGone) => return Err(ApiError::not_found(&target.id.to_string())),
     }
     state.remember_certificate(key_id, &validated.certificate);
-    if state.faults.take_drop_after_commit() {
-        if let Some(conn) = conn {
-            conn.drop_connection();
-            // The connection task drops this request with its connection; never answer.
-            std::future::pending::<()>().await;
-        }
+    if let Some(conn) = conn
+        && state.faults.take_drop_after_commit()
+    {
+        conn.drop_connection();
+        // The connection task drops this request with its connection; never answer.
+        std::future::pending::<()>().await;
     }
     let mut body = serde_json::to_value(without_key(stored))
         .map_err(|e| ApiError::internal(format!("serializing the credential: {e}")))?;

@@ -58,6 +58,7 @@ pub struct UsableKey {
 
 impl Emulator {
     /// Assembles the state.
+    #[allow(clippy::too_many_arguments)] // one call site, in `start`; a builder would add nothing
     pub fn new(
         store: Store,
         signer: TokenSigner,

@@ -430,10 +430,10 @@ impl Store {
         if !exists {
             return Ok(Err(AddKeyRefusal::ObjectGone));
         }
-        if let Some(signer) = signer {
-            if !key_exists(&tx, object_id, signer)? {
-                return Ok(Err(AddKeyRefusal::SignerGone));
-            }
+        if let Some(signer) = signer
+            && !key_exists(&tx, object_id, signer)?
+        {
+            return Ok(Err(AddKeyRefusal::SignerGone));
         }
         let count: i64 = tx
             .prepare_cached("SELECT COUNT(*) FROM key_credentials WHERE object_id = ?1")?
@@ -455,10 +455,10 @@ impl Store {
     ) -> Result<Result<(), RemoveKeyRefusal>, StoreError> {
         let mut c = self.lock()?;
         let tx = c.transaction()?;
-        if let Some(signer) = signer {
-            if !key_exists(&tx, object_id, signer)? {
-                return Ok(Err(RemoveKeyRefusal::SignerGone));
-            }
+        if let Some(signer) = signer
+            && !key_exists(&tx, object_id, signer)?
+        {
+            return Ok(Err(RemoveKeyRefusal::SignerGone));
         }
         let n = tx
             .prepare_cached("DELETE FROM key_credentials WHERE object_id = ?1 AND key_id = ?2")?
