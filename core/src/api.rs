@@ -1,0 +1,988 @@
+//! Host-facing operations taking plain settings: what a host that is not Rust (the C ABI, and through it
+//! PowerShell, C, Python) needs, with JSON in and JSON out, so that every host gets the same parameters, the
+//! same defaults and the same error object.
+//!
+//! Nothing here adds a rule: each operation parses its settings, calls the module that owns the rule
+//! ([`proof`], [`inspect`](mod@crate::inspect), [`credential`], [`graph`], [`roll`]) and shapes the answer.
+//!
+//! * Settings arrive as UTF-8 JSON (camelCase, unknown fields refused so that a typo is an error and not a
+//!   silently ignored option). [`from_json`] parses them.
+//! * Results are [`serde_json::Value`]s, except proofs and signing inputs, which are returned as text.
+//! * Every failure is an [`ApiError`]; [`ApiError::report`] turns it into the [`ErrorReport`] hosts show:
+//!   a [`ErrorKind`], a stable code (Graph's own code for service errors), the message with the fix, and the
+//!   service's request ids.
+//!
+//! The environment is never read behind the caller's back: hosts such as .NET keep their own copy of it, so
+//! the variables that matter (managed identity, `AZURE_*`) are passed in [`ConnectionSettings::environment`].
+//! Files are read only where a setting names one (`caFile`, `certificateFile`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use crate::auth::{self, AuthError, AuthSettings, TokenProvider};
+use crate::cert::{self, CertError, Certificate, SigningIdentity};
+use crate::clock::Clock;
+use crate::cloud::{ApiVersion, Cloud, EndpointError, Endpoints};
+use crate::credential::{
+    AddKeyRequest, CredentialError, CredentialKind, KeyCredentialBuilder, ValidationErrors,
+    serde_date,
+};
+use crate::graph::{GraphClient, GraphError, ObjectRef, Target, TargetKind};
+use crate::http::{self, HttpOptions, HttpSetupError};
+use crate::inspect::{self, InspectOptions};
+use crate::proof::{self, Proof, ProofError, ProofRequest};
+use crate::roll::{self, NoProgress, RollReport, RollSpec};
+
+/// The largest settings document accepted (settings are a few hundred bytes; certificates a few KiB).
+pub const MAX_JSON_LEN: usize = 4 * 1024 * 1024;
+
+/// What kind of failure an [`ErrorReport`] describes, so that a host can map it to its own conventions
+/// (exit codes, exception types) without reading messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller's input is wrong: settings, certificate, password, object id, an invalid request.
+    Input,
+    /// Checked locally and refused before anything was sent: the service would reject it.
+    Rejected,
+    /// The service (Graph or the identity platform) refused.
+    Service,
+    /// The service could not be reached (network, TLS, timeout).
+    Transport,
+}
+
+/// The error object hosts show: everything needed to act, and to quote to support.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorReport {
+    /// The kind of failure.
+    pub kind: ErrorKind,
+    /// A stable code: Graph's error code for service errors (e.g. `Authentication_MissingOrMalformed`), the
+    /// OAuth error for token refusals, else one of this module's codes (`settings`, `certificate`, …).
+    pub code: String,
+    /// What went wrong and how to fix it.
+    pub message: String,
+    /// The HTTP status, when the service answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// The service's `request-id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Our `client-request-id` of the failed request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
+    /// AADSTS codes of a token refusal.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aadsts_codes: Vec<u32>,
+    /// Each broken rule of an invalid request: `{field, graphCode, graphMessage, message}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<Value>,
+    /// The roll report of a failed roll: what the object holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Value>,
+}
+
+impl ErrorReport {
+    /// A report with only kind, code and message.
+    pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorReport {
+            kind,
+            code: code.into(),
+            message: message.into(),
+            http_status: None,
+            request_id: None,
+            client_request_id: None,
+            aadsts_codes: Vec::new(),
+            issues: Vec::new(),
+            report: None,
+        }
+    }
+
+    /// The report as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            // Serializing strings and numbers cannot fail; keep a valid object regardless.
+            r#"{"kind":"input","code":"internal","message":"the error could not be serialized"}"#
+                .into()
+        })
+    }
+}
+
+/// Why a host-facing operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The settings JSON is not what the operation takes.
+    #[error("invalid {what}: {detail}")]
+    Settings {
+        /// Which settings.
+        what: &'static str,
+        /// What is wrong, with the fix.
+        detail: String,
+    },
+    /// A file named by a setting cannot be read.
+    #[error("cannot read {what} {path}: {detail}")]
+    File {
+        /// Which setting.
+        what: &'static str,
+        /// The path given.
+        path: String,
+        /// The OS error.
+        detail: String,
+    },
+    /// A certificate or key.
+    #[error(transparent)]
+    Cert(#[from] CertError),
+    /// Minting or assembling a proof.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    /// Building a key credential.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// An endpoint URL.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The HTTP client settings.
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+    /// Authentication.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A Graph call.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// A roll that did not complete; the report says what the object holds.
+    #[error("{}", .0.error.as_deref().unwrap_or("the roll did not complete"))]
+    Roll(Box<RollReport>),
+}
+
+impl ApiError {
+    fn settings(what: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Settings {
+            what,
+            detail: detail.into(),
+        }
+    }
+
+    /// The error object for hosts.
+    pub fn report(&self) -> ErrorReport {
+        let message = self.to_string();
+        match self {
+            ApiError::Settings { .. } => ErrorReport::new(ErrorKind::Input, "settings", message),
+            ApiError::File { .. } => ErrorReport::new(ErrorKind::Input, "file", message),
+            ApiError::Cert(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
+            ApiError::Proof(_) => ErrorReport::new(ErrorKind::Input, "proof", message),
+            ApiError::Credential(CredentialError::Invalid(v)) => validation_report(v, message),
+            ApiError::Credential(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
+            ApiError::Endpoint(_) => ErrorReport::new(ErrorKind::Input, "endpoint", message),
+            ApiError::Http(_) => ErrorReport::new(ErrorKind::Input, "http_settings", message),
+            ApiError::Auth(a) => auth_report(a, message),
+            ApiError::Graph(g) => graph_report(g, message),
+            ApiError::Roll(r) => {
+                let kind = if r.transport_failure {
+                    ErrorKind::Transport
+                } else {
+                    ErrorKind::Service
+                };
+                let mut e = ErrorReport::new(kind, "roll_incomplete", message);
+                e.report = serde_json::to_value(r.as_ref()).ok();
+                e
+            }
+        }
+    }
+}
+
+fn validation_report(v: &ValidationErrors, message: String) -> ErrorReport {
+    let code = v
+        .first()
+        .map(|i| i.graph_code())
+        .unwrap_or("Request_BadRequest");
+    let mut e = ErrorReport::new(ErrorKind::Input, code, message);
+    e.issues =
+        v.0.iter()
+            .map(|i| {
+                json!({
+                    "field": i.field,
+                    "graphCode": i.graph_code(),
+                    "graphMessage": i.graph_message(),
+                    "message": i.to_string(),
+                })
+            })
+            .collect();
+    e
+}
+
+fn auth_report(a: &AuthError, message: String) -> ErrorReport {
+    match a {
+        AuthError::Refused {
+            status,
+            error,
+            codes,
+            ..
+        } => {
+            let mut e = ErrorReport::new(ErrorKind::Service, error.clone(), message);
+            e.http_status = Some(*status);
+            e.aadsts_codes = codes.clone();
+            e
+        }
+        AuthError::ManagedIdentity { status, .. } => {
+            let mut e = ErrorReport::new(ErrorKind::Service, "managed_identity", message);
+            e.http_status = Some(*status);
+            e
+        }
+        AuthError::Transport { .. } => ErrorReport::new(ErrorKind::Transport, "transport", message),
+        AuthError::InvalidResponse { .. } => {
+            ErrorReport::new(ErrorKind::Service, "invalid_response", message)
+        }
+        _ => ErrorReport::new(ErrorKind::Input, "credentials", message),
+    }
+}
+
+fn graph_report(g: &GraphError, message: String) -> ErrorReport {
+    if let Some(s) = g.service() {
+        let mut e = ErrorReport::new(ErrorKind::Service, s.code.clone(), message);
+        e.http_status = Some(s.status);
+        e.request_id = s.request_id.clone();
+        e.client_request_id = Some(s.client_request_id.clone()).filter(|c| !c.is_empty());
+        return e;
+    }
+    match g {
+        GraphError::Transport {
+            client_request_id, ..
+        } => {
+            let mut e = ErrorReport::new(ErrorKind::Transport, "transport", message);
+            e.client_request_id = Some(client_request_id.clone()).filter(|c| !c.is_empty());
+            e
+        }
+        GraphError::InvalidResponse { request_id, .. } => {
+            let mut e = ErrorReport::new(ErrorKind::Service, "invalid_response", message);
+            e.request_id = request_id.clone();
+            e
+        }
+        GraphError::Auth(a) => auth_report(a, message),
+        GraphError::Invalid(v) => validation_report(v, message),
+        GraphError::ProofRejected(_) => {
+            ErrorReport::new(ErrorKind::Rejected, "proof_rejected", message)
+        }
+        GraphError::AlreadyPresent { .. } => {
+            ErrorReport::new(ErrorKind::Rejected, "already_present", message)
+        }
+        GraphError::AppIdAsObjectId { .. } => {
+            ErrorReport::new(ErrorKind::Input, "app_id_as_object_id", message)
+        }
+        _ => ErrorReport::new(ErrorKind::Service, "graph", message),
+    }
+}
+
+/// Parses a settings document. `what` names it in the error (e.g. `"connection settings"`). Empty input is
+/// read as `{}`.
+pub fn from_json<T: DeserializeOwned>(what: &'static str, json: &[u8]) -> Result<T, ApiError> {
+    if json.len() > MAX_JSON_LEN {
+        return Err(ApiError::settings(
+            what,
+            format!("{} bytes is above the limit of {MAX_JSON_LEN}", json.len()),
+        ));
+    }
+    let text = if json.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        json
+    };
+    serde_json::from_slice(text).map_err(|e| ApiError::settings(what, e.to_string()))
+}
+
+fn parse_guid(what: &'static str, value: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(value.trim())
+        .map_err(|_| ApiError::settings(what, format!("{value:?} is not a GUID")))
+}
+
+fn parse_date(what: &'static str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    value
+        .map(|s| serde_date::parse(s).map_err(|e| ApiError::settings(what, e)))
+        .transpose()
+}
+
+fn read_named_file(what: &'static str, path: &std::path::Path) -> Result<Vec<u8>, ApiError> {
+    cert::read_file(path).map_err(|e| ApiError::File {
+        what,
+        path: path.display().to_string(),
+        detail: match e {
+            CertError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Identities, proofs, key credentials: no network.
+
+/// Loads a signing identity (certificate + private key) from PFX or PEM bytes. An empty password means none.
+pub fn open_identity(bytes: &[u8], password: &str) -> Result<SigningIdentity, ApiError> {
+    let password = (!password.is_empty()).then_some(password);
+    Ok(SigningIdentity::load(bytes, password)?)
+}
+
+/// Loads a signing identity from a PFX or PEM file. An empty password means none.
+pub fn open_identity_file(path: &str, password: &str) -> Result<SigningIdentity, ApiError> {
+    let password = (!password.is_empty()).then_some(password);
+    Ok(SigningIdentity::load_file(
+        std::path::Path::new(path),
+        None,
+        password,
+    )?)
+}
+
+/// What a host shows about a certificate.
+pub fn describe_certificate(c: &Certificate) -> Value {
+    json!({
+        "thumbprint": c.sha1_hex(),
+        "thumbprintSha256": c.sha256_hex(),
+        "x5t": c.x5t(),
+        "subject": c.subject(),
+        "issuer": c.issuer(),
+        "serialNumber": c.serial(),
+        "notBefore": serde_date::format(c.not_before()),
+        "notAfter": serde_date::format(c.not_after()),
+        "keyAlgorithm": c.key_algorithm(),
+        "certificate": crate::b64::encode_std(c.der()),
+    })
+}
+
+fn proof_request(
+    object_id: &str,
+    lifetime_secs: i64,
+    audience: &str,
+) -> Result<ProofRequest, ApiError> {
+    let mut request = ProofRequest::new(proof::parse_object_id(object_id)?);
+    if lifetime_secs != 0 {
+        request = request.lifetime(lifetime_secs);
+    }
+    if !audience.is_empty() {
+        request = request.audience(audience);
+    }
+    Ok(request)
+}
+
+/// Mints a proof. `lifetime_secs` 0 means the default (600 s); an empty `audience` means Graph's.
+pub fn mint_proof(
+    identity: &SigningIdentity,
+    object_id: &str,
+    lifetime_secs: i64,
+    audience: &str,
+    now: OffsetDateTime,
+) -> Result<Proof, ApiError> {
+    let request = proof_request(object_id, lifetime_secs, audience)?;
+    Ok(proof::mint(identity, &request, now)?)
+}
+
+/// First phase of signing elsewhere: the exact `header.payload` text to sign with RS256 for the public
+/// certificate given (DER, PEM or base64), object id and lifetime (0 = default).
+pub fn signing_input(
+    certificate: &[u8],
+    object_id: &str,
+    lifetime_secs: i64,
+    audience: &str,
+    now: OffsetDateTime,
+) -> Result<String, ApiError> {
+    let certificate = cert::load_public_certificate(certificate, None)?.certificate;
+    let request = proof_request(object_id, lifetime_secs, audience)?;
+    Ok(proof::signing_input(&certificate, &request, now)?)
+}
+
+/// Second phase: the finished proof from the signing input and the RS256 signature made elsewhere, after
+/// checking the signature against the certificate.
+pub fn assemble_proof(
+    signing_input: &str,
+    signature: &[u8],
+    certificate: &[u8],
+) -> Result<Proof, ApiError> {
+    let certificate = cert::load_public_certificate(certificate, None)?.certificate;
+    Ok(proof::assemble(signing_input, signature, &certificate)?)
+}
+
+/// What to check a proof against.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InspectSettings {
+    /// Certificates that may have signed it (base64 DER or PEM).
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    /// The object id the proof must be for.
+    #[serde(default)]
+    pub object_id: Option<String>,
+    /// The application's appId, to recognise it used as `iss` by mistake.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// The audience to expect instead of Graph's.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Seconds of clock difference to tolerate.
+    #[serde(default)]
+    pub clock_skew_secs: i64,
+}
+
+/// Inspects a proof: the report with every reason the service would reject it, and `accepted`.
+pub fn inspect_proof(
+    proof: &str,
+    settings: &InspectSettings,
+    now: OffsetDateTime,
+) -> Result<Value, ApiError> {
+    let certificates = settings
+        .certificates
+        .iter()
+        .map(|c| cert::load_public_certificate(c.as_bytes(), None).map(|p| p.certificate))
+        .collect::<Result<Vec<_>, _>>()?;
+    let expected_object_id = settings
+        .object_id
+        .as_deref()
+        .map(|s| parse_guid("inspect settings (objectId)", s))
+        .transpose()?;
+    let app_id = settings
+        .app_id
+        .as_deref()
+        .map(|s| parse_guid("inspect settings (appId)", s))
+        .transpose()?;
+    let report = inspect::inspect(
+        proof,
+        &InspectOptions {
+            certificates: &certificates,
+            expected_object_id,
+            app_id,
+            expected_audience: settings.audience.as_deref(),
+            now,
+            clock_skew_secs: settings.clock_skew_secs,
+        },
+    );
+    let mut v =
+        serde_json::to_value(&report).map_err(|e| ApiError::settings("report", e.to_string()))?;
+    v["accepted"] = Value::Bool(report.accepted());
+    Ok(v)
+}
+
+/// The fields of a key credential a caller may choose.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyCredentialSettings {
+    /// Display name (default: the certificate's subject).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Start of validity (default: the certificate's).
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    /// End of validity (default: the certificate's).
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+    /// `customKeyIdentifier`, base64 (default: the SHA-1 thumbprint, set by the service).
+    #[serde(default)]
+    pub custom_key_identifier: Option<String>,
+}
+
+impl KeyCredentialSettings {
+    fn builder(&self, certificate: Certificate) -> Result<KeyCredentialBuilder, ApiError> {
+        let mut b = KeyCredentialBuilder::new(certificate).kind(CredentialKind::Verify);
+        if let Some(n) = &self.display_name {
+            b = b.display_name(n.clone());
+        }
+        b = b
+            .start(parse_date(
+                "startDateTime",
+                self.start_date_time.as_deref(),
+            )?)
+            .end(parse_date("endDateTime", self.end_date_time.as_deref())?);
+        if let Some(c) = &self.custom_key_identifier {
+            let bytes = crate::b64::decode_lenient(c).map_err(|e| {
+                ApiError::settings("customKeyIdentifier", format!("not base64 ({e})"))
+            })?;
+            b = b.custom_key_identifier(Some(bytes));
+        }
+        Ok(b)
+    }
+}
+
+/// Builds and validates the `keyCredential` for a public certificate (DER, PEM, base64, or a PFX/PEM bundle of
+/// which only the certificate is taken): `{keyCredential, thumbprint, warnings, notice}`.
+pub fn key_credential(
+    certificate: &[u8],
+    settings: &KeyCredentialSettings,
+) -> Result<Value, ApiError> {
+    let public = cert::load_public_certificate(certificate, None)?;
+    let thumbprint = public.certificate.sha1_hex();
+    let built = settings.builder(public.certificate)?.build()?;
+    Ok(json!({
+        "keyCredential": built.key_credential,
+        "thumbprint": thumbprint,
+        "warnings": built.warnings,
+        "notice": public.notice,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The service.
+
+/// Where the service is, how to trust it, and how to authenticate.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionSettings {
+    /// `global` (default), `usgov`, `usgovdod`, `china`, or an Azure PowerShell environment name.
+    #[serde(default)]
+    pub cloud: Option<String>,
+    /// Replaces the Graph host (e.g. the emulator's `graph_url`).
+    #[serde(default)]
+    pub graph_url: Option<String>,
+    /// Replaces the login host (e.g. the emulator's `login_url`).
+    #[serde(default)]
+    pub login_url: Option<String>,
+    /// `v1.0` (default) or `beta`.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// A PEM file of extra root certificates to trust (e.g. the emulator's `ca_cert`).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM text of extra root certificates to trust.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    /// An explicit proxy URL. Hosts pass it explicitly: their environment changes do not reach this library.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// Whole-request timeout in seconds (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// An access token for Graph (first in precedence).
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// Tenant, to authenticate as the app with its certificate.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Client id (appId) to authenticate as, or of a user-assigned managed identity.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Authenticate with a managed identity.
+    #[serde(default)]
+    pub managed_identity: bool,
+    /// Environment variables as the host sees them (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH`, …). The process environment is not read.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Drop for ConnectionSettings {
+    fn drop(&mut self) {
+        self.access_token.zeroize();
+        for v in self.environment.values_mut() {
+            v.zeroize();
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionSettings")
+            .field("cloud", &self.cloud)
+            .field("graph_url", &self.graph_url)
+            .field("login_url", &self.login_url)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("managed_identity", &self.managed_identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The object an operation is about.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetSettings {
+    /// `application` (default), `servicePrincipal`, `agentIdentityBlueprint`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The object id.
+    #[serde(default)]
+    pub object_id: Option<String>,
+    /// The appId (client id), when the object id is not known.
+    #[serde(default)]
+    pub app_id: Option<String>,
+}
+
+impl TargetSettings {
+    fn target(&self) -> Result<Target, ApiError> {
+        let kind = match &self.kind {
+            None => TargetKind::Application,
+            Some(k) => TargetKind::parse(k).ok_or_else(|| {
+                ApiError::settings(
+                    "target",
+                    format!(
+                        "kind {k:?} is not application, servicePrincipal or agentIdentityBlueprint"
+                    ),
+                )
+            })?,
+        };
+        let object = match (&self.object_id, &self.app_id) {
+            (Some(o), None) => ObjectRef::Id(parse_guid("target (objectId)", o)?),
+            (None, Some(a)) => ObjectRef::AppId(parse_guid("target (appId)", a)?),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::settings(
+                    "target",
+                    "give objectId or appId, not both",
+                ));
+            }
+            (None, None) => return Err(ApiError::settings("target", "give objectId or appId")),
+        };
+        Ok(Target { kind, object })
+    }
+}
+
+/// A connection to the service: the Graph client with its token cache and shared throttle. Cheap to share
+/// between threads; every operation may run concurrently.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    client: GraphClient,
+}
+
+impl Connection {
+    /// Builds the connection. `certificate` authenticates as the app when `tenantId` and `clientId` are set and
+    /// no token is given. Nothing is sent yet.
+    pub fn open(
+        settings: &ConnectionSettings,
+        certificate: Option<Arc<SigningIdentity>>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ApiError> {
+        let cloud = match &settings.cloud {
+            None => Cloud::Global,
+            Some(c) => Cloud::parse(c).ok_or_else(|| {
+                ApiError::settings(
+                    "connection settings",
+                    format!("cloud {c:?} is not one of global, usgov, usgovdod, china"),
+                )
+            })?,
+        };
+        let mut endpoints = Endpoints::custom(
+            cloud,
+            settings.graph_url.as_deref(),
+            settings.login_url.as_deref(),
+        )?;
+        if let Some(v) = &settings.api_version {
+            endpoints.api_version = ApiVersion::parse(v).ok_or_else(|| {
+                ApiError::settings("connection settings", "apiVersion must be v1.0 or beta")
+            })?;
+        }
+        let mut roots = match &settings.ca_file {
+            Some(p) => Some(read_named_file("caFile", p)?),
+            None => None,
+        };
+        if let Some(pem) = &settings.ca_pem {
+            roots
+                .get_or_insert_with(Vec::new)
+                .extend_from_slice(format!("\n{pem}\n").as_bytes());
+        }
+        let http = http::build_client(&HttpOptions {
+            extra_roots_pem: roots,
+            proxy: settings.proxy.clone().filter(|p| !p.is_empty()),
+            connect_timeout: None,
+            request_timeout: settings.timeout_secs.map(|s| Duration::from_secs(s.max(1))),
+        })?;
+        let auth = AuthSettings {
+            token: settings.access_token.clone().filter(|t| !t.is_empty()),
+            tenant: settings.tenant_id.clone(),
+            client_id: settings.client_id.clone(),
+            certificate,
+            managed_identity: settings.managed_identity,
+        };
+        let env = |k: &str| {
+            settings
+                .environment
+                .get(k)
+                .filter(|v| !v.is_empty())
+                .cloned()
+        };
+        let credential = auth::resolve_credential(&auth, &env)?;
+        let tokens = Arc::new(TokenProvider::new(
+            credential,
+            endpoints.clone(),
+            http.clone(),
+            clock.clone(),
+        ));
+        Ok(Connection {
+            client: GraphClient::new(http, endpoints, tokens, clock),
+        })
+    }
+
+    /// The Graph client.
+    pub fn client(&self) -> &GraphClient {
+        &self.client
+    }
+
+    /// An object's key credentials: `{id, appId, keys: [{keyId, thumbprint, displayName, type, usage,
+    /// startDateTime, endDateTime, daysLeft, status, signs}]}`. `signer` marks the caller's certificate.
+    pub async fn list_keys(
+        &self,
+        target: &TargetSettings,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let keys = self.client.resolve(&target.target()?).await?;
+        let now = self.client.clock().now();
+        Ok(json!({
+            "id": keys.id,
+            "appId": keys.app_id,
+            "keys": roll::summarize(&keys.keys, now, signer.map(SigningIdentity::certificate)),
+        }))
+    }
+
+    /// The object id a proof for `target` must carry (a read when the target is named by appId).
+    async fn object_id(&self, target: &Target) -> Result<Uuid, ApiError> {
+        match target.object {
+            ObjectRef::Id(id) => Ok(id),
+            ObjectRef::AppId(_) => Ok(self.client.resolve(target).await?.id),
+        }
+    }
+
+    /// `addKey`: the new certificate as a key credential, with the given proof or one minted with `signer` (a
+    /// current certificate of the object). `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`.
+    pub async fn add_key(
+        &self,
+        settings: &AddKeySettings,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let target = settings.target.target()?;
+        let bytes = match (&settings.certificate, &settings.certificate_file) {
+            (Some(text), None) => text.as_bytes().to_vec(),
+            (None, Some(path)) => read_named_file("certificateFile", path)?,
+            _ => {
+                return Err(ApiError::settings(
+                    "addKey settings",
+                    "give the new certificate as certificate (base64 or PEM) or certificateFile, one of them",
+                ));
+            }
+        };
+        let public = cert::load_public_certificate(&bytes, None)?;
+        let built = settings.key.builder(public.certificate.clone())?.build()?;
+        let proof = self
+            .proof_for(&target, settings.proof.as_deref(), signer)
+            .await?;
+        let request = AddKeyRequest {
+            key_credential: built.key_credential,
+            password_credential: None,
+            proof,
+        };
+        let outcome = self
+            .client
+            .add_key(&target, &request, &public.certificate)
+            .await?;
+        let mut warnings = built.warnings;
+        warnings.extend(public.notice);
+        Ok(json!({
+            "keyId": outcome.credential.key_id,
+            "thumbprint": public.certificate.sha1_hex(),
+            "recovered": outcome.recovered,
+            "attempts": outcome.attempts,
+            "keyCredential": outcome.credential,
+            "warnings": warnings,
+        }))
+    }
+
+    /// `removeKey` with the given proof or one minted with `signer`: `{keyId, removed: true}`.
+    pub async fn remove_key(
+        &self,
+        settings: &RemoveKeySettings,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let target = settings.target.target()?;
+        let key_id = parse_guid("removeKey settings (keyId)", &settings.key_id)?;
+        let proof = self
+            .proof_for(&target, settings.proof.as_deref(), signer)
+            .await?;
+        self.client.remove_key(&target, key_id, &proof).await?;
+        Ok(json!({ "keyId": key_id, "removed": true }))
+    }
+
+    async fn proof_for(
+        &self,
+        target: &Target,
+        given: Option<&str>,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<String, ApiError> {
+        match (given.filter(|p| !p.trim().is_empty()), signer) {
+            (Some(p), _) => Ok(p.trim().to_string()),
+            (None, Some(identity)) => {
+                let object_id = self.object_id(target).await?;
+                let now = self.client.clock().now();
+                Ok(proof::mint(identity, &ProofRequest::new(object_id), now)?.into_string())
+            }
+            (None, None) => Err(ApiError::settings(
+                "proof",
+                "give a proof, or a current certificate of the object to mint one with",
+            )),
+        }
+    }
+
+    /// Rolls the object from `current` to `new` (both with their keys). A roll that does not complete is an
+    /// [`ApiError::Roll`] carrying the report.
+    pub async fn roll(
+        &self,
+        settings: &RollSettings,
+        current: Arc<SigningIdentity>,
+        new: Arc<SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let spec = RollSpec {
+            target: settings.target.target()?,
+            current,
+            new,
+            display_name: settings.display_name.clone(),
+            remove_old: settings.remove_old,
+            tenant: settings.tenant_id.clone(),
+            client_id: settings.client_id.clone(),
+            verify_timeout: Duration::from_secs(settings.verify_timeout_secs.unwrap_or(300)),
+        };
+        let report = roll::roll(&self.client, &spec, &NoProgress).await;
+        if report.success {
+            serde_json::to_value(&report).map_err(|e| ApiError::settings("report", e.to_string()))
+        } else {
+            Err(ApiError::Roll(Box::new(report)))
+        }
+    }
+}
+
+/// The settings of `addKey`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddKeySettings {
+    /// The object.
+    pub target: TargetSettings,
+    /// The new public certificate, base64 DER or PEM.
+    #[serde(default)]
+    pub certificate: Option<String>,
+    /// Or a file holding it.
+    #[serde(default)]
+    pub certificate_file: Option<PathBuf>,
+    /// The key credential's fields.
+    #[serde(default, flatten)]
+    pub key: KeyCredentialSettings,
+    /// A proof made elsewhere (e.g. by the two-phase path); else one is minted with the signer.
+    #[serde(default)]
+    pub proof: Option<String>,
+}
+
+/// The settings of `removeKey`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemoveKeySettings {
+    /// The object.
+    pub target: TargetSettings,
+    /// The key credential to remove.
+    pub key_id: String,
+    /// A proof made elsewhere; else one is minted with the signer.
+    #[serde(default)]
+    pub proof: Option<String>,
+}
+
+/// The settings of a roll.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollSettings {
+    /// The object.
+    pub target: TargetSettings,
+    /// Display name of the new key.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Remove the old key once the new one is verified.
+    #[serde(default)]
+    pub remove_old: bool,
+    /// Tenant for verifying the new key.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Client id for verifying the new key (default: the object's appId).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// How long to wait for the new key to become usable (default 300 s).
+    #[serde(default)]
+    pub verify_timeout_secs: Option<u64>,
+}
+
+/// Test support for hosts: panics inside an async operation on purpose, so that a host can prove that a panic
+/// in this crate surfaces as an error and never crosses its boundary. Not for normal use.
+#[doc(hidden)]
+pub async fn panic_for_test() -> Result<Value, ApiError> {
+    tokio::task::yield_now().await;
+    panic!("deliberate panic inside keyroll-core (host boundary test)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let e = from_json::<ConnectionSettings>(
+            "connection settings",
+            br#"{"graphUrl":"x","prxy":"y"}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("prxy"), "{e}");
+        assert_eq!(e.report().kind, ErrorKind::Input);
+        let empty: ConnectionSettings = from_json("connection settings", b"  ").unwrap();
+        assert!(empty.graph_url.is_none());
+    }
+
+    #[test]
+    fn targets() {
+        let t: TargetSettings = from_json(
+            "target",
+            br#"{"kind":"servicePrincipal","appId":"11111111-2222-3333-4444-555555555555"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.target().unwrap().kind, TargetKind::ServicePrincipal);
+        let both: TargetSettings = from_json(
+            "target",
+            br#"{"objectId":"11111111-2222-3333-4444-555555555555","appId":"11111111-2222-3333-4444-555555555555"}"#,
+        )
+        .unwrap();
+        assert!(both.target().is_err());
+    }
+
+    #[test]
+    fn mint_and_two_phase_agree() {
+        let id = crate::cert::generate::self_signed_rsa(
+            "CN=api test",
+            OffsetDateTime::now_utc() - time::Duration::days(1),
+            30,
+            2048,
+        )
+        .unwrap()
+        .identity()
+        .unwrap();
+        let now = OffsetDateTime::now_utc();
+        let oid = "11111111-2222-3333-4444-555555555555";
+        let proof = mint_proof(&id, oid, 0, "", now).unwrap();
+        let der = id.certificate().der();
+        let input = signing_input(der, oid, 0, "", now).unwrap();
+        assert!(proof.as_str().starts_with(&input));
+        let sig = id.sign_rs256(input.as_bytes()).unwrap();
+        let assembled = assemble_proof(&input, &sig, der).unwrap();
+        assert_eq!(assembled, proof);
+        let e = assemble_proof(&input, &[0u8; 256], der).unwrap_err();
+        assert_eq!(e.report().code, "proof");
+        let settings = InspectSettings {
+            certificates: vec![crate::b64::encode_std(der)],
+            object_id: Some(oid.into()),
+            ..Default::default()
+        };
+        let report = inspect_proof(proof.as_str(), &settings, now).unwrap();
+        assert_eq!(report["accepted"], Value::Bool(true));
+        let kc = key_credential(der, &KeyCredentialSettings::default()).unwrap();
+        assert_eq!(kc["thumbprint"], id.certificate().sha1_hex());
+        let e = mint_proof(&id, oid, 601, "", now).unwrap_err();
+        assert_eq!(e.report().kind, ErrorKind::Input);
+    }
+}
