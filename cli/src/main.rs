@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod emulator_cmd;
 mod exit;
 mod secret;
 
@@ -36,7 +37,15 @@ enum Command {
     /// Mint or inspect proof-of-possession tokens for addKey / removeKey.
     #[command(subcommand)]
     Proof(cmd::proof::ProofCommand),
-    /// Show the whole flow on a certificate generated on the spot: no arguments, no network.
+    /// Add, remove or list key credentials (Graph addKey / removeKey).
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
+    /// Roll a certificate end to end: add the new key, wait until it works, optionally remove the old one.
+    Roll(Box<cmd::roll::RollArgs>),
+    /// Serve the local emulator of the identity platform and Graph (for rehearsals and tests).
+    Emulator(emulator_cmd::EmulatorArgs),
+    /// Roll an application's certificate against an in-process emulator, narrating each step. No arguments,
+    /// no network, no tenant.
     Demo(cmd::demo::DemoArgs),
 }
 
@@ -45,6 +54,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cert(c) => cmd::cert::run(c),
         Command::Proof(c) => cmd::proof::run(c),
+        Command::Key(c) => cmd::key::run(c),
+        Command::Roll(a) => cmd::roll::run(*a),
+        Command::Emulator(a) => emulator_cmd::run(a)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(|e| exit::Failure { code: 1, error: e }),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match result {

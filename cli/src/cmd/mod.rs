@@ -1,8 +1,11 @@
 //! One module per command group; each only translates arguments into core calls and results into output.
 
 pub mod cert;
+pub mod conn;
 pub mod demo;
+pub mod key;
 pub mod proof;
+pub mod roll;
 
 use std::path::Path;
 

@@ -1,0 +1,344 @@
+//! `keyroll key add|remove|list`: the calls behind New-EntraMSApplicationKey and friends.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use keyroll_core::cert::SigningIdentity;
+use keyroll_core::credential::{
+    AddKeyRequest, CredentialKind, KeyCredentialBuilder, PasswordCredential, serde_date,
+};
+use keyroll_core::graph::GraphError;
+use keyroll_core::proof::{self, ProofRequest};
+use keyroll_core::roll;
+use time::OffsetDateTime;
+
+use super::conn::{ConnArgs, TargetArgs, graph_failure, runtime};
+use crate::exit::{CmdResult, Failure};
+use crate::secret;
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Add a certificate as a key credential (Graph addKey).
+    Add(AddArgs),
+    /// Remove a key credential (Graph removeKey).
+    Remove(RemoveArgs),
+    /// List the key credentials with thumbprints, validity, days left and which key would sign.
+    List(ListArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProofArgs {
+    /// A proof minted elsewhere (checked locally first; one that would fail is not sent).
+    #[arg(long, value_name = "JWT", conflicts_with = "cert")]
+    proof: Option<String>,
+    /// One of the object's current certificates, with its key: the proof is minted on the spot (and, with
+    /// --tenant-id/--client-id, it also authenticates the app).
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Name of an environment variable holding the password of --cert.
+    #[arg(long, value_name = "VAR")]
+    cert_password_env: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The certificate to add: .cer/.pem, or a PFX/PEM bundle from which only the certificate is taken.
+    #[arg(long, value_name = "FILE")]
+    new_cert: PathBuf,
+    /// Name of an environment variable holding the password of a PFX given as --new-cert.
+    #[arg(long, value_name = "VAR")]
+    new_cert_password_env: Option<String>,
+    /// Key type: AsymmetricX509Cert (default) or X509CertAndPassword.
+    #[arg(long = "type", value_name = "T", default_value = "AsymmetricX509Cert")]
+    key_type: String,
+    /// Key usage: Verify (default) or Sign.
+    #[arg(long, value_name = "U", default_value = "Verify")]
+    usage: String,
+    /// For X509CertAndPassword: environment variable holding the key's password.
+    #[arg(long, value_name = "VAR")]
+    key_password_env: Option<String>,
+    /// Display name (default: the certificate's subject; at most 90 characters).
+    #[arg(long, value_name = "NAME")]
+    display_name: Option<String>,
+    /// Start of validity (ISO 8601; default: the certificate's).
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
+    /// End of validity (ISO 8601; default: the certificate's).
+    #[arg(long, value_name = "TIME")]
+    end: Option<String>,
+    #[command(flatten)]
+    proof: ProofArgs,
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Print Graph's keyCredential JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The keyId to remove.
+    #[arg(long, value_name = "GUID", required_unless_present_any = ["thumbprint", "remove_cert"])]
+    key_id: Option<String>,
+    /// Remove the key with this SHA-1 (or SHA-256) thumbprint.
+    #[arg(long, value_name = "HEX")]
+    thumbprint: Option<String>,
+    /// Remove the key holding this certificate.
+    #[arg(long, value_name = "FILE")]
+    remove_cert: Option<PathBuf>,
+    #[command(flatten)]
+    proof: ProofArgs,
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Mark the key of this certificate as the one that would sign proofs (its key is not needed).
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Name of an environment variable holding the password of --cert.
+    #[arg(long, value_name = "VAR")]
+    cert_password_env: Option<String>,
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Print Graph's keyCredentials JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(command: KeyCommand) -> CmdResult {
+    match command {
+        KeyCommand::Add(a) => add(a),
+        KeyCommand::Remove(a) => remove(a),
+        KeyCommand::List(a) => list(a),
+    }
+}
+
+fn parse_time(flag: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, Failure> {
+    v.map(|s| serde_date::parse(s).map_err(|e| Failure::input(anyhow::anyhow!("--{flag}: {e}"))))
+        .transpose()
+}
+
+/// Where the proof comes from: given, or minted with a current certificate.
+enum ProofSource {
+    Given(String),
+    Mint(Arc<SigningIdentity>),
+}
+
+impl ProofSource {
+    fn from_args(p: &ProofArgs) -> Result<Self, Failure> {
+        match (&p.proof, &p.cert) {
+            (Some(proof), _) => Ok(ProofSource::Given(proof.clone())),
+            (None, Some(c)) => Ok(ProofSource::Mint(Arc::new(super::load_identity(
+                c,
+                None,
+                p.cert_password_env.as_deref(),
+            )?))),
+            (None, None) => Err(Failure::input(anyhow::anyhow!(
+                "give --cert (one of the object's current certificates, to mint the proof) or --proof"
+            ))),
+        }
+    }
+    fn identity(&self) -> Option<Arc<SigningIdentity>> {
+        match self {
+            ProofSource::Mint(id) => Some(id.clone()),
+            ProofSource::Given(_) => None,
+        }
+    }
+    fn proof_for(&self, object_id: uuid::Uuid, now: OffsetDateTime) -> Result<String, GraphError> {
+        match self {
+            ProofSource::Given(p) => Ok(p.clone()),
+            ProofSource::Mint(id) => proof::mint(id, &ProofRequest::new(object_id), now)
+                .map(|p| p.into_string())
+                .map_err(|e| GraphError::ProofRejected(vec![e.to_string()])),
+        }
+    }
+}
+
+fn add(args: AddArgs) -> CmdResult {
+    let target = args.target.target()?;
+    let public = super::load_public(&args.new_cert, args.new_cert_password_env.as_deref())?;
+    if let Some(n) = &public.notice {
+        eprintln!("note: {n}");
+    }
+    let kind = CredentialKind::from_type_and_usage(&args.key_type, &args.usage).ok_or_else(|| {
+        Failure::input(anyhow::anyhow!(
+            "--type {} with --usage {} is not accepted; use AsymmetricX509Cert + Verify, or X509CertAndPassword + Sign",
+            args.key_type,
+            args.usage
+        ))
+    })?;
+    let password_credential = match kind {
+        CredentialKind::SignWithPassword => {
+            let var = args.key_password_env.as_deref().ok_or_else(|| {
+                Failure::input(anyhow::anyhow!(
+                    "X509CertAndPassword needs --key-password-env VAR naming the variable that holds the key's password"
+                ))
+            })?;
+            Some(PasswordCredential::with_secret(
+                secret::from_env(var)?.as_str(),
+            ))
+        }
+        CredentialKind::Verify => None,
+    };
+    let mut builder = KeyCredentialBuilder::new(public.certificate.clone())
+        .kind(kind)
+        .start(parse_time("start", args.start.as_deref())?)
+        .end(parse_time("end", args.end.as_deref())?);
+    if let Some(n) = &args.display_name {
+        builder = builder.display_name(n.clone());
+    }
+    let built = builder.build()?;
+    for w in &built.warnings {
+        eprintln!("note: {w}");
+    }
+    let source = ProofSource::from_args(&args.proof)?;
+    let client = args.conn.client(source.identity())?;
+    let rt = runtime()?;
+    let outcome = rt.block_on(async {
+        let proof = match &source {
+            ProofSource::Given(p) => p.clone(),
+            ProofSource::Mint(_) => {
+                let object_id = client.resolve(&target).await?.id;
+                source.proof_for(object_id, client.clock().now())?
+            }
+        };
+        let request = AddKeyRequest {
+            key_credential: built.key_credential,
+            password_credential,
+            proof,
+        };
+        client.add_key(&target, &request, &public.certificate).await
+    });
+    let outcome = outcome.map_err(graph_failure)?;
+    if args.json {
+        super::print_json(&outcome.credential)?;
+    } else {
+        let k = &outcome.credential;
+        println!(
+            "added key {} to the {target}: thumbprint {}, {}, valid {} to {}{}",
+            k.key_id.map(|i| i.to_string()).unwrap_or_default(),
+            public.certificate.sha1_hex(),
+            k.display_name.as_deref().unwrap_or(""),
+            k.start_date_time
+                .map(serde_date::format)
+                .unwrap_or_default(),
+            k.end_date_time.map(serde_date::format).unwrap_or_default(),
+            if outcome.recovered {
+                " (the answer was lost; confirmed by reading the keys)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(args: RemoveArgs) -> CmdResult {
+    let target = args.target.target()?;
+    let source = ProofSource::from_args(&args.proof)?;
+    let remove_cert = args
+        .remove_cert
+        .as_ref()
+        .map(|p| super::load_public(p, None).map(|c| c.certificate))
+        .transpose()?;
+    let client = args.conn.client(source.identity())?;
+    let rt = runtime()?;
+    let removed = rt
+        .block_on(async {
+            let keys = client.resolve(&target).await?;
+            let key_id = match (&args.key_id, &args.thumbprint, &remove_cert) {
+                (Some(k), _, _) => uuid::Uuid::parse_str(k.trim()).map_err(|_| {
+                    GraphError::ProofRejected(vec![format!("--key-id {k:?} is not a GUID")])
+                })?,
+                (None, Some(t), _) => find_key(&keys.keys, |k| {
+                    k.certificate().is_some_and(|c| c.matches_thumbprint(t))
+                        || k.thumbprint()
+                            .is_some_and(|tp| tp.eq_ignore_ascii_case(t.trim()))
+                })
+                .ok_or_else(|| not_found(&format!("thumbprint {t}")))?,
+                (None, None, Some(c)) => find_key(&keys.keys, |k| k.is_certificate(c))
+                    .ok_or_else(|| not_found(&format!("certificate {}", c.sha1_hex())))?,
+                _ => return Err(not_found("--key-id, --thumbprint or --remove-cert")),
+            };
+            let proof = source.proof_for(keys.id, client.clock().now())?;
+            client
+                .remove_key(&target.with_object_id(keys.id), key_id, &proof)
+                .await?;
+            Ok::<_, GraphError>(key_id)
+        })
+        .map_err(graph_failure)?;
+    if args.json {
+        super::print_json(&serde_json::json!({ "removedKeyId": removed }))?;
+    } else {
+        println!("removed key {removed} from the {target}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find_key(
+    keys: &[keyroll_core::credential::KeyCredential],
+    pred: impl Fn(&keyroll_core::credential::KeyCredential) -> bool,
+) -> Option<uuid::Uuid> {
+    keys.iter().find(|k| pred(k)).and_then(|k| k.key_id)
+}
+
+fn not_found(what: &str) -> GraphError {
+    GraphError::ProofRejected(vec![format!(
+        "no key credential of the object matches {what}"
+    )])
+}
+
+fn list(args: ListArgs) -> CmdResult {
+    let target = args.target.target()?;
+    let cert = args
+        .cert
+        .as_ref()
+        .map(|p| super::load_public(p, args.cert_password_env.as_deref()).map(|c| c.certificate))
+        .transpose()?;
+    let client = args.conn.client(None)?;
+    let rt = runtime()?;
+    let keys = rt
+        .block_on(client.resolve(&target))
+        .map_err(graph_failure)?;
+    if args.json {
+        super::print_json(&keys.keys)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = OffsetDateTime::now_utc();
+    let rows = roll::summarize(&keys.keys, now, cert.as_ref());
+    println!(
+        "{} key credential(s) on the {} (object id {})",
+        rows.len(),
+        target,
+        keys.id
+    );
+    println!(
+        "{:<36}  {:<40}  {:<20}  {:>9}  {:<13}  signs",
+        "keyId", "thumbprint", "valid until", "days left", "status"
+    );
+    for r in rows {
+        println!(
+            "{:<36}  {:<40}  {:<20}  {:>9}  {:<13}  {}",
+            r.key_id.map(|k| k.to_string()).unwrap_or_default(),
+            r.thumbprint.unwrap_or_default(),
+            r.end_date_time.unwrap_or_default(),
+            r.days_left.map(|d| d.to_string()).unwrap_or_default(),
+            r.status,
+            if r.signs { "yes" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,402 @@
+//! `keyroll roll`: roll one application's certificate end to end, or many from a plan file.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use clap::Args;
+use keyroll_core::graph::{ObjectRef, Target, TargetKind};
+use keyroll_core::roll::{self, Progress, RollReport, RollSpec, StepStatus};
+use serde::Deserialize;
+
+use super::conn::{ConnArgs, TargetArgs, runtime};
+use crate::exit::{CmdResult, Failure};
+
+#[derive(Args, Debug)]
+pub struct RollArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The certificate in use now, with its key (signs the addKey proof).
+    #[arg(long, value_name = "FILE", required_unless_present = "plan")]
+    cert: Option<PathBuf>,
+    /// Name of an environment variable holding the password of --cert.
+    #[arg(long, value_name = "VAR")]
+    cert_password_env: Option<String>,
+    /// The certificate to roll to, with its key (proves the new key works, signs the removeKey proof).
+    #[arg(long, value_name = "FILE", required_unless_present = "plan")]
+    new_cert: Option<PathBuf>,
+    /// Name of an environment variable holding the password of --new-cert.
+    #[arg(long, value_name = "VAR")]
+    new_cert_password_env: Option<String>,
+    /// Display name of the new key.
+    #[arg(long, value_name = "NAME")]
+    display_name: Option<String>,
+    /// Remove the old key once the new one is verified.
+    #[arg(long)]
+    remove_old: bool,
+    /// Seconds to wait for the new key to become usable.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    verify_timeout: u64,
+    /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README).
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// With --plan: rolls running at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+    /// With --plan: write each row's result here (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One row of a plan file.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlanRow {
+    #[serde(default)]
+    object_id: Option<String>,
+    #[serde(default)]
+    app_id: Option<String>,
+    #[serde(default)]
+    target: Option<String>,
+    cert: PathBuf,
+    #[serde(default)]
+    cert_password_env: Option<String>,
+    new_cert: PathBuf,
+    #[serde(default)]
+    new_cert_password_env: Option<String>,
+    #[serde(default)]
+    remove_old: Option<bool>,
+    #[serde(default)]
+    tenant_id: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+fn read_plan(path: &Path) -> Result<Vec<PlanRow>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(anyhow::anyhow!("--plan {}: {e}", path.display())))?;
+    let rows: Vec<PlanRow> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(&text).map_err(|e| {
+            Failure::input(anyhow::anyhow!(
+                "--plan {}: not a JSON array of rows ({e})",
+                path.display()
+            ))
+        })?
+    } else {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        reader
+            .deserialize()
+            .enumerate()
+            .map(|(i, r)| {
+                r.map_err(|e| {
+                    Failure::input(anyhow::anyhow!(
+                        "--plan {} row {}: {e}",
+                        path.display(),
+                        i + 2
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if rows.is_empty() {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--plan {} has no rows",
+            path.display()
+        )));
+    }
+    Ok(rows)
+}
+
+fn relative(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+struct TermProgress {
+    total: usize,
+    done: AtomicUsize,
+    failed: AtomicUsize,
+    tty: bool,
+    verbose: bool,
+}
+
+impl Progress for TermProgress {
+    fn step(&self, target: &str, message: &str) {
+        if self.verbose || self.total == 1 {
+            eprintln!("[{target}] {message}");
+        }
+    }
+    fn waiting(&self, target: &str, attempt: u32, waited: Duration) {
+        if self.total == 1 && self.tty {
+            eprint!(
+                "\r[{target}] waiting for the new key to be usable (attempt {attempt}, {:.0} s)   ",
+                waited.as_secs_f64()
+            );
+        }
+    }
+}
+
+impl TermProgress {
+    fn row_done(&self, ok: bool) {
+        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if !ok {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.tty && self.total > 1 {
+            let f = self.failed.load(Ordering::Relaxed);
+            let width = 30usize;
+            let filled = d * width / self.total.max(1);
+            eprint!(
+                "\r[{}{}] {d}/{} rolled, {f} failed ",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                self.total
+            );
+            if d == self.total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+pub fn run(args: RollArgs) -> CmdResult {
+    let verify_timeout = Duration::from_secs(args.verify_timeout);
+    let (specs, shared_auth) = match &args.plan {
+        Some(plan) => {
+            let base = plan.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let rows = read_plan(plan)?;
+            let mut specs = Vec::with_capacity(rows.len());
+            for (i, row) in rows.into_iter().enumerate() {
+                let ctx = |e: Failure| Failure {
+                    code: e.code,
+                    error: e.error.context(format!("plan row {}", i + 1)),
+                };
+                let kind = match row.target.as_deref() {
+                    Some(t) => TargetKind::parse(t).ok_or_else(|| {
+                        ctx(Failure::input(anyhow::anyhow!("unknown target {t:?}")))
+                    })?,
+                    None => TargetKind::Application,
+                };
+                let parse = |s: &str| {
+                    uuid::Uuid::parse_str(s.trim())
+                        .map_err(|_| ctx(Failure::input(anyhow::anyhow!("{s:?} is not a GUID"))))
+                };
+                let object = match (&row.object_id, &row.app_id) {
+                    (Some(o), _) => ObjectRef::Id(parse(o)?),
+                    (None, Some(a)) => ObjectRef::AppId(parse(a)?),
+                    _ => {
+                        return Err(ctx(Failure::input(anyhow::anyhow!(
+                            "the row has neither objectId nor appId"
+                        ))));
+                    }
+                };
+                let current = super::load_identity(
+                    &relative(&base, &row.cert),
+                    None,
+                    row.cert_password_env.as_deref(),
+                )
+                .map_err(ctx)?;
+                let new = super::load_identity(
+                    &relative(&base, &row.new_cert),
+                    None,
+                    row.new_cert_password_env.as_deref(),
+                )
+                .map_err(ctx)?;
+                specs.push(RollSpec {
+                    target: Target { kind, object },
+                    current: Arc::new(current),
+                    new: Arc::new(new),
+                    display_name: row.display_name,
+                    remove_old: row.remove_old.unwrap_or(args.remove_old),
+                    tenant: row.tenant_id.or_else(|| args.conn.tenant_id.clone()),
+                    client_id: row.client_id,
+                    verify_timeout,
+                });
+            }
+            (specs, true)
+        }
+        None => {
+            let (Some(cert), Some(new_cert)) = (&args.cert, &args.new_cert) else {
+                return Err(Failure::input(anyhow::anyhow!(
+                    "give --cert and --new-cert, or --plan"
+                )));
+            };
+            let target = args.target.target()?;
+            let current = super::load_identity(cert, None, args.cert_password_env.as_deref())?;
+            let new = super::load_identity(new_cert, None, args.new_cert_password_env.as_deref())?;
+            let client_id = args.conn.client_id.clone().or(match target.object {
+                ObjectRef::AppId(a) => Some(a.to_string()),
+                ObjectRef::Id(_) => None,
+            });
+            (
+                vec![RollSpec {
+                    target,
+                    current: Arc::new(current),
+                    new: Arc::new(new),
+                    display_name: args.display_name.clone(),
+                    remove_old: args.remove_old,
+                    tenant: args.conn.tenant_id.clone(),
+                    client_id,
+                    verify_timeout,
+                }],
+                false,
+            )
+        }
+    };
+    // One roll authenticates as the app with its current certificate unless told otherwise; a plan shares
+    // one credential (an automation identity) so that the whole batch shares one throttle.
+    let auth_cert = if shared_auth {
+        None
+    } else {
+        Some(specs[0].current.clone())
+    };
+    let mut conn = args.conn.clone();
+    if !shared_auth && conn.client_id.is_none() {
+        conn.client_id = specs[0].client_id.clone();
+    }
+    let client = conn.client(auth_cert)?;
+    let progress = Arc::new(TermProgress {
+        total: specs.len(),
+        done: AtomicUsize::new(0),
+        failed: AtomicUsize::new(0),
+        tty: std::io::stderr().is_terminal(),
+        verbose: args.conn.verbose,
+    });
+    let rt = runtime()?;
+    let started = std::time::Instant::now();
+    let reports: Vec<RollReport> = if specs.len() == 1 {
+        let spec = specs
+            .into_iter()
+            .next()
+            .ok_or_else(|| Failure::input(anyhow::anyhow!("nothing to roll")))?;
+        let r = rt.block_on(roll::roll(&client, &spec, progress.as_ref()));
+        if progress.tty {
+            eprintln!();
+        }
+        vec![r]
+    } else {
+        let p = progress.clone();
+        let cp: Arc<dyn Progress> = p.clone();
+        rt.block_on(async {
+            let client = client.clone();
+            let out = roll::roll_many(&client, specs, args.concurrency, cp).await;
+            for r in &out {
+                p.row_done(r.success);
+            }
+            out
+        })
+    };
+    let elapsed = started.elapsed();
+    if let Some(path) = &args.results {
+        write_results(path, &reports)?;
+    }
+    let failed = reports.iter().filter(|r| !r.success).count();
+    if args.json {
+        if reports.len() == 1 {
+            super::print_json(&reports[0])?;
+        } else {
+            super::print_json(&reports)?;
+        }
+    } else if reports.len() == 1 {
+        let r = &reports[0];
+        for s in &r.steps {
+            let tag = match s.status {
+                StepStatus::Done => "done",
+                StepStatus::Skipped => "skipped",
+                StepStatus::Failed => "FAILED",
+            };
+            println!("{:<7} {:<8} {}", s.step, tag, s.detail);
+        }
+        println!("state: {}", r.state);
+    } else {
+        println!(
+            "{} rolls in {:.1} s: {} succeeded, {failed} failed",
+            reports.len(),
+            elapsed.as_secs_f64(),
+            reports.len() - failed
+        );
+        for r in reports.iter().filter(|r| !r.success) {
+            println!(
+                "FAILED {}: {} — {}",
+                r.target,
+                r.error.as_deref().unwrap_or(""),
+                r.state
+            );
+        }
+    }
+    if failed == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else if reports.iter().any(|r| r.transport_failure) {
+        Ok(ExitCode::from(4))
+    } else if reports.len() == 1
+        && reports[0]
+            .steps
+            .iter()
+            .any(|s| s.step == "read" && s.status == StepStatus::Failed)
+    {
+        Ok(ExitCode::from(3))
+    } else {
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {
+    let io =
+        |e: std::io::Error| Failure::input(anyhow::anyhow!("--results {}: {e}", path.display()));
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        let mut w = csv::Writer::from_path(path)
+            .map_err(|e| Failure::input(anyhow::anyhow!("--results {}: {e}", path.display())))?;
+        w.write_record([
+            "row",
+            "target",
+            "objectId",
+            "success",
+            "newKeyId",
+            "removedKeyIds",
+            "state",
+            "error",
+        ])
+        .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;
+        for (i, r) in reports.iter().enumerate() {
+            w.write_record([
+                (i + 1).to_string(),
+                r.target.clone(),
+                r.object_id.map(|o| o.to_string()).unwrap_or_default(),
+                r.success.to_string(),
+                r.new_key_id.map(|o| o.to_string()).unwrap_or_default(),
+                r.removed_key_ids
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                r.state.clone(),
+                r.error.clone().unwrap_or_default(),
+            ])
+            .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;
+        }
+        w.flush().map_err(io)?;
+    } else {
+        let text = serde_json::to_string_pretty(reports)
+            .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;
+        std::fs::write(path, text).map_err(io)?;
+    }
+    Ok(())
+}
