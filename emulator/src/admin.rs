@@ -29,6 +29,9 @@ pub struct CreateApplication {
     /// Certificates to register, each as base64 DER (or PEM text).
     #[serde(default)]
     pub certificates: Vec<String>,
+    /// Certificates to register on the service principal, each as base64 DER (or PEM text).
+    #[serde(default)]
+    pub service_principal_certificates: Vec<String>,
     /// App roles granted to the application (e.g. `Application.ReadWrite.All`).
     #[serde(default)]
     pub roles: Vec<String>,
@@ -100,6 +103,15 @@ pub fn create(
         .map(|(i, c)| registered_key(c, i))
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::bad_request)?;
+    let service_principal_keys = req
+        .service_principal_certificates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            registered_key(c, i).map_err(|e| format!("servicePrincipal{}", capitalize(&e)))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::bad_request)?;
     let kind = req.kind.unwrap_or(ObjectKind::Application);
     if kind == ObjectKind::ServicePrincipal {
         return Err(ApiError::bad_request(
@@ -121,8 +133,16 @@ pub fn create(
         owners: req.owners,
         managed_identity: req.managed_identity,
         keys,
+        service_principal_keys,
     })?;
     Ok(created)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn admin_json<T: serde::de::DeserializeOwned>(

@@ -383,7 +383,7 @@ fn without_key(mut kc: KeyCredential) -> KeyCredential {
 /// removeKey need a current certificate; otherwise use PATCH).
 fn candidates(state: &SharedState, target: &DirectoryObject) -> Result<Vec<UsableKey>, ApiError> {
     let now = state.now();
-    let keys = state.store.keys(target.id)?;
+    let keys = state.store.key_headers(target.id)?;
     let usable = state.signing_candidates(&keys, now);
     if !usable.iter().any(|k| k.certificate.is_valid_at(now)) {
         return Err(ApiError::graph(

@@ -172,7 +172,7 @@ pub async fn token(
         ));
     }
     let now = state.now();
-    let keys = state.store.keys(app.id)?;
+    let keys = state.store.key_headers(app.id)?;
     let usable = state.signing_candidates(&keys, now);
     let certificates: Vec<_> = usable.iter().map(|k| k.certificate.clone()).collect();
     let origin = state.origin(&headers);

@@ -131,6 +131,7 @@ impl Emulator {
         let Ok(mut cache) = self.cert_cache.lock() else {
             return Vec::new();
         };
+        let mut seen = std::collections::HashSet::new();
         keys.iter()
             .filter(|k| {
                 matches!(
@@ -142,17 +143,18 @@ impl Emulator {
             .filter(|k| k.end_date_time.is_none_or(|e| now - skew <= e))
             .filter_map(|k| {
                 let key_id = k.key_id?;
-                if let Some(c) = cache.get(&key_id) {
-                    return Some(UsableKey {
-                        key_id,
-                        certificate: c.clone(),
-                    });
+                if !cache.contains_key(&key_id) {
+                    let bytes = match k.key.clone() {
+                        Some(b) => b,
+                        None => self.store.key_bytes(key_id).ok()??,
+                    };
+                    cache.insert(key_id, Certificate::from_der(&bytes).ok()?);
                 }
-                let cert = Certificate::from_der(k.key.as_deref()?).ok()?;
-                cache.insert(key_id, cert.clone());
-                Some(UsableKey {
+                let cert = cache.get(&key_id)?;
+                // The same certificate registered twice proves the same thing: judge it once.
+                seen.insert(*cert.sha1()).then(|| UsableKey {
                     key_id,
-                    certificate: cert,
+                    certificate: cert.clone(),
                 })
             })
             .collect()

@@ -112,6 +112,8 @@ pub struct NewApplication {
     pub managed_identity: bool,
     /// Initial key credentials (complete, with key ids).
     pub keys: Vec<KeyCredential>,
+    /// Initial key credentials of the service principal.
+    pub service_principal_keys: Vec<KeyCredential>,
 }
 
 /// What creating an application produced.
@@ -327,6 +329,9 @@ impl Store {
             for key in &new.keys {
                 insert_key(&tx, id, key)?;
             }
+            for key in &new.service_principal_keys {
+                insert_key(&tx, sp_id, key)?;
+            }
         }
         tx.commit()?;
         Ok(CreatedApplication {
@@ -406,6 +411,40 @@ impl Store {
     pub fn keys(&self, object_id: Uuid) -> Result<Vec<KeyCredential>, StoreError> {
         let c = self.lock()?;
         read_keys(&c, object_id)
+    }
+
+    /// The key credentials of an object without their key bytes and names: what judging a proof needs on
+    /// every request (bytes are fetched with [`Store::key_bytes`] only for certificates not yet parsed).
+    pub fn key_headers(&self, object_id: Uuid) -> Result<Vec<KeyCredential>, StoreError> {
+        let c = self.lock()?;
+        let mut stmt = c.prepare_cached(
+            "SELECT key_id, type, usage, start_ts, end_ts FROM key_credentials WHERE object_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([object_id.to_string()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let key_id: String = r.get(0)?;
+            out.push(KeyCredential {
+                key_id: Some(parse_uuid("keyId", &key_id)?),
+                key_type: Some(r.get(1)?),
+                usage: Some(r.get(2)?),
+                start_date_time: from_ts(r.get(3)?)?,
+                end_date_time: from_ts(r.get(4)?)?,
+                ..KeyCredential::default()
+            });
+        }
+        Ok(out)
+    }
+
+    /// The key bytes of one credential.
+    pub fn key_bytes(&self, key_id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+        let c = self.lock()?;
+        Ok(
+            c.prepare_cached("SELECT key FROM key_credentials WHERE key_id = ?1")?
+                .query_row([key_id.to_string()], |r| r.get::<_, Option<Vec<u8>>>(0))
+                .optional()?
+                .flatten(),
+        )
     }
 
     /// Adds a key credential, re-checking under the lock that the object exists, that `signer` (the key
@@ -577,6 +616,7 @@ mod tests {
                 owners: vec![],
                 managed_identity: false,
                 keys,
+                service_principal_keys: vec![],
             })
             .unwrap()
     }
