@@ -143,12 +143,12 @@ impl Emulator {
             .filter(|k| k.end_date_time.is_none_or(|e| now - skew <= e))
             .filter_map(|k| {
                 let key_id = k.key_id?;
-                if !cache.contains_key(&key_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(key_id) {
                     let bytes = match k.key.clone() {
                         Some(b) => b,
                         None => self.store.key_bytes(key_id).ok()??,
                     };
-                    cache.insert(key_id, Certificate::from_der(&bytes).ok()?);
+                    slot.insert(Certificate::from_der(&bytes).ok()?);
                 }
                 let cert = cache.get(&key_id)?;
                 // The same certificate registered twice proves the same thing: judge it once.
