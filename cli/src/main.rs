@@ -29,6 +29,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the argument structs costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Inspect or create certificates.
@@ -41,7 +43,7 @@ enum Command {
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
     /// Roll a certificate end to end: add the new key, wait until it works, optionally remove the old one.
-    Roll(Box<cmd::roll::RollArgs>),
+    Roll(cmd::roll::RollArgs),
     /// Serve the local emulator of the identity platform and Graph (for rehearsals and tests).
     Emulator(emulator_cmd::EmulatorArgs),
     /// Roll an application's certificate against an in-process emulator, narrating each step. No arguments,
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
         Command::Cert(c) => cmd::cert::run(c),
         Command::Proof(c) => cmd::proof::run(c),
         Command::Key(c) => cmd::key::run(c),
-        Command::Roll(a) => cmd::roll::run(*a),
+        Command::Roll(a) => cmd::roll::run(a),
         Command::Emulator(a) => emulator_cmd::run(a)
             .map(|()| ExitCode::SUCCESS)
             .map_err(|e| exit::Failure { code: 1, error: e }),

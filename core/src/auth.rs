@@ -255,28 +255,28 @@ pub fn resolve_credential(
             OffsetDateTime::now_utc() + Duration::hours(1),
         )));
     }
-    if let Some(identity) = &settings.certificate {
-        if !settings.managed_identity {
-            let tenant = settings
-                .tenant
-                .clone()
-                .or_else(|| env("AZURE_TENANT_ID"))
-                .ok_or(AuthError::Incomplete {
-                    missing: "a tenant id",
-                })?;
-            let client_id = settings
-                .client_id
-                .clone()
-                .or_else(|| env("AZURE_CLIENT_ID"))
-                .ok_or(AuthError::Incomplete {
-                    missing: "a client id",
-                })?;
-            return Ok(Credential::ClientCertificate {
-                tenant,
-                client_id,
-                identity: identity.clone(),
-            });
-        }
+    if let Some(identity) = &settings.certificate
+        && !settings.managed_identity
+    {
+        let tenant = settings
+            .tenant
+            .clone()
+            .or_else(|| env("AZURE_TENANT_ID"))
+            .ok_or(AuthError::Incomplete {
+                missing: "a tenant id",
+            })?;
+        let client_id = settings
+            .client_id
+            .clone()
+            .or_else(|| env("AZURE_CLIENT_ID"))
+            .ok_or(AuthError::Incomplete {
+                missing: "a client id",
+            })?;
+        return Ok(Credential::ClientCertificate {
+            tenant,
+            client_id,
+            identity: identity.clone(),
+        });
     }
     if settings.managed_identity {
         return Ok(Credential::ManagedIdentity {
@@ -400,10 +400,10 @@ impl TokenProvider {
     pub async fn token(&self) -> Result<AccessToken, AuthError> {
         let mut cache = self.cache.lock().await;
         let now = self.clock.now();
-        if let Some(t) = cache.as_ref() {
-            if t.expires_at - REFRESH_MARGIN > now {
-                return Ok(t.clone());
-            }
+        if let Some(t) = cache.as_ref()
+            && t.expires_at - REFRESH_MARGIN > now
+        {
+            return Ok(t.clone());
         }
         let fresh = self.acquire(now).await?;
         *cache = Some(fresh.clone());

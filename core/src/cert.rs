@@ -584,10 +584,10 @@ pub fn load_public_certificate(
                 t.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "+/=-_ \r\n\t".contains(c))
             });
-            if let Some(decoded) = text.and_then(|t| b64::decode_lenient(t).ok()) {
-                if classify_der(&decoded) != DerKind::Other {
-                    return load_public_certificate(&decoded, password);
-                }
+            if let Some(decoded) = text.and_then(|t| b64::decode_lenient(t).ok())
+                && classify_der(&decoded) != DerKind::Other
+            {
+                return load_public_certificate(&decoded, password);
             }
             Err(CertError::UnrecognizedFormat {
                 hint: String::new(),
@@ -814,10 +814,13 @@ fn pick_matching(certs: Vec<Certificate>, key: &[u8]) -> Result<SigningIdentity,
     Err(first_err.unwrap_or(CertError::NoCertificate { what: "input" }))
 }
 
+/// A private key of a PFX: its localKeyId (which links it to its certificate) and its PKCS#8 DER.
+type PfxKey = (Option<Vec<u8>>, Zeroizing<Vec<u8>>);
+
 /// A decrypted PKCS#12 archive, reduced to what this crate needs.
 struct Pfx {
     certs: Vec<(Option<Vec<u8>>, Certificate)>,
-    keys: Vec<(Option<Vec<u8>>, Zeroizing<Vec<u8>>)>,
+    keys: Vec<PfxKey>,
     has_key: bool,
 }
 

@@ -676,13 +676,13 @@ pub fn validate_add_key(
     if kc.key_id.is_some() {
         push("keyCredential.keyId", Issue::KeyIdSet);
     }
-    if let Some(cki) = &kc.custom_key_identifier {
-        if cki.len() > MAX_CUSTOM_KEY_IDENTIFIER {
-            push(
-                "keyCredential.customKeyIdentifier",
-                Issue::CustomKeyIdentifierTooLong(cki.len()),
-            );
-        }
+    if let Some(cki) = &kc.custom_key_identifier
+        && cki.len() > MAX_CUSTOM_KEY_IDENTIFIER
+    {
+        push(
+            "keyCredential.customKeyIdentifier",
+            Issue::CustomKeyIdentifierTooLong(cki.len()),
+        );
     }
 
     // key: a public X.509 certificate, nothing else
@@ -701,10 +701,10 @@ pub fn validate_add_key(
     };
 
     if let Some(cert) = &certificate {
-        if kind == Some(CredentialKind::Verify) {
-            if let Err(e) = cert.check_signing_key() {
-                push("keyCredential.key", Issue::WeakKey(e.to_string()));
-            }
+        if kind == Some(CredentialKind::Verify)
+            && let Err(e) = cert.check_signing_key()
+        {
+            push("keyCredential.key", Issue::WeakKey(e.to_string()));
         }
         check_dates(
             cert,
@@ -720,13 +720,13 @@ pub fn validate_add_key(
     }
 
     let mut warnings = Vec::new();
-    if let Some(name) = &kc.display_name {
-        if name.chars().count() > MAX_DISPLAY_NAME {
-            warnings.push(format!(
+    if let Some(name) = &kc.display_name
+        && name.chars().count() > MAX_DISPLAY_NAME
+    {
+        warnings.push(format!(
                 "keyCredential.displayName is {} characters; the service keeps the first {MAX_DISPLAY_NAME}",
                 name.chars().count()
             ));
-        }
     }
 
     match (issues.is_empty(), certificate, kind) {
@@ -799,32 +799,32 @@ fn check_dates(
     now: Option<OffsetDateTime>,
     push: &mut impl FnMut(&'static str, Issue),
 ) {
-    if let (Some(s), Some(e)) = (start, end) {
-        if e <= s {
-            push("keyCredential.endDateTime", Issue::EndBeforeStart);
-        }
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        push("keyCredential.endDateTime", Issue::EndBeforeStart);
     }
-    if let Some(s) = start {
-        if s < cert.not_before() {
-            push(
-                "keyCredential.startDateTime",
-                Issue::StartBeforeCertificate {
-                    start: s,
-                    not_before: cert.not_before(),
-                },
-            );
-        }
+    if let Some(s) = start
+        && s < cert.not_before()
+    {
+        push(
+            "keyCredential.startDateTime",
+            Issue::StartBeforeCertificate {
+                start: s,
+                not_before: cert.not_before(),
+            },
+        );
     }
-    if let Some(e) = end {
-        if e > cert.not_after() {
-            push(
-                "keyCredential.endDateTime",
-                Issue::EndAfterCertificate {
-                    end: e,
-                    not_after: cert.not_after(),
-                },
-            );
-        }
+    if let Some(e) = end
+        && e > cert.not_after()
+    {
+        push(
+            "keyCredential.endDateTime",
+            Issue::EndAfterCertificate {
+                end: e,
+                not_after: cert.not_after(),
+            },
+        );
     }
     if let Some(now) = now {
         if cert.not_after() < now {
@@ -832,10 +832,10 @@ fn check_dates(
                 "keyCredential.key",
                 Issue::CertificateExpired(cert.not_after()),
             );
-        } else if let Some(e) = end {
-            if e < now {
-                push("keyCredential.endDateTime", Issue::EndInPast(e));
-            }
+        } else if let Some(e) = end
+            && e < now
+        {
+            push("keyCredential.endDateTime", Issue::EndInPast(e));
         }
     }
 }
@@ -903,13 +903,13 @@ impl KeyCredentialBuilder {
         let mut issues = Vec::new();
         let mut push =
             |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
-        if let Some(id) = &self.custom_key_identifier {
-            if id.len() > MAX_CUSTOM_KEY_IDENTIFIER {
-                push(
-                    "keyCredential.customKeyIdentifier",
-                    Issue::CustomKeyIdentifierTooLong(id.len()),
-                );
-            }
+        if let Some(id) = &self.custom_key_identifier
+            && id.len() > MAX_CUSTOM_KEY_IDENTIFIER
+        {
+            push(
+                "keyCredential.customKeyIdentifier",
+                Issue::CustomKeyIdentifierTooLong(id.len()),
+            );
         }
         check_dates(&self.certificate, self.start, self.end, None, &mut push);
         if !issues.is_empty() {

@@ -223,13 +223,13 @@ pub fn inspect(token: &str, options: &InspectOptions<'_>) -> Report {
         ),
         None => out.error(FindingCode::Algorithm, "the header has no alg; it must be RS256"),
     }
-    if let Some(typ) = str_field(&jws.header, "typ") {
-        if !typ.eq_ignore_ascii_case("JWT") {
-            out.warn(
-                FindingCode::Type,
-                format!("typ is {typ:?}; Microsoft's sample sends \"JWT\""),
-            );
-        }
+    if let Some(typ) = str_field(&jws.header, "typ")
+        && !typ.eq_ignore_ascii_case("JWT")
+    {
+        out.warn(
+            FindingCode::Type,
+            format!("typ is {typ:?}; Microsoft's sample sends \"JWT\""),
+        );
     }
     let x5t = str_field(&jws.header, "x5t");
     let kid = str_field(&jws.header, "kid");
@@ -249,7 +249,7 @@ pub fn inspect(token: &str, options: &InspectOptions<'_>) -> Report {
     let (signer, signer_thumbprint) = check_signature(&jws, alg_ok, x5t, kid, options, &mut out);
 
     let mut findings = out.0;
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Report {
         header: Some(Value::Object(jws.header.clone())),
         claims: Some(Value::Object(jws.claims.clone())),
@@ -412,9 +412,10 @@ fn check_times(
             );
         }
     }
-    if let Some(nbf) = nbf {
-        if now.saturating_add(skew) < nbf {
-            out.error(
+    if let Some(nbf) = nbf
+        && now.saturating_add(skew) < nbf
+    {
+        out.error(
                 FindingCode::NotYetValid,
                 format!(
                     "the proof is not valid yet: nbf is {} and it is now {} ({} s early); check this machine's clock",
@@ -423,11 +424,11 @@ fn check_times(
                     nbf - now
                 ),
             );
-        }
     }
-    if let Some(exp) = exp {
-        if now.saturating_sub(skew) > exp {
-            out.error(
+    if let Some(exp) = exp
+        && now.saturating_sub(skew) > exp
+    {
+        out.error(
                 FindingCode::Expired,
                 format!(
                     "the proof expired at {}, {} s ago (checked at {}); mint a fresh one right before the call",
@@ -436,7 +437,6 @@ fn check_times(
                     fmt_time(now)
                 ),
             );
-        }
     }
 }
 
@@ -458,9 +458,10 @@ fn check_signature(
     }
     // Header thumbprints, compared with a single given certificate (with many, they only select).
     if let [cert] = certs {
-        if let Some(x) = &x5t {
-            if x.trim_end_matches('=') != cert.x5t() {
-                out.error(
+        if let Some(x) = &x5t
+            && x.trim_end_matches('=') != cert.x5t()
+        {
+            out.error(
                     FindingCode::X5tMismatch,
                     format!(
                         "x5t is {x:?} but the certificate's SHA-1 thumbprint is {} (x5t {}); the header must name the signing certificate",
@@ -468,18 +469,17 @@ fn check_signature(
                         cert.x5t()
                     ),
                 );
-            }
         }
-        if let Some(k) = &kid {
-            if !k.eq_ignore_ascii_case(&cert.sha1_hex()) {
-                out.error(
-                    FindingCode::KidMismatch,
-                    format!(
-                        "kid is {k:?} but the certificate's thumbprint is {}",
-                        cert.sha1_hex()
-                    ),
-                );
-            }
+        if let Some(k) = &kid
+            && !k.eq_ignore_ascii_case(&cert.sha1_hex())
+        {
+            out.error(
+                FindingCode::KidMismatch,
+                format!(
+                    "kid is {k:?} but the certificate's thumbprint is {}",
+                    cert.sha1_hex()
+                ),
+            );
         }
     }
     if !alg_ok {

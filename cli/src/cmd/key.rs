@@ -18,6 +18,7 @@ use super::conn::{ConnArgs, TargetArgs, graph_failure, runtime};
 use crate::exit::{CmdResult, Failure};
 use crate::secret;
 
+#[allow(clippy::large_enum_variant)] // parsed once per process
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
     /// Add a certificate as a key credential (Graph addKey).
