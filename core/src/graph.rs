@@ -368,6 +368,8 @@ struct Answer {
     status: u16,
     body: bytes::Bytes,
     request_id: Option<String>,
+    /// `Retry-After` of a 429 or 503, parsed.
+    retry_after: Option<Duration>,
 }
 
 enum Outcome {
@@ -546,19 +548,20 @@ impl GraphClient {
                     .unwrap_or_default()
             )
         });
-        if let Some(ra) = retry_after {
-            if status == 429 || status == 503 {
-                if let Some(d) = parse_retry_after(&ra, self.clock.now()) {
-                    if status == 429 {
-                        self.throttle.pause_until(Instant::now() + d);
-                    }
-                }
-            }
+        let retry_after = retry_after
+            .filter(|_| status == 429 || status == 503)
+            .and_then(|ra| parse_retry_after(&ra, self.clock.now()));
+        // A 429 pauses every request of this client (and its clones) for the time the service asked.
+        if status == 429
+            && let Some(d) = retry_after
+        {
+            self.throttle.pause_until(Instant::now() + d);
         }
         Ok(Outcome::Answer(Answer {
             status,
             body,
             request_id,
+            retry_after,
         }))
     }
 
@@ -653,11 +656,12 @@ impl GraphClient {
                             elapsed: started.elapsed(),
                         });
                     }
-                    // Retry-After was applied to the shared throttle for 429; otherwise back off here.
-                    if a.status == 429 {
-                        Duration::ZERO
-                    } else {
-                        self.retry.backoff(attempt)
+                    // Retry-After was applied to the shared throttle for 429; a 503's Retry-After is honoured
+                    // here; otherwise back off.
+                    match (a.status, a.retry_after) {
+                        (429, Some(_)) => Duration::ZERO,
+                        (_, Some(d)) => d,
+                        _ => self.retry.backoff(attempt),
                     }
                 }
                 Ok(Outcome::Lost(detail)) => {

@@ -1,0 +1,1232 @@
+//! The Graph client, the token sources and the roll workflow end to end against the emulator over HTTPS:
+//! every addressing form on v1.0 and beta, every way to authenticate, every fault the emulator injects, and
+//! bad input. After each run the object's key set is read back through the emulator's admin API: nothing
+//! lost, nothing duplicated.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use keyroll_core::auth::{
+    self, AuthError, AuthSettings, Credential, ManagedIdentitySource, TokenProvider,
+};
+use keyroll_core::b64;
+use keyroll_core::cert::generate::{GeneratedCertificate, self_signed_rsa};
+use keyroll_core::cert::{Certificate, SigningIdentity};
+use keyroll_core::clock::{Clock, SystemClock};
+use keyroll_core::cloud::{ApiVersion, Cloud, Endpoints};
+use keyroll_core::credential::{AddKeyRequest, KeyCredentialBuilder};
+use keyroll_core::graph::{
+    AddKeyOutcome, GraphClient, GraphError, ObjectRef, RetryPolicy, Target, TargetKind,
+};
+use keyroll_core::http::{self, HttpOptions};
+use keyroll_core::proof::{self, ProofRequest};
+use keyroll_core::roll::{self, NoProgress, RollSpec, StepStatus};
+use keyroll_emulator::{EmulatorConfig, RunningEmulator};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------------------
+// Fixtures: RSA keys are slow to make, so a handful is made once and shared by every test.
+
+struct Certs {
+    /// Valid now, for a year.
+    valid: Vec<GeneratedCertificate>,
+    /// Expired ten days ago.
+    expired: GeneratedCertificate,
+}
+
+fn certs() -> &'static Certs {
+    static C: OnceLock<Certs> = OnceLock::new();
+    C.get_or_init(|| {
+        let now = OffsetDateTime::now_utc();
+        let make = |n: usize| {
+            self_signed_rsa(
+                &format!("keyroll e2e {n}"),
+                now - time::Duration::days(1),
+                365,
+                2048,
+            )
+            .unwrap()
+        };
+        Certs {
+            valid: (0..6).map(make).collect(),
+            expired: self_signed_rsa(
+                "keyroll e2e expired",
+                now - time::Duration::days(40),
+                30,
+                2048,
+            )
+            .unwrap(),
+        }
+    })
+}
+
+fn ident(g: &GeneratedCertificate) -> Arc<SigningIdentity> {
+    Arc::new(g.identity().unwrap())
+}
+
+struct Harness {
+    emu: RunningEmulator,
+    admin: reqwest::Client,
+    base: String,
+    ca_pem: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Created {
+    id: Uuid,
+    app_id: Uuid,
+    sp_id: Uuid,
+    tenant: Uuid,
+}
+
+async fn start() -> Harness {
+    let emu = keyroll_emulator::start(EmulatorConfig::default())
+        .await
+        .unwrap();
+    let ca_pem = emu.ca_pem.clone().unwrap().into_bytes();
+    let admin = http::build_client(&HttpOptions {
+        extra_roots_pem: Some(ca_pem.clone()),
+        ..HttpOptions::default()
+    })
+    .unwrap();
+    let base = emu.base_url().to_owned();
+    Harness {
+        emu,
+        admin,
+        base,
+        ca_pem,
+    }
+}
+
+impl Harness {
+    async fn create(&self, certs: &[&Certificate], extra: Value) -> Created {
+        let mut body = json!({
+            "displayName": "e2e app",
+            "certificates": certs.iter().map(|c| b64::encode_std(c.der())).collect::<Vec<_>>(),
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        let r = self
+            .admin
+            .post(format!("{}/_emulator/applications", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let v: Value = r.json().await.unwrap();
+        let g = |k: &str| Uuid::parse_str(v[k].as_str().unwrap()).unwrap();
+        Created {
+            id: g("id"),
+            app_id: g("appId"),
+            sp_id: g("servicePrincipalId"),
+            tenant: g("tenantId"),
+        }
+    }
+
+    /// The thumbprints (SHA-1 hex, uppercase) of an object's key credentials, read through the admin API.
+    async fn thumbprints(&self, id: Uuid) -> Vec<String> {
+        let v: Value = self
+            .admin
+            .get(format!("{}/_emulator/applications/{id}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut out: Vec<String> = v["keyCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                let der = b64::decode_lenient(k["key"].as_str().unwrap()).unwrap();
+                Certificate::from_der(&der).unwrap().sha1_hex()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    async fn token_for(&self, app_id: Uuid) -> String {
+        let v: Value = self
+            .admin
+            .post(format!("{}/_emulator/tokens", self.base))
+            .json(&json!({ "appId": app_id }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn faults(&self, faults: Value) {
+        let r = self
+            .admin
+            .put(format!("{}/_emulator/faults", self.base))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    async fn info(&self) -> Value {
+        self.admin
+            .get(format!("{}/_emulator/info", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    fn endpoints(&self, version: ApiVersion) -> Endpoints {
+        let mut e = Endpoints::custom(Cloud::Global, Some(&self.base), Some(&self.base)).unwrap();
+        e.api_version = version;
+        e
+    }
+
+    fn client_with(
+        &self,
+        credential: Credential,
+        version: ApiVersion,
+        timeout: Option<Duration>,
+    ) -> GraphClient {
+        let http = http::build_client(&HttpOptions {
+            extra_roots_pem: Some(self.ca_pem.clone()),
+            request_timeout: timeout,
+            ..HttpOptions::default()
+        })
+        .unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let endpoints = self.endpoints(version);
+        let tokens = Arc::new(TokenProvider::new(
+            credential,
+            endpoints.clone(),
+            http.clone(),
+            clock.clone(),
+        ));
+        GraphClient::new(http, endpoints, tokens, clock)
+    }
+
+    async fn token_client(&self, app_id: Uuid, version: ApiVersion) -> GraphClient {
+        let t = self.token_for(app_id).await;
+        self.client_with(
+            Credential::Token(auth::AccessToken::new(
+                t,
+                OffsetDateTime::now_utc() + time::Duration::hours(1),
+            )),
+            version,
+            None,
+        )
+    }
+
+    fn cert_client(&self, app: &Created, identity: Arc<SigningIdentity>) -> GraphClient {
+        self.client_with(
+            Credential::ClientCertificate {
+                tenant: app.tenant.to_string(),
+                client_id: app.app_id.to_string(),
+                identity,
+            },
+            ApiVersion::V1,
+            None,
+        )
+    }
+}
+
+fn app_target(id: Uuid) -> Target {
+    Target {
+        kind: TargetKind::Application,
+        object: ObjectRef::Id(id),
+    }
+}
+
+/// addKey of `new`, with a proof for `object_id` signed by `current`.
+async fn add(
+    client: &GraphClient,
+    target: &Target,
+    object_id: Uuid,
+    current: &SigningIdentity,
+    new: &Certificate,
+) -> Result<AddKeyOutcome, GraphError> {
+    let built = KeyCredentialBuilder::new(new.clone()).build().unwrap();
+    let proof = proof::mint(
+        current,
+        &ProofRequest::new(object_id),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    client
+        .add_key(
+            target,
+            &AddKeyRequest {
+                key_credential: built.key_credential,
+                password_credential: None,
+                proof: proof.into_string(),
+            },
+            new,
+        )
+        .await
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        max_elapsed: Duration::from_secs(20),
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Every addressing form, on v1.0 and beta.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_target_form_on_v1_and_beta() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[1]);
+    let cur_id = ident(cur);
+    let admin = h
+        .create(&[], json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    for version in [ApiVersion::V1, ApiVersion::Beta] {
+        // Application by object id and by appId, authenticated as itself.
+        let app = h.create(&[&cur.certificate], json!({})).await;
+        let client = h.token_client(app.app_id, version).await;
+        for object in [ObjectRef::Id(app.id), ObjectRef::AppId(app.app_id)] {
+            let target = Target {
+                kind: TargetKind::Application,
+                object,
+            };
+            let out = add(&client, &target, app.id, &cur_id, &new.certificate)
+                .await
+                .unwrap_or_else(|e| panic!("{version:?} {target}: {e}"));
+            assert!(!out.recovered);
+            assert_eq!(out.attempts, 1);
+            assert_eq!(
+                h.thumbprints(app.id).await,
+                sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+            );
+            let p = proof::mint(
+                &cur_id,
+                &ProofRequest::new(app.id),
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+            client
+                .remove_key(&target, out.credential.key_id.unwrap(), p.as_str())
+                .await
+                .unwrap_or_else(|e| panic!("{version:?} {target}: {e}"));
+            assert_eq!(
+                h.thumbprints(app.id).await,
+                vec![cur.certificate.sha1_hex()]
+            );
+            let keys = client.read_keys(&target).await.unwrap();
+            assert_eq!((keys.id, keys.app_id), (app.id, Some(app.app_id)));
+        }
+
+        // Service principal, by an identity holding Application.ReadWrite.All.
+        let sp_app = h
+            .create(
+                &[],
+                json!({"servicePrincipalCertificates": [b64::encode_std(cur.certificate.der())]}),
+            )
+            .await;
+        let client = h.token_client(admin.app_id, version).await;
+        let target = Target {
+            kind: TargetKind::ServicePrincipal,
+            object: ObjectRef::Id(sp_app.sp_id),
+        };
+        let out = add(&client, &target, sp_app.sp_id, &cur_id, &new.certificate)
+            .await
+            .unwrap_or_else(|e| panic!("{version:?} {target}: {e}"));
+        assert_eq!(
+            h.thumbprints(sp_app.sp_id).await,
+            sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+        );
+        assert!(h.thumbprints(sp_app.id).await.is_empty());
+        let p = proof::mint(
+            &cur_id,
+            &ProofRequest::new(sp_app.sp_id),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        client
+            .remove_key(&target, out.credential.key_id.unwrap(), p.as_str())
+            .await
+            .unwrap();
+        assert_eq!(
+            h.thumbprints(sp_app.sp_id).await,
+            vec![cur.certificate.sha1_hex()]
+        );
+
+        // Agent identity blueprint, through its type cast, authenticated as itself.
+        let bp = h
+            .create(
+                &[&cur.certificate],
+                json!({"kind": "agentIdentityBlueprint"}),
+            )
+            .await;
+        let client = h.token_client(bp.app_id, version).await;
+        let target = Target {
+            kind: TargetKind::AgentIdentityBlueprint,
+            object: ObjectRef::Id(bp.id),
+        };
+        add(&client, &target, bp.id, &cur_id, &new.certificate)
+            .await
+            .unwrap_or_else(|e| panic!("{version:?} {target}: {e}"));
+        assert_eq!(
+            h.thumbprints(bp.id).await,
+            sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+        );
+        // The cast on a plain application names nothing: a clear 404.
+        let plain = h.create(&[&cur.certificate], json!({})).await;
+        let client = h.token_client(plain.app_id, version).await;
+        let e = add(
+            &client,
+            &Target {
+                kind: TargetKind::AgentIdentityBlueprint,
+                object: ObjectRef::Id(plain.id),
+            },
+            plain.id,
+            &cur_id,
+            &new.certificate,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.service().map(|s| s.status), Some(404), "{e}");
+        assert_eq!(
+            h.thumbprints(plain.id).await,
+            vec![cur.certificate.sha1_hex()]
+        );
+    }
+    h.emu.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Every way to authenticate.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_auth_mode() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[2]);
+    let cur_id = ident(cur);
+
+    // The app itself with its certificate (client credentials with a signed assertion).
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.cert_client(&app, cur_id.clone());
+    add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    assert_eq!(h.thumbprints(app.id).await.len(), 2);
+
+    // A managed identity in the App Service form (IDENTITY_ENDPOINT + IDENTITY_HEADER), rolling another app.
+    let info = h.info().await;
+    let endpoint = info["identityEndpoint"].as_str().unwrap().to_owned();
+    let header = info["identityHeader"].as_str().unwrap().to_owned();
+    let mi = h
+        .create(
+            &[],
+            json!({"managedIdentity": true, "roles": ["Application.ReadWrite.All"]}),
+        )
+        .await;
+    let (e2, h2) = (endpoint.clone(), header.clone());
+    let env = move |k: &str| match k {
+        "IDENTITY_ENDPOINT" => Some(e2.clone()),
+        "IDENTITY_HEADER" => Some(h2.clone()),
+        _ => None,
+    };
+    let credential = auth::resolve_credential(
+        &AuthSettings {
+            managed_identity: true,
+            client_id: Some(mi.app_id.to_string()),
+            ..AuthSettings::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert!(matches!(
+        &credential,
+        Credential::ManagedIdentity {
+            source: ManagedIdentitySource::AppService { .. },
+            ..
+        }
+    ));
+    let other = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.client_with(credential, ApiVersion::V1, None);
+    add(
+        &client,
+        &app_target(other.id),
+        other.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    assert_eq!(h.thumbprints(other.id).await.len(), 2);
+
+    // A wrong identity header is refused with the endpoint's words, not a panic or a hang.
+    let env_bad = move |k: &str| match k {
+        "IDENTITY_ENDPOINT" => Some(endpoint.clone()),
+        "IDENTITY_HEADER" => Some("not-the-secret".into()),
+        _ => None,
+    };
+    let credential = auth::resolve_credential(
+        &AuthSettings {
+            managed_identity: true,
+            ..AuthSettings::default()
+        },
+        &env_bad,
+    )
+    .unwrap();
+    let client = h.client_with(credential, ApiVersion::V1, None);
+    let e = client.read_keys(&app_target(other.id)).await.unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            GraphError::Auth(AuthError::ManagedIdentity { status: 401, .. })
+        ),
+        "{e}"
+    );
+    assert!(!e.to_string().contains(&header), "{e}");
+
+    // The Azure SDK variables: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH.
+    let dir = tempfile::tempdir().unwrap();
+    let pem_path = dir.path().join("auth.pem");
+    std::fs::write(&pem_path, cur.to_pem().as_bytes()).unwrap();
+    let third = h.create(&[&cur.certificate], json!({})).await;
+    let (tenant, client_id, path) = (
+        third.tenant.to_string(),
+        third.app_id.to_string(),
+        pem_path.display().to_string(),
+    );
+    let env = move |k: &str| match k {
+        "AZURE_TENANT_ID" => Some(tenant.clone()),
+        "AZURE_CLIENT_ID" => Some(client_id.clone()),
+        "AZURE_CLIENT_CERTIFICATE_PATH" => Some(path.clone()),
+        _ => None,
+    };
+    let credential = auth::resolve_credential(&AuthSettings::default(), &env).unwrap();
+    assert!(matches!(credential, Credential::ClientCertificate { .. }));
+    let client = h.client_with(credential, ApiVersion::V1, None);
+    add(
+        &client,
+        &app_target(third.id),
+        third.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    assert_eq!(h.thumbprints(third.id).await.len(), 2);
+
+    // A token for another app without any role: 403 with the permission explained; nothing changes.
+    let stranger = h.create(&[], json!({})).await;
+    let fourth = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.token_client(stranger.app_id, ApiVersion::V1).await;
+    let e = add(
+        &client,
+        &app_target(fourth.id),
+        fourth.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap_err();
+    let s = e.service().unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(s.status, 403);
+    assert!(e.to_string().contains("Application.ReadWrite.All"), "{e}");
+    assert_eq!(h.thumbprints(fourth.id).await.len(), 1);
+    h.emu.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Every fault the emulator injects.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_storm_honours_fractional_retry_after() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[3]);
+    let cur_id = ident(cur);
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.token_client(app.app_id, ApiVersion::V1).await;
+    h.faults(json!({"throttle": {"count": 4, "retryAfter": 0.35}}))
+        .await;
+    let t = Instant::now();
+    let out = add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    let waited = t.elapsed();
+    assert!(!out.recovered);
+    assert!(
+        waited >= Duration::from_millis(4 * 350 - 50),
+        "four Retry-After of 0.35 s must be honoured, waited {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(6), "{waited:?}");
+    assert_eq!(
+        h.thumbprints(app.id).await,
+        sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+    );
+
+    // A storm longer than the retry budget: a clear give-up, and nothing was added.
+    let other = h.create(&[&cur.certificate], json!({})).await;
+    let client = h
+        .token_client(other.app_id, ApiVersion::V1)
+        .await
+        .with_retry(fast_retry(3));
+    h.faults(json!({"throttle": {"retryAfter": 0.05}})).await;
+    let e = add(
+        &client,
+        &app_target(other.id),
+        other.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, GraphError::RetriesExhausted { attempts: 3, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("429 TooManyRequests"), "{e}");
+    h.faults(json!({})).await;
+    assert_eq!(
+        h.thumbprints(other.id).await,
+        vec![cur.certificate.sha1_hex()]
+    );
+    h.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_is_retried_after_its_retry_after() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[3]);
+    let cur_id = ident(cur);
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let client = h
+        .token_client(app.app_id, ApiVersion::V1)
+        .await
+        .with_retry(fast_retry(5));
+    // The first Graph request (the read before addKey) meets a 503 asking for 1.2 s.
+    h.faults(json!({"unavailable": {"count": 1, "retryAfter": 1.2}}))
+        .await;
+    let t = Instant::now();
+    add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(1150),
+        "the 503's Retry-After must be honoured, waited {:?}",
+        t.elapsed()
+    );
+    assert_eq!(h.thumbprints(app.id).await.len(), 2);
+
+    // 503s on addKey itself: the outcome is unknown, so the client reads before retrying; one key results.
+    let other = h.create(&[&cur.certificate], json!({})).await;
+    let client = h
+        .token_client(other.app_id, ApiVersion::V1)
+        .await
+        .with_retry(fast_retry(6));
+    let proof_and_body = {
+        let built = KeyCredentialBuilder::new(new.certificate.clone())
+            .build()
+            .unwrap();
+        let p = proof::mint(
+            &cur_id,
+            &ProofRequest::new(other.id),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        AddKeyRequest {
+            key_credential: built.key_credential,
+            password_credential: None,
+            proof: p.into_string(),
+        }
+    };
+    // Warm the token and resolve before the faults, so that the 503s land on addKey and the reads after it.
+    client.read_keys(&app_target(other.id)).await.unwrap();
+    h.faults(json!({"unavailable": {"count": 2, "retryAfter": 0.1}}))
+        .await;
+    let out = client
+        .add_key(&app_target(other.id), &proof_and_body, &new.certificate)
+        .await
+        .unwrap();
+    assert!(out.credential.key_id.is_some());
+    assert_eq!(
+        h.thumbprints(other.id).await,
+        sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+    );
+    h.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connection_after_commit_is_recovered_without_duplicate() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[4]);
+    let cur_id = ident(cur);
+    for version in [ApiVersion::V1, ApiVersion::Beta] {
+        let app = h.create(&[&cur.certificate], json!({})).await;
+        let client = h.token_client(app.app_id, version).await;
+        h.faults(json!({"dropAfterCommit": {"count": 1}})).await;
+        let out = add(
+            &client,
+            &app_target(app.id),
+            app.id,
+            &cur_id,
+            &new.certificate,
+        )
+        .await
+        .unwrap();
+        assert!(
+            out.recovered,
+            "the answer was dropped; the key must be found by reading"
+        );
+        assert_eq!(
+            h.thumbprints(app.id).await,
+            sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+        );
+        // And again: the certificate is there now, so nothing is sent.
+        let e = add(
+            &client,
+            &app_target(app.id),
+            app.id,
+            &cur_id,
+            &new.certificate,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, GraphError::AlreadyPresent { .. }), "{e}");
+        assert_eq!(h.thumbprints(app.id).await.len(), 2);
+    }
+    h.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_past_the_client_timeout() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[5]);
+    let cur_id = ident(cur);
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let token = h.token_for(app.app_id).await;
+    let client = h
+        .client_with(
+            Credential::Token(auth::AccessToken::new(
+                token,
+                OffsetDateTime::now_utc() + time::Duration::hours(1),
+            )),
+            ApiVersion::V1,
+            Some(Duration::from_millis(400)),
+        )
+        .with_retry(fast_retry(2));
+    // Under the timeout: fine.
+    h.faults(json!({"latencyMs": 100})).await;
+    client.read_keys(&app_target(app.id)).await.unwrap();
+    // Past it: a transport failure (exit code 4 in the CLI), said as a timeout.
+    h.faults(json!({"latencyMs": 900})).await;
+    let t = Instant::now();
+    let e = add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_transport(), "{e}");
+    assert!(e.to_string().contains("timed out"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    h.faults(json!({})).await;
+    // Whatever happened server-side, the certificate is there at most once; a second run settles it.
+    let before = h.thumbprints(app.id).await;
+    let count = |v: &[String]| {
+        v.iter()
+            .filter(|t| **t == new.certificate.sha1_hex())
+            .count()
+    };
+    assert!(count(&before) <= 1, "{before:?}");
+    match add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(GraphError::AlreadyPresent { .. }) => {}
+        Err(e) => panic!("{e}"),
+    }
+    assert_eq!(count(&h.thumbprints(app.id).await), 1);
+
+    let other = h.create(&[&cur.certificate], json!({})).await;
+    let client = h
+        .token_client(other.app_id, ApiVersion::V1)
+        .await
+        .with_retry(fast_retry(4));
+    // Slow every request, but give the client enough time for all of them: the result is one key.
+    h.faults(json!({"latencyMs": 150})).await;
+    add(
+        &client,
+        &app_target(other.id),
+        other.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    h.faults(json!({})).await;
+    assert_eq!(count(&h.thumbprints(other.id).await), 1);
+    h.emu.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bad input: clear errors, nothing sent that would fail, nothing changed.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_caught_and_explained() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[1]);
+    let cur_id = ident(cur);
+    let admin = h
+        .create(&[], json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    let client = h.token_client(admin.app_id, ApiVersion::V1).await;
+    let app = h.create(&[&cur.certificate], json!({})).await;
+
+    // An unknown object id: 404 with the appId hint.
+    let unknown = Uuid::new_v4();
+    let e = add(
+        &client,
+        &app_target(unknown),
+        unknown,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.service().map(|s| s.status), Some(404), "{e}");
+    assert!(e.to_string().contains("--app-id"), "{e}");
+
+    // The appId given as the object id: detected and said, with the real object id.
+    let e = add(
+        &client,
+        &app_target(app.app_id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap_err();
+    match &e {
+        GraphError::AppIdAsObjectId { given, object_id } => {
+            assert_eq!((*given, *object_id), (app.app_id, app.id));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(e.to_string().contains("appId"), "{e}");
+
+    // A proof whose iss is the appId: refused locally, nothing sent.
+    let built = KeyCredentialBuilder::new(new.certificate.clone())
+        .build()
+        .unwrap();
+    let wrong = proof::mint(
+        &cur_id,
+        &ProofRequest::new(app.app_id),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let e = client
+        .add_key(
+            &app_target(app.id),
+            &AddKeyRequest {
+                key_credential: built.key_credential.clone(),
+                password_credential: None,
+                proof: wrong.into_string(),
+            },
+            &new.certificate,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GraphError::ProofRejected(_)), "{e}");
+    assert!(e.is_local());
+
+    // A proof signed by an expired certificate of the object: refused locally, said as expired.
+    let with_expired = h
+        .create(&[&cur.certificate, &c.expired.certificate], json!({}))
+        .await;
+    let e = add(
+        &client,
+        &app_target(with_expired.id),
+        with_expired.id,
+        &ident(&c.expired),
+        &new.certificate,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, GraphError::ProofRejected(_)), "{e}");
+    assert!(e.to_string().contains("expired"), "{e}");
+    assert_eq!(h.thumbprints(with_expired.id).await.len(), 2);
+
+    // The new certificate is already a key: AlreadyPresent, and no add.
+    let e = add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &cur.certificate,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, GraphError::AlreadyPresent { .. }), "{e}");
+    assert!(e.is_local());
+    assert_eq!(
+        h.thumbprints(app.id).await,
+        vec![cur.certificate.sha1_hex()]
+    );
+
+    // An expired certificate given as the new key: refused before sending.
+    let e = add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &c.expired.certificate,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_local(), "{e}");
+    assert_eq!(h.thumbprints(app.id).await.len(), 1);
+    h.emu.shutdown().await;
+}
+
+async fn unused_port() -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+/// A loopback HTTP server answering every request with `status` and `body`.
+async fn garbage_server(status: u16, body: &'static str) -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = s.read(&mut buf).await;
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(resp.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+fn plain_client(base: &str, credential: Credential) -> GraphClient {
+    let http = http::build_client(&HttpOptions::default()).unwrap();
+    let endpoints = Endpoints::custom(Cloud::Global, Some(base), Some(base)).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tokens = Arc::new(TokenProvider::new(
+        credential,
+        endpoints.clone(),
+        http.clone(),
+        clock.clone(),
+    ));
+    GraphClient::new(http, endpoints, tokens, clock).with_retry(fast_retry(2))
+}
+
+fn some_token() -> Credential {
+    Credential::Token(auth::AccessToken::new(
+        "eyJ0eXAiOiJKV1QifQ.e30.c2ln".into(),
+        OffsetDateTime::now_utc() + time::Duration::hours(1),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_tls_and_garbage_are_clear() {
+    let id = Uuid::new_v4();
+    // Nothing listens: a transport failure.
+    let addr = unused_port().await;
+    let client = plain_client(&format!("http://{addr}"), some_token());
+    let e = client.read_keys(&app_target(id)).await.unwrap_err();
+    assert!(e.is_transport(), "{e}");
+    assert!(e.to_string().contains("connection failed"), "{e}");
+
+    // The emulator's HTTPS without trusting its CA: a transport failure naming the certificate problem.
+    let h = start().await;
+    let client = plain_client(&h.base, some_token());
+    let e = client.read_keys(&app_target(id)).await.unwrap_err();
+    assert!(e.is_transport(), "{e}");
+    let text = e.to_string().to_lowercase();
+    assert!(text.contains("certificate"), "{e}");
+    h.emu.shutdown().await;
+
+    // 200 with a body that is not JSON: InvalidResponse, with what was wrong.
+    let addr = garbage_server(200, "<html>hello</html>").await;
+    let client = plain_client(&format!("http://{addr}"), some_token());
+    let e = client.read_keys(&app_target(id)).await.unwrap_err();
+    assert!(matches!(e, GraphError::InvalidResponse { .. }), "{e}");
+    assert!(!e.is_transport());
+
+    // An error status whose body is not Graph's envelope: the status and the start of the body are said.
+    let addr = garbage_server(500, "oops, not json").await;
+    let client = plain_client(&format!("http://{addr}"), some_token());
+    let e = client.read_keys(&app_target(id)).await.unwrap_err();
+    assert_eq!(e.service().map(|s| s.status), Some(500), "{e}");
+    assert!(e.to_string().contains("oops, not json"), "{e}");
+
+    // A token endpoint answering garbage: said as such.
+    let addr = garbage_server(200, "{\"nope\": 1}").await;
+    let identity = ident(&certs().valid[0]);
+    let client = plain_client(
+        &format!("http://{addr}"),
+        Credential::ClientCertificate {
+            tenant: Uuid::new_v4().to_string(),
+            client_id: Uuid::new_v4().to_string(),
+            identity,
+        },
+    );
+    let e = client.read_keys(&app_target(id)).await.unwrap_err();
+    assert!(
+        matches!(e, GraphError::Auth(AuthError::InvalidResponse { .. })),
+        "{e}"
+    );
+    assert!(e.to_string().contains("access_token"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The roll workflow.
+
+async fn token_works(
+    h: &Harness,
+    app: &Created,
+    identity: &SigningIdentity,
+) -> Result<(), AuthError> {
+    let http = http::build_client(&HttpOptions {
+        extra_roots_pem: Some(h.ca_pem.clone()),
+        ..HttpOptions::default()
+    })
+    .unwrap();
+    auth::client_credentials(
+        &http,
+        &h.endpoints(ApiVersion::V1),
+        &app.tenant.to_string(),
+        &app.app_id.to_string(),
+        identity,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roll_with_remove_old_and_its_refusals() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[1]);
+    let (cur_id, new_id) = (ident(cur), ident(new));
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.cert_client(&app, cur_id.clone());
+    let spec = RollSpec {
+        target: app_target(app.id),
+        current: cur_id.clone(),
+        new: new_id.clone(),
+        display_name: Some("next".into()),
+        remove_old: true,
+        tenant: Some(app.tenant.to_string()),
+        client_id: None,
+        verify_timeout: Duration::from_secs(10),
+    };
+    let report = roll::roll(&client, &spec, &NoProgress).await;
+    assert!(report.success, "{report:?}");
+    assert!(
+        report.steps.iter().all(|s| s.status == StepStatus::Done),
+        "{:?}",
+        report.steps
+    );
+    assert_eq!(report.removed_key_ids.len(), 1);
+    assert_eq!(
+        h.thumbprints(app.id).await,
+        vec![new.certificate.sha1_hex()]
+    );
+    assert_eq!(report.final_keys.len(), 1);
+    assert!(report.final_keys[0].signs);
+    // The old certificate no longer gets a token; the new one does.
+    let e = token_works(&h, &app, &cur_id).await.unwrap_err();
+    assert!(
+        matches!(&e, AuthError::Refused { codes, .. } if codes.contains(&700027)),
+        "{e}"
+    );
+    token_works(&h, &app, &new_id).await.unwrap();
+
+    // Rolling to the certificate already in use, with --remove-old: removing it would leave no valid
+    // certificate, so nothing is removed.
+    let same = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.cert_client(&same, cur_id.clone());
+    let report = roll::roll(
+        &client,
+        &RollSpec {
+            target: app_target(same.id),
+            new: cur_id.clone(),
+            tenant: Some(same.tenant.to_string()),
+            ..spec.clone()
+        },
+        &NoProgress,
+    )
+    .await;
+    assert!(!report.success);
+    let remove = report.steps.iter().find(|s| s.step == "remove").unwrap();
+    assert_eq!(remove.status, StepStatus::Failed);
+    assert!(
+        remove.detail.contains("no currently valid certificate"),
+        "{}",
+        remove.detail
+    );
+    assert_eq!(
+        h.thumbprints(same.id).await,
+        vec![cur.certificate.sha1_hex()]
+    );
+    token_works(&h, &same, &cur_id).await.unwrap();
+
+    // Without a tenant the new key cannot be verified, so the old one is kept.
+    let unverified = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.cert_client(&unverified, cur_id.clone());
+    let report = roll::roll(
+        &client,
+        &RollSpec {
+            target: app_target(unverified.id),
+            tenant: None,
+            ..spec.clone()
+        },
+        &NoProgress,
+    )
+    .await;
+    assert!(!report.success);
+    assert!(
+        report.state.contains("old key was kept"),
+        "{}",
+        report.state
+    );
+    assert_eq!(
+        h.thumbprints(unverified.id).await,
+        sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+    );
+    h.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_roll_under_a_tight_write_budget() {
+    let emu = keyroll_emulator::start(EmulatorConfig {
+        faults: keyroll_emulator::FaultConfig {
+            write_budget: Some(keyroll_emulator::WriteBudget {
+                writes: 6,
+                window_secs: 1.0,
+            }),
+            ..Default::default()
+        },
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let ca_pem = emu.ca_pem.clone().unwrap().into_bytes();
+    let admin = http::build_client(&HttpOptions {
+        extra_roots_pem: Some(ca_pem.clone()),
+        ..HttpOptions::default()
+    })
+    .unwrap();
+    let h = Harness {
+        base: emu.base_url().to_owned(),
+        emu,
+        admin,
+        ca_pem,
+    };
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[1]);
+    let (cur_id, new_id) = (ident(cur), ident(new));
+    let automation = h
+        .create(&[], json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    let client = h.token_client(automation.app_id, ApiVersion::V1).await;
+    let mut apps = Vec::new();
+    let mut specs = Vec::new();
+    for _ in 0..12 {
+        let app = h.create(&[&cur.certificate], json!({})).await;
+        specs.push(RollSpec {
+            target: Target {
+                kind: TargetKind::Application,
+                object: ObjectRef::AppId(app.app_id),
+            },
+            current: cur_id.clone(),
+            new: new_id.clone(),
+            display_name: None,
+            remove_old: true,
+            tenant: Some(app.tenant.to_string()),
+            client_id: None,
+            verify_timeout: Duration::from_secs(10),
+        });
+        apps.push(app);
+    }
+    // 24 writes at 6 per second: at least 3 s imposed by the budget.
+    let t = Instant::now();
+    let reports = roll::roll_many(&client, specs, 8, Arc::new(NoProgress)).await;
+    let elapsed = t.elapsed();
+    for r in &reports {
+        assert!(r.success, "{r:?}");
+    }
+    for app in &apps {
+        assert_eq!(
+            h.thumbprints(app.id).await,
+            vec![new.certificate.sha1_hex()]
+        );
+    }
+    assert!(elapsed >= Duration::from_millis(2900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(15), "{elapsed:?}");
+    h.emu.shutdown().await;
+}
