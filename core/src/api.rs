@@ -59,6 +59,8 @@ pub enum ErrorKind {
     Service,
     /// The service could not be reached (network, TLS, timeout).
     Transport,
+    /// A bug: a panic inside the library, caught before it reached the host. The host may carry on.
+    Internal,
 }
 
 /// The error object hosts show: everything needed to act, and to quote to support.
@@ -722,6 +724,19 @@ impl Connection {
     /// The Graph client.
     pub fn client(&self) -> &GraphClient {
         &self.client
+    }
+
+    /// Where the connection goes and as whom, without secrets: `{graphUrl, loginUrl, cloud, apiVersion,
+    /// credential}`.
+    pub fn describe(&self) -> Value {
+        let e = self.client.endpoints();
+        json!({
+            "graphUrl": e.graph,
+            "loginUrl": e.login,
+            "cloud": e.cloud.to_string(),
+            "apiVersion": e.api_version.as_str(),
+            "credential": self.client.tokens().credential().describe(),
+        })
     }
 
     /// An object's key credentials: `{id, appId, keys: [{keyId, thumbprint, displayName, type, usage,

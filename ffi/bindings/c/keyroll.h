@@ -1,0 +1,142 @@
+// keyroll native library bindings — generated from ffi/src by `KEYROLL_UPDATE_BINDINGS=1 cargo test -p keyroll-ffi --test bindings`; do not edit
+
+#ifndef KEYROLL_H
+#define KEYROLL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include <stdint.h>
+#include <stdbool.h>
+
+
+
+
+/// The outcome of a call. On anything but `Ok`, the call's output (when it has one) is the error object as
+/// JSON: `{kind, code, message, httpStatus?, requestId?, clientRequestId?, aadstsCodes?, issues?, report?}`.
+typedef enum keyrollstatus
+    {
+    /// Success; the output is the result.
+    KEYROLLSTATUS_OK = 0,
+    /// A required pointer argument was null.
+    KEYROLLSTATUS_NULLPASSED = 1,
+    /// A bug: a panic inside the library, caught at the boundary. The library stays usable.
+    KEYROLLSTATUS_PANIC = 2,
+    /// The input is wrong: invalid UTF-8, too long, bad settings, certificate or password, invalid request.
+    KEYROLLSTATUS_INVALIDINPUT = 3,
+    /// The handle is not (or no longer) open: closed, freed, already taken, or of another kind.
+    KEYROLLSTATUS_UNKNOWNHANDLE = 4,
+    /// Checked locally and refused before anything was sent: the service would reject it.
+    KEYROLLSTATUS_REJECTED = 5,
+    /// The service (Graph or the identity platform) refused.
+    KEYROLLSTATUS_SERVICEERROR = 6,
+    /// The service could not be reached (network, TLS, timeout).
+    KEYROLLSTATUS_TRANSPORTERROR = 7,
+    /// The buffer given to `keyroll_output_take` is shorter than the output; the output is kept.
+    KEYROLLSTATUS_BUFFERTOOSMALL = 8,
+    } keyrollstatus;
+
+/// Where a call's output waits to be copied out: `handle` for `keyroll_output_take` / `keyroll_output_free`,
+/// and its length in bytes (UTF-8). `handle` is 0 when there is no output.
+typedef struct keyrolloutput
+    {
+    /// The output's handle.
+    uint64_t handle;
+    /// Its length in bytes.
+    uint64_t len;
+    } keyrolloutput;
+
+///A pointer to an array of data someone else owns which may not be modified.
+typedef struct sliceu8
+    {
+    ///Pointer to start of immutable data.
+    const uint8_t* data;
+    ///Number of elements.
+    uint64_t len;
+    } sliceu8;
+
+///A pointer to an array of data someone else owns which may be modified.
+typedef struct slicemutu8
+    {
+    ///Pointer to start of mutable data.
+    const uint8_t* data;
+    ///Number of elements.
+    uint64_t len;
+    } slicemutu8;
+
+
+/// Library and ABI version: `{"version": "…", "abi": N}`.
+keyrollstatus keyroll_info(keyrolloutput* output);
+
+/// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
+/// gives `BufferTooSmall` and keeps the output.
+keyrollstatus keyroll_output_take(uint64_t handle, slicemutu8 buffer);
+
+/// Frees an output without reading it.
+keyrollstatus keyroll_output_free(uint64_t handle);
+
+/// Opens a signing identity (certificate + RSA private key) from the bytes of a PFX/P12 or PEM file. An
+/// empty password means none. `identity` receives the handle; the output describes the certificate.
+keyrollstatus keyroll_identity_open(sliceu8 data, sliceu8 password, uint64_t* identity, keyrolloutput* output);
+
+/// Opens a signing identity from a PFX/P12 or PEM file (path in UTF-8).
+keyrollstatus keyroll_identity_open_file(sliceu8 path, sliceu8 password, uint64_t* identity, keyrolloutput* output);
+
+/// Closes a signing identity. Its key is wiped once no call in flight uses it any more.
+keyrollstatus keyroll_identity_close(uint64_t identity);
+
+/// Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
+/// `lifetime_secs` (0 = 600, the maximum), for `audience` (empty = Graph's). The output is the proof (text).
+keyrollstatus keyroll_proof_mint(uint64_t identity, sliceu8 object_id, int64_t lifetime_secs, sliceu8 audience, keyrolloutput* output);
+
+/// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
+/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+keyrollstatus keyroll_proof_inspect(sliceu8 proof, sliceu8 settings, keyrolloutput* output);
+
+/// First phase of signing with a key that cannot leave its store: the exact `header.payload` text to sign
+/// with RS256, for the public certificate (DER, PEM or base64), object id, lifetime (0 = 600) and audience.
+keyrollstatus keyroll_proof_signing_input(sliceu8 certificate, sliceu8 object_id, int64_t lifetime_secs, sliceu8 audience, keyrolloutput* output);
+
+/// Second phase: the finished proof from the signing input and the RS256 signature made elsewhere (raw
+/// bytes), after checking the signature against the certificate.
+keyrollstatus keyroll_proof_assemble(sliceu8 signing_input, sliceu8 signature, sliceu8 certificate, keyrolloutput* output);
+
+/// Builds and validates a `keyCredential` from a public certificate (DER, PEM, base64, or a PFX/PEM bundle
+/// of which only the certificate is used). `settings` (JSON, may be empty): `{displayName, startDateTime,
+/// endDateTime, customKeyIdentifier}`. Output: `{keyCredential, thumbprint, warnings, notice}`.
+keyrollstatus keyroll_key_credential(sliceu8 certificate, sliceu8 settings, keyrolloutput* output);
+
+/// Opens a connection to the service. `settings` (JSON): `{cloud, graphUrl, loginUrl, apiVersion, caFile,
+/// caPem, proxy, timeoutSecs, accessToken, tenantId, clientId, managedIdentity, environment: {NAME: value}}`.
+/// `identity` (0 = none) authenticates as the app with `tenantId` + `clientId`. Nothing is sent yet. The
+/// output describes the connection (no secrets).
+keyrollstatus keyroll_connect(sliceu8 settings, uint64_t identity, uint64_t* connection, keyrolloutput* output);
+
+/// Closes a connection.
+keyrollstatus keyroll_disconnect(uint64_t connection);
+
+/// Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
+/// marks the caller's certificate. Output: `{id, appId, keys: [...]}`.
+keyrollstatus keyroll_keys_list(uint64_t connection, sliceu8 target, uint64_t signer, keyrolloutput* output);
+
+/// `addKey`. `settings` (JSON): `{target, certificate | certificateFile, displayName, startDateTime,
+/// endDateTime, customKeyIdentifier, proof}`; without `proof`, one is minted with `signer` (a current
+/// certificate of the object). Output: `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`.
+keyrollstatus keyroll_key_add(uint64_t connection, sliceu8 settings, uint64_t signer, keyrolloutput* output);
+
+/// `removeKey`. `settings` (JSON): `{target, keyId, proof}`; without `proof`, one is minted with `signer`.
+/// Output: `{keyId, removed}`.
+keyrollstatus keyroll_key_remove(uint64_t connection, sliceu8 settings, uint64_t signer, keyrolloutput* output);
+
+/// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+/// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
+/// roll report; a roll that does not complete is an error whose object carries the report.
+keyrollstatus keyroll_roll(uint64_t connection, sliceu8 settings, uint64_t current, uint64_t new, keyrolloutput* output);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEYROLL_H */

@@ -1,0 +1,613 @@
+// keyroll native library bindings — generated from ffi/src by `KEYROLL_UPDATE_BINDINGS=1 cargo test -p keyroll-ffi --test bindings`; do not edit
+
+#pragma warning disable 0105
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using Keyroll.Native;
+#pragma warning restore 0105
+
+namespace Keyroll.Native
+{
+    public static partial class NativeMethods
+    {
+        public const string NativeLib = "keyroll";
+
+        static NativeMethods()
+        {
+        }
+
+
+        /// Library and ABI version: `{"version": "…", "abi": N}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_info")]
+        public static extern KeyrollStatus keyroll_info(out KeyrollOutput output);
+
+        /// Library and ABI version: `{"version": "…", "abi": N}`.
+        public static void keyroll_info_checked(out KeyrollOutput output)
+        {
+            var rval = keyroll_info(out output);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
+        /// gives `BufferTooSmall` and keeps the output.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_output_take")]
+        public static extern KeyrollStatus keyroll_output_take(ulong handle, SliceMutu8 buffer);
+
+        /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
+        /// gives `BufferTooSmall` and keeps the output.
+        public static void keyroll_output_take(ulong handle, byte[] buffer)
+        {
+            var buffer_pinned = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+            var buffer_slice = new SliceMutu8(buffer_pinned, (ulong) buffer.Length);
+            try
+            {
+                var rval = keyroll_output_take(handle, buffer_slice);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                buffer_pinned.Free();
+            }
+        }
+
+        /// Frees an output without reading it.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_output_free")]
+        public static extern KeyrollStatus keyroll_output_free(ulong handle);
+
+        /// Frees an output without reading it.
+        public static void keyroll_output_free_checked(ulong handle)
+        {
+            var rval = keyroll_output_free(handle);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Opens a signing identity (certificate + RSA private key) from the bytes of a PFX/P12 or PEM file. An
+        /// empty password means none. `identity` receives the handle; the output describes the certificate.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_identity_open")]
+        public static extern KeyrollStatus keyroll_identity_open(Sliceu8 data, Sliceu8 password, out ulong identity, out KeyrollOutput output);
+
+        /// Opens a signing identity (certificate + RSA private key) from the bytes of a PFX/P12 or PEM file. An
+        /// empty password means none. `identity` receives the handle; the output describes the certificate.
+        public static void keyroll_identity_open(byte[] data, byte[] password, out ulong identity, out KeyrollOutput output)
+        {
+            var data_pinned = GCHandle.Alloc(data, GCHandleType.Pinned);
+            var data_slice = new Sliceu8(data_pinned, (ulong) data.Length);
+            var password_pinned = GCHandle.Alloc(password, GCHandleType.Pinned);
+            var password_slice = new Sliceu8(password_pinned, (ulong) password.Length);
+            try
+            {
+                var rval = keyroll_identity_open(data_slice, password_slice, out identity, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                data_pinned.Free();
+                password_pinned.Free();
+            }
+        }
+
+        /// Opens a signing identity from a PFX/P12 or PEM file (path in UTF-8).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_identity_open_file")]
+        public static extern KeyrollStatus keyroll_identity_open_file(Sliceu8 path, Sliceu8 password, out ulong identity, out KeyrollOutput output);
+
+        /// Opens a signing identity from a PFX/P12 or PEM file (path in UTF-8).
+        public static void keyroll_identity_open_file(byte[] path, byte[] password, out ulong identity, out KeyrollOutput output)
+        {
+            var path_pinned = GCHandle.Alloc(path, GCHandleType.Pinned);
+            var path_slice = new Sliceu8(path_pinned, (ulong) path.Length);
+            var password_pinned = GCHandle.Alloc(password, GCHandleType.Pinned);
+            var password_slice = new Sliceu8(password_pinned, (ulong) password.Length);
+            try
+            {
+                var rval = keyroll_identity_open_file(path_slice, password_slice, out identity, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                path_pinned.Free();
+                password_pinned.Free();
+            }
+        }
+
+        /// Closes a signing identity. Its key is wiped once no call in flight uses it any more.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_identity_close")]
+        public static extern KeyrollStatus keyroll_identity_close(ulong identity);
+
+        /// Closes a signing identity. Its key is wiped once no call in flight uses it any more.
+        public static void keyroll_identity_close_checked(ulong identity)
+        {
+            var rval = keyroll_identity_close(identity);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
+        /// `lifetime_secs` (0 = 600, the maximum), for `audience` (empty = Graph's). The output is the proof (text).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_proof_mint")]
+        public static extern KeyrollStatus keyroll_proof_mint(ulong identity, Sliceu8 object_id, long lifetime_secs, Sliceu8 audience, out KeyrollOutput output);
+
+        /// Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
+        /// `lifetime_secs` (0 = 600, the maximum), for `audience` (empty = Graph's). The output is the proof (text).
+        public static void keyroll_proof_mint(ulong identity, byte[] object_id, long lifetime_secs, byte[] audience, out KeyrollOutput output)
+        {
+            var object_id_pinned = GCHandle.Alloc(object_id, GCHandleType.Pinned);
+            var object_id_slice = new Sliceu8(object_id_pinned, (ulong) object_id.Length);
+            var audience_pinned = GCHandle.Alloc(audience, GCHandleType.Pinned);
+            var audience_slice = new Sliceu8(audience_pinned, (ulong) audience.Length);
+            try
+            {
+                var rval = keyroll_proof_mint(identity, object_id_slice, lifetime_secs, audience_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                object_id_pinned.Free();
+                audience_pinned.Free();
+            }
+        }
+
+        /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
+        /// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_proof_inspect")]
+        public static extern KeyrollStatus keyroll_proof_inspect(Sliceu8 proof, Sliceu8 settings, out KeyrollOutput output);
+
+        /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
+        /// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+        public static void keyroll_proof_inspect(byte[] proof, byte[] settings, out KeyrollOutput output)
+        {
+            var proof_pinned = GCHandle.Alloc(proof, GCHandleType.Pinned);
+            var proof_slice = new Sliceu8(proof_pinned, (ulong) proof.Length);
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_proof_inspect(proof_slice, settings_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                proof_pinned.Free();
+                settings_pinned.Free();
+            }
+        }
+
+        /// First phase of signing with a key that cannot leave its store: the exact `header.payload` text to sign
+        /// with RS256, for the public certificate (DER, PEM or base64), object id, lifetime (0 = 600) and audience.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_proof_signing_input")]
+        public static extern KeyrollStatus keyroll_proof_signing_input(Sliceu8 certificate, Sliceu8 object_id, long lifetime_secs, Sliceu8 audience, out KeyrollOutput output);
+
+        /// First phase of signing with a key that cannot leave its store: the exact `header.payload` text to sign
+        /// with RS256, for the public certificate (DER, PEM or base64), object id, lifetime (0 = 600) and audience.
+        public static void keyroll_proof_signing_input(byte[] certificate, byte[] object_id, long lifetime_secs, byte[] audience, out KeyrollOutput output)
+        {
+            var certificate_pinned = GCHandle.Alloc(certificate, GCHandleType.Pinned);
+            var certificate_slice = new Sliceu8(certificate_pinned, (ulong) certificate.Length);
+            var object_id_pinned = GCHandle.Alloc(object_id, GCHandleType.Pinned);
+            var object_id_slice = new Sliceu8(object_id_pinned, (ulong) object_id.Length);
+            var audience_pinned = GCHandle.Alloc(audience, GCHandleType.Pinned);
+            var audience_slice = new Sliceu8(audience_pinned, (ulong) audience.Length);
+            try
+            {
+                var rval = keyroll_proof_signing_input(certificate_slice, object_id_slice, lifetime_secs, audience_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                certificate_pinned.Free();
+                object_id_pinned.Free();
+                audience_pinned.Free();
+            }
+        }
+
+        /// Second phase: the finished proof from the signing input and the RS256 signature made elsewhere (raw
+        /// bytes), after checking the signature against the certificate.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_proof_assemble")]
+        public static extern KeyrollStatus keyroll_proof_assemble(Sliceu8 signing_input, Sliceu8 signature, Sliceu8 certificate, out KeyrollOutput output);
+
+        /// Second phase: the finished proof from the signing input and the RS256 signature made elsewhere (raw
+        /// bytes), after checking the signature against the certificate.
+        public static void keyroll_proof_assemble(byte[] signing_input, byte[] signature, byte[] certificate, out KeyrollOutput output)
+        {
+            var signing_input_pinned = GCHandle.Alloc(signing_input, GCHandleType.Pinned);
+            var signing_input_slice = new Sliceu8(signing_input_pinned, (ulong) signing_input.Length);
+            var signature_pinned = GCHandle.Alloc(signature, GCHandleType.Pinned);
+            var signature_slice = new Sliceu8(signature_pinned, (ulong) signature.Length);
+            var certificate_pinned = GCHandle.Alloc(certificate, GCHandleType.Pinned);
+            var certificate_slice = new Sliceu8(certificate_pinned, (ulong) certificate.Length);
+            try
+            {
+                var rval = keyroll_proof_assemble(signing_input_slice, signature_slice, certificate_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                signing_input_pinned.Free();
+                signature_pinned.Free();
+                certificate_pinned.Free();
+            }
+        }
+
+        /// Builds and validates a `keyCredential` from a public certificate (DER, PEM, base64, or a PFX/PEM bundle
+        /// of which only the certificate is used). `settings` (JSON, may be empty): `{displayName, startDateTime,
+        /// endDateTime, customKeyIdentifier}`. Output: `{keyCredential, thumbprint, warnings, notice}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_key_credential")]
+        public static extern KeyrollStatus keyroll_key_credential(Sliceu8 certificate, Sliceu8 settings, out KeyrollOutput output);
+
+        /// Builds and validates a `keyCredential` from a public certificate (DER, PEM, base64, or a PFX/PEM bundle
+        /// of which only the certificate is used). `settings` (JSON, may be empty): `{displayName, startDateTime,
+        /// endDateTime, customKeyIdentifier}`. Output: `{keyCredential, thumbprint, warnings, notice}`.
+        public static void keyroll_key_credential(byte[] certificate, byte[] settings, out KeyrollOutput output)
+        {
+            var certificate_pinned = GCHandle.Alloc(certificate, GCHandleType.Pinned);
+            var certificate_slice = new Sliceu8(certificate_pinned, (ulong) certificate.Length);
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_key_credential(certificate_slice, settings_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                certificate_pinned.Free();
+                settings_pinned.Free();
+            }
+        }
+
+        /// Opens a connection to the service. `settings` (JSON): `{cloud, graphUrl, loginUrl, apiVersion, caFile,
+        /// caPem, proxy, timeoutSecs, accessToken, tenantId, clientId, managedIdentity, environment: {NAME: value}}`.
+        /// `identity` (0 = none) authenticates as the app with `tenantId` + `clientId`. Nothing is sent yet. The
+        /// output describes the connection (no secrets).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_connect")]
+        public static extern KeyrollStatus keyroll_connect(Sliceu8 settings, ulong identity, out ulong connection, out KeyrollOutput output);
+
+        /// Opens a connection to the service. `settings` (JSON): `{cloud, graphUrl, loginUrl, apiVersion, caFile,
+        /// caPem, proxy, timeoutSecs, accessToken, tenantId, clientId, managedIdentity, environment: {NAME: value}}`.
+        /// `identity` (0 = none) authenticates as the app with `tenantId` + `clientId`. Nothing is sent yet. The
+        /// output describes the connection (no secrets).
+        public static void keyroll_connect(byte[] settings, ulong identity, out ulong connection, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_connect(settings_slice, identity, out connection, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// Closes a connection.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_disconnect")]
+        public static extern KeyrollStatus keyroll_disconnect(ulong connection);
+
+        /// Closes a connection.
+        public static void keyroll_disconnect_checked(ulong connection)
+        {
+            var rval = keyroll_disconnect(connection);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
+        /// marks the caller's certificate. Output: `{id, appId, keys: [...]}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_keys_list")]
+        public static extern KeyrollStatus keyroll_keys_list(ulong connection, Sliceu8 target, ulong signer, out KeyrollOutput output);
+
+        /// Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
+        /// marks the caller's certificate. Output: `{id, appId, keys: [...]}`.
+        public static void keyroll_keys_list(ulong connection, byte[] target, ulong signer, out KeyrollOutput output)
+        {
+            var target_pinned = GCHandle.Alloc(target, GCHandleType.Pinned);
+            var target_slice = new Sliceu8(target_pinned, (ulong) target.Length);
+            try
+            {
+                var rval = keyroll_keys_list(connection, target_slice, signer, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                target_pinned.Free();
+            }
+        }
+
+        /// `addKey`. `settings` (JSON): `{target, certificate | certificateFile, displayName, startDateTime,
+        /// endDateTime, customKeyIdentifier, proof}`; without `proof`, one is minted with `signer` (a current
+        /// certificate of the object). Output: `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_key_add")]
+        public static extern KeyrollStatus keyroll_key_add(ulong connection, Sliceu8 settings, ulong signer, out KeyrollOutput output);
+
+        /// `addKey`. `settings` (JSON): `{target, certificate | certificateFile, displayName, startDateTime,
+        /// endDateTime, customKeyIdentifier, proof}`; without `proof`, one is minted with `signer` (a current
+        /// certificate of the object). Output: `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`.
+        public static void keyroll_key_add(ulong connection, byte[] settings, ulong signer, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_key_add(connection, settings_slice, signer, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// `removeKey`. `settings` (JSON): `{target, keyId, proof}`; without `proof`, one is minted with `signer`.
+        /// Output: `{keyId, removed}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_key_remove")]
+        public static extern KeyrollStatus keyroll_key_remove(ulong connection, Sliceu8 settings, ulong signer, out KeyrollOutput output);
+
+        /// `removeKey`. `settings` (JSON): `{target, keyId, proof}`; without `proof`, one is minted with `signer`.
+        /// Output: `{keyId, removed}`.
+        public static void keyroll_key_remove(ulong connection, byte[] settings, ulong signer, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_key_remove(connection, settings_slice, signer, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+        /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
+        /// roll report; a roll that does not complete is an error whose object carries the report.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll")]
+        public static extern KeyrollStatus keyroll_roll(ulong connection, Sliceu8 settings, ulong current, ulong new, out KeyrollOutput output);
+
+        /// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+        /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
+        /// roll report; a roll that does not complete is an error whose object carries the report.
+        public static void keyroll_roll(ulong connection, byte[] settings, ulong current, ulong new, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_roll(connection, settings_slice, current, new, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+    }
+
+    /// Where a call's output waits to be copied out: `handle` for `keyroll_output_take` / `keyroll_output_free`,
+    /// and its length in bytes (UTF-8). `handle` is 0 when there is no output.
+    [Serializable]
+    [StructLayout(LayoutKind.Sequential)]
+    public partial struct KeyrollOutput
+    {
+        /// The output's handle.
+        public ulong handle;
+        /// Its length in bytes.
+        public ulong len;
+    }
+
+    /// The outcome of a call. On anything but `Ok`, the call's output (when it has one) is the error object as
+    /// JSON: `{kind, code, message, httpStatus?, requestId?, clientRequestId?, aadstsCodes?, issues?, report?}`.
+    public enum KeyrollStatus
+    {
+        /// Success; the output is the result.
+        Ok = 0,
+        /// A required pointer argument was null.
+        NullPassed = 1,
+        /// A bug: a panic inside the library, caught at the boundary. The library stays usable.
+        Panic = 2,
+        /// The input is wrong: invalid UTF-8, too long, bad settings, certificate or password, invalid request.
+        InvalidInput = 3,
+        /// The handle is not (or no longer) open: closed, freed, already taken, or of another kind.
+        UnknownHandle = 4,
+        /// Checked locally and refused before anything was sent: the service would reject it.
+        Rejected = 5,
+        /// The service (Graph or the identity platform) refused.
+        ServiceError = 6,
+        /// The service could not be reached (network, TLS, timeout).
+        TransportError = 7,
+        /// The buffer given to `keyroll_output_take` is shorter than the output; the output is kept.
+        BufferTooSmall = 8,
+    }
+
+    ///A pointer to an array of data someone else owns which may not be modified.
+    [Serializable]
+    [StructLayout(LayoutKind.Sequential)]
+    public partial struct Sliceu8
+    {
+        ///Pointer to start of immutable data.
+        IntPtr data;
+        ///Number of elements.
+        ulong len;
+    }
+
+    public partial struct Sliceu8 : IEnumerable<byte>
+    {
+        public Sliceu8(GCHandle handle, ulong count)
+        {
+            this.data = handle.AddrOfPinnedObject();
+            this.len = count;
+        }
+        public Sliceu8(IntPtr handle, ulong count)
+        {
+            this.data = handle;
+            this.len = count;
+        }
+        public byte this[int i]
+        {
+            get
+            {
+                if (i >= Count) throw new IndexOutOfRangeException();
+                var size = Marshal.SizeOf(typeof(byte));
+                var ptr = new IntPtr(data.ToInt64() + i * size);
+                return Marshal.PtrToStructure<byte>(ptr);
+            }
+        }
+        public byte[] Copied
+        {
+            get
+            {
+                var rval = new byte[len];
+                for (var i = 0; i < (int) len; i++) {
+                    rval[i] = this[i];
+                }
+                return rval;
+            }
+        }
+        public int Count => (int) len;
+        public IEnumerator<byte> GetEnumerator()
+        {
+            for (var i = 0; i < (int)len; ++i)
+            {
+                yield return this[i];
+            }
+        }
+        IEnumerator IEnumerable.GetEnumerator()
+        {
+            return this.GetEnumerator();
+        }
+    }
+
+
+    ///A pointer to an array of data someone else owns which may be modified.
+    [Serializable]
+    [StructLayout(LayoutKind.Sequential)]
+    public partial struct SliceMutu8
+    {
+        ///Pointer to start of mutable data.
+        IntPtr data;
+        ///Number of elements.
+        ulong len;
+    }
+
+    public partial struct SliceMutu8 : IEnumerable<byte>
+    {
+        public SliceMutu8(GCHandle handle, ulong count)
+        {
+            this.data = handle.AddrOfPinnedObject();
+            this.len = count;
+        }
+        public SliceMutu8(IntPtr handle, ulong count)
+        {
+            this.data = handle;
+            this.len = count;
+        }
+        public byte this[int i]
+        {
+            get
+            {
+                if (i >= Count) throw new IndexOutOfRangeException();
+                var size = Marshal.SizeOf(typeof(byte));
+                var ptr = new IntPtr(data.ToInt64() + i * size);
+                return Marshal.PtrToStructure<byte>(ptr);
+            }
+            set
+            {
+                if (i >= Count) throw new IndexOutOfRangeException();
+                var size = Marshal.SizeOf(typeof(byte));
+                var ptr = new IntPtr(data.ToInt64() + i * size);
+                Marshal.StructureToPtr<byte>(value, ptr, false);
+            }
+        }
+        public byte[] Copied
+        {
+            get
+            {
+                var rval = new byte[len];
+                for (var i = 0; i < (int) len; i++) {
+                    rval[i] = this[i];
+                }
+                return rval;
+            }
+        }
+        public int Count => (int) len;
+        public IEnumerator<byte> GetEnumerator()
+        {
+            for (var i = 0; i < (int)len; ++i)
+            {
+                yield return this[i];
+            }
+        }
+        IEnumerator IEnumerable.GetEnumerator()
+        {
+            return this.GetEnumerator();
+        }
+    }
+
+
+
+
+    public class InteropException<T> : Exception
+    {
+        public T Error { get; private set; }
+
+        public InteropException(T error): base($"Something went wrong: {error}")
+        {
+            Error = error;
+        }
+    }
+
+}

@@ -1,0 +1,450 @@
+from __future__ import annotations
+import ctypes
+import typing
+
+T = typing.TypeVar("T")
+c_lib = None
+
+def init_lib(path):
+    """Initializes the native library. Must be called at least once before anything else."""
+    global c_lib
+    c_lib = ctypes.cdll.LoadLibrary(path)
+
+    c_lib.keyroll_info.argtypes = [ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_output_take.argtypes = [ctypes.c_uint64, SliceMutu8]
+    c_lib.keyroll_output_free.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_identity_open.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_identity_open_file.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_identity_close.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_proof_mint.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_int64, Sliceu8, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_proof_inspect.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_proof_signing_input.argtypes = [Sliceu8, Sliceu8, ctypes.c_int64, Sliceu8, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_proof_assemble.argtypes = [Sliceu8, Sliceu8, Sliceu8, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_key_credential.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_connect.argtypes = [Sliceu8, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_disconnect.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_keys_list.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_key_add.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_key_remove.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_roll.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+
+    c_lib.keyroll_info.restype = ctypes.c_int
+    c_lib.keyroll_output_take.restype = ctypes.c_int
+    c_lib.keyroll_output_free.restype = ctypes.c_int
+    c_lib.keyroll_identity_open.restype = ctypes.c_int
+    c_lib.keyroll_identity_open_file.restype = ctypes.c_int
+    c_lib.keyroll_identity_close.restype = ctypes.c_int
+    c_lib.keyroll_proof_mint.restype = ctypes.c_int
+    c_lib.keyroll_proof_inspect.restype = ctypes.c_int
+    c_lib.keyroll_proof_signing_input.restype = ctypes.c_int
+    c_lib.keyroll_proof_assemble.restype = ctypes.c_int
+    c_lib.keyroll_key_credential.restype = ctypes.c_int
+    c_lib.keyroll_connect.restype = ctypes.c_int
+    c_lib.keyroll_disconnect.restype = ctypes.c_int
+    c_lib.keyroll_keys_list.restype = ctypes.c_int
+    c_lib.keyroll_key_add.restype = ctypes.c_int
+    c_lib.keyroll_key_remove.restype = ctypes.c_int
+    c_lib.keyroll_roll.restype = ctypes.c_int
+
+    c_lib.keyroll_info.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_output_take.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_output_free.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_identity_open.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_identity_open_file.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_identity_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_proof_mint.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_proof_inspect.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_proof_signing_input.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_proof_assemble.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_key_credential.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_connect.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_disconnect.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_keys_list.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_key_add.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_key_remove.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_roll.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+
+
+def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
+    """ Library and ABI version: `{"version": "…", "abi": N}`."""
+    return c_lib.keyroll_info(output)
+
+def keyroll_output_take(handle: int, buffer: SliceMutu8 | ctypes.Array[ctypes.c_uint8]):
+    """ Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
+ gives `BufferTooSmall` and keeps the output."""
+    if hasattr(buffer, "_length_") and getattr(buffer, "_type_", "") == ctypes.c_uint8:
+        buffer = SliceMutu8(data=ctypes.cast(buffer, ctypes.POINTER(ctypes.c_uint8)), len=len(buffer))
+
+    return c_lib.keyroll_output_take(handle, buffer)
+
+def keyroll_output_free(handle: int):
+    """ Frees an output without reading it."""
+    return c_lib.keyroll_output_free(handle)
+
+def keyroll_identity_open(data: Sliceu8 | ctypes.Array[ctypes.c_uint8], password: Sliceu8 | ctypes.Array[ctypes.c_uint8], identity: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Opens a signing identity (certificate + RSA private key) from the bytes of a PFX/P12 or PEM file. An
+ empty password means none. `identity` receives the handle; the output describes the certificate."""
+    if hasattr(data, "_length_") and getattr(data, "_type_", "") == ctypes.c_uint8:
+        data = Sliceu8(data=ctypes.cast(data, ctypes.POINTER(ctypes.c_uint8)), len=len(data))
+
+    if hasattr(password, "_length_") and getattr(password, "_type_", "") == ctypes.c_uint8:
+        password = Sliceu8(data=ctypes.cast(password, ctypes.POINTER(ctypes.c_uint8)), len=len(password))
+
+    return c_lib.keyroll_identity_open(data, password, identity, output)
+
+def keyroll_identity_open_file(path: Sliceu8 | ctypes.Array[ctypes.c_uint8], password: Sliceu8 | ctypes.Array[ctypes.c_uint8], identity: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Opens a signing identity from a PFX/P12 or PEM file (path in UTF-8)."""
+    if hasattr(path, "_length_") and getattr(path, "_type_", "") == ctypes.c_uint8:
+        path = Sliceu8(data=ctypes.cast(path, ctypes.POINTER(ctypes.c_uint8)), len=len(path))
+
+    if hasattr(password, "_length_") and getattr(password, "_type_", "") == ctypes.c_uint8:
+        password = Sliceu8(data=ctypes.cast(password, ctypes.POINTER(ctypes.c_uint8)), len=len(password))
+
+    return c_lib.keyroll_identity_open_file(path, password, identity, output)
+
+def keyroll_identity_close(identity: int):
+    """ Closes a signing identity. Its key is wiped once no call in flight uses it any more."""
+    return c_lib.keyroll_identity_close(identity)
+
+def keyroll_proof_mint(identity: int, object_id: Sliceu8 | ctypes.Array[ctypes.c_uint8], lifetime_secs: int, audience: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
+ `lifetime_secs` (0 = 600, the maximum), for `audience` (empty = Graph's). The output is the proof (text)."""
+    if hasattr(object_id, "_length_") and getattr(object_id, "_type_", "") == ctypes.c_uint8:
+        object_id = Sliceu8(data=ctypes.cast(object_id, ctypes.POINTER(ctypes.c_uint8)), len=len(object_id))
+
+    if hasattr(audience, "_length_") and getattr(audience, "_type_", "") == ctypes.c_uint8:
+        audience = Sliceu8(data=ctypes.cast(audience, ctypes.POINTER(ctypes.c_uint8)), len=len(audience))
+
+    return c_lib.keyroll_proof_mint(identity, object_id, lifetime_secs, audience, output)
+
+def keyroll_proof_inspect(proof: Sliceu8 | ctypes.Array[ctypes.c_uint8], settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
+ `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report."""
+    if hasattr(proof, "_length_") and getattr(proof, "_type_", "") == ctypes.c_uint8:
+        proof = Sliceu8(data=ctypes.cast(proof, ctypes.POINTER(ctypes.c_uint8)), len=len(proof))
+
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_proof_inspect(proof, settings, output)
+
+def keyroll_proof_signing_input(certificate: Sliceu8 | ctypes.Array[ctypes.c_uint8], object_id: Sliceu8 | ctypes.Array[ctypes.c_uint8], lifetime_secs: int, audience: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ First phase of signing with a key that cannot leave its store: the exact `header.payload` text to sign
+ with RS256, for the public certificate (DER, PEM or base64), object id, lifetime (0 = 600) and audience."""
+    if hasattr(certificate, "_length_") and getattr(certificate, "_type_", "") == ctypes.c_uint8:
+        certificate = Sliceu8(data=ctypes.cast(certificate, ctypes.POINTER(ctypes.c_uint8)), len=len(certificate))
+
+    if hasattr(object_id, "_length_") and getattr(object_id, "_type_", "") == ctypes.c_uint8:
+        object_id = Sliceu8(data=ctypes.cast(object_id, ctypes.POINTER(ctypes.c_uint8)), len=len(object_id))
+
+    if hasattr(audience, "_length_") and getattr(audience, "_type_", "") == ctypes.c_uint8:
+        audience = Sliceu8(data=ctypes.cast(audience, ctypes.POINTER(ctypes.c_uint8)), len=len(audience))
+
+    return c_lib.keyroll_proof_signing_input(certificate, object_id, lifetime_secs, audience, output)
+
+def keyroll_proof_assemble(signing_input: Sliceu8 | ctypes.Array[ctypes.c_uint8], signature: Sliceu8 | ctypes.Array[ctypes.c_uint8], certificate: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ Second phase: the finished proof from the signing input and the RS256 signature made elsewhere (raw
+ bytes), after checking the signature against the certificate."""
+    if hasattr(signing_input, "_length_") and getattr(signing_input, "_type_", "") == ctypes.c_uint8:
+        signing_input = Sliceu8(data=ctypes.cast(signing_input, ctypes.POINTER(ctypes.c_uint8)), len=len(signing_input))
+
+    if hasattr(signature, "_length_") and getattr(signature, "_type_", "") == ctypes.c_uint8:
+        signature = Sliceu8(data=ctypes.cast(signature, ctypes.POINTER(ctypes.c_uint8)), len=len(signature))
+
+    if hasattr(certificate, "_length_") and getattr(certificate, "_type_", "") == ctypes.c_uint8:
+        certificate = Sliceu8(data=ctypes.cast(certificate, ctypes.POINTER(ctypes.c_uint8)), len=len(certificate))
+
+    return c_lib.keyroll_proof_assemble(signing_input, signature, certificate, output)
+
+def keyroll_key_credential(certificate: Sliceu8 | ctypes.Array[ctypes.c_uint8], settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ Builds and validates a `keyCredential` from a public certificate (DER, PEM, base64, or a PFX/PEM bundle
+ of which only the certificate is used). `settings` (JSON, may be empty): `{displayName, startDateTime,
+ endDateTime, customKeyIdentifier}`. Output: `{keyCredential, thumbprint, warnings, notice}`."""
+    if hasattr(certificate, "_length_") and getattr(certificate, "_type_", "") == ctypes.c_uint8:
+        certificate = Sliceu8(data=ctypes.cast(certificate, ctypes.POINTER(ctypes.c_uint8)), len=len(certificate))
+
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_key_credential(certificate, settings, output)
+
+def keyroll_connect(settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], identity: int, connection: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Opens a connection to the service. `settings` (JSON): `{cloud, graphUrl, loginUrl, apiVersion, caFile,
+ caPem, proxy, timeoutSecs, accessToken, tenantId, clientId, managedIdentity, environment: {NAME: value}}`.
+ `identity` (0 = none) authenticates as the app with `tenantId` + `clientId`. Nothing is sent yet. The
+ output describes the connection (no secrets)."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_connect(settings, identity, connection, output)
+
+def keyroll_disconnect(connection: int):
+    """ Closes a connection."""
+    return c_lib.keyroll_disconnect(connection)
+
+def keyroll_keys_list(connection: int, target: Sliceu8 | ctypes.Array[ctypes.c_uint8], signer: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
+ marks the caller's certificate. Output: `{id, appId, keys: [...]}`."""
+    if hasattr(target, "_length_") and getattr(target, "_type_", "") == ctypes.c_uint8:
+        target = Sliceu8(data=ctypes.cast(target, ctypes.POINTER(ctypes.c_uint8)), len=len(target))
+
+    return c_lib.keyroll_keys_list(connection, target, signer, output)
+
+def keyroll_key_add(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], signer: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ `addKey`. `settings` (JSON): `{target, certificate | certificateFile, displayName, startDateTime,
+ endDateTime, customKeyIdentifier, proof}`; without `proof`, one is minted with `signer` (a current
+ certificate of the object). Output: `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_key_add(connection, settings, signer, output)
+
+def keyroll_key_remove(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], signer: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ `removeKey`. `settings` (JSON): `{target, keyId, proof}`; without `proof`, one is minted with `signer`.
+ Output: `{keyId, removed}`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_key_remove(connection, settings, signer, output)
+
+def keyroll_roll(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], current: int, new: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+ `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
+ roll report; a roll that does not complete is an error whose object carries the report."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_roll(connection, settings, current, new, output)
+
+
+
+
+
+TRUE = ctypes.c_uint8(1)
+FALSE = ctypes.c_uint8(0)
+
+
+def _errcheck(returned, success):
+    """Checks for FFIErrors and converts them to an exception."""
+    if returned == success: return
+    else: raise Exception(f"Function returned error: {returned}")
+
+
+class CallbackVars(object):
+    """Helper to be used `lambda x: setattr(cv, "x", x)` when getting values from callbacks."""
+    def __str__(self):
+        rval = ""
+        for var in  filter(lambda x: "__" not in x, dir(self)):
+            rval += f"{var}: {getattr(self, var)}"
+        return rval
+
+
+class _Iter(object):
+    """Helper for slice iterators."""
+    def __init__(self, target):
+        self.i = 0
+        self.target = target
+
+    def __iter__(self):
+        self.i = 0
+        return self
+
+    def __next__(self):
+        if self.i >= self.target.len:
+            raise StopIteration()
+        rval = self.target[self.i]
+        self.i += 1
+        return rval
+
+
+class KeyrollStatus:
+    """ The outcome of a call. On anything but `Ok`, the call's output (when it has one) is the error object as
+ JSON: `{kind, code, message, httpStatus?, requestId?, clientRequestId?, aadstsCodes?, issues?, report?}`."""
+    #  Success; the output is the result.
+    Ok = 0
+    #  A required pointer argument was null.
+    NullPassed = 1
+    #  A bug: a panic inside the library, caught at the boundary. The library stays usable.
+    Panic = 2
+    #  The input is wrong: invalid UTF-8, too long, bad settings, certificate or password, invalid request.
+    InvalidInput = 3
+    #  The handle is not (or no longer) open: closed, freed, already taken, or of another kind.
+    UnknownHandle = 4
+    #  Checked locally and refused before anything was sent: the service would reject it.
+    Rejected = 5
+    #  The service (Graph or the identity platform) refused.
+    ServiceError = 6
+    #  The service could not be reached (network, TLS, timeout).
+    TransportError = 7
+    #  The buffer given to `keyroll_output_take` is shorter than the output; the output is kept.
+    BufferTooSmall = 8
+
+
+class KeyrollOutput(ctypes.Structure):
+    """ Where a call's output waits to be copied out: `handle` for `keyroll_output_take` / `keyroll_output_free`,
+ and its length in bytes (UTF-8). `handle` is 0 when there is no output."""
+
+    # These fields represent the underlying C data layout
+    _fields_ = [
+        ("handle", ctypes.c_uint64),
+        ("len", ctypes.c_uint64),
+    ]
+
+    def __init__(self, handle: int = None, len: int = None):
+        if handle is not None:
+            self.handle = handle
+        if len is not None:
+            self.len = len
+
+    @property
+    def handle(self) -> int:
+        """ The output's handle."""
+        return ctypes.Structure.__get__(self, "handle")
+
+    @handle.setter
+    def handle(self, value: int):
+        """ The output's handle."""
+        return ctypes.Structure.__set__(self, "handle", value)
+
+    @property
+    def len(self) -> int:
+        """ Its length in bytes."""
+        return ctypes.Structure.__get__(self, "len")
+
+    @len.setter
+    def len(self, value: int):
+        """ Its length in bytes."""
+        return ctypes.Structure.__set__(self, "len", value)
+
+
+class Sliceu8(ctypes.Structure):
+    # These fields represent the underlying C data layout
+    _fields_ = [
+        ("data", ctypes.POINTER(ctypes.c_uint8)),
+        ("len", ctypes.c_uint64),
+    ]
+
+    def __len__(self):
+        return self.len
+
+    def __getitem__(self, i) -> int:
+        if i < 0:
+            index = self.len+i
+        else:
+            index = i
+
+        if index >= self.len:
+            raise IndexError("Index out of range")
+
+        return self.data[index]
+
+    def copied(self) -> Sliceu8:
+        """Returns a shallow, owned copy of the underlying slice.
+
+        The returned object owns the immediate data, but not the targets of any contained
+        pointers. In other words, if your struct contains any pointers the returned object
+        may only be used as long as these pointers are valid. If the struct did not contain
+        any pointers the returned object is valid indefinitely."""
+        array = (ctypes.c_uint8 * len(self))()
+        ctypes.memmove(array, self.data, len(self) * ctypes.sizeof(ctypes.c_uint8))
+        rval = Sliceu8(data=ctypes.cast(array, ctypes.POINTER(ctypes.c_uint8)), len=len(self))
+        rval.owned = array  # Store array in returned slice to prevent memory deallocation
+        return rval
+
+    def __iter__(self) -> typing.Iterable[ctypes.c_uint8]:
+        return _Iter(self)
+
+    def iter(self) -> typing.Iterable[ctypes.c_uint8]:
+        """Convenience method returning a value iterator."""
+        return iter(self)
+
+    def first(self) -> int:
+        """Returns the first element of this slice."""
+        return self[0]
+
+    def last(self) -> int:
+        """Returns the last element of this slice."""
+        return self[len(self)-1]
+
+    def bytearray(self):
+        """Returns a bytearray with the content of this slice."""
+        rval = bytearray(len(self))
+        for i in range(len(self)):
+            rval[i] = self[i]
+        return rval
+
+
+class SliceMutu8(ctypes.Structure):
+    # These fields represent the underlying C data layout
+    _fields_ = [
+        ("data", ctypes.POINTER(ctypes.c_uint8)),
+        ("len", ctypes.c_uint64),
+    ]
+
+    def __len__(self):
+        return self.len
+
+    def __getitem__(self, i) -> int:
+        if i < 0:
+            index = self.len+i
+        else:
+            index = i
+
+        if index >= self.len:
+            raise IndexError("Index out of range")
+
+        return self.data[index]
+
+    def __setitem__(self, i, v: int):
+        if i < 0:
+            index = self.len+i
+        else:
+            index = i
+
+        if index >= self.len:
+            raise IndexError("Index out of range")
+
+        self.data[index] = v
+
+    def copied(self) -> SliceMutu8:
+        """Returns a shallow, owned copy of the underlying slice.
+
+        The returned object owns the immediate data, but not the targets of any contained
+        pointers. In other words, if your struct contains any pointers the returned object
+        may only be used as long as these pointers are valid. If the struct did not contain
+        any pointers the returned object is valid indefinitely."""
+        array = (ctypes.c_uint8 * len(self))()
+        ctypes.memmove(array, self.data, len(self) * ctypes.sizeof(ctypes.c_uint8))
+        rval = SliceMutu8(data=ctypes.cast(array, ctypes.POINTER(ctypes.c_uint8)), len=len(self))
+        rval.owned = array  # Store array in returned slice to prevent memory deallocation
+        return rval
+
+    def __iter__(self) -> typing.Iterable[ctypes.c_uint8]:
+        return _Iter(self)
+
+    def iter(self) -> typing.Iterable[ctypes.c_uint8]:
+        """Convenience method returning a value iterator."""
+        return iter(self)
+
+    def first(self) -> int:
+        """Returns the first element of this slice."""
+        return self[0]
+
+    def last(self) -> int:
+        """Returns the last element of this slice."""
+        return self[len(self)-1]
+
+    def bytearray(self):
+        """Returns a bytearray with the content of this slice."""
+        rval = bytearray(len(self))
+        for i in range(len(self)):
+            rval[i] = self[i]
+        return rval
+
+
+
+
+class callbacks:
+    """Helpers to define callbacks."""
+
+

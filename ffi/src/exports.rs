@@ -1,0 +1,335 @@
+//! The exported functions. Each one reads its arguments, calls `keyroll_core::api`, and stores the answer.
+//!
+//! Conventions, the same for every function:
+//!
+//! * Strings are UTF-8 byte slices (pointer + length); a null pointer is an empty string. Settings are JSON.
+//! * Results and errors are written to an output: `output` receives its handle and length; copy it out with
+//!   `keyroll_output_take` (which frees it) or drop it with `keyroll_output_free`. On success the output is
+//!   the result (JSON, or the text of a proof / signing input); otherwise it is the error object (JSON).
+//! * Handles (identities, connections, outputs) are numbers, never pointers: a closed handle gives
+//!   `UnknownHandle`, not a crash. 0 means "none" where a handle is optional.
+//! * Every function may be called from many threads at once.
+
+use std::sync::{Arc, LazyLock};
+
+use interoptopus::ffi_function;
+use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
+use keyroll_core::api::{self, Connection};
+use keyroll_core::cert::SigningIdentity;
+use keyroll_core::clock::SystemClock;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::boundary::{
+    self, block_on, bytes, json_output, run, run_plain, text, text_output, write_handle, Failure,
+    KeyrollOutput, KeyrollStatus, Shared, Table, OUTPUTS,
+};
+
+static IDENTITIES: LazyLock<Table<Shared<SigningIdentity>>> =
+    LazyLock::new(|| Table::new("identity"));
+static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
+    LazyLock::new(|| Table::new("connection"));
+
+/// The version of this ABI: it changes only when a function's signature or meaning does.
+pub const ABI_VERSION: u32 = 1;
+
+/// Library and ABI version: `{"version": "…", "abi": N}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
+    run(output, || {
+        json_output(&serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "abi": ABI_VERSION,
+        }))
+    })
+}
+
+/// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
+/// gives `BufferTooSmall` and keeps the output.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_output_take(handle: u64, buffer: FFISliceMut<u8>) -> KeyrollStatus {
+    run_plain(|| boundary::take_output(handle, buffer))
+}
+
+/// Frees an output without reading it.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_output_free(handle: u64) -> KeyrollStatus {
+    run_plain(|| OUTPUTS.remove(handle).map(drop))
+}
+
+/// Opens a signing identity (certificate + RSA private key) from the bytes of a PFX/P12 or PEM file. An
+/// empty password means none. `identity` receives the handle; the output describes the certificate.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_identity_open(
+    data: FFISlice<u8>,
+    password: FFISlice<u8>,
+    identity: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let data = bytes("data", &data)?;
+        let password = Zeroizing::new(text("password", &password)?.to_owned());
+        opened(identity, api::open_identity(data, &password)?)
+    })
+}
+
+/// Opens a signing identity from a PFX/P12 or PEM file (path in UTF-8).
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_identity_open_file(
+    path: FFISlice<u8>,
+    password: FFISlice<u8>,
+    identity: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let path = text("path", &path)?;
+        let password = Zeroizing::new(text("password", &password)?.to_owned());
+        opened(identity, api::open_identity_file(path, &password)?)
+    })
+}
+
+fn opened(handle: *mut u64, identity: SigningIdentity) -> boundary::Outcome {
+    if handle.is_null() {
+        return Err(Failure::null("identity"));
+    }
+    let description = api::describe_certificate(identity.certificate());
+    write_handle("identity", handle, IDENTITIES.insert(Arc::new(identity)))?;
+    json_output(&description)
+}
+
+/// Closes a signing identity. Its key is wiped once no call in flight uses it any more.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_identity_close(identity: u64) -> KeyrollStatus {
+    run_plain(|| IDENTITIES.remove(identity).map(drop))
+}
+
+/// Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
+/// `lifetime_secs` (0 = 600, the maximum), for `audience` (empty = Graph's). The output is the proof (text).
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_proof_mint(
+    identity: u64,
+    object_id: FFISlice<u8>,
+    lifetime_secs: i64,
+    audience: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let identity = IDENTITIES.get(identity)?;
+        let object_id = text("object_id", &object_id)?;
+        let audience = text("audience", &audience)?;
+        let proof = api::mint_proof(
+            &identity,
+            object_id,
+            lifetime_secs,
+            audience,
+            OffsetDateTime::now_utc(),
+        )?;
+        text_output(proof.into_string())
+    })
+}
+
+/// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
+/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_proof_inspect(
+    proof: FFISlice<u8>,
+    settings: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let proof = text("proof", &proof)?;
+        let settings = api::from_json("inspect settings", bytes("settings", &settings)?)?;
+        json_output(&api::inspect_proof(
+            proof,
+            &settings,
+            OffsetDateTime::now_utc(),
+        )?)
+    })
+}
+
+/// First phase of signing with a key that cannot leave its store: the exact `header.payload` text to sign
+/// with RS256, for the public certificate (DER, PEM or base64), object id, lifetime (0 = 600) and audience.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_proof_signing_input(
+    certificate: FFISlice<u8>,
+    object_id: FFISlice<u8>,
+    lifetime_secs: i64,
+    audience: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let input = api::signing_input(
+            bytes("certificate", &certificate)?,
+            text("object_id", &object_id)?,
+            lifetime_secs,
+            text("audience", &audience)?,
+            OffsetDateTime::now_utc(),
+        )?;
+        text_output(input)
+    })
+}
+
+/// Second phase: the finished proof from the signing input and the RS256 signature made elsewhere (raw
+/// bytes), after checking the signature against the certificate.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_proof_assemble(
+    signing_input: FFISlice<u8>,
+    signature: FFISlice<u8>,
+    certificate: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let proof = api::assemble_proof(
+            text("signing_input", &signing_input)?,
+            bytes("signature", &signature)?,
+            bytes("certificate", &certificate)?,
+        )?;
+        text_output(proof.into_string())
+    })
+}
+
+/// Builds and validates a `keyCredential` from a public certificate (DER, PEM, base64, or a PFX/PEM bundle
+/// of which only the certificate is used). `settings` (JSON, may be empty): `{displayName, startDateTime,
+/// endDateTime, customKeyIdentifier}`. Output: `{keyCredential, thumbprint, warnings, notice}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_key_credential(
+    certificate: FFISlice<u8>,
+    settings: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let settings = api::from_json("key credential settings", bytes("settings", &settings)?)?;
+        json_output(&api::key_credential(
+            bytes("certificate", &certificate)?,
+            &settings,
+        )?)
+    })
+}
+
+/// Opens a connection to the service. `settings` (JSON): `{cloud, graphUrl, loginUrl, apiVersion, caFile,
+/// caPem, proxy, timeoutSecs, accessToken, tenantId, clientId, managedIdentity, environment: {NAME: value}}`.
+/// `identity` (0 = none) authenticates as the app with `tenantId` + `clientId`. Nothing is sent yet. The
+/// output describes the connection (no secrets).
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_connect(
+    settings: FFISlice<u8>,
+    identity: u64,
+    connection: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        if connection.is_null() {
+            return Err(Failure::null("connection"));
+        }
+        let settings: api::ConnectionSettings =
+            api::from_json("connection settings", bytes("settings", &settings)?)?;
+        let identity = IDENTITIES.get_optional(identity)?;
+        let conn = Connection::open(&settings, identity, Arc::new(SystemClock))?;
+        let description = conn.describe();
+        write_handle("connection", connection, CONNECTIONS.insert(Arc::new(conn)))?;
+        json_output(&description)
+    })
+}
+
+/// Closes a connection.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_disconnect(connection: u64) -> KeyrollStatus {
+    run_plain(|| CONNECTIONS.remove(connection).map(drop))
+}
+
+/// Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
+/// marks the caller's certificate. Output: `{id, appId, keys: [...]}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_keys_list(
+    connection: u64,
+    target: FFISlice<u8>,
+    signer: u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let conn = CONNECTIONS.get(connection)?;
+        let target = api::from_json("target", bytes("target", &target)?)?;
+        let signer = IDENTITIES.get_optional(signer)?;
+        json_output(&block_on(conn.list_keys(&target, signer.as_deref()))?)
+    })
+}
+
+/// `addKey`. `settings` (JSON): `{target, certificate | certificateFile, displayName, startDateTime,
+/// endDateTime, customKeyIdentifier, proof}`; without `proof`, one is minted with `signer` (a current
+/// certificate of the object). Output: `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_key_add(
+    connection: u64,
+    settings: FFISlice<u8>,
+    signer: u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let conn = CONNECTIONS.get(connection)?;
+        let settings = api::from_json("addKey settings", bytes("settings", &settings)?)?;
+        let signer = IDENTITIES.get_optional(signer)?;
+        json_output(&block_on(conn.add_key(&settings, signer.as_deref()))?)
+    })
+}
+
+/// `removeKey`. `settings` (JSON): `{target, keyId, proof}`; without `proof`, one is minted with `signer`.
+/// Output: `{keyId, removed}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_key_remove(
+    connection: u64,
+    settings: FFISlice<u8>,
+    signer: u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let conn = CONNECTIONS.get(connection)?;
+        let settings = api::from_json("removeKey settings", bytes("settings", &settings)?)?;
+        let signer = IDENTITIES.get_optional(signer)?;
+        json_output(&block_on(conn.remove_key(&settings, signer.as_deref()))?)
+    })
+}
+
+/// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+/// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
+/// roll report; a roll that does not complete is an error whose object carries the report.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_roll(
+    connection: u64,
+    settings: FFISlice<u8>,
+    current: u64,
+    new: u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let conn = CONNECTIONS.get(connection)?;
+        let settings = api::from_json("roll settings", bytes("settings", &settings)?)?;
+        let current = IDENTITIES.get(current)?;
+        let new = IDENTITIES.get(new)?;
+        json_output(&block_on(conn.roll(&settings, current, new))?)
+    })
+}
+
+/// Test support, not part of the bindings and not for normal use: panics inside core on the runtime, so that
+/// a host's test suite can prove that a panic surfaces as status `Panic` with an error object and that the
+/// library keeps working afterwards. Declared by hand where a test needs it.
+#[no_mangle]
+pub extern "C" fn keyroll_test_panic(output: *mut KeyrollOutput) -> KeyrollStatus {
+    run(output, || json_output(&block_on(api::panic_for_test())?))
+}
