@@ -214,9 +214,8 @@ fn cargo() -> Command {
 
 fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| {
-            d.join(tool).is_file() || d.join(format!("{tool}.exe")).is_file()
-        })
+        std::env::split_paths(&paths)
+            .any(|d| d.join(tool).is_file() || d.join(format!("{tool}.exe")).is_file())
     })
 }
 
@@ -286,7 +285,10 @@ fn build_native(ws: &Workspace, triple: &str, profile: &str, host: &str) -> Resu
     }
     dir.push(profile);
     eprintln!("[package] building the native library for {rid} ({triple}, {profile})");
-    run_visible(&format!("building the native library for {triple}"), &mut cmd)?;
+    run_visible(
+        &format!("building the native library for {triple}"),
+        &mut cmd,
+    )?;
     Ok(dir.join(native_file(rid)))
 }
 
@@ -331,9 +333,10 @@ fn mono_api_dir() -> Option<PathBuf> {
 fn build_assembly_mcs(sources: &[PathBuf], out: &Path, profile: &str) -> Result<(), Error> {
     let api = mono_api_dir().ok_or_else(|| Error::Tool {
         what: "compiling the binding assembly with mcs".into(),
-        detail: "the .NET Framework 4.7.2 reference assemblies of Mono (4.7.2-api) were not found; \
+        detail:
+            "the .NET Framework 4.7.2 reference assemblies of Mono (4.7.2-api) were not found; \
                  install mono-complete or set MONO_PREFIX"
-            .into(),
+                .into(),
     })?;
     let mut cmd = Command::new("mcs");
     cmd.args(["-target:library", "-unsafe", "-nostdlib", "-nologo"])
@@ -429,9 +432,7 @@ fn assemble_psm1(module_src: &Path) -> Result<String, Error> {
     let end = loader[start..]
         .find(end_marker)
         .map(|i| start + i + end_marker.len())
-        .ok_or_else(|| {
-            Error::Layout(format!("{} has no '{end_marker}'", psm1_path.display()))
-        })?;
+        .ok_or_else(|| Error::Layout(format!("{} has no '{end_marker}'", psm1_path.display())))?;
     let mut body = String::new();
     for sub in ["Private", "Public"] {
         let dir = module_src.join(sub);
@@ -474,7 +475,9 @@ fn manifest_with_version(text: &str, version: &str) -> Result<String, Error> {
         })
         .collect();
     if !found {
-        return Err(Error::Layout("the manifest has no ModuleVersion line".into()));
+        return Err(Error::Layout(
+            "the manifest has no ModuleVersion line".into(),
+        ));
     }
     Ok(lines.join("\n") + "\n")
 }
@@ -655,7 +658,10 @@ mod tests {
         assert_eq!(p.targets, ["x86_64-pc-windows-msvc"]);
         assert_eq!(p.framework, Framework::Net472);
         assert_eq!(p.profile, "debug");
-        assert_eq!(p.prebuilt["osx-arm64"], PathBuf::from("/tmp/libkeyroll.dylib"));
+        assert_eq!(
+            p.prebuilt["osx-arm64"],
+            PathBuf::from("/tmp/libkeyroll.dylib")
+        );
         assert!(parse_package_args(&["--framework".into(), "net8".into()]).is_err());
         assert!(parse_package_args(&["--native".into(), "amiga=/x".into()]).is_err());
         assert!(parse_package_args(&["--profile".into()]).is_err());

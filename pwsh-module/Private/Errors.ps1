@@ -1,0 +1,72 @@
+function ConvertTo-KrErrorCategory {
+    # Maps the library's error kind (input, rejected, service, transport, internal) and HTTP status onto
+    # PowerShell's error categories.
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorCategory])]
+    param([string] $Kind, [int] $HttpStatus)
+    $c = [System.Management.Automation.ErrorCategory]
+    switch ($Kind) {
+        'input' { return $c::InvalidArgument }
+        'rejected' { return $c::InvalidData }
+        'transport' { return $c::ConnectionError }
+        'internal' { return $c::NotSpecified }
+        'service' {
+            switch ($HttpStatus) {
+                400 { return $c::InvalidArgument }
+                401 { return $c::AuthenticationError }
+                403 { return $c::PermissionDenied }
+                404 { return $c::ObjectNotFound }
+                409 { return $c::ResourceExists }
+                429 { return $c::LimitsExceeded }
+                default { return $c::InvalidOperation }
+            }
+        }
+    }
+    $c::NotSpecified
+}
+
+function New-KrErrorRecord {
+    # An ErrorRecord from the library's error object: FullyQualifiedErrorId is the stable code (Graph's own code
+    # for service errors, e.g. Authentication_MissingOrMalformed), the category follows kind and HTTP status, and
+    # the exception's Data carries HttpStatus, RequestId and ClientRequestId for support.
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param(
+        [Parameter(Mandatory)] [System.Exception] $Exception,
+        [object] $TargetObject
+    )
+    $inner = $Exception
+    while ($inner -is [System.Management.Automation.MethodInvocationException] -and $inner.InnerException) {
+        $inner = $inner.InnerException
+    }
+    $report = Get-KrErrorReport -Exception $inner
+    if (-not $report) {
+        return [System.Management.Automation.ErrorRecord]::new($inner, 'EntraKeyRoll.Unexpected',
+            [System.Management.Automation.ErrorCategory]::NotSpecified, $TargetObject)
+    }
+    foreach ($name in 'Kind', 'Code', 'HttpStatus', 'RequestId', 'ClientRequestId') {
+        if ($null -ne $report.$name) { $inner.Data[$name] = $report.$name }
+    }
+    $category = ConvertTo-KrErrorCategory -Kind $report.Kind -HttpStatus ([int]$report.HttpStatus)
+    $record = [System.Management.Automation.ErrorRecord]::new($inner, $report.Code, $category, $TargetObject)
+    $ids = @()
+    if ($report.HttpStatus) { $ids += "HTTP $($report.HttpStatus)" }
+    if ($report.RequestId) { $ids += "request-id $($report.RequestId)" }
+    if ($report.ClientRequestId) { $ids += "client-request-id $($report.ClientRequestId)" }
+    $message = $report.Message
+    if ($ids) { $message = "$message ($($ids -join ', '))" }
+    $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
+    if ($report.Code -match '^(Authentication_|Request_|Directory_)' -or $report.Kind -eq 'rejected') {
+        $record.ErrorDetails.RecommendedAction = 'Check the proof with Test-EntraKeyProof -Proof <proof> -ObjectId <id> -Certificate <cert>.'
+    }
+    $record
+}
+
+function New-KrArgumentError {
+    # An ErrorRecord for a parameter combination the function itself refuses.
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param([Parameter(Mandatory)] [string] $Message, [Parameter(Mandatory)] [string] $ErrorId, [object] $TargetObject)
+    [System.Management.Automation.ErrorRecord]::new([System.ArgumentException]::new($Message), $ErrorId,
+        [System.Management.Automation.ErrorCategory]::InvalidArgument, $TargetObject)
+}

@@ -1,0 +1,89 @@
+function Get-KrProperty {
+    # A property of a hashtable, PSCustomObject or any object (e.g. Microsoft.Open.MSGraph.Model.KeyCredential),
+    # by name, case-insensitively; $null when absent.
+    [CmdletBinding()]
+    param([AllowNull()] [object] $InputObject, [Parameter(Mandatory)] [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        foreach ($k in $InputObject.Keys) { if ([string]$k -eq $Name) { return $InputObject[$k] } }
+        return $null
+    }
+    $p = $InputObject.PSObject.Properties[$Name]
+    if ($p) { $p.Value } else { $null }
+}
+
+function ConvertTo-KrDateText {
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([AllowNull()] [object] $Value)
+    if ($null -eq $Value -or ($Value -is [string] -and -not $Value)) { return $null }
+    if ($Value -is [datetime]) { return $Value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [cultureinfo]::InvariantCulture) }
+    if ($Value -is [datetimeoffset]) { return $Value.UtcDateTime.ToString('yyyy-MM-ddTHH:mm:ssZ', [cultureinfo]::InvariantCulture) }
+    [string]$Value
+}
+
+function ConvertTo-KrAddKeySettings {
+    # The library's addKey settings from a keyCredential as users write it: a hashtable, a PSCustomObject or any
+    # object with the documented property names. Key may be DER bytes, base64 or PEM text, or an
+    # X509Certificate2. The library validates everything; this function only renames and converts.
+    [CmdletBinding()]
+    [OutputType([System.Collections.IDictionary])]
+    param([Parameter(Mandatory)] [object] $KeyCredential)
+    $key = Get-KrProperty $KeyCredential 'Key'
+    if ($null -eq $key) {
+        throw (New-KrArgumentError -Message 'the KeyCredential has no Key: give the new public certificate as DER bytes, base64 text or an X509Certificate2' -ErrorId 'KeyCredentialWithoutKey' -TargetObject $KeyCredential)
+    }
+    $fromText = $false
+    $bytes = if ($key -is [System.Security.Cryptography.X509Certificates.X509Certificate]) { $key.GetRawCertData() }
+    elseif ($key -is [byte[]]) { $key }
+    elseif ($key -is [string]) { $fromText = $true; [System.Text.Encoding]::ASCII.GetBytes($key) }
+    else {
+        throw (New-KrArgumentError -Message "the KeyCredential's Key is a $($key.GetType().FullName): give DER bytes, base64 text or an X509Certificate2" -ErrorId 'KeyCredentialKeyType' -TargetObject $KeyCredential)
+    }
+    $choices = [ordered]@{
+        displayName         = [string](Get-KrProperty $KeyCredential 'DisplayName')
+        startDateTime       = ConvertTo-KrDateText (Get-KrProperty $KeyCredential 'StartDateTime')
+        endDateTime         = ConvertTo-KrDateText (Get-KrProperty $KeyCredential 'EndDateTime')
+        customKeyIdentifier = $null
+    }
+    $cki = Get-KrProperty $KeyCredential 'CustomKeyIdentifier'
+    if ($cki -is [byte[]]) { $choices.customKeyIdentifier = [Convert]::ToBase64String($cki) } elseif ($cki) { $choices.customKeyIdentifier = [string]$cki }
+    foreach ($pair in @(@('Type', 'AsymmetricX509Cert'), @('Usage', 'Verify'))) {
+        $given = [string](Get-KrProperty $KeyCredential $pair[0])
+        if ($given -and $given -ne $pair[1]) {
+            Write-Warning "KeyCredential.$($pair[0]) '$given' is not used: addKey adds $($pair[1]) keys only"
+        }
+    }
+    $json = ConvertTo-KrSettingsJson -Settings $choices
+    $built = Invoke-KrFacade -Json -TargetObject $KeyCredential -Call { [Keyroll.Proofs]::KeyCredential($bytes, $json) }
+    if (-not $fromText -and $bytes.Length -gt 0 -and $bytes[0] -ne 0x30 -and $bytes[0] -ne 0x2D) {
+        # DER starts with a SEQUENCE (0x30) and PEM with '-': these bytes were the text of base64, a common mistake
+        # (the key encoded twice) that Graph would refuse.
+        Write-Warning "KeyCredential.Key held the ASCII bytes of base64 text instead of the certificate's DER bytes (double encoding); it was decoded once and certificate $($built.thumbprint) is used"
+    }
+    if ($built.notice) { Write-Warning $built.notice }
+    foreach ($w in @($built.warnings)) { if ($w) { Write-Warning $w } }
+    $settings = $choices
+    $settings.certificate = [string]$built.keyCredential.key
+    [pscustomobject]@{ Settings = $settings; Thumbprint = [string]$built.thumbprint }
+}
+
+function ConvertTo-KrKeyCredentialObject {
+    # A Graph keyCredential as the object the official modules return: the documented property names and the
+    # type name Microsoft.Open.MSGraph.Model.KeyCredential.
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [object] $KeyCredential, [string] $Thumbprint)
+    $key = $KeyCredential.key
+    [pscustomobject]@{
+        PSTypeName          = 'Microsoft.Open.MSGraph.Model.KeyCredential'
+        CustomKeyIdentifier = if ($KeyCredential.customKeyIdentifier) { [Convert]::FromBase64String($KeyCredential.customKeyIdentifier) } else { $null }
+        DisplayName         = $KeyCredential.displayName
+        EndDateTime         = if ($KeyCredential.endDateTime) { [datetime]::Parse($KeyCredential.endDateTime, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') } else { $null }
+        Key                 = if ($key) { [Convert]::FromBase64String($key) } else { $null }
+        KeyId               = $KeyCredential.keyId
+        StartDateTime       = if ($KeyCredential.startDateTime) { [datetime]::Parse($KeyCredential.startDateTime, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') } else { $null }
+        Type                = $KeyCredential.type
+        Usage               = $KeyCredential.usage
+        Thumbprint          = $Thumbprint
+    }
+}

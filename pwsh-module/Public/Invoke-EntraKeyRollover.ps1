@@ -1,0 +1,163 @@
+function Invoke-EntraKeyRollover {
+    <#
+    .SYNOPSIS
+    Rolls an application from its current certificate to a new one without locking it out.
+
+    .DESCRIPTION
+    Runs keyroll's roll workflow: adds the new certificate (proof minted with the current one), waits until a
+    token can be obtained with the new certificate (replication takes a while), and with -RemoveOld removes the
+    old key, only once the new one works and only if a currently valid certificate remains. A roll that does
+    not complete is an error whose exception carries the report of what the object holds now.
+
+    .PARAMETER ObjectId
+    The object id. Aliases: Id, ApplicationId.
+
+    .PARAMETER AppId
+    The appId (client id) of the application.
+
+    .PARAMETER TargetType
+    Application (default), ServicePrincipal or AgentIdentityBlueprint.
+
+    .PARAMETER Certificate
+    The current certificate, with its private key.
+
+    .PARAMETER CertificatePath
+    The current certificate as a PFX or PEM file with its private key.
+
+    .PARAMETER CertificatePassword
+    The password of -CertificatePath.
+
+    .PARAMETER NewCertificate
+    The new certificate, with its private key (needed to verify that it works).
+
+    .PARAMETER NewCertificatePath
+    The new certificate as a PFX or PEM file with its private key.
+
+    .PARAMETER NewCertificatePassword
+    The password of -NewCertificatePath.
+
+    .PARAMETER RemoveOld
+    Remove the old key once the new one is verified.
+
+    .PARAMETER DisplayName
+    Display name of the new key.
+
+    .PARAMETER TenantId
+    The tenant in which to verify the new certificate (default: the connection's).
+
+    .PARAMETER ClientId
+    The client id to verify with (default: the application's appId).
+
+    .PARAMETER VerifyTimeout
+    How long to wait for the new key to become usable, in seconds (default 300).
+
+    .EXAMPLE
+    Connect-EntraKeyRoll -TenantId $tenant -ClientId $appId -CertificatePath .\current.pfx -CertificatePassword $pw
+    Invoke-EntraKeyRollover -AppId $appId -CertificatePath .\current.pfx -CertificatePassword $pw -NewCertificatePath .\next.pfx -NewCertificatePassword $pw -RemoveOld
+
+    .EXAMPLE
+    Invoke-EntraKeyRollover -ObjectId $objectId -Certificate $current -NewCertificate $next -WhatIf
+
+    .OUTPUTS
+    EntraKeyRoll.RollReport
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ObjectId')]
+    [OutputType('EntraKeyRoll.RollReport')]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
+        [Alias('Id', 'ApplicationId')]
+        [ValidateNotNullOrEmpty()]
+        [string] $ObjectId,
+
+        [Parameter(Mandatory, ParameterSetName = 'AppId')]
+        [ValidateNotNullOrEmpty()]
+        [string] $AppId,
+
+        [Parameter()]
+        [ValidateSet('Application', 'ServicePrincipal', 'AgentIdentityBlueprint')]
+        [string] $TargetType = 'Application',
+
+        [Parameter()]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate,
+
+        [Parameter()]
+        [string] $CertificatePath,
+
+        [Parameter()]
+        [System.Security.SecureString] $CertificatePassword,
+
+        [Parameter()]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2] $NewCertificate,
+
+        [Parameter()]
+        [string] $NewCertificatePath,
+
+        [Parameter()]
+        [System.Security.SecureString] $NewCertificatePassword,
+
+        [Parameter()]
+        [switch] $RemoveOld,
+
+        [Parameter()]
+        [string] $DisplayName,
+
+        [Parameter()]
+        [string] $TenantId,
+
+        [Parameter()]
+        [string] $ClientId,
+
+        [Parameter()]
+        [ValidateRange(1, 86400)]
+        [int] $VerifyTimeout = 300
+    )
+    process {
+        $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
+        if ([bool]$Certificate -eq [bool]$CertificatePath -or [bool]$NewCertificate -eq [bool]$NewCertificatePath) {
+            $PSCmdlet.WriteError((New-KrArgumentError -Message 'give the current certificate as -Certificate or -CertificatePath, and the new one as -NewCertificate or -NewCertificatePath (one of each)' -ErrorId 'RolloverCertificates' -TargetObject $subject))
+            return
+        }
+        $action = "Roll to a new certificate$(if ($RemoveOld) { ' and remove the old key' })"
+        if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", $action)) { return }
+        $connection = Get-KrConnection -Caller $PSCmdlet
+        $current = $null; $new = $null
+        $activity = "Rolling the certificate of $TargetType $subject"
+        try {
+            Write-Progress -Activity $activity -Status 'opening the certificates' -PercentComplete 5
+            $current = if ($Certificate) { Open-KrIdentity -Certificate $Certificate } else { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
+            $new = if ($NewCertificate) { Open-KrIdentity -Certificate $NewCertificate } else { Open-KrIdentity -Path $NewCertificatePath -Password $NewCertificatePassword }
+            foreach ($id in $current, $new) {
+                if ($id -isnot [System.IDisposable]) {
+                    throw (New-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $subject)
+                }
+            }
+            $settings = [ordered]@{
+                target            = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType
+                displayName       = $DisplayName
+                removeOld         = [bool]$RemoveOld
+                tenantId          = $TenantId
+                clientId          = $ClientId
+                verifyTimeoutSecs = $VerifyTimeout
+            }
+            $json = ConvertTo-KrSettingsJson -Settings $settings
+            Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
+            Write-Verbose "roll: $TargetType $subject, removeOld $([bool]$RemoveOld), verify timeout $VerifyTimeout s"
+            $report = Invoke-KrFacade -Json -TargetObject $subject -Call { $connection.Connection.Roll($json, $current, $new) }
+            $steps = @($report.steps)
+            for ($i = 0; $i -lt $steps.Count; $i++) {
+                Write-Progress -Activity $activity -Status "$($steps[$i].step): $($steps[$i].status)" -PercentComplete (20 + [int](80 * ($i + 1) / [Math]::Max(1, $steps.Count)))
+                Write-Verbose "roll step $($steps[$i].step): $($steps[$i].status) $($steps[$i].detail)"
+            }
+            $report.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.RollReport')
+            $report
+        }
+        catch {
+            $PSCmdlet.WriteError($_)
+        }
+        finally {
+            Write-Progress -Activity $activity -Completed
+            Close-KrIdentity -Identity $current
+            Close-KrIdentity -Identity $new
+        }
+    }
+}

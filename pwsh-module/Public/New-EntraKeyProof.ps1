@@ -1,0 +1,98 @@
+function New-EntraKeyProof {
+    <#
+    .SYNOPSIS
+    Mints the proof of possession that Graph addKey and removeKey require.
+
+    .DESCRIPTION
+    Signs a short-lived JWT (RS256, x5t, aud 00000002-0000-0000-c000-000000000000, iss = the object id) with one
+    of the object's current certificates. The certificate comes as an X509Certificate2 (-Certificate), a PFX or
+    PEM file (-CertificatePath, with -CertificatePassword as a SecureString), or a thumbprint in the Windows
+    certificate store (-CertificateThumbprint). When the private key cannot be exported (a store key marked
+    non-exportable, a smart card), .NET signs and the library assembles and verifies the proof.
+
+    .PARAMETER Certificate
+    A certificate with its private key.
+
+    .PARAMETER CertificatePath
+    A PFX (.pfx/.p12) or PEM file holding the certificate and its private key.
+
+    .PARAMETER CertificatePassword
+    The password of -CertificatePath, as a SecureString.
+
+    .PARAMETER CertificateThumbprint
+    The SHA-1 thumbprint of a certificate in Cert:\CurrentUser\My or Cert:\LocalMachine\My (Windows).
+
+    .PARAMETER ObjectId
+    The object id of the application or service principal the proof is for (not the appId).
+
+    .PARAMETER Lifetime
+    The proof's lifetime in seconds (default 600, the most the service accepts).
+
+    .EXAMPLE
+    $pw = Read-Host -AsSecureString 'PFX password'
+    $proof = New-EntraKeyProof -CertificatePath .\current.pfx -CertificatePassword $pw -ObjectId $objectId
+
+    .EXAMPLE
+    New-EntraKeyProof -CertificateThumbprint 52A3F1AC46A74D00B1CA0B2B84F033C2A1B2C3D4 -ObjectId $objectId -Lifetime 300
+
+    Signs with a certificate from the Windows store, even when its key is not exportable.
+
+    .EXAMPLE
+    Get-Item Cert:\CurrentUser\My\52A3F1AC46A74D00B1CA0B2B84F033C2A1B2C3D4 | ForEach-Object { New-EntraKeyProof -Certificate $_ -ObjectId $objectId }
+
+    .OUTPUTS
+    System.String: the proof (a JWT).
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'Certificate')]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory, ParameterSetName = 'Certificate')]
+        [ValidateNotNull()]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate,
+
+        [Parameter(Mandatory, ParameterSetName = 'Path')]
+        [ValidateNotNullOrEmpty()]
+        [string] $CertificatePath,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [System.Security.SecureString] $CertificatePassword,
+
+        [Parameter(Mandatory, ParameterSetName = 'Thumbprint')]
+        [ValidateNotNullOrEmpty()]
+        [string] $CertificateThumbprint,
+
+        [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
+        [Alias('Id')]
+        [ValidateNotNullOrEmpty()]
+        [string] $ObjectId,
+
+        [Parameter()]
+        [ValidateRange(0, 86400)]
+        [int] $Lifetime = 0
+    )
+    begin {
+        $identity = $null
+        try {
+            $identity = switch ($PSCmdlet.ParameterSetName) {
+                'Certificate' { Open-KrIdentity -Certificate $Certificate }
+                'Path' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
+                'Thumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
+            }
+        }
+        catch {
+            $PSCmdlet.ThrowTerminatingError($_)
+        }
+    }
+    process {
+        Write-Verbose "minting a proof for object $ObjectId$(if ($Lifetime) { ", lifetime $Lifetime s" })"
+        try {
+            New-KrProof -Identity $identity -ObjectId $ObjectId -Lifetime $Lifetime
+        }
+        catch {
+            $PSCmdlet.WriteError($_)
+        }
+    }
+    end {
+        Close-KrIdentity -Identity $identity
+    }
+}

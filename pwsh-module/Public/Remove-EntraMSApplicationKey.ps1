@@ -1,0 +1,85 @@
+function Remove-EntraMSApplicationKey {
+    <#
+    .SYNOPSIS
+    Removes a certificate from an application or service principal through Graph removeKey.
+
+    .DESCRIPTION
+    Removes the key credential -KeyId. Graph requires a proof of possession signed with one of the object's
+    current certificates: give it with -Proof, or connect with Connect-EntraKeyRoll using such a certificate and
+    the proof is minted on the spot. Removing a key can lock an application out, so the cmdlet asks for
+    confirmation (ConfirmImpact High) unless -Confirm:$false is given.
+
+    .PARAMETER ObjectId
+    The object id of the application (or service principal, see -TargetType). Aliases: Id, ApplicationId.
+
+    .PARAMETER AppId
+    The appId (client id) of the application.
+
+    .PARAMETER TargetType
+    Application (default), ServicePrincipal or AgentIdentityBlueprint.
+
+    .PARAMETER KeyId
+    The keyId of the key credential to remove (Get-EntraMSApplicationKey lists them).
+
+    .PARAMETER Proof
+    The proof of possession (New-EntraKeyProof).
+
+    .EXAMPLE
+    Remove-EntraMSApplicationKey -ObjectId $objectId -KeyId 'a3f2c9e1-0b7d-4c55-9a1e-2f6d8b4c7e10' -Proof $proof
+
+    Removes one key with a proof minted beforehand.
+
+    .EXAMPLE
+    Get-EntraMSApplicationKey -ObjectId $objectId | Where-Object Status -eq 'expired' | Remove-EntraMSApplicationKey -Confirm:$false
+
+    Removes every expired key while connected with a current certificate (ObjectId and KeyId bind from the
+    pipeline).
+
+    .INPUTS
+    Objects with ObjectId and KeyId properties (the output of Get-EntraMSApplicationKey).
+
+    .OUTPUTS
+    None.
+
+    .LINK
+    Get-EntraMSApplicationKey
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'ObjectId')]
+    [OutputType([void])]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
+        [Alias('Id', 'ApplicationId')]
+        [ValidateNotNullOrEmpty()]
+        [string] $ObjectId,
+
+        [Parameter(Mandatory, ParameterSetName = 'AppId')]
+        [ValidateNotNullOrEmpty()]
+        [string] $AppId,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [ValidateSet('Application', 'ServicePrincipal', 'AgentIdentityBlueprint')]
+        [string] $TargetType = 'Application',
+
+        [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()]
+        [string] $KeyId,
+
+        [Parameter()]
+        [string] $Proof
+    )
+    process {
+        $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
+        if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", "Remove key credential $KeyId")) { return }
+        $connection = Get-KrConnection -Caller $PSCmdlet
+        $settings = [ordered]@{ target = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType; keyId = $KeyId }
+        if ($Proof) { $settings.proof = $Proof }
+        Write-Verbose "removeKey: $TargetType $subject, key $KeyId, proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
+        $json = ConvertTo-KrSettingsJson -Settings $settings
+        try {
+            $null = Invoke-KrFacade -Json -TargetObject $KeyId -Call { $connection.Connection.RemoveKey($json, $connection.Signer) }
+        }
+        catch {
+            $PSCmdlet.WriteError($_)
+        }
+    }
+}
