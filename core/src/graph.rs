@@ -272,10 +272,24 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
     }
     if detail.is_empty() {
         kind.to_string()
+    } else if is_certificate_failure(&detail) {
+        format!("{kind}: {detail}; {UNTRUSTED_CERTIFICATE_HINT}")
     } else {
         format!("{kind}: {detail}")
     }
 }
+
+/// Said after a TLS certificate failure.
+const UNTRUSTED_CERTIFICATE_HINT: &str = "the server's TLS certificate is not trusted: for the emulator pass its CA file with --ca-cert; behind a TLS-inspecting proxy, its CA";
+
+/// Whether a transport failure is the TLS certificate check: not transient, so not worth retrying.
+fn is_certificate_failure(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("certificate") || d.contains("unknownissuer")
+}
+
+/// Attempts for a connection that cannot be opened (refused, unreachable): a few, not the whole budget.
+const MAX_CONNECT_ATTEMPTS: u32 = 3;
 
 /// Bounds on retrying.
 #[derive(Debug, Clone, Copy)]
@@ -677,9 +691,22 @@ impl GraphClient {
                     }
                     self.retry.backoff(attempt)
                 }
-                Err(e @ GraphError::Transport { .. }) => {
-                    if give_up(attempt) {
-                        return Err(e);
+                Err(GraphError::Transport {
+                    operation,
+                    detail,
+                    client_request_id,
+                }) => {
+                    // Nothing was sent. A certificate that is not trusted will not become trusted; an address
+                    // that refuses connections gets a few tries only.
+                    if give_up(attempt)
+                        || attempt >= MAX_CONNECT_ATTEMPTS
+                        || is_certificate_failure(&detail)
+                    {
+                        return Err(GraphError::Transport {
+                            operation,
+                            detail,
+                            client_request_id,
+                        });
                     }
                     self.retry.backoff(attempt)
                 }

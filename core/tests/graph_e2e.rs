@@ -994,7 +994,10 @@ async fn unreachable_tls_and_garbage_are_clear() {
     let id = Uuid::new_v4();
     // Nothing listens: a transport failure.
     let addr = unused_port().await;
-    let client = plain_client(&format!("http://{addr}"), some_token());
+    let client = plain_client(&format!("http://{addr}"), some_token()).with_retry(RetryPolicy {
+        max_attempts: 8,
+        ..fast_retry(8)
+    });
     let e = client.read_keys(&app_target(id)).await.unwrap_err();
     assert!(e.is_transport(), "{e}");
     assert!(e.to_string().contains("connection failed"), "{e}");
@@ -1006,6 +1009,7 @@ async fn unreachable_tls_and_garbage_are_clear() {
     assert!(e.is_transport(), "{e}");
     let text = e.to_string().to_lowercase();
     assert!(text.contains("certificate"), "{e}");
+    assert!(text.contains("--ca-cert"), "{e}");
     h.emu.shutdown().await;
 
     // 200 with a body that is not JSON: InvalidResponse, with what was wrong.
