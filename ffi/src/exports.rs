@@ -305,7 +305,7 @@ pub extern "C" fn keyroll_key_remove(
     })
 }
 
-/// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+/// Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.
 /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
 /// roll report; a roll that does not complete is an error whose object carries the report.
 #[ffi_function]
@@ -314,15 +314,15 @@ pub extern "C" fn keyroll_roll(
     connection: u64,
     settings: FFISlice<u8>,
     current: u64,
-    new: u64,
+    next: u64,
     output: *mut KeyrollOutput,
 ) -> KeyrollStatus {
     run(output, || {
         let conn = CONNECTIONS.get(connection)?;
         let settings = api::from_json("roll settings", bytes("settings", &settings)?)?;
         let current = IDENTITIES.get(current)?;
-        let new = IDENTITIES.get(new)?;
-        json_output(&block_on(conn.roll(&settings, current, new))?)
+        let next = IDENTITIES.get(next)?;
+        json_output(&block_on(conn.roll(&settings, current, next))?)
     })
 }
 

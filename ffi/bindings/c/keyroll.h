@@ -129,10 +129,10 @@ keyrollstatus keyroll_key_add(uint64_t connection, sliceu8 settings, uint64_t si
 /// Output: `{keyId, removed}`.
 keyrollstatus keyroll_key_remove(uint64_t connection, sliceu8 settings, uint64_t signer, keyrolloutput* output);
 
-/// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+/// Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.
 /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
 /// roll report; a roll that does not complete is an error whose object carries the report.
-keyrollstatus keyroll_roll(uint64_t connection, sliceu8 settings, uint64_t current, uint64_t new, keyrolloutput* output);
+keyrollstatus keyroll_roll(uint64_t connection, sliceu8 settings, uint64_t current, uint64_t next, keyrolloutput* output);
 
 
 #ifdef __cplusplus

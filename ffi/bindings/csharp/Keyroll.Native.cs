@@ -408,22 +408,22 @@ namespace Keyroll.Native
             }
         }
 
-        /// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+        /// Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.
         /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
         /// roll report; a roll that does not complete is an error whose object carries the report.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll")]
-        public static extern KeyrollStatus keyroll_roll(ulong connection, Sliceu8 settings, ulong current, ulong new, out KeyrollOutput output);
+        public static extern KeyrollStatus keyroll_roll(ulong connection, Sliceu8 settings, ulong current, ulong next, out KeyrollOutput output);
 
-        /// Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+        /// Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.
         /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
         /// roll report; a roll that does not complete is an error whose object carries the report.
-        public static void keyroll_roll(ulong connection, byte[] settings, ulong current, ulong new, out KeyrollOutput output)
+        public static void keyroll_roll(ulong connection, byte[] settings, ulong current, ulong next, out KeyrollOutput output)
         {
             var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
             var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
             try
             {
-                var rval = keyroll_roll(connection, settings_slice, current, new, out output);;
+                var rval = keyroll_roll(connection, settings_slice, current, next, out output);;
                 if (rval != KeyrollStatus.Ok)
                 {
                     throw new InteropException<KeyrollStatus>(rval);

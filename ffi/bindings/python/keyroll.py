@@ -207,14 +207,14 @@ def keyroll_key_remove(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.
 
     return c_lib.keyroll_key_remove(connection, settings, signer, output)
 
-def keyroll_roll(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], current: int, new: int, output: ctypes.POINTER(KeyrollOutput)):
-    """ Rolls an object from the `current` identity to the `new` one: add, verify, optionally remove the old key.
+def keyroll_roll(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], current: int, next: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.
  `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
  roll report; a roll that does not complete is an error whose object carries the report."""
     if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
         settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
 
-    return c_lib.keyroll_roll(connection, settings, current, new, output)
+    return c_lib.keyroll_roll(connection, settings, current, next, output)
 
 
 

@@ -1,0 +1,284 @@
+// Facade -> native library -> emulator over HTTPS, under Mono. Run by scripts/test.d/ffi-csharp.sh, which
+// starts the emulator, makes the certificates and registers the application; settings arrive in KR_* variables.
+// Prints one line per check and exits 1 when any failed.
+
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using Keyroll;
+using Keyroll.Native;
+
+static class FacadeTests
+{
+    static int failures;
+
+    static string Env(string name)
+    {
+        var v = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrEmpty(v)) throw new InvalidOperationException(name + " is not set");
+        return v;
+    }
+
+    static void Check(string name, Action test)
+    {
+        try
+        {
+            test();
+            Console.WriteLine("ok   " + name);
+        }
+        catch (Exception e)
+        {
+            failures++;
+            Console.WriteLine("FAIL " + name + ": " + e);
+        }
+    }
+
+    static void Assert(bool condition, string what)
+    {
+        if (!condition) throw new Exception("expected " + what);
+    }
+
+    static KeyrollException Throws(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (KeyrollException e)
+        {
+            return e;
+        }
+        throw new Exception("expected a KeyrollException");
+    }
+
+    static string Field(string json, string name)
+    {
+        var m = Regex.Match(json, "\"" + name + "\":\\s*(\"(?<s>[^\"]*)\"|(?<v>[^,}\\]]+))");
+        if (!m.Success) return null;
+        return m.Groups["s"].Success ? m.Groups["s"].Value : m.Groups["v"].Value;
+    }
+
+    static int Count(string json, string needle)
+    {
+        return Regex.Matches(json, Regex.Escape(needle)).Count;
+    }
+
+    static int Main()
+    {
+        var objectId = Env("KR_OBJECT_ID");
+        var appId = Env("KR_APP_ID");
+        var tenant = Env("KR_TENANT_ID");
+        var password = Env("KR_PASSWORD");
+        var currentPfx = Env("KR_CURRENT_PFX");
+        var nextPfx = Env("KR_NEXT_PFX");
+        var otherCer = File.ReadAllBytes(Env("KR_OTHER_CER"));
+        var target = "{\"kind\":\"application\",\"objectId\":\"" + objectId + "\"}";
+        var settings = "{\"graphUrl\":\"" + Env("KR_GRAPH_URL") + "\",\"loginUrl\":\"" + Env("KR_LOGIN_URL") +
+            "\",\"caFile\":\"" + Env("KR_CA_CERT") + "\",\"tenantId\":\"" + tenant + "\",\"clientId\":\"" + appId + "\"}";
+
+        SigningIdentity current = null, next = null;
+        Connection connection = null;
+
+        Check("info", () => Assert(KeyrollNative.Info().Contains("\"abi\":1"), "abi 1"));
+
+        Check("open identities (PFX file, PFX bytes)", () =>
+        {
+            current = SigningIdentity.OpenFile(currentPfx, password);
+            next = SigningIdentity.Open(File.ReadAllBytes(nextPfx), password);
+            Assert(current.Thumbprint != null && current.Thumbprint.Length == 40, "a SHA-1 thumbprint");
+            Assert(current.Thumbprint != next.Thumbprint, "two certificates");
+        });
+
+        Check("wrong password is an input error naming the fix", () =>
+        {
+            var e = Throws(() => SigningIdentity.OpenFile(currentPfx, "not the password"));
+            Assert(e.Status == KeyrollStatus.InvalidInput && e.Kind == "input" && e.Code == "certificate", "input/certificate, got " + e.ErrorJson);
+            Assert(e.Message.Contains("password"), "the message to mention the password");
+        });
+
+        string proof = null;
+        Check("mint + inspect", () =>
+        {
+            proof = current.MintProof(objectId);
+            Assert(proof.Split('.').Length == 3, "a compact JWS");
+            var cert = Convert.ToBase64String(File.ReadAllBytes(Env("KR_CURRENT_CER")));
+            var report = Proofs.Inspect(proof, "{\"certificates\":[\"" + cert + "\"],\"objectId\":\"" + objectId + "\"}");
+            Assert(report.Contains("\"accepted\":true"), "accepted, got " + report);
+            var bad = Proofs.Inspect(proof, "{\"objectId\":\"" + appId + "\",\"appId\":\"" + appId + "\"}");
+            Assert(bad.Contains("\"accepted\":false"), "rejected for another object id");
+        });
+
+        Check("mint errors: bad object id, lifetime over 600 s", () =>
+        {
+            var e = Throws(() => current.MintProof("not-a-guid"));
+            Assert(e.Status == KeyrollStatus.InvalidInput && e.Code == "proof", "input/proof, got " + e.ErrorJson);
+            e = Throws(() => current.MintProof(objectId, 601));
+            Assert(e.Message.Contains("600"), "the limit in the message");
+        });
+
+        Check("two-phase signing with a key held by .NET", () =>
+        {
+            var der = File.ReadAllBytes(Env("KR_CURRENT_CER"));
+            var input = Proofs.SigningInput(der, objectId, 300, null);
+            // Mono's X509 reader needs the older 3DES PFX encryption; the library reads both.
+            var x509 = new X509Certificate2(Env("KR_CURRENT_PFX_3DES"), password, X509KeyStorageFlags.Exportable);
+            using (var same = SigningIdentity.OpenFile(Env("KR_CURRENT_PFX_3DES"), password))
+                Assert(same.Thumbprint == x509.Thumbprint, "the same certificate through both readers");
+            var rsa = (RSA)x509.PrivateKey;
+            var signature = rsa.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var assembled = Proofs.Assemble(input, signature, der);
+            Assert(assembled.StartsWith(input + "."), "the proof to carry the signing input");
+            signature[10] ^= 0xff;
+            var e = Throws(() => Proofs.Assemble(input, signature, der));
+            Assert(e.Status == KeyrollStatus.InvalidInput && e.Message.Contains("does not verify"), "a signature mismatch");
+        });
+
+        Check("key credential from a certificate; a private key is refused", () =>
+        {
+            var kc = Proofs.KeyCredential(otherCer, "{\"displayName\":\"next year\"}");
+            Assert(kc.Contains("\"AsymmetricX509Cert\"") && kc.Contains("next year"), "a keyCredential");
+            var e = Throws(() => Proofs.KeyCredential(File.ReadAllBytes(Env("KR_CURRENT_KEY")), null));
+            Assert(e.Code == "certificate" && e.Message.Contains("private key"), "the private-key guard, got " + e.ErrorJson);
+        });
+
+        Check("connect (as the app, with its certificate) and list", () =>
+        {
+            connection = Connection.Open(settings, current);
+            Assert(connection.Description.Contains(current.Thumbprint), "the credential in the description");
+            var list = connection.ListKeys(target, current);
+            Assert(Count(list, "\"keyId\"") == 1 && list.Contains("\"signs\":true"), "one key, ours: " + list);
+        });
+
+        Check("unknown settings are refused", () =>
+        {
+            var e = Throws(() => Connection.Open("{\"graphUrl\":\"https://127.0.0.1:1\",\"proxxy\":\"x\"}", null));
+            Assert(e.Code == "settings" && e.Message.Contains("proxxy"), "settings error, got " + e.ErrorJson);
+        });
+
+        string addedKeyId = null;
+        Check("addKey, list, removeKey", () =>
+        {
+            var added = connection.AddKey("{\"target\":" + target + ",\"certificate\":\"" + Convert.ToBase64String(otherCer) +
+                "\",\"displayName\":\"ffi addKey\"}", current);
+            addedKeyId = Field(added, "keyId");
+            Assert(addedKeyId != null && addedKeyId.Length == 36, "a keyId: " + added);
+            Assert(Count(connection.ListKeys(target, null), "\"keyId\"") == 2, "two keys");
+            var removed = connection.RemoveKey("{\"target\":" + target + ",\"keyId\":\"" + addedKeyId + "\"}", current);
+            Assert(removed.Contains("\"removed\":true"), "removed");
+            Assert(Count(connection.ListKeys(target, null), "\"keyId\"") == 1, "one key again");
+        });
+
+        Check("Graph's refusal carries its code and request-id", () =>
+        {
+            var e = Throws(() => connection.RemoveKey("{\"target\":" + target + ",\"keyId\":\"" + Guid.NewGuid() + "\"}", current));
+            Assert(e.Status == KeyrollStatus.ServiceError && e.Kind == "service", "a service error, got " + e.ErrorJson);
+            Assert(e.HttpStatus == 404 && !string.IsNullOrEmpty(e.Code), "404 with Graph's code");
+            Assert(!string.IsNullOrEmpty(e.RequestId) && !string.IsNullOrEmpty(e.ClientRequestId), "request ids");
+        });
+
+        Check("a proof the service would reject is refused before sending", () =>
+        {
+            var e = Throws(() => connection.AddKey("{\"target\":" + target + ",\"certificate\":\"" + Convert.ToBase64String(otherCer) + "\"}", next));
+            Assert(e.Status == KeyrollStatus.Rejected && e.Kind == "rejected", "rejected, got " + e.ErrorJson);
+        });
+
+        Check("use after dispose is an error, not a crash", () =>
+        {
+            var spare = SigningIdentity.OpenFile(nextPfx, password);
+            spare.Dispose();
+            spare.Dispose();
+            var e = Throws(() => spare.MintProof(objectId));
+            Assert(e.Status == KeyrollStatus.UnknownHandle, "UnknownHandle, got " + e.Status);
+            var c = Connection.Open(settings, current);
+            c.Dispose();
+            e = Throws(() => c.ListKeys(target, null));
+            Assert(e.Status == KeyrollStatus.UnknownHandle, "UnknownHandle for the connection");
+        });
+
+        Check("16 threads at once: mint, inspect, list", () =>
+        {
+            var errors = new List<Exception>();
+            var threads = new List<Thread>();
+            var start = new ManualResetEvent(false);
+            for (var t = 0; t < 16; t++)
+            {
+                var th = new Thread(() =>
+                {
+                    try
+                    {
+                        start.WaitOne();
+                        for (var i = 0; i < 25; i++)
+                        {
+                            var p = current.MintProof(objectId);
+                            if (!Proofs.Inspect(p, "{\"objectId\":\"" + objectId + "\"}").Contains("\"findings\""))
+                                throw new Exception("no report");
+                        }
+                        var list = connection.ListKeys(target, current);
+                        if (Count(list, "\"keyId\"") != 1) throw new Exception("wrong key count: " + list);
+                        var e = Throws(() => current.MintProof("nope"));
+                        if (e.Status != KeyrollStatus.InvalidInput) throw new Exception("wrong status " + e.Status);
+                    }
+                    catch (Exception e)
+                    {
+                        lock (errors) errors.Add(e);
+                    }
+                });
+                th.Start();
+                threads.Add(th);
+            }
+            start.Set();
+            foreach (var th in threads) th.Join();
+            Assert(errors.Count == 0, "no errors, got " + string.Join(" | ", errors));
+        });
+
+        Check("a panic inside core surfaces as an exception and the library keeps working", () =>
+        {
+            var e = Throws(() => Diagnostics.PanicForTest());
+            Assert(e.Status == KeyrollStatus.Panic && e.Kind == "internal" && e.Code == "panic", "a panic error, got " + e.ErrorJson);
+            Assert(e.Message.Contains("deliberate panic"), "the panic message");
+            Assert(current.MintProof(objectId).Split('.').Length == 3, "minting still works");
+            Assert(Count(connection.ListKeys(target, null), "\"keyId\"") == 1, "the runtime still works");
+        });
+
+        Check("roll to the next certificate, removing the old key", () =>
+        {
+            var report = connection.Roll("{\"target\":" + target + ",\"removeOld\":true,\"tenantId\":\"" + tenant +
+                "\",\"verifyTimeoutSecs\":60}", current, next);
+            Assert(report.Contains("\"success\":true"), "success: " + report);
+            using (var c = Connection.Open(settings, next))
+            {
+                var list = c.ListKeys(target, next);
+                Assert(Count(list, "\"keyId\"") == 1 && list.Contains(next.Thumbprint), "only the next key: " + list);
+            }
+        });
+
+        var mints = Environment.GetEnvironmentVariable("KR_MINT_COUNT");
+        if (!string.IsNullOrEmpty(mints))
+        {
+            Check("mint rate", () =>
+            {
+                var n = int.Parse(mints);
+                for (var i = 0; i < 20; i++) next.MintProof(objectId);
+                var watch = Stopwatch.StartNew();
+                var total = 0;
+                for (var i = 0; i < n; i++) total += next.MintProof(objectId).Length;
+                watch.Stop();
+                Assert(total > 0, "proofs");
+                Console.WriteLine("{\"csharp_mints\": " + n + ", \"seconds\": " + watch.Elapsed.TotalSeconds.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) +
+                    ", \"per_second\": " + (n / watch.Elapsed.TotalSeconds).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + "}");
+            });
+        }
+
+        if (connection != null) connection.Dispose();
+        if (current != null) current.Dispose();
+        if (next != null) next.Dispose();
+        Console.WriteLine(failures == 0 ? "all passed" : failures + " failed");
+        return failures == 0 ? 0 : 1;
+    }
+}
