@@ -45,7 +45,7 @@ def test_msal_token_then_graph_sdk_add_key(keyroll_emulator, make_cert, monkeypa
         AzureIdentityAuthenticationProvider,
     )
     from msgraph import GraphRequestAdapter, GraphServiceClient
-    from msgraph.core import GraphClientFactory
+    from msgraph_core import GraphClientFactory
     from msgraph.generated.applications.item.add_key.add_key_post_request_body import AddKeyPostRequestBody
     from msgraph.generated.models.key_credential import KeyCredential
 
