@@ -1,0 +1,129 @@
+"""The generated ctypes binding (ffi/bindings/python/keyroll.py) against the native library and the emulator:
+mint a proof and check it with PyJWT (an independent implementation), then addKey over HTTPS.
+
+Run by scripts/test.d/ffi-python.sh, which builds the library, starts the emulator, makes the certificates and
+registers the application; settings arrive in KR_* variables."""
+
+import base64
+import ctypes
+import hashlib
+import json
+import os
+import re
+import ssl
+import sys
+import urllib.request
+
+import jwt
+import pytest
+from cryptography import x509
+
+if "KR_OBJECT_ID" not in os.environ or "KEYROLL_LIB_DIR" not in os.environ:
+    pytest.skip("run through scripts/test.d/ffi-python.sh, which sets up the emulator", allow_module_level=True)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "ffi", "bindings", "python"))
+import keyroll as kr  # noqa: E402
+
+kr.init_lib(os.path.join(os.environ["KEYROLL_LIB_DIR"], "libkeyroll.so"))
+ENV = os.environ
+GRAPH_AUDIENCE = "00000002-0000-0000-c000-000000000000"
+
+
+def buf(data):
+    """A byte input as the binding takes it."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+
+
+def call(fn, *args):
+    """Calls a binding function that ends with an output; returns (status, text)."""
+    out = kr.KeyrollOutput()
+    status = kr.KeyrollStatus.Ok
+    try:
+        fn(*args, ctypes.byref(out))
+    except Exception as e:  # the binding raises on any status but Ok; the output is the error object
+        status = int(re.search(r"(\d+)$", str(e)).group(1))
+    text = ""
+    if out.handle:
+        dst = (ctypes.c_uint8 * out.len)()
+        kr.keyroll_output_take(out.handle, dst)
+        text = bytes(dst).decode("utf-8")
+    return status, text
+
+
+@pytest.fixture(scope="module")
+def identity():
+    handle = ctypes.c_uint64(0)
+    with open(ENV["KR_CURRENT_PFX"], "rb") as f:
+        status, text = call(kr.keyroll_identity_open, buf(f.read()), buf(ENV["KR_PASSWORD"]), ctypes.byref(handle))
+    assert status == kr.KeyrollStatus.Ok, text
+    yield handle.value, json.loads(text)
+    kr.keyroll_identity_close(handle.value)
+
+
+def test_mint_is_verified_by_pyjwt(identity):
+    handle, described = identity
+    object_id = ENV["KR_OBJECT_ID"]
+    status, proof = call(kr.keyroll_proof_mint, handle, buf(object_id), 300, buf(""))
+    assert status == kr.KeyrollStatus.Ok, proof
+    with open(ENV["KR_CURRENT_CER"], "rb") as f:
+        der = f.read()
+    cert = x509.load_der_x509_certificate(der)
+    claims = jwt.decode(proof, cert.public_key(), algorithms=["RS256"], audience=GRAPH_AUDIENCE, issuer=object_id)
+    assert claims["exp"] - claims["nbf"] == 300
+    header = jwt.get_unverified_header(proof)
+    sha1 = hashlib.sha1(der).digest()
+    assert header["kid"] == sha1.hex().upper() == described["thumbprint"]
+    assert header["x5t"] == base64.urlsafe_b64encode(sha1).rstrip(b"=").decode()
+    assert header["typ"] == "JWT"
+
+
+def test_errors_are_objects(identity):
+    handle, _ = identity
+    status, text = call(kr.keyroll_proof_mint, handle, buf("not-a-guid"), 0, buf(""))
+    assert status == kr.KeyrollStatus.InvalidInput
+    error = json.loads(text)
+    assert error["kind"] == "input" and error["code"] == "proof" and "object id" in error["message"]
+
+
+def test_add_key_against_the_emulator(identity):
+    handle, _ = identity
+    settings = {
+        "graphUrl": ENV["KR_GRAPH_URL"],
+        "loginUrl": ENV["KR_LOGIN_URL"],
+        "caFile": ENV["KR_CA_CERT"],
+        "tenantId": ENV["KR_TENANT_ID"],
+        "clientId": ENV["KR_APP_ID"],
+    }
+    connection = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_connect, buf(json.dumps(settings)), handle, ctypes.byref(connection))
+    assert status == kr.KeyrollStatus.Ok, text
+    try:
+        with open(ENV["KR_OTHER_CER"], "rb") as f:
+            other = f.read()
+        request = {
+            "target": {"kind": "application", "objectId": ENV["KR_OBJECT_ID"]},
+            "certificate": base64.b64encode(other).decode(),
+            "displayName": "added from Python",
+        }
+        status, text = call(kr.keyroll_key_add, connection.value, buf(json.dumps(request)), handle)
+        assert status == kr.KeyrollStatus.Ok, text
+        added = json.loads(text)
+        assert added["thumbprint"] == hashlib.sha1(other).hexdigest().upper()
+
+        # What the emulator itself holds now, read through its admin API.
+        ctx = ssl.create_default_context(cafile=ENV["KR_CA_CERT"])
+        url = f"{ENV['KR_GRAPH_URL']}/_emulator/applications/{ENV['KR_OBJECT_ID']}"
+        with urllib.request.urlopen(url, context=ctx) as r:
+            keys = json.loads(r.read())["keyCredentials"]
+        assert {k["keyId"] for k in keys} >= {added["keyId"]}
+        assert any(k.get("displayName") == "added from Python" for k in keys)
+
+        # The same certificate again is refused locally, before anything is sent.
+        status, text = call(kr.keyroll_key_add, connection.value, buf(json.dumps(request)), handle)
+        assert status == kr.KeyrollStatus.Rejected
+        assert json.loads(text)["code"] == "already_present"
+    finally:
+        kr.keyroll_disconnect(connection.value)
