@@ -11,6 +11,11 @@ apt_need=()
 command -v openssl >/dev/null 2>&1 || apt_need+=(openssl)
 command -v mcs >/dev/null 2>&1 || apt_need+=(mono-complete)
 command -v gcc >/dev/null 2>&1 || apt_need+=(gcc)
+# The cross-language suites of the native library (scripts/test.d/ffi-*.sh): Mono's .NET Framework 4.7.2
+# reference assemblies for the binding assembly, and jq / curl to drive the emulator.
+[ -f /usr/lib/mono/4.7.2-api/mscorlib.dll ] || apt_need+=(mono-complete)
+command -v jq >/dev/null 2>&1 || apt_need+=(jq)
+command -v curl >/dev/null 2>&1 || apt_need+=(curl)
 if [ "${#apt_need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "apt-get install ${apt_need[*]}"
