@@ -708,11 +708,11 @@ fn faults_leave_exactly_one_new_key() {
     r.ok();
     assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a, &c.b]));
 
-    // A storm that outlasts the retry budget: exit 3, the 429 said, nothing added.
+    // Unavailable for longer than the retry budget: exit 3, the 503 said, nothing added.
     let app = emu.create(&[&c.a], json!({}));
-    emu.faults(json!({"throttle": {"retryAfter": 0.01}}));
+    emu.faults(json!({"unavailable": {"retryAfter": 0.01}}));
     let r = add(&emu, &app, &[]);
-    r.fails(3, &["429 TooManyRequests", "gave up after"]);
+    r.fails(3, &["503 ServiceUnavailable", "gave up after 8 attempts"]);
     emu.faults(json!({}));
     assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
 

@@ -628,6 +628,8 @@ impl GraphClient {
         let operation = format!("{method} {path}");
         let started = Instant::now();
         let mut attempt = 0u32;
+        // 429s that said when to come back: the service pacing a shared budget, not a failure.
+        let mut paced = 0u32;
         let mut token_refreshed = false;
         loop {
             attempt += 1;
@@ -636,8 +638,8 @@ impl GraphClient {
             let out = self
                 .send_once(&method, &url, body, &client_request_id)
                 .await;
-            let give_up = |attempt: u32| {
-                attempt >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed
+            let give_up = |counted: u32| {
+                counted >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed
             };
             let delay = match out {
                 Ok(Outcome::Answer(a)) if (200..300).contains(&a.status) => {
@@ -663,7 +665,12 @@ impl GraphClient {
                     if a.status != 429 && idem == Idempotency::CheckFirst {
                         return Ok(CallResult::Ambiguous(format!("{} {}", a.status, err.code)));
                     }
-                    if give_up(attempt) {
+                    // A 429 with Retry-After counts against the time budget only: many requests sharing one
+                    // write budget each meet several of them while the batch as a whole makes progress.
+                    if a.status == 429 && a.retry_after.is_some() {
+                        paced += 1;
+                    }
+                    if give_up(attempt - paced) {
                         return Err(GraphError::RetriesExhausted {
                             last: Box::new(err),
                             attempts: attempt,
@@ -682,7 +689,7 @@ impl GraphClient {
                     if idem == Idempotency::CheckFirst {
                         return Ok(CallResult::Ambiguous(detail));
                     }
-                    if give_up(attempt) {
+                    if give_up(attempt - paced) {
                         return Err(GraphError::Transport {
                             operation,
                             detail,
@@ -698,7 +705,7 @@ impl GraphClient {
                 }) => {
                     // Nothing was sent. A certificate that is not trusted will not become trusted; an address
                     // that refuses connections gets a few tries only.
-                    if give_up(attempt)
+                    if give_up(attempt - paced)
                         || attempt >= MAX_CONNECT_ATTEMPTS
                         || is_certificate_failure(&detail)
                     {
