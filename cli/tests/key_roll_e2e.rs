@@ -137,7 +137,7 @@ impl Emu {
         let mut cmd = Command::new("curl");
         cmd.args(["-sS", "--noproxy", "*", "--cacert", &self.ca, "-X", method])
             .arg(format!("{}{path}", self.graph));
-        if let Some(b) = body {
+        if body.is_some() {
             cmd.args([
                 "-H",
                 "content-type: application/json",
