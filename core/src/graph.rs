@@ -211,6 +211,16 @@ pub enum GraphError {
         /// The existing credential's id.
         key_id: String,
     },
+    /// removeKey for a keyId the object does not have.
+    #[error(
+        "the {target} has no key credential with keyId {key_id}; list them with `keyroll key list`"
+    )]
+    KeyNotFound {
+        /// The target.
+        target: String,
+        /// The keyId asked for.
+        key_id: Uuid,
+    },
     /// An id that is the appId of the object, used as its object id.
     #[error(
         "{given} is the appId (client id) of the application, not its object id; use --app-id {given}, or the object id {object_id}"
@@ -239,6 +249,7 @@ impl GraphError {
             GraphError::Invalid(_)
                 | GraphError::ProofRejected(_)
                 | GraphError::AlreadyPresent { .. }
+                | GraphError::KeyNotFound { .. }
         )
     }
     /// The service error, if this is one.
@@ -335,10 +346,10 @@ struct Throttle {
 
 impl Throttle {
     fn pause_until(&self, at: Instant) {
-        if let Ok(mut g) = self.resume_at.lock() {
-            if g.is_none_or(|cur| cur < at) {
-                *g = Some(at);
-            }
+        if let Ok(mut g) = self.resume_at.lock()
+            && g.is_none_or(|cur| cur < at)
+        {
+            *g = Some(at);
         }
     }
     async fn wait(&self) {
@@ -832,9 +843,22 @@ impl GraphClient {
         request: &AddKeyRequest,
         new_certificate: &Certificate,
     ) -> Result<AddKeyOutcome, GraphError> {
-        let now = self.clock.now();
-        crate::credential::validate_add_key(request, now)?;
+        crate::credential::validate_add_key(request, self.clock.now())?;
         let current = self.resolve(target).await?;
+        self.add_key_resolved(target, &current, request, new_certificate)
+            .await
+    }
+
+    /// `addKey` for an object already read with [`GraphClient::resolve`] (a caller that needed the object id
+    /// to mint the proof saves a second read).
+    pub async fn add_key_resolved(
+        &self,
+        target: &Target,
+        current: &ObjectKeys,
+        request: &AddKeyRequest,
+        new_certificate: &Certificate,
+    ) -> Result<AddKeyOutcome, GraphError> {
+        crate::credential::validate_add_key(request, self.clock.now())?;
         if let Some(existing) = current
             .keys
             .iter()
@@ -846,7 +870,7 @@ impl GraphClient {
                 key_id: existing.key_id.map(|k| k.to_string()).unwrap_or_default(),
             });
         }
-        self.precheck_proof(&request.proof, &current)?;
+        self.precheck_proof(&request.proof, current)?;
         let path = format!("{}/addKey", target.with_object_id(current.id).path());
         let body = serde_json::to_value(request).map_err(|e| GraphError::InvalidResponse {
             operation: "serialize addKey".into(),
@@ -915,7 +939,7 @@ impl GraphClient {
                     return Err(GraphError::Service(Box::new(self.explain_401(
                         *s,
                         &request.proof,
-                        &current,
+                        current,
                     ))));
                 }
                 Err(e) => return Err(e),
@@ -931,6 +955,12 @@ impl GraphClient {
         proof: &str,
     ) -> Result<(), GraphError> {
         let current = self.resolve(target).await?;
+        if !current.keys.iter().any(|k| k.key_id == Some(key_id)) {
+            return Err(GraphError::KeyNotFound {
+                target: target.to_string(),
+                key_id,
+            });
+        }
         self.precheck_proof(proof, &current)?;
         let path = format!("{}/removeKey", target.with_object_id(current.id).path());
         let body = serde_json::to_value(RemoveKeyRequest {
@@ -942,13 +972,21 @@ impl GraphClient {
             detail: e.to_string(),
             request_id: None,
         })?;
-        // removeKey is idempotent in effect: repeating it after a lost answer yields 404 for the gone key,
-        // which is then read as success below.
+        // removeKey is idempotent in effect: a repeat after a lost answer finds the key gone and is refused;
+        // the key was there before the call, so a refusal with the key now absent means it was removed.
         match self
             .call(reqwest::Method::POST, &path, Some(&body), Idempotency::Safe)
             .await
         {
             Ok(_) => Ok(()),
+            Err(GraphError::Service(s)) if s.status == 404 || s.status == 400 => {
+                let after = self.read_keys(&target.with_object_id(current.id)).await?;
+                if after.keys.iter().any(|k| k.key_id == Some(key_id)) {
+                    Err(GraphError::Service(s))
+                } else {
+                    Ok(())
+                }
+            }
             Err(GraphError::Service(s)) if s.status == 401 => Err(GraphError::Service(Box::new(
                 self.explain_401(*s, proof, &current),
             ))),

@@ -209,19 +209,16 @@ fn add(args: AddArgs) -> CmdResult {
     let client = args.conn.client(source.identity())?;
     let rt = runtime()?;
     let outcome = rt.block_on(async {
-        let proof = match &source {
-            ProofSource::Given(p) => p.clone(),
-            ProofSource::Mint(_) => {
-                let object_id = client.resolve(&target).await?.id;
-                source.proof_for(object_id, client.clock().now())?
-            }
-        };
+        // One read serves both the proof (which needs the object id) and addKey's own checks.
+        let current = client.resolve(&target).await?;
         let request = AddKeyRequest {
             key_credential: built.key_credential,
             password_credential,
-            proof,
+            proof: source.proof_for(current.id, client.clock().now())?,
         };
-        client.add_key(&target, &request, &public.certificate).await
+        client
+            .add_key_resolved(&target, &current, &request, &public.certificate)
+            .await
     });
     let outcome = outcome.map_err(graph_failure)?;
     if args.json {
