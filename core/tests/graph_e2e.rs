@@ -874,6 +874,26 @@ async fn bad_input_is_caught_and_explained() {
     }
     assert!(e.to_string().contains("appId"), "{e}");
 
+    // removeKey of a keyId the object does not have: refused locally, the keys untouched.
+    let before = h.thumbprints(app.id).await;
+    let p = proof::mint(
+        &cur_id,
+        &ProofRequest::new(app.id),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let missing = Uuid::new_v4();
+    let e = client
+        .remove_key(&app_target(app.id), missing, p.as_str())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, GraphError::KeyNotFound { key_id, .. } if key_id == missing),
+        "{e}"
+    );
+    assert!(e.is_local());
+    assert_eq!(h.thumbprints(app.id).await, before);
+
     // A proof whose iss is the appId: refused locally, nothing sent.
     let built = KeyCredentialBuilder::new(new.certificate.clone())
         .build()
