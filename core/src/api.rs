@@ -279,9 +279,13 @@ fn graph_report(g: &GraphError, message: String) -> ErrorReport {
         GraphError::AlreadyPresent { .. } => {
             ErrorReport::new(ErrorKind::Rejected, "already_present", message)
         }
+        GraphError::KeyNotFound { .. } => {
+            ErrorReport::new(ErrorKind::Rejected, "key_not_found", message)
+        }
         GraphError::AppIdAsObjectId { .. } => {
             ErrorReport::new(ErrorKind::Input, "app_id_as_object_id", message)
         }
+        _ if g.is_local() => ErrorReport::new(ErrorKind::Rejected, "graph", message),
         _ => ErrorReport::new(ErrorKind::Service, "graph", message),
     }
 }

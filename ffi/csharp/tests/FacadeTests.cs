@@ -176,10 +176,17 @@ static class FacadeTests
 
         Check("Graph's refusal carries its code and request-id", () =>
         {
-            var e = Throws(() => connection.RemoveKey("{\"target\":" + target + ",\"keyId\":\"" + Guid.NewGuid() + "\"}", current));
+            var missing = "{\"kind\":\"application\",\"objectId\":\"" + Guid.NewGuid() + "\"}";
+            var e = Throws(() => connection.ListKeys(missing, null));
             Assert(e.Status == KeyrollStatus.ServiceError && e.Kind == "service", "a service error, got " + e.ErrorJson);
-            Assert(e.HttpStatus == 404 && !string.IsNullOrEmpty(e.Code), "404 with Graph's code");
-            Assert(!string.IsNullOrEmpty(e.RequestId) && !string.IsNullOrEmpty(e.ClientRequestId), "request ids");
+            Assert(e.HttpStatus == 404 && !string.IsNullOrEmpty(e.Code), "404 with Graph's code, got " + e.ErrorJson);
+            Assert(!string.IsNullOrEmpty(e.RequestId) && !string.IsNullOrEmpty(e.ClientRequestId), "request ids, got " + e.ErrorJson);
+        });
+
+        Check("an unknown keyId is refused before sending", () =>
+        {
+            var e = Throws(() => connection.RemoveKey("{\"target\":" + target + ",\"keyId\":\"" + Guid.NewGuid() + "\"}", current));
+            Assert(e.Status == KeyrollStatus.Rejected && e.Code == "key_not_found", "key_not_found, got " + e.ErrorJson);
         });
 
         Check("a proof the service would reject is refused before sending", () =>
