@@ -14,7 +14,10 @@ fn demo_rolls_an_application_and_prints_no_secret() {
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("demo complete"), "{stdout}");
     assert!(stdout.contains("removed 1 old key(s)"), "{stdout}");
-    assert!(stdout.contains("AADSTS700027"), "the removed certificate must be refused: {stdout}");
+    assert!(
+        stdout.contains("AADSTS700027"),
+        "the removed certificate must be refused: {stdout}"
+    );
     for secret_marker in ["PRIVATE KEY", "eyJ"] {
         assert!(
             !stdout.contains(secret_marker) && !stderr.contains(secret_marker),
