@@ -281,5 +281,8 @@ class Probe { static int Main(string[] a) {
     exe = tmp_path / "Probe.exe"
     subprocess.run(["mcs", "-nologo", f"-out:{exe}", str(program)], check=True)
     lib = packaged / f"runtimes/{rid()}/native/libkeyroll.so"
-    r = subprocess.run(["mono", str(exe), str(packaged / "bin/Keyroll.dll"), str(lib)], capture_output=True, text=True, timeout=120)
+    # Mono on Linux resolves DllImport("keyroll") through the loader's search path only (KeyrollNative.Load's
+    # resolver is for .NET Core, LoadLibrary for Windows), so the packaged folder goes on LD_LIBRARY_PATH here.
+    env = dict(os.environ, LD_LIBRARY_PATH=str(lib.parent))
+    r = subprocess.run(["mono", str(exe), str(packaged / "bin/Keyroll.dll"), str(lib)], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -339,7 +339,14 @@ fn build_assembly_mcs(sources: &[PathBuf], out: &Path, profile: &str) -> Result<
                 .into(),
     })?;
     let mut cmd = Command::new("mcs");
-    cmd.args(["-target:library", "-unsafe", "-nostdlib", "-nologo"])
+    // The same language level and references as ffi/csharp/build.sh, which the ffi suite compiles with.
+    cmd.args([
+        "-target:library",
+        "-unsafe",
+        "-nostdlib",
+        "-nologo",
+        "-langversion:6",
+    ])
         .arg(format!("-out:{}", out.display()));
     if profile == "release" {
         cmd.arg("-optimize+");
@@ -350,6 +357,8 @@ fn build_assembly_mcs(sources: &[PathBuf], out: &Path, profile: &str) -> Result<
         "mscorlib.dll",
         "System.dll",
         "System.Core.dll",
+        "System.Runtime.Serialization.dll",
+        "System.Xml.dll",
         "Facades/netstandard.dll",
         "Facades/System.Runtime.dll",
         "Facades/System.Runtime.InteropServices.RuntimeInformation.dll",
