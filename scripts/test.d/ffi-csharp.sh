@@ -6,7 +6,17 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../../ffi/tests/support/common.sh"
 command -v mono >/dev/null || { echo "SKIPPED: mono is not installed (scripts/setup.sh installs mono-complete)"; exit 77; }
 build_native
-assembly="$(ffi/csharp/build.sh "$work/bin")"
+if [ -n "${KEYROLL_PACKAGED_MODULE:-}" ]; then
+  # The same tests against a laid-out EntraKeyRoll module: its assembly and its native library.
+  # (copied beside the test program, where Mono looks for it; byte for byte the packaged file)
+  mkdir -p "$work/bin"
+  cp "$KEYROLL_PACKAGED_MODULE/bin/Keyroll.dll" "$work/bin/Keyroll.dll"
+  assembly="$work/bin/Keyroll.dll"
+  KEYROLL_LIB_DIR="$(dirname "$(ls "$KEYROLL_PACKAGED_MODULE"/runtimes/linux-*/native/libkeyroll.so | head -1)")"
+  echo "testing the packaged module at $KEYROLL_PACKAGED_MODULE" >&2
+else
+  assembly="$(ffi/csharp/build.sh "$work/bin")"
+fi
 mcs -nologo -langversion:6 -r:"$assembly" -r:System.dll -r:System.Core.dll -out:"$work/bin/FacadeTests.exe" \
   ffi/csharp/tests/FacadeTests.cs
 start_emulator

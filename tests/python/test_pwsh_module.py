@@ -286,3 +286,14 @@ class Probe { static int Main(string[] a) {
     env = dict(os.environ, LD_LIBRARY_PATH=str(lib.parent))
     r = subprocess.run(["mono", str(exe), str(packaged / "bin/Keyroll.dll"), str(lib)], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_facade_suite_runs_against_the_packaged_module(packaged: Path):
+    """The C# facade tests of the native library (scripts/test.d/ffi-csharp.sh) against the packaged copy."""
+    if not shutil.which("mono"):
+        pytest.fail("mono-complete is required (scripts/setup.sh installs it)")
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, KEYROLL_PACKAGED_MODULE=str(packaged))
+    r = subprocess.run(["bash", str(root / "scripts/test.d/ffi-csharp.sh")], capture_output=True, text=True, timeout=600, env=env, cwd=root)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    assert "testing the packaged module" in r.stderr
