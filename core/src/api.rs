@@ -491,11 +491,31 @@ pub struct KeyCredentialSettings {
     /// `customKeyIdentifier`, base64 (default: the SHA-1 thumbprint, set by the service).
     #[serde(default)]
     pub custom_key_identifier: Option<String>,
+    /// `type`: AsymmetricX509Cert (default) or X509CertAndPassword.
+    #[serde(default, rename = "type")]
+    pub key_type: Option<String>,
+    /// `usage`: Verify (default) or Sign.
+    #[serde(default)]
+    pub usage: Option<String>,
 }
 
 impl KeyCredentialSettings {
+    fn kind(&self) -> Result<CredentialKind, ApiError> {
+        let t = self.key_type.as_deref().unwrap_or("AsymmetricX509Cert");
+        let u = self.usage.as_deref().unwrap_or(match t {
+            "X509CertAndPassword" => "Sign",
+            _ => "Verify",
+        });
+        CredentialKind::from_type_and_usage(t, u).ok_or_else(|| {
+            ApiError::settings(
+                "type/usage",
+                format!("{t} with {u} is not accepted; use AsymmetricX509Cert + Verify or X509CertAndPassword + Sign"),
+            )
+        })
+    }
+
     fn builder(&self, certificate: Certificate) -> Result<KeyCredentialBuilder, ApiError> {
-        let mut b = KeyCredentialBuilder::new(certificate).kind(CredentialKind::Verify);
+        let mut b = KeyCredentialBuilder::new(certificate).kind(self.kind()?);
         if let Some(n) = &self.display_name {
             b = b.display_name(n.clone());
         }
@@ -792,7 +812,10 @@ impl Connection {
             .await?;
         let request = AddKeyRequest {
             key_credential: built.key_credential,
-            password_credential: None,
+            password_credential: settings
+                .password_credential
+                .as_ref()
+                .map(|p| crate::credential::PasswordCredential::with_secret(p.secret_text.clone())),
             proof,
         };
         let outcome = self
@@ -891,6 +914,29 @@ pub struct AddKeySettings {
     /// A proof made elsewhere (e.g. by the two-phase path); else one is minted with the signer.
     #[serde(default)]
     pub proof: Option<String>,
+    /// For an X509CertAndPassword key: `{"secretText": "<the key's password>"}`.
+    #[serde(default)]
+    pub password_credential: Option<PasswordSettings>,
+}
+
+/// The password credential of an addKey: only `secretText`, wiped on drop and never shown.
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// The key's password.
+    pub secret_text: String,
+}
+
+impl Drop for PasswordSettings {
+    fn drop(&mut self) {
+        self.secret_text.zeroize();
+    }
+}
+
+impl std::fmt::Debug for PasswordSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordSettings(<redacted>)")
+    }
 }
 
 /// The settings of `removeKey`.
@@ -940,6 +986,27 @@ pub async fn panic_for_test() -> Result<Value, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_key_settings_carry_type_usage_and_a_hidden_password() {
+        let s: AddKeySettings = from_json(
+            "addKey settings",
+            br#"{"target":{"objectId":"11111111-2222-3333-4444-555555555555"},"certificate":"x","type":"X509CertAndPassword","usage":"Sign","passwordCredential":{"secretText":"hunter2-secret"}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.key.kind().unwrap(), CredentialKind::SignWithPassword);
+        assert!(!format!("{s:?}").contains("hunter2-secret"));
+        let bad = KeyCredentialSettings {
+            key_type: Some("AsymmetricX509Cert".into()),
+            usage: Some("Sign".into()),
+            ..Default::default()
+        };
+        assert!(bad.kind().is_err());
+        assert_eq!(
+            KeyCredentialSettings::default().kind().unwrap(),
+            CredentialKind::Verify
+        );
+    }
 
     #[test]
     fn unknown_settings_are_refused() {
