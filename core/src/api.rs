@@ -544,11 +544,14 @@ pub fn key_credential(
     let public = cert::load_public_certificate(certificate, None)?;
     let thumbprint = public.certificate.sha1_hex();
     let built = settings.builder(public.certificate)?.build()?;
+    // `base64Text`: the bytes were base64 text of the certificate, not the certificate. Where the host passed
+    // text on purpose that is fine; where it passed bytes, it is the double-encoding mistake to report.
     Ok(json!({
         "keyCredential": built.key_credential,
         "thumbprint": thumbprint,
         "warnings": built.warnings,
         "notice": public.notice,
+        "base64Text": public.from_base64_text,
     }))
 }
 

@@ -517,6 +517,10 @@ pub struct PublicCertificate {
     /// Set when the input held more than the certificate (a private key, other certificates) and only the
     /// certificate was used: the user should know their private key was *not* uploaded.
     pub notice: Option<String>,
+    /// Whether the bytes were base64 text of the certificate rather than the certificate itself. Legitimate
+    /// for a file ("Base-64 encoded .cer"), but where DER bytes were expected (a `key` value) it is the
+    /// double-encoding mistake, which callers report.
+    pub from_base64_text: bool,
 }
 
 /// The private-key guard: turns user input into a public certificate and nothing else.
@@ -556,12 +560,14 @@ pub fn load_public_certificate(
         return Ok(PublicCertificate {
             certificate,
             notice,
+            from_base64_text: false,
         });
     }
     match classify_der(bytes) {
         DerKind::Certificate => Ok(PublicCertificate {
             certificate: Certificate::from_der(bytes)?,
             notice: None,
+            from_base64_text: false,
         }),
         DerKind::Pfx => {
             let pfx = Pfx::open(bytes, password)?;
@@ -575,6 +581,7 @@ pub fn load_public_certificate(
             Ok(PublicCertificate {
                 certificate,
                 notice,
+                from_base64_text: false,
             })
         }
         DerKind::PrivateKey(what) => Err(CertError::PrivateKeyNotCertificate { what }),

@@ -33,10 +33,9 @@ function ConvertTo-KrAddKeySettings {
     if ($null -eq $key) {
         throw (New-KrArgumentError -Message 'the KeyCredential has no Key: give the new public certificate as DER bytes, base64 text or an X509Certificate2' -ErrorId 'KeyCredentialWithoutKey' -TargetObject $KeyCredential)
     }
-    $fromText = $false
     $bytes = if ($key -is [System.Security.Cryptography.X509Certificates.X509Certificate]) { $key.GetRawCertData() }
     elseif ($key -is [byte[]]) { $key }
-    elseif ($key -is [string]) { $fromText = $true; [System.Text.Encoding]::ASCII.GetBytes($key) }
+    elseif ($key -is [string]) { [System.Text.Encoding]::ASCII.GetBytes($key) }
     else {
         throw (New-KrArgumentError -Message "the KeyCredential's Key is a $($key.GetType().FullName): give DER bytes, base64 text or an X509Certificate2" -ErrorId 'KeyCredentialKeyType' -TargetObject $KeyCredential)
     }
@@ -45,20 +44,15 @@ function ConvertTo-KrAddKeySettings {
         startDateTime       = ConvertTo-KrDateText (Get-KrProperty $KeyCredential 'StartDateTime')
         endDateTime         = ConvertTo-KrDateText (Get-KrProperty $KeyCredential 'EndDateTime')
         customKeyIdentifier = $null
+        type                = [string](Get-KrProperty $KeyCredential 'Type')
+        usage               = [string](Get-KrProperty $KeyCredential 'Usage')
     }
     $cki = Get-KrProperty $KeyCredential 'CustomKeyIdentifier'
     if ($cki -is [byte[]]) { $choices.customKeyIdentifier = [Convert]::ToBase64String($cki) } elseif ($cki) { $choices.customKeyIdentifier = [string]$cki }
-    foreach ($pair in @(@('Type', 'AsymmetricX509Cert'), @('Usage', 'Verify'))) {
-        $given = [string](Get-KrProperty $KeyCredential $pair[0])
-        if ($given -and $given -ne $pair[1]) {
-            Write-Warning "KeyCredential.$($pair[0]) '$given' is not used: addKey adds $($pair[1]) keys only"
-        }
-    }
     $json = ConvertTo-KrSettingsJson -Settings $choices
     $built = Invoke-KrFacade -Json -TargetObject $KeyCredential -Call { [Keyroll.Proofs]::KeyCredential($bytes, $json) }
-    if (-not $fromText -and $bytes.Length -gt 0 -and $bytes[0] -ne 0x30 -and $bytes[0] -ne 0x2D) {
-        # DER starts with a SEQUENCE (0x30) and PEM with '-': these bytes were the text of base64, a common mistake
-        # (the key encoded twice) that Graph would refuse.
+    if ($built.base64Text -and $key -is [byte[]]) {
+        # The library found base64 text where DER bytes belong: the key encoded twice, which Graph would refuse.
         Write-Warning "KeyCredential.Key held the ASCII bytes of base64 text instead of the certificate's DER bytes (double encoding); it was decoded once and certificate $($built.thumbprint) is used"
     }
     if ($built.notice) { Write-Warning $built.notice }

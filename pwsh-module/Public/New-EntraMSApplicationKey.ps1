@@ -98,10 +98,6 @@ function New-EntraMSApplicationKey {
     process {
         $target = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
-        if ($null -ne $PasswordCredential) {
-            $PSCmdlet.WriteError((New-KrArgumentError -Message 'PasswordCredential is not supported by this version of EntraKeyRoll: add the password with its own request' -ErrorId 'PasswordCredentialNotSupported' -TargetObject $subject))
-            return
-        }
         try {
             $prepared = ConvertTo-KrAddKeySettings -KeyCredential $KeyCredential
         }
@@ -115,9 +111,26 @@ function New-EntraMSApplicationKey {
         $settings.target = $target
         if ($Proof) { $settings.proof = $Proof }
         Write-Verbose "addKey: $TargetType $subject, certificate $($prepared.Thumbprint), proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
-        $json = ConvertTo-KrSettingsJson -Settings $settings
+        # The key's password (X509CertAndPassword keys) as a string or SecureString SecretText: turned into text
+        # only for the call, never written to a variable that outlives it or to the verbose stream.
+        $secret = if ($null -ne $PasswordCredential) { Get-KrProperty $PasswordCredential 'SecretText' } else { $null }
+        $secure = if ($secret -is [System.Security.SecureString]) { $secret }
+        elseif ($secret) { ConvertTo-SecureString -String ([string]$secret) -AsPlainText -Force }
+        else { $null }
+        if ($null -ne $PasswordCredential -and $null -eq $secure) {
+            $PSCmdlet.WriteError((New-KrArgumentError -Message 'the PasswordCredential has no SecretText: give the key''s password as SecretText' -ErrorId 'PasswordCredentialWithoutSecret' -TargetObject $subject))
+            return
+        }
         try {
-            $result = Invoke-KrFacade -Json -TargetObject $subject -Call { $connection.Connection.AddKey($json, $connection.Signer) }
+            $result = Use-KrPlainText -SecureString $secure -Action {
+                param($plain)
+                if ($plain) { $settings.passwordCredential = [ordered]@{ secretText = $plain } }
+                try {
+                    $json = ConvertTo-KrSettingsJson -Settings $settings
+                    Invoke-KrFacade -Json -TargetObject $subject -Call { $connection.Connection.AddKey($json, $connection.Signer) }
+                }
+                finally { $settings.Remove('passwordCredential'); $json = $null }
+            }
         }
         catch {
             $PSCmdlet.WriteError($_)

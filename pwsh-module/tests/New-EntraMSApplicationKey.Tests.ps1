@@ -60,8 +60,13 @@ Describe 'New-EntraMSApplicationKey' {
         $e[0].Exception.Data['RequestId'] | Should -Not -BeNullOrEmpty
     }
 
-    It 'refuses a PasswordCredential rather than dropping it' {
-        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -PasswordCredential @{ SecretText = 'x' } -Proof 'x' -ErrorVariable e -ErrorAction SilentlyContinue
-        $e[0].FullyQualifiedErrorId | Should -BeLike 'PasswordCredentialNotSupported*'
+    It 'refuses a PasswordCredential without SecretText rather than dropping it' {
+        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -PasswordCredential @{ DisplayName = 'x' } -Proof 'x' -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'PasswordCredentialWithoutSecret*'
+    }
+
+    It 'refuses a PasswordCredential on an AsymmetricX509Cert key with the library''s rule' {
+        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next; Type = 'AsymmetricX509Cert'; Usage = 'Verify' } -PasswordCredential @{ SecretText = 'x' } -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].Exception.Message | Should -Match 'passwordCredential'
     }
 }
