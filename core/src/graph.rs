@@ -994,7 +994,9 @@ impl GraphClient {
         }
     }
 
-    fn precheck_proof(&self, proof: &str, current: &ObjectKeys) -> Result<(), GraphError> {
+    /// Every reason the service would reject `proof` for this object, judged against its current keys: the
+    /// causes in words, empty when the proof checks out.
+    fn proof_problems(&self, proof: &str, current: &ObjectKeys) -> Vec<String> {
         let certs: Vec<Certificate> = current
             .keys
             .iter()
@@ -1011,32 +1013,20 @@ impl GraphClient {
                 clock_skew_secs: 0,
             },
         );
-        if report.accepted() {
-            return Ok(());
+        report.errors().map(|f| f.message.clone()).collect()
+    }
+
+    fn precheck_proof(&self, proof: &str, current: &ObjectKeys) -> Result<(), GraphError> {
+        let problems = self.proof_problems(proof, current);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(GraphError::ProofRejected(problems))
         }
-        Err(GraphError::ProofRejected(
-            report.errors().map(|f| f.message.clone()).collect(),
-        ))
     }
 
     fn explain_401(&self, mut s: ServiceError, proof: &str, current: &ObjectKeys) -> ServiceError {
-        let certs: Vec<Certificate> = current
-            .keys
-            .iter()
-            .filter_map(KeyCredential::certificate)
-            .collect();
-        let report = inspect::inspect(
-            proof,
-            &InspectOptions {
-                certificates: &certs,
-                expected_object_id: Some(current.id),
-                app_id: current.app_id,
-                expected_audience: None,
-                now: self.clock.now(),
-                clock_skew_secs: 0,
-            },
-        );
-        let causes: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
+        let causes = self.proof_problems(proof, current);
         s.hint = Some(if causes.is_empty() {
             "the proof checks out locally; the key that signed it may have been removed or not yet replicated, or the token lacks permission to change this object".into()
         } else {
