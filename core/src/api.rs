@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-use crate::auth::{self, AuthError, AuthSettings, TokenProvider};
+use crate::auth::{self, AuthError, AuthSettings};
 use crate::cert::{self, CertError, Certificate, SigningIdentity};
 use crate::clock::Clock;
 use crate::cloud::{ApiVersion, Cloud, EndpointError, Endpoints};
@@ -37,7 +37,7 @@ use crate::credential::{
     serde_date,
 };
 use crate::graph::{GraphClient, GraphError, ObjectRef, Target, TargetKind};
-use crate::http::{self, HttpOptions, HttpSetupError};
+use crate::http::{HttpOptions, HttpSetupError};
 use crate::inspect::{self, InspectOptions};
 use crate::proof::{self, Proof, ProofError, ProofRequest};
 use crate::roll::{self, NoProgress, RollReport, RollSpec};
@@ -285,6 +285,14 @@ fn graph_report(g: &GraphError, message: String) -> ErrorReport {
         GraphError::AppIdAsObjectId { .. } => {
             ErrorReport::new(ErrorKind::Input, "app_id_as_object_id", message)
         }
+        GraphError::Refused(_) => ErrorReport::new(ErrorKind::Rejected, "refused", message),
+        GraphError::OutcomeUnknown {
+            client_request_id, ..
+        } => {
+            let mut e = ErrorReport::new(ErrorKind::Transport, "outcome_unknown", message);
+            e.client_request_id = Some(client_request_id.clone()).filter(|c| !c.is_empty());
+            e
+        }
         _ if g.is_local() => ErrorReport::new(ErrorKind::Rejected, "graph", message),
         _ => ErrorReport::new(ErrorKind::Service, "graph", message),
     }
@@ -388,6 +396,7 @@ pub fn mint_proof(
     now: OffsetDateTime,
 ) -> Result<Proof, ApiError> {
     let request = proof_request(object_id, lifetime_secs, audience)?;
+    proof::check_signer_valid(identity.certificate(), now)?;
     Ok(proof::mint(identity, &request, now)?)
 }
 
@@ -402,6 +411,7 @@ pub fn signing_input(
 ) -> Result<String, ApiError> {
     let certificate = cert::load_public_certificate(certificate, None)?.certificate;
     let request = proof_request(object_id, lifetime_secs, audience)?;
+    proof::check_signer_valid(&certificate, now)?;
     Ok(proof::signing_input(&certificate, &request, now)?)
 }
 
@@ -716,12 +726,12 @@ impl Connection {
                 .get_or_insert_with(Vec::new)
                 .extend_from_slice(format!("\n{pem}\n").as_bytes());
         }
-        let http = http::build_client(&HttpOptions {
+        let options = HttpOptions {
             extra_roots_pem: roots,
             proxy: settings.proxy.clone().filter(|p| !p.is_empty()),
             connect_timeout: None,
             request_timeout: settings.timeout_secs.map(|s| Duration::from_secs(s.max(1))),
-        })?;
+        };
         let auth = AuthSettings {
             token: settings.access_token.clone().filter(|t| !t.is_empty()),
             tenant: settings.tenant_id.clone(),
@@ -737,14 +747,8 @@ impl Connection {
                 .cloned()
         };
         let credential = auth::resolve_credential(&auth, &env)?;
-        let tokens = Arc::new(TokenProvider::new(
-            credential,
-            endpoints.clone(),
-            http.clone(),
-            clock.clone(),
-        ));
         Ok(Connection {
-            client: GraphClient::new(http, endpoints, tokens, clock),
+            client: GraphClient::connect(credential, endpoints, &options, clock)?,
         })
     }
 
@@ -848,7 +852,9 @@ impl Connection {
         let proof = self
             .proof_for(&target, settings.proof.as_deref(), signer)
             .await?;
-        self.client.remove_key(&target, key_id, &proof).await?;
+        self.client
+            .remove_key(&target, key_id, &proof, settings.force)
+            .await?;
         Ok(json!({ "keyId": key_id, "removed": true }))
     }
 
@@ -900,7 +906,7 @@ impl Connection {
 }
 
 /// The settings of `addKey`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddKeySettings {
     /// The object.
@@ -943,7 +949,7 @@ impl std::fmt::Debug for PasswordSettings {
 }
 
 /// The settings of `removeKey`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemoveKeySettings {
     /// The object.
@@ -953,6 +959,33 @@ pub struct RemoveKeySettings {
     /// A proof made elsewhere; else one is minted with the signer.
     #[serde(default)]
     pub proof: Option<String>,
+    /// Remove it even if it is the object's last currently valid certificate.
+    #[serde(default)]
+    pub force: bool,
+}
+
+// A proof is a short-lived credential: Debug shows only that one was given.
+impl std::fmt::Debug for AddKeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddKeySettings")
+            .field("target", &self.target)
+            .field("certificate_file", &self.certificate_file)
+            .field("key", &self.key)
+            .field("proof", &self.proof.as_deref().map(crate::jwt::redact))
+            .field("password_credential", &self.password_credential)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RemoveKeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoveKeySettings")
+            .field("target", &self.target)
+            .field("key_id", &self.key_id)
+            .field("proof", &self.proof.as_deref().map(crate::jwt::redact))
+            .field("force", &self.force)
+            .finish()
+    }
 }
 
 /// The settings of a roll.
@@ -989,6 +1022,25 @@ pub async fn panic_for_test() -> Result<Value, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_text_where_bytes_belong_is_reported() {
+        let g = crate::cert::generate::self_signed_rsa(
+            "double",
+            OffsetDateTime::now_utc() - time::Duration::hours(1),
+            30,
+            2048,
+        )
+        .unwrap();
+        let der = g.certificate.der().to_vec();
+        let text = crate::b64::encode_std(&der);
+        let settings = KeyCredentialSettings::default();
+        let once = key_credential(&der, &settings).unwrap();
+        assert_eq!(once["base64Text"], json!(false));
+        let twice = key_credential(text.as_bytes(), &settings).unwrap();
+        assert_eq!(twice["base64Text"], json!(true));
+        assert_eq!(twice["thumbprint"], once["thumbprint"]);
+    }
 
     #[test]
     fn add_key_settings_carry_type_usage_and_a_hidden_password() {

@@ -315,6 +315,7 @@ pub struct TokenProvider {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     cache: Mutex<Option<AccessToken>>,
+    identity_http: Option<reqwest::Client>,
 }
 
 impl fmt::Debug for TokenProvider {
@@ -383,7 +384,16 @@ impl TokenProvider {
             http,
             clock,
             cache: Mutex::new(None),
+            identity_http: None,
         }
+    }
+
+    /// The client for managed-identity endpoints: local plain-http services that must not be reached through a
+    /// proxy, which would see the identity header and the token in clear text (build it with
+    /// [`crate::http::build_identity_client`]). Without it, the Graph client is used.
+    pub fn with_identity_http(mut self, client: reqwest::Client) -> Self {
+        self.identity_http = Some(client);
+        self
     }
 
     /// The credential.
@@ -442,6 +452,7 @@ impl TokenProvider {
         now: OffsetDateTime,
     ) -> Result<AccessToken, AuthError> {
         let resource = self.endpoints.cloud.graph_resource();
+        let http = self.identity_http.as_ref().unwrap_or(&self.http);
         let (url, req) = match source {
             ManagedIdentitySource::AppService { endpoint, header } => {
                 let mut q = vec![("resource", resource), ("api-version", "2019-08-01")];
@@ -450,8 +461,7 @@ impl TokenProvider {
                 }
                 (
                     endpoint.clone(),
-                    self.http
-                        .get(endpoint)
+                    http.get(endpoint)
                         .query(&q)
                         .header("X-IDENTITY-HEADER", header.as_str()),
                 )
@@ -463,7 +473,7 @@ impl TokenProvider {
                 }
                 (
                     endpoint.clone(),
-                    self.http.get(endpoint).query(&q).header("Metadata", "true"),
+                    http.get(endpoint).query(&q).header("Metadata", "true"),
                 )
             }
         };
@@ -496,11 +506,12 @@ fn parse_token(url: &str, body: &[u8], now: OffsetDateTime) -> Result<AccessToke
             url: url.into(),
             detail: "no access_token".into(),
         })?;
-    let expires_at = if let Some(on) = number(&parsed.expires_on) {
-        OffsetDateTime::from_unix_timestamp(on).unwrap_or(now + Duration::minutes(30))
-    } else {
-        now + Duration::seconds(number(&parsed.expires_in).unwrap_or(1800))
+    // A server's numbers are not trusted to be sane: clamp the lifetime to [1 min, 1 day].
+    let lifetime = match number(&parsed.expires_on) {
+        Some(on) => on.saturating_sub(now.unix_timestamp()),
+        None => number(&parsed.expires_in).unwrap_or(1800),
     };
+    let expires_at = now + Duration::seconds(lifetime.clamp(60, 86_400));
     Ok(AccessToken::new(token, expires_at))
 }
 

@@ -594,7 +594,9 @@ pub fn load_public_certificate(
             if let Some(decoded) = text.and_then(|t| b64::decode_lenient(t).ok())
                 && classify_der(&decoded) != DerKind::Other
             {
-                return load_public_certificate(&decoded, password);
+                let mut inner = load_public_certificate(&decoded, password)?;
+                inner.from_base64_text = true;
+                return Ok(inner);
             }
             Err(CertError::UnrecognizedFormat {
                 hint: String::new(),

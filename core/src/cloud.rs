@@ -4,7 +4,6 @@
 //! is allowed so that the emulator can run without certificates.
 
 use std::fmt;
-use std::net::IpAddr;
 
 /// A Microsoft cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,6 +113,16 @@ pub enum EndpointError {
         /// The value.
         url: String,
     },
+    /// User name or password in the URL.
+    #[error(
+        "{what} {url} carries a user name or password; give the plain base URL (credentials never go in URLs)"
+    )]
+    Credentials {
+        /// Which setting.
+        what: &'static str,
+        /// The URL without its credentials.
+        url: String,
+    },
     /// Plain HTTP to a non-loopback host.
     #[error(
         "{what} {url:?} uses plain http to a host that is not loopback; tokens and proofs only travel over HTTPS (plain http is allowed to 127.0.0.1 / localhost / [::1] for the emulator)"
@@ -187,30 +196,37 @@ pub fn check_url(what: &'static str, url: &str) -> Result<String, EndpointError>
         what,
         url: url.to_string(),
     };
-    let (scheme, rest) = trimmed.split_once("://").ok_or_else(not_url)?;
-    let host_port = rest.split('/').next().unwrap_or("");
-    if host_port.is_empty() {
+    // Parsed as the HTTP client will parse it, so that what is checked is where the request goes (a naive
+    // split would read `http://localhost:80@evil.example` as loopback).
+    let parsed = reqwest::Url::parse(trimmed).map_err(|_| not_url())?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(EndpointError::Credentials {
+            what,
+            url: format!(
+                "{}://…@{}",
+                parsed.scheme(),
+                parsed.host_str().unwrap_or("")
+            ),
+        });
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(not_url());
     }
-    let host = if let Some(stripped) = host_port.strip_prefix('[') {
-        stripped.split(']').next().unwrap_or("")
-    } else {
-        host_port.split(':').next().unwrap_or("")
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(not_url()),
     };
-    match scheme.to_ascii_lowercase().as_str() {
+    match parsed.scheme() {
         "https" => Ok(trimmed.to_string()),
-        "http" if is_loopback(host) => Ok(trimmed.to_string()),
+        "http" if loopback => Ok(trimmed.to_string()),
         "http" => Err(EndpointError::InsecureHttp {
             what,
             url: url.to_string(),
         }),
         _ => Err(not_url()),
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -231,6 +247,14 @@ mod tests {
             Err(EndpointError::InsecureHttp { .. })
         ));
         assert!(check_url("x", "ftp://a").is_err());
+        assert!(matches!(
+            check_url("x", "http://localhost:80@evil.example"),
+            Err(EndpointError::Credentials { .. })
+        ));
+        assert!(matches!(
+            check_url("x", "http://localhost.evil.example"),
+            Err(EndpointError::InsecureHttp { .. })
+        ));
         assert_eq!(check_url("x", "https://h/").unwrap(), "https://h");
     }
 

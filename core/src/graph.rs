@@ -211,6 +211,21 @@ pub enum GraphError {
         /// The existing credential's id.
         key_id: String,
     },
+    /// A write whose outcome could not be established: the service may or may not have applied it.
+    #[error(
+        "{operation}: the outcome is unknown ({detail}; client-request-id {client_request_id}); list the keys before trying again"
+    )]
+    OutcomeUnknown {
+        /// Method and path.
+        operation: String,
+        /// What happened.
+        detail: String,
+        /// Our id of the request.
+        client_request_id: String,
+    },
+    /// A local refusal that is not about the proof (a safety rule, an input that matches nothing).
+    #[error("{0}")]
+    Refused(String),
     /// removeKey for a keyId the object does not have.
     #[error(
         "the {target} has no key credential with keyId {key_id}; list them with `keyroll key list`"
@@ -237,7 +252,7 @@ impl GraphError {
     /// Whether the failure is the network's (exit code 4) rather than the service's verdict.
     pub fn is_transport(&self) -> bool {
         match self {
-            GraphError::Transport { .. } => true,
+            GraphError::Transport { .. } | GraphError::OutcomeUnknown { .. } => true,
             GraphError::Auth(a) => a.is_transport(),
             _ => false,
         }
@@ -250,6 +265,7 @@ impl GraphError {
                 | GraphError::ProofRejected(_)
                 | GraphError::AlreadyPresent { .. }
                 | GraphError::KeyNotFound { .. }
+                | GraphError::Refused(_)
         )
     }
     /// The service error, if this is one.
@@ -352,12 +368,12 @@ impl Throttle {
             *g = Some(at);
         }
     }
-    async fn wait(&self) {
+    async fn wait_at_most(&self, limit: Duration) {
         let until = self.resume_at.lock().ok().and_then(|g| *g);
         if let Some(at) = until {
             let now = Instant::now();
             if at > now {
-                tokio::time::sleep(at - now).await;
+                tokio::time::sleep((at - now).min(limit)).await;
             }
         }
     }
@@ -414,7 +430,14 @@ enum Idempotency {
 enum CallResult {
     Done(Answer),
     /// addKey's ambiguous outcome: the caller must look before retrying.
-    Ambiguous(String),
+    Ambiguous {
+        /// What happened.
+        detail: String,
+        /// The service's Retry-After, if it sent one.
+        retry_after: Option<Duration>,
+        /// The id of the request whose outcome is unknown.
+        client_request_id: String,
+    },
 }
 
 /// The Graph client. Cheap to clone; clones share the token cache and the throttle.
@@ -461,6 +484,23 @@ pub struct ObjectKeys {
 }
 
 impl GraphClient {
+    /// Builds the HTTP clients (one for Graph and the token endpoint, one without proxy for managed-identity
+    /// endpoints) from `options` and a client authenticating with `credential`.
+    pub fn connect(
+        credential: crate::auth::Credential,
+        endpoints: Endpoints,
+        options: &crate::http::HttpOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, crate::http::HttpSetupError> {
+        let http = crate::http::build_client(options)?;
+        let identity_http = crate::http::build_identity_client(options)?;
+        let tokens = Arc::new(
+            TokenProvider::new(credential, endpoints.clone(), http.clone(), clock.clone())
+                .with_identity_http(identity_http),
+        );
+        Ok(GraphClient::new(http, endpoints, tokens, clock))
+    }
+
     /// A client for `endpoints`, authenticating with `tokens`.
     pub fn new(
         http: reqwest::Client,
@@ -644,7 +684,10 @@ impl GraphClient {
         let mut token_refreshed = false;
         loop {
             attempt += 1;
-            self.throttle.wait().await;
+            // A pause set by another request never holds this one past its own time budget.
+            self.throttle
+                .wait_at_most(self.retry.max_elapsed.saturating_sub(started.elapsed()))
+                .await;
             let client_request_id = Uuid::new_v4().to_string();
             let out = self
                 .send_once(&method, &url, body, &client_request_id)
@@ -674,14 +717,23 @@ impl GraphClient {
                     }
                     // 429 means "not processed"; other 5xx may have been committed.
                     if a.status != 429 && idem == Idempotency::CheckFirst {
-                        return Ok(CallResult::Ambiguous(format!("{} {}", a.status, err.code)));
+                        return Ok(CallResult::Ambiguous {
+                            detail: format!("{} {}", a.status, err.code),
+                            retry_after: a.retry_after,
+                            client_request_id,
+                        });
                     }
                     // A 429 with Retry-After counts against the time budget only: many requests sharing one
                     // write budget each meet several of them while the batch as a whole makes progress.
                     if a.status == 429 && a.retry_after.is_some() {
                         paced += 1;
                     }
-                    if give_up(attempt - paced) {
+                    // A wait the service asks for that ends past the time budget is not waited for: the caller
+                    // hears now that the service is busy, instead of hanging (and a proof expiring) meanwhile.
+                    let beyond_budget = a
+                        .retry_after
+                        .is_some_and(|d| started.elapsed() + d > self.retry.max_elapsed);
+                    if give_up(attempt - paced) || beyond_budget {
                         return Err(GraphError::RetriesExhausted {
                             last: Box::new(err),
                             attempts: attempt,
@@ -698,7 +750,11 @@ impl GraphClient {
                 }
                 Ok(Outcome::Lost(detail)) => {
                     if idem == Idempotency::CheckFirst {
-                        return Ok(CallResult::Ambiguous(detail));
+                        return Ok(CallResult::Ambiguous {
+                            detail,
+                            retry_after: None,
+                            client_request_id,
+                        });
                     }
                     if give_up(attempt - paced) {
                         return Err(GraphError::Transport {
@@ -744,10 +800,14 @@ impl GraphClient {
     ) -> Result<Answer, GraphError> {
         match self.call(method, path, body, Idempotency::Safe).await? {
             CallResult::Done(a) => Ok(a),
-            CallResult::Ambiguous(d) => Err(GraphError::Transport {
+            CallResult::Ambiguous {
+                detail,
+                client_request_id,
+                ..
+            } => Err(GraphError::Transport {
                 operation: path.into(),
-                detail: d,
-                client_request_id: String::new(),
+                detail,
+                client_request_id,
             }),
         }
     }
@@ -904,13 +964,28 @@ impl GraphClient {
                         attempts,
                     });
                 }
-                Ok(CallResult::Ambiguous(detail)) => {
+                Ok(CallResult::Ambiguous {
+                    detail,
+                    retry_after,
+                    client_request_id,
+                }) => {
                     self.log(|| {
                         format!(
                             "addKey outcome unknown ({detail}); reading the keys before any retry"
                         )
                     });
-                    let after = self.read_keys(&target.with_object_id(current.id)).await?;
+                    let after = match self.read_keys(&target.with_object_id(current.id)).await {
+                        Ok(a) => a,
+                        Err(e) => {
+                            return Err(GraphError::OutcomeUnknown {
+                                operation: format!("POST {path}"),
+                                detail: format!(
+                                    "{detail}; reading the keys afterwards failed too: {e}"
+                                ),
+                                client_request_id,
+                            });
+                        }
+                    };
                     if let Some(k) = after
                         .keys
                         .iter()
@@ -930,12 +1005,16 @@ impl GraphClient {
                             detail: format!(
                                 "{detail}; the key was not added (checked), gave up after {attempts} attempts"
                             ),
-                            client_request_id: String::new(),
+                            client_request_id,
                         });
                     }
-                    tokio::time::sleep(self.retry.backoff(attempts)).await;
+                    let wait = self
+                        .retry
+                        .backoff(attempts)
+                        .max(retry_after.unwrap_or_default());
+                    tokio::time::sleep(wait).await;
                 }
-                Err(GraphError::Service(s)) if s.status == 401 => {
+                Err(GraphError::Service(s)) if is_proof_refusal(&s) => {
                     return Err(GraphError::Service(Box::new(self.explain_401(
                         *s,
                         &request.proof,
@@ -948,11 +1027,14 @@ impl GraphClient {
     }
 
     /// `removeKey`. The proof must be signed by a certificate that stays (or by the one removed, while valid).
+    ///
+    /// Removing the object's last currently valid certificate is refused unless `allow_last_valid` is set.
     pub async fn remove_key(
         &self,
         target: &Target,
         key_id: Uuid,
         proof: &str,
+        allow_last_valid: bool,
     ) -> Result<(), GraphError> {
         let current = self.resolve(target).await?;
         if !current.keys.iter().any(|k| k.key_id == Some(key_id)) {
@@ -960,6 +1042,19 @@ impl GraphClient {
                 target: target.to_string(),
                 key_id,
             });
+        }
+        if !allow_last_valid {
+            let now = self.clock.now();
+            let remaining_can_sign = current.keys.iter().any(|k| {
+                k.key_id != Some(key_id)
+                    && crate::credential::may_sign(k, now, 0)
+                    && k.certificate().is_some_and(|c| c.is_valid_at(now))
+            });
+            if !remaining_can_sign {
+                return Err(GraphError::Refused(format!(
+                    "removing key {key_id} would leave the {target} without a currently valid certificate: it could no longer authenticate with a certificate, and addKey would be impossible (only a PATCH of all its keys could repair it). Add a new certificate first, or force the removal"
+                )));
+            }
         }
         self.precheck_proof(proof, &current)?;
         let path = format!("{}/removeKey", target.with_object_id(current.id).path());
@@ -987,21 +1082,23 @@ impl GraphClient {
                     Ok(())
                 }
             }
-            Err(GraphError::Service(s)) if s.status == 401 => Err(GraphError::Service(Box::new(
-                self.explain_401(*s, proof, &current),
-            ))),
+            Err(GraphError::Service(s)) if is_proof_refusal(&s) => Err(GraphError::Service(
+                Box::new(self.explain_401(*s, proof, &current)),
+            )),
             Err(e) => Err(e),
         }
     }
 
-    /// Every reason the service would reject `proof` for this object, judged against its current keys: the
-    /// causes in words, empty when the proof checks out.
+    /// Every reason the service would reject `proof` for this object, judged against its current keys with the
+    /// service's clock tolerance: the causes in words, empty when the proof checks out.
     fn proof_problems(&self, proof: &str, current: &ObjectKeys) -> Vec<String> {
-        let certs: Vec<Certificate> = current
+        let now = self.clock.now();
+        let pairs: Vec<(&KeyCredential, Certificate)> = current
             .keys
             .iter()
-            .filter_map(KeyCredential::certificate)
+            .filter_map(|k| k.certificate().map(|c| (k, c)))
             .collect();
+        let certs: Vec<Certificate> = pairs.iter().map(|(_, c)| c.clone()).collect();
         let report = inspect::inspect(
             proof,
             &InspectOptions {
@@ -1009,11 +1106,27 @@ impl GraphClient {
                 expected_object_id: Some(current.id),
                 app_id: current.app_id,
                 expected_audience: None,
-                now: self.clock.now(),
-                clock_skew_secs: 0,
+                now,
+                clock_skew_secs: inspect::SERVICE_CLOCK_SKEW_SECS,
             },
         );
-        report.errors().map(|f| f.message.clone()).collect()
+        let mut problems: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
+        // The certificate may be valid while the key credential holding it is not (its own end date passed).
+        if let Some(i) = report.signer
+            && let Some((k, c)) = pairs.get(i)
+            && !pairs.iter().any(|(k2, c2)| {
+                c2 == c && crate::credential::may_sign(k2, now, inspect::SERVICE_CLOCK_SKEW_SECS)
+            })
+        {
+            problems.push(format!(
+                "the key credential {} holding the signing certificate {} is not valid now (from {} to {}); sign with a current key of the object",
+                k.key_id.map(|i| i.to_string()).unwrap_or_default(),
+                c.sha1_hex(),
+                k.start_date_time.map(crate::credential::serde_date::format).unwrap_or_else(|| "-".into()),
+                k.end_date_time.map(crate::credential::serde_date::format).unwrap_or_else(|| "-".into()),
+            ));
+        }
+        problems
     }
 
     fn precheck_proof(&self, proof: &str, current: &ObjectKeys) -> Result<(), GraphError> {
@@ -1034,6 +1147,11 @@ impl GraphClient {
         });
         s
     }
+}
+
+/// The service's one answer to every bad proof (as opposed to a bad access token, also a 401).
+fn is_proof_refusal(s: &ServiceError) -> bool {
+    s.status == 401 && s.code == "Authentication_MissingOrMalformed"
 }
 
 /// Reads addKey's answer in either documented shape: OData (properties at the top level) or wrapped in `value`.

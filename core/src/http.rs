@@ -54,8 +54,27 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default whole-request timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The client for managed-identity endpoints: the same trust and timeouts, and never a proxy (explicit or from
+/// the environment) — those endpoints are local, often plain http, and carry a secret header.
+pub fn build_identity_client(options: &HttpOptions) -> Result<reqwest::Client, HttpSetupError> {
+    let direct = HttpOptions {
+        proxy: None,
+        ..options.clone()
+    };
+    builder(&direct)?
+        .no_proxy()
+        .build()
+        .map_err(|e| HttpSetupError::Tls(e.to_string()))
+}
+
 /// Builds the HTTP client. HTTPS certificates are always verified.
 pub fn build_client(options: &HttpOptions) -> Result<reqwest::Client, HttpSetupError> {
+    builder(options)?
+        .build()
+        .map_err(|e| HttpSetupError::Tls(e.to_string()))
+}
+
+fn builder(options: &HttpOptions) -> Result<reqwest::ClientBuilder, HttpSetupError> {
     let mut b = reqwest::Client::builder()
         .user_agent(concat!("keyroll/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
@@ -73,5 +92,5 @@ pub fn build_client(options: &HttpOptions) -> Result<reqwest::Client, HttpSetupE
         let proxy = reqwest::Proxy::all(p).map_err(|e| HttpSetupError::BadProxy(e.to_string()))?;
         b = b.proxy(proxy);
     }
-    b.build().map_err(|e| HttpSetupError::Tls(e.to_string()))
+    Ok(b)
 }

@@ -15,6 +15,10 @@ use crate::credential::serde_date;
 use crate::jwt::{self, NumericDate};
 use crate::proof::{GRAPH_AUDIENCE, MAX_LIFETIME_SECS, MICROSOFT_GRAPH_APP_ID};
 
+/// Seconds of clock difference the service is taken to tolerate on `nbf` / `exp` and on key validity. The
+/// emulator judges with it and the client's pre-check uses the same, so the two never disagree.
+pub const SERVICE_CLOCK_SKEW_SECS: i64 = 60;
+
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -421,7 +425,7 @@ fn check_times(
                     "the proof is not valid yet: nbf is {} and it is now {} ({} s early); check this machine's clock",
                     fmt_time(nbf),
                     fmt_time(now),
-                    nbf - now
+                    nbf.saturating_sub(now)
                 ),
             );
     }
@@ -433,7 +437,7 @@ fn check_times(
                 format!(
                     "the proof expired at {}, {} s ago (checked at {}); mint a fresh one right before the call",
                     fmt_time(exp),
-                    now - exp,
+                    now.saturating_sub(exp),
                     fmt_time(now)
                 ),
             );
@@ -505,6 +509,32 @@ fn check_signature(
         return (None, None);
     };
     let cert = &certs[index];
+    // With several candidates the header only selected; now that the signer is known, it must name it.
+    if certs.len() > 1 {
+        if let Some(x) = &x5t
+            && x.trim_end_matches('=') != cert.x5t()
+        {
+            out.error(
+                FindingCode::X5tMismatch,
+                format!(
+                    "x5t is {x:?} but the proof was signed by certificate {} (x5t {}); the header must name the signing certificate",
+                    cert.sha1_hex(),
+                    cert.x5t()
+                ),
+            );
+        }
+        if let Some(k) = &kid
+            && !k.eq_ignore_ascii_case(&cert.sha1_hex())
+        {
+            out.error(
+                FindingCode::KidMismatch,
+                format!(
+                    "kid is {k:?} but the proof was signed by certificate {}",
+                    cert.sha1_hex()
+                ),
+            );
+        }
+    }
     match cert.validity_at(options.now) {
         Validity::Valid => {}
         Validity::Expired => out.error(

@@ -61,6 +61,18 @@ pub enum ProofError {
     /// The certificate cannot sign.
     #[error(transparent)]
     Cert(#[from] CertError),
+    /// The signing certificate is expired or not yet valid.
+    #[error(
+        "the certificate {thumbprint} is not valid now (valid {not_before} to {not_after}); the service only accepts proofs signed by a currently valid certificate of the object"
+    )]
+    SignerNotValid {
+        /// Its thumbprint.
+        thumbprint: String,
+        /// Start of validity.
+        not_before: String,
+        /// End of validity.
+        not_after: String,
+    },
     /// The signing input given to `assemble` is not `header.payload`.
     #[error("the signing input is not 'header.payload' as produced by the first phase ({reason})")]
     MalformedSigningInput {
@@ -75,6 +87,23 @@ pub enum ProofError {
         /// The certificate's thumbprint.
         thumbprint: String,
     },
+}
+
+/// The service accepts only proofs signed by a currently valid certificate: checks `certificate` at `now`.
+/// Hosts call it before minting for a real call; [`mint`] itself does not, so that tests and the inspector can
+/// craft any proof.
+pub fn check_signer_valid(
+    certificate: &Certificate,
+    now: OffsetDateTime,
+) -> Result<(), ProofError> {
+    if certificate.is_valid_at(now) {
+        return Ok(());
+    }
+    Err(ProofError::SignerNotValid {
+        thumbprint: certificate.sha1_hex(),
+        not_before: crate::credential::serde_date::format(certificate.not_before()),
+        not_after: crate::credential::serde_date::format(certificate.not_after()),
+    })
 }
 
 /// Parses an object id as users paste it (any case, with or without braces).

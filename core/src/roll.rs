@@ -219,7 +219,6 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
         },
         progress,
     };
-    let now = client.clock().now();
     let current_cert = spec.current.certificate();
     let new_cert = spec.new.certificate();
 
@@ -233,12 +232,29 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
     };
     run.report.object_id = Some(before.id);
     let target = spec.target.with_object_id(before.id);
-    if !before.keys.iter().any(|k| k.is_certificate(current_cert)) {
-        let e = GraphError::ProofRejected(vec![format!(
+    let now = client.clock().now();
+    let current_key = before.keys.iter().find(|k| k.is_certificate(current_cert));
+    let problem = match current_key {
+        None => Some(format!(
             "the current certificate {} is not a key credential of the object; proofs must be signed by one of its own certificates",
             current_cert.sha1_hex()
-        )]);
-        run.fail("read", &e, "unchanged");
+        )),
+        Some(k) if !crate::credential::may_sign(k, now, 0) || !current_cert.is_valid_at(now) => {
+            Some(format!(
+                "the current certificate {} is on the object but not valid now (credential {} to {}); addKey needs a proof signed by a currently valid certificate — only a PATCH of all keys can repair an object without one",
+                current_cert.sha1_hex(),
+                k.start_date_time
+                    .map(serde_date::format)
+                    .unwrap_or_else(|| "-".into()),
+                k.end_date_time
+                    .map(serde_date::format)
+                    .unwrap_or_else(|| "-".into()),
+            ))
+        }
+        Some(_) => None,
+    };
+    if let Some(p) = problem {
+        run.fail("read", &GraphError::Refused(p), "unchanged");
         return run.report;
     }
     run.push(
@@ -265,7 +281,7 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
             ),
         );
     } else {
-        let outcome = add_new_key(client, &target, spec, before.id, now).await;
+        let outcome = add_new_key(client, &target, &before, spec).await;
         match outcome {
             Ok(o) => {
                 run.report.new_key_id = o.credential.key_id;
@@ -288,19 +304,43 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
                 );
             }
             Err(e) => {
-                run.fail("add", &e, "unchanged: the new key was not added (checked)");
+                let state = if matches!(e, GraphError::OutcomeUnknown { .. }) {
+                    "unknown: the addKey answer was lost and the keys could not be read afterwards; check the final keys"
+                } else {
+                    "unchanged: the new key was not added (checked)"
+                };
+                run.fail("add", &e, state);
                 finish(client, &target, spec, &mut run).await;
                 return run.report;
             }
         }
     }
 
-    // 3. verify
-    let client_id = spec
-        .client_id
+    // 3. verify — as the target's own app: a token for another app proves nothing about this object's keys.
+    let client_id = match (&spec.client_id, before.app_id) {
+        (Some(given), Some(app)) if !given.eq_ignore_ascii_case(&app.to_string()) => {
+            let e = GraphError::Refused(format!(
+                "the client id {given} given for verification is not the object's appId {app}; the new key can only be verified as the object's own application"
+            ));
+            run.fail(
+                "verify",
+                &e,
+                "the new key was added but not verified; the old key was kept",
+            );
+            finish(client, &target, spec, &mut run).await;
+            return run.report;
+        }
+        (given, app) => given.clone().or_else(|| app.map(|a| a.to_string())),
+    };
+    // The tenant defaults to the one the client authenticates to as an app: the object lives there.
+    let tenant = spec
+        .tenant
         .clone()
-        .or_else(|| before.app_id.map(|a| a.to_string()));
-    let verified = match (&spec.tenant, client_id) {
+        .or_else(|| match client.tokens().credential() {
+            crate::auth::Credential::ClientCertificate { tenant, .. } => Some(tenant.clone()),
+            _ => None,
+        });
+    let verified = match (&tenant, client_id) {
         (Some(tenant), Some(client_id)) => {
             match wait_until_usable(
                 client,
@@ -348,13 +388,15 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
     // 4. remove
     if spec.remove_old {
         if !verified {
-            let e = GraphError::ProofRejected(vec!["the old key is only removed after the new one is verified; give --tenant-id (and --client-id unless it can be read)".into()]);
+            let e = GraphError::Refused("the old key is only removed after the new one is verified, which needs the tenant id (and the appId when it cannot be read)".into());
             run.fail("remove", &e, "the new key was added; the old key was kept");
             finish(client, &target, spec, &mut run).await;
             return run.report;
         }
-        match remove_old_keys(client, &target, spec, before.id).await {
-            Ok(ids) => {
+        let (ids, failure) = remove_old_keys(client, &target, spec, before.id).await;
+        run.report.removed_key_ids = ids.clone();
+        match failure {
+            None => {
                 run.push(
                     "remove",
                     StepStatus::Done,
@@ -367,14 +409,21 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
                             .join(", ")
                     ),
                 );
-                run.report.removed_key_ids = ids;
             }
-            Err(e) => {
-                run.fail(
-                    "remove",
-                    &e,
-                    "the new key was added and verified; the old key was kept",
-                );
+            Some(e) => {
+                let state = if ids.is_empty() {
+                    "the new key was added and verified; the old key was kept".to_string()
+                } else {
+                    format!(
+                        "the new key was added and verified; {} old key(s) were removed ({}) before the failure, the rest kept",
+                        ids.len(),
+                        ids.iter()
+                            .map(Uuid::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                run.fail("remove", &e, state);
                 finish(client, &target, spec, &mut run).await;
                 return run.report;
             }
@@ -402,9 +451,8 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
 async fn add_new_key(
     client: &GraphClient,
     target: &Target,
+    before: &ObjectKeys,
     spec: &RollSpec,
-    object_id: Uuid,
-    now: OffsetDateTime,
 ) -> Result<crate::graph::AddKeyOutcome, GraphError> {
     let mut builder = KeyCredentialBuilder::new(spec.new.certificate().clone());
     if let Some(n) = &spec.display_name {
@@ -412,17 +460,22 @@ async fn add_new_key(
     }
     let built = builder.build().map_err(|e| match e {
         crate::credential::CredentialError::Invalid(v) => GraphError::Invalid(v),
-        other => GraphError::ProofRejected(vec![other.to_string()]),
+        other => GraphError::Refused(other.to_string()),
     })?;
-    let proof = proof::mint(&spec.current, &ProofRequest::new(object_id), now)
-        .map_err(|e| GraphError::ProofRejected(vec![e.to_string()]))?;
+    // Minted right before the call: reads before it may have waited on throttling.
+    let proof = proof::mint(
+        &spec.current,
+        &ProofRequest::new(before.id),
+        client.clock().now(),
+    )
+    .map_err(|e| GraphError::ProofRejected(vec![e.to_string()]))?;
     let request = AddKeyRequest {
         key_credential: built.key_credential,
         password_credential: None,
         proof: proof.into_string(),
     };
     client
-        .add_key(target, &request, spec.new.certificate())
+        .add_key_resolved(target, before, &request, spec.new.certificate())
         .await
 }
 
@@ -471,9 +524,12 @@ async fn remove_old_keys(
     target: &Target,
     spec: &RollSpec,
     object_id: Uuid,
-) -> Result<Vec<Uuid>, GraphError> {
+) -> (Vec<Uuid>, Option<GraphError>) {
     let now = client.clock().now();
-    let keys = client.read_keys(target).await?;
+    let keys = match client.read_keys(target).await {
+        Ok(k) => k,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
     let old: Vec<Uuid> = keys
         .keys
         .iter()
@@ -487,22 +543,34 @@ async fn remove_old_keys(
         .filter(|k| k.key_type.as_deref() == Some(crate::credential::TYPE_ASYMMETRIC_X509))
         .any(|k| key_valid(k, now) && k.is_certificate(spec.new.certificate()));
     if !remaining_valid {
-        return Err(GraphError::ProofRejected(vec![
-            "removing the old key would leave no currently valid certificate (the new key is not on the object or not valid now); nothing was removed".into(),
-        ]));
+        return (
+            Vec::new(),
+            Some(GraphError::Refused(
+                "removing the old key would leave no currently valid certificate (the new key is not on the object or not valid now); nothing was removed".into(),
+            )),
+        );
     }
     let mut removed = Vec::new();
     for id in old {
-        let proof = proof::mint(
+        let proof = match proof::mint(
             &spec.new,
             &ProofRequest::new(object_id),
             client.clock().now(),
-        )
-        .map_err(|e| GraphError::ProofRejected(vec![e.to_string()]))?;
-        client.remove_key(target, id, proof.as_str()).await?;
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                return (
+                    removed,
+                    Some(GraphError::ProofRejected(vec![e.to_string()])),
+                );
+            }
+        };
+        if let Err(e) = client.remove_key(target, id, proof.as_str(), false).await {
+            return (removed, Some(e));
+        }
         removed.push(id);
     }
-    Ok(removed)
+    (removed, None)
 }
 
 async fn finish(client: &GraphClient, target: &Target, spec: &RollSpec, run: &mut Run<'_>) {
@@ -541,17 +609,21 @@ pub async fn roll_many(
         let client = client.clone();
         let sem = sem.clone();
         let progress = progress.clone();
-        handles.push(tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            roll(&client, &spec, progress.as_ref()).await
-        }));
+        let target = spec.target.to_string();
+        handles.push((
+            target,
+            tokio::spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                roll(&client, &spec, progress.as_ref()).await
+            }),
+        ));
     }
     let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
+    for (target, h) in handles {
         match h.await {
             Ok(r) => out.push(r),
             Err(e) => out.push(RollReport {
-                target: "unknown".into(),
+                target,
                 object_id: None,
                 success: false,
                 steps: Vec::new(),

@@ -164,7 +164,9 @@ impl Faults {
         let Some(budget) = self.config.lock().ok().and_then(|c| c.write_budget) else {
             return Ok(());
         };
-        let window = Duration::from_secs_f64(budget.window_secs);
+        // Settings arrive through the admin API as well as flags: a negative or absurd window is not a panic.
+        let window = Duration::try_from_secs_f64(budget.window_secs.clamp(0.001, 86_400.0))
+            .unwrap_or(Duration::from_secs(1));
         let now = Instant::now();
         let Ok(mut all) = self.writes.lock() else {
             return Ok(());

@@ -53,7 +53,7 @@ pub use faults::{FaultConfig, FaultRule, WriteBudget};
 pub use state::Emulator;
 
 /// Seconds of clock difference tolerated on proofs and client assertions by default.
-pub const DEFAULT_SKEW_SECS: i64 = 60;
+pub const DEFAULT_SKEW_SECS: i64 = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
 
 /// How to run an emulator.
 #[derive(Clone)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::http::HeaderMap;
 use keyroll_core::cert::Certificate;
 use keyroll_core::clock::Clock;
-use keyroll_core::credential::{KeyCredential, TYPE_ASYMMETRIC_X509, TYPE_X509_AND_PASSWORD};
+use keyroll_core::credential::KeyCredential;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -127,20 +127,12 @@ impl Emulator {
         keys: &[KeyCredential],
         now: OffsetDateTime,
     ) -> Vec<UsableKey> {
-        let skew = time::Duration::seconds(self.skew_secs);
         let Ok(mut cache) = self.cert_cache.lock() else {
             return Vec::new();
         };
         let mut seen = std::collections::HashSet::new();
         keys.iter()
-            .filter(|k| {
-                matches!(
-                    k.key_type.as_deref(),
-                    Some(TYPE_ASYMMETRIC_X509) | Some(TYPE_X509_AND_PASSWORD)
-                )
-            })
-            .filter(|k| k.start_date_time.is_none_or(|s| s <= now + skew))
-            .filter(|k| k.end_date_time.is_none_or(|e| now - skew <= e))
+            .filter(|k| keyroll_core::credential::may_sign(k, now, self.skew_secs))
             .filter_map(|k| {
                 let key_id = k.key_id?;
                 if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(key_id) {

@@ -347,7 +347,7 @@ fn build_assembly_mcs(sources: &[PathBuf], out: &Path, profile: &str) -> Result<
         "-nologo",
         "-langversion:6",
     ])
-        .arg(format!("-out:{}", out.display()));
+    .arg(format!("-out:{}", out.display()));
     if profile == "release" {
         cmd.arg("-optimize+");
     } else {

@@ -242,6 +242,16 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
     let mut f = opts
         .open(path)
         .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    // `mode` applies only when the file is created: an existing file keeps its permissions unless set here,
+    // before a byte of the key is written.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| {
+                Failure::input(anyhow::anyhow!("cannot restrict {}: {e}", path.display()))
+            })?;
+    }
     f.write_all(bytes)
         .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
     Ok(())

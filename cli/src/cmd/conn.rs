@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use keyroll_core::auth::{self, AuthSettings, TokenProvider};
+use keyroll_core::auth::{self, AuthSettings};
 use keyroll_core::cert::SigningIdentity;
 use keyroll_core::clock::SystemClock;
 use keyroll_core::cloud::{ApiVersion, Cloud, Endpoints};
 use keyroll_core::graph::{GraphClient, GraphError, LogEvent, ObjectRef, Target, TargetKind};
-use keyroll_core::http::{self, HttpOptions};
+use keyroll_core::http::HttpOptions;
 
 use crate::exit::Failure;
 use crate::secret;
@@ -130,7 +130,7 @@ impl ConnArgs {
     /// no other credential is given.
     pub fn client(&self, cert: Option<Arc<SigningIdentity>>) -> Result<GraphClient, Failure> {
         let endpoints = self.endpoints()?;
-        let http = http::build_client(&self.http_options()?).map_err(Failure::input)?;
+        let options = self.http_options()?;
         let token = secret::optional(self.access_token_env.as_deref())?;
         let auth_identity = match &self.auth_cert {
             Some(p) => Some(Arc::new(super::load_identity(
@@ -150,14 +150,9 @@ impl ConnArgs {
         };
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let credential = auth::resolve_credential(&settings, &env).map_err(Failure::input)?;
-        let clock = Arc::new(SystemClock);
-        let tokens = Arc::new(TokenProvider::new(
-            credential,
-            endpoints.clone(),
-            http.clone(),
-            clock.clone(),
-        ));
-        let mut client = GraphClient::new(http, endpoints, tokens, clock);
+        let mut client =
+            GraphClient::connect(credential, endpoints, &options, Arc::new(SystemClock))
+                .map_err(Failure::input)?;
         if self.verbose {
             client = client.with_logger(Arc::new(|e: &LogEvent| eprintln!("[http] {}", e.line)));
         }

@@ -93,6 +93,10 @@ pub struct RemoveArgs {
     /// Remove the key holding this certificate.
     #[arg(long, value_name = "FILE")]
     remove_cert: Option<PathBuf>,
+    /// Remove it even if it is the object's last currently valid certificate (the object could then no longer
+    /// use addKey; only a PATCH of all its keys would repair it).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     proof: ProofArgs,
     #[command(flatten)]
@@ -258,9 +262,8 @@ fn remove(args: RemoveArgs) -> CmdResult {
         .block_on(async {
             let keys = client.resolve(&target).await?;
             let key_id = match (&args.key_id, &args.thumbprint, &remove_cert) {
-                (Some(k), _, _) => uuid::Uuid::parse_str(k.trim()).map_err(|_| {
-                    GraphError::ProofRejected(vec![format!("--key-id {k:?} is not a GUID")])
-                })?,
+                (Some(k), _, _) => uuid::Uuid::parse_str(k.trim())
+                    .map_err(|_| GraphError::Refused(format!("--key-id {k:?} is not a GUID")))?,
                 (None, Some(t), _) => find_key(&keys.keys, |k| {
                     k.certificate().is_some_and(|c| c.matches_thumbprint(t))
                         || k.thumbprint()
@@ -273,7 +276,7 @@ fn remove(args: RemoveArgs) -> CmdResult {
             };
             let proof = source.proof_for(keys.id, client.clock().now())?;
             client
-                .remove_key(&target.with_object_id(keys.id), key_id, &proof)
+                .remove_key(&target.with_object_id(keys.id), key_id, &proof, args.force)
                 .await?;
             Ok::<_, GraphError>(key_id)
         })
@@ -294,9 +297,7 @@ fn find_key(
 }
 
 fn not_found(what: &str) -> GraphError {
-    GraphError::ProofRejected(vec![format!(
-        "no key credential of the object matches {what}"
-    )])
+    GraphError::Refused(format!("no key credential of the object matches {what}"))
 }
 
 fn list(args: ListArgs) -> CmdResult {

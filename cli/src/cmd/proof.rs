@@ -88,14 +88,7 @@ fn mint(args: MintArgs) -> CmdResult {
         .lifetime(args.lifetime)
         .audience(args.audience);
     let now = OffsetDateTime::now_utc();
-    if !identity.certificate().is_valid_at(now) {
-        return Err(Failure::input(anyhow::anyhow!(
-            "the certificate {} is not valid now (valid {} to {}); the service only accepts proofs signed by a currently valid certificate",
-            identity.certificate().sha1_hex(),
-            serde_date::format(identity.certificate().not_before()),
-            serde_date::format(identity.certificate().not_after())
-        )));
-    }
+    proof::check_signer_valid(identity.certificate(), now)?;
     let token = proof::mint(&identity, &request, now)?;
     println!("{}", token.as_str());
     Ok(ExitCode::SUCCESS)

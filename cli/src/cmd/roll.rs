@@ -38,7 +38,7 @@ pub struct RollArgs {
     #[arg(long)]
     remove_old: bool,
     /// Seconds to wait for the new key to become usable.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
     verify_timeout: u64,
     /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README).
     #[arg(long, value_name = "FILE")]
@@ -176,7 +176,7 @@ impl TermProgress {
 
 pub fn run(args: RollArgs) -> CmdResult {
     let verify_timeout = Duration::from_secs(args.verify_timeout);
-    let (specs, shared_auth) = match &args.plan {
+    let (specs, shared_auth, auth_client_id) = match &args.plan {
         Some(plan) => {
             let base = plan.parent().unwrap_or(Path::new(".")).to_path_buf();
             let rows = read_plan(plan)?;
@@ -228,7 +228,7 @@ pub fn run(args: RollArgs) -> CmdResult {
                     verify_timeout,
                 });
             }
-            (specs, true)
+            (specs, true, None)
         }
         None => {
             let (Some(cert), Some(new_cert)) = (&args.cert, &args.new_cert) else {
@@ -239,7 +239,9 @@ pub fn run(args: RollArgs) -> CmdResult {
             let target = args.target.target()?;
             let current = super::load_identity(cert, None, args.cert_password_env.as_deref())?;
             let new = super::load_identity(new_cert, None, args.new_cert_password_env.as_deref())?;
-            let client_id = args.conn.client_id.clone().or(match target.object {
+            // Authenticating as the app itself needs its client id before anything is read: --client-id, or
+            // the appId the target is addressed by. Verification always uses the object's own appId (core).
+            let auth_client_id = args.conn.client_id.clone().or(match target.object {
                 ObjectRef::AppId(a) => Some(a.to_string()),
                 ObjectRef::Id(_) => None,
             });
@@ -251,10 +253,11 @@ pub fn run(args: RollArgs) -> CmdResult {
                     display_name: args.display_name.clone(),
                     remove_old: args.remove_old,
                     tenant: args.conn.tenant_id.clone(),
-                    client_id,
+                    client_id: None,
                     verify_timeout,
                 }],
                 false,
+                auth_client_id,
             )
         }
     };
@@ -267,7 +270,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     };
     let mut conn = args.conn.clone();
     if !shared_auth && conn.client_id.is_none() {
-        conn.client_id = specs[0].client_id.clone();
+        conn.client_id = auth_client_id;
     }
     let client = conn.client(auth_cert)?;
     let progress = Arc::new(TermProgress {

@@ -75,9 +75,9 @@ pub fn self_signed_rsa(
             });
         }
     };
-    if days <= 0 {
+    if !(1..=36_500).contains(&days) {
         return Err(CertError::Generate {
-            reason: format!("validity of {days} days; give a positive number of days"),
+            reason: format!("validity of {days} days; give between 1 and 36500 days"),
         });
     }
     let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size).map_err(gen_err)?;
