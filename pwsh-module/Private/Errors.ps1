@@ -56,7 +56,7 @@ function New-KrErrorRecord {
     $message = $report.Message
     if ($ids) { $message = "$message ($($ids -join ', '))" }
     $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
-    if ($report.Code -match '^(Authentication_|Request_|Directory_)' -or $report.Kind -eq 'rejected') {
+    if ($report.Code -eq 'Authentication_MissingOrMalformed' -or $report.Code -eq 'proof_rejected') {
         $record.ErrorDetails.RecommendedAction = 'Check the proof with Test-EntraKeyProof -Proof <proof> -ObjectId <id> -Certificate <cert>.'
     }
     $record

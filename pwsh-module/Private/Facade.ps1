@@ -164,10 +164,12 @@ function Get-KrEnvironment {
     [CmdletBinding()]
     [OutputType([System.Collections.IDictionary])]
     param()
+    # Exactly the variables the library reads (nothing else, e.g. no AZURE_CLIENT_SECRET, is copied).
     $selected = [ordered]@{}
-    $all = [Environment]::GetEnvironmentVariables()
-    foreach ($name in @($all.Keys | Sort-Object)) {
-        if ($name -match '^(AZURE_|IDENTITY_|MSI_|IMDS_)') { $selected[$name] = [string]$all[$name] }
+    foreach ($name in 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_CERTIFICATE_PATH',
+        'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER') {
+        $value = [Environment]::GetEnvironmentVariable($name)
+        if ($value) { $selected[$name] = $value }
     }
     $selected
 }

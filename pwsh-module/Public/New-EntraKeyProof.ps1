@@ -26,7 +26,7 @@ function New-EntraKeyProof {
     The object id of the application or service principal the proof is for (not the appId).
 
     .PARAMETER Lifetime
-    The proof's lifetime in seconds (default 600, the most the service accepts).
+    The proof's lifetime in seconds, 1 to 600 (0 or omitted: 600, the most the service accepts).
 
     .EXAMPLE
     $pw = Read-Host -AsSecureString 'PFX password'
@@ -67,7 +67,7 @@ function New-EntraKeyProof {
         [string] $ObjectId,
 
         [Parameter()]
-        [ValidateRange(0, 86400)]
+        [ValidateRange(0, 600)]
         [int] $Lifetime = 0
     )
     begin {

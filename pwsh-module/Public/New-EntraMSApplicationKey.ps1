@@ -26,10 +26,12 @@ function New-EntraMSApplicationKey {
 
     .PARAMETER KeyCredential
     The new key: an object with Key (the new public certificate) and optionally DisplayName, StartDateTime,
-    EndDateTime and CustomKeyIdentifier.
+    EndDateTime, CustomKeyIdentifier, Type and Usage (AsymmetricX509Cert + Verify by default, or
+    X509CertAndPassword + Sign).
 
     .PARAMETER PasswordCredential
-    Accepted for compatibility with the documented syntax; see NOTES.
+    For an X509CertAndPassword key only: an object whose SecretText (a SecureString or a string) is the key's
+    password. It is turned into text only for the call and never written to the verbose stream.
 
     .PARAMETER Proof
     The proof of possession: a JWT signed with one of the object's current certificates (New-EntraKeyProof).
@@ -63,8 +65,8 @@ function New-EntraMSApplicationKey {
     Microsoft.Open.MSGraph.Model.KeyCredential: the key credential as added, with its KeyId and Thumbprint.
 
     .NOTES
-    PasswordCredential (adding a password together with the key) is not supported by this version; giving one is
-    an error rather than being silently dropped.
+    A PasswordCredential is only accepted with an X509CertAndPassword key; with any other key the library
+    refuses the request, as the service would.
 
     .LINK
     New-EntraKeyProof

@@ -24,6 +24,11 @@ function Remove-EntraMSApplicationKey {
     .PARAMETER Proof
     The proof of possession (New-EntraKeyProof).
 
+    .PARAMETER Force
+    Remove the key even if it holds the object's last currently valid certificate. Without -Force that removal
+    is refused: the object could no longer authenticate with a certificate, and addKey would be impossible
+    (only a PATCH of all its keys could repair it).
+
     .EXAMPLE
     Remove-EntraMSApplicationKey -ObjectId $objectId -KeyId 'a3f2c9e1-0b7d-4c55-9a1e-2f6d8b4c7e10' -Proof $proof
 
@@ -65,7 +70,10 @@ function Remove-EntraMSApplicationKey {
         [string] $KeyId,
 
         [Parameter()]
-        [string] $Proof
+        [string] $Proof,
+
+        [Parameter()]
+        [switch] $Force
     )
     process {
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
@@ -73,6 +81,7 @@ function Remove-EntraMSApplicationKey {
         $connection = Get-KrConnection -Caller $PSCmdlet
         $settings = [ordered]@{ target = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType; keyId = $KeyId }
         if ($Proof) { $settings.proof = $Proof }
+        if ($Force) { $settings.force = $true }
         Write-Verbose "removeKey: $TargetType $subject, key $KeyId, proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
         $json = ConvertTo-KrSettingsJson -Settings $settings
         try {

@@ -25,6 +25,17 @@ Describe 'Remove-EntraMSApplicationKey' {
         (Get-EntraMSApplicationKey -ObjectId $app.id).Thumbprint | Should -Not -Contain $next.Thumbprint
     }
 
+    It 'refuses to remove the last valid certificate without -Force' {
+        $proof = New-EntraKeyProof -Certificate $next -ObjectId $app.id
+        $old = (Get-EntraMSApplicationKey -ObjectId $app.id | Where-Object Thumbprint -eq $current.Thumbprint).KeyId
+        Remove-EntraMSApplicationKey -ObjectId $app.id -KeyId $old -Proof $proof -Confirm:$false
+        Remove-EntraMSApplicationKey -ObjectId $app.id -KeyId $added.KeyId -Proof $proof -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'refused*'
+        (Get-EntraMSApplicationKey -ObjectId $app.id).KeyId | Should -Contain $added.KeyId
+        Remove-EntraMSApplicationKey -ObjectId $app.id -KeyId $added.KeyId -Proof $proof -Confirm:$false -Force
+        @(Get-EntraMSApplicationKey -ObjectId $app.id).Count | Should -Be 0
+    }
+
     It 'declares ConfirmImpact High and changes nothing with -WhatIf' {
         (Get-Command Remove-EntraMSApplicationKey).ScriptBlock.Attributes.Where({ $_ -is [System.Management.Automation.CmdletBindingAttribute] })[0].ConfirmImpact | Should -Be 'High'
         Remove-EntraMSApplicationKey -ObjectId $app.id -KeyId $added.KeyId -Proof 'x' -WhatIf

@@ -40,6 +40,7 @@ CONTRACT = {
             "TargetType": P(type="string", by_property=True, validate_set=["Application", "ServicePrincipal", "AgentIdentityBlueprint"]),
             "KeyId": P(type="string", mandatory=True, by_property=True),
             "Proof": P(type="string"),
+            "Force": P(type="switch"),
         }),
     "Get-EntraMSApplicationKey": P(
         should_process=False,
