@@ -177,12 +177,12 @@ pub struct AuthSettings {
 pub enum AuthError {
     /// Nothing to authenticate with.
     #[error(
-        "no credentials: give an access token (--access-token-env VAR), the app's certificate with --tenant-id and --client-id, --managed-identity, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH"
+        "no credentials: give an access token, the app's own certificate with its tenant id and client id, or a managed identity, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH (keyroll: --access-token-env VAR, --tenant-id and --client-id, --managed-identity; PowerShell: Connect-EntraKeyRoll)"
     )]
     NoCredentials,
     /// A certificate without tenant or client id.
     #[error(
-        "authenticating as the app with its certificate needs {missing}; give --tenant-id and --client-id (the appId)"
+        "authenticating as the app with its certificate needs {missing}: the tenant id and the client id (the appId) (keyroll: --tenant-id, --client-id; PowerShell: -TenantId, -ClientId)"
     )]
     Incomplete {
         /// What is missing.
@@ -359,11 +359,11 @@ fn aadsts_hint(codes: &[u32]) -> Option<String> {
             "the client assertion is outside its valid time range; check this machine's clock"
         }
         700016 => {
-            "no application with this client id in the tenant; check --client-id (the appId) and --tenant-id"
+            "no application with this client id in the tenant; check the client id (the appId) and the tenant id"
         }
-        90002 | 900023 => "the tenant was not found; check --tenant-id",
+        90002 | 900023 => "the tenant was not found; check the tenant id",
         50027 => "the client assertion is not a valid JWT",
-        70011 => "the scope is invalid; check --cloud",
+        70011 => "the scope is invalid; check the cloud (keyroll --cloud, PowerShell -Environment)",
         7000215 => "the client secret is invalid",
         _ => return None,
     };

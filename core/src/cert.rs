@@ -76,7 +76,7 @@ pub enum CertError {
     },
     /// A PFX was given without a password but needs one.
     #[error(
-        "the PFX file is protected by a password: supply it (e.g. --password-env VAR naming an environment variable)"
+        "the PFX file is protected by a password: supply it (keyroll: --password-env VAR naming an environment variable; PowerShell: -CertificatePassword)"
     )]
     PfxPasswordRequired,
     /// The PFX password is wrong.
@@ -111,7 +111,7 @@ pub enum CertError {
     },
     /// A PEM with no private key where one is needed.
     #[error(
-        "no private key found in the PEM input; give the key too (a PRIVATE KEY or RSA PRIVATE KEY block, in the same file or with --key)"
+        "no private key found in the PEM input; give the key too (a PRIVATE KEY or RSA PRIVATE KEY block, in the same file or as a separate key file, keyroll --key)"
     )]
     PemNoPrivateKey,
     /// An encrypted PEM key.

@@ -238,7 +238,7 @@ pub enum GraphError {
     },
     /// An id that is the appId of the object, used as its object id.
     #[error(
-        "{given} is the appId (client id) of the application, not its object id; use --app-id {given}, or the object id {object_id}"
+        "{given} is the appId (client id) of the application, not its object id; address it by appId (keyroll --app-id {given}, PowerShell -AppId {given}), or use the object id {object_id}"
     )]
     AppIdAsObjectId {
         /// What was given.
@@ -307,7 +307,7 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
 }
 
 /// Said after a TLS certificate failure.
-const UNTRUSTED_CERTIFICATE_HINT: &str = "the server's TLS certificate is not trusted: for the emulator pass its CA file with --ca-cert; behind a TLS-inspecting proxy, its CA";
+const UNTRUSTED_CERTIFICATE_HINT: &str = "the server's TLS certificate is not trusted: for the emulator trust its CA file (keyroll --ca-cert, PowerShell -CaCertificate); behind a TLS-inspecting proxy, its CA";
 
 /// Whether a transport failure is the TLS certificate check: not transient, so not worth retrying.
 fn is_certificate_failure(detail: &str) -> bool {
@@ -862,7 +862,7 @@ impl GraphClient {
         let mut s = s.clone();
         if let ObjectRef::Id(id) = target.object {
             s.hint = Some(format!(
-                "no {} has object id {id}; if {id} is an appId (client id), pass it as --app-id",
+                "no {} has object id {id}; if {id} is an appId (client id), address the object by appId (keyroll --app-id, PowerShell -AppId)",
                 match target.kind {
                     TargetKind::ServicePrincipal => "service principal",
                     _ => "application",
@@ -1177,16 +1177,16 @@ fn hint_for(status: u16, code: &str) -> Option<String> {
             "the token may not change this object: rolling another object's keys needs Application.ReadWrite.OwnedBy (as owner) or Application.ReadWrite.All; an app may always roll its own keys with its own token"
         }
         (404, _) => {
-            "no such object; if you gave an appId (client id) as the object id, use --app-id"
+            "no such object; if you gave an appId (client id) as the object id, address it by appId (keyroll --app-id, PowerShell -AppId)"
         }
         (400, "Directory_ResourceSizeExceeded") => {
             "the object has too many key credentials; remove expired ones first"
         }
         (400, "CredentialInvalidLifetimeAsPerAppPolicy") => {
-            "an app management policy limits credential lifetimes; use a certificate (or --end) within the allowed lifetime"
+            "an app management policy limits credential lifetimes; use a certificate (or an end date) within the allowed lifetime"
         }
         (400, c) if c.starts_with("KeyCredentialsInvalid") => {
-            "check the certificate's validity dates against --start/--end, and that --new-cert is a public certificate"
+            "check the certificate's validity dates against the start and end dates given, and that the new key is a public certificate"
         }
         _ => return None,
     };
