@@ -493,11 +493,14 @@ impl GraphClient {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, crate::http::HttpSetupError> {
         let http = crate::http::build_client(options)?;
-        let identity_http = crate::http::build_identity_client(options)?;
-        let tokens = Arc::new(
-            TokenProvider::new(credential, endpoints.clone(), http.clone(), clock.clone())
-                .with_identity_http(identity_http),
-        );
+        // The second client only where it is used: building one loads the trust store again.
+        let managed = matches!(credential, crate::auth::Credential::ManagedIdentity { .. });
+        let mut provider =
+            TokenProvider::new(credential, endpoints.clone(), http.clone(), clock.clone());
+        if managed {
+            provider = provider.with_identity_http(crate::http::build_identity_client(options)?);
+        }
+        let tokens = Arc::new(provider);
         Ok(GraphClient::new(http, endpoints, tokens, clock))
     }
 
