@@ -886,22 +886,125 @@ impl Connection {
         current: Arc<SigningIdentity>,
         new: Arc<SigningIdentity>,
     ) -> Result<Value, ApiError> {
-        let spec = RollSpec {
-            target: settings.target.target()?,
-            current,
-            new,
-            display_name: settings.display_name.clone(),
-            remove_old: settings.remove_old,
-            tenant: settings.tenant_id.clone(),
-            client_id: settings.client_id.clone(),
-            verify_timeout: Duration::from_secs(settings.verify_timeout_secs.unwrap_or(300)),
-        };
-        let report = roll::roll(&self.client, &spec, &NoProgress).await;
-        if report.success {
-            serde_json::to_value(&report).map_err(|e| ApiError::settings("report", e.to_string()))
-        } else {
-            Err(ApiError::Roll(Box::new(report)))
+        let spec = settings.spec(current, new)?;
+        roll_outcome(roll::roll(&self.client, &spec, &NoProgress).await)
+    }
+
+    /// Starts the same roll as [`Connection::roll`] in the background on the current tokio runtime and returns
+    /// at once; [`RollOperation::poll`] reports its progress and, at the end, its outcome. Settings are checked
+    /// before anything starts. Must be called from within a tokio runtime.
+    pub fn start_roll(
+        &self,
+        settings: &RollSettings,
+        current: Arc<SigningIdentity>,
+        new: Arc<SigningIdentity>,
+    ) -> Result<RollOperation, ApiError> {
+        let spec = settings.spec(current, new)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            ApiError::settings("roll", "a background roll needs a tokio runtime to run on")
+        })?;
+        let recorder = Arc::new(Recorder::default());
+        let client = self.client.clone();
+        let progress = recorder.clone();
+        let task = runtime.spawn(async move {
+            let outcome = roll_outcome(roll::roll(&client, &spec, progress.as_ref()).await);
+            progress.lock().outcome = Some(outcome.map_err(|e| e.report()));
+        });
+        Ok(RollOperation { recorder, task })
+    }
+}
+
+fn roll_outcome(report: RollReport) -> Result<Value, ApiError> {
+    if report.success {
+        serde_json::to_value(&report).map_err(|e| ApiError::settings("report", e.to_string()))
+    } else {
+        Err(ApiError::Roll(Box::new(report)))
+    }
+}
+
+/// What a background roll has said so far.
+#[derive(Default)]
+struct Recorded {
+    /// Step messages not yet handed out by a poll.
+    events: Vec<String>,
+    /// The latest waiting state while the new key is being verified: attempt and time waited.
+    waiting: Option<(u32, Duration)>,
+    /// The roll's result (the report) or its error object, once it has ended.
+    outcome: Option<Result<Value, ErrorReport>>,
+}
+
+/// The [`Progress`](roll::Progress) of a background roll: records, never calls out.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Recorded>);
+
+impl Recorder {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
+        // Nothing panics while holding the lock; if it ever did, the record itself is still consistent.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl roll::Progress for Recorder {
+    fn step(&self, _target: &str, message: &str) {
+        let mut r = self.lock();
+        r.events.push(message.to_string());
+        // A step after the wait ends it.
+        r.waiting = None;
+    }
+    fn waiting(&self, _target: &str, attempt: u32, waited: Duration) {
+        self.lock().waiting = Some((attempt, waited));
+    }
+}
+
+/// A roll running in the background, started by [`Connection::start_roll`]. The host polls it; nothing calls
+/// back into the host. Dropping it does not stop the roll: a roll cut short between adding the new key and
+/// removing the old one would leave the object in between, so it runs to its end (at most the verify
+/// timeout) and its outcome is discarded.
+#[derive(Debug)]
+pub struct RollOperation {
+    recorder: Arc<Recorder>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Recorder")
+    }
+}
+
+impl RollOperation {
+    /// What happened since the last poll: `{"done": bool, "events": [step messages not yet polled], "waiting":
+    /// {"attempt": n, "seconds": s} | null, "report": null | the report | the error object}`. While the roll
+    /// runs, `report` is null and `waiting` is set while the new key is being verified. Once `done`, `report`
+    /// is what [`Connection::roll`] answers: the report of a roll that succeeded, else the error object
+    /// ([`ErrorReport`], carrying the report of an incomplete roll), and every later poll says the same.
+    pub fn poll(&self) -> Value {
+        let mut r = self.recorder.lock();
+        let events = std::mem::take(&mut r.events);
+        if r.outcome.is_none() && self.task.is_finished() {
+            // The task ended without recording an outcome: it panicked.
+            r.outcome = Some(Err(ErrorReport::new(
+                ErrorKind::Internal,
+                "panic",
+                "internal error (a bug in keyroll, please report it): the roll stopped unexpectedly",
+            )));
         }
+        let report = match &r.outcome {
+            None => Value::Null,
+            Some(Ok(report)) => report.clone(),
+            Some(Err(error)) => serde_json::to_value(error).unwrap_or(Value::Null),
+        };
+        let done = r.outcome.is_some();
+        let waiting = match r.waiting.filter(|_| !done) {
+            Some((attempt, waited)) => json!({ "attempt": attempt, "seconds": waited.as_secs() }),
+            None => Value::Null,
+        };
+        json!({ "done": done, "events": events, "waiting": waiting, "report": report })
+    }
+
+    /// Whether the roll has ended.
+    pub fn is_done(&self) -> bool {
+        self.recorder.lock().outcome.is_some() || self.task.is_finished()
     }
 }
 
@@ -1009,6 +1112,25 @@ pub struct RollSettings {
     /// How long to wait for the new key to become usable (default 300 s).
     #[serde(default)]
     pub verify_timeout_secs: Option<u64>,
+}
+
+impl RollSettings {
+    fn spec(
+        &self,
+        current: Arc<SigningIdentity>,
+        new: Arc<SigningIdentity>,
+    ) -> Result<RollSpec, ApiError> {
+        Ok(RollSpec {
+            target: self.target.target()?,
+            current,
+            new,
+            display_name: self.display_name.clone(),
+            remove_old: self.remove_old,
+            tenant: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            verify_timeout: Duration::from_secs(self.verify_timeout_secs.unwrap_or(300)),
+        })
+    }
 }
 
 /// Test support for hosts: panics inside an async operation on purpose, so that a host can prove that a panic

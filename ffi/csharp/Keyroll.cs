@@ -494,10 +494,58 @@ namespace Keyroll
             }
         }
 
+        /// <summary>Starts the roll of <see cref="Roll"/> in the background and returns at once; poll the returned
+        /// operation for its progress and outcome, and dispose it when done. Settings and handles are checked before
+        /// anything starts (a KeyrollException here, as from Roll). Nothing calls back into .NET.</summary>
+        public RollOperation StartRoll(string settingsJson, SigningIdentity current, SigningIdentity next)
+        {
+            var c = handle;
+            var cur = SigningIdentity.HandleOf(current);
+            var nxt = SigningIdentity.HandleOf(next);
+            ulong h = 0;
+            using (var t = new Pin(settingsJson))
+            {
+                var ts = t.Slice;
+                Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_start(c, ts, cur, nxt, out h, out o));
+            }
+            return new RollOperation(h);
+        }
+
         /// <summary>Closes the connection; later use throws (UnknownHandle).</summary>
         public void Dispose()
         {
             if (System.Threading.Interlocked.Exchange(ref closed, 1) == 0) NativeMethods.keyroll_disconnect(handle);
+        }
+
+        int closed;
+    }
+
+    /// <summary>A roll running in the native library, started by <see cref="Connection.StartRoll"/>. Poll it from
+    /// the thread that owns the work (no callbacks cross the boundary). Disposing it does not stop the roll: a roll
+    /// cut short could leave the object between its old and new key, so it runs to its end unobserved.</summary>
+    public sealed class RollOperation : IDisposable
+    {
+        readonly ulong handle;
+
+        internal RollOperation(ulong handle)
+        {
+            this.handle = handle;
+        }
+
+        /// <summary>What happened since the last poll, without waiting (JSON): {done, events: [step messages since the
+        /// last poll], waiting: {attempt, seconds} | null, report}. Once done, report is what Roll returns: the roll
+        /// report when it succeeded, else the error object Roll would throw with (kind, code, message, report).
+        /// Throws only when the poll itself fails (e.g. after Dispose: UnknownHandle).</summary>
+        public string Poll()
+        {
+            var h = handle;
+            return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_poll(h, out o));
+        }
+
+        /// <summary>Closes the operation; later polls throw (UnknownHandle).</summary>
+        public void Dispose()
+        {
+            if (System.Threading.Interlocked.Exchange(ref closed, 1) == 0) NativeMethods.keyroll_roll_close(handle);
         }
 
         int closed;

@@ -120,6 +120,13 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     RUNTIME.block_on(f)
 }
 
+/// Runs `f` inside the runtime's context, so that what it starts in the background runs on the runtime after
+/// the call has returned.
+pub(crate) fn in_runtime<R>(f: impl FnOnce() -> R) -> R {
+    let _context = RUNTIME.enter();
+    f()
+}
+
 /// A table of open handles. Numbers come from one counter and are never reused, so a closed handle, or one of
 /// another table, is an error rather than a different object.
 pub(crate) struct Table<T> {

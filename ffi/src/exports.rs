@@ -6,7 +6,7 @@
 //! * Results and errors are written to an output: `output` receives its handle and length; copy it out with
 //!   `keyroll_output_take` (which frees it) or drop it with `keyroll_output_free`. On success the output is
 //!   the result (JSON, or the text of a proof / signing input); otherwise it is the error object (JSON).
-//! * Handles (identities, connections, outputs) are numbers, never pointers: a closed handle gives
+//! * Handles (identities, connections, roll operations, outputs) are numbers, never pointers: a closed handle gives
 //!   `UnknownHandle`, not a crash. 0 means "none" where a handle is optional.
 //! * Every function may be called from many threads at once.
 
@@ -14,21 +14,23 @@ use std::sync::{Arc, LazyLock};
 
 use interoptopus::ffi_function;
 use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
-use keyroll_core::api::{self, Connection};
+use keyroll_core::api::{self, Connection, RollOperation};
 use keyroll_core::cert::SigningIdentity;
 use keyroll_core::clock::SystemClock;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::boundary::{
-    self, block_on, bytes, json_output, run, run_plain, text, text_output, write_handle, Failure,
-    KeyrollOutput, KeyrollStatus, Shared, Table, OUTPUTS,
+    self, block_on, bytes, in_runtime, json_output, run, run_plain, text, text_output,
+    write_handle, Failure, KeyrollOutput, KeyrollStatus, Shared, Table, OUTPUTS,
 };
 
 static IDENTITIES: LazyLock<Table<Shared<SigningIdentity>>> =
     LazyLock::new(|| Table::new("identity"));
 static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
     LazyLock::new(|| Table::new("connection"));
+static ROLLS: LazyLock<Table<Shared<RollOperation>>> =
+    LazyLock::new(|| Table::new("roll operation"));
 
 /// The version of this ABI: it changes only when a function's signature or meaning does.
 pub const ABI_VERSION: u32 = 1;
@@ -324,6 +326,52 @@ pub extern "C" fn keyroll_roll(
         let next = IDENTITIES.get(next)?;
         json_output(&block_on(conn.roll(&settings, current, next))?)
     })
+}
+
+/// Starts the roll of `keyroll_roll` in the background and returns at once: `operation` receives its handle,
+/// for `keyroll_roll_poll` and `keyroll_roll_close`. Settings and handles are checked before anything starts
+/// (their errors are this call's). The output is `{"operation": <handle>}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_roll_start(
+    connection: u64,
+    settings: FFISlice<u8>,
+    current: u64,
+    next: u64,
+    operation: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        if operation.is_null() {
+            return Err(Failure::null("operation"));
+        }
+        let conn = CONNECTIONS.get(connection)?;
+        let settings = api::from_json("roll settings", bytes("settings", &settings)?)?;
+        let current = IDENTITIES.get(current)?;
+        let next = IDENTITIES.get(next)?;
+        let started = in_runtime(|| conn.start_roll(&settings, current, next))?;
+        let handle = ROLLS.insert(Arc::new(started));
+        write_handle("operation", operation, handle)?;
+        json_output(&serde_json::json!({ "operation": handle }))
+    })
+}
+
+/// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
+/// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+/// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
+/// `Ok` whenever the poll itself worked, whatever the roll's outcome.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_roll_poll(operation: u64, output: *mut KeyrollOutput) -> KeyrollStatus {
+    run(output, || json_output(&ROLLS.get(operation)?.poll()))
+}
+
+/// Closes a roll operation. A roll still running is not cut short (that could leave the object between its
+/// old and new key): it runs to its end and its outcome is discarded.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_roll_close(operation: u64) -> KeyrollStatus {
+    run_plain(|| ROLLS.remove(operation).map(drop))
 }
 
 /// Test support, not part of the bindings and not for normal use: panics inside core on the runtime, so that

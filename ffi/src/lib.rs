@@ -55,5 +55,8 @@ pub fn ffi_inventory() -> Inventory {
         .register(function!(keyroll_key_add))
         .register(function!(keyroll_key_remove))
         .register(function!(keyroll_roll))
+        .register(function!(keyroll_roll_start))
+        .register(function!(keyroll_roll_poll))
+        .register(function!(keyroll_roll_close))
         .inventory()
 }

@@ -29,17 +29,38 @@ function New-KrErrorRecord {
     # An ErrorRecord from the library's error object: FullyQualifiedErrorId is the stable code (Graph's own code
     # for service errors, e.g. Authentication_MissingOrMalformed), the category follows kind and HTTP status, and
     # the exception's Data carries HttpStatus, RequestId and ClientRequestId for support.
-    [CmdletBinding()]
+    # -ErrorObject takes the library's error object itself (as objects from its JSON), for outcomes that arrive
+    # as data rather than as an exception (the end of a polled roll); its exception is a KeyrollException whose
+    # Data also carries the roll report, when there is one.
+    [CmdletBinding(DefaultParameterSetName = 'Exception')]
     [OutputType([System.Management.Automation.ErrorRecord])]
     param(
-        [Parameter(Mandatory)] [System.Exception] $Exception,
+        [Parameter(Mandatory, ParameterSetName = 'Exception')] [System.Exception] $Exception,
+        [Parameter(Mandatory, ParameterSetName = 'ErrorObject')] [object] $ErrorObject,
         [object] $TargetObject
     )
-    $inner = $Exception
-    while ($inner -is [System.Management.Automation.MethodInvocationException] -and $inner.InnerException) {
-        $inner = $inner.InnerException
+    if ($PSCmdlet.ParameterSetName -eq 'ErrorObject') {
+        # Fields the library leaves out when empty are absent (StrictMode: read them through PSObject).
+        $field = { param($name) $p = $ErrorObject.PSObject.Properties[$name]; if ($p) { $p.Value } }
+        $inner = [Keyroll.KeyrollException]::new([string](& $field 'message'))
+        $rollReport = & $field 'report'
+        if ($null -ne $rollReport) { $inner.Data['Report'] = $rollReport }
+        $report = [pscustomobject]@{
+            Kind            = & $field 'kind'
+            Code            = & $field 'code'
+            Message         = & $field 'message'
+            HttpStatus      = & $field 'httpStatus'
+            RequestId       = & $field 'requestId'
+            ClientRequestId = & $field 'clientRequestId'
+        }
     }
-    $report = Get-KrErrorReport -Exception $inner
+    else {
+        $inner = $Exception
+        while ($inner -is [System.Management.Automation.MethodInvocationException] -and $inner.InnerException) {
+            $inner = $inner.InnerException
+        }
+        $report = Get-KrErrorReport -Exception $inner
+    }
     if (-not $report) {
         return [System.Management.Automation.ErrorRecord]::new($inner, 'EntraKeyRoll.Unexpected',
             [System.Management.Automation.ErrorCategory]::NotSpecified, $TargetObject)

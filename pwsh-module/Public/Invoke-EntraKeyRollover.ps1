@@ -6,8 +6,12 @@ function Invoke-EntraKeyRollover {
     .DESCRIPTION
     Runs keyroll's roll workflow: adds the new certificate (proof minted with the current one), waits until a
     token can be obtained with the new certificate (replication takes a while), and with -RemoveOld removes the
-    old key, only once the new one works and only if a currently valid certificate remains. A roll that does
-    not complete is an error whose exception carries the report of what the object holds now.
+    old key, only once the new one works and only if a currently valid certificate remains. The roll runs in
+    the background in the library while this function polls it every 250 ms, so progress is shown live: each
+    step as it happens, and the attempts and seconds while the new key replicates. A roll that does not
+    complete is an error whose exception carries the report of what the object holds now (in its Data, under
+    Report). Stopping the function (Ctrl+C) stops the polling, not the roll: a roll cut short could leave the
+    object between its old and new key, so the library finishes it (at most -VerifyTimeout) unobserved.
 
     .PARAMETER ObjectId
     The object id. Aliases: Id, ApplicationId.
@@ -142,11 +146,30 @@ function Invoke-EntraKeyRollover {
             $json = ConvertTo-KrSettingsJson -Settings $settings
             Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
             Write-Verbose "roll: $TargetType $subject, removeOld $([bool]$RemoveOld), verify timeout $VerifyTimeout s"
-            $report = Invoke-KrFacade -Json -TargetObject $subject -Call { $connection.Connection.Roll($json, $current, $new) }
-            $steps = @($report.steps)
-            for ($i = 0; $i -lt $steps.Count; $i++) {
-                Write-Progress -Activity $activity -Status "$($steps[$i].step): $($steps[$i].status)" -PercentComplete (20 + [int](80 * ($i + 1) / [Math]::Max(1, $steps.Count)))
-                Write-Verbose "roll step $($steps[$i].step): $($steps[$i].status) $($steps[$i].detail)"
+            # The library runs the roll; this runspace polls it (nothing calls back into PowerShell).
+            $operation = Invoke-KrFacade -TargetObject $subject -Call { $connection.Connection.StartRoll($json, $current, $new) }
+            $percent = 20
+            try {
+                while ($true) {
+                    $poll = Invoke-KrFacade -Json -TargetObject $subject -Call { $operation.Poll() }
+                    foreach ($step in @($poll.events)) {
+                        $percent = [Math]::Min(95, $percent + 10)
+                        Write-Progress -Activity $activity -Status $step -PercentComplete $percent
+                        Write-Verbose "roll step $step"
+                    }
+                    if ($poll.done) { break }
+                    if ($poll.waiting) {
+                        Write-Progress -Activity $activity -Status "waiting for the new key to replicate: attempt $($poll.waiting.attempt), $($poll.waiting.seconds) s of at most $VerifyTimeout s" -PercentComplete $percent
+                    }
+                    Start-Sleep -Milliseconds 250
+                }
+            }
+            finally {
+                $operation.Dispose()
+            }
+            $report = $poll.report
+            if ($report.PSObject.Properties['kind']) {
+                throw (New-KrErrorRecord -ErrorObject $report -TargetObject $subject)
             }
             $report.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.RollReport')
             $report

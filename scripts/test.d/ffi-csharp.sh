@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # C# under Mono: the binding assembly (generated bindings + facade, built for .NET Framework 4.7.2 by
 # ffi/csharp/build.sh) -> the native library -> the emulator over HTTPS. Mint, inspect, two-phase signing, key
-# credentials, list/addKey/removeKey, roll, error objects (Graph's code and request-id), use after dispose,
-# 16 threads at once, and a panic inside core surfacing as an exception. Exit 77 (skip) without Mono.
+# credentials, list/addKey/removeKey, roll (and a background roll polled to its end), error objects (Graph's
+# code and request-id), use after dispose, 16 threads at once, and a panic inside core surfacing as an exception.
+# Exit 77 (skip) without Mono.
 source "$(dirname "${BASH_SOURCE[0]}")/../../ffi/tests/support/common.sh"
 command -v mono >/dev/null || { echo "SKIPPED: mono is not installed (scripts/setup.sh installs mono-complete)"; exit 77; }
 build_native

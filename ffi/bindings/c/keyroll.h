@@ -134,6 +134,21 @@ keyrollstatus keyroll_key_remove(uint64_t connection, sliceu8 settings, uint64_t
 /// roll report; a roll that does not complete is an error whose object carries the report.
 keyrollstatus keyroll_roll(uint64_t connection, sliceu8 settings, uint64_t current, uint64_t next, keyrolloutput* output);
 
+/// Starts the roll of `keyroll_roll` in the background and returns at once: `operation` receives its handle,
+/// for `keyroll_roll_poll` and `keyroll_roll_close`. Settings and handles are checked before anything starts
+/// (their errors are this call's). The output is `{"operation": <handle>}`.
+keyrollstatus keyroll_roll_start(uint64_t connection, sliceu8 settings, uint64_t current, uint64_t next, uint64_t* operation, keyrolloutput* output);
+
+/// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
+/// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+/// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
+/// `Ok` whenever the poll itself worked, whatever the roll's outcome.
+keyrollstatus keyroll_roll_poll(uint64_t operation, keyrolloutput* output);
+
+/// Closes a roll operation. A roll still running is not cut short (that could leave the object between its
+/// old and new key): it runs to its end and its outcome is discarded.
+keyrollstatus keyroll_roll_close(uint64_t operation);
+
 
 #ifdef __cplusplus
 }

@@ -435,6 +435,69 @@ namespace Keyroll.Native
             }
         }
 
+        /// Starts the roll of `keyroll_roll` in the background and returns at once: `operation` receives its handle,
+        /// for `keyroll_roll_poll` and `keyroll_roll_close`. Settings and handles are checked before anything starts
+        /// (their errors are this call's). The output is `{"operation": <handle>}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_start")]
+        public static extern KeyrollStatus keyroll_roll_start(ulong connection, Sliceu8 settings, ulong current, ulong next, out ulong operation, out KeyrollOutput output);
+
+        /// Starts the roll of `keyroll_roll` in the background and returns at once: `operation` receives its handle,
+        /// for `keyroll_roll_poll` and `keyroll_roll_close`. Settings and handles are checked before anything starts
+        /// (their errors are this call's). The output is `{"operation": <handle>}`.
+        public static void keyroll_roll_start(ulong connection, byte[] settings, ulong current, ulong next, out ulong operation, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_roll_start(connection, settings_slice, current, next, out operation, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
+        /// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+        /// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
+        /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_poll")]
+        public static extern KeyrollStatus keyroll_roll_poll(ulong operation, out KeyrollOutput output);
+
+        /// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
+        /// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+        /// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
+        /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
+        public static void keyroll_roll_poll_checked(ulong operation, out KeyrollOutput output)
+        {
+            var rval = keyroll_roll_poll(operation, out output);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Closes a roll operation. A roll still running is not cut short (that could leave the object between its
+        /// old and new key): it runs to its end and its outcome is discarded.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_close")]
+        public static extern KeyrollStatus keyroll_roll_close(ulong operation);
+
+        /// Closes a roll operation. A roll still running is not cut short (that could leave the object between its
+        /// old and new key): it runs to its end and its outcome is discarded.
+        public static void keyroll_roll_close_checked(ulong operation)
+        {
+            var rval = keyroll_roll_close(operation);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
     }
 
     /// Where a call's output waits to be copied out: `handle` for `keyroll_output_take` / `keyroll_output_free`,

@@ -27,6 +27,9 @@ def init_lib(path):
     c_lib.keyroll_key_add.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_key_remove.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_roll.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_roll_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_roll_poll.argtypes = [ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_roll_close.argtypes = [ctypes.c_uint64]
 
     c_lib.keyroll_info.restype = ctypes.c_int
     c_lib.keyroll_output_take.restype = ctypes.c_int
@@ -45,6 +48,9 @@ def init_lib(path):
     c_lib.keyroll_key_add.restype = ctypes.c_int
     c_lib.keyroll_key_remove.restype = ctypes.c_int
     c_lib.keyroll_roll.restype = ctypes.c_int
+    c_lib.keyroll_roll_start.restype = ctypes.c_int
+    c_lib.keyroll_roll_poll.restype = ctypes.c_int
+    c_lib.keyroll_roll_close.restype = ctypes.c_int
 
     c_lib.keyroll_info.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_output_take.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -63,6 +69,9 @@ def init_lib(path):
     c_lib.keyroll_key_add.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_key_remove.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_roll_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_roll_poll.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_roll_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
 
 
 def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
@@ -215,6 +224,27 @@ def keyroll_roll(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint
         settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
 
     return c_lib.keyroll_roll(connection, settings, current, next, output)
+
+def keyroll_roll_start(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], current: int, next: int, operation: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Starts the roll of `keyroll_roll` in the background and returns at once: `operation` receives its handle,
+ for `keyroll_roll_poll` and `keyroll_roll_close`. Settings and handles are checked before anything starts
+ (their errors are this call's). The output is `{"operation": <handle>}`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_roll_start(connection, settings, current, next, operation, output)
+
+def keyroll_roll_poll(operation: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
+ the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+ answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
+ `Ok` whenever the poll itself worked, whatever the roll's outcome."""
+    return c_lib.keyroll_roll_poll(operation, output)
+
+def keyroll_roll_close(operation: int):
+    """ Closes a roll operation. A roll still running is not cut short (that could leave the object between its
+ old and new key): it runs to its end and its outcome is discarded."""
+    return c_lib.keyroll_roll_close(operation)
 
 
 

@@ -265,6 +265,43 @@ static class FacadeTests
             }
         });
 
+        Check("a background roll, polled until done: step events, then the report", () =>
+        {
+            // Back from the next certificate to the current one, as the next one (the current key is gone).
+            using (var c = Connection.Open(settings, next))
+            {
+                var rollSettings = "{\"target\":" + target + ",\"removeOld\":true,\"tenantId\":\"" + tenant +
+                    "\",\"verifyTimeoutSecs\":60}";
+                var bad = Throws(() => c.StartRoll("{\"target\":{}}", next, current));
+                Assert(bad.Status == KeyrollStatus.InvalidInput && bad.Code == "settings", "bad settings refused at the start, got " + bad.ErrorJson);
+                RollOperation kept;
+                string last = null;
+                var events = 0;
+                using (var op = c.StartRoll(rollSettings, next, current))
+                {
+                    kept = op;
+                    var watch = Stopwatch.StartNew();
+                    while (watch.Elapsed < TimeSpan.FromSeconds(90))
+                    {
+                        var poll = op.Poll();
+                        var m = Regex.Match(poll, "\"events\":\\[(?<e>.*?)\\],\"report\"");
+                        Assert(m.Success, "an events array: " + poll);
+                        if (m.Groups["e"].Value.Length > 0) events += Count(m.Groups["e"].Value, "\",\"") + 1;
+                        if (Field(poll, "done") == "true") { last = poll; break; }
+                        Assert(Field(poll, "report") == "null", "no report before done: " + poll);
+                        Thread.Sleep(100);
+                    }
+                }
+                Assert(last != null, "the roll ended within 90 s");
+                Assert(events > 0, "step events arrived");
+                Assert(last.Contains("\"success\":true"), "the final report says success: " + last);
+                var closed = Throws(() => kept.Poll());
+                Assert(closed.Status == KeyrollStatus.UnknownHandle, "a disposed operation cannot be polled");
+                var list = c.ListKeys(target, current);
+                Assert(Count(list, "\"keyId\"") == 1 && list.Contains(current.Thumbprint), "only the current key again: " + list);
+            }
+        });
+
         var mints = Environment.GetEnvironmentVariable("KR_MINT_COUNT");
         if (!string.IsNullOrEmpty(mints))
         {
