@@ -232,11 +232,14 @@ async fn demo() -> CmdResult {
         Err(AuthError::Refused {
             codes, description, ..
         }) => {
-            println!(
-                "    refused as expected: AADSTS{} {}",
-                codes.first().copied().unwrap_or_default(),
-                description.split(" Trace ID").next().unwrap_or("")
-            );
+            // The description starts with its AADSTS code, as the service writes it; the trace ids are left out.
+            let text = description.split(" Trace ID").next().unwrap_or("");
+            let code = codes.first().copied().unwrap_or_default();
+            if text.starts_with("AADSTS") {
+                println!("    refused as expected: {text}");
+            } else {
+                println!("    refused as expected: AADSTS{code} {text}");
+            }
             true
         }
         Ok(_) => {
