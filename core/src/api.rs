@@ -511,15 +511,15 @@ pub struct KeyCredentialSettings {
 
 impl KeyCredentialSettings {
     fn kind(&self) -> Result<CredentialKind, ApiError> {
-        let t = self.key_type.as_deref().unwrap_or("AsymmetricX509Cert");
-        let u = self.usage.as_deref().unwrap_or(match t {
-            "X509CertAndPassword" => "Sign",
-            _ => "Verify",
-        });
-        CredentialKind::from_type_and_usage(t, u).ok_or_else(|| {
+        let (t, u) = (self.key_type.as_deref(), self.usage.as_deref());
+        CredentialKind::from_parts(t, u).ok_or_else(|| {
             ApiError::settings(
                 "type/usage",
-                format!("{t} with {u} is not accepted; use AsymmetricX509Cert + Verify or X509CertAndPassword + Sign"),
+                format!(
+                    "{} with {} is not accepted; use AsymmetricX509Cert + Verify or X509CertAndPassword + Sign",
+                    t.unwrap_or("(no type)"),
+                    u.unwrap_or("(no usage)")
+                ),
             )
         })
     }

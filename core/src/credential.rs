@@ -295,6 +295,21 @@ impl CredentialKind {
         }
     }
 
+    /// Parses a pair where either half may be missing: the missing half follows from the other (the only two
+    /// accepted pairs), and nothing given means `AsymmetricX509Cert` + `Verify`.
+    pub fn from_parts(key_type: Option<&str>, usage: Option<&str>) -> Option<Self> {
+        match (key_type, usage) {
+            (None, None) => Some(CredentialKind::Verify),
+            (Some(t), Some(u)) => Self::from_type_and_usage(t, u),
+            (Some(t), None) => [CredentialKind::Verify, CredentialKind::SignWithPassword]
+                .into_iter()
+                .find(|k| k.type_and_usage().0.eq_ignore_ascii_case(t)),
+            (None, Some(u)) => [CredentialKind::Verify, CredentialKind::SignWithPassword]
+                .into_iter()
+                .find(|k| k.type_and_usage().1.eq_ignore_ascii_case(u)),
+        }
+    }
+
     /// Parses a `(type, usage)` pair, case-insensitively as users type them.
     pub fn from_type_and_usage(key_type: &str, usage: &str) -> Option<Self> {
         if key_type.eq_ignore_ascii_case(TYPE_ASYMMETRIC_X509)
