@@ -15,6 +15,7 @@
     FunctionsToExport      = @(
         'Connect-EntraKeyRoll'
         'Disconnect-EntraKeyRoll'
+        'Enable-EntraKeyRollAlias'
         'Get-EntraMSApplicationKey'
         'Invoke-EntraKeyRollover'
         'New-EntraKeyProof'
@@ -24,17 +25,14 @@
     )
     CmdletsToExport        = @()
     VariablesToExport      = @()
-    AliasesToExport        = @(
-        'New-EntraApplicationKey'
-        'Remove-EntraApplicationKey'
-    )
-    FormatsToProcess       = @()
+    # None by default: an alias wins over a function, so exporting Microsoft's names would silently replace
+    # Microsoft.Entra's commands. Enable-EntraKeyRollAlias opts in.
+    AliasesToExport        = @()
+    FormatsToProcess       = @('EntraKeyRoll.Format.ps1xml')
     PrivateData            = @{
         PSData = @{
             Tags         = @('Entra', 'AzureAD', 'Graph', 'Certificate', 'KeyCredential', 'addKey', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
-            LicenseUri   = 'https://example.invalid/keyroll/blob/main/LICENSE'
-            ProjectUri   = 'https://example.invalid/keyroll'
-            ReleaseNotes = 'See https://example.invalid/keyroll/releases'
+            ReleaseNotes = 'New-EntraMSApplicationKey as documented (the example runs as written), the Microsoft Graph session of Connect-MgGraph / Connect-Entra used when no Connect-EntraKeyRoll connection exists, Microsoft''s names opt-in (Enable-EntraKeyRollAlias).'
         }
     }
 }

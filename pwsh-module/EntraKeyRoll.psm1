@@ -1,6 +1,7 @@
 # EntraKeyRoll: advanced functions over the keyroll binding assembly (bin/Keyroll.dll, loaded through the
 # manifest's RequiredAssemblies) and the native library keyroll. Nothing is compiled at import: the import loads
-# one managed assembly and one native library, found per OS and architecture below.
+# one managed assembly and one native library, found per OS and architecture below, and checks that the two come
+# from the same build (the library's ABI).
 
 Set-StrictMode -Version 3.0
 
@@ -16,27 +17,35 @@ foreach ($file in @(Get-ChildItem -Path "$PSScriptRoot/Private/*.ps1", "$PSScrip
 # proofs when -Proof is omitted).
 $script:KrConnection = $null
 
+# Microsoft's current names for New-/Remove-EntraMSApplicationKey, made aliases only by Enable-EntraKeyRollAlias.
+$script:KrMicrosoftAliases = [ordered]@{
+    'New-EntraApplicationKey'    = 'New-EntraMSApplicationKey'
+    'Remove-EntraApplicationKey' = 'Remove-EntraMSApplicationKey'
+}
+
 $script:KrNativePath = Resolve-KrNativePath -ModuleRoot $PSScriptRoot
 Write-Verbose "EntraKeyRoll: native library $script:KrNativePath"
 Initialize-KrNative -Path $script:KrNativePath
-
-Set-Alias -Name New-EntraApplicationKey -Value New-EntraMSApplicationKey
-Set-Alias -Name Remove-EntraApplicationKey -Value Remove-EntraMSApplicationKey
 
 $ExecutionContext.SessionState.Module.OnRemove = {
     if ($script:KrConnection) {
         Close-KrConnection -Connection $script:KrConnection
         $script:KrConnection = $null
     }
+    foreach ($pair in $script:KrMicrosoftAliases.GetEnumerator()) {
+        $alias = Get-Alias -Name $pair.Key -Scope Global -ErrorAction Ignore
+        if ($alias -and $alias.Definition -eq $pair.Value) { Remove-Item -LiteralPath "Alias:$($pair.Key)" -Force -ErrorAction Ignore }
+    }
 }
 
 Export-ModuleMember -Function @(
     'Connect-EntraKeyRoll'
     'Disconnect-EntraKeyRoll'
+    'Enable-EntraKeyRollAlias'
     'Get-EntraMSApplicationKey'
     'Invoke-EntraKeyRollover'
     'New-EntraKeyProof'
     'New-EntraMSApplicationKey'
     'Remove-EntraMSApplicationKey'
     'Test-EntraKeyProof'
-) -Alias @('New-EntraApplicationKey', 'Remove-EntraApplicationKey')
+)

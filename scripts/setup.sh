@@ -1,39 +1,99 @@
 #!/usr/bin/env bash
-# Installs everything the demo and the test suite need on a fresh machine of this kind (Debian, root, Rust).
-# Idempotent: every step checks first, so a second run costs seconds.
+# Installs everything the demo and the test suites need on a fresh machine, for what this machine can do
+# (scripts/lib/machine.sh):
+#   rust    Debian's packages (openssl, gcc, jq, curl, Mono for the net472 binding assembly) and a Python venv with
+#           the independent oracles (PyJWT, MSAL, msgraph-sdk, ...);
+#   dotnet  Debian's packages (openssl, gcc, jq, curl), PowerShell 7.6.9 as a dotnet tool in .tools/pwsh, Pester 5
+#           from NuGet in .tools/modules, and the NuGet packages of the binding assembly and its .NET tests.
+# PowerShell and Pester are installed wherever the .NET SDK is. Idempotent: every step checks first, so a second
+# run costs seconds. Fails, naming the cause, when something cannot be installed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KEYROLL_ROOT="$here"
+# shellcheck source=lib/machine.sh
+source "$here/scripts/lib/machine.sh"
 venv="${KEYROLL_VENV:-$here/.venv}"
+tools="$here/.tools"
+pwsh_version="7.6.9"
+pester_version="5.7.1"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+if [ -z "${KEYROLL_KIND:-}" ]; then detect_machine_kind; fi
+log "machine: $KEYROLL_KIND ($KEYROLL_KIND_WHY)"
+[ "$KEYROLL_KIND" != none ] || die "this machine can neither build Rust (no reachable registry) nor run .NET (no dotnet): $KEYROLL_KIND_WHY"
 
 apt_need=()
 command -v openssl >/dev/null 2>&1 || apt_need+=(openssl)
-command -v mcs >/dev/null 2>&1 || apt_need+=(mono-complete)
-command -v gcc >/dev/null 2>&1 || apt_need+=(gcc)
-# The cross-language suites of the native library (scripts/test.d/ffi-*.sh): Mono's .NET Framework 4.7.2
-# reference assemblies for the binding assembly, and jq / curl to drive the emulator.
-[ -f /usr/lib/mono/4.7.2-api/mscorlib.dll ] || apt_need+=(mono-complete)
+command -v gcc >/dev/null 2>&1 || apt_need+=(gcc libc6-dev)
 command -v jq >/dev/null 2>&1 || apt_need+=(jq)
 command -v curl >/dev/null 2>&1 || apt_need+=(curl)
+if [ "$KEYROLL_KIND" = rust ]; then
+  # The Mono suite of the native library (scripts/test.d/ffi-csharp.sh): mcs and the .NET Framework 4.7.2
+  # reference assemblies for the binding assembly.
+  command -v mcs >/dev/null 2>&1 || apt_need+=(mono-complete)
+  [ -f /usr/lib/mono/4.7.2-api/mscorlib.dll ] || apt_need+=(mono-complete)
+fi
 if [ "${#apt_need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "apt-get install ${apt_need[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${apt_need[@]}" >/dev/null
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends "${apt_need[@]}" >/dev/null || die "apt-get install ${apt_need[*]} failed"
   else
-    log "missing ${apt_need[*]} and not root: install them with your package manager"
-    exit 1
+    die "missing ${apt_need[*]} and not root: install them with your package manager"
   fi
 fi
 
-if [ ! -x "$venv/bin/python" ]; then
-  log "creating Python venv at $venv"
-  python3 -m venv "$venv"
+if [ "$KEYROLL_KIND" = rust ]; then
+  if [ ! -x "$venv/bin/python" ]; then
+    log "creating Python venv at $venv"
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c 'import jwt, cryptography, msal, msgraph, azure.identity, tree_sitter, tree_sitter_powershell, pytest' 2>/dev/null; then
+    log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, tree-sitter-powershell, pytest)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/tests/python/requirements.txt"
+  fi
 fi
-if ! "$venv/bin/python" -c 'import jwt, cryptography, msal, msgraph, azure.identity, tree_sitter, tree_sitter_powershell, pytest' 2>/dev/null; then
-  log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, tree-sitter-powershell, pytest)"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/tests/python/requirements.txt"
+
+if command -v dotnet >/dev/null 2>&1; then
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+  # PowerShell as a dotnet tool in a project-local folder (git ignores .tools/).
+  if [ "$("$tools/pwsh/pwsh" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null)" != "$pwsh_version" ]; then
+    log "installing PowerShell $pwsh_version (dotnet tool) into .tools/pwsh"
+    rm -rf "$tools/pwsh"
+    dotnet tool install --tool-path "$tools/pwsh" PowerShell --version "$pwsh_version" >&2 ||
+      die "PowerShell $pwsh_version could not be installed as a dotnet tool (dotnet tool install PowerShell --version $pwsh_version failed; is the NuGet registry reachable?)"
+  fi
+  # Pester from its NuGet package (the PowerShell Gallery is not reachable): restored with a download-only
+  # project, then laid out as <modules>/Pester/<version>/ so that Import-Module Pester finds it on PSModulePath.
+  pester_dir="$tools/modules/Pester/$pester_version"
+  if [ ! -f "$pester_dir/Pester.psd1" ]; then
+    log "restoring Pester $pester_version from NuGet into .tools/modules"
+    mkdir -p "$tools/restore"
+    cat >"$tools/restore/tools.csproj" <<PROJ
+<Project Sdk="Microsoft.NET.Sdk">
+  <!-- Download-only: the packages the PowerShell tests import as modules. Written by scripts/setup.sh. -->
+  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageDownload Include="Pester" Version="[$pester_version]" /></ItemGroup>
+</Project>
+PROJ
+    dotnet restore "$tools/restore/tools.csproj" --packages "$tools/nuget" >&2 ||
+      die "Pester $pester_version could not be restored from NuGet"
+    [ -f "$tools/nuget/pester/$pester_version/tools/Pester.psd1" ] ||
+      die "the Pester $pester_version package has no tools/Pester.psd1"
+    rm -rf "$pester_dir"; mkdir -p "$(dirname "$pester_dir")"
+    cp -r "$tools/nuget/pester/$pester_version/tools" "$pester_dir"
+  fi
+  PSModulePath="$tools/modules${PSModulePath:+:$PSModulePath}" "$tools/pwsh/pwsh" -NoProfile -NonInteractive -Command \
+    "Import-Module Pester -RequiredVersion $pester_version -ErrorAction Stop" >&2 ||
+    die "Pester $pester_version does not import under PowerShell $pwsh_version"
+  # The NuGet packages of the binding assembly (netstandard2.0) and of its .NET tests and benchmark.
+  for proj in ffi/csharp/Keyroll.csproj ffi/csharp/tests/dotnet/Keyroll.Facade.Tests.csproj; do
+    if [ -f "$here/$proj" ]; then
+      dotnet restore "$here/$proj" -v quiet >&2 || die "dotnet restore $proj failed"
+    fi
+  done
 fi
 log "ready"

@@ -55,6 +55,8 @@ namespace Keyroll
         protected KeyrollException(SerializationInfo info, StreamingContext context) : base(info, context) { }
     }
 
+    // The fields of these records are set by DataContractJsonSerializer, which the compiler cannot see (CS0649).
+#pragma warning disable 0649
     [DataContract]
     internal sealed class ErrorObject
     {
@@ -73,22 +75,46 @@ namespace Keyroll
         [DataMember(Name = "subject")] public string Subject;
     }
 
+    [DataContract]
+    internal sealed class InfoObject
+    {
+        [DataMember(Name = "version")] public string Version;
+        [DataMember(Name = "abi")] public int? Abi;
+    }
+
+#pragma warning restore 0649
+
     /// <summary>Loading and describing the native library.</summary>
     public static class KeyrollNative
     {
+        /// <summary>The ABI the generated bindings of this assembly were made for. <see cref="Load"/> refuses a native
+        /// library whose <see cref="Info"/> answers another one: its functions would not take the arguments given.</summary>
+        public const int ExpectedAbi = 1;
+
         [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true, EntryPoint = "LoadLibraryW")]
         static extern IntPtr LoadLibrary(string path);
 
         [DllImport("libdl.so.2", EntryPoint = "dlopen")]
         static extern IntPtr DlOpen(string path, int flags);
 
+        [DllImport("libdl.so.2", EntryPoint = "dlerror")]
+        static extern IntPtr DlError();
+
         static string loadedPath;
+        // Why the library loaded into this process cannot be used. It stays loaded, and on .NET this assembly's
+        // P/Invoke stays bound to it, so a later Load cannot put another copy in its place: it fails the same way.
+        static string refused;
+
+        /// <summary>The full path of the native library that <see cref="Load"/> loaded and checked; null before.</summary>
+        public static string LoadedPath { get { return loadedPath; } }
 
         /// <summary>
         /// Loads the native library from a full path before the first call, so that this assembly's P/Invoke
         /// uses that copy: on Windows a library loaded by full path satisfies later loads by name; on .NET Core
         /// and later a DllImport resolver maps "keyroll" to the path. Under Mono on Linux, put the folder on
-        /// LD_LIBRARY_PATH instead.
+        /// LD_LIBRARY_PATH instead. Then checks that the library speaks this assembly's ABI (<see cref="ExpectedAbi"/>).
+        /// A library that cannot be loaded throws DllNotFoundException (BadImageFormatException where .NET says so)
+        /// with the operating system's reason; one of another build throws InvalidOperationException.
         /// </summary>
         public static void Load(string path)
         {
@@ -98,25 +124,98 @@ namespace Keyroll
             lock (typeof(KeyrollNative))
             {
                 if (loadedPath != null) return;
-                var nativeLibrary = Type.GetType("System.Runtime.InteropServices.NativeLibrary");
-                var resolverType = Type.GetType("System.Runtime.InteropServices.DllImportResolver");
-                if (nativeLibrary != null && resolverType != null)
+                if (refused != null) throw new InvalidOperationException(refused);
+                LoadFile(full);
+                string problem;
+                Exception cause = null;
+                try
                 {
-                    var handle = (IntPtr)nativeLibrary.GetMethod("Load", new[] { typeof(string) }).Invoke(null, new object[] { full });
-                    resolved = handle;
-                    var resolver = Delegate.CreateDelegate(resolverType, typeof(KeyrollNative).GetMethod("Resolve", BindingFlags.NonPublic | BindingFlags.Static));
-                    nativeLibrary.GetMethod("SetDllImportResolver").Invoke(null, new object[] { typeof(KeyrollNative).Assembly, resolver });
+                    problem = CheckAbi(full);
                 }
-                else if (Path.DirectorySeparatorChar == '\\')
+                catch (Exception e)
                 {
-                    if (LoadLibrary(full) == IntPtr.Zero) throw new DllNotFoundException("cannot load " + full + " (error " + Marshal.GetLastWin32Error() + ")");
+                    cause = e;
+                    problem = "cannot ask the native library " + full + " for its version and ABI: " + e.Message;
+                    // Mono on Linux finds DllImport("keyroll") through the loader's search path, not by the path above.
+                    if (e is DllNotFoundException) problem += " (under Mono, put its folder on LD_LIBRARY_PATH)";
                 }
-                else
+                if (problem != null)
                 {
-                    DlOpen(full, 2 | 0x100); // RTLD_NOW | RTLD_GLOBAL
+                    refused = problem;
+                    throw new InvalidOperationException(problem, cause);
                 }
                 loadedPath = full;
             }
+        }
+
+        static void LoadFile(string full)
+        {
+            var nativeLibrary = Type.GetType("System.Runtime.InteropServices.NativeLibrary");
+            var resolverType = Type.GetType("System.Runtime.InteropServices.DllImportResolver");
+            if (nativeLibrary != null && resolverType != null)
+            {
+                IntPtr handle;
+                try
+                {
+                    handle = (IntPtr)nativeLibrary.GetMethod("Load", new[] { typeof(string) }).Invoke(null, new object[] { full });
+                }
+                catch (TargetInvocationException e)
+                {
+                    // Called through reflection (this assembly also runs where NativeLibrary does not exist), so the
+                    // loader's own words are in the inner exception; the wrapper only says "an invocation failed".
+                    throw CannotLoad(full, e.InnerException ?? e);
+                }
+                resolved = handle;
+                var resolver = Delegate.CreateDelegate(resolverType, typeof(KeyrollNative).GetMethod("Resolve", BindingFlags.NonPublic | BindingFlags.Static));
+                nativeLibrary.GetMethod("SetDllImportResolver").Invoke(null, new object[] { typeof(KeyrollNative).Assembly, resolver });
+            }
+            else if (Path.DirectorySeparatorChar == '\\')
+            {
+                if (LoadLibrary(full) == IntPtr.Zero)
+                {
+                    var code = Marshal.GetLastWin32Error();
+                    var message = "cannot load the native library " + full + ": " + new Win32Exception(code).Message + " (error " + code + ")";
+                    // ERROR_MOD_NOT_FOUND for a file that exists: a library it needs is missing.
+                    if (code == 126) message += "; a library it depends on is missing";
+                    throw new DllNotFoundException(message);
+                }
+            }
+            else
+            {
+                if (DlOpen(full, 2 | 0x100) == IntPtr.Zero) // RTLD_NOW | RTLD_GLOBAL
+                {
+                    var why = DlError();
+                    throw new DllNotFoundException("cannot load the native library " + full + ": " +
+                        (why == IntPtr.Zero ? "dlopen failed without a reason" : Marshal.PtrToStringAnsi(why)));
+                }
+            }
+        }
+
+        static Exception CannotLoad(string full, Exception cause)
+        {
+            var message = "cannot load the native library " + full + ": " + cause.Message.Trim();
+            if (cause is BadImageFormatException) return new BadImageFormatException(message, cause);
+            return new DllNotFoundException(message, cause);
+        }
+
+        // null when the library answers ExpectedAbi, else why it cannot be used.
+        static string CheckAbi(string full)
+        {
+            var json = Info();
+            InfoObject info = null;
+            try
+            {
+                info = Json.Read<InfoObject>(json);
+            }
+            catch (SerializationException)
+            {
+            }
+            if (info != null && info.Abi == ExpectedAbi) return null;
+            return "the native library " + full + " is keyroll " + (info == null || info.Version == null ? "(unknown version)" : info.Version) +
+                " with ABI " + (info == null || info.Abi == null ? "(none)" : info.Abi.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)) +
+                ", but this assembly (Keyroll " + typeof(KeyrollNative).Assembly.GetName().Version + ") expects ABI " + ExpectedAbi +
+                ": the module's assembly and native library come from different builds. Install them together, from one package" +
+                " (and start a new session: the library stays loaded in this process).";
         }
 
         static IntPtr resolved;

@@ -25,7 +25,7 @@ function ConvertTo-KrErrorCategory {
     $c::NotSpecified
 }
 
-function New-KrErrorRecord {
+function ConvertTo-KrErrorRecord {
     # An ErrorRecord from the library's error object: FullyQualifiedErrorId is the stable code (Graph's own code
     # for service errors, e.g. Authentication_MissingOrMalformed), the category follows kind and HTTP status, and
     # the exception's Data carries HttpStatus, RequestId and ClientRequestId for support.
@@ -78,13 +78,14 @@ function New-KrErrorRecord {
     if ($ids) { $message = "$message ($($ids -join ', '))" }
     $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
     if ($report.Code -eq 'Authentication_MissingOrMalformed' -or $report.Code -eq 'proof_rejected') {
-        $record.ErrorDetails.RecommendedAction = 'Check the proof with Test-EntraKeyProof -Proof <proof> -ObjectId <id> -Certificate <cert>.'
+        $record.ErrorDetails.RecommendedAction = 'Check the proof with Test-EntraKeyProof -Proof <proof> -ObjectId <id> -Certificate <current certificate>.'
     }
     $record
 }
 
-function New-KrArgumentError {
-    # An ErrorRecord for a parameter combination the function itself refuses.
+function Get-KrArgumentError {
+    # An ErrorRecord for input the module itself refuses (a parameter combination, a property PowerShell users
+    # name differently from Graph); the message names the problem and the fix.
     [CmdletBinding()]
     [OutputType([System.Management.Automation.ErrorRecord])]
     param([Parameter(Mandatory)] [string] $Message, [Parameter(Mandatory)] [string] $ErrorId, [object] $TargetObject)

@@ -1,12 +1,30 @@
 # Every call into the binding assembly goes through this file, so that the rest of the module speaks
 # PowerShell and this file alone speaks the facade's API.
+#
+# Scriptblocks handed to the helpers here take their values as parameters (param(...) + -ArgumentList), never by
+# name from the caller: a scriptblock run by a helper sees the helper's variables first (dynamic scoping), so a
+# name shared by caller and helper would silently read the wrong value.
 
 function Initialize-KrNative {
     # Loads the native library by full path before the first call, so that the assembly's P/Invoke finds this
-    # copy (on Windows PowerShell a library loaded by full path satisfies later loads by name).
+    # copy, and checks that its ABI is the one this assembly was built for. A library that cannot be loaded is a
+    # terminating error naming the file and the loader's own reason (missing file or dependency, glibc version,
+    # architecture).
     [CmdletBinding()]
     param([Parameter(Mandatory)] [string] $Path)
-    [Keyroll.KeyrollNative]::Load($Path)
+    try {
+        [Keyroll.KeyrollNative]::Load($Path)
+    }
+    catch {
+        $e = $_.Exception
+        while ($e -is [System.Management.Automation.MethodInvocationException] -and $e.InnerException) { $e = $e.InnerException }
+        $message = "EntraKeyRoll: the native library $Path cannot be loaded: $($e.Message) " +
+        "(this process: $(Get-KrRuntimeIdentifier), PowerShell $($PSVersionTable.PSVersion)). " +
+        'Use the package built for this platform, or set $env:ENTRAKEYROLL_NATIVE_PATH to a library built for it.'
+        throw [System.Management.Automation.ErrorRecord]::new(
+            [System.InvalidOperationException]::new($message, $e), "NativeLibraryLoad.$($e.GetType().Name)",
+            [System.Management.Automation.ErrorCategory]::ResourceUnavailable, $Path)
+    }
 }
 
 function Get-KrErrorReport {
@@ -25,21 +43,23 @@ function Get-KrErrorReport {
 }
 
 function Invoke-KrFacade {
-    # Runs a facade call; a JSON answer is returned as objects. Failures become ErrorRecords (see Errors.ps1)
-    # thrown to the caller, which writes them with $PSCmdlet.WriteError or ThrowTerminatingError.
+    # Runs a facade call: & $Call @ArgumentList. With -AsObject the JSON answer is returned as objects. Failures
+    # become ErrorRecords (see Errors.ps1) thrown to the caller, which writes them with $PSCmdlet.WriteError or
+    # ThrowTerminatingError.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] [scriptblock] $Call,
+        [object[]] $ArgumentList = @(),
         [object] $TargetObject,
-        [switch] $Json
+        [switch] $AsObject
     )
     try {
-        $answer = & $Call
+        $answer = & $Call @ArgumentList
     }
     catch {
-        throw (New-KrErrorRecord -Exception $_.Exception -TargetObject $TargetObject)
+        throw (ConvertTo-KrErrorRecord -Exception $_.Exception -TargetObject $TargetObject)
     }
-    if ($Json) { $answer | ConvertFrom-Json } else { $answer }
+    if ($AsObject) { ConvertFrom-Json -InputObject $answer } else { $answer }
 }
 
 function ConvertTo-KrSettingsJson {
@@ -47,20 +67,28 @@ function ConvertTo-KrSettingsJson {
     [CmdletBinding()]
     [OutputType([string])]
     param([Parameter(Mandatory)] [System.Collections.IDictionary] $Settings)
+    ConvertTo-Json -InputObject (Get-KrCleanSettings -Settings $Settings) -Depth 8 -Compress
+}
+
+function Get-KrCleanSettings {
+    # A copy of the settings without $null or empty-string entries, nested dictionaries included.
+    [CmdletBinding()]
+    [OutputType([System.Collections.IDictionary])]
+    param([Parameter(Mandatory)] [System.Collections.IDictionary] $Settings)
     $clean = [ordered]@{}
     foreach ($k in $Settings.Keys) {
         $v = $Settings[$k]
         if ($null -eq $v -or ($v -is [string] -and $v -eq '')) { continue }
-        if ($v -is [System.Collections.IDictionary]) { $v = ConvertTo-KrSettingsJson -Settings $v | ConvertFrom-Json }
+        if ($v -is [System.Collections.IDictionary]) { $v = Get-KrCleanSettings -Settings $v }
         $clean[$k] = $v
     }
-    ConvertTo-Json -InputObject $clean -Depth 8 -Compress
+    $clean
 }
 
 function Open-KrIdentity {
     # A signing identity (certificate and private key) in the library from a certificate object, a PFX/PEM file
-    # or the Windows certificate store. A certificate whose key cannot be exported (a smart card, a store key
-    # marked non-exportable) is returned as a two-phase signer: .NET signs, the library builds the proof.
+    # or the certificate store. A certificate whose key cannot be exported (a smart card, a store key marked
+    # non-exportable) is returned as a two-phase signer: .NET signs, the library builds the proof.
     [CmdletBinding(DefaultParameterSetName = 'Certificate')]
     param(
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
@@ -72,30 +100,37 @@ function Open-KrIdentity {
     switch ($PSCmdlet.ParameterSetName) {
         'Path' {
             $full = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
-            return Use-KrPlainText -SecureString $Password -Action {
-                param($plain)
-                Invoke-KrFacade -TargetObject $full -Call { [Keyroll.SigningIdentity]::OpenFile($full, $plain) }
+            return Use-KrPlainText -SecureString $Password -ArgumentList $full -Action {
+                param($plain, $file)
+                Invoke-KrFacade -TargetObject $file -ArgumentList $file, $plain -Call {
+                    param($f, $p) [Keyroll.SigningIdentity]::OpenFile($f, $p)
+                }
             }
         }
         'Thumbprint' { $Certificate = Get-KrStoreCertificate -Thumbprint $Thumbprint }
     }
     if (-not $Certificate.HasPrivateKey) {
-        throw (New-KrArgumentError -Message "the certificate $($Certificate.Thumbprint) has no private key: a proof can only be signed with the certificate's private key" -ErrorId 'CertificateWithoutPrivateKey' -TargetObject $Certificate)
+        throw (Get-KrArgumentError -Message "the certificate $($Certificate.Thumbprint) has no private key: a proof can only be signed with the certificate's private key (give the PFX, or the certificate from a store that holds its key)" -ErrorId 'CertificateWithoutPrivateKey' -TargetObject $Certificate)
     }
-    # Export to PKCS#12 under a one-time random password, wiped with the array once the library has read it.
+    # Export to PKCS#12 under a one-time random password; the array holding the PFX is cleared once the library
+    # has read it (the library wipes its own copies; the password string itself stays in managed memory until
+    # collected, which is why it is random and used once).
     $secret = [byte[]]::new(24)
-    [System.Security.Cryptography.RandomNumberGenerator]::Create().GetBytes($secret)
-    $password = [Convert]::ToBase64String($secret)
+    $rng = [System.Security.Cryptography.RandomNumberGenerator]::Create()
+    try { $rng.GetBytes($secret) } finally { $rng.Dispose() }
+    $oneTime = [Convert]::ToBase64String($secret)
     $pfx = $null
     try {
-        $pfx = $Certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, $password)
+        $pfx = $Certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, $oneTime)
     }
     catch {
         Write-Verbose "the private key of $($Certificate.Thumbprint) cannot be exported; signing inside .NET (two-phase)"
         return [pscustomobject]@{ PSTypeName = 'EntraKeyRoll.TwoPhaseSigner'; Certificate = $Certificate }
     }
     try {
-        Invoke-KrFacade -TargetObject $Certificate -Call { [Keyroll.SigningIdentity]::Open($pfx, $password) }
+        Invoke-KrFacade -TargetObject $Certificate -ArgumentList $pfx, $oneTime -Call {
+            param($bytes, $p) [Keyroll.SigningIdentity]::Open($bytes, $p)
+        }
     }
     finally {
         [Array]::Clear($pfx, 0, $pfx.Length)
@@ -110,7 +145,8 @@ function Close-KrIdentity {
 }
 
 function Get-KrStoreCertificate {
-    # A certificate with its private key from the current user's or the machine's store (Windows).
+    # A certificate with its private key from the current user's or the machine's store (on Linux and macOS .NET
+    # keeps CurrentUser\My as a folder of the user's profile).
     [CmdletBinding()]
     [OutputType([System.Security.Cryptography.X509Certificates.X509Certificate2])]
     param([Parameter(Mandatory)] [string] $Thumbprint)
@@ -126,11 +162,11 @@ function Get-KrStoreCertificate {
         finally { $store.Close() }
     }
     throw [System.Management.Automation.ErrorRecord]::new(
-        [System.Management.Automation.ItemNotFoundException]::new("no certificate with thumbprint $tp in Cert:\CurrentUser\My or Cert:\LocalMachine\My"),
+        [System.Management.Automation.ItemNotFoundException]::new("no certificate with thumbprint $tp in Cert:\CurrentUser\My or Cert:\LocalMachine\My: import it there, or give it with -Certificate or -CertificatePath"),
         'CertificateNotFound', [System.Management.Automation.ErrorCategory]::ObjectNotFound, $Thumbprint)
 }
 
-function New-KrProof {
+function Get-KrProof {
     # Mints a proof with an identity from Open-KrIdentity; a two-phase signer signs the library's signing input
     # with .NET's RSA (PKCS#1 v1.5, SHA-256) and the library assembles and checks the proof.
     [CmdletBinding()]
@@ -144,18 +180,22 @@ function New-KrProof {
     if ($Identity.PSObject.TypeNames -contains 'EntraKeyRoll.TwoPhaseSigner') {
         $cert = $Identity.Certificate
         $der = $cert.RawData
-        $signingInput = Invoke-KrFacade -TargetObject $ObjectId -Call {
-            [Keyroll.Proofs]::SigningInput($der, $ObjectId, [long]$Lifetime, $Audience)
+        $signingInput = Invoke-KrFacade -TargetObject $ObjectId -ArgumentList $der, $ObjectId, ([long]$Lifetime), $Audience -Call {
+            param($d, $o, $l, $a) [Keyroll.Proofs]::SigningInput($d, $o, $l, $a)
         }
         $rsa = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
         if (-not $rsa) {
-            throw (New-KrArgumentError -Message "the certificate $($cert.Thumbprint) does not have an RSA private key; proofs are RS256" -ErrorId 'CertificateNotRsa' -TargetObject $cert)
+            throw (Get-KrArgumentError -Message "the certificate $($cert.Thumbprint) does not have an RSA private key; proofs are RS256: use an RSA certificate" -ErrorId 'CertificateNotRsa' -TargetObject $cert)
         }
         $signature = $rsa.SignData([System.Text.Encoding]::ASCII.GetBytes($signingInput),
             [System.Security.Cryptography.HashAlgorithmName]::SHA256, [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
-        return Invoke-KrFacade -TargetObject $ObjectId -Call { [Keyroll.Proofs]::Assemble($signingInput, $signature, $der) }
+        return Invoke-KrFacade -TargetObject $ObjectId -ArgumentList $signingInput, $signature, $der -Call {
+            param($i, $s, $d) [Keyroll.Proofs]::Assemble($i, $s, $d)
+        }
     }
-    Invoke-KrFacade -TargetObject $ObjectId -Call { [Keyroll.Proofs]::Mint($Identity, $ObjectId, [long]$Lifetime, $Audience) }
+    Invoke-KrFacade -TargetObject $ObjectId -ArgumentList $Identity, $ObjectId, ([long]$Lifetime), $Audience -Call {
+        param($id, $o, $l, $a) [Keyroll.Proofs]::Mint($id, $o, $l, $a)
+    }
 }
 
 function Get-KrEnvironment {
@@ -175,14 +215,26 @@ function Get-KrEnvironment {
 }
 
 function Open-KrConnection {
+    # A connection in the library. -AccessToken (a SecureString) becomes text only inside this call: the settings
+    # JSON that carries it is a .NET string the library cannot wipe, so it lives only until collected.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] [System.Collections.IDictionary] $Settings,
-        [object] $Identity
+        [object] $Identity,
+        [System.Security.SecureString] $AccessToken
     )
-    $json = ConvertTo-KrSettingsJson -Settings $Settings
     $signer = if ($Identity -is [System.IDisposable]) { $Identity } else { $null }
-    Invoke-KrFacade -Call { [Keyroll.Connection]::Open($json, $signer) }
+    if ($null -eq $AccessToken) {
+        $json = ConvertTo-KrSettingsJson -Settings $Settings
+        return Invoke-KrFacade -ArgumentList $json, $signer -Call { param($j, $s) [Keyroll.Connection]::Open($j, $s) }
+    }
+    Use-KrPlainText -SecureString $AccessToken -ArgumentList $Settings, $signer -Action {
+        param($plain, $s, $id)
+        $withToken = Get-KrCleanSettings -Settings $s
+        $withToken['accessToken'] = $plain
+        $j = ConvertTo-Json -InputObject $withToken -Depth 8 -Compress
+        Invoke-KrFacade -ArgumentList $j, $id -Call { param($text, $signer) [Keyroll.Connection]::Open($text, $signer) }
+    }
 }
 
 function Close-KrConnection {
@@ -190,20 +242,35 @@ function Close-KrConnection {
     param([AllowNull()] [object] $Connection)
     if ($Connection) {
         if ($Connection.Connection -is [System.IDisposable]) { $Connection.Connection.Dispose() }
-        Close-KrIdentity -Identity $Connection.Identity
+        Close-KrIdentity -Identity $Connection.Signer
     }
 }
 
 function Get-KrConnection {
-    # The connection of Connect-EntraKeyRoll, or a terminating error telling how to connect.
+    # The connection the cmdlets use: the one of Connect-EntraKeyRoll; else, when a script signed in with
+    # Connect-MgGraph or Connect-Entra (Microsoft.Graph.Authentication), a connection with that session's token,
+    # made for this one call (.Transient: the caller closes it); else a terminating error telling how to connect.
     [CmdletBinding()]
     param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Caller)
-    if (-not $script:KrConnection) {
-        $Caller.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
-                [System.InvalidOperationException]::new('not connected: run Connect-EntraKeyRoll first (an access token, an app certificate, a managed identity, or the AZURE_* variables)'),
-                'NotConnected', [System.Management.Automation.ErrorCategory]::ConnectionError, $null))
+    if ($script:KrConnection) { return $script:KrConnection }
+    $session = $null
+    try {
+        $session = Get-KrGraphSessionConnection
     }
-    $script:KrConnection
+    catch {
+        $Caller.ThrowTerminatingError($_)
+    }
+    if ($session) { return $session }
+    $Caller.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+            [System.InvalidOperationException]::new('not connected: run Connect-EntraKeyRoll first (-AccessToken, -TenantId/-ClientId with -Certificate, -CertificatePath or -CertificateThumbprint, or -Identity), or sign in with Connect-MgGraph / Connect-Entra, whose session the cmdlets then use'),
+            'NotConnected', [System.Management.Automation.ErrorCategory]::ConnectionError, $null))
+}
+
+function Close-KrTransientConnection {
+    # Closes a connection Get-KrConnection made for one call (a Graph session's); leaves Connect-EntraKeyRoll's.
+    [CmdletBinding()]
+    param([AllowNull()] [object] $Connection)
+    if ($Connection -and $Connection.Transient) { Close-KrConnection -Connection $Connection }
 }
 
 function Get-KrTarget {
@@ -220,4 +287,29 @@ function Get-KrTarget {
     if ($ObjectId) { $t.objectId = $ObjectId }
     if ($AppId) { $t.appId = $AppId }
     $t
+}
+
+function Test-KrObjectId {
+    # ValidateScript body for -ObjectId: a GUID, or a terminating error that says what was given and what is
+    # meant. Keeps an object piped by value from binding as its ToString() text.
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param([AllowNull()] [object] $Value, [string] $Name = 'ObjectId')
+    $text = [string]$Value
+    $parsed = [guid]::Empty
+    if ([guid]::TryParse($text, [ref]$parsed) -and $text -match '^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$') { return $true }
+    $shown = if ($text.Length -gt 60) { $text.Substring(0, 60) + '...' } else { $text }
+    throw "-$Name must be the object id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6), not '$shown'. Give the object's id (Get-EntraApplication's Id), or -AppId for the application's client id."
+}
+
+function Test-KrCredentialObject {
+    # ValidateScript body for -KeyCredential / -PasswordCredential: a hashtable or an object with properties, not
+    # a string, number or array (which would otherwise reach the property checks as something else entirely).
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param([AllowNull()] [object] $Value, [string] $Name)
+    if ($Value -is [System.Collections.IDictionary]) { return $true }
+    if ($null -ne $Value -and $Value -isnot [string] -and $Value -isnot [System.ValueType] -and $Value -isnot [array]) { return $true }
+    $what = if ($null -eq $Value) { 'nothing' } else { "a $($Value.GetType().FullName)" }
+    throw "-$Name must be a hashtable or an object with Graph's property names, e.g. @{ Key = [System.Convert]::FromBase64String('<base64 certificate>') }, not $what"
 }

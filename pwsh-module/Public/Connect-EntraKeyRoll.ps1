@@ -4,7 +4,8 @@ function Connect-EntraKeyRoll {
     Connects the module to Microsoft Graph (or the keyroll emulator) for the cmdlets that call it.
 
     .DESCRIPTION
-    Chooses how to authenticate and where to connect; nothing is sent until a cmdlet needs a token.
+    Chooses how to authenticate and where to connect, with Connect-MgGraph's app-only parameter names; nothing is
+    sent until a cmdlet needs a token. The new connection replaces the previous one only once it is made.
     - An access token (-AccessToken, a SecureString).
     - The application itself: -TenantId, -ClientId and its certificate (-Certificate, -CertificatePath with
       -CertificatePassword, or -CertificateThumbprint). That certificate also mints the proofs of addKey and
@@ -12,17 +13,23 @@ function Connect-EntraKeyRoll {
     - A managed identity (-Identity, with -ClientId for a user-assigned one).
     - With none of these, the AZURE_* environment variables (AZURE_TENANT_ID, AZURE_CLIENT_ID,
       AZURE_CLIENT_CERTIFICATE_PATH, ...) and the managed identity endpoint variables are used.
+    - Delegated sign-in (-Scopes, interactive or device code) is not available yet: sign in with Connect-MgGraph
+      or Connect-Entra -Scopes ..., whose session the cmdlets use when no Connect-EntraKeyRoll connection exists,
+      or use one of the app-only ways above.
     -Environment selects the cloud (Global, USGov, USGovDoD, China, or the Azure PowerShell names); -GraphUrl,
     -LoginUrl and -CaCertificate point at another endpoint such as the emulator (keyroll emulator).
 
     .PARAMETER AccessToken
-    An access token for Graph, as a SecureString.
+    An access token for Graph, as a SecureString (an empty one is refused).
+
+    .PARAMETER Scopes
+    Delegated permissions, as Connect-MgGraph takes them: refused with the ways that work (see the description).
 
     .PARAMETER TenantId
     The tenant (id or domain) to authenticate in as the application.
 
     .PARAMETER ClientId
-    The application's appId, or the client id of a user-assigned managed identity.
+    The application's appId (client id), or the client id of a user-assigned managed identity. Alias: AppId.
 
     .PARAMETER Certificate
     The application's certificate with its private key.
@@ -66,10 +73,13 @@ function Connect-EntraKeyRoll {
     In an Azure Automation runbook or on an Azure VM.
 
     .EXAMPLE
-    $emu = keyroll emulator --listen 127.0.0.1:8443 | Select-Object -First 1 | ConvertFrom-Json
-    Connect-EntraKeyRoll -AccessToken $token -GraphUrl $emu.graph_url -LoginUrl $emu.login_url -CaCertificate $emu.ca_cert
+    $emulator = Start-Process keyroll -ArgumentList 'emulator', '--listen', '127.0.0.1:8443' -RedirectStandardOutput emulator.json -PassThru
+    while (-not (Test-Path emulator.json) -or -not (Get-Content emulator.json -Raw)) { Start-Sleep -Milliseconds 100 }
+    $emu = Get-Content emulator.json -TotalCount 1 | ConvertFrom-Json
+    Connect-EntraKeyRoll -TenantId $tenant -ClientId $appId -CertificatePath .\current.pfx -GraphUrl $emu.graph_url -LoginUrl $emu.login_url -CaCertificate $emu.ca_cert
 
-    Rehearses against the local emulator.
+    Rehearses against the local emulator, running in the background (its first output line is its address as
+    JSON; Stop-Process $emulator ends it).
 
     .OUTPUTS
     EntraKeyRoll.Connection: where the module is connected and as whom (no secrets).
@@ -81,9 +91,13 @@ function Connect-EntraKeyRoll {
         [ValidateNotNull()]
         [System.Security.SecureString] $AccessToken,
 
+        [Parameter(Mandatory, ParameterSetName = 'Delegated')]
+        [string[]] $Scopes,
+
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
         [Parameter(Mandatory, ParameterSetName = 'CertificatePath')]
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')]
+        [Parameter(ParameterSetName = 'Delegated')]
         [Alias('Tenant')]
         [string] $TenantId,
 
@@ -91,7 +105,8 @@ function Connect-EntraKeyRoll {
         [Parameter(Mandatory, ParameterSetName = 'CertificatePath')]
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')]
         [Parameter(ParameterSetName = 'Identity')]
-        [Alias('AppId', 'ApplicationId')]
+        [Parameter(ParameterSetName = 'Delegated')]
+        [Alias('AppId')]
         [string] $ClientId,
 
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
@@ -129,7 +144,20 @@ function Connect-EntraKeyRoll {
         [ValidateSet('v1.0', 'beta')]
         [string] $ApiVersion
     )
+    if ($PSCmdlet.ParameterSetName -eq 'Delegated') {
+        $PSCmdlet.ThrowTerminatingError((Get-KrArgumentError -ErrorId 'DelegatedSignInNotAvailable' -TargetObject ($Scopes -join ' ') -Message (
+                    'delegated sign-in (-Scopes) is not available in EntraKeyRoll yet. Two ways work: sign in with ' +
+                    "Connect-MgGraph -Scopes '$($Scopes -join "', '")' (or Connect-Entra), and the EntraKeyRoll cmdlets use that session; " +
+                    'or connect app-only: Connect-EntraKeyRoll -TenantId <tenant> -ClientId <appId> with -CertificatePath, ' +
+                    '-Certificate or -CertificateThumbprint, or -Identity (managed identity), or -AccessToken')))
+    }
+    if ($AccessToken -and $AccessToken.Length -eq 0) {
+        $PSCmdlet.ThrowTerminatingError((Get-KrArgumentError -ErrorId 'EmptyAccessToken' -TargetObject $null -Message (
+                    '-AccessToken is empty: give the Graph access token as a SecureString (ConvertTo-SecureString), or leave ' +
+                    '-AccessToken out to use a certificate, a managed identity or the AZURE_* variables')))
+    }
     $signer = $null
+    $connection = $null
     try {
         $signer = switch ($PSCmdlet.ParameterSetName) {
             'Certificate' { Open-KrIdentity -Certificate $Certificate }
@@ -137,7 +165,7 @@ function Connect-EntraKeyRoll {
             'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
         }
         if ($null -ne $signer -and $signer -isnot [System.IDisposable]) {
-            throw (New-KrArgumentError -Message 'the connection certificate signs inside the library: its private key must be exportable (or give it as a file)' -ErrorId 'ConnectKeyNotExportable' -TargetObject $ClientId)
+            throw (Get-KrArgumentError -Message 'the connection certificate signs inside the library: its private key must be exportable (or give it as a PFX/PEM file with -CertificatePath)' -ErrorId 'ConnectKeyNotExportable' -TargetObject $ClientId)
         }
         $settings = [ordered]@{
             cloud           = $Environment
@@ -151,31 +179,24 @@ function Connect-EntraKeyRoll {
             managedIdentity = [bool]$Identity
             environment     = Get-KrEnvironment
         }
-        $connection = if ($AccessToken) {
-            Use-KrPlainText -SecureString $AccessToken -Action {
-                param($plain)
-                $settings.accessToken = $plain
-                try { Open-KrConnection -Settings $settings -Identity $signer } finally { $settings.Remove('accessToken') }
-            }
-        }
-        else {
-            Open-KrConnection -Settings $settings -Identity $signer
-        }
+        $connection = Open-KrConnection -Settings $settings -Identity $signer -AccessToken $AccessToken
+        $description = ConvertFrom-Json -InputObject $connection.Description
     }
     catch {
+        if ($connection -is [System.IDisposable]) { $connection.Dispose() }
         Close-KrIdentity -Identity $signer
         $PSCmdlet.ThrowTerminatingError($_)
     }
+    # Only now, with the new connection made, is the previous one replaced.
     if ($script:KrConnection) { Close-KrConnection -Connection $script:KrConnection }
-    $script:KrConnection = [pscustomobject]@{ Connection = $connection; Signer = $signer; Identity = $signer }
-    $description = Invoke-KrFacade -Json -Call { $connection.Describe() }
-    Write-Verbose "connected to $($description.graphUrl) as $($description.credential)"
+    $script:KrConnection = [pscustomobject]@{ Connection = $connection; Signer = $signer; Transient = $false; Source = 'Connect-EntraKeyRoll' }
+    Write-Verbose "connected to $(Get-KrProperty $description 'graphUrl') as $(Get-KrProperty $description 'credential')"
     [pscustomobject]@{
         PSTypeName = 'EntraKeyRoll.Connection'
-        GraphUrl   = $description.graphUrl
-        LoginUrl   = $description.loginUrl
-        Cloud      = $description.cloud
-        ApiVersion = $description.apiVersion
-        Credential = $description.credential
+        GraphUrl   = Get-KrProperty $description 'graphUrl'
+        LoginUrl   = Get-KrProperty $description 'loginUrl'
+        Cloud      = Get-KrProperty $description 'cloud'
+        ApiVersion = Get-KrProperty $description 'apiVersion'
+        Credential = Get-KrProperty $description 'credential'
     }
 }

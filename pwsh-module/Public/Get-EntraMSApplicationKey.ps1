@@ -9,7 +9,7 @@ function Get-EntraMSApplicationKey {
     matches: the one that can mint proofs for addKey/removeKey.
 
     .PARAMETER ObjectId
-    The object id. Aliases: Id, ApplicationId.
+    The object id, a GUID. Aliases: Id, ApplicationId (the object id, as in Microsoft's key cmdlets).
 
     .PARAMETER AppId
     The appId (client id) of the application.
@@ -33,7 +33,7 @@ function Get-EntraMSApplicationKey {
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
         [Alias('Id', 'ApplicationId')]
-        [ValidateNotNullOrEmpty()]
+        [ValidateScript({ Test-KrObjectId $_ })]
         [string] $ObjectId,
 
         [Parameter(Mandatory, ParameterSetName = 'AppId')]
@@ -50,25 +50,32 @@ function Get-EntraMSApplicationKey {
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
         Write-Verbose "list keys: $TargetType $subject"
         try {
-            $list = Invoke-KrFacade -Json -TargetObject $subject -Call { $connection.Connection.ListKeys($json, $connection.Signer) }
+            $list = Invoke-KrFacade -AsObject -TargetObject $subject -ArgumentList $connection.Connection, $json, $connection.Signer -Call {
+                param($conn, $j, $signer) $conn.ListKeys($j, $signer)
+            }
         }
         catch {
             $PSCmdlet.WriteError($_)
             return
         }
+        finally {
+            Close-KrTransientConnection -Connection $connection
+        }
         foreach ($k in @($list.keys)) {
+            $keyId = $null
+            if ($k.keyId) { $keyId = [guid]$k.keyId }
             [pscustomobject]@{
                 PSTypeName    = 'EntraKeyRoll.KeyInfo'
                 ObjectId      = $list.id
                 AppId         = $list.appId
                 TargetType    = $TargetType
-                KeyId         = $k.keyId
+                KeyId         = $keyId
                 DisplayName   = $k.displayName
                 Thumbprint    = $k.thumbprint
                 Type          = $k.type
                 Usage         = $k.usage
-                StartDateTime = if ($k.startDateTime) { [datetime]::Parse($k.startDateTime, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') } else { $null }
-                EndDateTime   = if ($k.endDateTime) { [datetime]::Parse($k.endDateTime, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') } else { $null }
+                StartDateTime = ConvertFrom-KrDate $k.startDateTime
+                EndDateTime   = ConvertFrom-KrDate $k.endDateTime
                 DaysLeft      = $k.daysLeft
                 Status        = $k.status
                 Signs         = [bool]$k.signs

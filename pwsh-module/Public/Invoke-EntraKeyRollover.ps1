@@ -41,7 +41,8 @@ function Invoke-EntraKeyRollover {
     The password of -NewCertificatePath.
 
     .PARAMETER RemoveOld
-    Remove the old key once the new one is verified.
+    Remove the old key once the new one is verified. ShouldProcess asks for this step apart from the roll:
+    -WhatIf lists both, -Confirm asks for each, and a declined removal leaves the old key in place.
 
     .PARAMETER DisplayName
     Display name of the new key.
@@ -118,11 +119,17 @@ function Invoke-EntraKeyRollover {
     process {
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
         if ([bool]$Certificate -eq [bool]$CertificatePath -or [bool]$NewCertificate -eq [bool]$NewCertificatePath) {
-            $PSCmdlet.WriteError((New-KrArgumentError -Message 'give the current certificate as -Certificate or -CertificatePath, and the new one as -NewCertificate or -NewCertificatePath (one of each)' -ErrorId 'RolloverCertificates' -TargetObject $subject))
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message 'give the current certificate as -Certificate or -CertificatePath, and the new one as -NewCertificate or -NewCertificatePath (one of each)' -ErrorId 'RolloverCertificates' -TargetObject $subject))
             return
         }
-        $action = "Roll to a new certificate$(if ($RemoveOld) { ' and remove the old key' })"
-        if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", $action)) { return }
+        if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", 'Add the new certificate and verify that it works')) { return }
+        # The removal is its own decision (-WhatIf shows it, -Confirm asks for it apart); declined, the roll adds and
+        # verifies the new key and leaves the old one in place.
+        $removeOld = [bool]$RemoveOld
+        if ($removeOld -and -not $PSCmdlet.ShouldProcess("$TargetType $subject", 'Remove the old certificate once the new one works')) {
+            $removeOld = $false
+            Write-Verbose 'roll: the old key stays (its removal was declined)'
+        }
         $connection = Get-KrConnection -Caller $PSCmdlet
         $current = $null; $new = $null
         $activity = "Rolling the certificate of $TargetType $subject"
@@ -132,26 +139,28 @@ function Invoke-EntraKeyRollover {
             $new = if ($NewCertificate) { Open-KrIdentity -Certificate $NewCertificate } else { Open-KrIdentity -Path $NewCertificatePath -Password $NewCertificatePassword }
             foreach ($id in $current, $new) {
                 if ($id -isnot [System.IDisposable]) {
-                    throw (New-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $subject)
+                    throw (Get-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $subject)
                 }
             }
             $settings = [ordered]@{
                 target            = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType
                 displayName       = $DisplayName
-                removeOld         = [bool]$RemoveOld
+                removeOld         = $removeOld
                 tenantId          = $TenantId
                 clientId          = $ClientId
                 verifyTimeoutSecs = $VerifyTimeout
             }
             $json = ConvertTo-KrSettingsJson -Settings $settings
             Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
-            Write-Verbose "roll: $TargetType $subject, removeOld $([bool]$RemoveOld), verify timeout $VerifyTimeout s"
+            Write-Verbose "roll: $TargetType $subject, removeOld $removeOld, verify timeout $VerifyTimeout s"
             # The library runs the roll; this runspace polls it (nothing calls back into PowerShell).
-            $operation = Invoke-KrFacade -TargetObject $subject -Call { $connection.Connection.StartRoll($json, $current, $new) }
+            $operation = Invoke-KrFacade -TargetObject $subject -ArgumentList $connection.Connection, $json, $current, $new -Call {
+                param($conn, $j, $from, $to) $conn.StartRoll($j, $from, $to)
+            }
             $percent = 20
             try {
                 while ($true) {
-                    $poll = Invoke-KrFacade -Json -TargetObject $subject -Call { $operation.Poll() }
+                    $poll = Invoke-KrFacade -AsObject -TargetObject $subject -ArgumentList $operation -Call { param($op) $op.Poll() }
                     foreach ($step in @($poll.events)) {
                         $percent = [Math]::Min(95, $percent + 10)
                         Write-Progress -Activity $activity -Status $step -PercentComplete $percent
@@ -169,7 +178,7 @@ function Invoke-EntraKeyRollover {
             }
             $report = $poll.report
             if ($report.PSObject.Properties['kind']) {
-                throw (New-KrErrorRecord -ErrorObject $report -TargetObject $subject)
+                throw (ConvertTo-KrErrorRecord -ErrorObject $report -TargetObject $subject)
             }
             $report.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.RollReport')
             $report
@@ -181,6 +190,7 @@ function Invoke-EntraKeyRollover {
             Write-Progress -Activity $activity -Completed
             Close-KrIdentity -Identity $current
             Close-KrIdentity -Identity $new
+            Close-KrTransientConnection -Connection $connection
         }
     }
 }

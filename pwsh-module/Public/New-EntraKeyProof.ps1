@@ -61,16 +61,19 @@ function New-EntraKeyProof {
         [ValidateNotNullOrEmpty()]
         [string] $CertificateThumbprint,
 
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
+        [Parameter(Mandatory, ValueFromPipeline, ValueFromPipelineByPropertyName)]
         [Alias('Id')]
-        [ValidateNotNullOrEmpty()]
+        [ValidateScript({ Test-KrObjectId $_ })]
         [string] $ObjectId,
 
         [Parameter()]
         [ValidateRange(0, 600)]
         [int] $Lifetime = 0
     )
-    begin {
+    process {
+        # The signing identity is opened and closed for each object, in a finally: a pipeline stopped early
+        # (Select-Object -First 1, Ctrl+C) runs no end block, and the key must not stay open in the library.
+        Write-Verbose "minting a proof for object $ObjectId$(if ($Lifetime) { ", lifetime $Lifetime s" })"
         $identity = $null
         try {
             $identity = switch ($PSCmdlet.ParameterSetName) {
@@ -78,21 +81,13 @@ function New-EntraKeyProof {
                 'Path' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
                 'Thumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
             }
-        }
-        catch {
-            $PSCmdlet.ThrowTerminatingError($_)
-        }
-    }
-    process {
-        Write-Verbose "minting a proof for object $ObjectId$(if ($Lifetime) { ", lifetime $Lifetime s" })"
-        try {
-            New-KrProof -Identity $identity -ObjectId $ObjectId -Lifetime $Lifetime
+            Get-KrProof -Identity $identity -ObjectId $ObjectId -Lifetime $Lifetime
         }
         catch {
             $PSCmdlet.WriteError($_)
         }
-    }
-    end {
-        Close-KrIdentity -Identity $identity
+        finally {
+            Close-KrIdentity -Identity $identity
+        }
     }
 }

@@ -4,19 +4,27 @@ function New-EntraMSApplicationKey {
     Adds a certificate to an application or service principal through Graph addKey.
 
     .DESCRIPTION
-    A drop-in for the documented New-EntraMSApplicationKey: -ObjectId, -KeyCredential, -PasswordCredential and
-    -Proof work as there, so existing scripts run unchanged. KeyCredential may be a hashtable, a PSCustomObject or
-    any object with the documented property names (Key, DisplayName, StartDateTime, EndDateTime,
-    CustomKeyIdentifier, Type, Usage), including Microsoft.Open.MSGraph.Model.KeyCredential objects. Key may be
-    the certificate's DER bytes, base64 or PEM text, or an X509Certificate2; the ASCII bytes of base64 text
-    (the key encoded twice) are detected, decoded once and reported with a warning.
+    A drop-in for the documented New-EntraMSApplicationKey: -ObjectId (also -ApplicationId, the name of Microsoft's
+    current New-EntraApplicationKey), -KeyCredential, -PasswordCredential and -Proof work as there, and the
+    documented example (New-EntraMSApplicationKey @params) runs as written. KeyCredential may be a hashtable, a
+    PSCustomObject or any object with Graph's property names (Key, DisplayName, StartDateTime, EndDateTime,
+    CustomKeyIdentifier, Type, Usage, in any case), including the Graph SDK's and the older modules' key
+    credential objects. A property Graph does not have (a typo, AzureAD's StartDate/EndDate) is refused with the
+    right name, never dropped. KeyId must be left out: the service assigns it. Key may be the certificate's DER
+    bytes, base64 or PEM text, or an X509Certificate2; the ASCII bytes of base64 text (the key encoded twice) are
+    detected, decoded once and reported with a warning. Without Type and Usage the key is AsymmetricX509Cert +
+    Verify.
+
+    Authentication: the connection of Connect-EntraKeyRoll, or, without one, the session of Connect-MgGraph /
+    Connect-Entra (Microsoft.Graph.Authentication), so scripts that sign in that way keep working.
 
     -Proof may be omitted when Connect-EntraKeyRoll was given a current certificate of the object: the proof is
     then minted on the spot. The request is checked locally before it is sent; a request that was lost in transit
     is never repeated blindly (the keys are read first), so a retry cannot add the key twice.
 
     .PARAMETER ObjectId
-    The object id of the application (or service principal, see -TargetType). Aliases: Id, ApplicationId.
+    The object id of the application (or service principal, see -TargetType), a GUID. Aliases: Id, ApplicationId
+    (as in Microsoft's New-EntraApplicationKey and Add-MgApplicationKey, where ApplicationId is the object id).
 
     .PARAMETER AppId
     The appId (client id) of the application, when its object id is not at hand.
@@ -30,21 +38,36 @@ function New-EntraMSApplicationKey {
     X509CertAndPassword + Sign).
 
     .PARAMETER PasswordCredential
-    For an X509CertAndPassword key only: an object whose SecretText (a SecureString or a string) is the key's
-    password. It is turned into text only for the call and never written to the verbose stream.
+    For an X509CertAndPassword key: an object whose SecretText (a SecureString or a string) is the key's password;
+    it is never written to the verbose stream. addKey takes a passwordCredential only for such keys: one without
+    SecretText on another key (the documented @{ DisplayName = 'mypassword' }) is ignored with a warning, one with
+    SecretText on another key is refused.
 
     .PARAMETER Proof
     The proof of possession: a JWT signed with one of the object's current certificates (New-EntraKeyProof).
 
     .EXAMPLE
     $params = @{
+        ObjectId = 'cccccccc-8888-9999-0000-dddddddddddd'
+        KeyCredential = @{ key=[System.Convert]::FromBase64String("{base64cert}") }
+        PasswordCredential = @{ DisplayName = 'mypassword' }
+        Proof = "{token}"
+    }
+    New-EntraMSApplicationKey @params
+
+    The documented example, as written: {base64cert} is the new certificate in base64, {token} a proof minted
+    with a current certificate (New-EntraKeyProof). The PasswordCredential is ignored with a warning (the key is
+    AsymmetricX509Cert + Verify, which takes no password).
+
+    .EXAMPLE
+    $params = @{
         ObjectId      = '14a3f1ac-46a7-4d00-b1ca-0b2b84f033c2'
-        KeyCredential = @{ Key = [System.IO.File]::ReadAllBytes('C:\certs\next.cer'); Type = 'AsymmetricX509Cert'; Usage = 'Verify' }
+        KeyCredential = @{ Key = [System.IO.File]::ReadAllBytes('C:\certs\next.cer'); EndDateTime = (Get-Date).AddDays(180) }
         Proof         = New-EntraKeyProof -CertificatePath C:\certs\current.pfx -CertificatePassword $pw -ObjectId '14a3f1ac-46a7-4d00-b1ca-0b2b84f033c2'
     }
     New-EntraMSApplicationKey @params
 
-    The documented syntax: the new certificate's DER bytes and a proof minted with the current certificate.
+    The new certificate's DER bytes, valid in Entra for 180 days, and a proof minted with the current certificate.
 
     .EXAMPLE
     Connect-EntraKeyRoll -TenantId contoso.onmicrosoft.com -ClientId $appId -CertificatePath .\current.pfx -CertificatePassword $pw
@@ -62,21 +85,19 @@ function New-EntraMSApplicationKey {
     System.String (the object id), or objects with an Id / ObjectId property.
 
     .OUTPUTS
-    Microsoft.Open.MSGraph.Model.KeyCredential: the key credential as added, with its KeyId and Thumbprint.
-
-    .NOTES
-    A PasswordCredential is only accepted with an X509CertAndPassword key; with any other key the library
-    refuses the request, as the service would.
+    EntraKeyRoll.KeyCredential: the key credential as added, with Graph's property names (KeyId a Guid,
+    StartDateTime and EndDateTime DateTime in UTC, Key and CustomKeyIdentifier byte[], DisplayName, Type, Usage)
+    and the certificate's Thumbprint.
 
     .LINK
     New-EntraKeyProof
     #>
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ObjectId')]
-    [OutputType('Microsoft.Open.MSGraph.Model.KeyCredential')]
+    [OutputType('EntraKeyRoll.KeyCredential')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
         [Alias('Id', 'ApplicationId')]
-        [ValidateNotNullOrEmpty()]
+        [ValidateScript({ Test-KrObjectId $_ })]
         [string] $ObjectId,
 
         [Parameter(Mandatory, ParameterSetName = 'AppId')]
@@ -87,11 +108,14 @@ function New-EntraMSApplicationKey {
         [ValidateSet('Application', 'ServicePrincipal', 'AgentIdentityBlueprint')]
         [string] $TargetType = 'Application',
 
+        # [object]: Microsoft's KeyCredential classes cannot be named without their assemblies; hashtables and
+        # objects with Graph's property names are taken, and anything else is refused here, at binding.
         [Parameter(Mandatory)]
-        [ValidateNotNull()]
+        [ValidateScript({ Test-KrCredentialObject $_ 'KeyCredential' })]
         [object] $KeyCredential,
 
         [Parameter()]
+        [ValidateScript({ Test-KrCredentialObject $_ 'PasswordCredential' })]
         [object] $PasswordCredential,
 
         [Parameter()]
@@ -102,6 +126,7 @@ function New-EntraMSApplicationKey {
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
         try {
             $prepared = ConvertTo-KrAddKeySettings -KeyCredential $KeyCredential
+            $secret = Get-KrPasswordSecret -PasswordCredential $PasswordCredential -KeyType $prepared.Type
         }
         catch {
             $PSCmdlet.WriteError($_)
@@ -113,33 +138,31 @@ function New-EntraMSApplicationKey {
         $settings.target = $target
         if ($Proof) { $settings.proof = $Proof }
         Write-Verbose "addKey: $TargetType $subject, certificate $($prepared.Thumbprint), proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
-        # The key's password (X509CertAndPassword keys) as a string or SecureString SecretText: turned into text
-        # only for the call, never written to a variable that outlives it or to the verbose stream.
-        $secret = if ($null -ne $PasswordCredential) { Get-KrProperty $PasswordCredential 'SecretText' } else { $null }
-        $secure = if ($secret -is [System.Security.SecureString]) { $secret }
-        elseif ($secret) { ConvertTo-SecureString -String ([string]$secret) -AsPlainText -Force }
-        else { $null }
-        if ($null -ne $PasswordCredential -and $null -eq $secure) {
-            $PSCmdlet.WriteError((New-KrArgumentError -Message 'the PasswordCredential has no SecretText: give the key''s password as SecretText' -ErrorId 'PasswordCredentialWithoutSecret' -TargetObject $subject))
-            return
-        }
         try {
-            $result = Use-KrPlainText -SecureString $secure -Action {
-                param($plain)
-                if ($plain) { $settings.passwordCredential = [ordered]@{ secretText = $plain } }
-                try {
-                    $json = ConvertTo-KrSettingsJson -Settings $settings
-                    Invoke-KrFacade -Json -TargetObject $subject -Call { $connection.Connection.AddKey($json, $connection.Signer) }
+            # The key's password goes into the settings only for this call (see Use-KrPlainText for what is true
+            # of its copies); a string SecretText was plain text already.
+            $secure = if ($secret -is [System.Security.SecureString]) { $secret } else { $null }
+            $plainGiven = if ($secret -is [string]) { $secret } else { '' }
+            $result = Use-KrPlainText -SecureString $secure -ArgumentList $settings, $connection, $plainGiven, $subject -Action {
+                param($plain, $s, $c, $given, $target)
+                $text = if ($plain) { $plain } else { $given }
+                $all = Get-KrCleanSettings -Settings $s
+                if ($text) { $all['passwordCredential'] = [ordered]@{ secretText = $text } }
+                $j = ConvertTo-Json -InputObject $all -Depth 8 -Compress
+                Invoke-KrFacade -AsObject -TargetObject $target -ArgumentList $c.Connection, $j, $c.Signer -Call {
+                    param($conn, $json, $signer) $conn.AddKey($json, $signer)
                 }
-                finally { $settings.Remove('passwordCredential'); $json = $null }
             }
         }
         catch {
             $PSCmdlet.WriteError($_)
             return
         }
+        finally {
+            Close-KrTransientConnection -Connection $connection
+        }
         Write-Verbose "addKey: key $($result.keyId) after $($result.attempts) attempt(s)$(if ($result.recovered) { ' (found after an ambiguous failure, not sent twice)' })"
         foreach ($w in @($result.warnings)) { if ($w) { Write-Warning $w } }
-        ConvertTo-KrKeyCredentialObject -KeyCredential $result.keyCredential -Thumbprint $result.thumbprint
+        ConvertTo-KrKeyCredentialObject -KeyCredential $result.keyCredential -Thumbprint $result.thumbprint -Certificate $settings.certificate
     }
 }

@@ -6,11 +6,16 @@ function Remove-EntraMSApplicationKey {
     .DESCRIPTION
     Removes the key credential -KeyId. Graph requires a proof of possession signed with one of the object's
     current certificates: give it with -Proof, or connect with Connect-EntraKeyRoll using such a certificate and
-    the proof is minted on the spot. Removing a key can lock an application out, so the cmdlet asks for
-    confirmation (ConfirmImpact High) unless -Confirm:$false is given.
+    the proof is minted on the spot. As the documented cmdlet, it does not prompt in a non-interactive runbook
+    (ConfirmImpact Medium: -Confirm asks, -WhatIf shows what would be removed). What protects the application is
+    the guard: the object's last currently valid certificate is not removed without -Force.
+
+    Authentication: the connection of Connect-EntraKeyRoll, or, without one, the session of Connect-MgGraph /
+    Connect-Entra.
 
     .PARAMETER ObjectId
-    The object id of the application (or service principal, see -TargetType). Aliases: Id, ApplicationId.
+    The object id of the application (or service principal, see -TargetType), a GUID; from the pipeline by value
+    or by property name. Aliases: Id, ApplicationId (the object id, as in Microsoft's Remove-EntraApplicationKey).
 
     .PARAMETER AppId
     The appId (client id) of the application.
@@ -35,13 +40,18 @@ function Remove-EntraMSApplicationKey {
     Removes one key with a proof minted beforehand.
 
     .EXAMPLE
-    Get-EntraMSApplicationKey -ObjectId $objectId | Where-Object Status -eq 'expired' | Remove-EntraMSApplicationKey -Confirm:$false
+    Get-EntraMSApplicationKey -ObjectId $objectId | Where-Object Status -eq 'expired' | Remove-EntraMSApplicationKey
 
     Removes every expired key while connected with a current certificate (ObjectId and KeyId bind from the
     pipeline).
 
+    .EXAMPLE
+    $objectId | Remove-EntraMSApplicationKey -KeyId $keyId -Proof $proof
+
+    The object id from the pipeline, as the documented cmdlet takes it.
+
     .INPUTS
-    Objects with ObjectId and KeyId properties (the output of Get-EntraMSApplicationKey).
+    System.String (the object id), or objects with ObjectId and KeyId properties (Get-EntraMSApplicationKey's).
 
     .OUTPUTS
     None.
@@ -49,12 +59,12 @@ function Remove-EntraMSApplicationKey {
     .LINK
     Get-EntraMSApplicationKey
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'ObjectId')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ObjectId')]
     [OutputType([void])]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
         [Alias('Id', 'ApplicationId')]
-        [ValidateNotNullOrEmpty()]
+        [ValidateScript({ Test-KrObjectId $_ })]
         [string] $ObjectId,
 
         [Parameter(Mandatory, ParameterSetName = 'AppId')]
@@ -66,7 +76,7 @@ function Remove-EntraMSApplicationKey {
         [string] $TargetType = 'Application',
 
         [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
-        [ValidateNotNullOrEmpty()]
+        [ValidateScript({ Test-KrObjectId $_ 'KeyId' })]
         [string] $KeyId,
 
         [Parameter()]
@@ -85,10 +95,15 @@ function Remove-EntraMSApplicationKey {
         Write-Verbose "removeKey: $TargetType $subject, key $KeyId, proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
         $json = ConvertTo-KrSettingsJson -Settings $settings
         try {
-            $null = Invoke-KrFacade -Json -TargetObject $KeyId -Call { $connection.Connection.RemoveKey($json, $connection.Signer) }
+            $null = Invoke-KrFacade -AsObject -TargetObject $KeyId -ArgumentList $connection.Connection, $json, $connection.Signer -Call {
+                param($conn, $j, $signer) $conn.RemoveKey($j, $signer)
+            }
         }
         catch {
             $PSCmdlet.WriteError($_)
+        }
+        finally {
+            Close-KrTransientConnection -Connection $connection
         }
     }
 }

@@ -70,7 +70,9 @@ function Test-EntraKeyProof {
         $json = ConvertTo-KrSettingsJson -Settings $settings
         Write-Verbose "inspecting a proof against $($certs.Count) certificate(s)$(if ($ObjectId) { " for object $ObjectId" })"
         try {
-            $report = Invoke-KrFacade -Json -TargetObject $ObjectId -Call { [Keyroll.Proofs]::Inspect($Proof, $json) }
+            $report = Invoke-KrFacade -AsObject -TargetObject $ObjectId -ArgumentList $Proof, $json -Call {
+                param($p, $j) [Keyroll.Proofs]::Inspect($p, $j)
+            }
         }
         catch {
             $PSCmdlet.WriteError($_)

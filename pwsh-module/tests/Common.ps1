@@ -1,46 +1,144 @@
-# Shared by the Pester files: imports the *built* module ($env:ENTRAKEYROLL_MODULE, set by scripts/test.d/pwsh.sh
-# and build.ps1 -Task Test) and starts the emulator (keyroll emulator) on a free port.
+# Shared by the Pester files: imports the *built* module ($env:ENTRAKEYROLL_MODULE, set by build.ps1 -Task Test)
+# and drives the emulator of `keyroll emulator` ($env:KEYROLL_BIN) on a free port. Windows PowerShell 5.1 syntax
+# and APIs only (Compatibility51.Tests.ps1 checks this file too). Every file it creates is under $TestDrive,
+# which Pester removes.
 
 function Import-BuiltEntraKeyRoll {
-    if (-not $env:ENTRAKEYROLL_MODULE) { throw 'set ENTRAKEYROLL_MODULE to the packaged EntraKeyRoll.psd1 (cargo xtask package)' }
+    if (-not $env:ENTRAKEYROLL_MODULE) { throw 'set ENTRAKEYROLL_MODULE to the packaged EntraKeyRoll.psd1 (./build.ps1 -Task Package, Test does)' }
     Import-Module $env:ENTRAKEYROLL_MODULE -Force -ErrorAction Stop
 }
 
-function Start-KrEmulator {
+function Initialize-KrTestTrust {
+    # An HttpClient for the emulator's admin API that trusts exactly the emulator's CA (no certificate check is
+    # skipped): the server's chain must end in that CA. Compiled C#, not a scriptblock, because .NET calls the
+    # validation callback on threads that have no PowerShell runspace.
+    if (-not ('KrTest.EmulatorTrust' -as [type])) {
+        $source = @'
+// The file-loading constructor is obsolete on .NET 9+, and the only one .NET Framework has.
+#pragma warning disable
+using System.Net.Http;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+namespace KrTest {
+    public static class EmulatorTrust {
+        public static HttpClient Client(string caFile) {
+            var ca = new X509Certificate2(caFile);
+            var handler = new HttpClientHandler();
+            handler.ServerCertificateCustomValidationCallback = (message, certificate, chain, errors) => {
+                if (errors == SslPolicyErrors.None) return true;
+                if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
+                using (var c = new X509Chain()) {
+                    c.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    c.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
+                    c.ChainPolicy.ExtraStore.Add(ca);
+                    if (!c.Build(certificate)) return false;
+                    var root = c.ChainElements[c.ChainElements.Count - 1].Certificate;
+                    return root.Thumbprint == ca.Thumbprint;
+                }
+            };
+            return new HttpClient(handler);
+        }
+    }
+}
+'@
+        # PowerShell 7 references the whole runtime by default; Windows PowerShell needs System.Net.Http named.
+        $refs = @()
+        if ($PSVersionTable.PSEdition -ne 'Core') { $refs = @('System.Net.Http') }
+        if ($refs) { Add-Type -TypeDefinition $source -ReferencedAssemblies $refs -ErrorAction Stop } else { Add-Type -TypeDefinition $source -ErrorAction Stop }
+    }
+}
+
+function Open-KrTestEmulator {
+    # Starts `keyroll emulator` on a free loopback port over HTTPS, waits for its first output line (complete,
+    # with its newline), and returns its endpoints, CA file and tenant id (from GET /_emulator/info).
+    param([string[]] $Arguments = @())
     $bin = if ($env:KEYROLL_BIN) { $env:KEYROLL_BIN } else { 'keyroll' }
-    $stdout = New-TemporaryFile
-    $process = Start-Process -FilePath $bin -ArgumentList 'emulator', '--listen', '127.0.0.1:0' -RedirectStandardOutput $stdout -PassThru -NoNewWindow
+    $dir = Join-Path $TestDrive ('emulator-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+    $null = New-Item -ItemType Directory -Path $dir
+    $stdout = Join-Path $dir 'stdout.txt'
+    $stderr = Join-Path $dir 'stderr.txt'
+    $ca = Join-Path $dir 'ca.pem'
+    $argv = @('emulator', '--listen', '127.0.0.1:0', '--ca-file', $ca) + $Arguments
+    $process = Start-Process -FilePath $bin -ArgumentList $argv -RedirectStandardOutput $stdout -RedirectStandardError $stderr -PassThru -NoNewWindow
     $deadline = (Get-Date).AddSeconds(30)
-    while (-not (Get-Content $stdout -TotalCount 1) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
-    $info = Get-Content $stdout -TotalCount 1 | ConvertFrom-Json
-    [pscustomobject]@{ Process = $process; GraphUrl = $info.graph_url; LoginUrl = $info.login_url; CaCert = $info.ca_cert; Info = $info }
+    $line = $null
+    while ((Get-Date) -lt $deadline) {
+        if (Test-Path -LiteralPath $stdout) {
+            $text = [System.IO.File]::ReadAllText($stdout)
+            $end = $text.IndexOf("`n")
+            if ($end -ge 0) { $line = $text.Substring(0, $end).Trim(); break }
+        }
+        if ($process.HasExited) { break }
+        Start-Sleep -Milliseconds 50
+    }
+    if (-not $line) {
+        if (-not $process.HasExited) { Stop-Process -Id $process.Id -Force }
+        throw "keyroll emulator did not start: $(Get-Content -LiteralPath $stderr -Raw -ErrorAction Ignore)"
+    }
+    $info = $line | ConvertFrom-Json
+    Initialize-KrTestTrust
+    $emulator = [pscustomobject]@{
+        Process = $process; GraphUrl = $info.graph_url; LoginUrl = $info.login_url; CaCert = $info.ca_cert
+        Client = [KrTest.EmulatorTrust]::Client($info.ca_cert); TenantId = $null
+    }
+    $emulator.TenantId = (Invoke-KrEmulatorAdmin $emulator 'GET' 'info').tenantId
+    $emulator
 }
 
-function Stop-KrEmulator([object] $Emulator) {
-    if ($Emulator -and -not $Emulator.Process.HasExited) { Stop-Process -Id $Emulator.Process.Id }
+function Close-KrTestEmulator([object] $Emulator) {
+    if ($Emulator) {
+        if ($Emulator.Client) { $Emulator.Client.Dispose() }
+        if (-not $Emulator.Process.HasExited) { Stop-Process -Id $Emulator.Process.Id -Force; $Emulator.Process.WaitForExit(5000) | Out-Null }
+    }
 }
 
+function Invoke-KrEmulatorAdmin([object] $Emulator, [string] $Method, [string] $Path, [object] $Body) {
+    # The emulator's admin API (/_emulator/...), over HTTPS with the emulator's CA; the JSON answer as objects.
+    $request = New-Object System.Net.Http.HttpRequestMessage ([System.Net.Http.HttpMethod]::new($Method)), "$($Emulator.GraphUrl)/_emulator/$Path"
+    if ($null -ne $Body) {
+        $request.Content = New-Object System.Net.Http.StringContent (ConvertTo-Json -InputObject $Body -Depth 6 -Compress), ([System.Text.Encoding]::UTF8), 'application/json'
+    }
+    $response = $Emulator.Client.SendAsync($request).GetAwaiter().GetResult()
+    $text = $response.Content.ReadAsStringAsync().GetAwaiter().GetResult()
+    if (-not $response.IsSuccessStatusCode) { throw "emulator $Method /_emulator/$Path answered $([int]$response.StatusCode): $text" }
+    $text | ConvertFrom-Json
+}
 
-function New-KrSelfSignedCertificate([string] $Subject = 'CN=EntraKeyRoll test') {
+function Get-KrTestCertificate([string] $Subject = 'CN=EntraKeyRoll test', [int] $Days = 90) {
     # A self-signed RSA-2048 certificate with an exportable key, made by .NET (no tools needed).
     $rsa = [System.Security.Cryptography.RSA]::Create(2048)
-    $req = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new($Subject, $rsa,
-        [System.Security.Cryptography.HashAlgorithmName]::SHA256, [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
-    $cert = $req.CreateSelfSigned([datetimeoffset]::UtcNow.AddDays(-1), [datetimeoffset]::UtcNow.AddDays(90))
+    $req = New-Object System.Security.Cryptography.X509Certificates.CertificateRequest $Subject, $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+    $cert = $req.CreateSelfSigned([datetimeoffset]::UtcNow.AddDays(-1), [datetimeoffset]::UtcNow.AddDays($Days))
     $pfx = $cert.Export('Pfx', 'pw')
-    [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($pfx, 'pw', 'Exportable')
+    New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (@(, $pfx) + @('pw', 'Exportable'))
 }
 
-function Invoke-KrEmulatorAdmin([object] $Emulator, [string] $Path, [object] $Body) {
-    Invoke-RestMethod -Method Post -Uri "$($Emulator.GraphUrl)/_emulator/$Path" -ContentType 'application/json' `
-        -Body ($Body | ConvertTo-Json -Depth 5) -SkipCertificateCheck
+function Register-KrTestApp([object] $Emulator, [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate) {
+    # An application on the emulator with that certificate: {id, appId, tenantId, servicePrincipalId}.
+    Invoke-KrEmulatorAdmin $Emulator 'POST' 'applications' @{ displayName = 'pester'; certificates = @([Convert]::ToBase64String($Certificate.RawData)) }
 }
 
-function New-KrEmulatorApp([object] $Emulator, [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate) {
-    Invoke-KrEmulatorAdmin $Emulator 'applications' @{ displayName = 'pester'; certificates = @([Convert]::ToBase64String($Certificate.RawData)) }
+function Get-KrTestKeys([object] $Emulator, [string] $ObjectId) {
+    # The object's key credentials as the emulator holds them (not through the module under test).
+    @((Invoke-KrEmulatorAdmin $Emulator 'GET' "applications/$ObjectId").keyCredentials)
 }
 
-function Connect-KrEmulatorAsApp([object] $Emulator, [object] $App) {
-    $token = (Invoke-KrEmulatorAdmin $Emulator 'tokens' @{ appId = $App.appId }).access_token
-    Connect-EntraKeyRoll -AccessToken (ConvertTo-SecureString $token -AsPlainText -Force) -GraphUrl $Emulator.GraphUrl -LoginUrl $Emulator.LoginUrl -CaCertificate $Emulator.CaCert
+function Get-KrTestToken([object] $Emulator, [object] $App) {
+    (Invoke-KrEmulatorAdmin $Emulator 'POST' 'tokens' @{ appId = $App.appId }).access_token
+}
+
+function ConvertTo-KrTestSecureString([string] $Text) {
+    $s = New-Object System.Security.SecureString
+    foreach ($ch in $Text.ToCharArray()) { $s.AppendChar($ch) }
+    $s
+}
+
+function Connect-KrTestEmulatorAsApp([object] $Emulator, [object] $App) {
+    Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString (Get-KrTestToken $Emulator $App)) -GraphUrl $Emulator.GraphUrl -LoginUrl $Emulator.LoginUrl -CaCertificate $Emulator.CaCert
+}
+
+function Get-KrWrittenError([object[]] $ErrorVariable, [string] $Command) {
+    # The errors the command itself wrote (FullyQualifiedErrorId '<id>,<command>'). -ErrorVariable also collects
+    # the exceptions the module caught on the way there (PowerShell records caught errors too).
+    @($ErrorVariable | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -like "*,$Command" })
 }

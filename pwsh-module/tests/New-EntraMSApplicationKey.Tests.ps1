@@ -1,72 +1,200 @@
 BeforeAll {
     . "$PSScriptRoot/Common.ps1"
     Import-BuiltEntraKeyRoll
-    $script:emu = Start-KrEmulator
+    $script:emu = Open-KrTestEmulator
 }
-AfterAll { Disconnect-EntraKeyRoll; Stop-KrEmulator $script:emu }
+AfterAll { Disconnect-EntraKeyRoll; Close-KrTestEmulator $script:emu }
 
 Describe 'New-EntraMSApplicationKey' {
     BeforeEach {
-        $script:current = New-KrSelfSignedCertificate 'CN=current'
-        $script:next = New-KrSelfSignedCertificate 'CN=next'
-        $script:app = New-KrEmulatorApp $script:emu $script:current
-        Connect-KrEmulatorAsApp $script:emu $script:app | Out-Null
+        $script:current = Get-KrTestCertificate 'CN=current'
+        $script:next = Get-KrTestCertificate 'CN=next'
+        $script:app = Register-KrTestApp $script:emu $script:current
+        Connect-KrTestEmulatorAsApp $script:emu $script:app | Out-Null
     }
 
-    It 'runs the documented syntax unchanged (@params with DER bytes and a proof)' {
-        $params = @{
-            ObjectId      = $app.id
-            KeyCredential = @{ Key = $next.RawData; Type = 'AsymmetricX509Cert'; Usage = 'Verify' }
-            Proof         = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+    Context 'the documented example, as written' {
+        It 'adds exactly one AsymmetricX509Cert + Verify key and returns a key credential' {
+            $base64cert = [Convert]::ToBase64String($next.RawData)
+            $token = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+            # Microsoft's example with its placeholders filled in: lowercase key, no Type or Usage, and the
+            # PasswordCredential with only a DisplayName.
+            $params = @{
+                ObjectId = $app.id
+                KeyCredential = @{ key=[System.Convert]::FromBase64String("$base64cert") }
+                PasswordCredential = @{ DisplayName = 'mypassword' }
+                Proof = "$token"
+            }
+
+            $k = New-EntraMSApplicationKey @params -WarningVariable w 3>$null
+
+            $keys = Get-KrTestKeys $emu $app.id
+            $keys.Count | Should -Be 2
+            @($keys | Where-Object { $_.keyId -eq $k.KeyId.ToString() }).Count | Should -Be 1
+            $k.Type | Should -Be 'AsymmetricX509Cert'
+            $k.Usage | Should -Be 'Verify'
+            $k.Thumbprint | Should -Be $next.Thumbprint
+            [Convert]::ToBase64String($k.Key) | Should -Be $base64cert
+            ($w -join "`n") | Should -Match 'PasswordCredential was ignored'
         }
-        $k = New-EntraMSApplicationKey @params
-        $k.PSObject.TypeNames | Should -Contain 'Microsoft.Open.MSGraph.Model.KeyCredential'
-        $k.Thumbprint | Should -Be $next.Thumbprint
-        $k.KeyId | Should -Not -BeNullOrEmpty
+
+        It 'returns Graph''s property names with usable types and a type name of its own' {
+            $k = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next.RawData } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id)
+            $k.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.KeyCredential'
+            $k.PSObject.TypeNames | Should -Not -Contain 'Microsoft.Open.MSGraph.Model.KeyCredential'
+            $k.KeyId | Should -BeOfType [guid]
+            $k.StartDateTime | Should -BeOfType [datetime]
+            $k.EndDateTime | Should -BeOfType [datetime]
+            $k.StartDateTime.Kind | Should -Be 'Utc'
+            $k.EndDateTime.Kind | Should -Be 'Utc'
+            ($k.EndDateTime -gt (Get-Date)) | Should -BeTrue
+            $k.EndDateTime | Should -Be $next.NotAfter.ToUniversalTime()
+            , $k.Key | Should -BeOfType [byte[]]
+            , $k.CustomKeyIdentifier | Should -BeOfType [byte[]]
+            $k.DisplayName | Should -Be 'CN=next'
+            foreach ($name in 'CustomKeyIdentifier', 'DisplayName', 'EndDateTime', 'Key', 'KeyId', 'StartDateTime', 'Type', 'Usage') {
+                $k.PSObject.Properties.Name | Should -Contain $name
+            }
+        }
+
+        It 'shows a table view from the format file' {
+            $k = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id)
+            $table = ($k | Out-String -Width 250)
+            $table | Should -Match 'KeyId\s+DisplayName\s+Type\s+Usage\s+StartDateTime \(UTC\)\s+EndDateTime \(UTC\)\s+Thumbprint'
+            $table | Should -Match ([regex]::Escape($k.KeyId.ToString()))
+            (Get-FormatData -TypeName 'EntraKeyRoll.KeyCredential').FormatViewDefinition[0].Control.GetType().Name | Should -Be 'TableControl'
+        }
+
+        It 'keeps a given EndDateTime to the second in UTC, and binds -ApplicationId as the object id' {
+            $end = [datetime]::SpecifyKind((Get-Date).Date.AddDays(30).AddHours(6.5), 'Local')
+            $k = New-EntraMSApplicationKey -ApplicationId $app.id -KeyCredential @{ Key = $next; EndDateTime = $end } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id)
+            $k.EndDateTime | Should -Be $end.ToUniversalTime()
+            (Get-KrTestKeys $emu $app.id | Where-Object { $_.keyId -eq $k.KeyId.ToString() }).endDateTime | Should -Not -BeNullOrEmpty
+        }
     }
 
-    It 'accepts an X509Certificate2, a PSCustomObject and pipeline input, and the alias' {
-        $proof = New-EntraKeyProof -Certificate $current -ObjectId $app.id
-        $k = [pscustomobject]@{ Id = $app.id } | New-EntraApplicationKey -KeyCredential ([pscustomobject]@{ Key = $next }) -Proof $proof
-        $k.Thumbprint | Should -Be $next.Thumbprint
+    Context 'PasswordCredential' {
+        It 'refuses a SecretText on a Verify key, clearly, and adds nothing' {
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -PasswordCredential @{ SecretText = 'hunter2-secret' } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e.Count | Should -Be 1
+            $e[0].Exception.Message | Should -Match 'passwordCredential'
+            $e[0].Exception.Message | Should -Match 'AsymmetricX509Cert'
+            ($e | Out-String) | Should -Not -Match 'hunter2'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
+
+        It 'sends a SecureString SecretText for an X509CertAndPassword key' {
+            $secret = ConvertTo-KrTestSecureString 'Sup3r-secret-pw'
+            $k = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next; Type = 'X509CertAndPassword'; Usage = 'Sign' } -PasswordCredential @{ SecretText = $secret } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) -Verbose 4>&1
+            $records = @($k | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })
+            $added = @($k | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+            $added[0].Type | Should -Be 'X509CertAndPassword'
+            $added[0].Usage | Should -Be 'Sign'
+            ($records.Message -join "`n") | Should -Not -Match 'Sup3r'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+        }
+
+        It 'refuses an X509CertAndPassword key without SecretText' {
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next; Type = 'X509CertAndPassword'; Usage = 'Sign' } -PasswordCredential @{ DisplayName = 'x' } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'PasswordCredentialWithoutSecret*'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
     }
 
-    It 'corrects the double encoding with a warning' {
-        $ascii = [System.Text.Encoding]::ASCII.GetBytes([Convert]::ToBase64String($next.RawData))
-        $proof = New-EntraKeyProof -Certificate $current -ObjectId $app.id
-        $k = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $ascii } -Proof $proof -WarningVariable w 3>$null
-        $w | Should -Match 'double encoding'
-        $k.Thumbprint | Should -Be $next.Thumbprint
+    Context 'property names' {
+        It 'refuses <bad> in -KeyCredential, naming <right>, and adds nothing' -TestCases @(
+            @{ bad = 'EndDate'; right = 'EndDateTime' }
+            @{ bad = 'StartDate'; right = 'StartDateTime' }
+            @{ bad = 'EndDateTme'; right = 'EndDateTime' }
+            @{ bad = 'Value'; right = 'Key' }
+        ) {
+            $kc = @{ Key = $next.RawData }
+            $kc[$bad] = (Get-Date).AddDays(10)
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential $kc -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e.Count | Should -Be 1
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'KeyCredentialUnknownProperty*'
+            $e[0].Exception.Message | Should -Match "'$bad'"
+            $e[0].Exception.Message | Should -Match "did you mean $right\?"
+            $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
+
+        It 'refuses an unknown property in -PasswordCredential, naming the right one' {
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -PasswordCredential @{ Password = 'x' } -Proof 'x.y.z' -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'PasswordCredentialUnknownProperty*'
+            $e[0].Exception.Message | Should -Match 'did you mean SecretText\?'
+        }
+
+        It 'refuses a KeyId: the service assigns it' {
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next; KeyId = [guid]::NewGuid() } -Proof 'x.y.z' -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'KeyCredentialKeyIdGiven*'
+        }
+
+        It 'accepts any case, a PSCustomObject, an X509Certificate2, pipeline input by property name' {
+            $proof = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+            $k = [pscustomobject]@{ Id = $app.id } | New-EntraMSApplicationKey -KeyCredential ([pscustomobject]@{ KEY = $next; displayname = 'lower' }) -Proof $proof
+            $k.Thumbprint | Should -Be $next.Thumbprint
+            $k.DisplayName | Should -Be 'lower'
+        }
+
+        It 'refuses a string as -KeyCredential at binding, and an ObjectId that is not a GUID' {
+            { New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential 'MIIB...' -Proof 'x' -ErrorAction Stop } | Should -Throw -ExpectedMessage '*hashtable or an object*'
+            { New-EntraMSApplicationKey -ObjectId 'my-app' -KeyCredential @{ Key = $next } -Proof 'x' -ErrorAction Stop } | Should -Throw -ExpectedMessage '*must be the object id (a GUID*'
+            { [pscustomobject]@{ Name = 'no id' } | New-EntraMSApplicationKey -KeyCredential @{ Key = $next } -Proof 'x' -ErrorAction Stop } | Should -Throw
+        }
+
+        It 'corrects the double encoding with a warning' {
+            $ascii = [System.Text.Encoding]::ASCII.GetBytes([Convert]::ToBase64String($next.RawData))
+            $proof = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+            $k = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $ascii } -Proof $proof -WarningVariable w 3>$null
+            ($w -join "`n") | Should -Match 'double encoding'
+            $k.Thumbprint | Should -Be $next.Thumbprint
+        }
     }
 
-    It 'does nothing with -WhatIf' {
-        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof 'x' -WhatIf | Should -BeNullOrEmpty
-        (Get-EntraMSApplicationKey -ObjectId $app.id).Count | Should -Be 1
-    }
+    Context 'proofs, -WhatIf and errors' {
+        It 'changes nothing with -WhatIf and writes no error' {
+            $out = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof 'x.y.z' -WhatIf -ErrorVariable e
+            $e.Count | Should -Be 0
+            $out | Should -BeNullOrEmpty
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
 
-    It 'mints the proof when connected with the object certificate, addressed by appId' {
-        Connect-EntraKeyRoll -TenantId $emu.Info.tenantId -ClientId $app.appId -Certificate $current -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
-        $k = New-EntraMSApplicationKey -AppId $app.appId -KeyCredential @{ Key = $next }
-        $k.Thumbprint | Should -Be $next.Thumbprint
-    }
+        It 'mints the proof when connected with the object''s certificate, addressed by appId' {
+            Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -Certificate $current -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+            $k = New-EntraMSApplicationKey -AppId $app.appId -KeyCredential @{ Key = $next }
+            $k.Thumbprint | Should -Be $next.Thumbprint
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+        }
 
-    It 'reports a bad proof as an ErrorRecord with Graph''s code and request-id' {
-        $other = New-KrSelfSignedCertificate 'CN=stranger'
-        $proof = New-EntraKeyProof -Certificate $other -ObjectId $app.id
-        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof $proof -ErrorVariable e -ErrorAction SilentlyContinue
-        $e[0].FullyQualifiedErrorId | Should -BeLike 'Authentication_MissingOrMalformed*'
-        $e[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
-        $e[0].TargetObject | Should -Be $app.id
-        $e[0].Exception.Data['RequestId'] | Should -Not -BeNullOrEmpty
-    }
+        It 'refuses a proof signed by a stranger before sending it, with advice, as an ErrorRecord' {
+            $stranger = Get-KrTestCertificate 'CN=stranger'
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof (New-EntraKeyProof -Certificate $stranger -ObjectId $app.id) -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e.Count | Should -Be 1
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'proof_rejected*'
+            $e[0].CategoryInfo.Category | Should -Be 'InvalidData'
+            $e[0].TargetObject | Should -Be $app.id
+            $e[0].ErrorDetails.RecommendedAction | Should -Match 'Test-EntraKeyProof'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
 
-    It 'refuses a PasswordCredential without SecretText rather than dropping it' {
-        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -PasswordCredential @{ DisplayName = 'x' } -Proof 'x' -ErrorVariable e -ErrorAction SilentlyContinue
-        $e[0].FullyQualifiedErrorId | Should -BeLike 'PasswordCredentialWithoutSecret*'
-    }
-
-    It 'refuses a PasswordCredential on an AsymmetricX509Cert key with the library''s rule' {
-        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next; Type = 'AsymmetricX509Cert'; Usage = 'Verify' } -PasswordCredential @{ SecretText = 'x' } -ErrorVariable e -ErrorAction SilentlyContinue
-        $e[0].Exception.Message | Should -Match 'passwordCredential'
+        It 'reports the service''s refusal with Graph''s code, HTTP status and request-id' {
+            # A token of another application: the service answers 403 for this object.
+            $other = Register-KrTestApp $emu (Get-KrTestCertificate 'CN=other')
+            Connect-KrTestEmulatorAsApp $emu $other | Out-Null
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e.Count | Should -Be 1
+            $e[0].Exception.Data['HttpStatus'] | Should -BeGreaterOrEqual 400
+            $e[0].Exception.Data['RequestId'] | Should -Not -BeNullOrEmpty
+            $e[0].FullyQualifiedErrorId | Should -Be "$($e[0].Exception.Data['Code']),New-EntraMSApplicationKey"
+            $e[0].TargetObject | Should -Be $app.id
+        }
     }
 }
