@@ -80,6 +80,10 @@ function ConvertTo-KrErrorRecord {
     if ($report.Code -eq 'Authentication_MissingOrMalformed' -or $report.Code -eq 'proof_rejected') {
         $record.ErrorDetails.RecommendedAction = 'Check the proof with Test-EntraKeyProof -Proof <proof> -ObjectId <id> -Certificate <current certificate>.'
     }
+    elseif ($report.Kind -eq 'rejected' -and $report.Message -match 'without a currently valid certificate') {
+        # The library says "force the removal"; in PowerShell that is -Force.
+        $record.ErrorDetails.RecommendedAction = 'Add the new certificate first (New-EntraMSApplicationKey), or repeat with -Force to remove the last valid certificate anyway.'
+    }
     $record
 }
 

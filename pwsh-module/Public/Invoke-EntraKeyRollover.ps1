@@ -122,14 +122,16 @@ function Invoke-EntraKeyRollover {
             $PSCmdlet.WriteError((Get-KrArgumentError -Message 'give the current certificate as -Certificate or -CertificatePath, and the new one as -NewCertificate or -NewCertificatePath (one of each)' -ErrorId 'RolloverCertificates' -TargetObject $subject))
             return
         }
-        if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", 'Add the new certificate and verify that it works')) { return }
-        # The removal is its own decision (-WhatIf shows it, -Confirm asks for it apart); declined, the roll adds and
-        # verifies the new key and leaves the old one in place.
-        $removeOld = [bool]$RemoveOld
-        if ($removeOld -and -not $PSCmdlet.ShouldProcess("$TargetType $subject", 'Remove the old certificate once the new one works')) {
-            $removeOld = $false
-            Write-Verbose 'roll: the old key stays (its removal was declined)'
+        # The removal is its own decision: -WhatIf shows both steps, -Confirm asks for each; a declined removal
+        # leaves the old key in place while the roll adds and verifies the new one.
+        $roll = $PSCmdlet.ShouldProcess("$TargetType $subject", 'Add the new certificate and verify that it works')
+        # (Not $removeOld: PowerShell names are case-insensitive, and that is the [switch] parameter.)
+        $removeStep = [bool]$RemoveOld
+        if ($removeStep -and ($roll -or $WhatIfPreference)) {
+            $removeStep = $PSCmdlet.ShouldProcess("$TargetType $subject", 'Remove the old certificate once the new one works')
+            if (-not $removeStep -and $roll) { Write-Verbose 'roll: the old key stays (its removal was declined)' }
         }
+        if (-not $roll) { return }
         $connection = Get-KrConnection -Caller $PSCmdlet
         $current = $null; $new = $null
         $activity = "Rolling the certificate of $TargetType $subject"
@@ -145,14 +147,14 @@ function Invoke-EntraKeyRollover {
             $settings = [ordered]@{
                 target            = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType
                 displayName       = $DisplayName
-                removeOld         = $removeOld
+                removeOld         = $removeStep
                 tenantId          = $TenantId
                 clientId          = $ClientId
                 verifyTimeoutSecs = $VerifyTimeout
             }
             $json = ConvertTo-KrSettingsJson -Settings $settings
             Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
-            Write-Verbose "roll: $TargetType $subject, removeOld $removeOld, verify timeout $VerifyTimeout s"
+            Write-Verbose "roll: $TargetType $subject, removeOld $removeStep, verify timeout $VerifyTimeout s"
             # The library runs the roll; this runspace polls it (nothing calls back into PowerShell).
             $operation = Invoke-KrFacade -TargetObject $subject -ArgumentList $connection.Connection, $json, $current, $new -Call {
                 param($conn, $j, $from, $to) $conn.StartRoll($j, $from, $to)

@@ -142,3 +142,13 @@ function Get-KrWrittenError([object[]] $ErrorVariable, [string] $Command) {
     # the exceptions the module caught on the way there (PowerShell records caught errors too).
     @($ErrorVariable | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -like "*,$Command" })
 }
+
+function Invoke-KrTestChildShell([string] $Command) {
+    # Runs a command in a fresh PowerShell process of the same kind as this one (pwsh, or powershell.exe on
+    # Windows PowerShell) and returns its output lines. A dotnet-tool pwsh runs as `dotnet pwsh.dll`.
+    $exe = (Get-Process -Id $PID).Path
+    $prefix = @()
+    if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = @(Join-Path $PSHOME 'pwsh.dll') }
+    $argv = $prefix + @('-NoProfile', '-NonInteractive', '-Command', $Command)
+    & $exe @argv
+}

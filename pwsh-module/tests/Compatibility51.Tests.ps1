@@ -27,8 +27,10 @@ BeforeDiscovery {
         @{ Construct = 'leading pipe'; MinVersion = '7.0'; Below = 'ParseError'; Script = "Get-Process`n    | Select-Object -First 1" }
         @{ Construct = 'generic method call'; MinVersion = '7.3'; Below = 'ParseError'; Script = '[System.Linq.Enumerable]::Empty[int]()' }
         @{ Construct = 'enum : type'; MinVersion = '6.2'; Below = 'ParseError'; Script = 'enum Small : byte { One }' }
-        # 5.1 reads clean { } as a call of a command named clean, which the checker also recognises.
-        @{ Construct = 'clean block'; MinVersion = '5.1'; Below = 'ParseError'; Script = "function f {`n    process { 1 }`n    clean { 2 }`n}" }
+        # Before 7.3 a clean block after another named block is a parse error, and a lone one is read as a
+        # call of a command named clean with a script block, which the checker recognises on any version.
+        @{ Construct = 'clean block'; MinVersion = '7.3'; Below = 'ParseError'; Script = "function f {`n    process { 1 }`n    clean { 2 }`n}" }
+        @{ Construct = 'clean block'; MinVersion = '5.1'; Below = 'ParseError'; Script = "function f {`n    clean { 2 }`n}" }
         @{ Construct = 'numeric literal'; MinVersion = '6.2'; Below = 'Skip'; Script = '$x = 1u' }
         @{ Construct = 'numeric literal'; MinVersion = '7.0'; Below = 'Skip'; Script = '$x = 10n' }
         @{ Construct = 'numeric literal'; MinVersion = '7.0'; Below = 'Skip'; Script = '$x = 0b1010' }
@@ -92,7 +94,10 @@ BeforeDiscovery {
 using namespace System.Collections.Generic
 #requires -Version 5.1
 class Box { [int] $Size = 1 }
-enum Color { Red; Green }
+enum Color {
+    Red
+    Green
+}
 function Get-Thing {
     [CmdletBinding()]
     param(

@@ -287,7 +287,11 @@ function Find-Kr51CommandIncompatibility {
             $meant = Test-Kr51Parameter $written $spec
             if ($meant) {
                 $hints = @($meant.Names | Where-Object { $Rules.Hints.ContainsKey($_) } | ForEach-Object { $Rules.Hints[$_] })
-                if ($meant.Exact) {
+                if ($meant.Exact -and $meant.Meant[0] -like '*(*') {
+                    # Aliases and -ProgressAction carry their own note on where they come from.
+                    $what = "$($meant.Meant[0]): $name in Windows PowerShell 5.1 has no such parameter"
+                }
+                elseif ($meant.Exact) {
                     $what = "$($meant.Meant[0]): $name in Windows PowerShell 5.1 has no such parameter (added in PowerShell 6/7)"
                 }
                 else {

@@ -1,27 +1,155 @@
 BeforeAll {
     . "$PSScriptRoot/Common.ps1"
     Import-BuiltEntraKeyRoll
-    $script:emu = Start-KrEmulator
+    $script:emu = Open-KrTestEmulator
 }
-AfterAll { Disconnect-EntraKeyRoll; Stop-KrEmulator $script:emu }
+AfterAll { Disconnect-EntraKeyRoll; Close-KrTestEmulator $script:emu }
 
 Describe 'Connect-EntraKeyRoll' {
-    It 'connects with an access token and describes the connection without secrets' {
-        $app = New-KrEmulatorApp $emu (New-KrSelfSignedCertificate)
-        $token = (Invoke-KrEmulatorAdmin $emu 'tokens' @{ appId = $app.appId }).access_token
-        $c = Connect-EntraKeyRoll -AccessToken (ConvertTo-SecureString $token -AsPlainText -Force) -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert -Verbose 4>&1
-        ($c | Out-String) | Should -Not -Match ([regex]::Escape($token.Substring(0, 20)))
-        ($c | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).GraphUrl | Should -Be $emu.GraphUrl
+    AfterEach { Disconnect-EntraKeyRoll }
+
+    It 'connects with an access token on its first call and describes the connection without secrets' {
+        $app = Register-KrTestApp $emu (Get-KrTestCertificate)
+        $token = Get-KrTestToken $emu $app
+        $c = Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString $token) -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert -Verbose 4>&1
+        $connection = @($c | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $connection.Count | Should -Be 1
+        $connection[0].PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.Connection'
+        $connection[0].GraphUrl | Should -Be $emu.GraphUrl
+        ($c | Out-String) + ($c | Format-List * | Out-String) | Should -Not -Match ([regex]::Escape($token.Substring(0, 24)))
+        @(Get-EntraMSApplicationKey -ObjectId $app.id).Count | Should -Be 1
     }
 
-    It 'connects as the app with its certificate and gets a token on first use' {
-        $cert = New-KrSelfSignedCertificate
-        $app = New-KrEmulatorApp $emu $cert
-        Connect-EntraKeyRoll -TenantId $emu.Info.tenantId -ClientId $app.appId -Certificate $cert -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+    It 'connects as the app with -TenantId, -ClientId and -Certificate, and gets a token on first use' {
+        $cert = Get-KrTestCertificate
+        $app = Register-KrTestApp $emu $cert
+        Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -Certificate $cert -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
         (Get-EntraMSApplicationKey -ObjectId $app.id).Thumbprint | Should -Be $cert.Thumbprint
     }
 
-    It 'refuses an unknown cloud as an ErrorRecord' {
-        { Connect-EntraKeyRoll -AccessToken (ConvertTo-SecureString 't' -AsPlainText -Force) -Environment Atlantis -ErrorAction Stop } | Should -Throw -ErrorId 'settings*'
+    It 'connects with -CertificatePath (PFX and password) and with the AppId alias of -ClientId' {
+        $cert = Get-KrTestCertificate
+        $app = Register-KrTestApp $emu $cert
+        $path = Join-Path $TestDrive 'app.pfx'
+        [System.IO.File]::WriteAllBytes($path, $cert.Export('Pfx', 'pfx-pw'))
+        Connect-EntraKeyRoll -TenantId $emu.TenantId -AppId $app.appId -CertificatePath $path -CertificatePassword (ConvertTo-KrTestSecureString 'pfx-pw') -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+        (Get-EntraMSApplicationKey -AppId $app.appId).Thumbprint | Should -Be $cert.Thumbprint
+    }
+
+    It 'connects with -CertificateThumbprint from the CurrentUser\My store' {
+        $cert = Get-KrTestCertificate 'CN=EntraKeyRoll store test'
+        $app = Register-KrTestApp $emu $cert
+        $store = New-Object System.Security.Cryptography.X509Certificates.X509Store 'My', 'CurrentUser'
+        $store.Open('ReadWrite')
+        try {
+            $store.Add($cert)
+            Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -CertificateThumbprint $cert.Thumbprint -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+            (Get-EntraMSApplicationKey -ObjectId $app.id).Signs | Should -BeTrue
+        }
+        finally {
+            $store.Remove($cert)
+            $store.Close()
+        }
+    }
+
+    It 'keeps the previous connection when a new one fails' {
+        $app = Register-KrTestApp $emu (Get-KrTestCertificate)
+        Connect-KrTestEmulatorAsApp $emu $app | Out-Null
+        { Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString 't') -Environment Atlantis -ErrorAction Stop } | Should -Throw
+        @(Get-EntraMSApplicationKey -ObjectId $app.id).Count | Should -Be 1
+    }
+
+    It 'refuses an unknown cloud as an ErrorRecord with the library''s code' {
+        $err = $null
+        try { Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString 't') -Environment Atlantis -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'settings*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match 'Atlantis'
+    }
+
+    It 'refuses an empty SecureString token instead of connecting without one' {
+        $err = $null
+        try { Connect-EntraKeyRoll -AccessToken (New-Object System.Security.SecureString) -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'EmptyAccessToken*'
+    }
+
+    It 'refuses -Scopes (delegated sign-in), naming the two ways that work' {
+        $err = $null
+        try { Connect-EntraKeyRoll -Scopes 'Application.ReadWrite.All' -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'DelegatedSignInNotAvailable*'
+        $err.Exception.Message | Should -Match 'Connect-MgGraph'
+        $err.Exception.Message | Should -Match '-CertificatePath'
+        $err.Exception.Message | Should -Match '-Identity'
+    }
+}
+
+Describe 'the session of Connect-MgGraph / Connect-Entra' {
+    BeforeAll {
+        # A stand-in for Microsoft.Graph.Authentication (the real module is not installed here): the three
+        # commands EntraKeyRoll uses, answering as the real ones do. Invoke-MgGraphRequest returns the
+        # HttpResponseMessage whose request carries the session's bearer token.
+        $script:standIn = New-Module -Name 'Microsoft.Graph.Authentication' -ScriptBlock {
+            $script:context = $null
+            $script:environment = $null
+            $script:requests = 0
+            function Set-StandInSession([object] $Context, [object] $Environment, [string] $Token) {
+                $script:context = $Context; $script:environment = $Environment; $script:token = $Token
+            }
+            function Get-StandInRequestCount { $script:requests }
+            function Get-MgContext { $script:context }
+            function Get-MgEnvironment([string] $Name) { if ($script:environment -and $script:environment.Name -eq $Name) { $script:environment } }
+            function Invoke-MgGraphRequest([string] $Method, [string] $Uri, [string] $OutputType) {
+                $script:requests++
+                $request = New-Object System.Net.Http.HttpRequestMessage ([System.Net.Http.HttpMethod]::new($Method)), $Uri
+                $request.Headers.Authorization = New-Object System.Net.Http.Headers.AuthenticationHeaderValue 'Bearer', $script:token
+                $response = New-Object System.Net.Http.HttpResponseMessage ([System.Net.HttpStatusCode]::OK)
+                $response.RequestMessage = $request
+                $response
+            }
+            Export-ModuleMember -Function *
+        } | Import-Module -PassThru -Force
+        $env:ENTRAKEYROLL_CA_CERT = $emu.CaCert
+    }
+    AfterAll {
+        Remove-Module -Name 'Microsoft.Graph.Authentication' -Force -ErrorAction Ignore
+        Remove-Item Env:ENTRAKEYROLL_CA_CERT -ErrorAction Ignore
+    }
+
+    It 'uses the session''s token and environment when no EntraKeyRoll connection was made' {
+        Disconnect-EntraKeyRoll
+        $current = Get-KrTestCertificate 'CN=current'
+        $next = Get-KrTestCertificate 'CN=next'
+        $app = Register-KrTestApp $emu $current
+        Set-StandInSession -Context ([pscustomobject]@{ Environment = 'KeyrollEmulator'; AuthType = 'AppOnly'; ClientId = $app.appId }) `
+            -Environment ([pscustomobject]@{ Name = 'KeyrollEmulator'; GraphEndpoint = $emu.GraphUrl; AzureADEndpoint = $emu.LoginUrl }) `
+            -Token (Get-KrTestToken $emu $app)
+        $before = Get-StandInRequestCount
+        $params = @{
+            ObjectId      = $app.id
+            KeyCredential = @{ key = $next.RawData }
+            Proof         = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+        }
+        $k = New-EntraMSApplicationKey @params
+        $k.Thumbprint | Should -Be $next.Thumbprint
+        (Get-StandInRequestCount) | Should -BeGreaterThan $before
+        @(Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+    }
+
+    It 'is not used while an EntraKeyRoll connection exists' {
+        $app = Register-KrTestApp $emu (Get-KrTestCertificate)
+        Connect-KrTestEmulatorAsApp $emu $app | Out-Null
+        $before = Get-StandInRequestCount
+        @(Get-EntraMSApplicationKey -ObjectId $app.id).Count | Should -Be 1
+        (Get-StandInRequestCount) | Should -Be $before
+        Disconnect-EntraKeyRoll
+    }
+
+    It 'without a signed-in session, the cmdlets say how to connect' {
+        Disconnect-EntraKeyRoll
+        Set-StandInSession -Context $null -Environment $null -Token ''
+        $err = $null
+        try { Get-EntraMSApplicationKey -ObjectId ([guid]::NewGuid()) -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'NotConnected*'
+        $err.Exception.Message | Should -Match 'Connect-MgGraph'
     }
 }
