@@ -120,7 +120,7 @@ function Register-KrTestApp([object] $Emulator, [System.Security.Cryptography.X5
 
 function Get-KrTestKeys([object] $Emulator, [string] $ObjectId) {
     # The object's key credentials as the emulator holds them (not through the module under test).
-    @((Invoke-KrEmulatorAdmin $Emulator 'GET' "applications/$ObjectId").keyCredentials)
+    , @((Invoke-KrEmulatorAdmin $Emulator 'GET' "applications/$ObjectId").keyCredentials)
 }
 
 function Get-KrTestToken([object] $Emulator, [object] $App) {
@@ -140,7 +140,8 @@ function Connect-KrTestEmulatorAsApp([object] $Emulator, [object] $App) {
 function Get-KrWrittenError([object[]] $ErrorVariable, [string] $Command) {
     # The errors the command itself wrote (FullyQualifiedErrorId '<id>,<command>'). -ErrorVariable also collects
     # the exceptions the module caught on the way there (PowerShell records caught errors too).
-    @($ErrorVariable | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -like "*,$Command" })
+    # Returned as one array (never unrolled to a single record or $null), so .Count holds under StrictMode too.
+    , @($ErrorVariable | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -like "*,$Command" })
 }
 
 function Invoke-KrTestChildShell([string] $Command) {

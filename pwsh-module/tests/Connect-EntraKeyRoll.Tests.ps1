@@ -132,7 +132,7 @@ Describe 'the session of Connect-MgGraph / Connect-Entra' {
         $k = New-EntraMSApplicationKey @params
         $k.Thumbprint | Should -Be $next.Thumbprint
         (Get-StandInRequestCount) | Should -BeGreaterThan $before
-        @(Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
     }
 
     It 'is not used while an EntraKeyRoll connection exists' {

@@ -2,7 +2,9 @@ BeforeAll {
     . "$PSScriptRoot/Common.ps1"
     Import-BuiltEntraKeyRoll
 }
-AfterAll { Remove-Item Alias:New-EntraApplicationKey, Alias:Remove-EntraApplicationKey -Force -ErrorAction Ignore }
+AfterAll {
+    foreach ($name in 'New-EntraApplicationKey', 'Remove-EntraApplicationKey') { Remove-Item -LiteralPath "Alias:$name" -Force -ErrorAction Ignore }
+}
 
 Describe 'Enable-EntraKeyRollAlias' {
     It 'exports none of Microsoft''s names by default' {

@@ -45,7 +45,7 @@ Describe 'Remove-EntraMSApplicationKey' {
         $e[0].TargetObject | Should -Be $added.KeyId.ToString()
         (Get-KrTestKeys $emu $app.id).keyId | Should -Contain $added.KeyId.ToString()
         Remove-EntraMSApplicationKey -ObjectId $app.id -KeyId $added.KeyId -Proof $proof -Force
-        @(Get-KrTestKeys $emu $app.id).Count | Should -Be 0
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 0
     }
 
     It 'declares ConfirmImpact Medium (no prompt at the default $ConfirmPreference) and changes nothing with -WhatIf' {

@@ -18,12 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "pwsh-module"
 SOURCES = sorted([*MODULE.rglob("*.ps1"), *MODULE.rglob("*.psm1"), *MODULE.rglob("*.psd1"), ROOT / "build.ps1"])
 
-# The contract of issue 6, as data. For each parameter: type, the parameter sets it is Mandatory in ("*" = all
+# The contract of issues 6 and 10, as data. For each parameter: type, the parameter sets it is Mandatory in ("*" = all
 # sets it belongs to), the sets it belongs to (None = all), pipeline flags and aliases.
 P = dict
 CONTRACT = {
     "New-EntraMSApplicationKey": P(
-        should_process=True, confirm_impact="Medium", aliases=["New-EntraApplicationKey"],
+        should_process=True, confirm_impact="Medium",
         params={
             "ObjectId": P(type="string", mandatory=True, sets=["ObjectId"], by_value=True, by_property=True, aliases=["Id", "ApplicationId"]),
             "AppId": P(type="string", mandatory=True, sets=["AppId"]),
@@ -33,9 +33,9 @@ CONTRACT = {
             "Proof": P(type="string"),
         }),
     "Remove-EntraMSApplicationKey": P(
-        should_process=True, confirm_impact="High", aliases=["Remove-EntraApplicationKey"],
+        should_process=True, confirm_impact="Medium",
         params={
-            "ObjectId": P(type="string", mandatory=True, sets=["ObjectId"], by_property=True, aliases=["Id", "ApplicationId"]),
+            "ObjectId": P(type="string", mandatory=True, sets=["ObjectId"], by_value=True, by_property=True, aliases=["Id", "ApplicationId"]),
             "AppId": P(type="string", mandatory=True, sets=["AppId"]),
             "TargetType": P(type="string", by_property=True, validate_set=["Application", "ServicePrincipal", "AgentIdentityBlueprint"]),
             "KeyId": P(type="string", mandatory=True, by_property=True),
@@ -56,7 +56,7 @@ CONTRACT = {
             "CertificatePath": P(type="string", mandatory=True, sets=["Path"]),
             "CertificatePassword": P(type="System.Security.SecureString", sets=["Path"]),
             "CertificateThumbprint": P(type="string", mandatory=True, sets=["Thumbprint"]),
-            "ObjectId": P(type="string", mandatory=True, by_property=True, aliases=["Id"]),
+            "ObjectId": P(type="string", mandatory=True, by_value=True, by_property=True, aliases=["Id"]),
             "Lifetime": P(type="int"),
         }),
     "Test-EntraKeyProof": P(
@@ -91,8 +91,9 @@ CONTRACT = {
         should_process=False, implicit_default="Environment",
         params={
             "AccessToken": P(type="System.Security.SecureString", mandatory=True, sets=["AccessToken"]),
-            "TenantId": P(type="string", mandatory=True, sets=["Certificate", "CertificatePath", "CertificateThumbprint"], aliases=["Tenant"]),
-            "ClientId": P(type="string", mandatory=["Certificate", "CertificatePath", "CertificateThumbprint"], sets=["Certificate", "CertificatePath", "CertificateThumbprint", "Identity"], aliases=["AppId", "ApplicationId"]),
+            "Scopes": P(type="string[]", mandatory=True, sets=["Delegated"]),
+            "TenantId": P(type="string", mandatory=["Certificate", "CertificatePath", "CertificateThumbprint"], sets=["Certificate", "CertificatePath", "CertificateThumbprint", "Delegated"], aliases=["Tenant"]),
+            "ClientId": P(type="string", mandatory=["Certificate", "CertificatePath", "CertificateThumbprint"], sets=["Certificate", "CertificatePath", "CertificateThumbprint", "Identity", "Delegated"], aliases=["AppId"]),
             "Certificate": P(type="System.Security.Cryptography.X509Certificates.X509Certificate2", mandatory=True, sets=["Certificate"]),
             "CertificatePath": P(type="string", mandatory=True, sets=["CertificatePath"]),
             "CertificatePassword": P(type="System.Security.SecureString", sets=["CertificatePath"]),
@@ -106,6 +107,7 @@ CONTRACT = {
             "ApiVersion": P(type="string", validate_set=["v1.0", "beta"]),
         }),
     "Disconnect-EntraKeyRoll": P(should_process=False, params={}),
+    "Enable-EntraKeyRollAlias": P(should_process=False, params={"PassThru": P(type="switch")}),
 }
 
 # Parameter names and types that must never carry a secret as plain text.
@@ -195,6 +197,9 @@ def test_comment_based_help_with_examples_and_every_parameter(name: str):
 def test_no_csharp_compiled_and_no_secret_in_verbose():
     for path in SOURCES:
         src = path.read_text()
+        # The Pester helpers compile a certificate validator for the emulator's admin API; the module compiles nothing.
+        if MODULE / "tests" in path.parents:
+            continue
         assert "Add-Type" not in src or "-Path" in src.split("Add-Type", 1)[1].split("\n", 1)[0], f"{path}: Add-Type"
         assert "-TypeDefinition" not in src and "-MemberDefinition" not in src and "CSharpCodeProvider" not in src, path
         for line in src.splitlines():
