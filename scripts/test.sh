@@ -70,6 +70,7 @@ rust_kind() {
   suite "python oracles (pytest)" bash -c '
     "'"$here"'/.venv/bin/python" -m pytest -q tests/python; rc=$?
     [ $rc = 5 ] && { echo "no python tests collected"; exit 0; }; exit $rc'
+  suite "prebuilt guard (shell)" bash scripts/test.d/prebuilt-check.sh
   suite "ffi-c (C ABI from C)" bash scripts/test.d/ffi-c.sh
   suite "ffi-csharp (Mono, net472)" bash scripts/test.d/ffi-csharp.sh
   suite "ffi-python (ctypes + PyJWT)" bash scripts/test.d/ffi-python.sh
@@ -93,6 +94,7 @@ dotnet_kind() {
   skip "cargo build" "$why"
   skip "rust tests (nextest)" "$why; they ran on the machine that built $prebuilt"
   skip "python oracles (pytest)" "no PyPI here: PyJWT, MSAL, msgraph-sdk cannot be installed"
+  suite "prebuilt guard (shell)" bash scripts/test.d/prebuilt-check.sh
   suite "ffi-c (C ABI from C)" bash scripts/test.d/ffi-c.sh
   if command -v mono >/dev/null 2>&1; then
     suite "ffi-csharp (Mono, net472)" bash scripts/test.d/ffi-csharp.sh
