@@ -18,9 +18,9 @@ function Initialize-KrNative {
     catch {
         $e = $_.Exception
         while ($e -is [System.Management.Automation.MethodInvocationException] -and $e.InnerException) { $e = $e.InnerException }
-        $message = "EntraKeyRoll: the native library $Path cannot be loaded: $($e.Message) " +
-        "(this process: $(Get-KrRuntimeIdentifier), PowerShell $($PSVersionTable.PSVersion)). " +
-        'Use the package built for this platform, or set $env:ENTRAKEYROLL_NATIVE_PATH to a library built for it.'
+        # The facade's message names the file and the loader's reason (or, for an ABI mismatch, both builds).
+        $message = "EntraKeyRoll: $($e.Message) (this process: $(Get-KrRuntimeIdentifier), PowerShell $($PSVersionTable.PSVersion)). " +
+        'Use the module package built for this platform and release, or set $env:ENTRAKEYROLL_NATIVE_PATH to a matching library.'
         throw [System.Management.Automation.ErrorRecord]::new(
             [System.InvalidOperationException]::new($message, $e), "NativeLibraryLoad.$($e.GetType().Name)",
             [System.Management.Automation.ErrorCategory]::ResourceUnavailable, $Path)
@@ -64,10 +64,16 @@ function Invoke-KrFacade {
 
 function ConvertTo-KrSettingsJson {
     # Settings for the library as compact JSON; $null entries are left out (the library applies its defaults).
+    # -Secret entries (a token, a key's password) are added to this JSON only, never to the caller's settings.
     [CmdletBinding()]
     [OutputType([string])]
-    param([Parameter(Mandatory)] [System.Collections.IDictionary] $Settings)
-    ConvertTo-Json -InputObject (Get-KrCleanSettings -Settings $Settings) -Depth 8 -Compress
+    param(
+        [Parameter(Mandatory)] [System.Collections.IDictionary] $Settings,
+        [System.Collections.IDictionary] $Secret
+    )
+    $clean = Get-KrCleanSettings -Settings $Settings
+    if ($Secret) { foreach ($k in $Secret.Keys) { $clean[$k] = $Secret[$k] } }
+    ConvertTo-Json -InputObject $clean -Depth 8 -Compress
 }
 
 function Get-KrCleanSettings {
@@ -100,7 +106,7 @@ function Open-KrIdentity {
     switch ($PSCmdlet.ParameterSetName) {
         'Path' {
             $full = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
-            return Use-KrPlainText -SecureString $Password -ArgumentList $full -Action {
+            return Use-KrPlainText -Secret $Password -ArgumentList $full -Action {
                 param($plain, $file)
                 Invoke-KrFacade -TargetObject $file -ArgumentList $file, $plain -Call {
                     param($f, $p) [Keyroll.SigningIdentity]::OpenFile($f, $p)
@@ -215,24 +221,21 @@ function Get-KrEnvironment {
 }
 
 function Open-KrConnection {
-    # A connection in the library. -AccessToken (a SecureString) becomes text only inside this call: the settings
-    # JSON that carries it is a .NET string the library cannot wipe, so it lives only until collected.
+    # A connection in the library. -AccessToken (a SecureString, or the string a Graph session handed out) becomes
+    # text only inside this call: the settings JSON that carries it is a .NET string the library cannot wipe, so it
+    # lives only until collected.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] [System.Collections.IDictionary] $Settings,
         [object] $Identity,
-        [System.Security.SecureString] $AccessToken
+        [AllowNull()] [object] $AccessToken
     )
     $signer = if ($Identity -is [System.IDisposable]) { $Identity } else { $null }
-    if ($null -eq $AccessToken) {
-        $json = ConvertTo-KrSettingsJson -Settings $Settings
-        return Invoke-KrFacade -ArgumentList $json, $signer -Call { param($j, $s) [Keyroll.Connection]::Open($j, $s) }
-    }
-    Use-KrPlainText -SecureString $AccessToken -ArgumentList $Settings, $signer -Action {
+    Use-KrPlainText -Secret $AccessToken -ArgumentList $Settings, $signer -Action {
         param($plain, $s, $id)
-        $withToken = Get-KrCleanSettings -Settings $s
-        $withToken['accessToken'] = $plain
-        $j = ConvertTo-Json -InputObject $withToken -Depth 8 -Compress
+        $secret = @{}
+        if ($plain) { $secret.accessToken = $plain }
+        $j = ConvertTo-KrSettingsJson -Settings $s -Secret $secret
         Invoke-KrFacade -ArgumentList $j, $id -Call { param($text, $signer) [Keyroll.Connection]::Open($text, $signer) }
     }
 }
@@ -296,8 +299,7 @@ function Test-KrObjectId {
     [OutputType([bool])]
     param([AllowNull()] [object] $Value, [string] $Name = 'ObjectId')
     $text = [string]$Value
-    $parsed = [guid]::Empty
-    if ([guid]::TryParse($text, [ref]$parsed) -and $text -match '^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$') { return $true }
+    if ($text -match '^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$') { return $true }
     $shown = if ($text.Length -gt 60) { $text.Substring(0, 60) + '...' } else { $text }
     throw "-$Name must be the object id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6), not '$shown'. Give the object's id (Get-EntraApplication's Id), or -AppId for the application's client id."
 }

@@ -45,9 +45,6 @@ function Get-KrGraphSessionConnection {
             [System.InvalidOperationException]::new('the Microsoft Graph session of Connect-MgGraph / Connect-Entra sent no bearer token; sign in again, or connect with Connect-EntraKeyRoll'),
             'GraphSessionToken', [System.Management.Automation.ErrorCategory]::AuthenticationError, $null)
     }
-    $token = [System.Security.SecureString]::new()
-    foreach ($ch in $authorization.Parameter.ToCharArray()) { $token.AppendChar($ch) }
-    $token.MakeReadOnly()
     $caFile = $env:ENTRAKEYROLL_CA_CERT
     $settings = [ordered]@{
         graphUrl = $graphUrl.TrimEnd('/')
@@ -55,6 +52,6 @@ function Get-KrGraphSessionConnection {
         caFile   = if ($caFile) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($caFile) } else { $null }
     }
     Write-Verbose "using the Microsoft Graph session of Connect-MgGraph / Connect-Entra ($environmentName, $($settings.graphUrl))"
-    $connection = Open-KrConnection -Settings $settings -AccessToken $token
+    $connection = Open-KrConnection -Settings $settings -AccessToken $authorization.Parameter
     [pscustomobject]@{ Connection = $connection; Signer = $null; Transient = $true; Source = 'Microsoft.Graph session' }
 }

@@ -139,16 +139,13 @@ function New-EntraMSApplicationKey {
         if ($Proof) { $settings.proof = $Proof }
         Write-Verbose "addKey: $TargetType $subject, certificate $($prepared.Thumbprint), proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
         try {
-            # The key's password goes into the settings only for this call (see Use-KrPlainText for what is true
-            # of its copies); a string SecretText was plain text already.
-            $secure = if ($secret -is [System.Security.SecureString]) { $secret } else { $null }
-            $plainGiven = if ($secret -is [string]) { $secret } else { '' }
-            $result = Use-KrPlainText -SecureString $secure -ArgumentList $settings, $connection, $plainGiven, $subject -Action {
-                param($plain, $s, $c, $given, $target)
-                $text = if ($plain) { $plain } else { $given }
-                $all = Get-KrCleanSettings -Settings $s
-                if ($text) { $all['passwordCredential'] = [ordered]@{ secretText = $text } }
-                $j = ConvertTo-Json -InputObject $all -Depth 8 -Compress
+            # The key's password goes into this call's JSON only (see Use-KrPlainText for what is true of its
+            # copies).
+            $result = Use-KrPlainText -Secret $secret -ArgumentList $settings, $connection, $subject -Action {
+                param($plain, $s, $c, $target)
+                $extra = @{}
+                if ($plain) { $extra.passwordCredential = [ordered]@{ secretText = $plain } }
+                $j = ConvertTo-KrSettingsJson -Settings $s -Secret $extra
                 Invoke-KrFacade -AsObject -TargetObject $target -ArgumentList $c.Connection, $j, $c.Signer -Call {
                     param($conn, $json, $signer) $conn.AddKey($json, $signer)
                 }
