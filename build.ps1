@@ -7,6 +7,9 @@ A thin front for `cargo xtask package`, where the packaging logic lives (and is 
   Package  build the native library for -Target (default: this machine) and the binding assembly
            (netstandard2.0 with the .NET SDK when present, else .NET Framework 4.7.2 with Mono's mcs), and lay
            out <OutputPath>/EntraKeyRoll/<version>/
+  Publish  publish the packaged module to the folder repository <OutputPath>/repository with PSResourceGet
+           (Publish-PSResource; PowerShell 7.4+), leaving EntraKeyRoll.<version>.nupkg there: the package a
+           gallery or Install-PSResource takes
   Test     run every Pester file in pwsh-module/tests against the packaged module and the emulator of
            `keyroll emulator` (needs Pester 5 and a keyroll binary: -KeyrollPath, or target/<configuration>/keyroll)
   Clean    remove <OutputPath>/EntraKeyRoll
@@ -15,7 +18,7 @@ On a machine without Rust, -XtaskPath and -Native take release builds made elsew
 with ../shared/prebuilt/<rid>/ once it has checked they were built from these sources).
 
 .PARAMETER Task
-Package, Test and/or Clean, in the order given.
+Package, Publish, Test and/or Clean, in the order given.
 
 .PARAMETER Target
 Rust target triples to build the native library for (default: this machine).
@@ -43,7 +46,7 @@ Builds a debug module and runs the Pester suite against it (Rust, the .NET SDK a
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Package', 'Test', 'Clean')]
+    [ValidateSet('Package', 'Publish', 'Test', 'Clean')]
     [string[]] $Task = @('Package'),
 
     [string[]] $Target = @(),
@@ -64,10 +67,6 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
-
-# Files of the module that the packager does not lay out yet (it copies the manifest, the script module and
-# en-US/): added to the packaged folder after it ran.
-$script:ExtraModuleFiles = @('EntraKeyRoll.Format.ps1xml')
 
 function Get-PackagedModule {
     $root = Join-Path $OutputPath 'EntraKeyRoll'
@@ -90,10 +89,37 @@ function Invoke-Package {
     if ($LASTEXITCODE -ne 0) { throw "packaging failed (exit $LASTEXITCODE)" }
     $module = Get-PackagedModule
     if (-not $module) { throw "the packager laid out no module under $OutputPath" }
-    foreach ($file in $script:ExtraModuleFiles) {
-        Copy-Item -LiteralPath (Join-Path (Join-Path $PSScriptRoot 'pwsh-module') $file) -Destination $module.FullName
-    }
     Write-Host "module: $($module.FullName)"
+}
+
+function Invoke-Publish {
+    # A folder repository registered for this call only (under a unique name, removed afterwards), so that the
+    # .nupkg is made by the same PSResourceGet that installs it.
+    $module = Get-PackagedModule
+    if (-not $module) { throw 'no packaged module: run ./build.ps1 -Task Package first' }
+    if (-not (Get-Command Publish-PSResource -ErrorAction Ignore)) {
+        throw 'Publish needs PSResourceGet (Publish-PSResource), which ships with PowerShell 7.4 and later; on Windows PowerShell 5.1 install Microsoft.PowerShell.PSResourceGet first'
+    }
+    $repository = Join-Path $OutputPath 'repository'
+    $null = New-Item -ItemType Directory -Force -Path $repository
+    $nupkg = Join-Path $repository "EntraKeyRoll.$($module.Name).nupkg"
+    if (Test-Path -LiteralPath $nupkg) { Remove-Item -LiteralPath $nupkg -Force }
+    if (-not [Environment]::GetFolderPath('LocalApplicationData')) {
+        # .NET answers '' for a profile folder that does not exist yet, and PSResourceGet would then keep its
+        # repository list in the current folder: make the folder it means (XDG_DATA_HOME, else ~/.local/share).
+        $data = if ($env:XDG_DATA_HOME) { $env:XDG_DATA_HOME } else { Join-Path $HOME '.local/share' }
+        $null = New-Item -ItemType Directory -Force -Path $data
+    }
+    $name = 'EntraKeyRollBuild' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+    Register-PSResourceRepository -Name $name -Uri $repository -Trusted
+    try {
+        Publish-PSResource -Path $module.FullName -Repository $name
+    }
+    finally {
+        Unregister-PSResourceRepository -Name $name
+    }
+    if (-not (Test-Path -LiteralPath $nupkg)) { throw "Publish-PSResource made no $nupkg" }
+    Write-Host "package: $nupkg"
 }
 
 function Invoke-Test {
@@ -129,6 +155,7 @@ try {
     foreach ($t in $Task) {
         switch ($t) {
             'Package' { Invoke-Package }
+            'Publish' { Invoke-Publish }
             'Test' { Invoke-Test }
             'Clean' { Invoke-Clean }
         }

@@ -17,95 +17,125 @@ KEYROLL_ROOT="$here"
 source "$here/scripts/lib/machine.sh"
 export CARGO_TERM_COLOR=never DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# The suites a run must not skip: .ci/run names them per kind of machine (KEYROLL_REQUIRED_SUITES_RUST,
+# KEYROLL_REQUIRED_SUITES_DOTNET, suite ids as in the table); a required suite that is skipped fails the run,
+# so a missing tool can never hide a suite in CI. Unset outside CI: then a skip is only reported.
+required_suites() {
+  case "$KEYROLL_KIND" in
+    rust) echo "${KEYROLL_REQUIRED_SUITES_RUST:-}" ;;
+    dotnet) echo "${KEYROLL_REQUIRED_SUITES_DOTNET:-}" ;;
+  esac
+}
+is_required() { [[ " $(required_suites) " == *" $1 "* ]]; }
+
 passed=0; failed=0; skipped=0
-results=()
-suite() { # name, command...: runs a suite; exit 77 means it skipped itself, with its reason on its last line
-  local name="$1"; shift
-  echo "=== $name"
+results=(); seen_ids=()
+record_skip() { # id, name, reason
+  seen_ids+=("$1")
+  if is_required "$1"; then
+    failed=$((failed+1)); results+=("FAIL|$1|$2|skipped, but .ci/run requires it: $3")
+  else
+    skipped=$((skipped+1)); results+=("SKIP|$1|$2|$3")
+  fi
+}
+suite() { # id, name, command...: runs a suite; exit 77 means it skipped itself, with its reason on a SKIPPED line
+  local id="$1" name="$2"; shift 2
+  echo "=== $name ($id)"
   local start=$SECONDS log rc
   log="$(mktemp)"
   "$@" 2>&1 | tee "$log"
   rc="${PIPESTATUS[0]}"
   if [ "$rc" = 0 ]; then
-    passed=$((passed+1)); results+=("PASS|$name|$((SECONDS-start)) s")
+    seen_ids+=("$id"); passed=$((passed+1)); results+=("PASS|$id|$name|$((SECONDS-start)) s")
   elif [ "$rc" = 77 ]; then
-    skipped=$((skipped+1)); results+=("SKIP|$name|$(grep -m1 '^SKIPPED' "$log" | sed 's/^SKIPPED: //')")
+    record_skip "$id" "$name" "$(grep -m1 '^SKIPPED' "$log" | sed 's/^SKIPPED: //')"
   else
-    failed=$((failed+1)); results+=("FAIL|$name|exit $rc after $((SECONDS-start)) s")
+    seen_ids+=("$id"); failed=$((failed+1)); results+=("FAIL|$id|$name|exit $rc after $((SECONDS-start)) s")
   fi
   rm -f "$log"
 }
-skip() { # name, reason: a suite this kind of machine cannot run
-  skipped=$((skipped+1)); results+=("SKIP|$1|$2")
+skip() { # id, name, reason: a suite this kind of machine cannot run
+  record_skip "$1" "$2" "$3"
 }
 finish() {
+  local r id
+  # A required id that names no suite is a mistake in .ci/run, not a pass.
+  for id in $(required_suites); do
+    if [[ " ${seen_ids[*]} " != *" $id "* ]]; then
+      failed=$((failed+1)); results+=("FAIL|$id|(unknown)|.ci/run requires a suite with this id, and this run has none")
+    fi
+  done
   echo
   echo "machine: $KEYROLL_KIND ($KEYROLL_KIND_WHY)"
-  printf '%-6s %-34s %s\n' "result" "suite" "detail"
-  local r
+  [ -n "$(required_suites)" ] && echo "required by .ci/run: $(required_suites)"
+  printf '%-6s %-15s %-34s %s\n' "result" "id" "suite" "detail"
   for r in "${results[@]}"; do
-    IFS='|' read -r status name detail <<<"$r"
-    printf '%-6s %-34s %s\n' "$status" "$name" "$detail"
+    IFS='|' read -r status id name detail <<<"$r"
+    printf '%-6s %-15s %-34s %s\n' "$status" "$id" "$name" "$detail"
   done
+  echo "total: $((SECONDS-run_start)) s"
   echo "suites: $passed passed, $failed failed, $skipped skipped"
   [ "$failed" = 0 ]
   exit $?
 }
+run_start=$SECONDS
 
 detect_machine_kind
 export KEYROLL_KIND KEYROLL_KIND_WHY
 echo "machine: $KEYROLL_KIND ($KEYROLL_KIND_WHY)"
+setup_start=$SECONDS
 if ! bash scripts/setup.sh; then
-  failed=$((failed+1)); results+=("FAIL|setup|scripts/setup.sh failed (its last lines say why)")
+  failed=$((failed+1)); results+=("FAIL|setup|scripts/setup.sh|failed after $((SECONDS-setup_start)) s (its last lines say why)")
   finish
 fi
-# PowerShell and Pester as scripts/setup.sh installs them (where the .NET SDK is).
-[ -x "$here/.tools/pwsh/pwsh" ] && export PATH="$here/.tools/pwsh:$PATH"
+results+=("DONE|setup|scripts/setup.sh (not a suite)|$((SECONDS-setup_start)) s")
+# PowerShell and Pester as scripts/setup.sh left them: the user's pwsh 7.4+, else .tools/pwsh (machine.sh).
+if pwsh_cmd="$(find_pwsh)"; then export PATH="$(dirname "$pwsh_cmd"):$PATH"; fi
 [ -d "$here/.tools/modules" ] && export PSModulePath="$here/.tools/modules${PSModulePath:+:$PSModulePath}"
 
 rust_kind() {
   export KEYROLL_BIN="$here/target/debug/keyroll" KEYROLL_LIB_DIR="$here/target/debug"
-  suite "cargo build" cargo build --workspace --all-targets --locked
-  suite "rust tests (nextest)" cargo nextest run --workspace --no-fail-fast --locked
-  suite "python oracles (pytest)" bash -c '
+  suite build "cargo build" cargo build --workspace --all-targets --locked
+  suite nextest "rust tests (nextest)" cargo nextest run --workspace --no-fail-fast --locked
+  suite pytest "python oracles (pytest)" bash -c '
     "'"$here"'/.venv/bin/python" -m pytest -q tests/python; rc=$?
     [ $rc = 5 ] && { echo "no python tests collected"; exit 0; }; exit $rc'
-  suite "prebuilt guard (shell)" bash scripts/test.d/prebuilt-check.sh
-  suite "ffi-c (C ABI from C)" bash scripts/test.d/ffi-c.sh
-  suite "ffi-csharp (Mono, net472)" bash scripts/test.d/ffi-csharp.sh
-  suite "ffi-python (ctypes + PyJWT)" bash scripts/test.d/ffi-python.sh
-  suite "dotnet-facade (xunit, .NET 10)" bash scripts/test.d/dotnet-facade.sh
-  suite "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
-  suite "rustfmt" cargo fmt --all -- --check
-  suite "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+  suite prebuilt-guard "prebuilt guard (shell)" bash scripts/test.d/prebuilt-check.sh
+  suite ffi-c "ffi-c (C ABI from C)" bash scripts/test.d/ffi-c.sh
+  suite ffi-csharp "ffi-csharp (Mono, net472)" bash scripts/test.d/ffi-csharp.sh
+  suite ffi-python "ffi-python (ctypes + PyJWT)" bash scripts/test.d/ffi-python.sh
+  suite dotnet-facade "dotnet-facade (xunit, .NET 10)" bash scripts/test.d/dotnet-facade.sh
+  suite pwsh "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
+  suite rustfmt "rustfmt" cargo fmt --all -- --check
+  suite clippy "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 }
 
 dotnet_kind() {
   local prebuilt="$here/../shared/prebuilt/$(host_rid)"
   echo "=== prebuilt Rust binaries ($prebuilt)"
   if ! verify_prebuilt "$prebuilt"; then
-    failed=$((failed+1)); results+=("FAIL|prebuilt Rust binaries|they do not match the sources or MANIFEST.json (see above); nothing was tested")
+    failed=$((failed+1)); results+=("FAIL|prebuilt|prebuilt Rust binaries|they do not match the sources or MANIFEST.json (see above); nothing was tested")
     return
   fi
   prebuilt="$(cd "$prebuilt" && pwd)"
-  passed=$((passed+1)); results+=("PASS|prebuilt Rust binaries|built from the Rust sources of HEAD ($(jq -r .commit "$prebuilt/MANIFEST.json" | cut -c1-12))")
+  seen_ids+=(prebuilt); passed=$((passed+1)); results+=("PASS|prebuilt|prebuilt Rust binaries|built from the Rust sources of HEAD ($(jq -r .commit "$prebuilt/MANIFEST.json" | cut -c1-12))")
   export KEYROLL_PREBUILT_DIR="$prebuilt" KEYROLL_BIN="$prebuilt/keyroll" KEYROLL_LIB_DIR="$prebuilt"
   local why="the Rust code cannot be built here (no Rust registry)"
-  skip "cargo build" "$why"
-  skip "rust tests (nextest)" "$why; they ran on the machine that built $prebuilt"
-  skip "python oracles (pytest)" "no PyPI here: PyJWT, MSAL, msgraph-sdk cannot be installed"
-  suite "prebuilt guard (shell)" bash scripts/test.d/prebuilt-check.sh
-  suite "ffi-c (C ABI from C)" bash scripts/test.d/ffi-c.sh
+  skip build "cargo build" "$why"
+  skip nextest "rust tests (nextest)" "$why; they ran on the machine that built $prebuilt"
+  skip pytest "python oracles (pytest)" "no PyPI here: PyJWT, MSAL, msgraph-sdk cannot be installed"
+  suite prebuilt-guard "prebuilt guard (shell)" bash scripts/test.d/prebuilt-check.sh
+  suite ffi-c "ffi-c (C ABI from C)" bash scripts/test.d/ffi-c.sh
   if command -v mono >/dev/null 2>&1; then
-    suite "ffi-csharp (Mono, net472)" bash scripts/test.d/ffi-csharp.sh
+    suite ffi-csharp "ffi-csharp (Mono, net472)" bash scripts/test.d/ffi-csharp.sh
   else
-    skip "ffi-csharp (Mono, net472)" "Mono is installed on the rust kind only; here the same facade runs on .NET 10 (dotnet-facade)"
+    skip ffi-csharp "ffi-csharp (Mono, net472)" "Mono is installed on the rust kind only; here the same facade runs on .NET 10 (dotnet-facade)"
   fi
-  skip "ffi-python (ctypes + PyJWT)" "no PyPI here: PyJWT cannot be installed"
-  suite "dotnet-facade (xunit, .NET 10)" bash scripts/test.d/dotnet-facade.sh
-  suite "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
-  skip "rustfmt" "$why"
-  skip "clippy" "$why"
+  skip ffi-python "ffi-python (ctypes + PyJWT)" "no PyPI here: PyJWT cannot be installed"
+  suite dotnet-facade "dotnet-facade (xunit, .NET 10)" bash scripts/test.d/dotnet-facade.sh
+  suite pwsh "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
+  skip rustfmt "rustfmt" "$why"
+  skip clippy "clippy" "$why"
 }
 
 case "$KEYROLL_KIND" in

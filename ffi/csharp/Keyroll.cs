@@ -89,7 +89,7 @@ namespace Keyroll
     {
         /// <summary>The ABI the generated bindings of this assembly were made for. <see cref="Load"/> refuses a native
         /// library whose <see cref="Info"/> answers another one: its functions would not take the arguments given.</summary>
-        public const int ExpectedAbi = 1;
+        public const int ExpectedAbi = (int)Keyroll.Native.NativeMethods.KEYROLL_ABI_VERSION;
 
         [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true, EntryPoint = "LoadLibraryW")]
         static extern IntPtr LoadLibrary(string path);

@@ -12,8 +12,8 @@
 
 use std::sync::{Arc, LazyLock};
 
-use interoptopus::ffi_function;
 use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
+use interoptopus::{ffi_constant, ffi_function};
 use keyroll_core::api::{self, Connection, RollOperation};
 use keyroll_core::cert::SigningIdentity;
 use keyroll_core::clock::SystemClock;
@@ -32,8 +32,14 @@ static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
 static ROLLS: LazyLock<Table<Shared<RollOperation>>> =
     LazyLock::new(|| Table::new("roll operation"));
 
-/// The version of this ABI: it changes only when a function's signature or meaning does.
-pub const ABI_VERSION: u32 = 1;
+/// The version of this ABI: it changes only when a function's signature or meaning does. Exported into the
+/// generated bindings (`KEYROLL_ABI_VERSION`), so a binding assembly built from them expects exactly the ABI of
+/// the library it was generated with, and no host keeps a copy of the number by hand.
+#[ffi_constant]
+pub const KEYROLL_ABI_VERSION: u32 = 1;
+
+/// The same number under the name Rust callers use.
+pub const ABI_VERSION: u32 = KEYROLL_ABI_VERSION;
 
 /// Library and ABI version: `{"version": "…", "abi": N}`.
 #[ffi_function]

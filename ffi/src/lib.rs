@@ -32,12 +32,13 @@ pub mod exports;
 
 pub use boundary::{KeyrollOutput, KeyrollStatus};
 
-use interoptopus::{function, Inventory, InventoryBuilder};
+use interoptopus::{constant, function, Inventory, InventoryBuilder};
 
 /// Everything the bindings expose. `keyroll_test_panic` is deliberately absent: it is test support only.
 pub fn ffi_inventory() -> Inventory {
     use exports::*;
     InventoryBuilder::new()
+        .register(constant!(KEYROLL_ABI_VERSION))
         .register(function!(keyroll_info))
         .register(function!(keyroll_output_take))
         .register(function!(keyroll_output_free))

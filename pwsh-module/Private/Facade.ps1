@@ -43,23 +43,40 @@ function Get-KrErrorReport {
 }
 
 function Invoke-KrFacade {
-    # Runs a facade call: & $Call @ArgumentList. With -AsObject the JSON answer is returned as objects. Failures
-    # become ErrorRecords (see Errors.ps1) thrown to the caller, which writes them with $PSCmdlet.WriteError or
-    # ThrowTerminatingError.
+    # Calls a facade method through [Keyroll.Outcome]: -On is a facade type ([Keyroll.Proofs]) for a static method
+    # or an object (a connection) for an instance one. Returns the answer (as objects with -AsObject), or on
+    # failure an EntraKeyRoll.Failure (New-KrFailure) holding the ErrorRecord (see Errors.ps1) that the command
+    # writes with $PSCmdlet.WriteError or ThrowTerminatingError. Nothing is thrown: PowerShell records every
+    # exception a script catches, in $Error and -ErrorVariable, before the command's own record, so failures travel
+    # as values and the command's record is the only one a user sees.
     [CmdletBinding()]
     param(
-        [Parameter(Mandatory)] [scriptblock] $Call,
+        [Parameter(Mandatory)] [object] $On,
+        [Parameter(Mandatory)] [string] $Method,
         [object[]] $ArgumentList = @(),
         [object] $TargetObject,
         [switch] $AsObject
     )
-    try {
-        $answer = & $Call @ArgumentList
+    $outcome = [Keyroll.Outcome]::Call($On, $Method, $ArgumentList)
+    if (-not $outcome.Ok) {
+        return New-KrFailure -ErrorRecord (ConvertTo-KrErrorRecord -Exception $outcome.Error -TargetObject $TargetObject)
     }
-    catch {
-        throw (ConvertTo-KrErrorRecord -Exception $_.Exception -TargetObject $TargetObject)
-    }
-    if ($AsObject) { ConvertFrom-Json -InputObject $answer } else { $answer }
+    if ($AsObject) { ConvertFrom-Json -InputObject $outcome.Value } else { $outcome.Value }
+}
+
+function New-KrFailure {
+    # A failure travelling back to the command as a value (see Invoke-KrFacade for why not as an exception).
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [System.Management.Automation.ErrorRecord] $ErrorRecord)
+    [pscustomobject]@{ PSTypeName = 'EntraKeyRoll.Failure'; ErrorRecord = $ErrorRecord }
+}
+
+function Test-KrFailure {
+    # Whether a helper's answer is a failure (New-KrFailure).
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param([AllowNull()] [object] $Value)
+    ($null -ne $Value) -and ($Value -is [psobject]) -and ($Value.PSObject.TypeNames -contains 'EntraKeyRoll.Failure')
 }
 
 function ConvertTo-KrSettingsJson {
@@ -108,15 +125,16 @@ function Open-KrIdentity {
             $full = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
             return Use-KrPlainText -Secret $Password -ArgumentList $full -Action {
                 param($plain, $file)
-                Invoke-KrFacade -TargetObject $file -ArgumentList $file, $plain -Call {
-                    param($f, $p) [Keyroll.SigningIdentity]::OpenFile($f, $p)
-                }
+                Invoke-KrFacade -TargetObject $file -On ([Keyroll.SigningIdentity]) -Method 'OpenFile' -ArgumentList $file, $plain
             }
         }
-        'Thumbprint' { $Certificate = Get-KrStoreCertificate -Thumbprint $Thumbprint }
+        'Thumbprint' {
+            $Certificate = Get-KrStoreCertificate -Thumbprint $Thumbprint
+            if (Test-KrFailure $Certificate) { return $Certificate }
+        }
     }
     if (-not $Certificate.HasPrivateKey) {
-        throw (Get-KrArgumentError -Message "the certificate $($Certificate.Thumbprint) has no private key: a proof can only be signed with the certificate's private key (give the PFX, or the certificate from a store that holds its key)" -ErrorId 'CertificateWithoutPrivateKey' -TargetObject $Certificate)
+        return New-KrFailure (Get-KrArgumentError -Message "the certificate $($Certificate.Thumbprint) has no private key: a proof can only be signed with the certificate's private key (give the PFX, or the certificate from a store that holds its key)" -ErrorId 'CertificateWithoutPrivateKey' -TargetObject $Certificate.Thumbprint)
     }
     # Export to PKCS#12 under a one-time random password; the array holding the PFX is cleared once the library
     # has read it (the library wipes its own copies; the password string itself stays in managed memory until
@@ -125,18 +143,15 @@ function Open-KrIdentity {
     $rng = [System.Security.Cryptography.RandomNumberGenerator]::Create()
     try { $rng.GetBytes($secret) } finally { $rng.Dispose() }
     $oneTime = [Convert]::ToBase64String($secret)
-    $pfx = $null
-    try {
-        $pfx = $Certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, $oneTime)
-    }
-    catch {
+    # The export goes through Outcome too: a key that refuses it is the expected two-phase case, not an error.
+    $export = [Keyroll.Outcome]::Call($Certificate, 'Export', @([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, $oneTime))
+    if (-not $export.Ok) {
         Write-Verbose "the private key of $($Certificate.Thumbprint) cannot be exported; signing inside .NET (two-phase)"
         return [pscustomobject]@{ PSTypeName = 'EntraKeyRoll.TwoPhaseSigner'; Certificate = $Certificate }
     }
+    $pfx = [byte[]]$export.Value
     try {
-        Invoke-KrFacade -TargetObject $Certificate -ArgumentList $pfx, $oneTime -Call {
-            param($bytes, $p) [Keyroll.SigningIdentity]::Open($bytes, $p)
-        }
+        Invoke-KrFacade -TargetObject $Certificate.Thumbprint -On ([Keyroll.SigningIdentity]) -Method 'Open' -ArgumentList $pfx, $oneTime
     }
     finally {
         [Array]::Clear($pfx, 0, $pfx.Length)
@@ -160,16 +175,17 @@ function Get-KrStoreCertificate {
     foreach ($location in 'CurrentUser', 'LocalMachine') {
         $store = [System.Security.Cryptography.X509Certificates.X509Store]::new('My', $location)
         try {
-            $store.Open('ReadOnly, OpenExistingOnly')
+            # A store that does not exist (LocalMachine on Linux) is no error here: the next one is tried.
+            $opened = [Keyroll.Outcome]::Call($store, 'Open', @([System.Security.Cryptography.X509Certificates.OpenFlags]'ReadOnly, OpenExistingOnly'))
+            if (-not $opened.Ok) { Write-Verbose "certificate store $location\My: $($opened.Error.Message)"; continue }
             $found = $store.Certificates.Find('FindByThumbprint', $tp, $false)
             if ($found.Count -gt 0) { return $found[0] }
         }
-        catch { Write-Verbose "certificate store $location\My: $($_.Exception.Message)" }
         finally { $store.Close() }
     }
-    throw [System.Management.Automation.ErrorRecord]::new(
-        [System.Management.Automation.ItemNotFoundException]::new("no certificate with thumbprint $tp in Cert:\CurrentUser\My or Cert:\LocalMachine\My: import it there, or give it with -Certificate or -CertificatePath"),
-        'CertificateNotFound', [System.Management.Automation.ErrorCategory]::ObjectNotFound, $Thumbprint)
+    New-KrFailure ([System.Management.Automation.ErrorRecord]::new(
+            [System.Management.Automation.ItemNotFoundException]::new("no certificate with thumbprint $tp in Cert:\CurrentUser\My or Cert:\LocalMachine\My: import it there, or give it with -Certificate or -CertificatePath"),
+            'CertificateNotFound', [System.Management.Automation.ErrorCategory]::ObjectNotFound, $Thumbprint))
 }
 
 function Get-KrProof {
@@ -186,22 +202,22 @@ function Get-KrProof {
     if ($Identity.PSObject.TypeNames -contains 'EntraKeyRoll.TwoPhaseSigner') {
         $cert = $Identity.Certificate
         $der = $cert.RawData
-        $signingInput = Invoke-KrFacade -TargetObject $ObjectId -ArgumentList $der, $ObjectId, ([long]$Lifetime), $Audience -Call {
-            param($d, $o, $l, $a) [Keyroll.Proofs]::SigningInput($d, $o, $l, $a)
-        }
+        $signingInput = Invoke-KrFacade -TargetObject $ObjectId -On ([Keyroll.Proofs]) -Method 'SigningInput' -ArgumentList $der, $ObjectId, ([long]$Lifetime), $Audience
+        if (Test-KrFailure $signingInput) { return $signingInput }
         $rsa = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
         if (-not $rsa) {
-            throw (Get-KrArgumentError -Message "the certificate $($cert.Thumbprint) does not have an RSA private key; proofs are RS256: use an RSA certificate" -ErrorId 'CertificateNotRsa' -TargetObject $cert)
+            return New-KrFailure (Get-KrArgumentError -Message "the certificate $($cert.Thumbprint) does not have an RSA private key; proofs are RS256: use an RSA certificate" -ErrorId 'CertificateNotRsa' -TargetObject $ObjectId)
         }
-        $signature = $rsa.SignData([System.Text.Encoding]::ASCII.GetBytes($signingInput),
-            [System.Security.Cryptography.HashAlgorithmName]::SHA256, [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
-        return Invoke-KrFacade -TargetObject $ObjectId -ArgumentList $signingInput, $signature, $der -Call {
-            param($i, $s, $d) [Keyroll.Proofs]::Assemble($i, $s, $d)
+        $signed = [Keyroll.Outcome]::Call($rsa, 'SignData', @([System.Text.Encoding]::ASCII.GetBytes($signingInput),
+                [System.Security.Cryptography.HashAlgorithmName]::SHA256, [System.Security.Cryptography.RSASignaturePadding]::Pkcs1))
+        if (-not $signed.Ok) {
+            return New-KrFailure ([System.Management.Automation.ErrorRecord]::new(
+                    [System.InvalidOperationException]::new("the private key of certificate $($cert.Thumbprint) refused to sign: $($signed.Error.Message)", $signed.Error),
+                    'CertificateSigningFailed', [System.Management.Automation.ErrorCategory]::SecurityError, $ObjectId))
         }
+        return Invoke-KrFacade -TargetObject $ObjectId -On ([Keyroll.Proofs]) -Method 'Assemble' -ArgumentList $signingInput, ([byte[]]$signed.Value), $der
     }
-    Invoke-KrFacade -TargetObject $ObjectId -ArgumentList $Identity, $ObjectId, ([long]$Lifetime), $Audience -Call {
-        param($id, $o, $l, $a) [Keyroll.Proofs]::Mint($id, $o, $l, $a)
-    }
+    Invoke-KrFacade -TargetObject $ObjectId -On ([Keyroll.Proofs]) -Method 'Mint' -ArgumentList $Identity, $ObjectId, ([long]$Lifetime), $Audience
 }
 
 function Get-KrEnvironment {
@@ -236,7 +252,7 @@ function Open-KrConnection {
         $secret = @{}
         if ($plain) { $secret.accessToken = $plain }
         $j = ConvertTo-KrSettingsJson -Settings $s -Secret $secret
-        Invoke-KrFacade -ArgumentList $j, $id -Call { param($text, $signer) [Keyroll.Connection]::Open($text, $signer) }
+        Invoke-KrFacade -On ([Keyroll.Connection]) -Method 'Open' -ArgumentList $j, $id
     }
 }
 
@@ -256,13 +272,8 @@ function Get-KrConnection {
     [CmdletBinding()]
     param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Caller)
     if ($script:KrConnection) { return $script:KrConnection }
-    $session = $null
-    try {
-        $session = Get-KrGraphSessionConnection
-    }
-    catch {
-        $Caller.ThrowTerminatingError($_)
-    }
+    $session = Get-KrGraphSessionConnection
+    if (Test-KrFailure $session) { $Caller.ThrowTerminatingError($session.ErrorRecord) }
     if ($session) { return $session }
     $Caller.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
             [System.InvalidOperationException]::new('not connected: run Connect-EntraKeyRoll first (-AccessToken, -TenantId/-ClientId with -Certificate, -CertificatePath or -CertificateThumbprint, or -Identity), or sign in with Connect-MgGraph / Connect-Entra, whose session the cmdlets then use'),

@@ -2,8 +2,8 @@
 # when no Connect-EntraKeyRoll connection was made and that module has a context, the cmdlets use its token.
 
 function Get-KrGraphSessionConnection {
-    # A connection with the token of Microsoft.Graph.Authentication's current session, or $null when that module
-    # is not loaded or not signed in. The token is read from the Authorization header of a request the Graph SDK
+    # A connection with the token of Microsoft.Graph.Authentication's current session, $null when that module
+    # is not loaded or not signed in, or a failure (New-KrFailure). The token is read from the Authorization header of a request the Graph SDK
     # itself sends (the SDK has no public way to hand it out), so it is always the SDK's current, refreshed token.
     # The endpoints are those of the session's environment (Get-MgEnvironment), custom ones (Add-MgEnvironment)
     # included; $env:ENTRAKEYROLL_CA_CERT names extra root certificates to trust for such an endpoint (e.g. the
@@ -33,17 +33,17 @@ function Get-KrGraphSessionConnection {
         # A refused request still carries the header it was sent with.
         $response = Get-KrProperty $_.Exception 'Response'
         if (-not $response) {
-            throw [System.Management.Automation.ErrorRecord]::new(
-                [System.InvalidOperationException]::new("the Microsoft Graph session of Connect-MgGraph / Connect-Entra could not give a token: $($_.Exception.Message). Sign in again (Connect-MgGraph), or connect with Connect-EntraKeyRoll", $_.Exception),
-                'GraphSessionToken', [System.Management.Automation.ErrorCategory]::AuthenticationError, $null)
+            return New-KrFailure ([System.Management.Automation.ErrorRecord]::new(
+                    [System.InvalidOperationException]::new("the Microsoft Graph session of Connect-MgGraph / Connect-Entra could not give a token: $($_.Exception.Message). Sign in again (Connect-MgGraph), or connect with Connect-EntraKeyRoll", $_.Exception),
+                    'GraphSessionToken', [System.Management.Automation.ErrorCategory]::AuthenticationError, $null))
         }
     }
     $request = Get-KrProperty $response 'RequestMessage'
     $authorization = if ($request) { $request.Headers.Authorization } else { $null }
     if (-not $authorization -or $authorization.Scheme -ne 'Bearer' -or -not $authorization.Parameter) {
-        throw [System.Management.Automation.ErrorRecord]::new(
-            [System.InvalidOperationException]::new('the Microsoft Graph session of Connect-MgGraph / Connect-Entra sent no bearer token; sign in again, or connect with Connect-EntraKeyRoll'),
-            'GraphSessionToken', [System.Management.Automation.ErrorCategory]::AuthenticationError, $null)
+        return New-KrFailure ([System.Management.Automation.ErrorRecord]::new(
+                [System.InvalidOperationException]::new('the Microsoft Graph session of Connect-MgGraph / Connect-Entra sent no bearer token; sign in again, or connect with Connect-EntraKeyRoll'),
+                'GraphSessionToken', [System.Management.Automation.ErrorCategory]::AuthenticationError, $null))
     }
     $caFile = $env:ENTRAKEYROLL_CA_CERT
     $settings = [ordered]@{
@@ -53,5 +53,6 @@ function Get-KrGraphSessionConnection {
     }
     Write-Verbose "using the Microsoft Graph session of Connect-MgGraph / Connect-Entra ($environmentName, $($settings.graphUrl))"
     $connection = Open-KrConnection -Settings $settings -AccessToken $authorization.Parameter
+    if (Test-KrFailure $connection) { return $connection }
     [pscustomobject]@{ Connection = $connection; Signer = $null; Transient = $true; Source = 'Microsoft.Graph session' }
 }

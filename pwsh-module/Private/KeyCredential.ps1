@@ -51,19 +51,22 @@ function Get-KrPropertyName {
 
 function Assert-KrKnownProperty {
     # Refuses a property name Graph does not have, naming it and the right name, instead of dropping it: a
-    # misspelt EndDateTime would otherwise give the key the certificate's whole validity without a word.
+    # misspelt EndDateTime would otherwise give the key the certificate's whole validity without a word. Returns
+    # nothing, or a failure (New-KrFailure) whose target is -Target (the object id, never the credential itself,
+    # which may hold key material).
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] [object] $InputObject,
         [Parameter(Mandatory)] [string[]] $Known,
-        [Parameter(Mandatory)] [string] $ParameterName
+        [Parameter(Mandatory)] [string] $ParameterName,
+        [string] $Target
     )
     foreach ($name in Get-KrPropertyName -InputObject $InputObject) {
         if ($Known -contains $name) { continue }
         $right = $script:KrPropertyAliases[$name]
         if (-not $right -or $Known -notcontains $right) { $right = Get-KrClosestName -Name $name -Candidates $Known }
         $hint = if ($right) { "did you mean $($right)? " } else { '' }
-        throw (Get-KrArgumentError -Message "-$ParameterName has a property '$name' that a Graph $($ParameterName.Substring(0,1).ToLowerInvariant() + $ParameterName.Substring(1)) does not have: $($hint)the properties are $($Known -join ', ')" -ErrorId "$($ParameterName)UnknownProperty" -TargetObject $name)
+        return New-KrFailure (Get-KrArgumentError -Message "-$ParameterName has a property '$name' that a Graph $($ParameterName.Substring(0,1).ToLowerInvariant() + $ParameterName.Substring(1)) does not have: $($hint)the properties are $($Known -join ', ')" -ErrorId "$($ParameterName)UnknownProperty" -TargetObject $Target)
     }
 }
 
@@ -127,25 +130,28 @@ function ConvertTo-KrAddKeySettings {
     # The library's addKey settings from a keyCredential as users write it. Key may be DER bytes, base64 or PEM
     # text, or an X509Certificate2. The library validates everything about the key; this function only checks the
     # names it was given, renames and converts.
+    # A refusal is a failure (New-KrFailure) whose target is -Target (the object id): never the credential, whose
+    # Key may be a private key given by mistake.
     [CmdletBinding()]
     [OutputType([System.Collections.IDictionary])]
-    param([Parameter(Mandatory)] [object] $KeyCredential)
-    Assert-KrKnownProperty -InputObject $KeyCredential -Known $script:KrKeyCredentialProperties -ParameterName 'KeyCredential'
+    param([Parameter(Mandatory)] [object] $KeyCredential, [string] $Target)
+    $refused = Assert-KrKnownProperty -InputObject $KeyCredential -Known $script:KrKeyCredentialProperties -ParameterName 'KeyCredential' -Target $Target
+    if (Test-KrFailure $refused) { return $refused }
     $keyId = Get-KrProperty $KeyCredential 'KeyId'
     if ($null -ne $keyId -and [string]$keyId -ne '' -and [string]$keyId -ne [guid]::Empty.ToString()) {
-        throw (Get-KrArgumentError -Message "-KeyCredential has KeyId $($keyId): leave it out, the service assigns the new key's id (and returns it)" -ErrorId 'KeyCredentialKeyIdGiven' -TargetObject $keyId)
+        return New-KrFailure (Get-KrArgumentError -Message "-KeyCredential has KeyId $($keyId): leave it out, the service assigns the new key's id (and returns it)" -ErrorId 'KeyCredentialKeyIdGiven' -TargetObject $Target)
     }
     $key = Get-KrProperty $KeyCredential 'Key'
     if ($null -eq $key) {
-        throw (Get-KrArgumentError -Message '-KeyCredential has no Key: give the new public certificate as DER bytes ([System.Convert]::FromBase64String(...) or [System.IO.File]::ReadAllBytes(...)), base64 text or an X509Certificate2' -ErrorId 'KeyCredentialWithoutKey' -TargetObject $KeyCredential)
+        return New-KrFailure (Get-KrArgumentError -Message '-KeyCredential has no Key: give the new public certificate as DER bytes ([System.Convert]::FromBase64String(...) or [System.IO.File]::ReadAllBytes(...)), base64 text or an X509Certificate2' -ErrorId 'KeyCredentialWithoutKey' -TargetObject $Target)
     }
     # [byte[]] on the variable: an if statement's output is a collection, which would unroll the bytes.
+    if ($key -isnot [System.Security.Cryptography.X509Certificates.X509Certificate] -and $key -isnot [byte[]] -and $key -isnot [string]) {
+        return New-KrFailure (Get-KrArgumentError -Message "-KeyCredential's Key is a $($key.GetType().FullName): give DER bytes, base64 text or an X509Certificate2" -ErrorId 'KeyCredentialKeyType' -TargetObject $Target)
+    }
     [byte[]] $bytes = if ($key -is [System.Security.Cryptography.X509Certificates.X509Certificate]) { $key.GetRawCertData() }
     elseif ($key -is [byte[]]) { $key }
-    elseif ($key -is [string]) { [System.Text.Encoding]::ASCII.GetBytes($key) }
-    else {
-        throw (Get-KrArgumentError -Message "-KeyCredential's Key is a $($key.GetType().FullName): give DER bytes, base64 text or an X509Certificate2" -ErrorId 'KeyCredentialKeyType' -TargetObject $KeyCredential)
-    }
+    else { [System.Text.Encoding]::ASCII.GetBytes($key) }
     $choices = [ordered]@{
         displayName         = [string](Get-KrProperty $KeyCredential 'DisplayName')
         startDateTime       = ConvertTo-KrDateText (Get-KrProperty $KeyCredential 'StartDateTime')
@@ -157,9 +163,8 @@ function ConvertTo-KrAddKeySettings {
     $cki = Get-KrProperty $KeyCredential 'CustomKeyIdentifier'
     if ($cki -is [byte[]]) { $choices.customKeyIdentifier = [Convert]::ToBase64String($cki) } elseif ($cki) { $choices.customKeyIdentifier = [string]$cki }
     $json = ConvertTo-KrSettingsJson -Settings $choices
-    $built = Invoke-KrFacade -AsObject -TargetObject $KeyCredential -ArgumentList $bytes, $json -Call {
-        param($b, $j) [Keyroll.Proofs]::KeyCredential($b, $j)
-    }
+    $built = Invoke-KrFacade -AsObject -TargetObject $Target -On ([Keyroll.Proofs]) -Method 'KeyCredential' -ArgumentList $bytes, $json
+    if (Test-KrFailure $built) { return $built }
     if ($built.base64Text -and $key -is [byte[]]) {
         # The library found base64 text where DER bytes belong: the key encoded twice, which Graph would refuse.
         Write-Warning "KeyCredential.Key held the ASCII bytes of base64 text instead of the certificate's DER bytes (double encoding); it was decoded once and certificate $($built.thumbprint) is used"
@@ -175,22 +180,24 @@ function Get-KrPasswordSecret {
     # The SecretText of a -PasswordCredential for a key of type $KeyType, checked: $null when there is nothing to
     # send (no PasswordCredential, or one without SecretText on a key that takes none, which the service ignores
     # too: warned about), else the SecretText as given (a SecureString or a string). A SecretText on a key that
-    # takes none is passed on, for the library to refuse with the service's rule.
+    # takes none is passed on, for the library to refuse with the service's rule. A refusal is a failure
+    # (New-KrFailure) whose target is -Target (the object id), never the credential or its secret.
     [CmdletBinding()]
-    param([AllowNull()] [object] $PasswordCredential, [string] $KeyType)
+    param([AllowNull()] [object] $PasswordCredential, [string] $KeyType, [string] $Target)
     if ($null -eq $PasswordCredential) { return $null }
-    Assert-KrKnownProperty -InputObject $PasswordCredential -Known $script:KrPasswordCredentialProperties -ParameterName 'PasswordCredential'
+    $refused = Assert-KrKnownProperty -InputObject $PasswordCredential -Known $script:KrPasswordCredentialProperties -ParameterName 'PasswordCredential' -Target $Target
+    if (Test-KrFailure $refused) { return $refused }
     $secret = Get-KrProperty $PasswordCredential 'SecretText'
     if ($secret -is [System.Security.SecureString]) {
         if ($secret.Length -gt 0) { return $secret }
         $secret = $null
     }
     if ($null -ne $secret -and $secret -isnot [string]) {
-        throw (Get-KrArgumentError -Message "-PasswordCredential's SecretText is a $($secret.GetType().FullName): give the key's password as a SecureString or a string" -ErrorId 'PasswordCredentialSecretType' -TargetObject 'SecretText')
+        return New-KrFailure (Get-KrArgumentError -Message "-PasswordCredential's SecretText is a $($secret.GetType().FullName): give the key's password as a SecureString or a string" -ErrorId 'PasswordCredentialSecretType' -TargetObject $Target)
     }
     if ($secret) { return $secret }
     if ($KeyType -eq 'X509CertAndPassword') {
-        throw (Get-KrArgumentError -Message '-PasswordCredential has no SecretText, and an X509CertAndPassword key needs its password: give it as SecretText (a SecureString or a string)' -ErrorId 'PasswordCredentialWithoutSecret' -TargetObject $PasswordCredential)
+        return New-KrFailure (Get-KrArgumentError -Message '-PasswordCredential has no SecretText, and an X509CertAndPassword key needs its password: give it as SecretText (a SecureString or a string)' -ErrorId 'PasswordCredentialWithoutSecret' -TargetObject $Target)
     }
     $named = @(Get-KrPropertyName -InputObject $PasswordCredential)
     $shown = if ($named.Count) { " (it has $($named -join ', '))" } else { '' }

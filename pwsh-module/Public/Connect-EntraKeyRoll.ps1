@@ -156,17 +156,19 @@ function Connect-EntraKeyRoll {
                     '-AccessToken is empty: give the Graph access token as a SecureString (ConvertTo-SecureString), or leave ' +
                     '-AccessToken out to use a certificate, a managed identity or the AZURE_* variables')))
     }
-    $signer = $null
+    $signer = switch ($PSCmdlet.ParameterSetName) {
+        'Certificate' { Open-KrIdentity -Certificate $Certificate }
+        'CertificatePath' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
+        'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
+    }
+    if (Test-KrFailure $signer) { $PSCmdlet.ThrowTerminatingError($signer.ErrorRecord) }
+    if ($null -ne $signer -and $signer -isnot [System.IDisposable]) {
+        $PSCmdlet.ThrowTerminatingError((Get-KrArgumentError -Message 'the connection certificate signs inside the library: its private key must be exportable (or give it as a PFX/PEM file with -CertificatePath)' -ErrorId 'ConnectKeyNotExportable' -TargetObject $ClientId))
+    }
     $connection = $null
+    $description = $null
+    $failure = $null
     try {
-        $signer = switch ($PSCmdlet.ParameterSetName) {
-            'Certificate' { Open-KrIdentity -Certificate $Certificate }
-            'CertificatePath' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
-            'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
-        }
-        if ($null -ne $signer -and $signer -isnot [System.IDisposable]) {
-            throw (Get-KrArgumentError -Message 'the connection certificate signs inside the library: its private key must be exportable (or give it as a PFX/PEM file with -CertificatePath)' -ErrorId 'ConnectKeyNotExportable' -TargetObject $ClientId)
-        }
         $settings = [ordered]@{
             cloud           = $Environment
             graphUrl        = $GraphUrl
@@ -180,13 +182,17 @@ function Connect-EntraKeyRoll {
             environment     = Get-KrEnvironment
         }
         $connection = Open-KrConnection -Settings $settings -Identity $signer -AccessToken $AccessToken
-        $description = ConvertFrom-Json -InputObject $connection.Description
+        if (Test-KrFailure $connection) { $failure = $connection.ErrorRecord; $connection = $null }
+        else { $description = ConvertFrom-Json -InputObject $connection.Description }
     }
-    catch {
-        if ($connection -is [System.IDisposable]) { $connection.Dispose() }
-        Close-KrIdentity -Identity $signer
-        $PSCmdlet.ThrowTerminatingError($_)
+    finally {
+        # Stopped (Ctrl+C) or failed: nothing stays open in the library.
+        if ($failure -or -not $description) {
+            if ($connection -is [System.IDisposable]) { $connection.Dispose() }
+            Close-KrIdentity -Identity $signer
+        }
     }
+    if ($failure) { $PSCmdlet.ThrowTerminatingError($failure) }
     # Only now, with the new connection made, is the previous one replaced.
     if ($script:KrConnection) { Close-KrConnection -Connection $script:KrConnection }
     $script:KrConnection = [pscustomobject]@{ Connection = $connection; Signer = $signer; Transient = $false; Source = 'Connect-EntraKeyRoll' }

@@ -23,7 +23,7 @@ function Enable-EntraKeyRollAlias {
     #>
     [CmdletBinding()]
     [OutputType([System.Management.Automation.AliasInfo])]
-    param([switch] $PassThru)
+    param([Parameter()] [switch] $PassThru)
     foreach ($pair in $script:KrMicrosoftAliases.GetEnumerator()) {
         Set-Alias -Name $pair.Key -Value $pair.Value -Scope Global -Force
         Write-Verbose "$($pair.Key) now runs EntraKeyRoll's $($pair.Value)"

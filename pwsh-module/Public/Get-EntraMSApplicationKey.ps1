@@ -50,17 +50,12 @@ function Get-EntraMSApplicationKey {
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
         Write-Verbose "list keys: $TargetType $subject"
         try {
-            $list = Invoke-KrFacade -AsObject -TargetObject $subject -ArgumentList $connection.Connection, $json, $connection.Signer -Call {
-                param($conn, $j, $signer) $conn.ListKeys($j, $signer)
-            }
-        }
-        catch {
-            $PSCmdlet.WriteError($_)
-            return
+            $list = Invoke-KrFacade -AsObject -TargetObject $subject -On $connection.Connection -Method 'ListKeys' -ArgumentList $json, $connection.Signer
         }
         finally {
             Close-KrTransientConnection -Connection $connection
         }
+        if (Test-KrFailure $list) { $PSCmdlet.WriteError($list.ErrorRecord); return }
         foreach ($k in @($list.keys)) {
             $keyId = $null
             if ($k.keyId) { $keyId = [guid]$k.keyId }

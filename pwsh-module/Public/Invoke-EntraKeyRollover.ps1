@@ -135,13 +135,18 @@ function Invoke-EntraKeyRollover {
         $connection = Get-KrConnection -Caller $PSCmdlet
         $current = $null; $new = $null
         $activity = "Rolling the certificate of $TargetType $subject"
+        # Failures travel as values (New-KrFailure) and are written once, below, with this command's name.
+        $failure = $null
         try {
             Write-Progress -Activity $activity -Status 'opening the certificates' -PercentComplete 5
             $current = if ($Certificate) { Open-KrIdentity -Certificate $Certificate } else { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
+            if (Test-KrFailure $current) { $failure = $current.ErrorRecord; $current = $null; return }
             $new = if ($NewCertificate) { Open-KrIdentity -Certificate $NewCertificate } else { Open-KrIdentity -Path $NewCertificatePath -Password $NewCertificatePassword }
+            if (Test-KrFailure $new) { $failure = $new.ErrorRecord; $new = $null; return }
             foreach ($id in $current, $new) {
                 if ($id -isnot [System.IDisposable]) {
-                    throw (Get-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $subject)
+                    $failure = Get-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $subject
+                    return
                 }
             }
             $settings = [ordered]@{
@@ -156,13 +161,14 @@ function Invoke-EntraKeyRollover {
             Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
             Write-Verbose "roll: $TargetType $subject, removeOld $removeStep, verify timeout $VerifyTimeout s"
             # The library runs the roll; this runspace polls it (nothing calls back into PowerShell).
-            $operation = Invoke-KrFacade -TargetObject $subject -ArgumentList $connection.Connection, $json, $current, $new -Call {
-                param($conn, $j, $from, $to) $conn.StartRoll($j, $from, $to)
-            }
+            $operation = Invoke-KrFacade -TargetObject $subject -On $connection.Connection -Method 'StartRoll' -ArgumentList $json, $current, $new
+            if (Test-KrFailure $operation) { $failure = $operation.ErrorRecord; return }
             $percent = 20
+            $poll = $null
             try {
                 while ($true) {
-                    $poll = Invoke-KrFacade -AsObject -TargetObject $subject -ArgumentList $operation -Call { param($op) $op.Poll() }
+                    $poll = Invoke-KrFacade -AsObject -TargetObject $subject -On $operation -Method 'Poll'
+                    if (Test-KrFailure $poll) { $failure = $poll.ErrorRecord; return }
                     foreach ($step in @($poll.events)) {
                         $percent = [Math]::Min(95, $percent + 10)
                         Write-Progress -Activity $activity -Status $step -PercentComplete $percent
@@ -180,19 +186,18 @@ function Invoke-EntraKeyRollover {
             }
             $report = $poll.report
             if ($report.PSObject.Properties['kind']) {
-                throw (ConvertTo-KrErrorRecord -ErrorObject $report -TargetObject $subject)
+                $failure = ConvertTo-KrErrorRecord -ErrorObject $report -TargetObject $subject
+                return
             }
             $report.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.RollReport')
             $report
-        }
-        catch {
-            $PSCmdlet.WriteError($_)
         }
         finally {
             Write-Progress -Activity $activity -Completed
             Close-KrIdentity -Identity $current
             Close-KrIdentity -Identity $new
             Close-KrTransientConnection -Connection $connection
+            if ($failure) { $PSCmdlet.WriteError($failure) }
         }
     }
 }

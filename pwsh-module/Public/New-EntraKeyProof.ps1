@@ -81,10 +81,10 @@ function New-EntraKeyProof {
                 'Path' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
                 'Thumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
             }
-            Get-KrProof -Identity $identity -ObjectId $ObjectId -Lifetime $Lifetime
-        }
-        catch {
-            $PSCmdlet.WriteError($_)
+            if (Test-KrFailure $identity) { $PSCmdlet.WriteError($identity.ErrorRecord); return }
+            $proof = Get-KrProof -Identity $identity -ObjectId $ObjectId -Lifetime $Lifetime
+            if (Test-KrFailure $proof) { $PSCmdlet.WriteError($proof.ErrorRecord); return }
+            $proof
         }
         finally {
             Close-KrIdentity -Identity $identity

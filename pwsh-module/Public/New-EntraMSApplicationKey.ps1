@@ -124,14 +124,12 @@ function New-EntraMSApplicationKey {
     process {
         $target = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
-        try {
-            $prepared = ConvertTo-KrAddKeySettings -KeyCredential $KeyCredential
-            $secret = Get-KrPasswordSecret -PasswordCredential $PasswordCredential -KeyType $prepared.Type
-        }
-        catch {
-            $PSCmdlet.WriteError($_)
-            return
-        }
+        # Errors travel back as values (New-KrFailure) and are written here, once, with this command's name; their
+        # target is the object, never the credential (which may hold key material given by mistake).
+        $prepared = ConvertTo-KrAddKeySettings -KeyCredential $KeyCredential -Target $subject
+        if (Test-KrFailure $prepared) { $PSCmdlet.WriteError($prepared.ErrorRecord); return }
+        $secret = Get-KrPasswordSecret -PasswordCredential $PasswordCredential -KeyType $prepared.Type -Target $subject
+        if (Test-KrFailure $secret) { $PSCmdlet.WriteError($secret.ErrorRecord); return }
         if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", "Add key credential (certificate $($prepared.Thumbprint))")) { return }
         $connection = Get-KrConnection -Caller $PSCmdlet
         $settings = $prepared.Settings
@@ -146,18 +144,13 @@ function New-EntraMSApplicationKey {
                 $extra = @{}
                 if ($plain) { $extra.passwordCredential = [ordered]@{ secretText = $plain } }
                 $j = ConvertTo-KrSettingsJson -Settings $s -Secret $extra
-                Invoke-KrFacade -AsObject -TargetObject $target -ArgumentList $c.Connection, $j, $c.Signer -Call {
-                    param($conn, $json, $signer) $conn.AddKey($json, $signer)
-                }
+                Invoke-KrFacade -AsObject -TargetObject $target -On $c.Connection -Method 'AddKey' -ArgumentList $j, $c.Signer
             }
-        }
-        catch {
-            $PSCmdlet.WriteError($_)
-            return
         }
         finally {
             Close-KrTransientConnection -Connection $connection
         }
+        if (Test-KrFailure $result) { $PSCmdlet.WriteError($result.ErrorRecord); return }
         Write-Verbose "addKey: key $($result.keyId) after $($result.attempts) attempt(s)$(if ($result.recovered) { ' (found after an ambiguous failure, not sent twice)' })"
         foreach ($w in @($result.warnings)) { if ($w) { Write-Warning $w } }
         ConvertTo-KrKeyCredentialObject -KeyCredential $result.keyCredential -Thumbprint $result.thumbprint -Certificate $settings.certificate

@@ -95,15 +95,11 @@ function Remove-EntraMSApplicationKey {
         Write-Verbose "removeKey: $TargetType $subject, key $KeyId, proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
         $json = ConvertTo-KrSettingsJson -Settings $settings
         try {
-            $null = Invoke-KrFacade -AsObject -TargetObject $KeyId -ArgumentList $connection.Connection, $json, $connection.Signer -Call {
-                param($conn, $j, $signer) $conn.RemoveKey($j, $signer)
-            }
-        }
-        catch {
-            $PSCmdlet.WriteError($_)
+            $removed = Invoke-KrFacade -AsObject -TargetObject $KeyId -On $connection.Connection -Method 'RemoveKey' -ArgumentList $json, $connection.Signer
         }
         finally {
             Close-KrTransientConnection -Connection $connection
         }
+        if (Test-KrFailure $removed) { $PSCmdlet.WriteError($removed.ErrorRecord) }
     }
 }

@@ -64,20 +64,22 @@ function Test-EntraKeyProof {
         $certs = @()
         foreach ($c in @($Certificate)) { if ($c) { $certs += [Convert]::ToBase64String($c.RawData) } }
         foreach ($p in @($CertificatePath)) {
-            if ($p) { $certs += [Convert]::ToBase64String([System.IO.File]::ReadAllBytes($PSCmdlet.GetUnresolvedProviderPathFromPSPath($p))) }
+            if (-not $p) { continue }
+            $full = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($p)
+            $read = [Keyroll.Outcome]::Call([System.IO.File], 'ReadAllBytes', @($full))
+            if (-not $read.Ok) {
+                $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
+                        [System.IO.FileNotFoundException]::new("-CertificatePath $($full): $($read.Error.Message) Give the path of the certificate (.cer, .pem or .pfx) the proof should be signed with.", $full),
+                        'CertificateFileUnreadable', [System.Management.Automation.ErrorCategory]::ObjectNotFound, $full))
+                return
+            }
+            $certs += [Convert]::ToBase64String([byte[]]$read.Value)
         }
         $settings = [ordered]@{ certificates = $certs; objectId = $ObjectId; appId = $AppId }
         $json = ConvertTo-KrSettingsJson -Settings $settings
         Write-Verbose "inspecting a proof against $($certs.Count) certificate(s)$(if ($ObjectId) { " for object $ObjectId" })"
-        try {
-            $report = Invoke-KrFacade -AsObject -TargetObject $ObjectId -ArgumentList $Proof, $json -Call {
-                param($p, $j) [Keyroll.Proofs]::Inspect($p, $j)
-            }
-        }
-        catch {
-            $PSCmdlet.WriteError($_)
-            return
-        }
+        $report = Invoke-KrFacade -AsObject -TargetObject $ObjectId -On ([Keyroll.Proofs]) -Method 'Inspect' -ArgumentList $Proof, $json
+        if (Test-KrFailure $report) { $PSCmdlet.WriteError($report.ErrorRecord); return }
         if ($Quiet) { return [bool]$report.accepted }
         foreach ($f in @($report.findings)) {
             [pscustomobject]@{

@@ -138,10 +138,16 @@ function Connect-KrTestEmulatorAsApp([object] $Emulator, [object] $App) {
 }
 
 function Get-KrWrittenError([object[]] $ErrorVariable, [string] $Command) {
-    # The errors the command itself wrote (FullyQualifiedErrorId '<id>,<command>'). -ErrorVariable also collects
-    # the exceptions the module caught on the way there (PowerShell records caught errors too).
+    # The errors a command left in -ErrorVariable, which must be only its own (FullyQualifiedErrorId
+    # '<id>,<command>'): the module passes failures back as values, so no exception it met on the way may be
+    # collected before the command's record. Any other record fails the test that asked, naming it.
     # Returned as one array (never unrolled to a single record or $null), so .Count holds under StrictMode too.
-    , @($ErrorVariable | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -like "*,$Command" })
+    $records = @($ErrorVariable | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+    $foreign = @($records | Where-Object { $_.FullyQualifiedErrorId -notlike "*,$Command" })
+    if ($foreign.Count) {
+        throw "-ErrorVariable of $Command holds records that are not the command's own: $(($foreign | ForEach-Object { "$($_.FullyQualifiedErrorId) ($($_.Exception.GetType().Name): $($_.Exception.Message))" }) -join '; ')"
+    }
+    , $records
 }
 
 function Invoke-KrTestChildShell([string] $Command) {

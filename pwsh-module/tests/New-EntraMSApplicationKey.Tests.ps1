@@ -103,6 +103,54 @@ Describe 'New-EntraMSApplicationKey' {
         }
     }
 
+    Context 'errors are the command''s own, and keep no key material' {
+        It 'leaves exactly one record in -ErrorVariable and $Error for a refusal of the service' {
+            $stranger = Get-KrTestCertificate 'CN=stranger'
+            $global:Error.Clear()
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof (New-EntraKeyProof -Certificate $stranger -ObjectId $app.id) -ErrorVariable all -ErrorAction SilentlyContinue
+            @($all).Count | Should -Be 1
+            $all[0].FullyQualifiedErrorId | Should -BeLike '*,New-EntraMSApplicationKey'
+            $all[0].Exception | Should -BeOfType [Keyroll.KeyrollException]
+            $all[0].Exception.Message | Should -Not -Match 'Exception calling'
+            @($global:Error).Count | Should -Be 1
+            $global:Error[0].FullyQualifiedErrorId | Should -BeLike '*,New-EntraMSApplicationKey'
+        }
+
+        It 'leaves exactly one record for a refusal of the module itself' {
+            $global:Error.Clear()
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next; EndDate = (Get-Date) } -Proof 'x.y.z' -ErrorVariable all -ErrorAction SilentlyContinue
+            @($all).Count | Should -Be 1
+            $all[0].FullyQualifiedErrorId | Should -Be 'KeyCredentialUnknownProperty,New-EntraMSApplicationKey'
+            @($global:Error).Count | Should -Be 1
+        }
+
+        It 'refuses a private key given as <what> and keeps it in no error record (regression: TargetObject was the whole -KeyCredential)' -TestCases @(
+            @{ what = 'PEM text' }
+            @{ what = 'PFX bytes' }
+        ) {
+            $secretCert = Get-KrTestCertificate 'CN=secret'
+            if ($what -eq 'PEM text') {
+                $der = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($secretCert).ExportPkcs8PrivateKey()
+                $key = "-----BEGIN PRIVATE KEY-----`n$([Convert]::ToBase64String($der, 'InsertLineBreaks'))`n-----END PRIVATE KEY-----`n"
+                $marker = [Convert]::ToBase64String($der).Substring(40, 40)
+            }
+            else {
+                $key = $secretCert.Export('Pfx', 'pfx-pa55word')
+                $marker = [Convert]::ToBase64String($key).Substring(40, 40)
+            }
+            $global:Error.Clear()
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $key } -Proof 'x.y.z' -ErrorVariable all -ErrorAction SilentlyContinue
+            @($all).Count | Should -Be 1
+            $all[0].TargetObject | Should -Be $app.id
+            $all[0].Exception.Message | Should -Match 'private key|PKCS#12|PFX'
+            $shown = ($global:Error + $all | Format-List * -Force | Out-String -Width 4096) + ($all[0].Exception | Format-List * -Force | Out-String -Width 4096)
+            foreach ($r in $all) { foreach ($k in $r.Exception.Data.Keys) { $shown += "$k=$($r.Exception.Data[$k])" } }
+            $shown | Should -Not -Match ([regex]::Escape($marker))
+            $shown | Should -Not -Match 'pfx-pa55word'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
+    }
+
     Context 'property names' {
         It 'refuses <bad> in -KeyCredential, naming <right>, and adds nothing' -TestCases @(
             @{ bad = 'EndDate'; right = 'EndDateTime' }

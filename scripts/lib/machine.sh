@@ -80,3 +80,31 @@ verify_prebuilt() {
   fi
   [ "$bad" = 0 ]
 }
+
+# PowerShell for the Pester suites, in this order: a `pwsh` already on the PATH at version 7.4 or later (the
+# user's own), else the one scripts/setup.sh put in .tools/pwsh (unpacked from ../shared/toolchains, or installed
+# as a dotnet tool). Prints the pwsh command to use, or nothing.
+pwsh_min_version="7.4"
+pwsh_version_of() { # pwsh command -> its version (Major.Minor.Patch), or nothing
+  "$1" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null | tr -d '\r' | tail -1
+}
+version_at_least() { # have, want: succeeds when have >= want (dotted numbers)
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]
+}
+find_pwsh() {
+  local own have
+  own="$(command -v pwsh 2>/dev/null || true)"
+  if [ -n "$own" ] && [ "$own" != "$KEYROLL_ROOT/.tools/pwsh/pwsh" ]; then
+    have="$(pwsh_version_of "$own")"
+    if [ -n "$have" ] && version_at_least "$have" "$pwsh_min_version"; then
+      echo "$own"; return 0
+    fi
+  fi
+  if [ -x "$KEYROLL_ROOT/.tools/pwsh/pwsh" ]; then
+    echo "$KEYROLL_ROOT/.tools/pwsh/pwsh"; return 0
+  fi
+  return 1
+}
+
+# The folder with the PowerShell and Pester archives for machines without .NET (../shared/toolchains).
+toolchains_dir() { echo "${KEYROLL_TOOLCHAINS:-$KEYROLL_ROOT/../shared/toolchains}"; }

@@ -7,14 +7,16 @@
 //! out/EntraKeyRoll/<version>/
 //!   EntraKeyRoll.psd1                      manifest, ModuleVersion = the workspace version
 //!   EntraKeyRoll.psm1                      the loader followed by every function file of pwsh-module/
+//!   EntraKeyRoll.Format.ps1xml             every format/type file the manifest names
 //!   bin/Keyroll.dll                        the binding assembly (generated bindings + facade), one file
 //!   runtimes/<rid>/native/<library>        the native library per platform (win-x64, linux-arm64, ...)
 //! ```
 //!
 //! Steps: build the cdylib `keyroll` for each requested target, compile the C# of `ffi/bindings/csharp/` and
 //! `ffi/csharp/` into one assembly (netstandard2.0 with the .NET SDK when `dotnet` is present, else
-//! .NET Framework 4.7.2 with Mono's `mcs`), copy the module files. `build.ps1` at the root is a thin front for
-//! this command.
+//! .NET Framework 4.7.2 with Mono's `mcs`, both stamped with the workspace version), copy the module files, and
+//! check that every file the manifest names is there. `build.ps1` at the root is a thin front for this command;
+//! `cargo xtask assembly` builds the assembly alone by the same recipe (`ffi/csharp/build.sh` uses it).
 //!
 //! What it does not do: install cross-compilation toolchains (a `--target` needs its Rust target and linker),
 //! sign files, or publish.
@@ -32,8 +34,11 @@ pub const MODULE: &str = "EntraKeyRoll";
 
 const USAGE: &str = "\
 usage: cargo xtask package [options]
+       cargo xtask assembly [--framework <name>] [--profile <name>] --out <dir>
 
-Builds the native library and the binding assembly and lays out out/EntraKeyRoll/<version>/.
+package   builds the native library and the binding assembly and lays out out/EntraKeyRoll/<version>/
+assembly  builds only the binding assembly <dir>/Keyroll.dll (the recipe `package` uses; ffi/csharp/build.sh
+          calls it), and prints its path
 
 options:
   --target <triple>       Rust target to build the native library for (repeatable; default: this machine).
@@ -43,6 +48,7 @@ options:
   --framework <name>      auto (default), net472 (Mono mcs) or netstandard2.0 (dotnet SDK)
   --profile <name>        release (default) or debug
   --out <dir>             output root (default: out); the module goes to <dir>/EntraKeyRoll/<version>
+                          (assembly: the folder that receives Keyroll.dll)
 ";
 
 /// Why a task failed.
@@ -330,7 +336,38 @@ fn mono_api_dir() -> Option<PathBuf> {
         .find(|d| d.join("mscorlib.dll").is_file())
 }
 
-fn build_assembly_mcs(sources: &[PathBuf], out: &Path, profile: &str) -> Result<(), Error> {
+/// The numeric part of a version (`0.1.0-beta.1` gives `0.1.0`), as .NET's AssemblyVersion wants it with a
+/// fourth part: `0.1.0.0`.
+fn assembly_version(version: &str) -> String {
+    let numeric = version.split(['-', '+']).next().unwrap_or(version);
+    let mut parts: Vec<&str> = numeric.split('.').collect();
+    while parts.len() < 4 {
+        parts.push("0");
+    }
+    parts.join(".")
+}
+
+/// The version attributes mcs needs in source: the .NET SDK gets the same values from `Directory.Build.props`
+/// (`AssemblyVersion`, `FileVersion`, `InformationalVersion`), so both compilers stamp the module's version.
+fn assembly_info_source(version: &str) -> String {
+    let numeric = assembly_version(version);
+    format!(
+        "// Written by `cargo xtask assembly` for the mcs build: the version of the workspace (Cargo.toml).\n\
+         [assembly: System.Reflection.AssemblyVersion(\"{numeric}\")]\n\
+         [assembly: System.Reflection.AssemblyFileVersion(\"{numeric}\")]\n\
+         [assembly: System.Reflection.AssemblyInformationalVersion(\"{version}\")]\n"
+    )
+}
+
+/// Compiles the binding assembly for .NET Framework 4.7.2 with Mono's mcs: the same sources, language level
+/// (C# 6) and warnings-as-errors as `ffi/csharp/Keyroll.csproj`, plus a generated file with the version.
+fn build_assembly_mcs(
+    sources: &[PathBuf],
+    work: &Path,
+    out: &Path,
+    version: &str,
+    profile: &str,
+) -> Result<(), Error> {
     let api = mono_api_dir().ok_or_else(|| Error::Tool {
         what: "compiling the binding assembly with mcs".into(),
         detail:
@@ -338,14 +375,19 @@ fn build_assembly_mcs(sources: &[PathBuf], out: &Path, profile: &str) -> Result<
                  install mono-complete or set MONO_PREFIX"
                 .into(),
     })?;
+    fs::create_dir_all(work).map_err(io(work))?;
+    let info = work.join("AssemblyInfo.g.cs");
+    fs::write(&info, assembly_info_source(version)).map_err(io(&info))?;
     let mut cmd = Command::new("mcs");
-    // The same language level and references as ffi/csharp/build.sh, which the ffi suite compiles with.
     cmd.args([
         "-target:library",
         "-unsafe",
         "-nostdlib",
         "-nologo",
         "-langversion:6",
+        "-warnaserror+",
+        // Missing XML comments on generated members are not errors (the csproj does not ask for docs either).
+        "-nowarn:1591",
     ])
     .arg(format!("-out:{}", out.display()));
     if profile == "release" {
@@ -368,40 +410,15 @@ fn build_assembly_mcs(sources: &[PathBuf], out: &Path, profile: &str) -> Result<
             cmd.arg(format!("-r:{}", path.display()));
         }
     }
-    cmd.args(sources);
-    eprintln!("[package] compiling {} for net472 with mcs", ASSEMBLY_FILE);
+    cmd.args(sources).arg(&info);
+    eprintln!("[package] compiling {ASSEMBLY_FILE} {version} for net472 with mcs");
     run("compiling the binding assembly with mcs", &mut cmd).map(drop)
 }
 
-fn build_assembly_dotnet(
-    sources: &[PathBuf],
-    work: &Path,
-    out: &Path,
-    profile: &str,
-) -> Result<(), Error> {
-    fs::create_dir_all(work).map_err(io(work))?;
-    let compile: String = sources
-        .iter()
-        .map(|s| format!("    <Compile Include=\"{}\" />\n", s.display()))
-        .collect();
-    let project = format!(
-        r#"<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup>
-    <TargetFramework>netstandard2.0</TargetFramework>
-    <AssemblyName>{name}</AssemblyName>
-    <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
-    <EnableDefaultCompileItems>false</EnableDefaultCompileItems>
-    <LangVersion>latest</LangVersion>
-    <Nullable>disable</Nullable>
-  </PropertyGroup>
-  <ItemGroup>
-{compile}  </ItemGroup>
-</Project>
-"#,
-        name = ASSEMBLY_FILE.trim_end_matches(".dll"),
-    );
-    let csproj = work.join("Keyroll.csproj");
-    fs::write(&csproj, project).map_err(io(&csproj))?;
+/// Compiles the binding assembly for netstandard2.0 with the .NET SDK from the project that the facade's own
+/// tests build, `ffi/csharp/Keyroll.csproj` (its version comes from `Directory.Build.props`).
+fn build_assembly_dotnet(root: &Path, work: &Path, out: &Path, profile: &str) -> Result<(), Error> {
+    let csproj = root.join("ffi/csharp/Keyroll.csproj");
     let build_out = work.join("bin");
     eprintln!("[package] compiling {ASSEMBLY_FILE} for netstandard2.0 with dotnet");
     run(
@@ -424,6 +441,31 @@ fn build_assembly_dotnet(
     let built = build_out.join(ASSEMBLY_FILE);
     fs::copy(&built, out).map_err(io(&built))?;
     Ok(())
+}
+
+/// Builds `out` (the binding assembly) with the compiler `framework` names, `Auto` choosing the .NET SDK where
+/// it is installed; returns the framework used. The one recipe for the assembly: `package` and
+/// `ffi/csharp/build.sh` (through `cargo xtask assembly`) both come here.
+fn build_assembly(
+    ws: &Workspace,
+    framework: Framework,
+    out: &Path,
+    profile: &str,
+) -> Result<Framework, Error> {
+    let framework = match framework {
+        Framework::Auto if on_path("dotnet") => Framework::NetStandard20,
+        Framework::Auto => Framework::Net472,
+        f => f,
+    };
+    let work = ws.target_dir.join("xtask/csharp");
+    match framework {
+        Framework::NetStandard20 => build_assembly_dotnet(&ws.root, &work, out, profile)?,
+        _ => {
+            let sources = csharp_sources(&ws.root)?;
+            build_assembly_mcs(&sources, &work, out, &ws.version, profile)?
+        }
+    }
+    Ok(framework)
 }
 
 /// The script module: the loader with its `#region functions` replaced by the function files themselves
@@ -491,6 +533,67 @@ fn manifest_with_version(text: &str, version: &str) -> Result<String, Error> {
     Ok(lines.join("\n") + "\n")
 }
 
+/// The quoted file names of the manifest entries `keys` (`FormatsToProcess = @('a.ps1xml', 'b.ps1xml')`, on one
+/// line or over several up to the closing parenthesis).
+fn manifest_files(manifest: &str, keys: &[&str]) -> Vec<String> {
+    let mut files = Vec::new();
+    for key in keys {
+        let Some(at) = manifest
+            .lines()
+            .scan(0usize, |offset, line| {
+                let start = *offset;
+                *offset += line.len() + 1;
+                Some((start, line))
+            })
+            .find(|(_, line)| {
+                let t = line.trim_start();
+                t.starts_with(key) && t[key.len()..].trim_start().starts_with('=')
+            })
+            .map(|(start, _)| start)
+        else {
+            continue;
+        };
+        let rest = &manifest[at..];
+        let value = rest.split_once('=').map(|(_, v)| v).unwrap_or("");
+        // A list @( ... ) ends at its parenthesis; a single value at the end of its line.
+        let value = match value.trim_start().strip_prefix("@(") {
+            Some(list) => list.split(')').next().unwrap_or(""),
+            None => value.lines().next().unwrap_or(""),
+        };
+        files.extend(
+            value
+                .split('\'')
+                .skip(1)
+                .step_by(2)
+                .filter(|f| !f.trim().is_empty())
+                .map(str::to_string),
+        );
+    }
+    files
+}
+
+/// Fails, naming the file, when the laid-out module lacks a file its manifest names.
+fn check_layout(dest: &Path, manifest: &str) -> Result<(), Error> {
+    let mut named = vec![format!("{MODULE}.psm1"), format!("bin/{ASSEMBLY_FILE}")];
+    named.extend(manifest_files(
+        manifest,
+        &["FormatsToProcess", "TypesToProcess", "RequiredAssemblies"],
+    ));
+    let missing: Vec<String> = named
+        .into_iter()
+        .filter(|f| !dest.join(f).is_file())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Layout(format!(
+            "the laid-out module {} lacks files its manifest names: {}",
+            dest.display(),
+            missing.join(", ")
+        )))
+    }
+}
+
 fn dir_size(path: &Path) -> u64 {
     fs::read_dir(path)
         .into_iter()
@@ -541,22 +644,8 @@ fn package(args: PackageArgs) -> Result<(), Error> {
     }
 
     // The binding assembly.
-    let sources = csharp_sources(&ws.root)?;
     let assembly = dest.join("bin").join(ASSEMBLY_FILE);
-    let framework = match args.framework {
-        Framework::Auto if on_path("dotnet") => Framework::NetStandard20,
-        Framework::Auto => Framework::Net472,
-        f => f,
-    };
-    match framework {
-        Framework::NetStandard20 => build_assembly_dotnet(
-            &sources,
-            &ws.target_dir.join("xtask/csharp"),
-            &assembly,
-            &args.profile,
-        )?,
-        _ => build_assembly_mcs(&sources, &assembly, &args.profile)?,
-    }
+    let framework = build_assembly(&ws, args.framework, &assembly, &args.profile)?;
 
     // The module files.
     let psd1_src = module_src.join(format!("{MODULE}.psd1"));
@@ -571,6 +660,16 @@ fn package(args: PackageArgs) -> Result<(), Error> {
     fs::write(&psd1, manifest_with_version(&manifest, &ws.version)?).map_err(io(&psd1))?;
     let psm1 = dest.join(format!("{MODULE}.psm1"));
     fs::write(&psm1, assemble_psm1(&module_src)?).map_err(io(&psm1))?;
+    // Every other file the manifest names (format and type files), copied from the module's sources: a
+    // manifest that names a file the folder lacks does not import.
+    for name in manifest_files(&manifest, &["FormatsToProcess", "TypesToProcess"]) {
+        let from = module_src.join(&name);
+        let to = dest.join(&name);
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        fs::copy(&from, &to).map_err(io(&from))?;
+    }
     for extra in ["en-US"] {
         let from = module_src.join(extra);
         if from.is_dir() {
@@ -583,6 +682,8 @@ fn package(args: PackageArgs) -> Result<(), Error> {
             }
         }
     }
+
+    check_layout(&dest, &manifest)?;
 
     let size = dir_size(&dest);
     println!("{}", dest.display());
@@ -600,10 +701,33 @@ fn package(args: PackageArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// `cargo xtask assembly`: the binding assembly alone, into `--out` (a folder); prints its path.
+fn assembly(args: PackageArgs) -> Result<(), Error> {
+    if !args.targets.is_empty() || !args.prebuilt.is_empty() {
+        return Err(Error::Usage(
+            "assembly builds no native library: --target and --native belong to package".into(),
+        ));
+    }
+    let ws = workspace()?;
+    let dir = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        std::env::current_dir()
+            .map_err(io(Path::new(".")))?
+            .join(&args.out)
+    };
+    fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let out = dir.join(ASSEMBLY_FILE);
+    build_assembly(&ws, args.framework, &out, &args.profile)?;
+    println!("{}", out.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("package") => parse_package_args(&args[1..]).and_then(package),
+        Some("assembly") => parse_package_args(&args[1..]).and_then(assembly),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -683,6 +807,57 @@ mod tests {
         assert!(out.contains("    ModuleVersion = '1.2.3'\n"));
         assert!(out.contains("@{ ModuleVersion = 'x' }"));
         assert!(manifest_with_version("@{}", "1.0.0").is_err());
+    }
+
+    #[test]
+    fn assembly_version_has_four_numeric_parts() {
+        assert_eq!(assembly_version("0.1.0"), "0.1.0.0");
+        assert_eq!(assembly_version("2.3.4-beta.1+abc"), "2.3.4.0");
+        let info = assembly_info_source("1.2.3-rc.1");
+        assert!(info.contains("AssemblyVersion(\"1.2.3.0\")"), "{info}");
+        assert!(info.contains("AssemblyFileVersion(\"1.2.3.0\")"), "{info}");
+        assert!(
+            info.contains("AssemblyInformationalVersion(\"1.2.3-rc.1\")"),
+            "{info}"
+        );
+    }
+
+    #[test]
+    fn manifest_files_are_read_from_one_or_several_lines() {
+        let m = "@{\n    FormatsToProcess       = @('EntraKeyRoll.Format.ps1xml')\n    TypesToProcess = @(\n        'a.Types.ps1xml'\n        'sub/b.Types.ps1xml'\n    )\n    RequiredAssemblies = 'bin/Keyroll.dll'\n}\n";
+        assert_eq!(
+            manifest_files(m, &["FormatsToProcess"]),
+            ["EntraKeyRoll.Format.ps1xml"]
+        );
+        assert_eq!(
+            manifest_files(m, &["TypesToProcess", "RequiredAssemblies"]),
+            ["a.Types.ps1xml", "sub/b.Types.ps1xml", "bin/Keyroll.dll"]
+        );
+        assert!(manifest_files(m, &["ScriptsToProcess"]).is_empty());
+    }
+
+    #[test]
+    fn the_real_manifest_names_its_format_file_and_the_sources_have_it() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pwsh-module");
+        let manifest = fs::read_to_string(src.join(format!("{MODULE}.psd1"))).unwrap();
+        let formats = manifest_files(&manifest, &["FormatsToProcess"]);
+        assert_eq!(formats, ["EntraKeyRoll.Format.ps1xml"]);
+        assert!(src.join(&formats[0]).is_file());
+    }
+
+    #[test]
+    fn a_layout_missing_a_named_file_is_refused_naming_it() {
+        let dir = std::env::temp_dir().join(format!("xtask-layout-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("bin")).unwrap();
+        fs::write(dir.join(format!("{MODULE}.psm1")), "").unwrap();
+        fs::write(dir.join("bin").join(ASSEMBLY_FILE), "").unwrap();
+        let m = "@{ RequiredAssemblies = @('bin/Keyroll.dll')\n FormatsToProcess = @('EntraKeyRoll.Format.ps1xml') }";
+        let err = check_layout(&dir, m).unwrap_err().to_string();
+        assert!(err.contains("EntraKeyRoll.Format.ps1xml"), "{err}");
+        fs::write(dir.join("EntraKeyRoll.Format.ps1xml"), "").unwrap();
+        check_layout(&dir, m).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

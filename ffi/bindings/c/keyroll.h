@@ -12,6 +12,10 @@ extern "C" {
 
 
 
+/// The version of this ABI: it changes only when a function's signature or meaning does. Exported into the
+/// generated bindings (`KEYROLL_ABI_VERSION`), so a binding assembly built from them expects exactly the ABI of
+/// the library it was generated with, and no host keeps a copy of the number by hand.
+const uint32_t KEYROLL_ABI_VERSION = 1;
 
 /// The outcome of a call. On anything but `Ok`, the call's output (when it has one) is the error object as
 /// JSON: `{kind, code, message, httpStatus?, requestId?, clientRequestId?, aadstsCodes?, issues?, report?}`.

@@ -18,6 +18,11 @@ namespace Keyroll.Native
         {
         }
 
+        /// The version of this ABI: it changes only when a function's signature or meaning does. Exported into the
+        /// generated bindings (`KEYROLL_ABI_VERSION`), so a binding assembly built from them expects exactly the ABI of
+        /// the library it was generated with, and no host keeps a copy of the number by hand.
+        public const uint KEYROLL_ABI_VERSION = (uint) 1;
+
 
         /// Library and ABI version: `{"version": "…", "abi": N}`.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_info")]

@@ -248,6 +248,7 @@ def keyroll_roll_close(operation: int):
 
 
 
+KEYROLL_ABI_VERSION = 1
 
 
 TRUE = ctypes.c_uint8(1)
