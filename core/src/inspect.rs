@@ -594,10 +594,11 @@ fn check_signature(
             }
             other
         }
-        // The header names none of the certificates (already reported) or none at all: any key that verifies.
+        // The header names none of the certificates (already reported, and first) or none at all: any key that
+        // verifies; when none does, that is said too.
         None => {
             let found = certs.iter().position(verifies);
-            if found.is_none() && !header_names_one {
+            if found.is_none() {
                 let msg = match certs {
                     [cert] => format!(
                         "the signature does not verify with the certificate {} ({}); the proof was signed with another key, or altered",
