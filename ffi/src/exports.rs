@@ -48,7 +48,8 @@ pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
 }
 
 /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-/// gives `BufferTooSmall` and keeps the output.
+/// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+/// `InvalidInput` and keeps the output.
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_output_take(handle: u64, buffer: FFISliceMut<u8>) -> KeyrollStatus {

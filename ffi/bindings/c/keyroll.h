@@ -70,7 +70,8 @@ typedef struct slicemutu8
 keyrollstatus keyroll_info(keyrolloutput* output);
 
 /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-/// gives `BufferTooSmall` and keeps the output.
+/// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+/// `InvalidInput` and keeps the output.
 keyrollstatus keyroll_output_take(uint64_t handle, slicemutu8 buffer);
 
 /// Frees an output without reading it.

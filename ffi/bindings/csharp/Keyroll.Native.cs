@@ -34,12 +34,14 @@ namespace Keyroll.Native
         }
 
         /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-        /// gives `BufferTooSmall` and keeps the output.
+        /// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+        /// `InvalidInput` and keeps the output.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_output_take")]
         public static extern KeyrollStatus keyroll_output_take(ulong handle, SliceMutu8 buffer);
 
         /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-        /// gives `BufferTooSmall` and keeps the output.
+        /// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+        /// `InvalidInput` and keeps the output.
         public static void keyroll_output_take(ulong handle, byte[] buffer)
         {
             var buffer_pinned = GCHandle.Alloc(buffer, GCHandleType.Pinned);

@@ -80,7 +80,8 @@ def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
 
 def keyroll_output_take(handle: int, buffer: SliceMutu8 | ctypes.Array[ctypes.c_uint8]):
     """ Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
- gives `BufferTooSmall` and keeps the output."""
+ gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+ `InvalidInput` and keeps the output."""
     if hasattr(buffer, "_length_") and getattr(buffer, "_type_", "") == ctypes.c_uint8:
         buffer = SliceMutu8(data=ctypes.cast(buffer, ctypes.POINTER(ctypes.c_uint8)), len=len(buffer))
 
