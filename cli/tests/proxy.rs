@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 
 const TOKEN_VAR: &str = "KEYROLL_PROXY_TEST_TOKEN";
 
+/// One way to set a proxy: its name, the environment variables, the extra arguments.
+type Setup<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+
 /// Every proxy variable the HTTP stack may read, cleared for each run so that only the one under test applies.
 const PROXY_VARS: [&str; 8] = [
     "HTTP_PROXY",
@@ -178,7 +181,7 @@ fn bearer_token_in_clear_through_a_proxy() {
     for plain_http in [true, false] {
         let emu = emulator(plain_http);
         let (id, token) = emu.app_and_token();
-        let setups: [(&str, Vec<(&str, &str)>, Vec<&str>); 7] = [
+        let setups: [Setup; 7] = [
             ("HTTP_PROXY", vec![("HTTP_PROXY", &proxy.url)], vec![]),
             ("http_proxy", vec![("http_proxy", &proxy.url)], vec![]),
             ("HTTPS_PROXY", vec![("HTTPS_PROXY", &proxy.url)], vec![]),
@@ -215,7 +218,7 @@ fn https_to_a_remote_host_goes_through_the_proxy_by_connect() {
     let proxy = Proxy::start();
     let token = "eyJ0eXAiOiJKV1QifQ.proxy-test-token.c2ln";
     let object_id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-    let setups: [(&str, Vec<(&str, &str)>, Vec<&str>); 3] = [
+    let setups: [Setup; 3] = [
         ("HTTPS_PROXY", vec![("HTTPS_PROXY", &proxy.url)], vec![]),
         ("ALL_PROXY", vec![("ALL_PROXY", &proxy.url)], vec![]),
         ("--proxy", vec![], vec!["--proxy", &proxy.url]),

@@ -153,10 +153,9 @@ fn proxies(
         Some((_, list)) => format!("{list},{LOOPBACK_NO_PROXY}"),
         None => LOOPBACK_NO_PROXY.to_owned(),
     };
-    let kinds: [(
-        [&'static str; 2],
-        fn(String) -> reqwest::Result<reqwest::Proxy>,
-    ); 3] = [
+    /// Makes a proxy for one kind of destination from a URL.
+    type MakeProxy = fn(String) -> reqwest::Result<reqwest::Proxy>;
+    let kinds: [([&'static str; 2], MakeProxy); 3] = [
         (["HTTP_PROXY", "http_proxy"], reqwest::Proxy::http),
         (["HTTPS_PROXY", "https_proxy"], reqwest::Proxy::https),
         (["ALL_PROXY", "all_proxy"], reqwest::Proxy::all),
@@ -257,8 +256,11 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    /// One way to set a proxy: its name, the options, the environment.
+    type Setup = (String, HttpOptions, Vec<(&'static str, String)>);
+
     /// Every way a proxy is set: each variable alone, and the explicit option.
-    fn setups(proxy: &str) -> Vec<(String, HttpOptions, Vec<(&'static str, String)>)> {
+    fn setups(proxy: &str) -> Vec<Setup> {
         let mut out: Vec<_> = [
             "HTTP_PROXY",
             "http_proxy",
