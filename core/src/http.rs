@@ -140,8 +140,8 @@ fn proxies(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<reqwest::Proxy>, HttpSetupError> {
     if let Some(p) = &options.proxy {
-        let proxy = reqwest::Proxy::all(p)
-            .map_err(|e| HttpSetupError::BadProxy(without_url(&e.to_string()).to_owned()))?;
+        let proxy =
+            reqwest::Proxy::all(p).map_err(|e| HttpSetupError::BadProxy(proxy_error(&e)))?;
         return Ok(vec![
             proxy.no_proxy(reqwest::NoProxy::from_string(LOOPBACK_NO_PROXY)),
         ]);
@@ -164,18 +164,30 @@ fn proxies(
     for (names, make) in kinds {
         if let Some((name, url)) = first_var(env, names) {
             // The value may carry credentials: name the variable, never quote it.
-            let proxy = make(url).map_err(|e| {
-                HttpSetupError::BadProxy(format!("{name}: {}", without_url(&e.to_string())))
-            })?;
+            let proxy = make(url)
+                .map_err(|e| HttpSetupError::BadProxy(format!("{name}: {}", proxy_error(&e))))?;
             out.push(proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy)));
         }
     }
     Ok(out)
 }
 
-/// An error text of the HTTP library without the URL it may quote (`… for url (…)`).
-fn without_url(text: &str) -> &str {
-    text.split(" for url").next().unwrap_or(text)
+/// Why the HTTP library refused a proxy URL: its error and the causes under it, without the URL it may quote
+/// (`… for url (…)`), which may carry credentials.
+fn proxy_error(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut current: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        parts.push(text.split(" for url").next().unwrap_or(&text).to_owned());
+        current = err.source();
+    }
+    parts.dedup();
+    // "builder error" says nothing the cause under it does not say better.
+    if parts.len() > 1 {
+        parts.retain(|p| p != "builder error");
+    }
+    parts.join(": ")
 }
 
 fn builder(options: &HttpOptions) -> Result<reqwest::ClientBuilder, HttpSetupError> {
@@ -357,7 +369,7 @@ mod tests {
         )
         .unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("HTTPS_PROXY"), "{text}");
+        assert!(text.contains("HTTPS_PROXY: invalid IPv6 address"), "{text}");
         assert!(!text.contains("pw-secret"), "{text}");
         // A CGI process gets HTTP_PROXY from a request header ("httpoxy"): no variable applies there.
         let vars = [
