@@ -139,7 +139,8 @@ pub extern "C" fn keyroll_proof_mint(
 }
 
 /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
-/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+/// service's 60, as the emulator and the client judge). The output is the report.
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_proof_inspect(

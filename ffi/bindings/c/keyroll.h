@@ -92,7 +92,8 @@ keyrollstatus keyroll_identity_close(uint64_t identity);
 keyrollstatus keyroll_proof_mint(uint64_t identity, sliceu8 object_id, int64_t lifetime_secs, sliceu8 audience, keyrolloutput* output);
 
 /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
-/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+/// service's 60, as the emulator and the client judge). The output is the report.
 keyrollstatus keyroll_proof_inspect(sliceu8 proof, sliceu8 settings, keyrolloutput* output);
 
 /// First phase of signing with a key that cannot leave its store: the exact `header.payload` text to sign

@@ -129,7 +129,8 @@ def keyroll_proof_mint(identity: int, object_id: Sliceu8 | ctypes.Array[ctypes.c
 
 def keyroll_proof_inspect(proof: Sliceu8 | ctypes.Array[ctypes.c_uint8], settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
     """ Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
- `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report."""
+ `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+ service's 60, as the emulator and the client judge). The output is the report."""
     if hasattr(proof, "_length_") and getattr(proof, "_type_", "") == ctypes.c_uint8:
         proof = Sliceu8(data=ctypes.cast(proof, ctypes.POINTER(ctypes.c_uint8)), len=len(proof))
 
