@@ -508,7 +508,7 @@ fn header_mismatch(
                     FindingCode::KidMismatch
                 },
                 format!(
-                    "the header's {} is none of the object's {} certificate(s) that may sign now ({}): the object does not hold that certificate, or holds it expired or not yet valid; sign with a current certificate of the object and name that one in x5t and kid",
+                    "the header's {} names none of the object's {} certificate(s) checked ({}): the object does not hold that certificate, or holds it expired or not yet valid (such keys cannot sign); sign with a current certificate of the object and name that one in x5t and kid",
                     named_in_header(x, k),
                     many.len(),
                     list.join(", ")

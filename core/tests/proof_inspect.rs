@@ -787,7 +787,7 @@ fn signer_the_object_does_not_hold_is_x5t_mismatch_not_signature() {
     let first = report.first_error().unwrap();
     for w in [
         &c.cert.sha1_hex(),
-        "none of the object's 2 certificate(s)",
+        "names none of the object's 2 certificate(s)",
         &other.sha1_hex(),
         "expired or not yet valid",
     ] {
