@@ -716,3 +716,111 @@ fn cert_new_writes_usable_files() {
         stderr(&o)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn cert_new_out_follows_a_symlink_and_writes_the_private_key_through_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A link planted at the output name, pointing at a file someone else reads.
+    let elsewhere = dir.path().join("elsewhere.txt");
+    std::fs::write(&elsewhere, "not a key\n").unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("new.pem");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    for extra in [&[][..], &["--format", "pfx", "--password-env", PW_VAR][..]] {
+        let mut args = vec!["cert", "new", "--out", link.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = keyroll_env(&args, PW_VAR, PASSWORD);
+        assert_input_error(
+            &o,
+            &[link.to_str().unwrap(), "symbolic link", "remove the link"],
+        );
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "not a key\n");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+    // The same for --public-out.
+    let o = keyroll(&[
+        "cert",
+        "new",
+        "--out",
+        dir.path().join("ok.pem").to_str().unwrap(),
+        "--public-out",
+        link.to_str().unwrap(),
+    ]);
+    assert_input_error(&o, &["--public-out", "symbolic link"]);
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "not a key\n");
+
+    // An existing file is replaced whole, owner-only, with no temporary file left beside it.
+    let existing = dir.path().join("existing.pem");
+    std::fs::write(&existing, "old content\n").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = keyroll(&["cert", "new", "--out", existing.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&existing).unwrap();
+    assert!(text.starts_with("-----BEGIN CERTIFICATE-----") && text.contains("PRIVATE KEY"));
+    assert_eq!(
+        std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["elsewhere.txt", "existing.pem", "new.pem"]);
+    // A folder that does not exist: a clear error, nothing written.
+    let o = keyroll(&[
+        "cert",
+        "new",
+        "--out",
+        dir.path().join("missing/new.pem").to_str().unwrap(),
+    ]);
+    assert_input_error(&o, &["cannot write", "folder exists"]);
+}
+
+#[test]
+fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
+    let f = fixtures();
+    let identity =
+        keyroll_core::cert::SigningIdentity::from_pem(&f.read("bundle_pkcs1.pem")).unwrap();
+    let object_id = uuid::Uuid::parse_str(OBJECT_ID).unwrap();
+    let request = keyroll_core::proof::ProofRequest::new(object_id);
+    let now = time::OffsetDateTime::now_utc();
+    let skew = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+    // Minted on a clock 30 s ahead (nbf in the future), and on one 30 s behind an expiry just passed.
+    let ahead =
+        keyroll_core::proof::mint(&identity, &request, now + time::Duration::seconds(skew / 2))
+            .unwrap();
+    let behind = keyroll_core::proof::mint(
+        &identity,
+        &request.clone().lifetime(300),
+        now - time::Duration::seconds(300 + skew / 2),
+    )
+    .unwrap();
+    for token in [ahead.as_str(), behind.as_str()] {
+        let o = keyroll(&[
+            "proof",
+            "inspect",
+            token,
+            "--cert",
+            "cert.pem",
+            "--object-id",
+            OBJECT_ID,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        assert!(stdout(&o).contains("would accept"), "{}", stdout(&o));
+    }
+    // Beyond the tolerance, refused.
+    let far =
+        keyroll_core::proof::mint(&identity, &request, now + time::Duration::seconds(skew * 2))
+            .unwrap();
+    let o = keyroll(&["proof", "inspect", far.as_str(), "--cert", "cert.pem"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("not_yet_valid"), "{}", stdout(&o));
+}

@@ -427,7 +427,7 @@ pub fn assemble_proof(
 }
 
 /// What to check a proof against.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InspectSettings {
     /// Certificates that may have signed it (base64 DER or PEM).
@@ -442,9 +442,27 @@ pub struct InspectSettings {
     /// The audience to expect instead of Graph's.
     #[serde(default)]
     pub audience: Option<String>,
-    /// Seconds of clock difference to tolerate.
-    #[serde(default)]
+    /// Seconds of clock difference to tolerate; the service's ([`inspect::SERVICE_CLOCK_SKEW_SECS`]) when
+    /// absent, so that a host's check gives the emulator's and the client's verdict.
+    #[serde(default = "service_clock_skew_secs")]
     pub clock_skew_secs: i64,
+}
+
+fn service_clock_skew_secs() -> i64 {
+    inspect::SERVICE_CLOCK_SKEW_SECS
+}
+
+impl Default for InspectSettings {
+    /// No context, and the service's clock tolerance (as when the JSON leaves the fields out).
+    fn default() -> Self {
+        InspectSettings {
+            certificates: Vec::new(),
+            object_id: None,
+            app_id: None,
+            audience: None,
+            clock_skew_secs: service_clock_skew_secs(),
+        }
+    }
 }
 
 /// Inspects a proof: the report with every reason the service would reject it, and `accepted`.

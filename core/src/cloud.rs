@@ -189,6 +189,17 @@ impl Endpoints {
     }
 }
 
+/// Whether `url` points at this machine: `localhost`, `127.0.0.0/8` or `::1`. Only there may plain http carry
+/// a token (and `http::LOOPBACK_NO_PROXY` keeps proxies away from the same addresses).
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Checks a base URL: absolute, http(s), and plain http only to loopback. Returns it without trailing slash.
 pub fn check_url(what: &'static str, url: &str) -> Result<String, EndpointError> {
     let trimmed = url.trim().trim_end_matches('/');
@@ -212,12 +223,10 @@ pub fn check_url(what: &'static str, url: &str) -> Result<String, EndpointError>
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(not_url());
     }
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(not_url()),
-    };
+    if parsed.host().is_none() {
+        return Err(not_url());
+    }
+    let loopback = is_loopback(&parsed);
     match parsed.scheme() {
         "https" => Ok(trimmed.to_string()),
         "http" if loopback => Ok(trimmed.to_string()),

@@ -140,12 +140,14 @@ pub struct InspectOptions<'a> {
     pub expected_audience: Option<&'a str>,
     /// The time to judge at.
     pub now: OffsetDateTime,
-    /// Seconds of clock difference tolerated on `nbf` and `exp` (0 for a strict local check).
+    /// Seconds of clock difference tolerated, both ways, on `nbf`, `exp` and the signer's validity.
+    /// [`SERVICE_CLOCK_SKEW_SECS`] everywhere a verdict should match the service's (the emulator, the client's
+    /// pre-check, `keyroll proof inspect`); 0 only for a deliberately strict check.
     pub clock_skew_secs: i64,
 }
 
 impl<'a> InspectOptions<'a> {
-    /// Options that check only what needs no context, at `now`.
+    /// Options that check only what needs no context, at `now`, with the service's clock tolerance.
     pub fn new(now: OffsetDateTime) -> Self {
         InspectOptions {
             certificates: &[],
@@ -153,7 +155,7 @@ impl<'a> InspectOptions<'a> {
             app_id: None,
             expected_audience: None,
             now,
-            clock_skew_secs: 0,
+            clock_skew_secs: SERVICE_CLOCK_SKEW_SECS,
         }
     }
 }
@@ -444,6 +446,84 @@ fn check_times(
     }
 }
 
+/// The certificates the header names, as a short text for messages: its x5t as a thumbprint when it decodes.
+fn named_in_header(x5t: Option<&str>, kid: Option<&str>) -> String {
+    match (x5t, kid) {
+        (Some(x), _) => match crate::b64::decode_jose_segment(x) {
+            Ok(bytes) if bytes.len() == 20 => {
+                format!("x5t {x:?} (certificate {})", hex::encode_upper(bytes))
+            }
+            _ => format!("x5t {x:?}"),
+        },
+        (None, Some(k)) => format!("kid {k:?}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// Reports a header that names none of the certificates: x5t first (what the service looks keys up by), then
+/// a kid that disagrees with the certificate x5t names.
+fn header_mismatch(
+    certs: &[Certificate],
+    x5t: Option<&str>,
+    kid: Option<&str>,
+    x5t_names: &dyn Fn(&Certificate) -> bool,
+    out: &mut Collector,
+) {
+    let by_x5t = x5t.and_then(|_| certs.iter().find(|c| x5t_names(c)));
+    match (certs, x5t, by_x5t, kid) {
+        // x5t names one of them, kid another (or none).
+        (_, Some(_), Some(cert), Some(k)) => out.error(
+            FindingCode::KidMismatch,
+            format!(
+                "kid is {k:?} but x5t names the certificate {} (thumbprint {}); the header must name the signing certificate in both",
+                cert.subject(),
+                cert.sha1_hex()
+            ),
+        ),
+        ([cert], Some(x), _, _) => out.error(
+            FindingCode::X5tMismatch,
+            format!(
+                "x5t is {x:?} but the certificate's SHA-1 thumbprint is {} (x5t {}); the header must name the signing certificate",
+                cert.sha1_hex(),
+                cert.x5t()
+            ),
+        ),
+        ([cert], None, _, Some(k)) => out.error(
+            FindingCode::KidMismatch,
+            format!(
+                "kid is {k:?} but the certificate's thumbprint is {}; the header must name the signing certificate",
+                cert.sha1_hex()
+            ),
+        ),
+        (many, x, _, k) => {
+            const SHOWN: usize = 4;
+            let mut list: Vec<String> = many.iter().take(SHOWN).map(Certificate::sha1_hex).collect();
+            if many.len() > SHOWN {
+                list.push(format!("and {} more", many.len() - SHOWN));
+            }
+            out.error(
+                if x.is_some() {
+                    FindingCode::X5tMismatch
+                } else {
+                    FindingCode::KidMismatch
+                },
+                format!(
+                    "the header's {} names none of the object's {} certificate(s) checked ({}): the object does not hold that certificate, or holds it expired or not yet valid (such keys cannot sign); sign with a current certificate of the object and name that one in x5t and kid",
+                    named_in_header(x, k),
+                    many.len(),
+                    list.join(", ")
+                ),
+            )
+        }
+    }
+}
+
+/// Checks the signature and finds the signer.
+///
+/// The header chooses the signer: `x5t` / `kid` name the certificate, and only then is the signature checked
+/// with that certificate's key. Taking "the first certificate whose key verifies" instead goes wrong when an
+/// object holds a certificate and its renewal with the same key pair (ADCS "renew with same key", many ACME
+/// set-ups): both keys verify, the first one wins, and the header naming the renewal then looks wrong.
 fn check_signature(
     jws: &jwt::CompactJws<'_>,
     alg_ok: bool,
@@ -460,82 +540,98 @@ fn check_signature(
         );
         return (None, None);
     }
-    // Header thumbprints, compared with a single given certificate (with many, they only select).
-    if let [cert] = certs {
-        if let Some(x) = &x5t
-            && x.trim_end_matches('=') != cert.x5t()
-        {
-            out.error(
-                    FindingCode::X5tMismatch,
-                    format!(
-                        "x5t is {x:?} but the certificate's SHA-1 thumbprint is {} (x5t {}); the header must name the signing certificate",
-                        cert.sha1_hex(),
-                        cert.x5t()
-                    ),
-                );
-        }
-        if let Some(k) = &kid
-            && !k.eq_ignore_ascii_case(&cert.sha1_hex())
-        {
-            out.error(
-                FindingCode::KidMismatch,
-                format!(
-                    "kid is {k:?} but the certificate's thumbprint is {}",
-                    cert.sha1_hex()
-                ),
-            );
-        }
+    let x5t = x5t.as_deref().map(|x| x.trim_end_matches('='));
+    let kid = kid.as_deref();
+    let x5t_names = |c: &Certificate| x5t.is_none_or(|x| x == c.x5t());
+    let kid_names = |c: &Certificate| kid.is_none_or(|k| k.eq_ignore_ascii_case(&c.sha1_hex()));
+    let header_names_one = x5t.is_some() || kid.is_some();
+    // The certificate the header names (both x5t and kid, when both are given).
+    let named = if header_names_one {
+        certs.iter().position(|c| x5t_names(c) && kid_names(c))
+    } else {
+        None
+    };
+    let verifies =
+        |c: &Certificate| jwt::verify_rs256(c, jws.signing_input.as_bytes(), &jws.signature);
+
+    if header_names_one && named.is_none() {
+        header_mismatch(certs, x5t, kid, &x5t_names, out);
     }
     if !alg_ok {
         // The service refuses anything but RS256; a signature in another algorithm is not worth checking.
         return (None, None);
     }
-    let signer = certs
-        .iter()
-        .position(|c| jwt::verify_rs256(c, jws.signing_input.as_bytes(), &jws.signature));
+    let signer = match named {
+        Some(i) if verifies(&certs[i]) => Some(i),
+        // The named certificate's key did not sign: find out whose did, to say so.
+        Some(i) => {
+            let other = certs.iter().position(|c| c != &certs[i] && verifies(c));
+            match other {
+                Some(j) => {
+                    let (code, field) = if x5t.is_some() {
+                        (FindingCode::X5tMismatch, "x5t")
+                    } else {
+                        (FindingCode::KidMismatch, "kid")
+                    };
+                    out.error(
+                        code,
+                        format!(
+                            "the header's {field} names certificate {} but the proof was signed with the key of certificate {} (x5t {}); the header must name the signing certificate",
+                            certs[i].sha1_hex(),
+                            certs[j].sha1_hex(),
+                            certs[j].x5t()
+                        ),
+                    );
+                }
+                None => out.error(
+                    FindingCode::Signature,
+                    format!(
+                        "the signature does not verify with the certificate {} ({}) that the header names; the proof was signed with another key, or altered",
+                        certs[i].sha1_hex(),
+                        certs[i].subject()
+                    ),
+                ),
+            }
+            other
+        }
+        // The header names none of the certificates (already reported, and first) or none at all: any key that
+        // verifies; when none does, that is said too.
+        None => {
+            let found = certs.iter().position(verifies);
+            if found.is_none() {
+                let msg = match certs {
+                    [cert] => format!(
+                        "the signature does not verify with the certificate {} ({}); the proof was signed with another key, or altered",
+                        cert.sha1_hex(),
+                        cert.subject()
+                    ),
+                    many => format!(
+                        "the signature does not verify with any of the object's {} certificate(s); sign with the private key of one of its current certificates",
+                        many.len()
+                    ),
+                };
+                out.error(FindingCode::Signature, msg);
+            }
+            found
+        }
+    };
     let Some(index) = signer else {
-        let msg = match certs {
-            [cert] => format!(
-                "the signature does not verify with the certificate {} ({}); the proof was signed with another key, or altered",
-                cert.sha1_hex(),
-                cert.subject()
-            ),
-            many => format!(
-                "the signature does not verify with any of the object's {} certificate(s); sign with the private key of one of its current certificates",
-                many.len()
-            ),
-        };
-        out.error(FindingCode::Signature, msg);
         return (None, None);
     };
     let cert = &certs[index];
-    // With several candidates the header only selected; now that the signer is known, it must name it.
-    if certs.len() > 1 {
-        if let Some(x) = &x5t
-            && x.trim_end_matches('=') != cert.x5t()
-        {
-            out.error(
-                FindingCode::X5tMismatch,
-                format!(
-                    "x5t is {x:?} but the proof was signed by certificate {} (x5t {}); the header must name the signing certificate",
-                    cert.sha1_hex(),
-                    cert.x5t()
-                ),
-            );
-        }
-        if let Some(k) = &kid
-            && !k.eq_ignore_ascii_case(&cert.sha1_hex())
-        {
-            out.error(
-                FindingCode::KidMismatch,
-                format!(
-                    "kid is {k:?} but the proof was signed by certificate {}",
-                    cert.sha1_hex()
-                ),
-            );
-        }
-    }
-    match cert.validity_at(options.now) {
+    // The certificate's validity gets the same clock tolerance as nbf / exp, both ways, and as the key
+    // credential's own dates (`credential::may_sign`): one tolerance for every time the service compares.
+    let skew = time::Duration::seconds(options.clock_skew_secs.max(0));
+    let earliest = options.now.checked_sub(skew).unwrap_or(options.now);
+    let latest = options.now.checked_add(skew).unwrap_or(options.now);
+    let validity = if cert.validity_at(earliest) == Validity::Expired {
+        Validity::Expired
+    } else if cert.validity_at(latest) == Validity::NotYetValid {
+        Validity::NotYetValid
+    } else {
+        Validity::Valid
+    };
+    match validity {
         Validity::Valid => {}
         Validity::Expired => out.error(
             FindingCode::SignerValidity,

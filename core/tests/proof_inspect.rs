@@ -663,3 +663,237 @@ fn garbage_tokens_are_malformed_never_a_panic() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Issue 16: the signer is the certificate the header names; one clock tolerance everywhere.
+
+/// A certificate for the main key, valid for a year from a day ago: the main certificate "renewed with the
+/// same key pair" (ADCS "renew with same key", many ACME set-ups).
+fn renewed_with_same_key(c: &Ctx) -> Certificate {
+    let key = rcgen::KeyPair::try_from(fixtures().read("key.der").as_slice()).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "keyroll test renewed");
+    params.not_before = c.now - time::Duration::days(1);
+    params.not_after = c.now + time::Duration::days(365);
+    let renewed = Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap();
+    assert_eq!(
+        renewed.rsa_public_key_pkcs1(),
+        c.cert.rsa_public_key_pkcs1(),
+        "the renewal keeps the key pair"
+    );
+    assert_ne!(renewed.sha1(), c.cert.sha1());
+    renewed
+}
+
+#[test]
+fn renewed_certificate_with_the_same_key_pair_is_refused_as_signer() {
+    let c = ctx();
+    let renewed = renewed_with_same_key(&c);
+    let names = |cert: &Certificate| json!({"alg":"RS256","kid":cert.sha1_hex(),"x5t":cert.x5t(),"typ":"JWT"});
+    // Both keys verify the signature: the header alone says which certificate signed, in either order.
+    for certs in [
+        [c.cert.clone(), renewed.clone()],
+        [renewed.clone(), c.cert.clone()],
+    ] {
+        for signer in [&renewed, &c.cert] {
+            let token = c.sign(&names(signer), &c.claims());
+            let report = inspect(&token, &c.options(&certs));
+            assert!(report.accepted(), "{:#?}", report.findings);
+            let index = report.signer.unwrap();
+            assert_eq!(&certs[index], signer);
+            assert_eq!(report.signer_thumbprint, Some(signer.sha1_hex()));
+        }
+    }
+    // Only x5t, or only kid, selects just as well.
+    let certs = [c.cert.clone(), renewed.clone()];
+    for header in [
+        json!({"alg":"RS256","x5t":renewed.x5t()}),
+        json!({"alg":"RS256","kid":renewed.sha1_hex()}),
+    ] {
+        let report = inspect(&c.sign(&header, &c.claims()), &c.options(&certs));
+        assert!(report.accepted(), "{:#?}", report.findings);
+        assert_eq!(report.signer, Some(1));
+    }
+    // x5t naming one and kid the other is still a mismatch, named as such.
+    let header = json!({"alg":"RS256","kid":c.cert.sha1_hex(),"x5t":renewed.x5t()});
+    let report = inspect(&c.sign(&header, &c.claims()), &c.options(&certs));
+    only_error(
+        &report,
+        FindingCode::KidMismatch,
+        &[&c.cert.sha1_hex(), &renewed.sha1_hex(), "both"],
+    );
+}
+
+#[test]
+fn header_naming_another_key_of_the_object_is_x5t_mismatch() {
+    let c = ctx();
+    // Signed with the main key, the header naming another certificate the object holds.
+    let certs = [c.cert.clone(), c.other.certificate().clone()];
+    let token = c.sign(
+        &json!({"alg":"RS256","x5t":c.other.certificate().x5t()}),
+        &c.claims(),
+    );
+    let report = inspect(&token, &c.options(&certs));
+    only_error(
+        &report,
+        FindingCode::X5tMismatch,
+        &[
+            &c.other.certificate().sha1_hex(),
+            &c.cert.sha1_hex(),
+            "must name the signing certificate",
+        ],
+    );
+    assert_eq!(report.signer, Some(0));
+    // The header names a held certificate but another, unheld, key signed: the signature is what is wrong.
+    let token = c.sign_with(&c.header(), &c.claims(), |m| c.other.sign_rs256(m).unwrap());
+    let certs = [
+        c.cert.clone(),
+        Certificate::from_der(&fixtures().read("ec_cert.der")).unwrap(),
+    ];
+    only_error(
+        &inspect(&token, &c.options(&certs)),
+        FindingCode::Signature,
+        &[
+            "does not verify",
+            &c.cert.sha1_hex(),
+            "that the header names",
+        ],
+    );
+}
+
+#[test]
+fn signer_the_object_does_not_hold_is_x5t_mismatch_not_signature() {
+    let c = ctx();
+    let other = c.other.certificate().clone();
+    // The object holds two certificates that may sign now; the proof is signed by a third it does not hold
+    // (or holds expired: the emulator leaves those out), and names it.
+    let certs = [
+        other.clone(),
+        Certificate::from_der(&fixtures().read("ec_cert.der")).unwrap(),
+    ];
+    let token = c.sign(&c.header(), &c.claims());
+    let report = inspect(&token, &c.options(&certs));
+    // First (what the emulator's diagnostic names) the header naming a certificate that cannot sign; then
+    // that no key of the object made the signature.
+    let codes: Vec<FindingCode> = report.errors().map(|f| f.code).collect();
+    assert_eq!(
+        codes,
+        [FindingCode::X5tMismatch, FindingCode::Signature],
+        "{:#?}",
+        report.findings
+    );
+    let first = report.first_error().unwrap();
+    for w in [
+        &c.cert.sha1_hex(),
+        "names none of the object's 2 certificate(s)",
+        &other.sha1_hex(),
+        "expired or not yet valid",
+    ] {
+        assert!(
+            first.message.contains(w),
+            "{:?} should mention {w:?}",
+            first.message
+        );
+    }
+    assert_eq!(report.signer, None);
+    // Only a kid: named as a kid mismatch.
+    let token = c.sign(&json!({"alg":"RS256","kid":c.cert.sha1_hex()}), &c.claims());
+    let report = inspect(&token, &c.options(&certs));
+    assert_eq!(report.first_error().unwrap().code, FindingCode::KidMismatch);
+    assert!(
+        report
+            .first_error()
+            .unwrap()
+            .message
+            .contains(&c.cert.sha1_hex())
+    );
+}
+
+#[test]
+fn inspect_options_default_to_the_services_clock_skew() {
+    assert_eq!(
+        InspectOptions::new(OffsetDateTime::now_utc()).clock_skew_secs,
+        keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS
+    );
+    let c = ctx();
+    let certs = [c.cert.clone()];
+    let skew = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+    // nbf just ahead and exp just behind, within the tolerance: accepted both ways; beyond it: refused.
+    let early = c.sign(
+        &c.header(),
+        &with(
+            with(c.claims(), "nbf", json!(c.t() + skew - 5)),
+            "exp",
+            json!(c.t() + 500),
+        ),
+    );
+    let late = c.sign(
+        &c.header(),
+        &with(
+            with(c.claims(), "nbf", json!(c.t() - 500)),
+            "exp",
+            json!(c.t() - skew + 5),
+        ),
+    );
+    let options = InspectOptions {
+        certificates: &certs,
+        ..InspectOptions::new(c.now)
+    };
+    assert!(inspect(&early, &options).accepted());
+    assert!(inspect(&late, &options).accepted());
+    let too_early = c.sign(
+        &c.header(),
+        &with(
+            with(c.claims(), "nbf", json!(c.t() + skew + 5)),
+            "exp",
+            json!(c.t() + 500),
+        ),
+    );
+    only_error(
+        &inspect(&too_early, &options),
+        FindingCode::NotYetValid,
+        &["not valid yet"],
+    );
+}
+
+#[test]
+fn signer_validity_gets_the_same_clock_tolerance_both_ways() {
+    let c = ctx();
+    let certs = [c.cert.clone()];
+    let skew = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+    for (now, ok) in [
+        (c.cert.not_after() + time::Duration::seconds(skew - 5), true),
+        (
+            c.cert.not_after() + time::Duration::seconds(skew + 5),
+            false,
+        ),
+        (
+            c.cert.not_before() - time::Duration::seconds(skew - 5),
+            true,
+        ),
+        (
+            c.cert.not_before() - time::Duration::seconds(skew + 5),
+            false,
+        ),
+    ] {
+        // The proof's own times follow `now`, so that only the certificate's validity is judged.
+        let t = now.unix_timestamp() - 10;
+        let token = c.sign(
+            &c.header(),
+            &json!({"aud":GRAPH_AUDIENCE,"iss":OBJECT_ID,"nbf":t,"exp":t + 600,"iat":t}),
+        );
+        let options = InspectOptions {
+            certificates: &certs,
+            expected_object_id: Some(Uuid::parse_str(OBJECT_ID).unwrap()),
+            ..InspectOptions::new(now)
+        };
+        let report = inspect(&token, &options);
+        if ok {
+            assert!(report.accepted(), "at {now}: {:#?}", report.findings);
+        } else {
+            only_error(&report, FindingCode::SignerValidity, &[&c.cert.sha1_hex()]);
+        }
+    }
+}

@@ -1,5 +1,5 @@
 /* The C binding (ffi/bindings/c/keyroll.h) against the native library: mint + inspect, and the error paths
- * (wrong password, invalid UTF-8, unknown handle, null output). Run by scripts/test.d/ffi-c.sh:
+ * (wrong password, invalid UTF-8, unknown handle, null output, absurd buffer length). Run by scripts/test.d/ffi-c.sh:
  *   test_keyroll <pfx> <password> <pem-bundle> <certificate.der> */
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +91,19 @@ int main(int argc, char **argv) {
     CHECK(keyroll_identity_open_file(str(argv[1]), str(argv[2]), NULL, &out) == KEYROLLSTATUS_NULLPASSED,
           "a null handle pointer is refused");
     keyroll_output_free(out.handle);
+
+    /* A buffer length no buffer can have (above the largest object size) is refused, not trusted; the output
+     * is kept for a correct call. */
+    st = keyroll_info(&out);
+    char small[16] = { 0 };
+    slicemutu8 absurd = { (const uint8_t *)small, (uint64_t)INT64_MAX + 1 };
+    CHECK(st == KEYROLLSTATUS_OK && keyroll_output_take(out.handle, absurd) == KEYROLLSTATUS_INVALIDINPUT &&
+          small[0] == 0, "an absurd buffer length is refused");
+    absurd.len = UINT64_MAX;
+    CHECK(keyroll_output_take(out.handle, absurd) == KEYROLLSTATUS_INVALIDINPUT, "... UINT64_MAX too");
+    char *info = take(out);
+    CHECK(info && strstr(info, "\"abi\""), "the output is kept after a refused length");
+    free(info);
 
     st = keyroll_proof_inspect(str(proof), str("{\"objectId\": 5"), &out);
     error = take(out);

@@ -295,21 +295,56 @@ pub(crate) fn run_plain(f: impl FnOnce() -> Result<(), Failure>) -> KeyrollStatu
     }
 }
 
+/// The raw layout of an [`FFISliceMut`], to check it before a Rust slice is made of it.
+#[repr(C)]
+struct RawSliceMut {
+    data: *mut u8,
+    len: u64,
+}
+
 /// Copies an output into the caller's buffer and frees it.
-pub(crate) fn take_output(handle: u64, mut buffer: FFISliceMut<'_, u8>) -> Result<(), Failure> {
+///
+/// The caller's length is checked before any slice is made of it: a Rust slice longer than `isize::MAX` bytes
+/// is undefined behaviour (and aborts a debug build), and no real buffer is that long — such a length is a
+/// caller's bug (an uninitialised or negative length), answered with `InvalidInput`. Only the output's own
+/// length of the buffer is ever touched.
+pub(crate) fn take_output(handle: u64, buffer: FFISliceMut<'_, u8>) -> Result<(), Failure> {
+    // SAFETY: `FFISliceMut<u8>` is `#[repr(C)] { data: *mut u8, len: u64, PhantomData }`, the same layout as
+    // `RawSliceMut`; only the two fields are read.
+    let raw = unsafe { &*(&buffer as *const FFISliceMut<'_, u8> as *const RawSliceMut) };
+    let capacity = usize::try_from(raw.len)
+        .ok()
+        .filter(|&n| isize::try_from(n).is_ok())
+        .ok_or_else(|| {
+            Failure::Boundary(
+                KeyrollStatus::InvalidInput,
+                "invalid_buffer_length",
+                format!(
+                    "the buffer length {} is larger than any buffer can be (above {}); pass the buffer's real length in bytes",
+                    raw.len,
+                    isize::MAX
+                ),
+            )
+        })?;
+    let capacity = if raw.data.is_null() { 0 } else { capacity };
     let mut outputs = OUTPUTS.lock();
     let Some(payload) = outputs.get(&handle) else {
         return Err(OUTPUTS.unknown(handle));
     };
-    let target = buffer.as_slice_mut();
-    if target.len() < payload.len() {
+    if capacity < payload.len() {
         return Err(Failure::Boundary(
             KeyrollStatus::BufferTooSmall,
             "buffer_too_small",
             String::new(),
         ));
     }
-    target[..payload.len()].copy_from_slice(payload);
+    if !payload.is_empty() {
+        // SAFETY: non-null (a null buffer has capacity 0, refused above unless the output is empty), the caller
+        // promises `len` writable bytes there for the call, and only `payload.len() <= len <= isize::MAX` of
+        // them are made a slice.
+        let target = unsafe { std::slice::from_raw_parts_mut(raw.data, payload.len()) };
+        target.copy_from_slice(payload);
+    }
     outputs.remove(&handle);
     Ok(())
 }

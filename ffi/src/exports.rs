@@ -54,7 +54,8 @@ pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
 }
 
 /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-/// gives `BufferTooSmall` and keeps the output.
+/// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+/// `InvalidInput` and keeps the output.
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_output_take(handle: u64, buffer: FFISliceMut<u8>) -> KeyrollStatus {
@@ -144,7 +145,8 @@ pub extern "C" fn keyroll_proof_mint(
 }
 
 /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
-/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+/// service's 60, as the emulator and the client judge). The output is the report.
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_proof_inspect(

@@ -1,6 +1,6 @@
 //! `keyroll cert`: inspect a certificate file, or create a throw-away one for rehearsals.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -191,6 +191,11 @@ fn inspect(args: InspectArgs) -> CmdResult {
 }
 
 fn new(args: NewArgs) -> CmdResult {
+    // Refused before the slow key generation; checked again when writing.
+    check_output_path("--out", &args.out)?;
+    if let Some(p) = &args.public_out {
+        check_output_path("--public-out", p)?;
+    }
     let generated = generate::self_signed_rsa(
         &args.subject,
         OffsetDateTime::now_utc() - time::Duration::minutes(5),
@@ -209,10 +214,9 @@ fn new(args: NewArgs) -> CmdResult {
             generated.to_pfx(&pw)?
         }
     };
-    write_private(&args.out, &bytes)?;
+    write_file("--out", &args.out, &bytes, true)?;
     if let Some(p) = &args.public_out {
-        std::fs::write(p, generated.certificate.der())
-            .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", p.display())))?;
+        write_file("--public-out", p, generated.certificate.der(), false)?;
     }
     // Prove the file round-trips before reporting success.
     let _check: SigningIdentity = generated.identity()?;
@@ -229,30 +233,65 @@ fn new(args: NewArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a file holding a private key readable by its owner only.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+/// Refuses an output path that is a symbolic link or a folder, before anything is generated or written.
+///
+/// Writing through a link would put the private key wherever the link points (a file another user reads, a
+/// shared folder) — a link planted at a predictable output name is the classic way to steal a key.
+fn check_output_path(option: &str, path: &Path) -> Result<(), Failure> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Failure::input(anyhow::anyhow!(
+            "{option} {} is a symbolic link; keyroll does not write a key file through a link (it would land wherever the link points): remove the link, or give the real path",
+            path.display()
+        ))),
+        Ok(meta) if meta.is_dir() => Err(Failure::input(anyhow::anyhow!(
+            "{option} {} is a folder; give a file name inside it",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to `path` atomically, never through a link: a new file beside it (created exclusively, owner
+/// read/write only when `private`), written and flushed, then renamed over `path`. A reader sees the old file
+/// or the whole new one; a link at `path` is replaced, not followed; a failure leaves `path` as it was.
+fn write_file(option: &str, path: &Path, bytes: &[u8], private: bool) -> Result<(), Failure> {
     use std::io::Write;
+    check_output_path(option, path)?;
+    let cannot = |what: &str, e: std::io::Error| {
+        Failure::input(anyhow::anyhow!(
+            "cannot {what} {} ({e}); check that its folder exists and is writable",
+            path.display()
+        ))
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| cannot("write", std::io::ErrorKind::InvalidInput.into()))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        uuid::Uuid::new_v4().simple()
+    ));
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    // create_new: O_CREAT | O_EXCL, which never opens an existing file or follows a link.
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        opts.mode(if private { 0o600 } else { 0o644 });
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
-    // `mode` applies only when the file is created: an existing file keeps its permissions unless set here,
-    // before a byte of the key is written.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| {
-                Failure::input(anyhow::anyhow!("cannot restrict {}: {e}", path.display()))
-            })?;
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = opts.open(&temp).map_err(|e| cannot("write", e))?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    drop(f);
+    let done = written.and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = done {
+        let _ = std::fs::remove_file(&temp);
+        return Err(cannot("write", e));
     }
-    f.write_all(bytes)
-        .map_err(|e| Failure::input(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
     Ok(())
 }

@@ -63,7 +63,8 @@ pub struct ConnArgs {
     /// Trust this extra root CA (PEM), e.g. the emulator's ca_cert.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
-    /// Proxy URL (default: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment).
+    /// Proxy URL (default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY from the environment). Loopback
+    /// addresses (the emulator) never go through a proxy.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
     /// Graph API version: v1.0 or beta.

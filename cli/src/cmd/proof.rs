@@ -136,7 +136,8 @@ fn inspect_cmd(args: InspectArgs) -> CmdResult {
         app_id: parse_guid("app-id", args.app_id.as_deref())?,
         expected_audience: args.audience.as_deref(),
         now,
-        clock_skew_secs: 0,
+        // The service's tolerance, as the emulator and the client's pre-check judge: the same verdict everywhere.
+        clock_skew_secs: inspect::SERVICE_CLOCK_SKEW_SECS,
     };
     let report = inspect::inspect(&token, &options);
     if args.json {

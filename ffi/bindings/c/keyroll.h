@@ -74,7 +74,8 @@ typedef struct slicemutu8
 keyrollstatus keyroll_info(keyrolloutput* output);
 
 /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-/// gives `BufferTooSmall` and keeps the output.
+/// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+/// `InvalidInput` and keeps the output.
 keyrollstatus keyroll_output_take(uint64_t handle, slicemutu8 buffer);
 
 /// Frees an output without reading it.
@@ -95,7 +96,8 @@ keyrollstatus keyroll_identity_close(uint64_t identity);
 keyrollstatus keyroll_proof_mint(uint64_t identity, sliceu8 object_id, int64_t lifetime_secs, sliceu8 audience, keyrolloutput* output);
 
 /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
-/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+/// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+/// service's 60, as the emulator and the client judge). The output is the report.
 keyrollstatus keyroll_proof_inspect(sliceu8 proof, sliceu8 settings, keyrolloutput* output);
 
 /// First phase of signing with a key that cannot leave its store: the exact `header.payload` text to sign

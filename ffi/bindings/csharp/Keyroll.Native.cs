@@ -39,12 +39,14 @@ namespace Keyroll.Native
         }
 
         /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-        /// gives `BufferTooSmall` and keeps the output.
+        /// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+        /// `InvalidInput` and keeps the output.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_output_take")]
         public static extern KeyrollStatus keyroll_output_take(ulong handle, SliceMutu8 buffer);
 
         /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
-        /// gives `BufferTooSmall` and keeps the output.
+        /// gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+        /// `InvalidInput` and keeps the output.
         public static void keyroll_output_take(ulong handle, byte[] buffer)
         {
             var buffer_pinned = GCHandle.Alloc(buffer, GCHandleType.Pinned);
@@ -174,12 +176,14 @@ namespace Keyroll.Native
         }
 
         /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
-        /// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+        /// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+        /// service's 60, as the emulator and the client judge). The output is the report.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_proof_inspect")]
         public static extern KeyrollStatus keyroll_proof_inspect(Sliceu8 proof, Sliceu8 settings, out KeyrollOutput output);
 
         /// Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
-        /// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report.
+        /// `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+        /// service's 60, as the emulator and the client judge). The output is the report.
         public static void keyroll_proof_inspect(byte[] proof, byte[] settings, out KeyrollOutput output)
         {
             var proof_pinned = GCHandle.Alloc(proof, GCHandleType.Pinned);

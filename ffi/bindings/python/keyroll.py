@@ -80,7 +80,8 @@ def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
 
 def keyroll_output_take(handle: int, buffer: SliceMutu8 | ctypes.Array[ctypes.c_uint8]):
     """ Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short
- gives `BufferTooSmall` and keeps the output."""
+ gives `BufferTooSmall` and keeps the output; a length above `isize::MAX` (no real buffer) gives
+ `InvalidInput` and keeps the output."""
     if hasattr(buffer, "_length_") and getattr(buffer, "_type_", "") == ctypes.c_uint8:
         buffer = SliceMutu8(data=ctypes.cast(buffer, ctypes.POINTER(ctypes.c_uint8)), len=len(buffer))
 
@@ -128,7 +129,8 @@ def keyroll_proof_mint(identity: int, object_id: Sliceu8 | ctypes.Array[ctypes.c
 
 def keyroll_proof_inspect(proof: Sliceu8 | ctypes.Array[ctypes.c_uint8], settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
     """ Inspects a proof: every reason the service would reject it. `settings` (JSON, may be empty):
- `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}`. The output is the report."""
+ `{certificates: [base64 or PEM], objectId, appId, audience, clockSkewSecs}` (clockSkewSecs defaults to the
+ service's 60, as the emulator and the client judge). The output is the report."""
     if hasattr(proof, "_length_") and getattr(proof, "_type_", "") == ctypes.c_uint8:
         proof = Sliceu8(data=ctypes.cast(proof, ctypes.POINTER(ctypes.c_uint8)), len=len(proof))
 
