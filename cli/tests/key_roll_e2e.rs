@@ -1338,9 +1338,9 @@ fn conflicting_plan_rows_are_refused_before_any_write() {
         &[
             "plan rows 1 and 3",
             &apps[0].id,
-            "new certificate",
+            &format!("newCert ({} vs {})", c.b.thumb(), c.c.thumb()),
             "plan rows 4 and 5",
-            "removeOld",
+            "removeOld (true vs false)",
             "nothing was written",
         ],
     );

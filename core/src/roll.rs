@@ -767,7 +767,8 @@ pub enum PlanError {
     Conflicting(Vec<PlanConflict>),
 }
 
-/// What two specs for one object would do differently, in the plan's column names; empty when they agree.
+/// What two specs for one object would do differently, by the plan's column names (certificates by thumbprint);
+/// empty when they agree.
 fn differences(a: &RollSpec, b: &RollSpec) -> Vec<String> {
     let mut out = Vec::new();
     let mut differ = |what: &str, x: String, y: String| {
@@ -778,17 +779,17 @@ fn differences(a: &RollSpec, b: &RollSpec) -> Vec<String> {
     let opt = |o: &Option<String>| o.as_deref().map(str::trim).unwrap_or("none").to_string();
     let lower = |o: &Option<String>| opt(o).to_ascii_lowercase();
     differ(
-        "the target type",
+        "target",
         format!("{:?}", a.target.kind),
         format!("{:?}", b.target.kind),
     );
     differ(
-        "the current certificate (cert)",
+        "cert",
         a.current.certificate().sha1_hex(),
         b.current.certificate().sha1_hex(),
     );
     differ(
-        "the new certificate (newCert)",
+        "newCert",
         a.new.certificate().sha1_hex(),
         b.new.certificate().sha1_hex(),
     );

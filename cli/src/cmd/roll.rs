@@ -159,7 +159,7 @@ impl PlanLock {
         let busy = |holder: String| Failure {
             code: 1,
             error: anyhow::anyhow!(
-                "--plan {} is being rolled by another keyroll {holder}(lock {}): two runs of one plan at once could add keys twice; wait for it to end, then run again. Nothing was done",
+                "--plan {} is being rolled by another keyroll {holder}(lock {}): two runs of one plan at once could add keys twice; wait for it to end, then run again; nothing was done",
                 plan.display(),
                 path.display()
             ),
@@ -178,13 +178,11 @@ impl PlanLock {
         };
         #[cfg(unix)]
         {
+            use rustix::fs::{FlockOperation, flock};
             use std::io::Read;
-            use std::os::fd::AsRawFd;
-            // SAFETY: flock takes a descriptor this function owns (through `file`) and only flags.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc != 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::WouldBlock {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
                     let mut pid = String::new();
                     let _ = (&file).read_to_string(&mut pid);
                     let holder = match pid.trim() {
@@ -193,10 +191,13 @@ impl PlanLock {
                     };
                     return Err(busy(holder));
                 }
-                return Err(Failure::input(anyhow::anyhow!(
-                    "cannot lock {} beside the plan ({e})",
-                    path.display()
-                )));
+                Err(e) => {
+                    return Err(Failure::input(anyhow::anyhow!(
+                        "cannot lock {} beside the plan ({})",
+                        path.display(),
+                        std::io::Error::from(e)
+                    )));
+                }
             }
         }
         // Which process holds it, for the message of the next one (best effort: the lock is what counts).
