@@ -460,7 +460,8 @@ pub struct GraphClient {
 }
 
 /// One write lock per object id, created on first use. Each holds when its last holder let go, so that a read
-/// made before waiting for the lock is known to be stale.
+/// made before waiting for the lock is known to be stale. Entries are kept for the client's life (one small entry
+/// per object written): dropping one would forget a release that a reader waiting for it must learn of.
 #[derive(Default)]
 struct ObjectLocks(std::sync::Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Option<Instant>>>>>);
 
