@@ -57,6 +57,8 @@ struct Certs {
     b: Pem,
     c: Pem,
     expired: Pem,
+    /// Valid from two days from now.
+    future: Pem,
 }
 
 fn certs() -> &'static Certs {
@@ -81,6 +83,7 @@ fn certs() -> &'static Certs {
             b: make("b", 1, 365),
             c: make("c", 1, 365),
             expired: make("expired", 40, 30),
+            future: make("future", -2, 365),
             dir: dir.path().to_path_buf(),
             _dir: dir,
         }
@@ -279,7 +282,7 @@ fn assert_no_secret(r: &Run, secrets: &[&str]) {
         assert!(!all.contains(s), "a secret in the output: {all}");
     }
     let c = certs();
-    for p in [&c.a, &c.b, &c.c, &c.expired] {
+    for p in [&c.a, &c.b, &c.c, &c.expired, &c.future] {
         for line in p.key_lines() {
             assert!(
                 !all.contains(&line),
@@ -991,7 +994,8 @@ fn roll_single_with_remove_old_and_the_last_key_refusal() {
     )
     .ok();
 
-    // Rolling to the certificate in use with --remove-old would remove the last valid certificate: refused.
+    // Rolling to the certificate in use with --remove-old would remove the last valid certificate: refused
+    // before anything is written, as bad input.
     let app = emu.create(&[&c.a], json!({}));
     let r = keyroll(
         &args(
@@ -1012,22 +1016,16 @@ fn roll_single_with_remove_old_and_the_last_key_refusal() {
         ),
         &[],
     );
-    assert_eq!(r.code(), Some(1), "{}{}", r.stdout(), r.stderr());
+    assert_eq!(r.code(), Some(2), "{}{}", r.stdout(), r.stderr());
     let v: Value = serde_json::from_str(&r.stdout()).unwrap();
     assert_eq!(v["success"], false);
-    let remove = v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["step"] == "remove")
-        .unwrap();
-    assert_eq!(remove["status"], "failed");
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{v}");
+    assert_eq!(steps[0]["step"], "check");
+    assert_eq!(steps[0]["status"], "failed");
     assert!(
-        remove["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no currently valid certificate"),
-        "{remove}"
+        steps[0]["detail"].as_str().unwrap().contains("--new-cert"),
+        "{v}"
     );
     assert_no_secret(&r, &[]);
     assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
@@ -1178,4 +1176,367 @@ fn roll_plan_csv_and_json_with_results() {
         &[(TOKEN_VAR, &token)],
     )
     .fails(2, &["row 2"]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Integrity: one roll per object, and every refusal before the first write.
+
+/// Counts of each certificate's thumbprint on the object.
+fn count(emu: &Emu, id: &str, p: &Pem) -> usize {
+    emu.thumbs(id).iter().filter(|t| **t == p.thumb()).count()
+}
+
+#[test]
+fn duplicate_plan_rows_roll_each_object_once() {
+    let emu = emulator(&[]);
+    let c = certs();
+    let conn = emu.conn();
+    let automation = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
+    let token = emu.token(&automation.app_id);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(c.a.p(), dir.path().join("a.pem")).unwrap();
+    std::fs::copy(c.b.p(), dir.path().join("b.pem")).unwrap();
+    let apps: Vec<Created> = (0..16).map(|_| emu.create(&[&c.a], json!({}))).collect();
+    // Each object twice, side by side: by object id, then by appId in upper case; every third a third time,
+    // copied as it is. Half of them remove the old key.
+    let mut csv = String::from("objectId,appId,cert,newCert,removeOld\n");
+    let mut rows_of: Vec<Vec<usize>> = Vec::new();
+    let mut n = 0;
+    for (i, a) in apps.iter().enumerate() {
+        let remove = i % 2 == 0;
+        let mut rows = Vec::new();
+        csv.push_str(&format!("{},,a.pem,b.pem,{remove}\n", a.id));
+        rows.push(n);
+        n += 1;
+        csv.push_str(&format!(
+            ",{},a.pem,b.pem,{remove}\n",
+            a.app_id.to_uppercase()
+        ));
+        rows.push(n);
+        n += 1;
+        if i % 3 == 0 {
+            csv.push_str(&format!("{},,a.pem,b.pem,{remove}\n", a.id));
+            rows.push(n);
+            n += 1;
+        }
+        rows_of.push(rows);
+    }
+    let plan = dir.path().join("plan.csv");
+    write(&plan, &csv);
+    let results = dir.path().join("results.json");
+    let r = keyroll(
+        &args(
+            &[
+                "roll",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--results",
+                results.to_str().unwrap(),
+                "--tenant-id",
+                &automation.tenant,
+                "--access-token-env",
+                TOKEN_VAR,
+                "--concurrency",
+                "8",
+            ],
+            &conn,
+        ),
+        &[(TOKEN_VAR, &token)],
+    );
+    let duplicated = apps.iter().filter(|a| count(&emu, &a.id, &c.b) > 1).count();
+    assert_eq!(
+        duplicated,
+        0,
+        "{duplicated} of {} objects hold the new certificate more than once\n{}{}",
+        apps.len(),
+        r.stdout(),
+        r.stderr()
+    );
+    r.ok();
+    assert!(
+        r.stdout().contains(&format!("{n} succeeded, 0 failed")),
+        "{}",
+        r.stdout()
+    );
+    assert_no_secret(&r, &[&token]);
+    for (i, a) in apps.iter().enumerate() {
+        let want = if i % 2 == 0 {
+            sorted(&[&c.b])
+        } else {
+            sorted(&[&c.a, &c.b])
+        };
+        assert_eq!(emu.thumbs(&a.id), want, "object {i}");
+    }
+    // Every row has its result; the rows of one object report the same roll.
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let reports = v.as_array().unwrap();
+    assert_eq!(reports.len(), n);
+    for (rows, a) in rows_of.iter().zip(&apps) {
+        let first = &reports[rows[0]];
+        assert!(first["newKeyId"].is_string(), "{first}");
+        for &row in rows {
+            let rep = &reports[row];
+            assert_eq!(rep["success"], true, "row {}: {rep}", row + 1);
+            assert_eq!(rep["objectId"], a.id.as_str(), "{rep}");
+            assert_eq!(rep["newKeyId"], first["newKeyId"], "{rep}");
+        }
+    }
+}
+
+#[test]
+fn conflicting_plan_rows_are_refused_before_any_write() {
+    let emu = emulator(&[]);
+    let c = certs();
+    let conn = emu.conn();
+    let automation = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
+    let token = emu.token(&automation.app_id);
+    let dir = tempfile::tempdir().unwrap();
+    let apps: Vec<Created> = (0..3).map(|_| emu.create(&[&c.a], json!({}))).collect();
+    // Row 1 and row 3 name one object (by object id, by appId) with different new certificates; rows 4 and 5
+    // name another with different removeOld. Row 2 alone would be fine: nothing at all is written.
+    let csv = format!(
+        "objectId,appId,cert,newCert,removeOld\n{},,{a},{b},false\n{},,{a},{b},false\n,{},{a},{cc},false\n{},,{a},{b},true\n{},,{a},{b},false\n",
+        apps[0].id,
+        apps[1].id,
+        apps[0].app_id,
+        apps[2].id,
+        apps[2].id,
+        a = c.a.p(),
+        b = c.b.p(),
+        cc = c.c.p(),
+    );
+    let plan = dir.path().join("plan.csv");
+    write(&plan, &csv);
+    let r = keyroll(
+        &args(
+            &[
+                "roll",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--tenant-id",
+                &automation.tenant,
+                "--access-token-env",
+                TOKEN_VAR,
+                "--concurrency",
+                "8",
+            ],
+            &conn,
+        ),
+        &[(TOKEN_VAR, &token)],
+    );
+    for a in &apps {
+        assert_eq!(
+            emu.thumbs(&a.id),
+            sorted(&[&c.a]),
+            "{}{}",
+            r.stdout(),
+            r.stderr()
+        );
+    }
+    r.fails(
+        2,
+        &[
+            "plan rows 1 and 3",
+            &apps[0].id,
+            &format!("newCert ({} vs {})", c.b.thumb(), c.c.thumb()),
+            "plan rows 4 and 5",
+            "removeOld (true vs false)",
+            "nothing was written",
+        ],
+    );
+    assert_no_secret(&r, &[&token]);
+}
+
+#[test]
+fn second_keyroll_on_the_same_plan_is_refused() {
+    // Every request takes 150 ms: the first run lasts seconds, long enough to start the second beside it.
+    let emu = emulator(&["--latency-ms", "150"]);
+    let c = certs();
+    let conn = emu.conn();
+    let automation = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
+    let token = emu.token(&automation.app_id);
+    let dir = tempfile::tempdir().unwrap();
+    let apps: Vec<Created> = (0..4).map(|_| emu.create(&[&c.a], json!({}))).collect();
+    let mut csv = String::from("objectId,cert,newCert\n");
+    for a in &apps {
+        csv.push_str(&format!("{},{},{}\n", a.id, c.a.p(), c.b.p()));
+    }
+    let plan = dir.path().join("plan.csv");
+    write(&plan, &csv);
+    let argv = args(
+        &[
+            "roll",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--tenant-id",
+            &automation.tenant,
+            "--access-token-env",
+            TOKEN_VAR,
+            "--concurrency",
+            "1",
+        ],
+        &conn,
+    );
+    let first = Command::new(env!("CARGO_BIN_EXE_keyroll"))
+        .args(&argv)
+        .env(TOKEN_VAR, &token)
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+        .env_remove("IDENTITY_ENDPOINT")
+        .env_remove("IDENTITY_HEADER")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first_pid = first.id();
+    // The first run holds the lock once it has written its process id into the lock file.
+    let lock = dir.path().join("plan.csv.lock");
+    let t = Instant::now();
+    while std::fs::read_to_string(&lock).map_or(true, |s| s.trim().is_empty())
+        && t.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The same plan, named another way (through `..`), while the first run is busy.
+    let other_name = dir
+        .path()
+        .join("..")
+        .join(dir.path().file_name().unwrap())
+        .join("plan.csv");
+    let mut second_argv = argv.clone();
+    second_argv[2] = other_name.to_str().unwrap().to_owned();
+    let second = keyroll(&second_argv, &[(TOKEN_VAR, &token)]);
+    let first = first.wait_with_output().unwrap();
+    let first_err = String::from_utf8_lossy(&first.stderr).into_owned();
+    for a in &apps {
+        assert_eq!(
+            count(&emu, &a.id, &c.b),
+            1,
+            "second run: {}{}\nfirst run: {first_err}",
+            second.stdout(),
+            second.stderr()
+        );
+    }
+    second.fails(
+        1,
+        &[
+            "another keyroll",
+            &format!("process {first_pid}"),
+            "plan.csv.lock",
+        ],
+    );
+    assert!(
+        second.elapsed < Duration::from_secs(2),
+        "{:?}",
+        second.elapsed
+    );
+    assert_eq!(first.status.code(), Some(0), "{first_err}");
+    // The lock ends with the run: the same plan runs again (and finds each new key already there).
+    keyroll(&argv, &[(TOKEN_VAR, &token)]).ok();
+    for a in &apps {
+        assert_eq!(emu.thumbs(&a.id), sorted(&[&c.a, &c.b]));
+    }
+}
+
+/// `keyroll roll` of `app` from `from` to `to`, authenticated as the app with `from`.
+fn roll_as_app(emu: &Emu, app: &Created, from: &Pem, to: &Pem, extra: &[&str]) -> Run {
+    let mut a = args(
+        &[
+            "roll",
+            "--object-id",
+            &app.id,
+            "--cert",
+            from.p(),
+            "--new-cert",
+            to.p(),
+            "--tenant-id",
+            &app.tenant,
+            "--client-id",
+            &app.app_id,
+        ],
+        &emu.conn(),
+    );
+    a.extend(extra.iter().map(|s| s.to_string()));
+    keyroll(&a, &[])
+}
+
+#[test]
+fn roll_to_the_same_certificate_is_refused_before_any_write() {
+    let emu = emulator(&[]);
+    let c = certs();
+    for extra in [&[][..], &["--remove-old"][..], &["--json"][..]] {
+        let app = emu.create(&[&c.a], json!({}));
+        let r = roll_as_app(&emu, &app, &c.a, &c.a, extra);
+        r.fails(
+            2,
+            &["--cert", "--new-cert", &c.a.thumb(), "nothing was written"],
+        );
+        assert!(
+            !r.stdout().contains("verified"),
+            "{extra:?}: {}",
+            r.stdout()
+        );
+        assert_no_secret(&r, &[]);
+        assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
+    }
+}
+
+#[test]
+fn not_yet_valid_new_certificate_is_refused_before_the_add() {
+    let emu = emulator(&[]);
+    let c = certs();
+    let app = emu.create(&[&c.a], json!({}));
+    let r = roll_as_app(&emu, &app, &c.a, &c.future, &["--verify-timeout", "4"]);
+    let valid_from = c.future.cert().not_before();
+    r.fails(
+        2,
+        &[
+            "not valid until",
+            &format!(
+                "{}-{:02}-{:02}",
+                valid_from.year(),
+                u8::from(valid_from.month()),
+                valid_from.day()
+            ),
+            &c.future.thumb(),
+            "nothing was written",
+        ],
+    );
+    assert!(r.elapsed < Duration::from_secs(4), "{:?}", r.elapsed);
+    assert_no_secret(&r, &[]);
+    assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
+}
+
+#[test]
+fn remove_old_without_tenant_is_refused_before_the_add() {
+    let emu = emulator(&[]);
+    let c = certs();
+    let app = emu.create(&[&c.a], json!({}));
+    // The app's own token: it names no tenant to request the verification token in.
+    let token = emu.token(&app.app_id);
+    let r = keyroll(
+        &args(
+            &[
+                "roll",
+                "--object-id",
+                &app.id,
+                "--cert",
+                c.a.p(),
+                "--new-cert",
+                c.b.p(),
+                "--remove-old",
+                "--access-token-env",
+                TOKEN_VAR,
+            ],
+            &emu.conn(),
+        ),
+        &[(TOKEN_VAR, &token)],
+    );
+    r.fails(2, &["--remove-old", "--tenant-id", "nothing was written"]);
+    assert_no_secret(&r, &[&token]);
+    assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
 }

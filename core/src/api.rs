@@ -191,12 +191,16 @@ impl ApiError {
             ApiError::Auth(a) => auth_report(a, message),
             ApiError::Graph(g) => graph_report(g, message),
             ApiError::Roll(r) => {
-                let kind = if r.transport_failure {
-                    ErrorKind::Transport
+                // A roll refused before anything was written is the caller's input (same certificate, not yet
+                // valid, a removal that could not be verified): kind `input`, code `roll_refused`.
+                let (kind, code) = if r.refusal.is_some() {
+                    (ErrorKind::Input, "roll_refused")
+                } else if r.transport_failure {
+                    (ErrorKind::Transport, "roll_incomplete")
                 } else {
-                    ErrorKind::Service
+                    (ErrorKind::Service, "roll_incomplete")
                 };
-                let mut e = ErrorReport::new(kind, "roll_incomplete", message);
+                let mut e = ErrorReport::new(kind, code, message);
                 e.report = serde_json::to_value(r.as_ref()).ok();
                 e
             }

@@ -9,7 +9,13 @@
 //! * **addKey is not idempotent.** After a timeout, a dropped connection or a 5xx, the request may have been
 //!   committed. Before retrying, the client reads the key credentials and looks for the new certificate; only
 //!   if it is absent is the request sent again. No duplicate key is ever created, and none goes unreported.
+//! * **Writes to one object take turns.** Whether a key may be added or removed is decided on a read of the
+//!   object's keys; a write by someone else between that read and the write makes the decision wrong (the same
+//!   certificate added twice, the last valid certificate removed). Clones of a client share one lock per object
+//!   id ([`GraphClient::lock_object`]): every write through [`GraphClient::add_key`] and
+//!   [`GraphClient::remove_key`], and every roll, holds it from its read to its last write.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +32,7 @@ use crate::credential::{AddKeyRequest, KeyCredential, RemoveKeyRequest, Validati
 use crate::inspect::{self, InspectOptions};
 
 /// What kind of object's keys change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TargetKind {
     /// An application (app registration).
     #[default]
@@ -58,7 +64,7 @@ impl TargetKind {
 }
 
 /// How the object is named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectRef {
     /// By object id (`id`): what proofs carry as `iss`.
     Id(Uuid),
@@ -67,7 +73,7 @@ pub enum ObjectRef {
 }
 
 /// The object whose keys change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Target {
     /// Its kind.
     pub kind: TargetKind,
@@ -448,8 +454,47 @@ pub struct GraphClient {
     tokens: Arc<TokenProvider>,
     retry: RetryPolicy,
     throttle: Arc<Throttle>,
+    locks: Arc<ObjectLocks>,
     clock: Arc<dyn Clock>,
     logger: Option<Logger>,
+}
+
+/// One write lock per object id, created on first use. Each holds when its last holder let go, so that a read
+/// made before waiting for the lock is known to be stale. Entries are kept for the client's life (one small entry
+/// per object written): dropping one would forget a release that a reader waiting for it must learn of.
+#[derive(Default)]
+struct ObjectLocks(std::sync::Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Option<Instant>>>>>);
+
+/// The right to change one object's keys through this client (and its clones), from [`GraphClient::lock_object`].
+/// Held from the read a write decides on until the write is done; dropping it lets the next writer in.
+pub struct ObjectGuard {
+    id: Uuid,
+    guard: tokio::sync::OwnedMutexGuard<Option<Instant>>,
+    previous_release: Option<Instant>,
+}
+
+impl ObjectGuard {
+    /// The object the guard is for.
+    pub fn object_id(&self) -> Uuid {
+        self.id
+    }
+    /// Whether an earlier holder let go of the object at or after `since`: a read of its keys that started
+    /// before then may miss that holder's writes and must be repeated.
+    pub fn released_since(&self, since: Instant) -> bool {
+        self.previous_release.is_some_and(|t| t >= since)
+    }
+}
+
+impl Drop for ObjectGuard {
+    fn drop(&mut self) {
+        *self.guard = Some(Instant::now());
+    }
+}
+
+impl fmt::Debug for ObjectGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectGuard").field("id", &self.id).finish()
+    }
 }
 
 impl fmt::Debug for GraphClient {
@@ -517,6 +562,7 @@ impl GraphClient {
             tokens,
             retry: RetryPolicy::default(),
             throttle: Arc::new(Throttle::default()),
+            locks: Arc::new(ObjectLocks::default()),
             clock,
             logger: None,
         }
@@ -898,8 +944,51 @@ impl GraphClient {
         }
     }
 
+    /// Waits for the write lock of object `id` (shared by every clone of this client) and returns it.
+    pub async fn lock_object(&self, id: Uuid) -> ObjectGuard {
+        let lock = {
+            // Nothing panics while holding the map; if it ever did, the map itself is still consistent.
+            let mut map = self.locks.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(id).or_default().clone()
+        };
+        let guard = lock.lock_owned().await;
+        let previous_release = *guard;
+        ObjectGuard {
+            id,
+            guard,
+            previous_release,
+        }
+    }
+
+    /// [`GraphClient::resolve`] for a write: the keys as read while holding the object's write lock, and the
+    /// lock. An object named by appId is read first to learn its id; if another writer let go of the object
+    /// meanwhile, it is read again under the lock.
+    pub async fn resolve_for_write(
+        &self,
+        target: &Target,
+    ) -> Result<(ObjectKeys, ObjectGuard), GraphError> {
+        match target.object {
+            ObjectRef::Id(id) => {
+                let guard = self.lock_object(id).await;
+                let keys = self.resolve(target).await?;
+                Ok((keys, guard))
+            }
+            ObjectRef::AppId(_) => {
+                let started = Instant::now();
+                let keys = self.resolve(target).await?;
+                let guard = self.lock_object(keys.id).await;
+                if guard.released_since(started) {
+                    let again = self.read_keys(&target.with_object_id(keys.id)).await?;
+                    return Ok((again, guard));
+                }
+                Ok((keys, guard))
+            }
+        }
+    }
+
     /// `addKey`. Checks the proof locally first (against the object's current certificates), refuses to add a
-    /// certificate that is already present, and never creates a duplicate when an answer is lost.
+    /// certificate that is already present, and never creates a duplicate when an answer is lost. Holds the
+    /// object's write lock from the read to the write.
     pub async fn add_key(
         &self,
         target: &Target,
@@ -907,13 +996,15 @@ impl GraphClient {
         new_certificate: &Certificate,
     ) -> Result<AddKeyOutcome, GraphError> {
         crate::credential::validate_add_key(request, self.clock.now())?;
-        let current = self.resolve(target).await?;
+        let (current, _guard) = self.resolve_for_write(target).await?;
         self.add_key_resolved(target, &current, request, new_certificate)
             .await
     }
 
     /// `addKey` for an object already read with [`GraphClient::resolve`] (a caller that needed the object id
-    /// to mint the proof saves a second read).
+    /// to mint the proof saves a second read). Whether the certificate is already present is judged on
+    /// `current`: a caller that may write the same object concurrently reads it with
+    /// [`GraphClient::resolve_for_write`] and holds the lock until this returns.
     pub async fn add_key_resolved(
         &self,
         target: &Target,
@@ -1039,7 +1130,42 @@ impl GraphClient {
         proof: &str,
         allow_last_valid: bool,
     ) -> Result<(), GraphError> {
+        let (current, guard) = self.resolve_for_write(target).await?;
+        self.remove_key_resolved(target, &current, key_id, proof, allow_last_valid, &guard)
+            .await
+    }
+
+    /// [`GraphClient::remove_key`] for a caller that holds the object's write lock (a roll); reads the keys
+    /// again, under that lock, to decide.
+    pub async fn remove_key_held(
+        &self,
+        target: &Target,
+        key_id: Uuid,
+        proof: &str,
+        allow_last_valid: bool,
+        guard: &ObjectGuard,
+    ) -> Result<(), GraphError> {
         let current = self.resolve(target).await?;
+        self.remove_key_resolved(target, &current, key_id, proof, allow_last_valid, guard)
+            .await
+    }
+
+    async fn remove_key_resolved(
+        &self,
+        target: &Target,
+        current: &ObjectKeys,
+        key_id: Uuid,
+        proof: &str,
+        allow_last_valid: bool,
+        guard: &ObjectGuard,
+    ) -> Result<(), GraphError> {
+        if guard.object_id() != current.id {
+            return Err(GraphError::Refused(format!(
+                "the write lock held is for object {}, not for the {target} (object {}); nothing was removed",
+                guard.object_id(),
+                current.id
+            )));
+        }
         if !current.keys.iter().any(|k| k.key_id == Some(key_id)) {
             return Err(GraphError::KeyNotFound {
                 target: target.to_string(),
@@ -1059,7 +1185,7 @@ impl GraphClient {
                 )));
             }
         }
-        self.precheck_proof(proof, &current)?;
+        self.precheck_proof(proof, current)?;
         let path = format!("{}/removeKey", target.with_object_id(current.id).path());
         let body = serde_json::to_value(RemoveKeyRequest {
             key_id,
@@ -1086,7 +1212,7 @@ impl GraphClient {
                 }
             }
             Err(GraphError::Service(s)) if is_proof_refusal(&s) => Err(GraphError::Service(
-                Box::new(self.explain_401(*s, proof, &current)),
+                Box::new(self.explain_401(*s, proof, current)),
             )),
             Err(e) => Err(e),
         }

@@ -6,8 +6,14 @@
 //! application out; (4) optionally remove the old key, with a proof signed by the *new* key, but only if the
 //! new key was verified and at least one currently valid certificate stays; (5) read the final key set.
 //!
+//! Everything that can be judged before writing is judged before the first write: a roll to the certificate in
+//! use, a new certificate not yet valid, or a removal that could never be verified is refused (step `check`)
+//! with the object untouched. A roll holds the object's write lock ([`GraphClient::lock_object`]) from its
+//! first read to its last write, so two rolls of one object through one client take turns.
+//!
 //! Whatever fails, the report says exactly what the object holds afterwards.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +24,7 @@ use uuid::Uuid;
 use crate::auth::{self, AuthError};
 use crate::cert::SigningIdentity;
 use crate::credential::{AddKeyRequest, KeyCredential, KeyCredentialBuilder, serde_date};
-use crate::graph::{GraphClient, GraphError, ObjectKeys, Target};
+use crate::graph::{GraphClient, GraphError, ObjectGuard, ObjectKeys, ObjectRef, Target};
 use crate::proof::{self, ProofRequest};
 
 /// One key credential, summarised for people and scripts.
@@ -138,6 +144,52 @@ pub struct StepReport {
     pub detail: String,
 }
 
+/// Why a roll was refused before anything was written: each is the caller's input, not the service's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RollRefusal {
+    /// The new certificate is the one in use.
+    #[error(
+        "the new certificate {thumbprint} is the certificate in use now: rolling to it would add nothing and verify nothing; give the certificate to roll to as the new one (keyroll --new-cert, PowerShell -NewCertificate or -NewCertificatePath) and the one in use now as the current one (keyroll --cert, PowerShell -Certificate or -CertificatePath)"
+    )]
+    SameCertificate {
+        /// Its SHA-1 thumbprint.
+        thumbprint: String,
+    },
+    /// The new certificate's validity starts later.
+    #[error(
+        "the new certificate {thumbprint} is not valid until {valid_from} (in {wait}): added now, it could not be verified before then, and the roll would only wait out its verify timeout; roll at or after {valid_from}, or roll to a certificate that is valid now"
+    )]
+    NotYetValid {
+        /// Its SHA-1 thumbprint.
+        thumbprint: String,
+        /// When it becomes valid (Graph's date format, UTC).
+        valid_from: String,
+        /// How long until then, in words.
+        wait: String,
+    },
+    /// Removing the old key was asked for, but the new key could not be verified: no tenant to ask in.
+    #[error(
+        "removing the old key (keyroll --remove-old, PowerShell -RemoveOld) needs the new one verified first, with a token from the object's tenant, and no tenant id is known (none was given and the connection names none); give it (keyroll --tenant-id or the plan's tenantId column, PowerShell -TenantId), or roll without removing the old key"
+    )]
+    RemoveOldWithoutTenant,
+    /// Removing the old key was asked for, but the new key could not be verified: no client id to ask as.
+    #[error(
+        "removing the old key (keyroll --remove-old, PowerShell -RemoveOld) needs the new one verified first, as the object's own application, and the object's appId could not be read; give its client id (the plan's clientId column, PowerShell -ClientId), or roll without removing the old key"
+    )]
+    RemoveOldWithoutClientId,
+    /// The client id given for verification is another application's.
+    #[error(
+        "the client id {given} given for verification is not the object's appId {app_id}; the new key can only be verified as the object's own application: give {app_id}, or leave the client id out"
+    )]
+    ClientIdNotAppId {
+        /// What was given.
+        given: String,
+        /// The object's appId.
+        app_id: Uuid,
+    },
+}
+
 /// The outcome of a roll.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -163,6 +215,27 @@ pub struct RollReport {
     /// Whether the failure was the network's (vs the service's verdict or bad input).
     #[serde(skip)]
     pub transport_failure: bool,
+    /// Why the roll was refused before anything was written, when it was (the caller's input is wrong).
+    #[serde(skip)]
+    pub refusal: Option<RollRefusal>,
+}
+
+impl RollReport {
+    fn new(target: String) -> Self {
+        RollReport {
+            target,
+            object_id: None,
+            success: false,
+            steps: Vec::new(),
+            new_key_id: None,
+            removed_key_ids: Vec::new(),
+            final_keys: Vec::new(),
+            state: String::new(),
+            error: None,
+            transport_failure: false,
+            refusal: None,
+        }
+    }
 }
 
 /// Receives progress as a roll runs.
@@ -200,36 +273,104 @@ impl Run<'_> {
         self.push(step, StepStatus::Failed, err.to_string());
         self.report.state = state.into();
     }
+    /// Ends the roll at step `check`, before anything was written.
+    fn refuse(&mut self, refusal: RollRefusal) {
+        self.report.error = Some(refusal.to_string());
+        self.push("check", StepStatus::Failed, refusal.to_string());
+        self.report.state = "unchanged: nothing was written".into();
+        self.report.refusal = Some(refusal);
+    }
+}
+
+/// Whole days, hours and minutes, for a wait people read.
+fn human(d: time::Duration) -> String {
+    let mins = d.whole_minutes().max(1);
+    let (days, hours, mins) = (mins / 1440, mins % 1440 / 60, mins % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins} min"),
+        (0, _) => format!("{hours} h {mins} min"),
+        _ => format!("{days} d {hours} h"),
+    }
+}
+
+/// The checks that need no read: the two certificates and what the spec asks for. `tenant` is the tenant the
+/// new key would be verified in.
+fn check_spec(
+    spec: &RollSpec,
+    tenant: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), RollRefusal> {
+    let (current, new) = (spec.current.certificate(), spec.new.certificate());
+    if current == new {
+        return Err(RollRefusal::SameCertificate {
+            thumbprint: new.sha1_hex(),
+        });
+    }
+    if new.not_before() > now {
+        return Err(RollRefusal::NotYetValid {
+            thumbprint: new.sha1_hex(),
+            valid_from: serde_date::format(new.not_before()),
+            wait: human(new.not_before() - now),
+        });
+    }
+    if spec.remove_old && tenant.is_none() {
+        return Err(RollRefusal::RemoveOldWithoutTenant);
+    }
+    Ok(())
+}
+
+/// The client id the new key is verified as: the object's own appId (a token for another app proves nothing
+/// about this object's keys), or the one given when the appId cannot be read.
+fn verification_client_id(
+    spec: &RollSpec,
+    app_id: Option<Uuid>,
+) -> Result<Option<String>, RollRefusal> {
+    match (&spec.client_id, app_id) {
+        (Some(given), Some(app)) if !given.trim().eq_ignore_ascii_case(&app.to_string()) => {
+            Err(RollRefusal::ClientIdNotAppId {
+                given: given.clone(),
+                app_id: app,
+            })
+        }
+        (_, Some(app)) => Ok(Some(app.to_string())),
+        (Some(given), None) => Ok(Some(given.trim().to_string())),
+        (None, None) if spec.remove_old => Err(RollRefusal::RemoveOldWithoutClientId),
+        (None, None) => Ok(None),
+    }
 }
 
 /// Rolls one object's certificate. Never panics; every outcome is in the report.
 pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress) -> RollReport {
     let mut run = Run {
-        report: RollReport {
-            target: spec.target.to_string(),
-            object_id: None,
-            success: false,
-            steps: Vec::new(),
-            new_key_id: None,
-            removed_key_ids: Vec::new(),
-            final_keys: Vec::new(),
-            state: String::new(),
-            error: None,
-            transport_failure: false,
-        },
+        report: RollReport::new(spec.target.to_string()),
         progress,
     };
     let current_cert = spec.current.certificate();
     let new_cert = spec.new.certificate();
 
-    // 1. read
-    let before: ObjectKeys = match client.resolve(&spec.target).await {
-        Ok(k) => k,
-        Err(e) => {
-            run.fail("read", &e, "unchanged: nothing was sent besides reading");
-            return run.report;
-        }
-    };
+    // 0. check what needs no read. The tenant defaults to the one the client authenticates to as an app: the
+    // object lives there.
+    let tenant = spec
+        .tenant
+        .clone()
+        .or_else(|| match client.tokens().credential() {
+            crate::auth::Credential::ClientCertificate { tenant, .. } => Some(tenant.clone()),
+            _ => None,
+        });
+    if let Err(refusal) = check_spec(spec, tenant.as_deref(), client.clock().now()) {
+        run.refuse(refusal);
+        return run.report;
+    }
+
+    // 1. read, holding the object's write lock until the roll ends: what is decided on this read stays true.
+    let (before, guard): (ObjectKeys, ObjectGuard) =
+        match client.resolve_for_write(&spec.target).await {
+            Ok(k) => k,
+            Err(e) => {
+                run.fail("read", &e, "unchanged: nothing was sent besides reading");
+                return run.report;
+            }
+        };
     run.report.object_id = Some(before.id);
     let target = spec.target.with_object_id(before.id);
     let now = client.clock().now();
@@ -266,6 +407,14 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
             current_cert.sha1_hex()
         ),
     );
+    // What needs the object: who the new key is verified as.
+    let client_id = match verification_client_id(spec, before.app_id) {
+        Ok(c) => c,
+        Err(refusal) => {
+            run.refuse(refusal);
+            return run.report;
+        }
+    };
 
     // 2. add
     let existing = before.keys.iter().find(|k| k.is_certificate(new_cert));
@@ -317,29 +466,6 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
     }
 
     // 3. verify — as the target's own app: a token for another app proves nothing about this object's keys.
-    let client_id = match (&spec.client_id, before.app_id) {
-        (Some(given), Some(app)) if !given.eq_ignore_ascii_case(&app.to_string()) => {
-            let e = GraphError::Refused(format!(
-                "the client id {given} given for verification is not the object's appId {app}; the new key can only be verified as the object's own application"
-            ));
-            run.fail(
-                "verify",
-                &e,
-                "the new key was added but not verified; the old key was kept",
-            );
-            finish(client, &target, spec, &mut run).await;
-            return run.report;
-        }
-        (given, app) => given.clone().or_else(|| app.map(|a| a.to_string())),
-    };
-    // The tenant defaults to the one the client authenticates to as an app: the object lives there.
-    let tenant = spec
-        .tenant
-        .clone()
-        .or_else(|| match client.tokens().credential() {
-            crate::auth::Credential::ClientCertificate { tenant, .. } => Some(tenant.clone()),
-            _ => None,
-        });
     let verified = match (&tenant, client_id) {
         (Some(tenant), Some(client_id)) => {
             match wait_until_usable(
@@ -388,12 +514,13 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
     // 4. remove
     if spec.remove_old {
         if !verified {
+            // Not reached: check_spec and verification_client_id refuse a removal that cannot be verified.
             let e = GraphError::Refused("the old key is only removed after the new one is verified, which needs the tenant id (and the appId when it cannot be read)".into());
             run.fail("remove", &e, "the new key was added; the old key was kept");
             finish(client, &target, spec, &mut run).await;
             return run.report;
         }
-        let (ids, failure) = remove_old_keys(client, &target, spec, before.id).await;
+        let (ids, failure) = remove_old_keys(client, &target, spec, &guard).await;
         run.report.removed_key_ids = ids.clone();
         match failure {
             None => {
@@ -523,8 +650,9 @@ async fn remove_old_keys(
     client: &GraphClient,
     target: &Target,
     spec: &RollSpec,
-    object_id: Uuid,
+    guard: &ObjectGuard,
 ) -> (Vec<Uuid>, Option<GraphError>) {
+    let object_id = guard.object_id();
     let now = client.clock().now();
     let keys = match client.read_keys(target).await {
         Ok(k) => k,
@@ -565,7 +693,10 @@ async fn remove_old_keys(
                 );
             }
         };
-        if let Err(e) = client.remove_key(target, id, proof.as_str(), false).await {
+        if let Err(e) = client
+            .remove_key_held(target, id, proof.as_str(), false, guard)
+            .await
+        {
             return (removed, Some(e));
         }
         removed.push(id);
@@ -594,21 +725,226 @@ async fn finish(client: &GraphClient, target: &Target, spec: &RollSpec, run: &mu
     }
 }
 
+/// Two rows of a plan that name one object but ask for different rolls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanConflict {
+    /// The two rows, numbered from 1 in plan order.
+    pub rows: (usize, usize),
+    /// The object, in words.
+    pub object: String,
+    /// How each row names it.
+    pub named: (String, String),
+    /// What differs, each as `what (first vs second)`.
+    pub differences: Vec<String>,
+}
+
+impl std::fmt::Display for PlanConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "plan rows {} and {} name the same {} (row {} as {}, row {} as {}) but differ in {}",
+            self.rows.0,
+            self.rows.1,
+            self.object,
+            self.rows.0,
+            self.named.0,
+            self.rows.1,
+            self.named.1,
+            self.differences.join(", ")
+        )
+    }
+}
+
+/// Why a plan was refused as a whole.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Rows that name one object disagree: which of them is meant cannot be guessed.
+    #[error(
+        "{}\nnothing was written: a plan names each object once; merge those rows into one, or correct the one that is wrong",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    )]
+    Conflicting(Vec<PlanConflict>),
+}
+
+/// What two specs for one object would do differently, by the plan's column names (certificates by thumbprint);
+/// empty when they agree.
+fn differences(a: &RollSpec, b: &RollSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differ = |what: &str, x: String, y: String| {
+        if x != y {
+            out.push(format!("{what} ({x} vs {y})"));
+        }
+    };
+    let opt = |o: &Option<String>| o.as_deref().map(str::trim).unwrap_or("none").to_string();
+    let lower = |o: &Option<String>| opt(o).to_ascii_lowercase();
+    differ(
+        "target",
+        format!("{:?}", a.target.kind),
+        format!("{:?}", b.target.kind),
+    );
+    differ(
+        "cert",
+        a.current.certificate().sha1_hex(),
+        b.current.certificate().sha1_hex(),
+    );
+    differ(
+        "newCert",
+        a.new.certificate().sha1_hex(),
+        b.new.certificate().sha1_hex(),
+    );
+    differ(
+        "removeOld",
+        a.remove_old.to_string(),
+        b.remove_old.to_string(),
+    );
+    differ("displayName", opt(&a.display_name), opt(&b.display_name));
+    differ("tenantId", lower(&a.tenant), lower(&b.tenant));
+    differ("clientId", lower(&a.client_id), lower(&b.client_id));
+    differ(
+        "the verify timeout",
+        format!("{:?}", a.verify_timeout),
+        format!("{:?}", b.verify_timeout),
+    );
+    out
+}
+
+/// How plan rows are matched to objects before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ObjectKey {
+    /// The object id, given or resolved from the appId.
+    Id(Uuid),
+    /// Collection and appId: exact while no row of the plan names an object by its id.
+    AppId(&'static str, Uuid),
+}
+
+fn collection(kind: crate::graph::TargetKind) -> &'static str {
+    match kind {
+        crate::graph::TargetKind::ServicePrincipal => "servicePrincipals",
+        _ => "applications",
+    }
+}
+
 /// Runs many rolls with at most `concurrency` at once. They share `client`, so a 429 on one pauses all —
 /// the whole batch backs off together and stays within the service's write budget.
+///
+/// Rows that name one object (by object id or by appId, in any case) are found before anything is written:
+/// rows asking for the same roll are merged — the object is rolled once and each of those rows gets that
+/// roll's report — and rows asking for different rolls refuse the whole plan ([`PlanError`]). Matching a row
+/// naming an appId with one naming an object id needs the appId's object id: it is read first (reads only).
+/// Each roll also holds its object's write lock, so no two writes to one object ever overlap.
 pub async fn roll_many(
     client: &GraphClient,
     specs: Vec<RollSpec>,
     concurrency: usize,
     progress: Arc<dyn Progress>,
-) -> Vec<RollReport> {
+) -> Result<Vec<RollReport>, PlanError> {
     use tokio::sync::Semaphore;
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut handles = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let client = client.clone();
-        let sem = sem.clone();
-        let progress = progress.clone();
+
+    // 1. Which object each row names. Rows by appId are resolved only when some row names an object by id.
+    let by_id = specs
+        .iter()
+        .any(|s| matches!(s.target.object, ObjectRef::Id(_)));
+    let mut keys: Vec<Result<ObjectKey, Box<RollReport>>> = specs
+        .iter()
+        .map(|s| {
+            Ok(match s.target.object {
+                ObjectRef::Id(id) => ObjectKey::Id(id),
+                ObjectRef::AppId(app) => ObjectKey::AppId(collection(s.target.kind), app),
+            })
+        })
+        .collect();
+    if by_id {
+        // One read per distinct appId target.
+        let mut lookups: HashMap<Target, tokio::task::JoinHandle<Result<Uuid, GraphError>>> =
+            HashMap::new();
+        for s in &specs {
+            if matches!(s.target.object, ObjectRef::AppId(_)) && !lookups.contains_key(&s.target) {
+                let (client, sem, target) = (client.clone(), sem.clone(), s.target);
+                lookups.insert(
+                    s.target,
+                    tokio::spawn(async move {
+                        let _permit = sem.acquire_owned().await;
+                        client.resolve(&target).await.map(|k| k.id)
+                    }),
+                );
+            }
+        }
+        // A failed lookup fails its rows here, as their read step: they name no known object, so they cannot
+        // be matched with other rows, and are not rolled.
+        let mut resolved: HashMap<Target, Result<Uuid, (String, bool)>> = HashMap::new();
+        for (target, handle) in lookups {
+            let r = match handle.await {
+                Ok(Ok(id)) => Ok(id),
+                Ok(Err(e)) => Err((e.to_string(), e.is_transport())),
+                Err(e) => Err((e.to_string(), false)),
+            };
+            resolved.insert(target, r);
+        }
+        for (k, s) in keys.iter_mut().zip(&specs) {
+            match resolved.get(&s.target) {
+                Some(Ok(id)) => *k = Ok(ObjectKey::Id(*id)),
+                Some(Err((message, transport))) => {
+                    let mut report = RollReport::new(s.target.to_string());
+                    report.transport_failure = *transport;
+                    report.error = Some(message.clone());
+                    report.steps.push(StepReport {
+                        step: "read",
+                        status: StepStatus::Failed,
+                        detail: message.clone(),
+                    });
+                    report.state = "unchanged: nothing was sent besides reading".into();
+                    progress.step(&report.target, &format!("read: {message}"));
+                    *k = Err(Box::new(report));
+                }
+                None => {}
+            }
+        }
+    }
+
+    // 2. Group the rows by object, in plan order; refuse the plan if the rows of one object disagree.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: HashMap<ObjectKey, usize> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        if let Ok(k) = k {
+            match group_of.get(k) {
+                Some(&g) => groups[g].push(i),
+                None => {
+                    group_of.insert(*k, groups.len());
+                    groups.push(vec![i]);
+                }
+            }
+        }
+    }
+    let mut conflicts = Vec::new();
+    for g in &groups {
+        let first = &specs[g[0]];
+        for &other in &g[1..] {
+            let d = differences(first, &specs[other]);
+            if !d.is_empty() {
+                let object = match keys[g[0]] {
+                    Ok(ObjectKey::Id(id)) => first.target.with_object_id(id).to_string(),
+                    _ => first.target.to_string(),
+                };
+                conflicts.push(PlanConflict {
+                    rows: (g[0] + 1, other + 1),
+                    object,
+                    named: (first.target.to_string(), specs[other].target.to_string()),
+                    differences: d,
+                });
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflicting(conflicts));
+    }
+
+    // 3. One roll per object.
+    let mut handles = Vec::with_capacity(groups.len());
+    for g in &groups {
+        let spec = specs[g[0]].clone();
+        let (client, sem, progress) = (client.clone(), sem.clone(), progress.clone());
         let target = spec.target.to_string();
         handles.push((
             target,
@@ -618,23 +954,47 @@ pub async fn roll_many(
             }),
         ));
     }
-    let mut out = Vec::with_capacity(handles.len());
-    for (target, h) in handles {
-        match h.await {
-            Ok(r) => out.push(r),
-            Err(e) => out.push(RollReport {
-                target,
-                object_id: None,
-                success: false,
-                steps: Vec::new(),
-                new_key_id: None,
-                removed_key_ids: Vec::new(),
-                final_keys: Vec::new(),
-                state: "unknown: the task failed".into(),
-                error: Some(e.to_string()),
-                transport_failure: false,
-            }),
+    let mut out: Vec<Option<RollReport>> = keys.into_iter().map(|k| k.err().map(|r| *r)).collect();
+    for (g, (target, h)) in groups.iter().zip(handles) {
+        let report = match h.await {
+            Ok(r) => r,
+            Err(e) => {
+                let mut r = RollReport::new(target);
+                r.state = "unknown: the task failed".into();
+                r.error = Some(e.to_string());
+                r
+            }
+        };
+        for &row in &g[1..] {
+            let mut merged = report.clone();
+            merged.target = specs[row].target.to_string();
+            merged.steps.insert(
+                0,
+                StepReport {
+                    step: "plan",
+                    status: StepStatus::Skipped,
+                    detail: format!(
+                        "plan row {} names the same object for the same roll as row {}: rolled once, as row {}",
+                        row + 1,
+                        g[0] + 1,
+                        g[0] + 1
+                    ),
+                },
+            );
+            out[row] = Some(merged);
         }
+        out[g[0]] = Some(report);
     }
-    out
+    Ok(out
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| {
+                // Not reached: every row is either refused at resolution or in exactly one group.
+                let mut r = RollReport::new(specs[i].target.to_string());
+                r.state = "unknown: the row was not rolled".into();
+                r
+            })
+        })
+        .collect())
 }

@@ -1173,8 +1173,8 @@ async fn roll_with_remove_old_and_its_refusals() {
     );
     token_works(&h, &app, &new_id).await.unwrap();
 
-    // Rolling to the certificate already in use, with --remove-old: removing it would leave no valid
-    // certificate, so nothing is removed.
+    // Rolling to the certificate already in use, with --remove-old: refused before anything is read or
+    // written (removing it would also leave no valid certificate).
     let same = h.create(&[&cur.certificate], json!({})).await;
     let client = h.cert_client(&same, cur_id.clone());
     let report = roll::roll(
@@ -1189,21 +1189,24 @@ async fn roll_with_remove_old_and_its_refusals() {
     )
     .await;
     assert!(!report.success);
-    let remove = report.steps.iter().find(|s| s.step == "remove").unwrap();
-    assert_eq!(remove.status, StepStatus::Failed);
     assert!(
-        remove.detail.contains("no currently valid certificate"),
-        "{}",
-        remove.detail
+        matches!(
+            report.refusal,
+            Some(roll::RollRefusal::SameCertificate { .. })
+        ),
+        "{report:?}"
     );
+    assert_eq!(report.steps.len(), 1, "{:?}", report.steps);
+    assert_eq!(report.steps[0].step, "check");
+    assert_eq!(report.steps[0].status, StepStatus::Failed);
     assert_eq!(
         h.thumbprints(same.id).await,
         vec![cur.certificate.sha1_hex()]
     );
     token_works(&h, &same, &cur_id).await.unwrap();
 
-    // Without a tenant (none given, and a token credential names none) the new key cannot be verified, so
-    // the old one is kept.
+    // Without a tenant (none given, and a token credential names none) the new key could not be verified, so
+    // a roll that removes the old key is refused before the add.
     let unverified = h.create(&[&cur.certificate], json!({})).await;
     let client = h.token_client(unverified.app_id, ApiVersion::V1).await;
     let report = roll::roll(
@@ -1217,11 +1220,29 @@ async fn roll_with_remove_old_and_its_refusals() {
     )
     .await;
     assert!(!report.success);
-    assert!(
-        report.state.contains("old key was kept"),
-        "{}",
-        report.state
+    assert_eq!(
+        report.refusal,
+        Some(roll::RollRefusal::RemoveOldWithoutTenant),
+        "{report:?}"
     );
+    assert_eq!(
+        h.thumbprints(unverified.id).await,
+        vec![cur.certificate.sha1_hex()]
+    );
+    // Without removing the old key, the same roll adds the new key and says it was not verified.
+    let report = roll::roll(
+        &client,
+        &RollSpec {
+            target: app_target(unverified.id),
+            tenant: None,
+            remove_old: false,
+            ..spec.clone()
+        },
+        &NoProgress,
+    )
+    .await;
+    assert!(report.success, "{report:?}");
+    assert!(report.state.contains("not verified"), "{}", report.state);
     assert_eq!(
         h.thumbprints(unverified.id).await,
         sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
@@ -1283,7 +1304,9 @@ async fn bulk_roll_under_a_tight_write_budget() {
     }
     // 24 writes at 6 per second: at least 3 s imposed by the budget.
     let t = Instant::now();
-    let reports = roll::roll_many(&client, specs, 8, Arc::new(NoProgress)).await;
+    let reports = roll::roll_many(&client, specs, 8, Arc::new(NoProgress))
+        .await
+        .unwrap();
     let elapsed = t.elapsed();
     for r in &reports {
         assert!(r.success, "{r:?}");
@@ -1396,4 +1419,261 @@ async fn poll_to_end(op: &keyroll_core::api::RollOperation) -> (Value, Vec<Strin
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the background roll did not end in 30 s");
+}
+
+/// How many of the object's keys hold `cert`.
+async fn copies(h: &Harness, id: Uuid, cert: &Certificate) -> usize {
+    h.thumbprints(id)
+        .await
+        .iter()
+        .filter(|t| **t == cert.sha1_hex())
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_rolls_of_one_object_add_one_key() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[2]);
+    let (cur_id, new_id) = (ident(cur), ident(new));
+    let automation = h
+        .create(&[], json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    let client = h.token_client(automation.app_id, ApiVersion::V1).await;
+    let mut apps = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let app = h.create(&[&cur.certificate], json!({})).await;
+        // The same roll three times at once, through one client: by object id, by appId, by object id again.
+        for object in [
+            ObjectRef::Id(app.id),
+            ObjectRef::AppId(app.app_id),
+            ObjectRef::Id(app.id),
+        ] {
+            let spec = RollSpec {
+                target: Target {
+                    kind: TargetKind::Application,
+                    object,
+                },
+                current: cur_id.clone(),
+                new: new_id.clone(),
+                display_name: None,
+                remove_old: false,
+                tenant: Some(app.tenant.to_string()),
+                client_id: None,
+                verify_timeout: Duration::from_secs(10),
+            };
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                roll::roll(&client, &spec, &NoProgress).await
+            }));
+        }
+        apps.push(app);
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(r.success, "{r:?}");
+    }
+    for app in &apps {
+        assert_eq!(copies(&h, app.id, &new.certificate).await, 1);
+        assert_eq!(copies(&h, app.id, &cur.certificate).await, 1);
+    }
+    h.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_come_before_the_first_write() {
+    let h = start().await;
+    let c = certs();
+    let cur = &c.valid[0];
+    let cur_id = ident(cur);
+    let now = OffsetDateTime::now_utc();
+    let future = self_signed_rsa(
+        "keyroll e2e not yet valid",
+        now + time::Duration::days(3),
+        365,
+        2048,
+    )
+    .unwrap();
+    let automation = h
+        .create(&[], json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    // A token names no tenant: without one given, the new key could not be verified.
+    let client = h.token_client(automation.app_id, ApiVersion::V1).await;
+    // Name, new certificate, remove the old one, tenant, words the refusal says.
+    type Case = (
+        &'static str,
+        Arc<SigningIdentity>,
+        bool,
+        Option<String>,
+        Vec<String>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "same certificate",
+            cur_id.clone(),
+            false,
+            Some(automation.tenant.to_string()),
+            vec![
+                cur.certificate.sha1_hex(),
+                "--new-cert".into(),
+                "-NewCertificate".into(),
+            ],
+        ),
+        (
+            "same certificate, remove old",
+            cur_id.clone(),
+            true,
+            Some(automation.tenant.to_string()),
+            vec![cur.certificate.sha1_hex()],
+        ),
+        (
+            "not yet valid",
+            ident(&future),
+            false,
+            Some(automation.tenant.to_string()),
+            vec![
+                "not valid until".into(),
+                future.certificate.sha1_hex(),
+                // The day it becomes valid, as YYYY-MM-DD.
+                future.certificate.not_before().date().to_string(),
+            ],
+        ),
+        (
+            "remove old without a tenant",
+            ident(&c.valid[1]),
+            true,
+            None,
+            vec!["tenant".into(), "-TenantId".into()],
+        ),
+    ];
+    for (name, new, remove_old, tenant, words) in cases {
+        let app = h.create(&[&cur.certificate], json!({})).await;
+        let started = Instant::now();
+        let report = roll::roll(
+            &client,
+            &RollSpec {
+                target: app_target(app.id),
+                current: cur_id.clone(),
+                new,
+                display_name: None,
+                remove_old,
+                tenant,
+                client_id: None,
+                verify_timeout: Duration::from_secs(3),
+            },
+            &NoProgress,
+        )
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(3), "{name}");
+        assert!(!report.success, "{name}: {report:?}");
+        assert!(
+            !report
+                .steps
+                .iter()
+                .any(|s| s.step == "add" && s.status != StepStatus::Failed),
+            "{name}: {:?}",
+            report.steps
+        );
+        let error = report.error.clone().unwrap_or_default();
+        for w in &words {
+            assert!(error.contains(w.as_str()), "{name}: {w:?} in {error}");
+        }
+        assert!(
+            report.state.contains("nothing was written"),
+            "{name}: {}",
+            report.state
+        );
+        assert_eq!(
+            h.thumbprints(app.id).await,
+            vec![cur.certificate.sha1_hex()],
+            "{name}"
+        );
+    }
+    h.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_rows_naming_one_object_are_merged_or_refused() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new, other) = (&c.valid[0], &c.valid[3], &c.valid[4]);
+    let (cur_id, new_id, other_id) = (ident(cur), ident(new), ident(other));
+    let automation = h
+        .create(&[], json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    let client = h.token_client(automation.app_id, ApiVersion::V1).await;
+    let spec = |object: ObjectRef, new: &Arc<SigningIdentity>, remove_old: bool| RollSpec {
+        target: Target {
+            kind: TargetKind::Application,
+            object,
+        },
+        current: cur_id.clone(),
+        new: new.clone(),
+        display_name: None,
+        remove_old,
+        tenant: Some(automation.tenant.to_string()),
+        client_id: None,
+        verify_timeout: Duration::from_secs(10),
+    };
+    let a = h.create(&[&cur.certificate], json!({})).await;
+    let b = h.create(&[&cur.certificate], json!({})).await;
+
+    // Disagreeing rows (by appId, then by object id): the plan is refused and nothing is written, not even the
+    // row that names another object.
+    let e = roll::roll_many(
+        &client,
+        vec![
+            spec(ObjectRef::AppId(a.app_id), &new_id, true),
+            spec(ObjectRef::Id(b.id), &new_id, true),
+            spec(ObjectRef::Id(a.id), &other_id, true),
+        ],
+        8,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
+    let roll::PlanError::Conflicting(conflicts) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(conflicts.len(), 1, "{e}");
+    assert_eq!(conflicts[0].rows, (1, 3));
+    assert!(conflicts[0].object.contains(&a.id.to_string()), "{e}");
+    assert!(conflicts[0].differences[0].starts_with("newCert"), "{e}");
+    for id in [a.id, b.id] {
+        assert_eq!(h.thumbprints(id).await, vec![cur.certificate.sha1_hex()]);
+    }
+
+    // Agreeing rows are rolled once; each row gets that roll's report.
+    let reports = roll::roll_many(
+        &client,
+        vec![
+            spec(ObjectRef::AppId(a.app_id), &new_id, true),
+            spec(ObjectRef::Id(b.id), &new_id, false),
+            spec(ObjectRef::Id(a.id), &new_id, true),
+            spec(ObjectRef::AppId(a.app_id), &new_id, true),
+        ],
+        8,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reports.len(), 4);
+    for r in &reports {
+        assert!(r.success, "{r:?}");
+    }
+    assert_eq!(reports[0].new_key_id, reports[2].new_key_id);
+    assert_eq!(reports[0].new_key_id, reports[3].new_key_id);
+    assert_eq!(reports[0].removed_key_ids.len(), 1);
+    for r in [&reports[2], &reports[3]] {
+        assert_eq!(r.steps[0].step, "plan");
+        assert!(r.steps[0].detail.contains("as row 1"), "{:?}", r.steps);
+    }
+    assert_eq!(reports[2].target, format!("application {}", a.id));
+    assert_eq!(h.thumbprints(a.id).await, vec![new.certificate.sha1_hex()]);
+    assert_eq!(
+        h.thumbprints(b.id).await,
+        sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+    );
+    h.emu.shutdown().await;
 }

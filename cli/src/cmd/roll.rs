@@ -40,7 +40,9 @@ pub struct RollArgs {
     /// Seconds to wait for the new key to become usable.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     verify_timeout: u64,
-    /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README).
+    /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README). Rows
+    /// naming one object (by objectId or appId) are rolled once when they agree and refuse the plan when they
+    /// do not; FILE.lock beside it keeps a second keyroll off the same plan while this one runs.
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
     /// With --plan: rolls running at once.
@@ -127,6 +129,89 @@ fn relative(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// Holds `<plan>.lock`, beside the plan, for the whole run: a second `keyroll roll` started on the same plan
+/// would read the same keys and add every new key a second time. The second one is refused at once rather than
+/// made to wait: run after the first, each of its rows would find the new key there and (with removeOld) the
+/// old one gone, and fail — a second run is a mistake to report, not a job to queue. The lock is the operating
+/// system's (flock on Unix, an exclusive open on Windows), so it ends with the process however that ends; the
+/// file stays (deleting it would let a third run lock a new file while the second still holds the old one).
+struct PlanLock {
+    _file: std::fs::File,
+}
+
+impl PlanLock {
+    fn acquire(plan: &Path) -> Result<Self, Failure> {
+        // One plan named two ways (relative, through `..`, a link) is one lock.
+        let plan = plan
+            .canonicalize()
+            .map_err(|e| Failure::input(anyhow::anyhow!("--plan {}: {e}", plan.display())))?;
+        let mut name = plan.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = plan.with_file_name(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::OpenOptionsExt;
+            // No sharing: while this process has the file open, nobody else can open it.
+            options.share_mode(0);
+        }
+        let busy = |holder: String| Failure {
+            code: 1,
+            error: anyhow::anyhow!(
+                "--plan {} is being rolled by another keyroll {holder}(lock {}): two runs of one plan at once could add keys twice; wait for it to end, then run again; nothing was done",
+                plan.display(),
+                path.display()
+            ),
+        };
+        let file = match options.open(&path) {
+            Ok(f) => f,
+            // ERROR_SHARING_VIOLATION: another process holds it.
+            #[cfg(windows)]
+            Err(e) if e.raw_os_error() == Some(32) => return Err(busy("process ".into())),
+            Err(e) => {
+                return Err(Failure::input(anyhow::anyhow!(
+                    "cannot create the lock file {} beside the plan ({e}); the plan's folder must be writable: copy the plan to one that is",
+                    path.display()
+                )));
+            }
+        };
+        #[cfg(unix)]
+        {
+            use rustix::fs::{FlockOperation, flock};
+            use std::io::Read;
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                    let mut pid = String::new();
+                    let _ = (&file).read_to_string(&mut pid);
+                    let holder = match pid.trim() {
+                        "" => "process ".to_string(),
+                        p => format!("process {p} "),
+                    };
+                    return Err(busy(holder));
+                }
+                Err(e) => {
+                    return Err(Failure::input(anyhow::anyhow!(
+                        "cannot lock {} beside the plan ({})",
+                        path.display(),
+                        std::io::Error::from(e)
+                    )));
+                }
+            }
+        }
+        // Which process holds it, for the message of the next one (best effort: the lock is what counts).
+        {
+            use std::io::{Seek, Write};
+            let mut f = &file;
+            let _ = f.set_len(0);
+            let _ = f.seek(std::io::SeekFrom::Start(0));
+            let _ = writeln!(f, "{}", std::process::id());
+        }
+        Ok(PlanLock { _file: file })
+    }
+}
+
 struct TermProgress {
     total: usize,
     done: AtomicUsize,
@@ -176,6 +261,11 @@ impl TermProgress {
 
 pub fn run(args: RollArgs) -> CmdResult {
     let verify_timeout = Duration::from_secs(args.verify_timeout);
+    // Held until the run, results included, is over.
+    let _plan_lock = match &args.plan {
+        Some(plan) => Some(PlanLock::acquire(plan)?),
+        None => None,
+    };
     let (specs, shared_auth, auth_client_id) = match &args.plan {
         Some(plan) => {
             let base = plan.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -295,14 +385,20 @@ pub fn run(args: RollArgs) -> CmdResult {
     } else {
         let p = progress.clone();
         let cp: Arc<dyn Progress> = p.clone();
-        rt.block_on(async {
+        let out = rt.block_on(async {
             let client = client.clone();
-            let out = roll::roll_many(&client, specs, args.concurrency, cp).await;
-            for r in &out {
-                p.row_done(r.success);
+            roll::roll_many(&client, specs, args.concurrency, cp).await
+        });
+        match out {
+            Ok(out) => {
+                for r in &out {
+                    p.row_done(r.success);
+                }
+                out
             }
-            out
-        })
+            // Rows of one object that disagree: the plan is wrong (exit 2), and nothing was written.
+            Err(e) => return Err(Failure::input(e)),
+        }
     };
     let elapsed = started.elapsed();
     if let Some(path) = &args.results {
@@ -342,8 +438,18 @@ pub fn run(args: RollArgs) -> CmdResult {
             );
         }
     }
+    let refused = reports
+        .first()
+        .and_then(|r| r.refusal.as_ref())
+        .filter(|_| reports.len() == 1);
+    if let Some(refusal) = refused {
+        // Refused before anything was written: the input is wrong.
+        eprintln!("error: {refusal}\n  {}", reports[0].state);
+    }
     if failed == 0 {
         Ok(ExitCode::SUCCESS)
+    } else if refused.is_some() {
+        Ok(ExitCode::from(2))
     } else if reports.iter().any(|r| r.transport_failure) {
         Ok(ExitCode::from(4))
     } else if reports.len() == 1
