@@ -38,14 +38,5 @@ $ExecutionContext.SessionState.Module.OnRemove = {
     }
 }
 
-Export-ModuleMember -Function @(
-    'Connect-EntraKeyRoll'
-    'Disconnect-EntraKeyRoll'
-    'Enable-EntraKeyRollAlias'
-    'Get-EntraMSApplicationKey'
-    'Invoke-EntraKeyRollover'
-    'New-EntraKeyProof'
-    'New-EntraMSApplicationKey'
-    'Remove-EntraMSApplicationKey'
-    'Test-EntraKeyProof'
-)
+# What is exported is the manifest's FunctionsToExport, the one export list: a script module that names no
+# exports itself offers all its functions, and the manifest keeps the public ones.

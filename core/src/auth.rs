@@ -241,6 +241,19 @@ impl AuthError {
     }
 }
 
+/// Every environment variable this module reads (through the `env` function its callers pass): the Azure SDK's
+/// certificate credential and the managed-identity endpoint. Hosts that keep their own copy of the environment
+/// (.NET, so PowerShell) pass exactly these in the connection settings; the list lives here, beside the reads, so
+/// that a host never keeps a copy of it.
+pub const CREDENTIAL_ENVIRONMENT: &[&str] = &[
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+];
+
 /// Applies the order of precedence: a given token; the app with a certificate; a managed identity; the Azure
 /// SDK environment variables (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH`,
 /// `AZURE_CLIENT_CERTIFICATE_PASSWORD`). `env` reads the environment (injected for tests).
@@ -589,6 +602,26 @@ pub async fn client_credentials(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credential_environment_names_every_variable_this_module_reads() {
+        // Every env("NAME") call of this file (outside the tests) names a variable of the list, and every
+        // variable of the list is read: hosts pass exactly this list.
+        let source = include_str!("auth.rs");
+        let code = &source[..source.find("#[cfg(test)]").unwrap()];
+        let mut read: Vec<&str> = code
+            .match_indices("env(\"")
+            .map(|(i, m)| {
+                let rest = &code[i + m.len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .collect();
+        read.sort_unstable();
+        read.dedup();
+        let mut listed = super::CREDENTIAL_ENVIRONMENT.to_vec();
+        listed.sort_unstable();
+        assert_eq!(read, listed);
+    }
+
     use super::*;
 
     #[test]

@@ -41,7 +41,8 @@ pub const KEYROLL_ABI_VERSION: u32 = 1;
 /// The same number under the name Rust callers use.
 pub const ABI_VERSION: u32 = KEYROLL_ABI_VERSION;
 
-/// Library and ABI version: `{"version": "…", "abi": N}`.
+/// Library and ABI version, and the environment variables a host passes for credentials:
+/// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
@@ -49,6 +50,9 @@ pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
         json_output(&serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "abi": ABI_VERSION,
+            // The variables a host passes in the connection settings' `environment` (the library reads no
+            // environment of its own for credentials): named here so that no host keeps a copy of the list.
+            "environment": keyroll_core::auth::CREDENTIAL_ENVIRONMENT,
         }))
     })
 }

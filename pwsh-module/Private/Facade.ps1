@@ -226,10 +226,10 @@ function Get-KrEnvironment {
     [CmdletBinding()]
     [OutputType([System.Collections.IDictionary])]
     param()
-    # Exactly the variables the library reads (nothing else, e.g. no AZURE_CLIENT_SECRET, is copied).
+    # Exactly the variables the library reads, as the library names them (nothing else, e.g. no
+    # AZURE_CLIENT_SECRET, is copied).
     $selected = [ordered]@{}
-    foreach ($name in 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_CERTIFICATE_PATH',
-        'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER') {
+    foreach ($name in [Keyroll.KeyrollNative]::CredentialEnvironmentVariables()) {
         $value = [Environment]::GetEnvironmentVariable($name)
         if ($value) { $selected[$name] = $value }
     }

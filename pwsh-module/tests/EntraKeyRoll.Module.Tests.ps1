@@ -28,6 +28,25 @@ Describe 'the packaged EntraKeyRoll module' {
         [Keyroll.KeyrollNative]::LoadedPath | Should -BeLike "$(Split-Path $env:ENTRAKEYROLL_MODULE)*"
     }
 
+    It 'passes the library exactly the credential variables the library names, and nothing else' {
+        $names = @([Keyroll.KeyrollNative]::CredentialEnvironmentVariables())
+        $names | Should -Contain 'AZURE_CLIENT_CERTIFICATE_PATH'
+        $names | Should -Contain 'IDENTITY_ENDPOINT'
+        $saved = @{}
+        foreach ($n in 'AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET') { $saved[$n] = [Environment]::GetEnvironmentVariable($n) }
+        try {
+            [Environment]::SetEnvironmentVariable('AZURE_TENANT_ID', 'contoso.example')
+            [Environment]::SetEnvironmentVariable('AZURE_CLIENT_SECRET', 'not-for-the-library')
+            $passed = & (Get-Module EntraKeyRoll) { Get-KrEnvironment }
+        }
+        finally {
+            foreach ($n in $saved.Keys) { [Environment]::SetEnvironmentVariable($n, $saved[$n]) }
+        }
+        $passed['AZURE_TENANT_ID'] | Should -Be 'contoso.example'
+        $passed.Contains('AZURE_CLIENT_SECRET') | Should -BeFalse
+        foreach ($k in $passed.Keys) { $names | Should -Contain $k }
+    }
+
     It 'compiles no C# at import: a fresh process loads only the module''s own assembly' {
         $script = "Import-Module '$($env:ENTRAKEYROLL_MODULE)'; [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.IsDynamic -or -not `$_.Location } | ForEach-Object { `$_.GetName().Name }"
         $dynamic = Invoke-KrTestChildShell $script

@@ -70,7 +70,8 @@ typedef struct slicemutu8
     } slicemutu8;
 
 
-/// Library and ABI version: `{"version": "…", "abi": N}`.
+/// Library and ABI version, and the environment variables a host passes for credentials:
+/// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
 keyrollstatus keyroll_info(keyrolloutput* output);
 
 /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short

@@ -24,11 +24,13 @@ namespace Keyroll.Native
         public const uint KEYROLL_ABI_VERSION = (uint) 1;
 
 
-        /// Library and ABI version: `{"version": "…", "abi": N}`.
+        /// Library and ABI version, and the environment variables a host passes for credentials:
+        /// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_info")]
         public static extern KeyrollStatus keyroll_info(out KeyrollOutput output);
 
-        /// Library and ABI version: `{"version": "…", "abi": N}`.
+        /// Library and ABI version, and the environment variables a host passes for credentials:
+        /// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
         public static void keyroll_info_checked(out KeyrollOutput output)
         {
             var rval = keyroll_info(out output);;

@@ -75,7 +75,8 @@ def init_lib(path):
 
 
 def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
-    """ Library and ABI version: `{"version": "…", "abi": N}`."""
+    """ Library and ABI version, and the environment variables a host passes for credentials:
+ `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`."""
     return c_lib.keyroll_info(output)
 
 def keyroll_output_take(handle: int, buffer: SliceMutu8 | ctypes.Array[ctypes.c_uint8]):

@@ -1,0 +1,132 @@
+// A connection to Graph: list, add and remove keys, and rolls (in the foreground or polled in the background).
+
+using System;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.IO;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
+using System.Runtime.Serialization.Json;
+using System.Text;
+using Keyroll.Native;
+
+namespace Keyroll
+{
+    /// <summary>A connection to Graph and the identity platform: endpoints, trust, proxy and credentials.
+    /// Safe to use from many threads at once; dispose it when done.</summary>
+    public sealed class Connection : IDisposable
+    {
+        readonly ulong handle;
+
+        /// <summary>Where the connection goes and as whom (JSON, no secrets).</summary>
+        public string Description { get; private set; }
+
+        Connection(ulong handle, string description)
+        {
+            this.handle = handle;
+            Description = description;
+        }
+
+        /// <summary>Opens a connection. settings (JSON): {cloud, graphUrl, loginUrl, apiVersion, caFile, caPem, proxy,
+        /// timeoutSecs, accessToken, tenantId, clientId, managedIdentity, environment}. certificate (or null)
+        /// authenticates as the app with tenantId + clientId.</summary>
+        public static Connection Open(string settingsJson, SigningIdentity certificate)
+        {
+            var secret = Call.Bytes(settingsJson);
+            try
+            {
+                ulong h = 0;
+                string json;
+                var id = SigningIdentity.HandleOf(certificate);
+                using (var s = new Pin(secret))
+                {
+                    var ss = s.Slice;
+                    json = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_connect(ss, id, out h, out o));
+                }
+                return new Connection(h, json);
+            }
+            finally
+            {
+                // The settings may carry an access token.
+                Array.Clear(secret, 0, secret.Length);
+            }
+        }
+
+        /// <summary>Lists an object's keys. target (JSON): {kind, objectId | appId}. Returns {id, appId, keys}.</summary>
+        public string ListKeys(string targetJson, SigningIdentity signer)
+        {
+            var c = handle;
+            var s = SigningIdentity.HandleOf(signer);
+            using (var t = new Pin(targetJson))
+            {
+                var ts = t.Slice;
+                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_keys_list(c, ts, s, out o));
+            }
+        }
+
+        /// <summary>addKey. settings (JSON): {target, certificate | certificateFile, displayName, startDateTime,
+        /// endDateTime, customKeyIdentifier, proof}; without proof, signer mints one.</summary>
+        public string AddKey(string settingsJson, SigningIdentity signer)
+        {
+            var c = handle;
+            var s = SigningIdentity.HandleOf(signer);
+            using (var t = new Pin(settingsJson))
+            {
+                var ts = t.Slice;
+                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_add(c, ts, s, out o));
+            }
+        }
+
+        /// <summary>removeKey. settings (JSON): {target, keyId, proof}; without proof, signer mints one.</summary>
+        public string RemoveKey(string settingsJson, SigningIdentity signer)
+        {
+            var c = handle;
+            var s = SigningIdentity.HandleOf(signer);
+            using (var t = new Pin(settingsJson))
+            {
+                var ts = t.Slice;
+                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_remove(c, ts, s, out o));
+            }
+        }
+
+        /// <summary>Rolls from current to next. settings (JSON): {target, displayName, removeOld, tenantId, clientId,
+        /// verifyTimeoutSecs}. Returns the report; an incomplete roll throws with the report in ErrorJson.</summary>
+        public string Roll(string settingsJson, SigningIdentity current, SigningIdentity next)
+        {
+            var c = handle;
+            var cur = SigningIdentity.HandleOf(current);
+            var nxt = SigningIdentity.HandleOf(next);
+            using (var t = new Pin(settingsJson))
+            {
+                var ts = t.Slice;
+                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll(c, ts, cur, nxt, out o));
+            }
+        }
+
+        /// <summary>Starts the roll of <see cref="Roll"/> in the background and returns at once; poll the returned
+        /// operation for its progress and outcome, and dispose it when done. Settings and handles are checked before
+        /// anything starts (a KeyrollException here, as from Roll). Nothing calls back into .NET.</summary>
+        public RollOperation StartRoll(string settingsJson, SigningIdentity current, SigningIdentity next)
+        {
+            var c = handle;
+            var cur = SigningIdentity.HandleOf(current);
+            var nxt = SigningIdentity.HandleOf(next);
+            ulong h = 0;
+            using (var t = new Pin(settingsJson))
+            {
+                var ts = t.Slice;
+                Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_start(c, ts, cur, nxt, out h, out o));
+            }
+            return new RollOperation(h);
+        }
+
+        /// <summary>Closes the connection; later use throws (UnknownHandle).</summary>
+        public void Dispose()
+        {
+            if (System.Threading.Interlocked.Exchange(ref closed, 1) == 0) NativeMethods.keyroll_disconnect(handle);
+        }
+
+        int closed;
+    }
+}

@@ -1,0 +1,46 @@
+// A roll running in the background, polled by the host (nothing calls back into it).
+
+using System;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.IO;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
+using System.Runtime.Serialization.Json;
+using System.Text;
+using Keyroll.Native;
+
+namespace Keyroll
+{
+    /// <summary>A roll running in the native library, started by <see cref="Connection.StartRoll"/>. Poll it from
+    /// the thread that owns the work (no callbacks cross the boundary). Disposing it does not stop the roll: a roll
+    /// cut short could leave the object between its old and new key, so it runs to its end unobserved.</summary>
+    public sealed class RollOperation : IDisposable
+    {
+        readonly ulong handle;
+
+        internal RollOperation(ulong handle)
+        {
+            this.handle = handle;
+        }
+
+        /// <summary>What happened since the last poll, without waiting (JSON): {done, events: [step messages since the
+        /// last poll], waiting: {attempt, seconds} | null, report}. Once done, report is what Roll returns: the roll
+        /// report when it succeeded, else the error object Roll would throw with (kind, code, message, report).
+        /// Throws only when the poll itself fails (e.g. after Dispose: UnknownHandle).</summary>
+        public string Poll()
+        {
+            var h = handle;
+            return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_poll(h, out o));
+        }
+
+        /// <summary>Closes the operation; later polls throw (UnknownHandle).</summary>
+        public void Dispose()
+        {
+            if (System.Threading.Interlocked.Exchange(ref closed, 1) == 0) NativeMethods.keyroll_roll_close(handle);
+        }
+
+        int closed;
+    }
+}
