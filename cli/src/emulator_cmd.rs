@@ -74,7 +74,7 @@ pub struct EmulatorArgs {
 
 /// A positive number of seconds as a duration, or a message naming the option.
 fn seconds(option: &str, secs: f64) -> anyhow::Result<Duration> {
-    if !(secs > 0.0) {
+    if secs.is_nan() || secs <= 0.0 {
         anyhow::bail!("{option} must be a positive number of seconds, not {secs}");
     }
     Duration::try_from_secs_f64(secs)

@@ -105,10 +105,9 @@ pub enum ApiError {
         diagnostic: Option<String>,
         /// Seconds for a `Retry-After` header (429 / 503).
         retry_after: Option<f64>,
-        /// Extra members of `innerError` (the throttling answer's `code`, `status`, `message`).
-        inner: Vec<(&'static str, String)>,
-        /// Extra response headers (the throttling answer's `x-ms-throttle-*`).
-        headers: Vec<(&'static str, String)>,
+        /// Extra members of `innerError` and extra headers (the throttling answer's); boxed, as most errors
+        /// have none.
+        extra: Option<Box<Extra>>,
     },
     /// The token endpoint's `{"error","error_description","error_codes",...}` body.
     OAuth {
@@ -125,6 +124,15 @@ pub enum ApiError {
     },
 }
 
+/// What some Graph errors carry beyond code and message.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Extra members of `innerError` (the throttling answer's `code`, `status`, `message`).
+    pub inner: Vec<(&'static str, String)>,
+    /// Extra response headers (the throttling answer's `x-ms-throttle-*`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
 /// Header carrying the emulator's reason for a refusal; the real service gives none, which is what makes
 /// its 401s so hard to debug. Never carries a token or key.
 pub const DIAGNOSTIC_HEADER: &str = "x-keyroll-emulator-diagnostic";
@@ -138,8 +146,7 @@ impl ApiError {
             message: message.into(),
             diagnostic: None,
             retry_after: None,
-            inner: Vec::new(),
-            headers: Vec::new(),
+            extra: None,
         }
     }
 
@@ -158,14 +165,17 @@ impl ApiError {
             "Please retry again later.",
         )
         .with_retry_after(Some(retry_after));
-        if let ApiError::Graph { inner, headers, .. } = &mut e {
-            inner.push(("code", "429".to_owned()));
-            inner.push(("message", "Please retry after".to_owned()));
-            inner.push(("status", "429".to_owned()));
+        if let ApiError::Graph { extra, .. } = &mut e {
+            let mut x = Extra::default();
+            x.inner.push(("code", "429".to_owned()));
+            x.inner.push(("message", "Please retry after".to_owned()));
+            x.inner.push(("status", "429".to_owned()));
             if let Some(scope) = scope {
-                headers.push(("x-ms-throttle-scope", scope));
+                x.headers.push(("x-ms-throttle-scope", scope));
             }
-            headers.push(("x-ms-throttle-information", information.to_owned()));
+            x.headers
+                .push(("x-ms-throttle-information", information.to_owned()));
+            *extra = Some(Box::new(x));
         }
         e
     }
@@ -294,9 +304,9 @@ impl ApiError {
                 message,
                 diagnostic,
                 retry_after,
-                inner,
-                headers,
+                extra,
             } => {
+                let Extra { inner, headers } = extra.map(|b| *b).unwrap_or_default();
                 let date = now
                     .format(&time::macros::format_description!(
                         "[year]-[month]-[day]T[hour]:[minute]:[second]"
