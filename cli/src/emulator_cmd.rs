@@ -129,8 +129,14 @@ impl EmulatorArgs {
 }
 
 /// Runs the emulator until SIGINT or SIGTERM.
-pub fn run(args: EmulatorArgs) -> anyhow::Result<()> {
-    let config = args.config()?;
+pub fn run(args: EmulatorArgs) -> crate::exit::CmdResult {
+    // A bad option is bad input (exit 2); failing to start or serve is exit 1.
+    let config = args.config().map_err(crate::exit::Failure::input)?;
+    serve(config).map_err(|error| crate::exit::Failure { code: 1, error })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn serve(config: EmulatorConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
