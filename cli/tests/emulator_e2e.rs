@@ -1,7 +1,8 @@
-//! `keyroll roll` against an emulator that lags like the real directory (issue 16): reads of an object's
-//! keys lag its writes and a new key signs in late, together with dropped answers (drop-after-commit) and
-//! 429s. What must hold: exactly one new key, nothing lost, no object locked out, the roll waits out the
-//! token delay with progress, and `--verify-timeout` says what happened when it runs out.
+//! `keyroll roll` against a `keyroll emulator` that behaves like the real service on its bad days (issue 16):
+//! reads of an object's keys lag its writes and a new key signs in late, together with dropped answers
+//! (drop-after-commit) and 429s; and an emulator restarted on its state. What must hold: exactly one new key,
+//! nothing lost, no object locked out, the roll waits out the token delay with progress, `--verify-timeout`
+//! says what happened when it runs out, and clients that trust the CA file of an earlier run keep working.
 //!
 //! Tests marked `#[ignore]` fail because of a client defect named in their reason; they run with
 //! `cargo nextest run -p keyroll-cli --run-ignored all`.
@@ -487,4 +488,32 @@ fn remove_old_under_read_lag_longer_than_the_token_delay_fails_the_roll() {
     let text = r.text();
     assert_eq!(r.code(), Some(0), "{text}");
     assert_eq!(emu.thumbs(&app.id), vec![c.new.1.sha1_hex()], "{text}");
+}
+
+#[test]
+fn new_ca_at_every_https_start_fails_rolls_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let state = state.to_str().unwrap();
+    let c = certs();
+    let first = emulator(&["--state", state]);
+    let apps: Vec<Created> = (0..4)
+        .map(|_| first.create(&[&c.old.1], json!({})))
+        .collect();
+    let pinned_ca = first.ca.clone();
+    let r = keyroll(&single_roll(&first, &apps[0], &["--remove-old"]), &[]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    drop(first);
+
+    // Restarted on the same state; every client still trusts the first run's CA file.
+    let second = emulator(&["--state", state]);
+    for app in &apps[1..] {
+        let mut args = single_roll(&second, app, &["--remove-old"]);
+        let n = args.len();
+        args[n - 1] = pinned_ca.clone();
+        assert_eq!(args[n - 2], "--ca-cert");
+        let r = keyroll(&args, &[]);
+        assert_eq!(r.code(), Some(0), "after restart: {}", r.text());
+        assert_eq!(second.thumbs(&app.id), vec![c.new.1.sha1_hex()]);
+    }
 }
