@@ -455,6 +455,31 @@ fn judge_proof(
         .ok_or_else(|| ApiError::proof_rejected("proof signature: no signer identified"))
 }
 
+/// Runs `commit`, a write of `object_id`'s keys; when reads lag (replication delay), remembers the keys as
+/// they were before it, which reads keep seeing for the delay. Returns the write's own outcome.
+fn replicated_write<R>(
+    state: &SharedState,
+    object_id: Uuid,
+    commit: impl FnOnce() -> Result<Result<(), R>, crate::error::StoreError>,
+) -> Result<Result<(), R>, ApiError> {
+    let (lag, _) = state.faults.replication_delays();
+    let writing = state.replication.begin_write(lag);
+    let before = match writing {
+        Some(_) => Some(state.store.keys(object_id)?),
+        None => None,
+    };
+    let committed = commit()?;
+    if committed.is_ok()
+        && let Some(before) = before
+    {
+        state
+            .replication
+            .record(object_id, state.now(), lag, before);
+    }
+    drop(writing);
+    Ok(committed)
+}
+
 async fn add_key(
     state: &SharedState,
     target: &DirectoryObject,
@@ -519,25 +544,17 @@ async fn add_key(
         })?;
     let key_id = Uuid::new_v4();
     let stored = validated.stored_credential(key_id);
-    let (lag, activation) = state.faults.replication_delays();
-    let writing = state.replication.begin_write(lag);
-    let before = match writing {
-        Some(_) => Some(state.store.keys(target.id)?),
-        None => None,
-    };
-    let committed = state
-        .store
-        .add_key(target.id, &stored, Some(signer), MAX_KEY_CREDENTIALS)?;
-    if committed.is_ok() {
-        let now = state.now();
-        if let Some(before) = before {
-            state.replication.record(target.id, now, lag, before);
-        }
-        if activation.is_positive() {
-            state.replication.activate_at(key_id, now + activation);
-        }
+    let committed = replicated_write(state, target.id, || {
+        state
+            .store
+            .add_key(target.id, &stored, Some(signer), MAX_KEY_CREDENTIALS)
+    })?;
+    let (_, activation) = state.faults.replication_delays();
+    if committed.is_ok() && activation.is_positive() {
+        state
+            .replication
+            .activate_at(key_id, state.now() + activation);
     }
-    drop(writing);
     match committed {
         Ok(()) => {}
         Err(AddKeyRefusal::TooManyKeys) => {
@@ -595,23 +612,11 @@ fn remove_key(
     }
     let usable = candidates(state, target)?;
     let signer = judge_proof(state, target, &usable, &request.proof)?;
-    let (lag, _) = state.faults.replication_delays();
-    let writing = state.replication.begin_write(lag);
-    let before = match writing {
-        Some(_) => Some(state.store.keys(target.id)?),
-        None => None,
-    };
-    let committed = state
-        .store
-        .remove_key(target.id, request.key_id, Some(signer))?;
-    if committed.is_ok()
-        && let Some(before) = before
-    {
+    let committed = replicated_write(state, target.id, || {
         state
-            .replication
-            .record(target.id, state.now(), lag, before);
-    }
-    drop(writing);
+            .store
+            .remove_key(target.id, request.key_id, Some(signer))
+    })?;
     match committed {
         Ok(()) => {}
         Err(RemoveKeyRefusal::NoSuchKey) => {

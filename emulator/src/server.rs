@@ -154,12 +154,14 @@ impl Registry {
         let Ok(m) = self.conns.lock() else {
             return false;
         };
+        // Ties (the same millisecond) go to the connection accepted first.
         let oldest = m
-            .values()
-            .filter(|c| c.idle_since_ms.load(Ordering::Relaxed) != BUSY)
-            .min_by_key(|c| c.idle_since_ms.load(Ordering::Relaxed));
+            .iter()
+            .map(|(id, c)| (c.idle_since_ms.load(Ordering::Relaxed), *id, c))
+            .filter(|(since, _, _)| *since != BUSY)
+            .min_by_key(|(since, id, _)| (*since, *id));
         match oldest {
-            Some(c) => {
+            Some((_, _, c)) => {
                 // Marked busy so that it is not chosen twice while it closes.
                 c.busy();
                 c.kill.notify_one();
