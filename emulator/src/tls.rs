@@ -43,12 +43,16 @@ fn tls_err(e: impl std::fmt::Display) -> EmulatorError {
     }
 }
 
-/// The kept form of the TLS material (one `meta` row of the state store, JSON).
-#[derive(Serialize, Deserialize)]
+/// The kept form of the TLS material (one `meta` row of the state store, JSON). The server key is wiped
+/// from memory when this is dropped.
+#[derive(Serialize, Deserialize, zeroize::ZeroizeOnDrop)]
 #[serde(rename_all = "camelCase")]
 struct Kept {
+    #[zeroize(skip)]
     ca_pem: String,
+    #[zeroize(skip)]
     ca_der: String,
+    #[zeroize(skip)]
     leaf_der: String,
     leaf_key_pkcs8: String,
 }
@@ -67,7 +71,7 @@ impl Kept {
             self.ca_pem.clone(),
             decode("CA certificate", &self.ca_der)?,
             decode("server certificate", &self.leaf_der)?,
-            decode("server key", &self.leaf_key_pkcs8)?,
+            zeroize::Zeroizing::new(decode("server key", &self.leaf_key_pkcs8)?),
         )
     }
 
@@ -84,7 +88,7 @@ impl Kept {
 /// The TLS material kept in `store`, created and stored on first use (or when it is about to expire).
 pub fn load_or_create(store: &Store) -> Result<TlsMaterial, EmulatorError> {
     let deadline = time::OffsetDateTime::now_utc() + RENEW_BEFORE;
-    if let Some(bytes) = store.meta(META_KEY)? {
+    if let Some(bytes) = store.meta(META_KEY)?.map(zeroize::Zeroizing::new) {
         let kept: Kept = serde_json::from_slice(&bytes)
             .map_err(|e| tls_err(format!("stored TLS material does not parse: {e}")))?;
         if kept.fresh_until(deadline) {
@@ -96,14 +100,16 @@ pub fn load_or_create(store: &Store) -> Result<TlsMaterial, EmulatorError> {
     }
     let fresh = generate_kept()?;
     // Insert-or-keep: should two emulators share one state file and start together, both serve the same.
-    let stored = store.meta_or_insert(META_KEY, &to_json(&fresh)?)?;
+    let stored = zeroize::Zeroizing::new(store.meta_or_insert(META_KEY, &to_json(&fresh)?)?);
     let kept: Kept = serde_json::from_slice(&stored)
         .map_err(|e| tls_err(format!("stored TLS material does not parse: {e}")))?;
     kept.material()
 }
 
-fn to_json(kept: &Kept) -> Result<Vec<u8>, EmulatorError> {
-    serde_json::to_vec(kept).map_err(tls_err)
+fn to_json(kept: &Kept) -> Result<zeroize::Zeroizing<Vec<u8>>, EmulatorError> {
+    serde_json::to_vec(kept)
+        .map(zeroize::Zeroizing::new)
+        .map_err(tls_err)
 }
 
 /// Generates a CA and a server certificate signed by it, valid from a day ago for a year.
@@ -155,7 +161,7 @@ fn generate_kept() -> Result<Kept, EmulatorError> {
         ca_pem: ca_cert.pem(),
         ca_der: b64::encode_std(ca_cert.der()),
         leaf_der: b64::encode_std(leaf_cert.der()),
-        leaf_key_pkcs8: b64::encode_std(&leaf_key.serialize_der()),
+        leaf_key_pkcs8: b64::encode_std(&zeroize::Zeroizing::new(leaf_key.serialize_der())),
     })
 }
 
@@ -163,7 +169,7 @@ fn server_material(
     ca_pem: String,
     ca_der: Vec<u8>,
     leaf_der: Vec<u8>,
-    leaf_key: Vec<u8>,
+    leaf_key: zeroize::Zeroizing<Vec<u8>>,
 ) -> Result<TlsMaterial, EmulatorError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -172,7 +178,7 @@ fn server_material(
         .with_no_client_auth()
         .with_single_cert(
             vec![CertificateDer::from(leaf_der), CertificateDer::from(ca_der)],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key)),
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.to_vec())),
         )
         .map_err(tls_err)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
