@@ -551,9 +551,8 @@ async fn add_key(
     })?;
     let (_, activation) = state.faults.replication_delays();
     if committed.is_ok() && activation.is_positive() {
-        state
-            .replication
-            .activate_at(key_id, state.now() + activation);
+        let now = state.now();
+        state.replication.activate_at(key_id, now, now + activation);
     }
     match committed {
         Ok(()) => {}

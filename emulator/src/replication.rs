@@ -112,9 +112,13 @@ impl Replication {
         }
     }
 
-    /// Makes `key_id` usable for tokens only from `at`.
-    pub fn activate_at(&self, key_id: Uuid, at: OffsetDateTime) {
+    /// Makes `key_id`, added at `now`, usable for tokens only from `at`.
+    pub fn activate_at(&self, key_id: Uuid, now: OffsetDateTime, at: OffsetDateTime) {
         if let Ok(mut a) = self.activation.lock() {
+            // Keys never used to sign in would otherwise stay here: sweep the ones already usable.
+            if a.len() >= SWEEP_ABOVE {
+                a.retain(|_, t| *t > now);
+            }
             a.insert(key_id, at);
         }
     }
@@ -177,7 +181,7 @@ mod tests {
         let r = Replication::default();
         let k = Uuid::new_v4();
         let t0 = OffsetDateTime::now_utc();
-        r.activate_at(k, t0 + millis(500));
+        r.activate_at(k, t0, t0 + millis(500));
         assert!(!r.usable_for_tokens(k, t0));
         assert!(r.usable_for_tokens(k, t0 + millis(500)));
         assert!(r.usable_for_tokens(Uuid::new_v4(), t0));
