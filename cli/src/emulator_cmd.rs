@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use keyroll_emulator::{EmulatorConfig, FaultConfig, FaultRule, WriteBudget};
+use std::time::Duration;
+
+use keyroll_emulator::{ConnectionLimits, EmulatorConfig, FaultConfig, FaultRule, WriteBudget};
 
 /// Arguments of `keyroll emulator`.
 #[derive(Debug, clap::Args)]
@@ -46,9 +48,37 @@ pub struct EmulatorArgs {
     /// Drop the connection after committing this many addKey requests.
     #[arg(long, value_name = "N")]
     pub drop_after_commit: Option<u32>,
+    /// Replication delay of reads: Graph's read of an object's keys shows them as they were this many
+    /// milliseconds ago (writes and the admin API see every write at once).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub replication_delay_ms: u64,
+    /// Replication delay of sign-ins: a key added by addKey signs client assertions only this many
+    /// milliseconds after it was added (until then: AADSTS700027).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub key_activation_delay_ms: u64,
     /// Seconds of clock difference tolerated on proofs and assertions.
     #[arg(long, value_name = "SECS", default_value_t = keyroll_emulator::DEFAULT_SKEW_SECS)]
     pub skew: i64,
+    /// Connections served at once; more wait until one ends (default: 1024, or less to stay 64 below the
+    /// process's open-files limit).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Seconds a connection may take to send a complete request head, from its start or its previous
+    /// response (the keep-alive idle timeout).
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub header_timeout: f64,
+    /// Seconds a request may take to send its body.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub body_timeout: f64,
+}
+
+/// A positive number of seconds as a duration, or a message naming the option.
+fn seconds(option: &str, secs: f64) -> anyhow::Result<Duration> {
+    if secs.is_nan() || secs <= 0.0 {
+        anyhow::bail!("{option} must be a positive number of seconds, not {secs}");
+    }
+    Duration::try_from_secs_f64(secs)
+        .map_err(|e| anyhow::anyhow!("{option} {secs} is not a usable number of seconds: {e}"))
 }
 
 impl EmulatorArgs {
@@ -79,16 +109,34 @@ impl EmulatorArgs {
                     retry_after: None,
                 }),
                 write_budget,
+                replication_delay_ms: self.replication_delay_ms,
+                key_activation_delay_ms: self.key_activation_delay_ms,
             },
             skew_secs: self.skew,
+            limits: ConnectionLimits {
+                max_connections: match self.max_connections {
+                    Some(0) => anyhow::bail!("--max-connections must be at least 1"),
+                    Some(n) => n,
+                    None => keyroll_emulator::server::default_max_connections(),
+                },
+                header_read_timeout: seconds("--header-timeout", self.header_timeout)?,
+                body_read_timeout: seconds("--body-timeout", self.body_timeout)?,
+                ..ConnectionLimits::default()
+            },
             ..EmulatorConfig::default()
         })
     }
 }
 
 /// Runs the emulator until SIGINT or SIGTERM.
-pub fn run(args: EmulatorArgs) -> anyhow::Result<()> {
-    let config = args.config()?;
+pub fn run(args: EmulatorArgs) -> crate::exit::CmdResult {
+    // A bad option is bad input (exit 2); failing to start or serve is exit 1.
+    let config = args.config().map_err(crate::exit::Failure::input)?;
+    serve(config).map_err(|error| crate::exit::Failure { code: 1, error })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn serve(config: EmulatorConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -58,9 +58,7 @@ fn main() -> ExitCode {
         Command::Proof(c) => cmd::proof::run(c),
         Command::Key(c) => cmd::key::run(c),
         Command::Roll(a) => cmd::roll::run(a),
-        Command::Emulator(a) => emulator_cmd::run(a)
-            .map(|()| ExitCode::SUCCESS)
-            .map_err(|e| exit::Failure { code: 1, error: e }),
+        Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match result {

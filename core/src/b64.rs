@@ -46,6 +46,19 @@ pub fn decode_lenient(text: &str) -> Result<Vec<u8>, DecodeError> {
     result.map_err(|e| DecodeError(e.to_string()))
 }
 
+/// Decodes an `Edm.Binary` value as the service reads it in a request body: the standard alphabet (`+ /`),
+/// padded or not, ASCII whitespace ignored. Graph answers 400 for base64url there (`-` or `_`), although it
+/// is lenient elsewhere; clients always send [`encode_std`].
+pub fn decode_graph_input(text: &str) -> Result<Vec<u8>, DecodeError> {
+    if text.contains(['-', '_']) {
+        return Err(DecodeError(
+            "base64url ('-' or '_'): Graph takes binary values in standard base64 ('+' and '/')"
+                .into(),
+        ));
+    }
+    decode_lenient(text)
+}
+
 /// Decodes one JWT segment: base64url, and strictly without padding.
 pub fn decode_jose_segment(segment: &str) -> Result<Vec<u8>, DecodeError> {
     URL_SAFE_NO_PAD
@@ -91,6 +104,13 @@ mod tests {
         assert_eq!(decode_lenient("+//+\nAQ==").unwrap(), bytes);
         assert!(decode_lenient("not base64!").is_err());
         assert!(decode_lenient("").is_err());
+    }
+
+    #[test]
+    fn graph_input_is_standard_base64_only() {
+        let bytes = [0xfbu8, 0xff, 0xfe, 0x01];
+        assert_eq!(decode_graph_input(&encode_std(&bytes)).unwrap(), bytes);
+        assert!(decode_graph_input(&encode_url(&bytes)).is_err());
     }
 
     #[test]

@@ -77,6 +77,14 @@ pub enum StoreError {
         /// Why it does not parse.
         reason: String,
     },
+    /// The state file could not be created or given owner-only permissions.
+    #[error("state file {path}: {reason} (check the directory's permissions)")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
     /// The state lock was poisoned by a panic in another request.
     #[error("the state lock was poisoned by an earlier panic")]
     Poisoned,
@@ -97,6 +105,9 @@ pub enum ApiError {
         diagnostic: Option<String>,
         /// Seconds for a `Retry-After` header (429 / 503).
         retry_after: Option<f64>,
+        /// Extra members of `innerError` and extra headers (the throttling answer's); boxed, as most errors
+        /// have none.
+        extra: Option<Box<Extra>>,
     },
     /// The token endpoint's `{"error","error_description","error_codes",...}` body.
     OAuth {
@@ -108,7 +119,18 @@ pub enum ApiError {
         aadsts: u32,
         /// The description after `AADSTSnnnn: `.
         description: String,
+        /// Which check failed, for the emulator's diagnostic header (never a secret).
+        diagnostic: Option<String>,
     },
+}
+
+/// What some Graph errors carry beyond code and message.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Extra members of `innerError` (the throttling answer's `code`, `status`, `message`).
+    pub inner: Vec<(&'static str, String)>,
+    /// Extra response headers (the throttling answer's `x-ms-throttle-*`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// Header carrying the emulator's reason for a refusal; the real service gives none, which is what makes
@@ -124,13 +146,46 @@ impl ApiError {
             message: message.into(),
             diagnostic: None,
             retry_after: None,
+            extra: None,
         }
+    }
+
+    /// 429 as Graph's throttling documentation shows it: `TooManyRequests`, "Please retry again later.",
+    /// `innerError` with `code` and `status` "429", a `Retry-After`, and for the identity services
+    /// `x-ms-throttle-scope` (`<Scope>/<Limit>/<ApplicationId>/<TenantId>`, when the caller is known) and
+    /// `x-ms-throttle-information` (the reason, e.g. `WriteLimitExceeded`).
+    pub fn too_many_requests(
+        retry_after: f64,
+        scope: Option<String>,
+        information: &'static str,
+    ) -> Self {
+        let mut e = Self::graph(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Please retry again later.",
+        )
+        .with_retry_after(Some(retry_after));
+        if let ApiError::Graph { extra, .. } = &mut e {
+            let mut x = Extra::default();
+            x.inner.push(("code", "429".to_owned()));
+            x.inner.push(("message", "Please retry after".to_owned()));
+            x.inner.push(("status", "429".to_owned()));
+            if let Some(scope) = scope {
+                x.headers.push(("x-ms-throttle-scope", scope));
+            }
+            x.headers
+                .push(("x-ms-throttle-information", information.to_owned()));
+            *extra = Some(Box::new(x));
+        }
+        e
     }
 
     /// Adds the diagnostic header text.
     pub fn with_diagnostic(mut self, text: impl Into<String>) -> Self {
-        if let ApiError::Graph { diagnostic, .. } = &mut self {
-            *diagnostic = Some(text.into());
+        match &mut self {
+            ApiError::Graph { diagnostic, .. } | ApiError::OAuth { diagnostic, .. } => {
+                *diagnostic = Some(text.into());
+            }
         }
         self
     }
@@ -211,6 +266,7 @@ impl ApiError {
             error,
             aadsts,
             description: description.into(),
+            diagnostic: None,
         }
     }
 
@@ -248,24 +304,34 @@ impl ApiError {
                 message,
                 diagnostic,
                 retry_after,
+                extra,
             } => {
+                let Extra { inner, headers } = extra.map(|b| *b).unwrap_or_default();
                 let date = now
                     .format(&time::macros::format_description!(
                         "[year]-[month]-[day]T[hour]:[minute]:[second]"
                     ))
                     .unwrap_or_default();
+                let mut inner_error = serde_json::Map::new();
+                for (k, v) in inner {
+                    inner_error.insert(k.to_owned(), json!(v));
+                }
+                inner_error.insert("date".into(), json!(date));
+                inner_error.insert("request-id".into(), json!(ids.request_id));
+                inner_error.insert("client-request-id".into(), json!(ids.client_request_id));
                 let body = json!({
                     "error": {
                         "code": code,
                         "message": message,
-                        "innerError": {
-                            "date": date,
-                            "request-id": ids.request_id,
-                            "client-request-id": ids.client_request_id,
-                        }
+                        "innerError": inner_error,
                     }
                 });
                 let mut resp = (status, axum::Json(body)).into_response();
+                for (name, value) in headers {
+                    if let Some(v) = header_text(&value) {
+                        resp.headers_mut().insert(name, v);
+                    }
+                }
                 if let Some(text) = diagnostic.and_then(|d| header_text(&d)) {
                     resp.headers_mut().insert(DIAGNOSTIC_HEADER, text);
                 }
@@ -281,6 +347,7 @@ impl ApiError {
                 error,
                 aadsts,
                 description,
+                diagnostic,
             } => {
                 let timestamp = now
                     .format(&time::macros::format_description!(
@@ -300,7 +367,11 @@ impl ApiError {
                     "correlation_id": ids.client_request_id,
                     "error_uri": format!("https://login.microsoftonline.com/error?code={aadsts}"),
                 });
-                (status, axum::Json(body)).into_response()
+                let mut resp = (status, axum::Json(body)).into_response();
+                if let Some(text) = diagnostic.and_then(|d| header_text(&d)) {
+                    resp.headers_mut().insert(DIAGNOSTIC_HEADER, text);
+                }
+                resp
             }
         }
     }

@@ -83,6 +83,14 @@ pub struct FaultConfig {
     /// The write budget per calling app and tenant; `None` for unlimited.
     #[serde(default)]
     pub write_budget: Option<WriteBudget>,
+    /// Replication delay of reads: Graph's read of an object's keys shows them as they were this many
+    /// milliseconds ago (see [`crate::replication`]).
+    #[serde(default)]
+    pub replication_delay_ms: u64,
+    /// Replication delay of sign-ins: a key added by addKey signs client assertions only this many
+    /// milliseconds after the addKey committed.
+    #[serde(default)]
+    pub key_activation_delay_ms: u64,
 }
 
 /// The live fault state of a running emulator.
@@ -132,6 +140,16 @@ impl Faults {
     /// The added latency.
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.config.lock().map(|c| c.latency_ms).unwrap_or(0))
+    }
+
+    /// The replication delays: (reads lag writes, a new key signs in after).
+    pub fn replication_delays(&self) -> (time::Duration, time::Duration) {
+        let (r, k) = self
+            .config
+            .lock()
+            .map(|c| (c.replication_delay_ms, c.key_activation_delay_ms))
+            .unwrap_or((0, 0));
+        (crate::replication::millis(r), crate::replication::millis(k))
     }
 
     /// Whether this Graph request is to be throttled (429); returns its `Retry-After`.

@@ -161,12 +161,16 @@ pub async fn dispatch(
         return Err(unknown_segment(&path));
     };
     if let Some(retry_after) = state.faults.take_throttle() {
-        return Err(ApiError::graph(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
+        // The scope names the caller when its token is good; a throttled request is not otherwise judged.
+        let scope = state
+            .authenticate(req.headers())
+            .ok()
+            .map(|c| format!("Tenant_Application/ReadWrite/{}/{}", c.appid, c.tid));
+        return Err(ApiError::too_many_requests(
+            retry_after.unwrap_or(1.0),
+            scope,
+            "ResourceUnitLimitExceeded",
         )
-        .with_retry_after(Some(retry_after.unwrap_or(1.0)))
         .with_diagnostic("fault injection: throttle"));
     }
     if let Some(retry_after) = state.faults.take_unavailable() {
@@ -199,12 +203,14 @@ pub async fn dispatch(
         Action::Read => read_object(&state, &target, &base, version, req.uri().query()),
         Action::AddKey | Action::RemoveKey => {
             if let Err(wait) = state.faults.charge_write(caller.tid, caller.appid) {
-                return Err(ApiError::graph(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequests",
-                    "Too many requests.",
+                return Err(ApiError::too_many_requests(
+                    wait,
+                    Some(format!(
+                        "Tenant_Application/Write/{}/{}",
+                        caller.appid, caller.tid
+                    )),
+                    "WriteLimitExceeded",
                 )
-                .with_retry_after(Some(wait))
                 .with_diagnostic("write budget of this app and tenant is spent"));
             }
             let conn = req.extensions().get::<ConnectionControl>().cloned();
@@ -355,6 +361,25 @@ fn check_properties(
     Ok(())
 }
 
+/// Refuses an `Edm.Binary` of a keyCredential that is not standard base64, as the service does (its
+/// deserializer fails before the proof is looked at).
+fn check_binaries(kc: &Map<String, Value>) -> Result<(), ApiError> {
+    for name in ["key", "customKeyIdentifier"] {
+        if let Some(Value::String(text)) = kc.get(name)
+            && !text.is_empty()
+            && let Err(e) = keyroll_core::b64::decode_graph_input(text)
+        {
+            return Err(ApiError::graph(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                "Cannot convert a primitive value to the expected type 'Edm.Binary'. See the inner exception for more details.",
+            )
+            .with_diagnostic(format!("keyCredential.{name}: {e}")));
+        }
+    }
+    Ok(())
+}
+
 fn parse_body(
     bytes: &[u8],
     allowed: &[&str],
@@ -430,6 +455,31 @@ fn judge_proof(
         .ok_or_else(|| ApiError::proof_rejected("proof signature: no signer identified"))
 }
 
+/// Runs `commit`, a write of `object_id`'s keys; when reads lag (replication delay), remembers the keys as
+/// they were before it, which reads keep seeing for the delay. Returns the write's own outcome.
+fn replicated_write<R>(
+    state: &SharedState,
+    object_id: Uuid,
+    commit: impl FnOnce() -> Result<Result<(), R>, crate::error::StoreError>,
+) -> Result<Result<(), R>, ApiError> {
+    let (lag, _) = state.faults.replication_delays();
+    let writing = state.replication.begin_write(lag);
+    let before = match writing {
+        Some(_) => Some(state.store.keys(object_id)?),
+        None => None,
+    };
+    let committed = commit()?;
+    if committed.is_ok()
+        && let Some(before) = before
+    {
+        state
+            .replication
+            .record(object_id, state.now(), lag, before);
+    }
+    drop(writing);
+    Ok(committed)
+}
+
 async fn add_key(
     state: &SharedState,
     target: &DirectoryObject,
@@ -463,6 +513,9 @@ async fn add_key(
             "microsoft.graph.passwordCredential",
         )?;
     }
+    if let Some(Value::Object(kc)) = map.get("keyCredential") {
+        check_binaries(kc)?;
+    }
     for key in ["keyCredential", "passwordCredential"] {
         if let Some(Value::Object(o)) = map.get_mut(key) {
             o.retain(|k, _| !k.starts_with("@odata."));
@@ -491,10 +544,17 @@ async fn add_key(
         })?;
     let key_id = Uuid::new_v4();
     let stored = validated.stored_credential(key_id);
-    match state
-        .store
-        .add_key(target.id, &stored, Some(signer), MAX_KEY_CREDENTIALS)?
-    {
+    let committed = replicated_write(state, target.id, || {
+        state
+            .store
+            .add_key(target.id, &stored, Some(signer), MAX_KEY_CREDENTIALS)
+    })?;
+    let (_, activation) = state.faults.replication_delays();
+    if committed.is_ok() && activation.is_positive() {
+        let now = state.now();
+        state.replication.activate_at(key_id, now, now + activation);
+    }
+    match committed {
         Ok(()) => {}
         Err(AddKeyRefusal::TooManyKeys) => {
             return Err(ApiError::graph(
@@ -551,10 +611,12 @@ fn remove_key(
     }
     let usable = candidates(state, target)?;
     let signer = judge_proof(state, target, &usable, &request.proof)?;
-    match state
-        .store
-        .remove_key(target.id, request.key_id, Some(signer))?
-    {
+    let committed = replicated_write(state, target.id, || {
+        state
+            .store
+            .remove_key(target.id, request.key_id, Some(signer))
+    })?;
+    match committed {
         Ok(()) => {}
         Err(RemoveKeyRefusal::NoSuchKey) => {
             return Err(ApiError::not_found(&request.key_id.to_string())
@@ -567,6 +629,7 @@ fn remove_key(
         }
     }
     state.forget_certificate(request.key_id);
+    state.replication.forget(request.key_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -601,7 +664,11 @@ fn read_object(
             select = Some(fields);
         }
     }
-    let keys = state.store.keys(target.id)?;
+    // What this read sees of recent writes: they replicate with the configured delay.
+    let (lag, _) = state.faults.replication_delays();
+    let keys = state
+        .replication
+        .visible(target.id, state.now(), lag, state.store.keys(target.id)?);
     // Key bytes only come back on a single-object $select of keyCredentials, as the service does.
     let with_bytes = select
         .as_ref()

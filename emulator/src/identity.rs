@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use keyroll_core::assertion::{self, CLIENT_ASSERTION_TYPE, Expectations};
+use keyroll_core::assertion::{self, AssertionError, CLIENT_ASSERTION_TYPE, Expectations};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -62,18 +62,70 @@ fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str
         })
 }
 
-/// The Graph scopes a client-credentials request may ask for.
-fn graph_scope(scope: &str) -> bool {
-    let scopes: Vec<&str> = scope
+/// The resource scopes of a request (without the OIDC ones MSAL adds).
+fn resource_scopes(scope: &str) -> Vec<&str> {
+    scope
         .split_whitespace()
         .filter(|s| !matches!(*s, "openid" | "profile" | "offline_access"))
-        .collect();
+        .collect()
+}
+
+/// The Graph scopes a client-credentials request may ask for.
+fn graph_scope(scope: &str) -> bool {
     matches!(
-        scopes.as_slice(),
+        resource_scopes(scope).as_slice(),
         ["https://graph.microsoft.com/.default"]
             | ["https://graph.microsoft.com//.default"]
             | ["00000003-0000-0000-c000-000000000000/.default"]
     )
+}
+
+/// The service's refusal of a client-credentials scope: AADSTS1002012 when a scope lacks `/.default` (the
+/// client-credentials rule), AADSTS70011 for any other scope the emulator does not serve.
+fn scope_refusal(scope: &str) -> ApiError {
+    if let Some(bad) = resource_scopes(scope)
+        .into_iter()
+        .find(|s| !s.ends_with("/.default"))
+    {
+        return ApiError::oauth(
+            "invalid_scope",
+            1002012,
+            format!(
+                "The provided value for scope {bad} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        )
+        .with_diagnostic("client credentials need a scope ending in /.default");
+    }
+    ApiError::oauth(
+        "invalid_scope",
+        70011,
+        format!(
+            "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+        ),
+    )
+    .with_diagnostic("the emulator serves https://graph.microsoft.com/.default only")
+}
+
+/// The service's text of an AADSTS700027 refusal (the key that signed the assertion is not registered, not
+/// valid now, or does not verify it), with the client id and thumbprint where the service shows them.
+/// Core's precise reason goes to the diagnostic header.
+fn assertion_refusal(e: &AssertionError, client_id: &str) -> ApiError {
+    let visit = format!(
+        "Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/{client_id}']."
+    );
+    let description = match e {
+        AssertionError::KeyNotRegistered { thumbprint } => format!(
+            "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', {visit}"
+        ),
+        AssertionError::KeyNotValid { thumbprint, .. } => format!(
+            "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key used is expired., Thumbprint of key used by client: '{thumbprint}', {visit}"
+        ),
+        AssertionError::Signature { thumbprint } => format!(
+            "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{thumbprint}', {visit}"
+        ),
+        other => other.to_string(),
+    };
+    ApiError::oauth(e.oauth_error(), e.aadsts_code(), description).with_diagnostic(e.to_string())
 }
 
 fn resolve_tenant(state: &SharedState, tenant: &str) -> Result<Uuid, ApiError> {
@@ -163,16 +215,15 @@ pub async fn token(
             )
         })?;
     if !graph_scope(scope) {
-        return Err(ApiError::oauth(
-            "invalid_scope",
-            70011,
-            format!(
-                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid; use https://graph.microsoft.com/.default."
-            ),
-        ));
+        return Err(scope_refusal(scope));
     }
     let now = state.now();
-    let keys = state.store.key_headers(app.id)?;
+    let mut keys = state.store.key_headers(app.id)?;
+    // A key added moments ago has not replicated to the sign-in service yet (see `replication`).
+    keys.retain(|k| {
+        k.key_id
+            .is_none_or(|id| state.replication.usable_for_tokens(id, now))
+    });
     let usable = state.signing_candidates(&keys, now);
     let certificates: Vec<_> = usable.iter().map(|k| k.certificate.clone()).collect();
     let origin = state.origin(&headers);
@@ -189,8 +240,10 @@ pub async fn token(
         now,
         clock_skew_secs: state.skew_secs,
     };
-    assertion::verify(assertion_text, &expect)
-        .map_err(|e| ApiError::oauth(e.oauth_error(), e.aadsts_code(), e.to_string()))?;
+    assertion::verify(assertion_text, &expect).map_err(|e| match e.aadsts_code() {
+        700027 => assertion_refusal(&e, client_id),
+        code => ApiError::oauth(e.oauth_error(), code, e.to_string()),
+    })?;
     issue_for(&state, &app)
 }
 
@@ -288,5 +341,16 @@ mod tests {
         ));
         assert!(!super::graph_scope("https://graph.microsoft.com/User.Read"));
         assert!(!super::graph_scope("https://management.azure.com/.default"));
+    }
+
+    #[test]
+    fn scope_refusals_name_the_service_codes() {
+        let code = |s| match super::scope_refusal(s) {
+            crate::ApiError::OAuth { aadsts, .. } => aadsts,
+            crate::ApiError::Graph { .. } => 0,
+        };
+        assert_eq!(code("https://graph.microsoft.com/User.Read"), 1002012);
+        assert_eq!(code("https://graph.microsoft.com"), 1002012);
+        assert_eq!(code("https://management.azure.com/.default"), 70011);
     }
 }

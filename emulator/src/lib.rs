@@ -14,14 +14,16 @@
 //! * [`store::Store`] keeps the directory in SQLite (in memory, or a WAL file with `--state`); every write is
 //!   one transaction that re-checks its preconditions, so concurrent writers never lose or duplicate a key.
 //! * [`faults`] injects 429 / 503 / latency / drop-after-commit and enforces the per app+tenant write budget.
-//! * [`start`] serves it on loopback (HTTPS with a generated CA by default) and hands back the URLs, the CA
-//!   and a shutdown handle.
+//! * [`replication`] makes reads lag writes and new keys wait before they sign in, as the real directory's
+//!   replication does, when asked to.
+//! * [`start`] serves it on loopback (HTTPS with a CA kept with the state, by default) within
+//!   [`server::ConnectionLimits`] and hands back the URLs, the CA and a shutdown handle.
 //!
 //! ## What it does not do
 //!
-//! It never listens beyond loopback, keeps no real secrets (its CA and token key are generated), implements
-//! only the endpoints rollover needs, and does not emulate replication delay. Its refusals carry an extra
-//! `x-keyroll-emulator-diagnostic` header naming the failed check; the real service gives no such detail.
+//! It never listens beyond loopback, keeps no real secrets (its CA and token key are generated), and
+//! implements only the endpoints rollover needs. Its refusals carry an extra `x-keyroll-emulator-diagnostic`
+//! header naming the failed check; the real service gives no such detail.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -32,6 +34,7 @@ pub mod error;
 pub mod faults;
 pub mod graph;
 pub mod identity;
+pub mod replication;
 pub mod server;
 pub mod state;
 pub mod store;
@@ -50,6 +53,7 @@ use uuid::Uuid;
 pub use app::app;
 pub use error::{ApiError, EmulatorError, StoreError};
 pub use faults::{FaultConfig, FaultRule, WriteBudget};
+pub use server::ConnectionLimits;
 pub use state::Emulator;
 
 /// Seconds of clock difference tolerated on proofs and client assertions by default.
@@ -74,6 +78,8 @@ pub struct EmulatorConfig {
     pub skew_secs: i64,
     /// The clock every check uses.
     pub clock: Arc<dyn Clock>,
+    /// Bounds on connections, request heads and bodies.
+    pub limits: ConnectionLimits,
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -84,6 +90,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("state", &self.state)
             .field("seed", &self.seed)
             .field("faults", &self.faults)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +109,7 @@ impl Default for EmulatorConfig {
             },
             skew_secs: DEFAULT_SKEW_SECS,
             clock: Arc::new(SystemClock),
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -188,12 +196,13 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         default_tenant,
         random_secret(),
         scheme,
+        config.limits,
     ));
     if let Some(path) = &config.seed {
         load_seed(&state, path)?;
     }
     let (tls, ca_pem, ca_cert) = if config.tls {
-        let material = tls::generate()?;
+        let material = tls::load_or_create(&state.store)?;
         let path = match &config.ca_file {
             Some(p) => p.clone(),
             None => std::env::temp_dir().join(format!(
@@ -217,7 +226,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     let base = format!("{scheme}://{addr}");
     let (tx, rx) = watch::channel(false);
     let router = app(state.clone());
-    let task = tokio::spawn(server::serve(listener, tls, router, rx));
+    let task = tokio::spawn(server::serve(listener, tls, router, config.limits, rx));
     Ok(RunningEmulator {
         endpoints: Endpoints {
             graph_url: base.clone(),

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::faults::Faults;
+use crate::replication::Replication;
+use crate::server::ConnectionLimits;
 use crate::store::Store;
 use crate::tokens::{AccessClaims, TokenSigner};
 
@@ -34,6 +36,10 @@ pub struct Emulator {
     pub identity_header: String,
     /// `https` or `http`.
     pub scheme: &'static str,
+    /// Bounds on connections and request bodies.
+    pub limits: ConnectionLimits,
+    /// What reads and sign-ins have not seen yet of recent writes.
+    pub replication: Replication,
     /// Parsed certificates by key id: a key's bytes never change, so each is parsed once.
     cert_cache: Mutex<HashMap<Uuid, Certificate>>,
 }
@@ -68,6 +74,7 @@ impl Emulator {
         default_tenant: Uuid,
         identity_header: String,
         scheme: &'static str,
+        limits: ConnectionLimits,
     ) -> Self {
         Emulator {
             store,
@@ -78,6 +85,8 @@ impl Emulator {
             default_tenant,
             identity_header,
             scheme,
+            limits,
+            replication: Replication::default(),
             cert_cache: Mutex::new(HashMap::new()),
         }
     }

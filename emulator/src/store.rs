@@ -213,9 +213,14 @@ fn from_ts(t: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
 
 impl Store {
     /// Opens the state: in memory when `path` is `None`, else the file (created if absent) in WAL mode.
+    ///
+    /// The file holds private keys (the token signing key, the HTTPS server key), so it is readable by its
+    /// owner only (mode 0600, set before SQLite writes anything; SQLite gives its `-wal` and `-shm` files the
+    /// database file's mode).
     pub fn open(path: Option<&Path>) -> Result<Self, StoreError> {
         let conn = match path {
             Some(p) => {
+                owner_only(p)?;
                 let c = Connection::open(p)?;
                 c.pragma_update(None, "journal_mode", "WAL")?;
                 c.pragma_update(None, "synchronous", "NORMAL")?;
@@ -242,6 +247,16 @@ impl Store {
             c.query_row("SELECT v FROM meta WHERE k = ?1", [key], |r| r.get(0))
                 .optional()?,
         )
+    }
+
+    /// Writes (or replaces) a value of the `meta` table.
+    pub fn meta_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let c = self.lock()?;
+        c.execute(
+            "INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     /// Writes a value of the `meta` table unless one is there; returns the value that is stored.
@@ -508,6 +523,34 @@ impl Store {
         tx.commit()?;
         Ok(Ok(()))
     }
+}
+
+/// Creates `path` empty with mode 0600 when it does not exist, and narrows an existing file to 0600.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let io = |e: std::io::Error| StoreError::File {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    let mode = file.metadata().map_err(io)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700 | 0o600))
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> Result<(), StoreError> {
+    Ok(())
 }
 
 fn key_exists(c: &Connection, object_id: Uuid, key_id: Uuid) -> Result<bool, StoreError> {

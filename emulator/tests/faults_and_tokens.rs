@@ -306,7 +306,7 @@ async fn token_endpoint_issues_tokens_for_valid_assertions_only() {
     );
     f[1].1 = "https://graph.microsoft.com/User.Read".into();
     let r = token_request(&h, tenant, &f).await;
-    assert_eq!(r.json::<Value>().await.unwrap()["error_codes"][0], 70011);
+    assert_eq!(r.json::<Value>().await.unwrap()["error_codes"][0], 1002012);
     h.emu.shutdown().await;
 }
 

@@ -275,7 +275,7 @@ async fn body_rules_answer_400_with_the_documented_codes_and_change_nothing() {
         (
             "bad base64",
             kc(json!({"key": "!!!not base64!!!"})),
-            "BadRequest",
+            "Request_BadRequest",
         ),
         ("bad keyId guid", kc(json!({"keyId": "nope"})), "BadRequest"),
     ];

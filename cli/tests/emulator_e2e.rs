@@ -1,0 +1,519 @@
+//! `keyroll roll` against a `keyroll emulator` that behaves like the real service on its bad days (issue 16):
+//! reads of an object's keys lag its writes and a new key signs in late, together with dropped answers
+//! (drop-after-commit) and 429s; and an emulator restarted on its state. What must hold: exactly one new key,
+//! nothing lost, no object locked out, the roll waits out the token delay with progress, `--verify-timeout`
+//! says what happened when it runs out, and clients that trust the CA file of an earlier run keep working.
+//!
+//! Tests marked `#[ignore]` fail because of a client defect named in their reason; they run with
+//! `cargo nextest run -p keyroll-cli --run-ignored all`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use keyroll_core::b64;
+use keyroll_core::cert::Certificate;
+use keyroll_core::cert::generate::self_signed_rsa;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+const TOKEN_VAR: &str = "KEYROLL_REPLICATION_E2E_TOKEN";
+
+struct Certs {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    /// (path, certificate) of the certificate in use and of the next one.
+    old: (PathBuf, Certificate),
+    new: (PathBuf, Certificate),
+}
+
+fn certs() -> &'static Certs {
+    static C: OnceLock<Certs> = OnceLock::new();
+    C.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let make = |name: &str| {
+            let made = self_signed_rsa(
+                &format!("keyroll replication e2e {name}"),
+                OffsetDateTime::now_utc() - time::Duration::days(1),
+                365,
+                2048,
+            )
+            .unwrap();
+            let path = dir.path().join(format!("{name}.pem"));
+            std::fs::write(&path, made.to_pem().as_bytes()).unwrap();
+            (path, made.certificate.clone())
+        };
+        Certs {
+            old: make("old"),
+            new: make("new"),
+            dir: dir.path().to_path_buf(),
+            _dir: dir,
+        }
+    })
+}
+
+struct Emu {
+    child: Child,
+    graph: String,
+    ca: String,
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn emulator(extra: &[&str]) -> Emu {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyroll emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    Emu {
+        graph: v["graph_url"].as_str().unwrap().to_owned(),
+        ca: v["ca_cert"].as_str().unwrap().to_owned(),
+        child,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Created {
+    id: String,
+    app_id: String,
+    tenant: String,
+}
+
+impl Emu {
+    fn curl(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--noproxy", "*", "--cacert", &self.ca, "-X", method])
+            .arg(format!("{}{path}", self.graph))
+            .stdout(Stdio::piped());
+        if body.is_some() {
+            cmd.args([
+                "-H",
+                "content-type: application/json",
+                "--data-binary",
+                "@-",
+            ])
+            .stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().expect("curl");
+        if let Some(b) = body {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b.to_string().as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "curl {method} {path}");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    fn create(&self, certs: &[&Certificate], extra: Value) -> Created {
+        let mut body = json!({
+            "displayName": "replication e2e app",
+            "certificates": certs.iter().map(|c| b64::encode_std(c.der())).collect::<Vec<_>>(),
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        let v = self.curl("POST", "/_emulator/applications", Some(&body));
+        let s = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
+        Created {
+            id: s("id"),
+            app_id: s("appId"),
+            tenant: s("tenantId"),
+        }
+    }
+
+    /// Thumbprints of the object's committed key credentials (the admin API sees every write at once).
+    fn thumbs(&self, id: &str) -> Vec<String> {
+        let v = self.curl("GET", &format!("/_emulator/applications/{id}"), None);
+        v["keyCredentials"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|k| {
+                let der = b64::decode_lenient(k["key"].as_str().unwrap()).unwrap();
+                Certificate::from_der(&der).unwrap().sha1_hex()
+            })
+            .collect()
+    }
+
+    fn token(&self, app_id: &str) -> String {
+        let v = self.curl("POST", "/_emulator/tokens", Some(&json!({"appId": app_id})));
+        v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn conn(&self) -> Vec<String> {
+        [
+            "--graph-url",
+            &self.graph,
+            "--login-url",
+            &self.graph,
+            "--ca-cert",
+            &self.ca,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+}
+
+struct Run {
+    out: Output,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn text(&self) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.out.stdout),
+            String::from_utf8_lossy(&self.out.stderr)
+        )
+    }
+    fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+}
+
+fn keyroll(args: &[String], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyroll"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .current_dir(&certs().dir)
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_ID")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let t = Instant::now();
+    let out = cmd.output().expect("run keyroll");
+    Run {
+        out,
+        elapsed: t.elapsed(),
+    }
+}
+
+fn single_roll(emu: &Emu, app: &Created, extra: &[&str]) -> Vec<String> {
+    let c = certs();
+    let mut a: Vec<String> = [
+        "roll",
+        "--object-id",
+        &app.id,
+        "--cert",
+        c.old.0.to_str().unwrap(),
+        "--new-cert",
+        c.new.0.to_str().unwrap(),
+        "--tenant-id",
+        &app.tenant,
+        "--client-id",
+        &app.app_id,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a.extend(emu.conn());
+    a
+}
+
+fn count(thumbs: &[String], cert: &Certificate) -> usize {
+    thumbs.iter().filter(|t| **t == cert.sha1_hex()).count()
+}
+
+/// Runs `args` under a pseudo-terminal (`script`), where the roll draws its waiting line.
+fn keyroll_on_a_tty(args: &[String]) -> Option<Run> {
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let line = std::iter::once(env!("CARGO_BIN_EXE_keyroll").to_owned())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let t = Instant::now();
+    let out = Command::new(script)
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(&certs().dir)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    Some(Run {
+        out,
+        elapsed: t.elapsed(),
+    })
+}
+
+#[test]
+fn roll_waits_out_the_token_delay_with_progress() {
+    let emu = emulator(&[
+        "--replication-delay-ms",
+        "1000",
+        "--key-activation-delay-ms",
+        "2500",
+        "--throttle",
+        "2",
+        "--retry-after",
+        "0.2",
+    ]);
+    let c = certs();
+    let app = emu.create(&[&c.old.1], json!({}));
+    let args = single_roll(&emu, &app, &["--remove-old"]);
+    let r = keyroll_on_a_tty(&args).unwrap_or_else(|| keyroll(&args, &[]));
+    let text = r.text();
+    assert_eq!(r.code(), Some(0), "{text}");
+    assert!(r.elapsed >= Duration::from_millis(2400), "{:?}", r.elapsed);
+    assert!(
+        text.contains("a token was issued for the new certificate after"),
+        "{text}"
+    );
+    if keyroll_on_a_tty(&["--version".into()]).is_some() {
+        assert!(
+            text.contains("waiting for the new key to be usable (attempt"),
+            "no progress while waiting: {text}"
+        );
+    }
+    let thumbs = emu.thumbs(&app.id);
+    assert_eq!(thumbs, vec![c.new.1.sha1_hex()], "{text}");
+}
+
+#[test]
+fn verify_timeout_running_out_keeps_the_old_key_and_one_new_key() {
+    let emu = emulator(&["--key-activation-delay-ms", "30000"]);
+    let c = certs();
+    let app = emu.create(&[&c.old.1], json!({}));
+    let r = keyroll(
+        &single_roll(&emu, &app, &["--remove-old", "--verify-timeout", "1"]),
+        &[],
+    );
+    let text = r.text();
+    assert_eq!(r.code(), Some(1), "{text}");
+    assert!(r.elapsed < Duration::from_secs(15), "{:?}", r.elapsed);
+    assert!(
+        text.contains("the new key was added but could not be verified; the old key was kept"),
+        "{text}"
+    );
+    let thumbs = emu.thumbs(&app.id);
+    assert_eq!(count(&thumbs, &c.old.1), 1, "{text}");
+    assert_eq!(count(&thumbs, &c.new.1), 1, "{text}");
+}
+
+#[test]
+#[ignore = "client defect: when --verify-timeout runs out the roll reports the last AADSTS700027 with the hint 'not registered on the app ... authenticate with one of the app's current certificates' and never says the timeout ran out (core/src/roll.rs wait_until_usable)"]
+fn verify_timeout_running_out_does_not_say_so() {
+    let emu = emulator(&["--key-activation-delay-ms", "30000"]);
+    let c = certs();
+    let app = emu.create(&[&c.old.1], json!({}));
+    let r = keyroll(&single_roll(&emu, &app, &["--verify-timeout", "1"]), &[]);
+    let text = r.text();
+    assert_eq!(r.code(), Some(1), "{text}");
+    assert!(text.contains("--verify-timeout"), "{text}");
+    assert!(
+        !text.contains("authenticate with one of the app's current certificates"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "client defect: after a lost addKey answer core/src/graph.rs add_key_resolved reads the keys once, at once; under replication delay that read misses the committed key and the retry adds the same certificate a second time"]
+fn lost_add_key_answer_under_replication_delay_adds_the_key_twice() {
+    let emu = emulator(&[
+        "--replication-delay-ms",
+        "1500",
+        "--key-activation-delay-ms",
+        "1000",
+        "--drop-after-commit",
+        "1",
+    ]);
+    let c = certs();
+    let app = emu.create(&[&c.old.1], json!({}));
+    let r = keyroll(&single_roll(&emu, &app, &[]), &[]);
+    let text = r.text();
+    assert_eq!(r.code(), Some(0), "{text}");
+    let thumbs = emu.thumbs(&app.id);
+    assert_eq!(count(&thumbs, &c.new.1), 1, "duplicate key: {text}");
+    assert_eq!(count(&thumbs, &c.old.1), 1, "{text}");
+}
+
+/// A bulk roll of `n` applications with `--remove-old` under `flags`; returns (failed rows, duplicates,
+/// objects not holding exactly the new key, objects left without a key that signs in).
+fn bulk(n: usize, flags: &[&str]) -> (usize, usize, usize, usize, String) {
+    let emu = emulator(flags);
+    let c = certs();
+    let automation = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
+    let token = emu.token(&automation.app_id);
+    let apps: Vec<Created> = (0..n).map(|_| emu.create(&[&c.old.1], json!({}))).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&c.old.0, dir.path().join("old.pem")).unwrap();
+    std::fs::copy(&c.new.0, dir.path().join("new.pem")).unwrap();
+    let mut csv = String::from("objectId,cert,newCert,removeOld\n");
+    for a in &apps {
+        csv.push_str(&format!("{},old.pem,new.pem,true\n", a.id));
+    }
+    let plan = dir.path().join("plan.csv");
+    std::fs::write(&plan, csv).unwrap();
+    let results = dir.path().join("results.json");
+    let mut args: Vec<String> = [
+        "roll",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--tenant-id",
+        &automation.tenant,
+        "--access-token-env",
+        TOKEN_VAR,
+        "--concurrency",
+        "8",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(emu.conn());
+    let r = keyroll(&args, &[(TOKEN_VAR, &token)]);
+    let rows: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap_or_default())
+            .unwrap_or_default();
+    let failed =
+        rows.iter().filter(|r| r["success"] != true).count() + n.saturating_sub(rows.len());
+    let (mut dup, mut lost, mut locked) = (0, 0, 0);
+    for a in &apps {
+        let t = emu.thumbs(&a.id);
+        dup += usize::from(count(&t, &c.new.1) > 1);
+        lost += usize::from(count(&t, &c.new.1) != 1 || count(&t, &c.old.1) != 0);
+        locked += usize::from(count(&t, &c.new.1) == 0 && count(&t, &c.old.1) == 0);
+    }
+    (failed, dup, lost, locked, r.text())
+}
+
+#[test]
+fn bulk_roll_under_replication_delay_and_429s() {
+    let (failed, dup, lost, locked, text) = bulk(
+        12,
+        &[
+            "--replication-delay-ms",
+            "800",
+            "--key-activation-delay-ms",
+            "1500",
+            "--throttle",
+            "6",
+            "--retry-after",
+            "0.3",
+        ],
+    );
+    assert_eq!((failed, dup, lost, locked), (0, 0, 0, 0), "{text}");
+}
+
+#[test]
+#[ignore = "client defect: lost addKey answers under replication delay are retried after a stale read and add the key twice (core/src/graph.rs add_key_resolved)"]
+fn bulk_roll_under_replication_delay_with_lost_answers_duplicates_keys() {
+    let (failed, dup, lost, locked, text) = bulk(
+        12,
+        &[
+            "--replication-delay-ms",
+            "800",
+            "--key-activation-delay-ms",
+            "1500",
+            "--throttle",
+            "6",
+            "--retry-after",
+            "0.3",
+            "--drop-after-commit",
+            "4",
+        ],
+    );
+    assert_eq!((failed, dup, lost, locked), (0, 0, 0, 0), "{text}");
+}
+
+#[test]
+fn emulator_limit_options_refuse_bad_values_with_exit_2() {
+    for (args, words) in [
+        (
+            &["--header-timeout", "0"][..],
+            "--header-timeout must be a positive number of seconds",
+        ),
+        (&["--body-timeout=-1"][..], "--body-timeout must be"),
+        (
+            &["--max-connections", "0"][..],
+            "--max-connections must be at least 1",
+        ),
+        (&["--replication-delay-ms", "soon"][..], "invalid value"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyroll"))
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} started anyway");
+    }
+}
+
+#[test]
+#[ignore = "client defect: core/src/roll.rs remove_old_keys decides from one read made right after verification; when reads lag longer than the new key takes to sign in, that read misses the new key and the roll fails with 'removing the old key would leave no currently valid certificate' although the key was added and verified"]
+fn remove_old_under_read_lag_longer_than_the_token_delay_fails_the_roll() {
+    let emu = emulator(&[
+        "--replication-delay-ms",
+        "4000",
+        "--key-activation-delay-ms",
+        "300",
+    ]);
+    let c = certs();
+    let app = emu.create(&[&c.old.1], json!({}));
+    let r = keyroll(&single_roll(&emu, &app, &["--remove-old"]), &[]);
+    let text = r.text();
+    assert_eq!(r.code(), Some(0), "{text}");
+    assert_eq!(emu.thumbs(&app.id), vec![c.new.1.sha1_hex()], "{text}");
+}
+
+#[test]
+fn new_ca_at_every_https_start_fails_rolls_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let state = state.to_str().unwrap();
+    let c = certs();
+    let first = emulator(&["--state", state]);
+    let apps: Vec<Created> = (0..4)
+        .map(|_| first.create(&[&c.old.1], json!({})))
+        .collect();
+    let pinned_ca = first.ca.clone();
+    let r = keyroll(&single_roll(&first, &apps[0], &["--remove-old"]), &[]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    drop(first);
+
+    // Restarted on the same state; every client still trusts the first run's CA file.
+    let second = emulator(&["--state", state]);
+    for app in &apps[1..] {
+        let mut args = single_roll(&second, app, &["--remove-old"]);
+        let n = args.len();
+        args[n - 1] = pinned_ca.clone();
+        assert_eq!(args[n - 2], "--ca-cert");
+        let r = keyroll(&args, &[]);
+        assert_eq!(r.code(), Some(0), "after restart: {}", r.text());
+        assert_eq!(second.thumbs(&app.id), vec![c.new.1.sha1_hex()]);
+    }
+}
