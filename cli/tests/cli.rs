@@ -824,3 +824,67 @@ fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("not_yet_valid"), "{}", stdout(&o));
 }
+
+/// `keyroll emulator` without `--ca-file` writes its CA to the temporary folder; stopped by SIGTERM (as a test
+/// harness or a service manager stops it), it must remove that file and exit 0, leaving nothing behind.
+#[cfg(unix)]
+#[test]
+fn emulator_removes_the_ca_file_it_generated_when_stopped_by_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoints: Value = serde_json::from_str(&line).expect("the first line is JSON");
+    let ca = std::path::PathBuf::from(endpoints["ca_cert"].as_str().expect("a CA file"));
+    assert!(ca.is_file(), "{} was not written", ca.display());
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM must stop the emulator cleanly: {status}"
+    );
+    assert!(
+        !ca.exists(),
+        "{} is left behind after SIGTERM",
+        ca.display()
+    );
+}
+
+/// A CA file the caller named is the caller's: it stays after the emulator stops.
+#[cfg(unix)]
+#[test]
+fn emulator_keeps_a_named_ca_file_when_stopped() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
+        .args(["emulator", "--listen", "127.0.0.1:0", "--ca-file"])
+        .arg(&ca)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(ca.is_file());
+}

@@ -138,7 +138,19 @@ pub struct RunningEmulator {
     /// The shared state (for in-process tests).
     pub state: Arc<Emulator>,
     shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
+    /// The CA file written to the temporary folder because no `ca_file` was named: removed when the emulator
+    /// stops (shutdown or drop), so that runs leave nothing behind. A named file is the caller's and stays.
+    generated_ca_file: Option<PathBuf>,
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(path) = self.generated_ca_file.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 impl std::fmt::Debug for RunningEmulator {
@@ -152,9 +164,12 @@ impl std::fmt::Debug for RunningEmulator {
 
 impl RunningEmulator {
     /// Stops accepting, closes every connection and waits for the server task.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        // Drop removes a generated CA file.
     }
 
     /// The base URL (`scheme://127.0.0.1:port`).
@@ -201,15 +216,20 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     if let Some(path) = &config.seed {
         load_seed(&state, path)?;
     }
+    let mut generated_ca_file = None;
     let (tls, ca_pem, ca_cert) = if config.tls {
         let material = tls::load_or_create(&state.store)?;
         let path = match &config.ca_file {
             Some(p) => p.clone(),
-            None => std::env::temp_dir().join(format!(
-                "keyroll-emulator-{}-{}-ca.pem",
-                std::process::id(),
-                addr.port()
-            )),
+            None => {
+                let p = std::env::temp_dir().join(format!(
+                    "keyroll-emulator-{}-{}-ca.pem",
+                    std::process::id(),
+                    addr.port()
+                ));
+                generated_ca_file = Some(p.clone());
+                p
+            }
         };
         std::fs::write(&path, &material.ca_pem).map_err(|source| EmulatorError::File {
             path: path.clone(),
@@ -238,7 +258,8 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         tenant_id: default_tenant,
         state,
         shutdown: tx,
-        task,
+        task: Some(task),
+        generated_ca_file,
     })
 }
 
