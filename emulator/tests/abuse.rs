@@ -331,6 +331,9 @@ async fn new_ca_at_every_https_start_even_with_state() {
         )
         .await;
     assert_eq!(r.status(), 200);
+    // What a client kept of the first run: the CA it was told to trust (the emulator removes the file it
+    // generated in the temporary folder when it stops).
+    let first_ca_file = std::fs::read_to_string(&ca_file).unwrap();
     h.emu.shutdown().await;
     #[cfg(unix)]
     {
@@ -342,7 +345,7 @@ async fn new_ca_at_every_https_start_even_with_state() {
     // Restart on the same state; a client that trusts only the first run's CA file rolls on.
     let h = start(config()).await;
     assert_eq!(h.emu.ca_pem.as_deref(), Some(first_ca.as_str()));
-    let pinned = client(Some(&std::fs::read_to_string(&ca_file).unwrap()));
+    let pinned = client(Some(&first_ca_file));
     for (signer, new) in [(&next, identity(0, 30)), (&app.identity, identity(0, 30))] {
         let r = pinned
             .post(format!("{}/v1.0/applications/{}/addKey", h.base, app.id))
