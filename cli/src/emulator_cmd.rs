@@ -142,6 +142,9 @@ fn serve(config: EmulatorConfig) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        // The handlers are installed before the endpoints line is printed: a harness that reads the line and
+        // sends SIGTERM at once must get a clean stop (the generated CA file removed), not the default death.
+        let stop = StopSignal::install()?;
         let running = keyroll_emulator::start(config)
             .await
             .context("starting the emulator")?;
@@ -150,24 +153,49 @@ fn serve(config: EmulatorConfig) -> anyhow::Result<()> {
         writeln!(out, "{line}").context("writing to stdout")?;
         out.flush().context("writing to stdout")?;
         drop(out);
-        wait_for_signal().await?;
+        stop.wait().await;
         running.shutdown().await;
         Ok(())
     })
 }
 
+/// SIGINT and SIGTERM (Ctrl-C on Windows), registered when installed.
 #[cfg(unix)]
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
-        _ = term.recv() => {}
+struct StopSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopSignal {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> anyhow::Result<()> {
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+struct StopSignal(tokio::signal::windows::CtrlC);
+
+#[cfg(not(unix))]
+impl StopSignal {
+    fn install() -> anyhow::Result<Self> {
+        Ok(Self(
+            tokio::signal::windows::ctrl_c().context("installing the Ctrl-C handler")?,
+        ))
+    }
+
+    async fn wait(mut self) {
+        self.0.recv().await;
+    }
 }
