@@ -6,13 +6,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 secs="${BENCH_SECS:-5}"
 
-cargo bench -q -p keyroll-core --bench proof --no-run >/dev/null 2>&1
+cargo bench -q -p keyroll-proto --bench proof --no-run >/dev/null 2>&1
 openssl_rate() {
   # single-core RSA-2048 private-key operations per second (sign/s column)
   openssl speed -seconds "$secs" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}'
 }
 keyroll_rate() {
-  cargo bench -q -p keyroll-core --bench proof -- --noplot --measurement-time "$secs" mint_rs256_2048 >/dev/null 2>&1
+  cargo bench -q -p keyroll-proto --bench proof -- --noplot --measurement-time "$secs" mint_rs256_2048 >/dev/null 2>&1
   python3 - "$here/target/criterion/mint_rs256_2048/new/estimates.json" <<'PY'
 import json, sys
 est = json.load(open(sys.argv[1]))

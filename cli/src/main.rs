@@ -1,6 +1,6 @@
 //! `keyroll`: roll the certificates of Microsoft Entra applications.
 //!
-//! The binary only parses arguments, calls `keyroll-core`, maps the outcome to a documented exit code and prints
+//! The binary only parses arguments, calls `keyroll-client` and `keyroll-proto`, maps the outcome to a documented exit code and prints
 //! the error chain. Every rule of the protocol lives in core.
 
 use std::process::ExitCode;

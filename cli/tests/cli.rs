@@ -2,13 +2,10 @@
 //! through `--password-env`, `proof mint` printing the token alone, `proof inspect` exit codes and stdin, and
 //! every bad input answered with exit 2, a clear message, and no secret anywhere in the output.
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{PASSWORD, fixtures};
+use keyroll_testkit::fixtures::{PASSWORD, fixtures};
 use serde_json::Value;
 
 const OBJECT_ID: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
@@ -337,11 +334,13 @@ fn proof_mint_prints_only_the_token() {
     assert_eq!(parts.len(), 3);
     assert!(!token.contains('='));
     let header: Value =
-        serde_json::from_slice(&keyroll_core::b64::decode_jose_segment(parts[0]).unwrap()).unwrap();
+        serde_json::from_slice(&keyroll_proto::b64::decode_jose_segment(parts[0]).unwrap())
+            .unwrap();
     assert_eq!(header["kid"], thumb);
     assert_eq!(header["alg"], "RS256");
     let claims: Value =
-        serde_json::from_slice(&keyroll_core::b64::decode_jose_segment(parts[1]).unwrap()).unwrap();
+        serde_json::from_slice(&keyroll_proto::b64::decode_jose_segment(parts[1]).unwrap())
+            .unwrap();
     assert_eq!(claims["iss"], OBJECT_ID);
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
@@ -526,7 +525,7 @@ fn proof_inspect_exit_codes_json_and_stdin() {
     ]);
     assert_eq!(codes(&o), ["issuer_is_app_id"]);
     // Judged twenty minutes later, the proof has expired (its certificate has not).
-    let later = keyroll_core::credential::serde_date::format(
+    let later = keyroll_proto::credential::serde_date::format(
         time::OffsetDateTime::now_utc() + time::Duration::minutes(20),
     );
     let o = inspect(&["--at", &later, "--json"]);
@@ -788,16 +787,16 @@ fn cert_new_out_follows_a_symlink_and_writes_the_private_key_through_it() {
 fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
     let f = fixtures();
     let identity =
-        keyroll_core::cert::SigningIdentity::from_pem(&f.read("bundle_pkcs1.pem")).unwrap();
+        keyroll_proto::cert::SigningIdentity::from_pem(&f.read("bundle_pkcs1.pem")).unwrap();
     let object_id = uuid::Uuid::parse_str(OBJECT_ID).unwrap();
-    let request = keyroll_core::proof::ProofRequest::new(object_id);
+    let request = keyroll_proto::proof::ProofRequest::new(object_id);
     let now = time::OffsetDateTime::now_utc();
-    let skew = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+    let skew = keyroll_proto::inspect::SERVICE_CLOCK_SKEW_SECS;
     // Minted on a clock 30 s ahead (nbf in the future), and on one 30 s behind an expiry just passed.
     let ahead =
-        keyroll_core::proof::mint(&identity, &request, now + time::Duration::seconds(skew / 2))
+        keyroll_proto::proof::mint(&identity, &request, now + time::Duration::seconds(skew / 2))
             .unwrap();
-    let behind = keyroll_core::proof::mint(
+    let behind = keyroll_proto::proof::mint(
         &identity,
         &request.clone().lifetime(300),
         now - time::Duration::seconds(300 + skew / 2),
@@ -818,7 +817,7 @@ fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
     }
     // Beyond the tolerance, refused.
     let far =
-        keyroll_core::proof::mint(&identity, &request, now + time::Duration::seconds(skew * 2))
+        keyroll_proto::proof::mint(&identity, &request, now + time::Duration::seconds(skew * 2))
             .unwrap();
     let o = keyroll(&["proof", "inspect", far.as_str(), "--cert", "cert.pem"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));

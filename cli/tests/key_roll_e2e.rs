@@ -9,9 +9,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use keyroll_core::b64;
-use keyroll_core::cert::Certificate;
-use keyroll_core::cert::generate::{GeneratedCertificate, self_signed_rsa};
+use keyroll_proto::b64;
+use keyroll_proto::cert::Certificate;
+use keyroll_proto::cert::generate::{GeneratedCertificate, self_signed_rsa};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

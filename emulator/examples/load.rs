@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use keyroll_core::b64;
-use keyroll_core::cert::generate::self_signed_rsa;
-use keyroll_core::proof::{ProofRequest, mint};
 use keyroll_emulator::{EmulatorConfig, FaultConfig};
+use keyroll_proto::b64;
+use keyroll_proto::cert::generate::self_signed_rsa;
+use keyroll_proto::proof::{ProofRequest, mint};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

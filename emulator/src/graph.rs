@@ -11,11 +11,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keyroll_core::credential::{
+use keyroll_proto::credential::{
     self, AddKeyRequest, KEY_CREDENTIAL_PROPERTIES, KeyCredential, MAX_KEY_CREDENTIALS,
     PASSWORD_CREDENTIAL_PROPERTIES, RemoveKeyRequest,
 };
-use keyroll_core::inspect::{InspectOptions, inspect};
+use keyroll_proto::inspect::{InspectOptions, inspect};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -367,7 +367,7 @@ fn check_binaries(kc: &Map<String, Value>) -> Result<(), ApiError> {
     for name in ["key", "customKeyIdentifier"] {
         if let Some(Value::String(text)) = kc.get(name)
             && !text.is_empty()
-            && let Err(e) = keyroll_core::b64::decode_graph_input(text)
+            && let Err(e) = keyroll_proto::b64::decode_graph_input(text)
         {
             return Err(ApiError::graph(
                 StatusCode::BAD_REQUEST,

@@ -1,5 +1,5 @@
 //! The identity platform: OIDC discovery, the v2.0 token endpoint for client credentials with a certificate
-//! assertion (judged by `keyroll_core::assertion`), and a managed-identity endpoint in the App Service form.
+//! assertion (judged by `keyroll_proto::assertion`), and a managed-identity endpoint in the App Service form.
 
 use std::collections::HashMap;
 
@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use keyroll_core::assertion::{self, AssertionError, CLIENT_ASSERTION_TYPE, Expectations};
+use keyroll_proto::assertion::{self, AssertionError, CLIENT_ASSERTION_TYPE, Expectations};
 use serde_json::json;
 use uuid::Uuid;
 

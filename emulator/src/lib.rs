@@ -7,9 +7,9 @@
 //! * [`app::app`] builds the router: OIDC discovery and the token endpoint (client credentials with a
 //!   certificate assertion), a managed-identity endpoint, Graph's addKey / removeKey / read-keys in every
 //!   addressing form under `/v1.0` and `/beta`, and the admin API under `/_emulator/`.
-//! * Every protocol rule is judged by `keyroll_core`: proofs by [`keyroll_core::inspect::inspect`], addKey
-//!   bodies by [`keyroll_core::credential::validate_add_key`], client assertions by
-//!   [`keyroll_core::assertion::verify`]. The emulator owns only what a service owns: state, routing,
+//! * Every protocol rule is judged by `keyroll_proto`: proofs by [`keyroll_proto::inspect::inspect`], addKey
+//!   bodies by [`keyroll_proto::credential::validate_add_key`], client assertions by
+//!   [`keyroll_proto::assertion::verify`]. The emulator owns only what a service owns: state, routing,
 //!   permissions, status codes and envelopes.
 //! * [`store::Store`] keeps the directory in SQLite (in memory, or a WAL file with `--state`); every write is
 //!   one transaction that re-checks its preconditions, so concurrent writers never lose or duplicate a key.
@@ -45,7 +45,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keyroll_core::clock::{Clock, SystemClock};
+use keyroll_proto::clock::{Clock, SystemClock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -57,7 +57,7 @@ pub use server::ConnectionLimits;
 pub use state::Emulator;
 
 /// Seconds of clock difference tolerated on proofs and client assertions by default.
-pub const DEFAULT_SKEW_SECS: i64 = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+pub const DEFAULT_SKEW_SECS: i64 = keyroll_proto::inspect::SERVICE_CLOCK_SKEW_SECS;
 
 /// How to run an emulator.
 #[derive(Clone)]

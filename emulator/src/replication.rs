@@ -19,7 +19,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use keyroll_core::credential::KeyCredential;
+use keyroll_proto::credential::KeyCredential;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 

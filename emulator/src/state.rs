@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::http::HeaderMap;
-use keyroll_core::cert::Certificate;
-use keyroll_core::clock::Clock;
-use keyroll_core::credential::KeyCredential;
+use keyroll_proto::cert::Certificate;
+use keyroll_proto::clock::Clock;
+use keyroll_proto::credential::KeyCredential;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -141,7 +141,7 @@ impl Emulator {
         };
         let mut seen = std::collections::HashSet::new();
         keys.iter()
-            .filter(|k| keyroll_core::credential::may_sign(k, now, self.skew_secs))
+            .filter(|k| keyroll_proto::credential::may_sign(k, now, self.skew_secs))
             .filter_map(|k| {
                 let key_id = k.key_id?;
                 if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(key_id) {

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use keyroll_core::credential::KeyCredential;
+use keyroll_proto::credential::KeyCredential;
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;

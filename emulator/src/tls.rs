@@ -17,7 +17,7 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use keyroll_core::b64;
+use keyroll_proto::b64;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EmulatorError;
@@ -79,7 +79,7 @@ impl Kept {
         [&self.ca_der, &self.leaf_der].iter().all(|d| {
             b64::decode_lenient(d)
                 .ok()
-                .and_then(|der| keyroll_core::cert::Certificate::from_der(&der).ok())
+                .and_then(|der| keyroll_proto::cert::Certificate::from_der(&der).ok())
                 .is_some_and(|c| c.not_after() > deadline)
         })
     }

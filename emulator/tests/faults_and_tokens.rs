@@ -5,8 +5,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use keyroll_core::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
 use keyroll_emulator::{EmulatorConfig, FaultConfig, WriteBudget};
+use keyroll_proto::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

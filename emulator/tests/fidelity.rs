@@ -4,17 +4,17 @@
 mod common;
 
 use common::*;
-use keyroll_core::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
-use keyroll_core::b64;
-use keyroll_core::credential::{AddKeyRequest, KeyCredentialBuilder};
 use keyroll_emulator::{EmulatorConfig, FaultConfig, WriteBudget};
+use keyroll_proto::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
+use keyroll_proto::b64;
+use keyroll_proto::credential::{AddKeyRequest, KeyCredentialBuilder};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 const DIAG: &str = "x-keyroll-emulator-diagnostic";
 
 /// A certificate whose standard base64 has `+` or `/` (so its base64url differs), made fresh until one does.
-fn identity_with_url_unsafe_base64() -> keyroll_core::cert::SigningIdentity {
+fn identity_with_url_unsafe_base64() -> keyroll_proto::cert::SigningIdentity {
     loop {
         let id = identity(1, 30);
         let text = b64::encode_std(id.certificate().der());
@@ -105,7 +105,7 @@ fn form(assertion: String, client_id: String, scope: &str) -> Vec<(&'static str,
     ]
 }
 
-fn assertion(h: &Harness, signer: &keyroll_core::cert::SigningIdentity, app: &App) -> String {
+fn assertion(h: &Harness, signer: &keyroll_proto::cert::SigningIdentity, app: &App) -> String {
     let endpoint = format!("{}/{}/oauth2/v2.0/token", h.base, h.emu.tenant_id);
     mint(
         signer,

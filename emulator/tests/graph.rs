@@ -5,8 +5,8 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
-use keyroll_core::b64;
 use keyroll_emulator::EmulatorConfig;
+use keyroll_proto::b64;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -6,8 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use keyroll_core::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
 use keyroll_emulator::{EmulatorConfig, FaultConfig};
+use keyroll_proto::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -120,7 +120,7 @@ async fn new_key_signs_in_at_once() {
         .await;
     assert_eq!(r.status(), 200);
     let endpoint = format!("{}/{}/oauth2/v2.0/token", h.base, h.emu.tenant_id);
-    let sign_in = |who: &keyroll_core::cert::SigningIdentity| {
+    let sign_in = |who: &keyroll_proto::cert::SigningIdentity| {
         let a = mint(
             who,
             &AssertionRequest::new(app.app_id.to_string(), &endpoint, Uuid::new_v4()),

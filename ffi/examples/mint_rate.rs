@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use keyroll_core::api;
+use keyroll_host as api;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use interoptopus::patterns::result::FFIError;
 use interoptopus::patterns::slice::FFISlice;
 use interoptopus::{ffi_type, patterns::slice::FFISliceMut};
-use keyroll_core::api::{ApiError, ErrorKind, ErrorReport};
+use keyroll_host::{ApiError, ErrorKind, ErrorReport};
 use zeroize::Zeroizing;
 
 /// The largest single input accepted (a string, a certificate, a settings document).

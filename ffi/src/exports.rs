@@ -1,4 +1,4 @@
-//! The exported functions. Each one reads its arguments, calls `keyroll_core::api`, and stores the answer.
+//! The exported functions. Each one reads its arguments, calls `keyroll_host`, and stores the answer.
 //!
 //! Conventions, the same for every function:
 //!
@@ -14,9 +14,9 @@ use std::sync::{Arc, LazyLock};
 
 use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
 use interoptopus::{ffi_constant, ffi_function};
-use keyroll_core::api::{self, Connection, RollOperation};
-use keyroll_core::cert::SigningIdentity;
-use keyroll_core::clock::SystemClock;
+use keyroll_host::{self as api, Connection, RollOperation};
+use keyroll_proto::cert::SigningIdentity;
+use keyroll_proto::clock::SystemClock;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -52,7 +52,7 @@ pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
             "abi": ABI_VERSION,
             // The variables a host passes in the connection settings' `environment` (the library reads no
             // environment of its own for credentials): named here so that no host keeps a copy of the list.
-            "environment": keyroll_core::auth::CREDENTIAL_ENVIRONMENT,
+            "environment": keyroll_host::CREDENTIAL_ENVIRONMENT,
         }))
     })
 }

@@ -3,7 +3,7 @@
 //! The C ABI of keyroll, for hosts that are not Rust: the PowerShell module (through the C# bindings and the
 //! facade in `ffi/csharp/`), C, Python, anything that can call C.
 //!
-//! This crate holds no logic. Each function reads its arguments, calls [`keyroll_core::api`], and stores the
+//! This crate holds no logic. Each function reads its arguments, calls [`keyroll_host`], and stores the
 //! answer; the rules live in core. What it does own is the boundary:
 //!
 //! * **Strings** are UTF-8 byte slices (pointer + length), never ANSI; settings are JSON documents.

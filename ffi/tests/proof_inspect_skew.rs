@@ -4,8 +4,8 @@
 use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
 use keyroll::exports::{keyroll_output_take, keyroll_proof_inspect};
 use keyroll::{KeyrollOutput, KeyrollStatus};
-use keyroll_core::cert::generate::self_signed_rsa;
-use keyroll_core::proof::{self, ProofRequest};
+use keyroll_proto::cert::generate::self_signed_rsa;
+use keyroll_proto::proof::{self, ProofRequest};
 use time::{Duration, OffsetDateTime};
 
 fn inspect(proof: &str, settings: &str) -> serde_json::Value {
@@ -36,7 +36,7 @@ fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
     let identity = made.identity().unwrap();
     let object_id = proof::parse_object_id("3fa85f64-5717-4562-b3fc-2c963f66afa6").unwrap();
     let request = ProofRequest::new(object_id);
-    let skew = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+    let skew = keyroll_proto::inspect::SERVICE_CLOCK_SKEW_SECS;
     let ahead = proof::mint(&identity, &request, now + Duration::seconds(skew / 2)).unwrap();
     let far = proof::mint(&identity, &request, now + Duration::seconds(skew * 2)).unwrap();
     for settings in ["", "{}"] {

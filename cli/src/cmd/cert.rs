@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use keyroll_core::cert::{KeyAlgorithm, SigningIdentity, generate};
-use keyroll_core::credential::serde_date;
+use keyroll_proto::cert::{KeyAlgorithm, SigningIdentity, generate};
+use keyroll_proto::credential::serde_date;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -128,15 +128,15 @@ fn inspect(args: InspectArgs) -> CmdResult {
         problems.push(e.to_string());
     }
     let status = match cert.validity_at(now) {
-        keyroll_core::cert::Validity::Valid => "valid",
-        keyroll_core::cert::Validity::Expired => {
+        keyroll_proto::cert::Validity::Valid => "valid",
+        keyroll_proto::cert::Validity::Expired => {
             problems.push(format!(
                 "expired at {}: the service accepts neither proofs signed by it nor it as a new key",
                 serde_date::format(cert.not_after())
             ));
             "expired"
         }
-        keyroll_core::cert::Validity::NotYetValid => {
+        keyroll_proto::cert::Validity::NotYetValid => {
             problems.push(format!(
                 "not valid until {}",
                 serde_date::format(cert.not_before())

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use keyroll_core::auth::{self, AuthSettings};
-use keyroll_core::cert::SigningIdentity;
-use keyroll_core::clock::SystemClock;
-use keyroll_core::cloud::{ApiVersion, Cloud, Endpoints};
-use keyroll_core::graph::{GraphClient, GraphError, LogEvent, ObjectRef, Target, TargetKind};
-use keyroll_core::http::HttpOptions;
+use keyroll_client::auth::{self, AuthSettings};
+use keyroll_client::cloud::{ApiVersion, Cloud, Endpoints};
+use keyroll_client::graph::{GraphClient, GraphError, LogEvent, ObjectRef, Target, TargetKind};
+use keyroll_client::http::HttpOptions;
+use keyroll_proto::cert::SigningIdentity;
+use keyroll_proto::clock::SystemClock;
 
 use crate::exit::Failure;
 use crate::secret;

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use keyroll_core::auth::{self, AuthError, Credential, TokenProvider};
-use keyroll_core::b64;
-use keyroll_core::cert::generate;
-use keyroll_core::clock::{Clock, SystemClock};
-use keyroll_core::cloud::{Cloud, Endpoints};
-use keyroll_core::graph::{GraphClient, ObjectRef, Target, TargetKind};
-use keyroll_core::http::{self, HttpOptions};
-use keyroll_core::inspect::{self, InspectOptions};
-use keyroll_core::proof::{self, ProofRequest};
-use keyroll_core::roll::{self, Progress, RollSpec, StepStatus};
+use keyroll_client::auth::{self, AuthError, Credential, TokenProvider};
+use keyroll_client::cloud::{Cloud, Endpoints};
+use keyroll_client::graph::{GraphClient, ObjectRef, Target, TargetKind};
+use keyroll_client::http::{self, HttpOptions};
+use keyroll_client::roll::{self, Progress, RollSpec, StepStatus};
+use keyroll_proto::b64;
+use keyroll_proto::cert::generate;
+use keyroll_proto::clock::{Clock, SystemClock};
+use keyroll_proto::inspect::{self, InspectOptions};
+use keyroll_proto::proof::{self, ProofRequest};
 use serde::Deserialize;
 
 use super::conn::runtime;

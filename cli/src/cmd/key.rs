@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use keyroll_core::cert::SigningIdentity;
-use keyroll_core::credential::{
+use keyroll_client::graph::GraphError;
+use keyroll_client::roll;
+use keyroll_proto::cert::SigningIdentity;
+use keyroll_proto::credential::{
     AddKeyRequest, CredentialKind, KeyCredentialBuilder, PasswordCredential, serde_date,
 };
-use keyroll_core::graph::GraphError;
-use keyroll_core::proof::{self, ProofRequest};
-use keyroll_core::roll;
+use keyroll_proto::proof::{self, ProofRequest};
 use time::OffsetDateTime;
 
 use super::conn::{ConnArgs, TargetArgs, graph_failure, runtime};
@@ -290,8 +290,8 @@ fn remove(args: RemoveArgs) -> CmdResult {
 }
 
 fn find_key(
-    keys: &[keyroll_core::credential::KeyCredential],
-    pred: impl Fn(&keyroll_core::credential::KeyCredential) -> bool,
+    keys: &[keyroll_proto::credential::KeyCredential],
+    pred: impl Fn(&keyroll_proto::credential::KeyCredential) -> bool,
 ) -> Option<uuid::Uuid> {
     keys.iter().find(|k| pred(k)).and_then(|k| k.key_id)
 }

@@ -9,7 +9,7 @@ pub mod roll;
 
 use std::path::Path;
 
-use keyroll_core::cert::{self as kcert, CertError, PublicCertificate, SigningIdentity};
+use keyroll_proto::cert::{self as kcert, CertError, PublicCertificate, SigningIdentity};
 
 use crate::exit::Failure;
 use crate::secret;

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use keyroll_core::credential::serde_date;
-use keyroll_core::inspect::{self, InspectOptions, Report, Severity};
-use keyroll_core::proof::{self, GRAPH_AUDIENCE, ProofRequest};
+use keyroll_proto::credential::serde_date;
+use keyroll_proto::inspect::{self, InspectOptions, Report, Severity};
+use keyroll_proto::proof::{self, GRAPH_AUDIENCE, ProofRequest};
 use time::OffsetDateTime;
 
 use crate::exit::{CmdResult, Failure};
@@ -100,7 +100,7 @@ fn read_token(arg: &str) -> Result<String, Failure> {
     }
     let mut buf = String::new();
     std::io::stdin()
-        .take(keyroll_core::jwt::MAX_TOKEN_LEN as u64 + 1)
+        .take(keyroll_proto::jwt::MAX_TOKEN_LEN as u64 + 1)
         .read_to_string(&mut buf)
         .map_err(|e| {
             Failure::input(anyhow::anyhow!(

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use clap::Args;
-use keyroll_core::graph::{ObjectRef, Target, TargetKind};
-use keyroll_core::roll::{self, Progress, RollReport, RollSpec, StepStatus};
+use keyroll_client::graph::{ObjectRef, Target, TargetKind};
+use keyroll_client::roll::{self, Progress, RollReport, RollSpec, StepStatus};
 use serde::Deserialize;
 
 use super::conn::{ConnArgs, TargetArgs, runtime};

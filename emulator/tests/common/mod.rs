@@ -2,11 +2,11 @@
 
 #![allow(dead_code)]
 
-use keyroll_core::b64;
-use keyroll_core::cert::SigningIdentity;
-use keyroll_core::cert::generate::self_signed_rsa;
-use keyroll_core::proof::{ProofRequest, mint};
 use keyroll_emulator::{EmulatorConfig, RunningEmulator};
+use keyroll_proto::b64;
+use keyroll_proto::cert::SigningIdentity;
+use keyroll_proto::cert::generate::self_signed_rsa;
+use keyroll_proto::proof::{ProofRequest, mint};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;

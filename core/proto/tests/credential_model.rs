@@ -1,14 +1,12 @@
 //! The key-credential model: Graph's exact JSON shape, the builder's defaults and rules, and every rule of
 //! `validate_add_key` broken one at a time, each naming the field, the service's code and the fix.
 
-mod common;
-
-use common::fixtures;
-use keyroll_core::cert::Certificate;
-use keyroll_core::credential::{
+use keyroll_proto::cert::Certificate;
+use keyroll_proto::credential::{
     AddKeyRequest, CredentialError, CredentialKind, Issue, KeyCredential, KeyCredentialBuilder,
     PasswordCredential, RemoveKeyRequest, ValidationErrors, serde_date, validate_add_key,
 };
+use keyroll_testkit::fixtures::fixtures;
 use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -42,7 +40,7 @@ fn now() -> OffsetDateTime {
 fn single_issue(
     request: &AddKeyRequest,
     at: OffsetDateTime,
-) -> keyroll_core::credential::ValidationIssue {
+) -> keyroll_proto::credential::ValidationIssue {
     let errors: ValidationErrors = validate_add_key(request, at).unwrap_err();
     assert_eq!(errors.0.len(), 1, "expected one issue, got {errors}");
     let issue = errors.0[0].clone();
@@ -60,7 +58,7 @@ fn single_issue(
 
 #[track_caller]
 fn assert_issue(
-    issue: &keyroll_core::credential::ValidationIssue,
+    issue: &keyroll_proto::credential::ValidationIssue,
     field: &str,
     code: &str,
     message_has: &[&str],
@@ -171,7 +169,7 @@ fn add_and_remove_key_bodies_have_graph_shape_and_redacting_debug() {
     assert_eq!(v["keyCredential"]["usage"], "Verify");
     assert_eq!(
         v["keyCredential"]["key"],
-        keyroll_core::b64::encode_std(main_cert().der())
+        keyroll_proto::b64::encode_std(main_cert().der())
     );
     let dbg = format!("{request:?}");
     assert!(!dbg.contains(&proof), "{dbg}");
@@ -612,7 +610,7 @@ fn key_must_be_a_public_certificate() {
         }
     }
     // Base64 text of a private key, as bytes.
-    let text = keyroll_core::b64::encode_std(&f.read("key.der"));
+    let text = keyroll_proto::b64::encode_std(&f.read("key.der"));
     let i = single_issue(&with_key(Some(text.into_bytes())), now());
     assert!(matches!(i.issue, Issue::KeyIsPrivate(_)), "{i:?}");
 
@@ -640,7 +638,7 @@ fn key_must_be_a_public_certificate() {
     }
     // ... which is what a JSON body carrying base64-of-base64 decodes to.
     let body = json!({"keyCredential":{"type":"AsymmetricX509Cert","usage":"Verify",
-        "key": keyroll_core::b64::encode_std(f.text("cert.b64").trim().as_bytes())},
+        "key": keyroll_proto::b64::encode_std(f.text("cert.b64").trim().as_bytes())},
         "passwordCredential":null,"proof":"a.b.c"});
     let r: AddKeyRequest = serde_json::from_value(body).unwrap();
     assert_eq!(single_issue(&r, now()).issue, Issue::KeyDoubleEncoded);

@@ -1,9 +1,13 @@
+//! # keyroll-host
+//!
 //! Host-facing operations taking plain settings: what a host that is not Rust (the C ABI, and through it
 //! PowerShell, C, Python) needs, with JSON in and JSON out, so that every host gets the same parameters, the
-//! same defaults and the same error object.
+//! same defaults and the same error object. The top tier of the libraries: over `keyroll-client` and
+//! `keyroll-proto`, under the C ABI (`ffi/`).
 //!
 //! Nothing here adds a rule: each operation parses its settings, calls the module that owns the rule
-//! ([`proof`], [`inspect`](mod@crate::inspect), [`credential`], [`graph`], [`roll`]) and shapes the answer.
+//! ([`proof`], [`inspect`](mod@keyroll_proto::inspect), [`credential`](keyroll_proto::credential),
+//! [`graph`](keyroll_client::graph), [`roll`](keyroll_client::roll)) and shapes the answer.
 //!
 //! * Settings arrive as UTF-8 JSON (camelCase, unknown fields refused so that a typo is an error and not a
 //!   silently ignored option). [`from_json`] parses them.
@@ -15,6 +19,12 @@
 //! The environment is never read behind the caller's back: hosts such as .NET keep their own copy of it, so
 //! the variables that matter (managed identity, `AZURE_*`) are passed in [`ConnectionSettings::environment`].
 //! Files are read only where a setting names one (`caFile`, `certificateFile`).
+
+#![forbid(unsafe_code)]
+
+/// The environment variables a host passes in [`ConnectionSettings::environment`] (the client reads them through
+/// the function it is given, never from the process).
+pub use keyroll_client::auth::CREDENTIAL_ENVIRONMENT;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,19 +38,19 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-use crate::auth::{self, AuthError, AuthSettings};
-use crate::cert::{self, CertError, Certificate, SigningIdentity};
-use crate::clock::Clock;
-use crate::cloud::{ApiVersion, Cloud, EndpointError, Endpoints};
-use crate::credential::{
+use keyroll_client::auth::{self, AuthError, AuthSettings};
+use keyroll_client::cloud::{ApiVersion, Cloud, EndpointError, Endpoints};
+use keyroll_client::graph::{GraphClient, GraphError, ObjectRef, Target, TargetKind};
+use keyroll_client::http::{HttpOptions, HttpSetupError};
+use keyroll_client::roll::{self, NoProgress, RollReport, RollSpec};
+use keyroll_proto::cert::{self, CertError, Certificate, SigningIdentity};
+use keyroll_proto::clock::Clock;
+use keyroll_proto::credential::{
     AddKeyRequest, CredentialError, CredentialKind, KeyCredentialBuilder, ValidationErrors,
     serde_date,
 };
-use crate::graph::{GraphClient, GraphError, ObjectRef, Target, TargetKind};
-use crate::http::{HttpOptions, HttpSetupError};
-use crate::inspect::{self, InspectOptions};
-use crate::proof::{self, Proof, ProofError, ProofRequest};
-use crate::roll::{self, NoProgress, RollReport, RollSpec};
+use keyroll_proto::inspect::{self, InspectOptions};
+use keyroll_proto::proof::{self, Proof, ProofError, ProofRequest};
 
 /// The largest settings document accepted (settings are a few hundred bytes; certificates a few KiB).
 pub const MAX_JSON_LEN: usize = 4 * 1024 * 1024;
@@ -372,7 +382,7 @@ pub fn describe_certificate(c: &Certificate) -> Value {
         "notBefore": serde_date::format(c.not_before()),
         "notAfter": serde_date::format(c.not_after()),
         "keyAlgorithm": c.key_algorithm(),
-        "certificate": crate::b64::encode_std(c.der()),
+        "certificate": keyroll_proto::b64::encode_std(c.der()),
     })
 }
 
@@ -558,7 +568,7 @@ impl KeyCredentialSettings {
             )?)
             .end(parse_date("endDateTime", self.end_date_time.as_deref())?);
         if let Some(c) = &self.custom_key_identifier {
-            let bytes = crate::b64::decode_lenient(c).map_err(|e| {
+            let bytes = keyroll_proto::b64::decode_lenient(c).map_err(|e| {
                 ApiError::settings("customKeyIdentifier", format!("not base64 ({e})"))
             })?;
             b = b.custom_key_identifier(Some(bytes));
@@ -841,10 +851,9 @@ impl Connection {
             .await?;
         let request = AddKeyRequest {
             key_credential: built.key_credential,
-            password_credential: settings
-                .password_credential
-                .as_ref()
-                .map(|p| crate::credential::PasswordCredential::with_secret(p.secret_text.clone())),
+            password_credential: settings.password_credential.as_ref().map(|p| {
+                keyroll_proto::credential::PasswordCredential::with_secret(p.secret_text.clone())
+            }),
             proof,
         };
         let outcome = self
@@ -1096,7 +1105,10 @@ impl std::fmt::Debug for AddKeySettings {
             .field("target", &self.target)
             .field("certificate_file", &self.certificate_file)
             .field("key", &self.key)
-            .field("proof", &self.proof.as_deref().map(crate::jwt::redact))
+            .field(
+                "proof",
+                &self.proof.as_deref().map(keyroll_proto::jwt::redact),
+            )
             .field("password_credential", &self.password_credential)
             .finish_non_exhaustive()
     }
@@ -1107,7 +1119,10 @@ impl std::fmt::Debug for RemoveKeySettings {
         f.debug_struct("RemoveKeySettings")
             .field("target", &self.target)
             .field("key_id", &self.key_id)
-            .field("proof", &self.proof.as_deref().map(crate::jwt::redact))
+            .field(
+                "proof",
+                &self.proof.as_deref().map(keyroll_proto::jwt::redact),
+            )
             .field("force", &self.force)
             .finish()
     }
@@ -1160,7 +1175,7 @@ impl RollSettings {
 #[doc(hidden)]
 pub async fn panic_for_test() -> Result<Value, ApiError> {
     tokio::task::yield_now().await;
-    panic!("deliberate panic inside keyroll-core (host boundary test)")
+    panic!("deliberate panic inside keyroll-host (host boundary test)")
 }
 
 #[cfg(test)]
@@ -1169,7 +1184,7 @@ mod tests {
 
     #[test]
     fn base64_text_where_bytes_belong_is_reported() {
-        let g = crate::cert::generate::self_signed_rsa(
+        let g = keyroll_proto::cert::generate::self_signed_rsa(
             "double",
             OffsetDateTime::now_utc() - time::Duration::hours(1),
             30,
@@ -1177,7 +1192,7 @@ mod tests {
         )
         .unwrap();
         let der = g.certificate.der().to_vec();
-        let text = crate::b64::encode_std(&der);
+        let text = keyroll_proto::b64::encode_std(&der);
         let settings = KeyCredentialSettings::default();
         let once = key_credential(&der, &settings).unwrap();
         assert_eq!(once["base64Text"], json!(false));
@@ -1238,7 +1253,7 @@ mod tests {
 
     #[test]
     fn mint_and_two_phase_agree() {
-        let id = crate::cert::generate::self_signed_rsa(
+        let id = keyroll_proto::cert::generate::self_signed_rsa(
             "CN=api test",
             OffsetDateTime::now_utc() - time::Duration::days(1),
             30,
@@ -1259,7 +1274,7 @@ mod tests {
         let e = assemble_proof(&input, &[0u8; 256], der).unwrap_err();
         assert_eq!(e.report().code, "proof");
         let settings = InspectSettings {
-            certificates: vec![crate::b64::encode_std(der)],
+            certificates: vec![keyroll_proto::b64::encode_std(der)],
             object_id: Some(oid.into()),
             ..Default::default()
         };

@@ -6,16 +6,16 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use keyroll_core::b64;
-use keyroll_core::cert::generate::{GeneratedCertificate, self_signed_rsa};
-use keyroll_core::cert::{Certificate, SigningIdentity};
-use keyroll_core::clock::{Clock, SystemClock};
-use keyroll_core::cloud::{Cloud, Endpoints};
-use keyroll_core::graph::{GraphClient, ObjectRef, Target, TargetKind};
-use keyroll_core::http::{self, HttpOptions};
-use keyroll_core::proof::{self, ProofRequest};
-use keyroll_core::roll::{self, NoProgress, RollSpec};
+use keyroll_client::cloud::{Cloud, Endpoints};
+use keyroll_client::graph::{GraphClient, ObjectRef, Target, TargetKind};
+use keyroll_client::http::{self, HttpOptions};
+use keyroll_client::roll::{self, NoProgress, RollSpec};
 use keyroll_emulator::{EmulatorConfig, RunningEmulator};
+use keyroll_proto::b64;
+use keyroll_proto::cert::generate::{GeneratedCertificate, self_signed_rsa};
+use keyroll_proto::cert::{Certificate, SigningIdentity};
+use keyroll_proto::clock::{Clock, SystemClock};
+use keyroll_proto::proof::{self, ProofRequest};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -211,8 +211,8 @@ impl Harness {
         let endpoints =
             Endpoints::custom(Cloud::Global, Some(&self.base), Some(&self.base)).unwrap();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let tokens = Arc::new(keyroll_core::auth::TokenProvider::new(
-            keyroll_core::auth::Credential::ClientCertificate {
+        let tokens = Arc::new(keyroll_client::auth::TokenProvider::new(
+            keyroll_client::auth::Credential::ClientCertificate {
                 tenant: app.tenant.to_string(),
                 client_id: app.app_id.to_string(),
                 identity,

@@ -1,14 +1,12 @@
 //! The proof inspector: each rule of protocol.md §1 broken alone, by crafting tokens signed with the test's
 //! own key so that nothing but the intended rule breaks, and the finding names the problem and the fix.
 
-mod common;
-
-use common::fixtures;
-use keyroll_core::b64;
-use keyroll_core::cert::{Certificate, SigningIdentity};
-use keyroll_core::inspect::{Finding, FindingCode, InspectOptions, Report, Severity, inspect};
-use keyroll_core::jwt::MAX_TOKEN_LEN;
-use keyroll_core::proof::{GRAPH_AUDIENCE, ProofRequest, mint};
+use keyroll_proto::b64;
+use keyroll_proto::cert::{Certificate, SigningIdentity};
+use keyroll_proto::inspect::{Finding, FindingCode, InspectOptions, Report, Severity, inspect};
+use keyroll_proto::jwt::MAX_TOKEN_LEN;
+use keyroll_proto::proof::{GRAPH_AUDIENCE, ProofRequest, mint};
+use keyroll_testkit::fixtures::fixtures;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -355,10 +353,10 @@ fn not_yet_valid_with_times() {
         &c.header(),
         &with(with(c.claims(), "nbf", json!(nbf)), "exp", json!(nbf + 300)),
     );
-    let nbf_text = keyroll_core::credential::serde_date::format(
+    let nbf_text = keyroll_proto::credential::serde_date::format(
         OffsetDateTime::from_unix_timestamp(nbf).unwrap(),
     );
-    let now_text = keyroll_core::credential::serde_date::format(c.now);
+    let now_text = keyroll_proto::credential::serde_date::format(c.now);
     only_error(
         &c.inspect(&token),
         FindingCode::NotYetValid,
@@ -385,10 +383,10 @@ fn expired_with_times() {
         &c.header(),
         &with(with(c.claims(), "nbf", json!(exp - 600)), "exp", json!(exp)),
     );
-    let exp_text = keyroll_core::credential::serde_date::format(
+    let exp_text = keyroll_proto::credential::serde_date::format(
         OffsetDateTime::from_unix_timestamp(exp).unwrap(),
     );
-    let now_text = keyroll_core::credential::serde_date::format(c.now);
+    let now_text = keyroll_proto::credential::serde_date::format(c.now);
     only_error(
         &c.inspect(&token),
         FindingCode::Expired,
@@ -815,11 +813,11 @@ fn signer_the_object_does_not_hold_is_x5t_mismatch_not_signature() {
 fn inspect_options_default_to_the_services_clock_skew() {
     assert_eq!(
         InspectOptions::new(OffsetDateTime::now_utc()).clock_skew_secs,
-        keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS
+        keyroll_proto::inspect::SERVICE_CLOCK_SKEW_SECS
     );
     let c = ctx();
     let certs = [c.cert.clone()];
-    let skew = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+    let skew = keyroll_proto::inspect::SERVICE_CLOCK_SKEW_SECS;
     // nbf just ahead and exp just behind, within the tolerance: accepted both ways; beyond it: refused.
     let early = c.sign(
         &c.header(),
@@ -862,7 +860,7 @@ fn inspect_options_default_to_the_services_clock_skew() {
 fn signer_validity_gets_the_same_clock_tolerance_both_ways() {
     let c = ctx();
     let certs = [c.cert.clone()];
-    let skew = keyroll_core::inspect::SERVICE_CLOCK_SKEW_SECS;
+    let skew = keyroll_proto::inspect::SERVICE_CLOCK_SKEW_SECS;
     for (now, ok) in [
         (c.cert.not_after() + time::Duration::seconds(skew - 5), true),
         (

@@ -25,11 +25,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::{AuthError, TokenProvider};
-use crate::cert::Certificate;
-use crate::clock::Clock;
 use crate::cloud::Endpoints;
-use crate::credential::{AddKeyRequest, KeyCredential, RemoveKeyRequest, ValidationErrors};
-use crate::inspect::{self, InspectOptions};
+use keyroll_proto::cert::Certificate;
+use keyroll_proto::clock::Clock;
+use keyroll_proto::credential::{AddKeyRequest, KeyCredential, RemoveKeyRequest, ValidationErrors};
+use keyroll_proto::inspect::{self, InspectOptions};
 
 /// What kind of object's keys change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -995,7 +995,7 @@ impl GraphClient {
         request: &AddKeyRequest,
         new_certificate: &Certificate,
     ) -> Result<AddKeyOutcome, GraphError> {
-        crate::credential::validate_add_key(request, self.clock.now())?;
+        keyroll_proto::credential::validate_add_key(request, self.clock.now())?;
         let (current, _guard) = self.resolve_for_write(target).await?;
         self.add_key_resolved(target, &current, request, new_certificate)
             .await
@@ -1012,7 +1012,7 @@ impl GraphClient {
         request: &AddKeyRequest,
         new_certificate: &Certificate,
     ) -> Result<AddKeyOutcome, GraphError> {
-        crate::credential::validate_add_key(request, self.clock.now())?;
+        keyroll_proto::credential::validate_add_key(request, self.clock.now())?;
         if let Some(existing) = current
             .keys
             .iter()
@@ -1176,7 +1176,7 @@ impl GraphClient {
             let now = self.clock.now();
             let remaining_can_sign = current.keys.iter().any(|k| {
                 k.key_id != Some(key_id)
-                    && crate::credential::may_sign(k, now, 0)
+                    && keyroll_proto::credential::may_sign(k, now, 0)
                     && k.certificate().is_some_and(|c| c.is_valid_at(now))
             });
             if !remaining_can_sign {
@@ -1244,15 +1244,20 @@ impl GraphClient {
         if let Some(i) = report.signer
             && let Some((k, c)) = pairs.get(i)
             && !pairs.iter().any(|(k2, c2)| {
-                c2 == c && crate::credential::may_sign(k2, now, inspect::SERVICE_CLOCK_SKEW_SECS)
+                c2 == c
+                    && keyroll_proto::credential::may_sign(
+                        k2,
+                        now,
+                        inspect::SERVICE_CLOCK_SKEW_SECS,
+                    )
             })
         {
             problems.push(format!(
                 "the key credential {} holding the signing certificate {} is not valid now (from {} to {}); sign with a current key of the object",
                 k.key_id.map(|i| i.to_string()).unwrap_or_default(),
                 c.sha1_hex(),
-                k.start_date_time.map(crate::credential::serde_date::format).unwrap_or_else(|| "-".into()),
-                k.end_date_time.map(crate::credential::serde_date::format).unwrap_or_else(|| "-".into()),
+                k.start_date_time.map(keyroll_proto::credential::serde_date::format).unwrap_or_else(|| "-".into()),
+                k.end_date_time.map(keyroll_proto::credential::serde_date::format).unwrap_or_else(|| "-".into()),
             ));
         }
         problems

@@ -2,9 +2,9 @@
 //! by scripts/bench-proof.sh.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use keyroll_core::cert::generate;
-use keyroll_core::inspect::{self, InspectOptions};
-use keyroll_core::proof::{self, ProofRequest};
+use keyroll_proto::cert::generate;
+use keyroll_proto::inspect::{self, InspectOptions};
+use keyroll_proto::proof::{self, ProofRequest};
 use time::OffsetDateTime;
 
 fn bench(c: &mut Criterion) {

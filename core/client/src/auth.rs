@@ -11,10 +11,10 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::assertion::{self, AssertionError, AssertionRequest};
-use crate::cert::{CertError, SigningIdentity};
-use crate::clock::Clock;
 use crate::cloud::Endpoints;
+use keyroll_proto::assertion::{self, AssertionError, AssertionRequest};
+use keyroll_proto::cert::{CertError, SigningIdentity};
+use keyroll_proto::clock::Clock;
 
 /// A bearer token. Never shown by `Debug` or `Display`.
 #[derive(Clone)]

@@ -22,10 +22,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::{self, AuthError};
-use crate::cert::SigningIdentity;
-use crate::credential::{AddKeyRequest, KeyCredential, KeyCredentialBuilder, serde_date};
 use crate::graph::{GraphClient, GraphError, ObjectGuard, ObjectKeys, ObjectRef, Target};
-use crate::proof::{self, ProofRequest};
+use keyroll_proto::cert::SigningIdentity;
+use keyroll_proto::credential::{AddKeyRequest, KeyCredential, KeyCredentialBuilder, serde_date};
+use keyroll_proto::proof::{self, ProofRequest};
 
 /// One key credential, summarised for people and scripts.
 #[derive(Debug, Clone, Serialize)]
@@ -58,7 +58,7 @@ pub struct KeySummary {
 pub fn summarize(
     keys: &[KeyCredential],
     now: OffsetDateTime,
-    signer: Option<&crate::cert::Certificate>,
+    signer: Option<&keyroll_proto::cert::Certificate>,
 ) -> Vec<KeySummary> {
     keys.iter()
         .map(|k| {
@@ -380,7 +380,10 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
             "the current certificate {} is not a key credential of the object; proofs must be signed by one of its own certificates",
             current_cert.sha1_hex()
         )),
-        Some(k) if !crate::credential::may_sign(k, now, 0) || !current_cert.is_valid_at(now) => {
+        Some(k)
+            if !keyroll_proto::credential::may_sign(k, now, 0)
+                || !current_cert.is_valid_at(now) =>
+        {
             Some(format!(
                 "the current certificate {} is on the object but not valid now (credential {} to {}); addKey needs a proof signed by a currently valid certificate — only a PATCH of all keys can repair an object without one",
                 current_cert.sha1_hex(),
@@ -586,7 +589,7 @@ async fn add_new_key(
         builder = builder.display_name(n.clone());
     }
     let built = builder.build().map_err(|e| match e {
-        crate::credential::CredentialError::Invalid(v) => GraphError::Invalid(v),
+        keyroll_proto::credential::CredentialError::Invalid(v) => GraphError::Invalid(v),
         other => GraphError::Refused(other.to_string()),
     })?;
     // Minted right before the call: reads before it may have waited on throttling.
@@ -668,7 +671,7 @@ async fn remove_old_keys(
         .keys
         .iter()
         .filter(|k| k.key_id.is_some_and(|id| !old.contains(&id)))
-        .filter(|k| k.key_type.as_deref() == Some(crate::credential::TYPE_ASYMMETRIC_X509))
+        .filter(|k| k.key_type.as_deref() == Some(keyroll_proto::credential::TYPE_ASYMMETRIC_X509))
         .any(|k| key_valid(k, now) && k.is_certificate(spec.new.certificate()));
     if !remaining_valid {
         return (

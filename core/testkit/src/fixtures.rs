@@ -1,8 +1,7 @@
 //! Test fixtures made by the `openssl` command (and by rcgen where openssl 3.0 cannot backdate a
 //! certificate): every certificate and key format users bring, generated once per test binary.
 //!
-//! Shared by the core and CLI test suites (`#[path]`-included by the latter).
-#![allow(dead_code)]
+//! Shared by the proto, client and CLI test suites.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -69,7 +68,7 @@ impl Fixtures {
 /// The fixtures, generated on first use.
 ///
 /// nextest runs every test in its own process, so under nextest the fixtures are generated once per run
-/// (keyed by `NEXTEST_RUN_ID`) into the target's temp directory and shared by all test processes of that run;
+/// (keyed by `NEXTEST_RUN_ID`) into the system's temporary folder and shared by all test processes of that run;
 /// otherwise once per test binary into a private temp directory.
 pub fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
@@ -87,7 +86,9 @@ pub fn fixtures() -> &'static Fixtures {
 }
 
 fn shared_for_run(run: &str) -> Fixtures {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("keyroll-fixtures");
+    // The system's temporary folder: a library has no CARGO_TARGET_TMPDIR, and the folder of a run is removed
+    // by the next run (remove_stale).
+    let root = std::env::temp_dir().join("keyroll-fixtures");
     std::fs::create_dir_all(&root).expect("fixture root");
     let dir = root.join(format!("run-{run}"));
     if !dir.join("complete").exists() {

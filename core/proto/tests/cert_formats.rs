@@ -1,13 +1,11 @@
 //! Certificates and keys in every form users bring, all made by the `openssl` command: what loads, what is
 //! refused, and that every refusal names the problem and the fix without echoing a secret.
 
-mod common;
-
-use common::{PASSWORD, fixtures};
-use keyroll_core::cert::{
+use keyroll_proto::cert::{
     self, CertError, Certificate, DerKind, KeyAlgorithm, MAX_INPUT_LEN, SigningIdentity, Validity,
     load_public_certificate,
 };
+use keyroll_testkit::fixtures::{PASSWORD, fixtures};
 use time::OffsetDateTime;
 
 /// The SHA-1 thumbprint of a PEM certificate as openssl computes it (uppercase hex, no colons).
@@ -314,7 +312,7 @@ fn certificate_properties_match_openssl() {
     assert_eq!(cert.sha256_hex(), sha256);
     assert_eq!(
         cert.x5t(),
-        keyroll_core::b64::encode_url(&hex::decode(main_thumbprint()).unwrap())
+        keyroll_proto::b64::encode_url(&hex::decode(main_thumbprint()).unwrap())
     );
     assert!(!cert.x5t().contains('='));
     assert_eq!(cert.key_algorithm(), &KeyAlgorithm::Rsa { bits: 2048 });
@@ -401,7 +399,7 @@ fn guard_refuses_raw_private_key_material_where_a_certificate_belongs() {
         );
         // The same key pasted as base64 text is refused too, not mistaken for garbage.
         if !name.ends_with(".pem") {
-            let text = keyroll_core::b64::encode_std(&bytes);
+            let text = keyroll_proto::b64::encode_std(&bytes);
             let err = load_public_certificate(text.as_bytes(), None).unwrap_err();
             assert!(
                 matches!(err, CertError::PrivateKeyNotCertificate { .. }),

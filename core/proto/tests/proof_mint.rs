@@ -2,18 +2,16 @@
 //! signature made by the `openssl` command, and — as an oracle this project did not write — every minted proof
 //! verified by `openssl dgst -sha256 -verify`.
 
-mod common;
-
 use std::path::Path;
 
-use common::{PASSWORD, fixtures, openssl_in};
-use keyroll_core::b64;
-use keyroll_core::cert::{CertError, Certificate, SigningIdentity};
-use keyroll_core::inspect::{InspectOptions, inspect};
-use keyroll_core::proof::{
+use keyroll_proto::b64;
+use keyroll_proto::cert::{CertError, Certificate, SigningIdentity};
+use keyroll_proto::inspect::{InspectOptions, inspect};
+use keyroll_proto::proof::{
     self, GRAPH_AUDIENCE, MAX_LIFETIME_SECS, ProofError, ProofRequest, assemble, mint,
     signing_input,
 };
+use keyroll_testkit::fixtures::{PASSWORD, fixtures, openssl_in};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
