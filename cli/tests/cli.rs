@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use keyroll_testkit::case;
 use keyroll_testkit::fixtures::{PASSWORD, fixtures};
+use keyroll_testkit::secrets::{self, Secret};
 use serde_json::Value;
 
 const OBJECT_ID: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
@@ -57,26 +59,13 @@ fn stderr(o: &Output) -> String {
 /// Neither stream may carry the password, a line of any private key, or `token` (when given).
 #[track_caller]
 fn assert_no_secret(o: &Output, token: Option<&str>) {
-    let f = fixtures();
-    let all = format!("{}{}", stdout(o), stderr(o));
-    assert!(!all.contains(PASSWORD), "password in output: {all}");
-    for key in [
-        "key.pem",
-        "key_rsa.pem",
-        "ec_key.pem",
-        "other_key.pem",
-        "rsa1024_key.pem",
-    ] {
-        for line in f.key_body_lines(key) {
-            assert!(
-                !all.contains(&line),
-                "private key material of {key} in output: {all}"
-            );
-        }
-    }
-    if let Some(t) = token {
-        assert!(!all.contains(t), "the full token in output: {all}");
-    }
+    let mut all = fixtures().secrets();
+    all.extend(token.map(|t| Secret::text("the full token", t)));
+    secrets::assert_no_secret(
+        &format!("{}{}", stdout(o), stderr(o)),
+        &all,
+        "keyroll's stdout and stderr",
+    );
 }
 
 /// Exit 2, the words in stderr, nothing on stdout, no secret.
@@ -173,6 +162,9 @@ fn cert_inspect_every_format() {
         ("certonly.pfx", true, "absent"),
     ];
     for (name, needs_pw, private_key) in cases {
+        let _case = case(format!(
+            "name={name:?} needs_pw={needs_pw:?} private_key={private_key:?}"
+        ));
         let mut args = vec!["cert", "inspect", name];
         if needs_pw {
             args.extend(["--password-env", PW_VAR]);
@@ -250,6 +242,7 @@ fn passwords_come_only_from_a_named_environment_variable() {
     assert_input_error(&o, &["KEYROLL_TEST_UNSET_VAR", "is not set"]);
     // Wrong password, for each encryption; the wrong value is never echoed.
     for name in ["aes_pw.pfx", "3des_pw.pfx", "legacy_pw.pfx"] {
+        let _case = case(format!("name={name:?}"));
         let o = keyroll_env(
             &["cert", "inspect", name, "--password-env", PW_VAR],
             PW_VAR,
@@ -356,6 +349,7 @@ fn proof_mint_prints_only_the_token() {
         &["--cert", "legacy_pw.pfx", "--cert-password-env", PW_VAR],
     ];
     for src in sources {
+        let _case = case(format!("src={src:?}"));
         let mut args = vec![
             "proof",
             "mint",
@@ -592,6 +586,7 @@ fn proof_inspect_bad_arguments_exit_2() {
         (&["--cert", "key.pem"], &["refusing a PEM private key"]),
     ];
     for (extra, words) in cases {
+        let _case = case(format!("extra={extra:?} words={words:?}"));
         let mut args = vec!["proof", "inspect", &token];
         args.extend_from_slice(extra);
         let o = keyroll(&args);
@@ -728,6 +723,7 @@ fn cert_new_out_follows_a_symlink_and_writes_the_private_key_through_it() {
     let link = dir.path().join("new.pem");
     std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
     for extra in [&[][..], &["--format", "pfx", "--password-env", PW_VAR][..]] {
+        let _case = case(format!("extra={extra:?}"));
         let mut args = vec!["cert", "new", "--out", link.to_str().unwrap()];
         args.extend_from_slice(extra);
         let o = keyroll_env(&args, PW_VAR, PASSWORD);
@@ -803,6 +799,7 @@ fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
     )
     .unwrap();
     for token in [ahead.as_str(), behind.as_str()] {
+        let _case = case(format!("token={token:?}"));
         let o = keyroll(&[
             "proof",
             "inspect",

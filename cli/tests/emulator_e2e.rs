@@ -7,19 +7,19 @@
 //! Tests marked `#[ignore]` fail because of a client defect named in their reason; they run with
 //! `cargo nextest run -p keyroll-cli --run-ignored all`.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use keyroll_proto::b64;
+use common::{Created, Emu, Run, TOKEN_VAR, emulator, keyroll};
 use keyroll_proto::cert::Certificate;
 use keyroll_proto::cert::generate::self_signed_rsa;
+use keyroll_testkit::case;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-
-const TOKEN_VAR: &str = "KEYROLL_REPLICATION_E2E_TOKEN";
 
 struct Certs {
     _dir: tempfile::TempDir,
@@ -52,166 +52,6 @@ fn certs() -> &'static Certs {
             _dir: dir,
         }
     })
-}
-
-struct Emu {
-    child: Child,
-    graph: String,
-    ca: String,
-}
-
-impl Drop for Emu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn emulator(extra: &[&str]) -> Emu {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
-        .args(["emulator", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyroll emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    Emu {
-        graph: v["graph_url"].as_str().unwrap().to_owned(),
-        ca: v["ca_cert"].as_str().unwrap().to_owned(),
-        child,
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Created {
-    id: String,
-    app_id: String,
-    tenant: String,
-}
-
-impl Emu {
-    fn curl(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "--noproxy", "*", "--cacert", &self.ca, "-X", method])
-            .arg(format!("{}{path}", self.graph))
-            .stdout(Stdio::piped());
-        if body.is_some() {
-            cmd.args([
-                "-H",
-                "content-type: application/json",
-                "--data-binary",
-                "@-",
-            ])
-            .stdin(Stdio::piped());
-        }
-        let mut child = cmd.spawn().expect("curl");
-        if let Some(b) = body {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(b.to_string().as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "curl {method} {path}");
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-    }
-
-    fn create(&self, certs: &[&Certificate], extra: Value) -> Created {
-        let mut body = json!({
-            "displayName": "replication e2e app",
-            "certificates": certs.iter().map(|c| b64::encode_std(c.der())).collect::<Vec<_>>(),
-        });
-        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-            b.extend(e);
-        }
-        let v = self.curl("POST", "/_emulator/applications", Some(&body));
-        let s = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
-        Created {
-            id: s("id"),
-            app_id: s("appId"),
-            tenant: s("tenantId"),
-        }
-    }
-
-    /// Thumbprints of the object's committed key credentials (the admin API sees every write at once).
-    fn thumbs(&self, id: &str) -> Vec<String> {
-        let v = self.curl("GET", &format!("/_emulator/applications/{id}"), None);
-        v["keyCredentials"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
-            .iter()
-            .map(|k| {
-                let der = b64::decode_lenient(k["key"].as_str().unwrap()).unwrap();
-                Certificate::from_der(&der).unwrap().sha1_hex()
-            })
-            .collect()
-    }
-
-    fn token(&self, app_id: &str) -> String {
-        let v = self.curl("POST", "/_emulator/tokens", Some(&json!({"appId": app_id})));
-        v["access_token"].as_str().unwrap().to_owned()
-    }
-
-    fn conn(&self) -> Vec<String> {
-        [
-            "--graph-url",
-            &self.graph,
-            "--login-url",
-            &self.graph,
-            "--ca-cert",
-            &self.ca,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    }
-}
-
-struct Run {
-    out: Output,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn text(&self) -> String {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&self.out.stdout),
-            String::from_utf8_lossy(&self.out.stderr)
-        )
-    }
-    fn code(&self) -> Option<i32> {
-        self.out.status.code()
-    }
-}
-
-fn keyroll(args: &[String], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyroll"));
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .current_dir(&certs().dir)
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("AZURE_CLIENT_ID")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let t = Instant::now();
-    let out = cmd.output().expect("run keyroll");
-    Run {
-        out,
-        elapsed: t.elapsed(),
-    }
 }
 
 fn single_roll(emu: &Emu, app: &Created, extra: &[&str]) -> Vec<String> {
@@ -500,7 +340,7 @@ fn new_ca_at_every_https_start_fails_rolls_after_a_restart() {
     let apps: Vec<Created> = (0..4)
         .map(|_| first.create(&[&c.old.1], json!({})))
         .collect();
-    let pinned_ca = first.ca.clone();
+    let pinned_ca = first.ca().to_owned();
     let r = keyroll(&single_roll(&first, &apps[0], &["--remove-old"]), &[]);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     drop(first);
@@ -508,6 +348,7 @@ fn new_ca_at_every_https_start_fails_rolls_after_a_restart() {
     // Restarted on the same state; every client still trusts the first run's CA file.
     let second = emulator(&["--state", state]);
     for app in &apps[1..] {
+        let _case = case(format!("app={app:?}"));
         let mut args = single_roll(&second, app, &["--remove-old"]);
         let n = args.len();
         args[n - 1] = pinned_ca.clone();

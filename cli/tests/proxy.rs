@@ -3,12 +3,14 @@
 //! emulator, over plain http and over https) never reach the proxy; https to a remote host still goes through
 //! it, by CONNECT, so that the token stays inside TLS.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use keyroll_testkit::case;
+use keyroll_testkit::emulator::ChildEmulator;
+use serde_json::json;
 
 const TOKEN_VAR: &str = "KEYROLL_PROXY_TEST_TOKEN";
 
@@ -65,76 +67,16 @@ impl Proxy {
     }
 }
 
-struct Emu {
-    child: Child,
-    graph: String,
-    ca: Option<String>,
+/// `keyroll emulator` (over plain http with `plain_http`), from keyroll-testkit.
+fn emulator(plain_http: bool) -> ChildEmulator {
+    let extra: &[&str] = if plain_http { &["--http"] } else { &[] };
+    ChildEmulator::start(env!("CARGO_BIN_EXE_keyroll"), extra)
 }
 
-impl Drop for Emu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn emulator(plain_http: bool) -> Emu {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyroll"));
-    cmd.args(["emulator", "--listen", "127.0.0.1:0"]);
-    if plain_http {
-        cmd.arg("--http");
-    }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyroll emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    Emu {
-        graph: v["graph_url"].as_str().unwrap().to_owned(),
-        ca: v["ca_cert"].as_str().map(str::to_owned),
-        child,
-    }
-}
-
-impl Emu {
-    /// The admin API, through curl with every proxy off.
-    fn admin(&self, path: &str, body: &Value) -> Value {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "--noproxy", "*", "-X", "POST"]);
-        if let Some(ca) = &self.ca {
-            cmd.args(["--cacert", ca]);
-        }
-        let out = cmd
-            .args(["-H", "content-type: application/json", "--data-binary"])
-            .arg(body.to_string())
-            .arg(format!("{}{path}", self.graph))
-            .output()
-            .expect("curl");
-        assert!(out.status.success(), "curl {path}");
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    /// An application and a token that may read it.
-    fn app_and_token(&self) -> (String, String) {
-        let app = self.admin(
-            "/_emulator/applications",
-            &json!({"displayName": "proxy test"}),
-        );
-        let token = self.admin(
-            "/_emulator/tokens",
-            &json!({"appId": app["appId"].as_str().unwrap()}),
-        );
-        (
-            app["id"].as_str().unwrap().to_owned(),
-            token["access_token"].as_str().unwrap().to_owned(),
-        )
-    }
+/// An application and a token that may read it.
+fn app_and_token(emu: &ChildEmulator) -> (String, String) {
+    let app = emu.create(&[], json!({"displayName": "proxy test"}));
+    (app.id.to_string(), emu.token_for(app.app_id))
 }
 
 /// `keyroll key list` for `object_id` at `graph` with the token from the environment, the proxy variables
@@ -179,8 +121,9 @@ fn key_list(
 fn bearer_token_in_clear_through_a_proxy() {
     let proxy = Proxy::start();
     for plain_http in [true, false] {
+        let _case = case(format!("plain_http={plain_http:?}"));
         let emu = emulator(plain_http);
-        let (id, token) = emu.app_and_token();
+        let (id, token) = app_and_token(&emu);
         let setups: [Setup; 7] = [
             ("HTTP_PROXY", vec![("HTTP_PROXY", &proxy.url)], vec![]),
             ("http_proxy", vec![("http_proxy", &proxy.url)], vec![]),

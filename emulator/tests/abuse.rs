@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use keyroll_emulator::{ConnectionLimits, EmulatorConfig};
+use keyroll_testkit::case;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -137,7 +138,7 @@ async fn idle_connections_fill_the_emulator_until_it_stops_answering() {
     let t = Instant::now();
     let r = tokio::time::timeout(
         Duration::from_secs(5),
-        h.http.get(format!("{}/_emulator/info", h.base)).send(),
+        h.admin.get(format!("{}/_emulator/info", h.base)).send(),
     )
     .await
     .expect("no answer while idle connections fill the cap")
@@ -167,7 +168,7 @@ async fn idle_connections_fill_the_emulator_until_it_stops_answering() {
     }
     let r = tokio::time::timeout(
         Duration::from_secs(5),
-        h.http.get(format!("{}/_emulator/info", h.base)).send(),
+        h.admin.get(format!("{}/_emulator/info", h.base)).send(),
     )
     .await
     .expect("no answer with 50 idle connections waiting")
@@ -194,7 +195,7 @@ async fn connections_beyond_the_cap_are_held_while_all_are_busy() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let t = Instant::now();
     let r = h
-        .http
+        .admin
         .get(format!("{}/_emulator/info", h.base))
         .send()
         .await
@@ -231,14 +232,14 @@ async fn admin_answers_text_plain_400_and_405_outside_the_envelope() {
     let h = start_default().await;
     // 405: a method the admin path does not take.
     let r = h
-        .http
+        .admin
         .get(format!("{}/_emulator/applications", h.base))
         .send()
         .await
         .unwrap();
     assert_envelope(r, 405, "GET /_emulator/applications").await;
     let r = h
-        .http
+        .admin
         .delete(format!("{}/_emulator/faults", h.base))
         .send()
         .await
@@ -246,7 +247,7 @@ async fn admin_answers_text_plain_400_and_405_outside_the_envelope() {
     assert_envelope(r, 405, "DELETE /_emulator/faults").await;
     // 400 from an extractor: a path segment that does not decode to UTF-8.
     let r = h
-        .http
+        .admin
         .get(format!("{}/_emulator/applications/%FF", h.base))
         .send()
         .await
@@ -254,7 +255,7 @@ async fn admin_answers_text_plain_400_and_405_outside_the_envelope() {
     assert_envelope(r, 400, "undecodable path").await;
     // A token request whose body is not a form: the OAuth body, not text.
     let r = h
-        .http
+        .admin
         .post(format!("{}/%FF/oauth2/v2.0/token", h.base))
         .body("grant_type=client_credentials")
         .send()
@@ -272,7 +273,7 @@ async fn admin_body_over_axums_2mb_default_is_refused_before_the_16mib_limit() {
     let h = start_default().await;
     // 3 MB: under the admin limit, over axum's default. Accepted.
     let r = h
-        .http
+        .admin
         .post(format!("{}/_emulator/applications", h.base))
         .json(&json!({"displayName": "x".repeat(3 * 1024 * 1024)}))
         .send()
@@ -281,7 +282,7 @@ async fn admin_body_over_axums_2mb_default_is_refused_before_the_16mib_limit() {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     // Over the admin limit: refused in the envelope, naming the limit.
     let r = h
-        .http
+        .admin
         .post(format!("{}/_emulator/applications", h.base))
         .json(&json!({"displayName": "x".repeat(17 * 1024 * 1024)}))
         .send()
@@ -298,7 +299,7 @@ async fn admin_body_over_axums_2mb_default_is_refused_before_the_16mib_limit() {
     // Graph's own limit applies to Graph paths, in the same envelope.
     let app = h.create_app(json!({})).await;
     let r = h
-        .http
+        .admin
         .post(format!("{}/v1.0/applications/{}/addKey", h.base, app.id))
         .bearer_auth(&app.token)
         .header("content-type", "application/json")
@@ -347,6 +348,7 @@ async fn new_ca_at_every_https_start_even_with_state() {
     assert_eq!(h.emu.ca_pem.as_deref(), Some(first_ca.as_str()));
     let pinned = client(Some(&first_ca_file));
     for (signer, new) in [(&next, identity(0, 30)), (&app.identity, identity(0, 30))] {
+        let _case = case(format!("signer={signer:?} new={new:?}"));
         let r = pinned
             .post(format!("{}/v1.0/applications/{}/addKey", h.base, app.id))
             .bearer_auth(&app.token)

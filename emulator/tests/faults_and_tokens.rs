@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 async fn put_faults(h: &Harness, faults: Value) {
     let r = h
-        .http
+        .admin
         .put(format!("{}/_emulator/faults", h.base))
         .json(&faults)
         .send()
@@ -31,7 +31,7 @@ async fn throttle_unavailable_and_latency() {
     );
     put_faults(&h, json!({"throttle": {"count": 1, "retryAfter": 2.128}, "unavailable": {"count": 1, "retryAfter": 3}})).await;
     let r = h
-        .http
+        .admin
         .get(&url)
         .bearer_auth(&app.token)
         .send()
@@ -44,7 +44,7 @@ async fn throttle_unavailable_and_latency() {
         "TooManyRequests"
     );
     let r = h
-        .http
+        .admin
         .get(&url)
         .bearer_auth(&app.token)
         .send()
@@ -53,7 +53,7 @@ async fn throttle_unavailable_and_latency() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "3");
     let r = h
-        .http
+        .admin
         .get(&url)
         .bearer_auth(&app.token)
         .send()
@@ -64,7 +64,7 @@ async fn throttle_unavailable_and_latency() {
     put_faults(&h, json!({"latencyMs": 300})).await;
     let t = Instant::now();
     let r = h
-        .http
+        .admin
         .get(&url)
         .bearer_auth(&app.token)
         .send()
@@ -84,7 +84,7 @@ async fn drop_after_commit_commits_then_closes_the_connection() {
     let body = add_body(&new, &proof(&app.identity, app.id));
     let url = format!("{}/v1.0/applications/{}/addKey", h.base, app.id);
     let r = h
-        .http
+        .admin
         .post(&url)
         .bearer_auth(&app.token)
         .json(&body)
@@ -94,7 +94,7 @@ async fn drop_after_commit_commits_then_closes_the_connection() {
     // The key was committed all the same: a blind retry would add it twice.
     assert_eq!(h.keys(app.id).await.len(), 2);
     let r = h
-        .http
+        .admin
         .post(&url)
         .bearer_auth(&app.token)
         .json(&body)
@@ -160,7 +160,7 @@ async fn write_budget_per_app_and_tenant() {
 }
 
 async fn token_request(h: &Harness, tenant: Uuid, form: &[(&str, String)]) -> reqwest::Response {
-    h.http
+    h.admin
         .post(format!("{}/{tenant}/oauth2/v2.0/token", h.base))
         .form(form)
         .send()
@@ -178,7 +178,7 @@ async fn token_endpoint_issues_tokens_for_valid_assertions_only() {
 
     // Discovery names the token endpoint.
     let d: Value = h
-        .http
+        .admin
         .get(format!(
             "{}/{tenant}/v2.0/.well-known/openid-configuration",
             h.base
@@ -315,7 +315,7 @@ async fn managed_identity_endpoint() {
     let h = start_default().await;
     let mi = h.create_app(json!({"managedIdentity": true})).await;
     let info: Value = h
-        .http
+        .admin
         .get(format!("{}/_emulator/info", h.base))
         .send()
         .await
@@ -326,10 +326,10 @@ async fn managed_identity_endpoint() {
     let endpoint = info["identityEndpoint"].as_str().unwrap();
     let secret = info["identityHeader"].as_str().unwrap();
     let url = format!("{endpoint}?resource=https://graph.microsoft.com&api-version=2019-08-01");
-    let r = h.http.get(&url).send().await.unwrap();
+    let r = h.admin.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let r = h
-        .http
+        .admin
         .get(&url)
         .header("X-IDENTITY-HEADER", secret)
         .send()

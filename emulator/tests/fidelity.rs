@@ -8,6 +8,7 @@ use keyroll_emulator::{EmulatorConfig, FaultConfig, WriteBudget};
 use keyroll_proto::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
 use keyroll_proto::b64;
 use keyroll_proto::credential::{AddKeyRequest, KeyCredentialBuilder};
+use keyroll_testkit::case;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -87,7 +88,7 @@ fn client_sends_standard_base64_for_binaries() {
 }
 
 async fn token_request(h: &Harness, form: &[(&str, String)]) -> reqwest::Response {
-    h.http
+    h.admin
         .post(format!("{}/{}/oauth2/v2.0/token", h.base, h.emu.tenant_id))
         .form(form)
         .send()
@@ -123,6 +124,7 @@ async fn scope_without_default_gets_aadsts70011_not_1002012() {
         "https://graph.microsoft.com/User.Read",
         "https://graph.microsoft.com",
     ] {
+        let _case = case(format!("scope={scope:?}"));
         let a = assertion(&h, &app.identity, &app);
         let r = token_request(&h, &form(a, app.app_id.to_string(), scope)).await;
         assert_eq!(r.status(), 400, "{scope}");
@@ -221,7 +223,7 @@ async fn throttled_answer_differs_from_the_throttling_docs() {
     let tenant = h.emu.tenant_id;
     // An injected 429.
     let r = h
-        .http
+        .admin
         .put(format!("{}/_emulator/faults", h.base))
         .json(&json!({"throttle": {"count": 1, "retryAfter": 2.128}, "writeBudget": {"writes": 1, "windowSecs": 60}}))
         .send()
@@ -229,7 +231,7 @@ async fn throttled_answer_differs_from_the_throttling_docs() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = h
-        .http
+        .admin
         .get(format!(
             "{}/v1.0/applications/{}?$select=keyCredentials",
             h.base, app.id

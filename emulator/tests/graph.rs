@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use common::*;
 use keyroll_emulator::EmulatorConfig;
 use keyroll_proto::b64;
+use keyroll_testkit::case;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -23,6 +24,7 @@ async fn add_key_then_remove_key_in_every_addressing_form() {
     ];
     let new = identity(0, 10);
     for path in &forms {
+        let _case = case(format!("path={path:?}"));
         let r = h
             .add_key(
                 path,
@@ -51,7 +53,7 @@ async fn add_key_then_remove_key_in_every_addressing_form() {
 
     // Read keys with $select: key bytes come back.
     let r = h
-        .http
+        .admin
         .get(format!(
             "{}/v1.0/applications/{}?$select=keyCredentials",
             h.base, app.id
@@ -198,6 +200,7 @@ async fn every_broken_proof_rule_is_a_bare_401_with_a_diagnostic() {
         ("not a JWT", "abc.def".into(), "malformed"),
     ];
     for (name, p, code) in cases {
+        let _case = case(format!("name={name:?} p={p:?} code={code:?}"));
         let r = h
             .add_key(
                 &format!("applications/{}/addKey", app.id),
@@ -301,8 +304,9 @@ async fn body_rules_answer_400_with_the_documented_codes_and_change_nothing() {
             format!("{{\"proof\": \"{}\"}}", "a".repeat(300_000)),
         ),
     ] {
+        let _case = case(format!("ct={ct:?} body={body:?}"));
         let r = h
-            .http
+            .admin
             .post(&url)
             .bearer_auth(&app.token)
             .header("content-type", ct)
@@ -340,6 +344,7 @@ async fn not_found_forbidden_and_token_errors() {
     let new = identity(0, 10);
     // Unknown id → 404; the appId where the object id belongs → 404.
     for id in [Uuid::new_v4(), app.app_id] {
+        let _case = case(format!("id={id:?}"));
         let r = h
             .add_key(
                 &format!("applications/{id}/addKey"),
@@ -384,7 +389,7 @@ async fn not_found_forbidden_and_token_errors() {
     assert_eq!(r.status(), 403);
     // No token / garbage token → 401 InvalidAuthenticationToken.
     let r = h
-        .http
+        .admin
         .post(format!("{}/v1.0/applications/{}/addKey", h.base, app.id))
         .json(&body)
         .send()
@@ -505,7 +510,8 @@ async fn parallel_add_key_loses_and_duplicates_nothing() {
     let n = 100;
     let mut tasks = Vec::new();
     for i in 0..n {
-        let http = h.http.clone();
+        let _case = case(format!("i={i:?}"));
+        let http = h.admin.clone();
         let url = format!("{}/v1.0/applications/{}/addKey", h.base, app.id);
         let mut body = add_body(&new, &proof(&app.identity, app.id));
         body["keyCredential"]["displayName"] = format!("parallel {i}").into();

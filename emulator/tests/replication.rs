@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 async fn graph_keys(h: &Harness, app: &App) -> Vec<Value> {
     let v: Value = h
-        .http
+        .admin
         .get(format!(
             "{}/v1.0/applications/{}?$select=keyCredentials",
             h.base, app.id
@@ -30,7 +30,7 @@ async fn graph_keys(h: &Harness, app: &App) -> Vec<Value> {
 
 async fn put_faults(h: &Harness, faults: Value) {
     let r = h
-        .http
+        .admin
         .put(format!("{}/_emulator/faults", h.base))
         .json(&faults)
         .send()
@@ -69,7 +69,7 @@ async fn read_right_after_a_write_always_sees_it() {
     // A removal lags the same way: the removed key is still read for the delay.
     let t = Instant::now();
     let r = h
-        .http
+        .admin
         .post(format!("{}/v1.0/applications/{}/removeKey", h.base, app.id))
         .bearer_auth(&app.token)
         .json(&json!({"keyId": added["keyId"], "proof": proof(&app.identity, app.id)}))
@@ -127,7 +127,7 @@ async fn new_key_signs_in_at_once() {
             time::OffsetDateTime::now_utc(),
         )
         .unwrap();
-        h.http
+        h.admin
             .post(&endpoint)
             .form(&[
                 ("client_id", app.app_id.to_string()),

@@ -40,9 +40,9 @@ fn output_take_trusts_the_callers_buffer_length() {
         // The output is kept: taken with the right buffer, it is whole.
         let mut right = vec![0u8; out.len as usize];
         let status = keyroll_output_take(out.handle, c_slice(right.as_mut_ptr(), out.len));
-        assert_eq!(status, KeyrollStatus::Ok);
+        assert_eq!(status, KeyrollStatus::Ok, "after length {len}");
         let v: serde_json::Value = serde_json::from_slice(&right).unwrap();
-        assert!(v["abi"].is_number(), "{v}");
+        assert!(v["abi"].is_number(), "after length {len}: {v}");
     }
 }
 

@@ -41,9 +41,9 @@ fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
     let far = proof::mint(&identity, &request, now + Duration::seconds(skew * 2)).unwrap();
     for settings in ["", "{}"] {
         let report = inspect(ahead.as_str(), settings);
-        assert_eq!(report["accepted"], true, "{report}");
+        assert_eq!(report["accepted"], true, "settings {settings:?}: {report}");
         let report = inspect(far.as_str(), settings);
-        assert_eq!(report["accepted"], false, "{report}");
+        assert_eq!(report["accepted"], false, "settings {settings:?}: {report}");
     }
     // A strict check stays possible, explicitly.
     let report = inspect(ahead.as_str(), r#"{"clockSkewSecs": 0}"#);

@@ -3,20 +3,16 @@
 //! also when the object holds a certificate and its renewal with the same key pair — and the emulator's
 //! diagnostic must say `x5t_mismatch` when the header names a certificate the object cannot sign with now.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use keyroll_client::cloud::{Cloud, Endpoints};
-use keyroll_client::graph::{GraphClient, ObjectRef, Target, TargetKind};
-use keyroll_client::http::{self, HttpOptions};
 use keyroll_client::roll::{self, NoProgress, RollSpec};
-use keyroll_emulator::{EmulatorConfig, RunningEmulator};
 use keyroll_proto::b64;
 use keyroll_proto::cert::generate::{GeneratedCertificate, self_signed_rsa};
 use keyroll_proto::cert::{Certificate, SigningIdentity};
-use keyroll_proto::clock::{Clock, SystemClock};
 use keyroll_proto::proof::{self, ProofRequest};
-use serde_json::{Value, json};
+use keyroll_testkit::emulator::{Created, Harness, app_target, ident, start};
+use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -78,158 +74,50 @@ fn certs() -> &'static Certs {
     })
 }
 
-fn ident(g: &GeneratedCertificate) -> Arc<SigningIdentity> {
-    Arc::new(g.identity().unwrap())
+/// The object's key credentials as the admin API shows them: (keyId, thumbprint).
+async fn keys(h: &Harness, id: Uuid) -> Vec<(Uuid, String)> {
+    h.key_credentials(id)
+        .await
+        .iter()
+        .map(|k| {
+            let der = b64::decode_lenient(k["key"].as_str().unwrap()).unwrap();
+            (
+                Uuid::parse_str(k["keyId"].as_str().unwrap()).unwrap(),
+                Certificate::from_der(&der).unwrap().sha1_hex(),
+            )
+        })
+        .collect()
 }
 
-struct Harness {
-    emu: RunningEmulator,
-    http: reqwest::Client,
-    base: String,
-    ca_pem: Vec<u8>,
+/// An application holding `certs`, in this order.
+async fn create(h: &Harness, certs: &[&GeneratedCertificate]) -> Created {
+    let certs: Vec<&Certificate> = certs.iter().map(|c| &c.certificate).collect();
+    h.create(&certs, json!({})).await
 }
 
-struct Created {
-    id: Uuid,
-    app_id: Uuid,
-    tenant: Uuid,
-}
-
-async fn start() -> Harness {
-    let emu = keyroll_emulator::start(EmulatorConfig::default())
+/// addKey sent straight to the emulator, with no local pre-check: (status, diagnostic header).
+async fn raw_add_key(h: &Harness, app: &Created, token: &str, proof: &str) -> (u16, String) {
+    let new = &certs().next.certificate;
+    let body = json!({
+        "keyCredential": {"type": "AsymmetricX509Cert", "usage": "Verify", "key": b64::encode_std(new.der())},
+        "passwordCredential": null,
+        "proof": proof,
+    });
+    let r = h
+        .admin
+        .post(format!("{}/v1.0/applications/{}/addKey", h.base, app.id))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
         .await
         .unwrap();
-    let ca_pem = emu.ca_pem.clone().unwrap().into_bytes();
-    let http = http::build_client(&HttpOptions {
-        extra_roots_pem: Some(ca_pem.clone()),
-        ..HttpOptions::default()
-    })
-    .unwrap();
-    let base = emu.base_url().to_owned();
-    Harness {
-        emu,
-        http,
-        base,
-        ca_pem,
-    }
-}
-
-impl Harness {
-    /// An application holding `certs`, in this order.
-    async fn create(&self, certs: &[&GeneratedCertificate]) -> Created {
-        let body = json!({
-            "displayName": "signer e2e app",
-            "certificates": certs.iter().map(|c| b64::encode_std(c.certificate.der())).collect::<Vec<_>>(),
-        });
-        let r = self
-            .http
-            .post(format!("{}/_emulator/applications", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        let v: Value = r.json().await.unwrap();
-        let g = |k: &str| Uuid::parse_str(v[k].as_str().unwrap()).unwrap();
-        Created {
-            id: g("id"),
-            app_id: g("appId"),
-            tenant: g("tenantId"),
-        }
-    }
-
-    async fn token(&self, app_id: Uuid) -> String {
-        let v: Value = self
-            .http
-            .post(format!("{}/_emulator/tokens", self.base))
-            .json(&json!({ "appId": app_id }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// The object's key credentials as the admin API shows them: (keyId, thumbprint).
-    async fn keys(&self, id: Uuid) -> Vec<(Uuid, String)> {
-        let v: Value = self
-            .http
-            .get(format!("{}/_emulator/applications/{id}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["keyCredentials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| {
-                let der = b64::decode_lenient(k["key"].as_str().unwrap()).unwrap();
-                (
-                    Uuid::parse_str(k["keyId"].as_str().unwrap()).unwrap(),
-                    Certificate::from_der(&der).unwrap().sha1_hex(),
-                )
-            })
-            .collect()
-    }
-
-    /// addKey sent straight to the emulator, with no local pre-check: (status, diagnostic header).
-    async fn raw_add_key(&self, app: &Created, token: &str, proof: &str) -> (u16, String) {
-        let new = &certs().next.certificate;
-        let body = json!({
-            "keyCredential": {"type": "AsymmetricX509Cert", "usage": "Verify", "key": b64::encode_std(new.der())},
-            "passwordCredential": null,
-            "proof": proof,
-        });
-        let r = self
-            .http
-            .post(format!("{}/v1.0/applications/{}/addKey", self.base, app.id))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let diag = r
-            .headers()
-            .get(DIAG)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        (r.status().as_u16(), diag)
-    }
-
-    fn client(&self, app: &Created, identity: Arc<SigningIdentity>) -> GraphClient {
-        let http = http::build_client(&HttpOptions {
-            extra_roots_pem: Some(self.ca_pem.clone()),
-            ..HttpOptions::default()
-        })
-        .unwrap();
-        let endpoints =
-            Endpoints::custom(Cloud::Global, Some(&self.base), Some(&self.base)).unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let tokens = Arc::new(keyroll_client::auth::TokenProvider::new(
-            keyroll_client::auth::Credential::ClientCertificate {
-                tenant: app.tenant.to_string(),
-                client_id: app.app_id.to_string(),
-                identity,
-            },
-            endpoints.clone(),
-            http.clone(),
-            clock.clone(),
-        ));
-        GraphClient::new(http, endpoints, tokens, clock)
-    }
-}
-
-fn target(id: Uuid) -> Target {
-    Target {
-        kind: TargetKind::Application,
-        object: ObjectRef::Id(id),
-    }
+    let diag = r
+        .headers()
+        .get(DIAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (r.status().as_u16(), diag)
 }
 
 fn mint(signer: &SigningIdentity, object_id: Uuid) -> String {
@@ -248,17 +136,16 @@ async fn renewed_certificate_with_the_same_key_pair_is_refused_as_signer() {
     let c = certs();
     let renewed = ident(&c.renewed);
     // The old certificate first: "the first certificate whose key verifies" is the old one.
-    let app = h.create(&[&c.old, &c.renewed]).await;
+    let app = create(&h, &[&c.old, &c.renewed]).await;
 
     // The emulator alone (no client pre-check): a proof naming the renewal is accepted.
-    let token = h.token(app.app_id).await;
-    let (status, diag) = h.raw_add_key(&app, &token, &mint(&renewed, app.id)).await;
+    let token = h.token_for(app.app_id).await;
+    let (status, diag) = raw_add_key(&h, &app, &token, &mint(&renewed, app.id)).await;
     assert_eq!(
         status, 200,
         "the emulator refused the renewal's proof: {diag}"
     );
-    let added = h
-        .keys(app.id)
+    let added = keys(&h, app.id)
         .await
         .into_iter()
         .find(|(_, t)| *t == c.next.certificate.sha1_hex())
@@ -267,15 +154,15 @@ async fn renewed_certificate_with_the_same_key_pair_is_refused_as_signer() {
 
     // The client: its local pre-check accepts the same proof and removeKey goes through, signed by the
     // renewal (the key just added is removed again).
-    let client = h.client(&app, renewed.clone());
+    let client = h.cert_client(&app, renewed.clone());
     client
-        .remove_key(&target(app.id), added, &mint(&renewed, app.id), false)
+        .remove_key(&app_target(app.id), added, &mint(&renewed, app.id), false)
         .await
         .unwrap_or_else(|e| panic!("removeKey signed by the renewal: {e}"));
 
     // A roll signed by the renewal: addKey through the client (pre-check and emulator), verified.
     let spec = RollSpec {
-        target: target(app.id),
+        target: app_target(app.id),
         current: renewed.clone(),
         new: ident(&c.next),
         display_name: Some("after renewal".into()),
@@ -288,18 +175,17 @@ async fn renewed_certificate_with_the_same_key_pair_is_refused_as_signer() {
     assert!(report.success, "{report:?}");
 
     // Finally the old certificate goes, removed with a proof naming the renewal.
-    let old_id = h
-        .keys(app.id)
+    let old_id = keys(&h, app.id)
         .await
         .into_iter()
         .find(|(_, t)| *t == c.old.certificate.sha1_hex())
         .unwrap()
         .0;
     client
-        .remove_key(&target(app.id), old_id, &mint(&renewed, app.id), false)
+        .remove_key(&app_target(app.id), old_id, &mint(&renewed, app.id), false)
         .await
         .unwrap_or_else(|e| panic!("removing the old certificate: {e}"));
-    let mut left: Vec<String> = h.keys(app.id).await.into_iter().map(|(_, t)| t).collect();
+    let mut left: Vec<String> = keys(&h, app.id).await.into_iter().map(|(_, t)| t).collect();
     left.sort();
     let mut expected = vec![
         c.renewed.certificate.sha1_hex(),
@@ -315,16 +201,14 @@ async fn diagnostic_names_x5t_mismatch_for_a_signer_the_object_cannot_sign_with(
     let h = start().await;
     let c = certs();
     // Two certificates that may sign now, one expired, one not yet valid.
-    let app = h.create(&[&c.a, &c.b, &c.expired, &c.not_yet]).await;
-    let token = h.token(app.app_id).await;
+    let app = create(&h, &[&c.a, &c.b, &c.expired, &c.not_yet]).await;
+    let token = h.token_for(app.app_id).await;
     for (name, signer) in [
         ("a certificate the object does not hold", &c.stranger),
         ("an expired certificate of the object", &c.expired),
         ("a not yet valid certificate of the object", &c.not_yet),
     ] {
-        let (status, diag) = h
-            .raw_add_key(&app, &token, &mint(&ident(signer), app.id))
-            .await;
+        let (status, diag) = raw_add_key(&h, &app, &token, &mint(&ident(signer), app.id)).await;
         assert_eq!(status, 401, "{name}");
         assert!(
             diag.contains("x5t_mismatch") && diag.contains(&signer.certificate.sha1_hex()),
@@ -332,9 +216,7 @@ async fn diagnostic_names_x5t_mismatch_for_a_signer_the_object_cannot_sign_with(
         );
     }
     // The same proofs pass with a certificate that may sign.
-    let (status, diag) = h
-        .raw_add_key(&app, &token, &mint(&ident(&c.b), app.id))
-        .await;
+    let (status, diag) = raw_add_key(&h, &app, &token, &mint(&ident(&c.b), app.id)).await;
     assert_eq!(status, 200, "{diag}");
     h.emu.shutdown().await;
 }

@@ -6,6 +6,7 @@ use keyroll_proto::cert::{Certificate, SigningIdentity};
 use keyroll_proto::inspect::{Finding, FindingCode, InspectOptions, Report, Severity, inspect};
 use keyroll_proto::jwt::MAX_TOKEN_LEN;
 use keyroll_proto::proof::{GRAPH_AUDIENCE, ProofRequest, mint};
+use keyroll_testkit::case;
 use keyroll_testkit::fixtures::fixtures;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -520,6 +521,7 @@ fn signer_certificate_expired_or_not_yet_valid() {
         ("expired_cert.der", "expired at"),
         ("notyet_cert.der", "not valid until"),
     ] {
+        let _case = case(format!("name={name:?} words={words:?}"));
         // Same key, so the signature verifies; the header names this certificate: only its validity fails.
         let cert = Certificate::from_der(&f.read(name)).unwrap();
         let header = json!({"alg":"RS256","kid":cert.sha1_hex(),"x5t":cert.x5t(),"typ":"JWT"});
@@ -637,6 +639,7 @@ fn garbage_tokens_are_malformed_never_a_panic() {
         ("ey\u{e9}.\u{1F600}.x".into(), "not base64url"),
     ];
     for (token, words) in cases {
+        let _case = case(format!("token={token:?} words={words:?}"));
         let report = c.inspect(&token);
         let f = only_error(&report, FindingCode::Malformed, &["not a proof", words]);
         assert!(
@@ -695,7 +698,9 @@ fn renewed_certificate_with_the_same_key_pair_is_refused_as_signer() {
         [c.cert.clone(), renewed.clone()],
         [renewed.clone(), c.cert.clone()],
     ] {
+        let _case = case(format!("certs={certs:?}"));
         for signer in [&renewed, &c.cert] {
+            let _case = case(format!("signer={signer:?}"));
             let token = c.sign(&names(signer), &c.claims());
             let report = inspect(&token, &c.options(&certs));
             assert!(report.accepted(), "{:#?}", report.findings);
@@ -710,6 +715,7 @@ fn renewed_certificate_with_the_same_key_pair_is_refused_as_signer() {
         json!({"alg":"RS256","x5t":renewed.x5t()}),
         json!({"alg":"RS256","kid":renewed.sha1_hex()}),
     ] {
+        let _case = case(format!("header={header:?}"));
         let report = inspect(&c.sign(&header, &c.claims()), &c.options(&certs));
         assert!(report.accepted(), "{:#?}", report.findings);
         assert_eq!(report.signer, Some(1));

@@ -11,6 +11,7 @@ use keyroll_proto::proof::{
     self, GRAPH_AUDIENCE, MAX_LIFETIME_SECS, ProofError, ProofRequest, assemble, mint,
     signing_input,
 };
+use keyroll_testkit::case;
 use keyroll_testkit::fixtures::{PASSWORD, fixtures, openssl_in};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -164,6 +165,7 @@ fn lifetime_over_600_or_not_positive_is_refused() {
         "{err}"
     );
     for secs in [0, -5] {
+        let _case = case(format!("secs={secs:?}"));
         let err = mint(&id, &ProofRequest::new(object_id()).lifetime(secs), T).unwrap_err();
         assert!(
             matches!(err, ProofError::LifetimeNotPositive { .. }),
@@ -186,6 +188,7 @@ fn object_ids_are_parsed_as_users_paste_them() {
         "lowercase hyphenated: {claims}"
     );
     for bad in ["my-app", "", "https://graph.microsoft.com"] {
+        let _case = case(format!("bad={bad:?}"));
         let err = proof::parse_object_id(bad).unwrap_err();
         assert!(matches!(err, ProofError::InvalidObjectId { .. }), "{err:?}");
         assert!(
@@ -240,6 +243,7 @@ fn openssl_verifies_every_minted_proof_whatever_the_key_source() {
     for (name, pw) in sources {
         let id = SigningIdentity::load(&f.read(name), pw).unwrap();
         for at in [T, OffsetDateTime::now_utc()] {
+            let _case = case(format!("at={at:?}"));
             let token = mint(&id, &ProofRequest::new(Uuid::new_v4()).lifetime(300), at).unwrap();
             assert!(
                 openssl_verifies(dir.path(), token.as_str(), &f.path("pub.pem")),
@@ -297,6 +301,7 @@ fn two_phase_with_an_openssl_signature_assembles_the_same_proof() {
         std::fs::read(dir.path().join("sig.bin")).unwrap()
     };
     for key in ["key.pem", "key_rsa.pem"] {
+        let _case = case(format!("key={key:?}"));
         let signature = sign_with(key, &input);
         let assembled = assemble(&input, &signature, &cert).unwrap();
         // Deterministic RS256: the same bytes as minting in one step.
@@ -351,6 +356,7 @@ fn two_phase_refuses_a_wrong_signature_or_signing_input() {
         ("empty", Vec::new()),
     ];
     for (what, signature) in wrong {
+        let _case = case(format!("what={what:?} signature={signature:?}"));
         let err = assemble(&input, &signature, &cert).unwrap_err();
         assert!(
             matches!(err, ProofError::SignatureMismatch { .. }),
@@ -363,6 +369,7 @@ fn two_phase_refuses_a_wrong_signature_or_signing_input() {
         );
     }
     for bad_input in ["onlyonesegment", "a.b.c", ".b", ""] {
+        let _case = case(format!("bad_input={bad_input:?}"));
         let err = assemble(bad_input, &good, &cert).unwrap_err();
         assert!(
             matches!(err, ProofError::MalformedSigningInput { .. }),

@@ -1,8 +1,18 @@
-//! The emulator harness the end-to-end suites share: a handful of RSA certificates made once per process
-//! ([`certs`]), an in-process emulator over HTTPS with an admin client that trusts exactly its CA ([`start`],
-//! [`Harness`]), objects created through the admin API, and Graph clients of every kind pointed at it.
+//! The emulator harness every suite shares, so that none talks to the admin API its own way:
+//!
+//! - [`Admin`]: the emulator's admin API (`/_emulator/...`): create objects, read their key credentials,
+//!   mint tokens, set faults, read `info`. Async, over any `reqwest::Client` that trusts the emulator.
+//! - [`start`] / [`start_with`]: an in-process emulator ([`Harness`]) with an HTTP client that trusts exactly
+//!   its CA, and Graph clients of every kind pointed at it (for the client and host suites).
+//! - [`ChildEmulator`]: `keyroll emulator` started as a child process (for the CLI suites, which run the
+//!   binary), with the same admin API as blocking calls.
+//! - [`certs`]: a handful of RSA certificates made once per process.
+//!
 //! Panics on any failure: it is test support.
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -61,13 +71,7 @@ pub fn ident(g: &GeneratedCertificate) -> Arc<SigningIdentity> {
     Arc::new(g.identity().unwrap())
 }
 
-pub struct Harness {
-    pub emu: RunningEmulator,
-    pub admin: reqwest::Client,
-    pub base: String,
-    pub ca_pem: Vec<u8>,
-}
-
+/// What the admin API answered for a created application.
 #[derive(Debug, Clone, Copy)]
 pub struct Created {
     pub id: Uuid,
@@ -76,26 +80,42 @@ pub struct Created {
     pub tenant: Uuid,
 }
 
-pub async fn start() -> Harness {
-    let emu = keyroll_emulator::start(EmulatorConfig::default())
-        .await
-        .unwrap();
-    let ca_pem = emu.ca_pem.clone().unwrap().into_bytes();
-    let admin = http::build_client(&HttpOptions {
-        extra_roots_pem: Some(ca_pem.clone()),
-        ..HttpOptions::default()
-    })
-    .unwrap();
-    let base = emu.base_url().to_owned();
-    Harness {
-        emu,
-        admin,
-        base,
-        ca_pem,
-    }
+/// The emulator's admin API at `base`, through `http` (a client that trusts the emulator's CA).
+#[derive(Clone)]
+pub struct Admin {
+    pub http: reqwest::Client,
+    pub base: String,
 }
 
-impl Harness {
+/// A client that trusts exactly `ca_pem` (any HTTPS server when `None`, for plain HTTP) and never uses a
+/// proxy: tests talk to loopback only, whatever the environment says.
+pub fn http_client(ca_pem: Option<&[u8]>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder().no_proxy();
+    if let Some(pem) = ca_pem {
+        b = b.tls_certs_only([
+            reqwest::Certificate::from_pem(pem).expect("the emulator's CA is PEM")
+        ]);
+    }
+    b.build().expect("an HTTP client")
+}
+
+impl Admin {
+    fn url(&self, path: &str) -> String {
+        format!("{}/_emulator/{path}", self.base)
+    }
+
+    /// `POST /_emulator/applications` with `body` as is: the raw answer (for tests of the admin API itself).
+    pub async fn create_raw(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url("applications"))
+            .json(body)
+            .send()
+            .await
+            .expect("the admin API answers")
+    }
+
+    /// Creates an application (and its service principal) holding `certs`, with the fields of `extra` (an
+    /// object: `roles`, `tenantId`, ...) added to the request. Asserts 201.
     pub async fn create(&self, certs: &[&Certificate], extra: Value) -> Created {
         let mut body = json!({
             "displayName": "e2e app",
@@ -104,16 +124,14 @@ impl Harness {
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);
         }
-        let r = self
-            .admin
-            .post(format!("{}/_emulator/applications", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        let v: Value = r.json().await.unwrap();
-        let g = |k: &str| Uuid::parse_str(v[k].as_str().unwrap()).unwrap();
+        let r = self.create_raw(&body).await;
+        let status = r.status();
+        let text = r.text().await.expect("the admin API's answer");
+        assert_eq!(status, 201, "create application: {text}");
+        let v: Value = serde_json::from_str(&text).expect("JSON from the admin API");
+        let g = |k: &str| {
+            Uuid::parse_str(v[k].as_str().unwrap_or_else(|| panic!("no {k} in {v}"))).unwrap()
+        };
         Created {
             id: g("id"),
             app_id: g("appId"),
@@ -122,20 +140,32 @@ impl Harness {
         }
     }
 
-    /// The thumbprints (SHA-1 hex, uppercase) of an object's key credentials, read through the admin API.
-    pub async fn thumbprints(&self, id: Uuid) -> Vec<String> {
-        let v: Value = self
-            .admin
-            .get(format!("{}/_emulator/applications/{id}", self.base))
+    /// The application object `id` as the admin API shows it (every write visible at once, no lag).
+    pub async fn object(&self, id: Uuid) -> Value {
+        self.http
+            .get(self.url(&format!("applications/{id}")))
             .send()
             .await
-            .unwrap()
+            .expect("the admin API answers")
             .json()
             .await
-            .unwrap();
-        let mut out: Vec<String> = v["keyCredentials"]
+            .expect("JSON from the admin API")
+    }
+
+    /// The key credentials of object `id`, as Graph's JSON.
+    pub async fn key_credentials(&self, id: Uuid) -> Vec<Value> {
+        let v = self.object(id).await;
+        v["keyCredentials"]
             .as_array()
-            .unwrap()
+            .unwrap_or_else(|| panic!("no keyCredentials in {v}"))
+            .clone()
+    }
+
+    /// The thumbprints (SHA-1 hex, uppercase) of object `id`'s key credentials, sorted.
+    pub async fn thumbprints(&self, id: Uuid) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .key_credentials(id)
+            .await
             .iter()
             .map(|k| {
                 let der = b64::decode_lenient(k["key"].as_str().unwrap()).unwrap();
@@ -146,40 +176,120 @@ impl Harness {
         out
     }
 
+    /// An access token for application `app_id`, minted by the admin API (no proof of anything needed).
     pub async fn token_for(&self, app_id: Uuid) -> String {
         let v: Value = self
-            .admin
-            .post(format!("{}/_emulator/tokens", self.base))
+            .http
+            .post(self.url("tokens"))
             .json(&json!({ "appId": app_id }))
             .send()
             .await
-            .unwrap()
+            .expect("the admin API answers")
             .json()
             .await
-            .unwrap();
-        v["access_token"].as_str().unwrap().to_owned()
+            .expect("JSON from the admin API");
+        v["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in {v}"))
+            .to_owned()
     }
 
+    /// `PUT /_emulator/faults`: the raw answer.
+    pub async fn put_faults(&self, faults: &Value) -> reqwest::Response {
+        self.http
+            .put(self.url("faults"))
+            .json(faults)
+            .send()
+            .await
+            .expect("the admin API answers")
+    }
+
+    /// Sets the emulator's faults. Asserts 200.
     pub async fn faults(&self, faults: Value) {
-        let r = self
-            .admin
-            .put(format!("{}/_emulator/faults", self.base))
-            .json(&faults)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let r = self.put_faults(&faults).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     }
 
+    /// `GET /_emulator/info`.
     pub async fn info(&self) -> Value {
-        self.admin
-            .get(format!("{}/_emulator/info", self.base))
+        self.http
+            .get(self.url("info"))
             .send()
             .await
-            .unwrap()
+            .expect("the admin API answers")
             .json()
             .await
-            .unwrap()
+            .expect("JSON from the admin API")
+    }
+}
+
+/// An in-process emulator and a client that trusts exactly its CA (`admin`, also for raw requests).
+pub struct Harness {
+    pub emu: RunningEmulator,
+    pub admin: reqwest::Client,
+    pub base: String,
+    /// The CA certificate (PEM); empty for a plain-HTTP emulator.
+    pub ca_pem: Vec<u8>,
+}
+
+/// Starts an in-process emulator with the default configuration (HTTPS, a fresh CA).
+pub async fn start() -> Harness {
+    start_with(EmulatorConfig::default()).await
+}
+
+/// Starts an in-process emulator with `config`.
+pub async fn start_with(config: EmulatorConfig) -> Harness {
+    let emu = keyroll_emulator::start(config)
+        .await
+        .expect("the emulator starts");
+    let ca_pem = emu.ca_pem.clone().unwrap_or_default().into_bytes();
+    let admin = http_client(emu.ca_pem.as_deref().map(str::as_bytes));
+    let base = emu.base_url().to_owned();
+    Harness {
+        emu,
+        admin,
+        base,
+        ca_pem,
+    }
+}
+
+impl Harness {
+    /// The admin API of this emulator.
+    pub fn api(&self) -> Admin {
+        Admin {
+            http: self.admin.clone(),
+            base: self.base.clone(),
+        }
+    }
+
+    /// See [`Admin::create`].
+    pub async fn create(&self, certs: &[&Certificate], extra: Value) -> Created {
+        self.api().create(certs, extra).await
+    }
+
+    /// See [`Admin::thumbprints`].
+    pub async fn thumbprints(&self, id: Uuid) -> Vec<String> {
+        self.api().thumbprints(id).await
+    }
+
+    /// See [`Admin::key_credentials`].
+    pub async fn key_credentials(&self, id: Uuid) -> Vec<Value> {
+        self.api().key_credentials(id).await
+    }
+
+    /// See [`Admin::token_for`].
+    pub async fn token_for(&self, app_id: Uuid) -> String {
+        self.api().token_for(app_id).await
+    }
+
+    /// See [`Admin::faults`].
+    pub async fn faults(&self, faults: Value) {
+        self.api().faults(faults).await
+    }
+
+    /// See [`Admin::info`].
+    pub async fn info(&self) -> Value {
+        self.api().info().await
     }
 
     pub fn endpoints(&self, version: ApiVersion) -> Endpoints {
@@ -282,5 +392,113 @@ pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
         max_elapsed: Duration::from_secs(20),
         base_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(200),
+    }
+}
+
+/// `keyroll emulator` run as a child process (the CLI suites test the binary, emulator included), killed when
+/// dropped. Its admin API is offered as blocking calls: the CLI tests are synchronous.
+pub struct ChildEmulator {
+    child: Child,
+    /// The Graph (and login) URL it printed.
+    pub graph: String,
+    /// The path of its CA certificate file, `None` for `--http`.
+    pub ca: Option<String>,
+    /// Its admin API.
+    pub admin: Admin,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Drop for ChildEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChildEmulator {
+    /// Runs `keyroll_bin emulator --listen 127.0.0.1:0 <extra>` and reads the endpoints line it prints.
+    pub fn start(keyroll_bin: impl AsRef<Path>, extra: &[&str]) -> ChildEmulator {
+        let mut child = Command::new(keyroll_bin.as_ref())
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start keyroll emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("the endpoints line");
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        let graph = v["graph_url"].as_str().expect("graph_url").to_owned();
+        let ca = v["ca_cert"].as_str().map(str::to_owned);
+        let ca_pem = ca
+            .as_ref()
+            .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("CA file {p}: {e}")));
+        let admin = Admin {
+            http: http_client(ca_pem.as_deref()),
+            base: graph.clone(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the admin calls");
+        ChildEmulator {
+            child,
+            graph,
+            ca,
+            admin,
+            runtime,
+        }
+    }
+
+    /// The CA file's path; panics for a plain-HTTP emulator.
+    pub fn ca(&self) -> &str {
+        self.ca.as_deref().expect("an HTTPS emulator")
+    }
+
+    /// `--graph-url`, `--login-url` and (for HTTPS) `--ca-cert` pointing keyroll at this emulator.
+    pub fn conn(&self) -> Vec<String> {
+        let mut out = vec![
+            "--graph-url".to_owned(),
+            self.graph.clone(),
+            "--login-url".to_owned(),
+            self.graph.clone(),
+        ];
+        if let Some(ca) = &self.ca {
+            out.extend(["--ca-cert".to_owned(), ca.clone()]);
+        }
+        out
+    }
+
+    /// Runs an admin call to completion.
+    pub fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(f)
+    }
+
+    /// See [`Admin::create`].
+    pub fn create(&self, certs: &[&Certificate], extra: Value) -> Created {
+        self.block_on(self.admin.create(certs, extra))
+    }
+
+    /// See [`Admin::thumbprints`] (sorted).
+    pub fn thumbprints(&self, id: Uuid) -> Vec<String> {
+        self.block_on(self.admin.thumbprints(id))
+    }
+
+    /// See [`Admin::token_for`].
+    pub fn token_for(&self, app_id: Uuid) -> String {
+        self.block_on(self.admin.token_for(app_id))
+    }
+
+    /// See [`Admin::faults`].
+    pub fn faults(&self, faults: Value) {
+        self.block_on(self.admin.faults(faults))
+    }
+
+    /// See [`Admin::info`].
+    pub fn info(&self) -> Value {
+        self.block_on(self.admin.info())
     }
 }

@@ -9,8 +9,20 @@ use std::sync::OnceLock;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::secrets::Secret;
+
 /// The password of every password-protected fixture: distinctive, so tests can grep output for it.
 pub const PASSWORD: &str = "Fixture-Pa55word-7b1e";
+
+/// The fixtures that hold a private key (PEM): no line of their body may ever appear in output.
+pub const KEY_FILES: &[&str] = &[
+    "key.pem",
+    "key_rsa.pem",
+    "key_enc.pem",
+    "ec_key.pem",
+    "other_key.pem",
+    "rsa1024_key.pem",
+];
 
 /// The fixture directory and what tests need to know about its files.
 pub struct Fixtures {
@@ -54,6 +66,15 @@ impl Fixtures {
     /// Runs openssl in the fixture directory.
     pub fn openssl(&self, args: &[&str]) -> Output {
         openssl_in(self.dir(), args)
+    }
+    /// The fixtures' secrets for [`crate::secrets::assert_no_secret`]: the password and every line of every
+    /// private key in [`KEY_FILES`].
+    pub fn secrets(&self) -> Vec<Secret> {
+        let mut out = vec![Secret::text("the fixture password", PASSWORD)];
+        for key in KEY_FILES {
+            out.extend(Secret::private_key(key, &self.text(key)));
+        }
+        out
     }
     /// Lines of the base64 body of a PEM private key: none of them may ever appear in a message.
     pub fn key_body_lines(&self, name: &str) -> Vec<String> {

@@ -1,22 +1,23 @@
-//! Shared helpers: start an emulator on a free port, register applications, mint proofs (good and broken).
+//! The emulator's own tests: keyroll-testkit's harness (an in-process emulator on a free port, a client that
+//! trusts exactly its CA, the admin API), plus what only these tests need: applications with the identity
+//! that signs for them and a token, raw addKey, and proofs good and broken.
 
 #![allow(dead_code)]
+// The trait is used inside this test crate only: no caller needs to name the future's Send bound.
+#![allow(async_fn_in_trait)]
 
-use keyroll_emulator::{EmulatorConfig, RunningEmulator};
+use keyroll_emulator::EmulatorConfig;
 use keyroll_proto::b64;
 use keyroll_proto::cert::SigningIdentity;
 use keyroll_proto::cert::generate::self_signed_rsa;
 use keyroll_proto::proof::{ProofRequest, mint};
+pub use keyroll_testkit::emulator::Harness;
+use keyroll_testkit::emulator::{self as kit};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-pub struct Harness {
-    pub emu: RunningEmulator,
-    pub http: reqwest::Client,
-    pub base: String,
-}
-
+/// An application created for a test, with the identity that signs for it and a token that may write it.
 pub struct App {
     pub id: Uuid,
     pub app_id: Uuid,
@@ -37,87 +38,55 @@ pub fn identity(days_ago: i64, days: i64) -> SigningIdentity {
     .unwrap()
 }
 
+/// A client that trusts exactly `ca_pem` and never uses a proxy.
 pub fn client(ca_pem: Option<&str>) -> reqwest::Client {
-    let mut b = reqwest::Client::builder().no_proxy();
-    if let Some(pem) = ca_pem {
-        b = b.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()]);
-    }
-    b.build().unwrap()
+    kit::http_client(ca_pem.map(str::as_bytes))
 }
 
 pub async fn start(config: EmulatorConfig) -> Harness {
-    let emu = keyroll_emulator::start(config).await.unwrap();
-    let http = client(emu.ca_pem.as_deref());
-    let base = emu.base_url().to_owned();
-    Harness { emu, http, base }
+    kit::start_with(config).await
 }
 
 pub async fn start_default() -> Harness {
-    start(EmulatorConfig::default()).await
+    kit::start().await
 }
 
-impl Harness {
-    pub async fn create_app(&self, extra: Value) -> App {
+/// What these tests add to the shared harness: applications with their identity and token, and raw addKey.
+pub trait EmulatorTest {
+    async fn create_app(&self, extra: Value) -> App;
+    async fn create_app_with(&self, identity: SigningIdentity, extra: Value) -> App;
+    async fn admin_token(&self, app_id: Uuid) -> String;
+    async fn keys(&self, id: Uuid) -> Vec<Value>;
+    async fn add_key(&self, path: &str, token: &str, body: &Value) -> reqwest::Response;
+}
+
+impl EmulatorTest for Harness {
+    async fn create_app(&self, extra: Value) -> App {
         self.create_app_with(identity(1, 30), extra).await
     }
 
-    pub async fn create_app_with(&self, identity: SigningIdentity, extra: Value) -> App {
-        let mut body = json!({
-            "displayName": "test app",
-            "certificates": [b64::encode_std(identity.certificate().der())],
-        });
-        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-            b.extend(e);
-        }
-        let r = self
-            .http
-            .post(format!("{}/_emulator/applications", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        let v: Value = r.json().await.unwrap();
-        let app_id: Uuid = v["appId"].as_str().unwrap().parse().unwrap();
-        let token = self.admin_token(app_id).await;
+    async fn create_app_with(&self, identity: SigningIdentity, extra: Value) -> App {
+        let created = self.create(&[identity.certificate()], extra).await;
+        let token = self.token_for(created.app_id).await;
         App {
-            id: v["id"].as_str().unwrap().parse().unwrap(),
-            app_id,
-            sp_id: v["servicePrincipalId"].as_str().unwrap().parse().unwrap(),
+            id: created.id,
+            app_id: created.app_id,
+            sp_id: created.sp_id,
             identity,
             token,
         }
     }
 
-    pub async fn admin_token(&self, app_id: Uuid) -> String {
-        let v: Value = self
-            .http
-            .post(format!("{}/_emulator/tokens", self.base))
-            .json(&json!({"appId": app_id}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["access_token"].as_str().unwrap().to_owned()
+    async fn admin_token(&self, app_id: Uuid) -> String {
+        self.token_for(app_id).await
     }
 
-    pub async fn keys(&self, id: Uuid) -> Vec<Value> {
-        let v: Value = self
-            .http
-            .get(format!("{}/_emulator/applications/{id}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["keyCredentials"].as_array().unwrap().clone()
+    async fn keys(&self, id: Uuid) -> Vec<Value> {
+        self.key_credentials(id).await
     }
 
-    pub async fn add_key(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
-        self.http
+    async fn add_key(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.admin
             .post(format!("{}/v1.0/{path}", self.base))
             .bearer_auth(token)
             .header("client-request-id", Uuid::new_v4().to_string())
