@@ -1,5 +1,5 @@
 //! Access tokens for Graph: a given token, the app itself with a certificate (client credentials with a signed
-//! assertion, protocol.md §5), or a managed identity — resolved in one documented order of precedence, cached
+//! assertion, docs/protocol.md §5), or a managed identity — resolved in one documented order of precedence, cached
 //! in memory until shortly before they expire.
 
 use std::fmt;
@@ -528,7 +528,7 @@ fn parse_token(url: &str, body: &[u8], now: OffsetDateTime) -> Result<AccessToke
     Ok(AccessToken::new(token, expires_at))
 }
 
-/// Client credentials with a certificate assertion (protocol.md §5). Also the check of the roll workflow that
+/// Client credentials with a certificate assertion (docs/docs/protocol.md §5). Also the check of the roll workflow that
 /// a new certificate is usable: it succeeds only once the service accepts the certificate.
 pub async fn client_credentials(
     http: &reqwest::Client,
