@@ -58,23 +58,9 @@ use keyroll_proto::proof::{self, Proof, ProofError, ProofRequest};
 /// The largest settings document accepted (settings are a few hundred bytes; certificates a few KiB).
 pub const MAX_JSON_LEN: usize = 4 * 1024 * 1024;
 
-/// What kind of failure an [`ErrorReport`] describes, so that a host can map it to its own conventions
-/// (exit codes, exception types) without reading messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The caller's input is wrong: settings, certificate, password, object id, an invalid request.
-    Input,
-    /// Checked locally and refused before anything was sent: the service would reject it.
-    Rejected,
-    /// The service (Graph or the identity platform) refused.
-    Service,
-    /// The service could not be reached (network, TLS, timeout).
-    Transport,
-    /// A bug: a panic inside the library, caught before it reached the host. The host may carry on.
-    Internal,
-}
+/// What kind of failure an [`ErrorReport`] describes (the libraries' one classification), so that a host can map
+/// it to its own conventions (exit codes, exception types) without reading messages.
+pub use keyroll_proto::ErrorKind;
 
 /// The error object hosts show: everything needed to act, and to quote to support.
 #[derive(Debug, Clone, Serialize)]
