@@ -38,7 +38,8 @@ pub struct RollArgs {
     /// Remove the old key once the new one is verified.
     #[arg(long)]
     remove_old: bool,
-    /// Seconds to wait for the new key to become usable.
+    /// Seconds to wait for the new key to become usable. When they run out the old key is kept and the roll
+    /// fails saying so; the same roll run again later finds the new key in place and finishes.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     verify_timeout: u64,
     /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README). Rows
