@@ -481,6 +481,47 @@ fn remove_old_under_read_lag_longer_than_the_token_delay_fails_the_roll() {
     let text = r.text();
     assert_eq!(r.code(), Some(0), "{text}");
     assert_eq!(emu.thumbs(&app.id), vec![c.new.1.sha1_hex()], "{text}");
+    // The final read lags the removal; the roll knows better than to report the old key as still there.
+    assert!(
+        text.contains("final   done     the object holds 1 key credential(s)"),
+        "{text}"
+    );
+}
+
+/// The seconds in "a token was issued for the new certificate after S s".
+fn verified_after(text: &str) -> f64 {
+    let words = "a token was issued for the new certificate after ";
+    let at = text.find(words).unwrap_or_else(|| panic!("{text}")) + words.len();
+    text[at..].split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn waiting_progress_shows_only_on_a_tty_and_the_verify_poll_overshoots() {
+    let emu = emulator(&["--key-activation-delay-ms", "4000"]);
+    let c = certs();
+    // -v, not on a terminal: a plain line per token request.
+    let app = emu.create(&[&c.old.1], json!({}));
+    let r = keyroll(&single_roll(&emu, &app, &["-v"]), &[]);
+    let text = r.text();
+    assert_eq!(r.code(), Some(0), "{text}");
+    assert!(
+        text.contains("] waiting for the new key to be usable (attempt 3, "),
+        "{text}"
+    );
+    // A key usable after 4 s is noticed soon after, not at the next doubling of the pause (7.5 s).
+    let after = verified_after(&text);
+    assert!((3.9..5.0).contains(&after), "{after}: {text}");
+}
+
+#[test]
+fn bulk_roll_waiting_out_a_long_token_delay_says_nothing() {
+    let (failed, dup, lost, locked, text) = bulk(2, &["--key-activation-delay-ms", "6500"]);
+    assert_eq!((failed, dup, lost, locked), (0, 0, 0, 0), "{text}");
+    // Without -v and without a terminal, a long wait prints a plain line every few seconds.
+    assert!(
+        text.contains("] waiting for the new key to be usable (attempt "),
+        "{text}"
+    );
 }
 
 #[test]

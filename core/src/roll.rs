@@ -1182,3 +1182,28 @@ pub async fn roll_many(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_poll_notices_a_key_soon_after_it_signs_in() {
+        let left = Duration::from_secs(300);
+        assert_eq!(
+            verify_delay(Duration::ZERO, left),
+            Duration::from_millis(250)
+        );
+        // A key usable after 3 s is noticed within half a second.
+        assert!(verify_delay(Duration::from_secs(3), left) <= Duration::from_millis(500));
+        assert_eq!(
+            verify_delay(Duration::from_secs(120), left),
+            Duration::from_secs(5)
+        );
+        // Never past the timeout.
+        assert_eq!(
+            verify_delay(Duration::from_secs(60), Duration::from_millis(10)),
+            Duration::from_millis(10)
+        );
+    }
+}
