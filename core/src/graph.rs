@@ -1665,6 +1665,25 @@ mod tests {
     }
 
     #[test]
+    fn rereads_are_soon_and_end_with_the_window() {
+        let p = RetryPolicy::default();
+        let w = p.replication_window;
+        assert_eq!(
+            p.reread_delay(1, Duration::ZERO, w),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            p.reread_delay(9, Duration::from_secs(1), w),
+            REREAD_MAX_STEP
+        );
+        assert_eq!(
+            p.reread_delay(9, w - Duration::from_millis(30), w),
+            Duration::from_millis(30)
+        );
+        assert_eq!(p.reread_delay(9, w, w), Duration::ZERO);
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy::default();
         assert!(p.backoff(1) <= Duration::from_millis(500));
