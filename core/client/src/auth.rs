@@ -377,6 +377,9 @@ fn aadsts_hint(codes: &[u32]) -> Option<String> {
         90002 | 900023 => "the tenant was not found; check the tenant id",
         50027 => "the client assertion is not a valid JWT",
         70011 => "the scope is invalid; check the cloud (keyroll --cloud, PowerShell -Environment)",
+        1002012 => {
+            "client credentials take the resource's /.default scope (https://graph.microsoft.com/.default, or the same on the cloud's Graph host), not single permissions such as Application.ReadWrite.All: the application permissions granted to the app come with the token"
+        }
         7000215 => "the client secret is invalid",
         _ => return None,
     };
@@ -665,6 +668,13 @@ mod tests {
             ManagedIdentitySource::from_env(&env),
             ManagedIdentitySource::Imds { .. }
         ));
+    }
+
+    #[test]
+    fn scope_without_default_has_a_hint() {
+        let hint = aadsts_hint(&[1002012]).unwrap();
+        assert!(hint.contains("/.default"), "{hint}");
+        assert!(aadsts_hint(&[1]).is_none());
     }
 
     #[test]
