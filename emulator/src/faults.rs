@@ -3,7 +3,7 @@
 //! Clients are only as good as their handling of the service's bad days: 429 with a (possibly fractional)
 //! `Retry-After`, 503, slow answers, and the nastiest one — a connection that drops *after* the write was
 //! committed, where a blind retry adds the same key twice. The write budget mirrors the service's per
-//! app+tenant budget for identity writes (protocol.md §4).
+//! app+tenant budget for identity writes (docs/docs/protocol.md §4).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;

@@ -1,5 +1,5 @@
 //! Graph under `/v1.0` and `/beta`: addKey, removeKey and reading an object's keys, in every addressing form
-//! of protocol.md §2.
+//! of docs/protocol.md §2.
 //!
 //! Order of checks, each with the service's answer: faults (429/503) → route (400/405) → access token (401
 //! `InvalidAuthenticationToken`) → target (400 bad id, 404) → permission (403) → write budget (429) → body
@@ -290,7 +290,7 @@ fn authorize(
                 || (action == Action::Read
                     && has_any(caller, &["Application.Read.All", "Directory.Read.All"]))
         }
-        // A service principal's keys need a permission even for its own app (protocol.md §2).
+        // A service principal's keys need a permission even for its own app (docs/protocol.md §2).
         (ObjectKind::ServicePrincipal, Action::Read) => {
             caller.oid == target.id
                 || has_any(

@@ -1,15 +1,16 @@
 //! Arguments shared by every command that talks to the service: where it is, how to trust it, and how to
-//! authenticate. They only translate into core's `Endpoints`, `HttpOptions` and `AuthSettings`.
+//! authenticate. They only fill core's `ConnectionChoices` / `TargetChoice` (the one translation of a user's
+//! words, shared with the host API) and spell core's refusals with this CLI's flags.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use keyroll_client::auth::{self, AuthSettings};
-use keyroll_client::cloud::{ApiVersion, Cloud, Endpoints};
-use keyroll_client::graph::{GraphClient, GraphError, LogEvent, ObjectRef, Target, TargetKind};
-use keyroll_client::http::HttpOptions;
+use keyroll_client::graph::{GraphClient, GraphError, LogEvent, Target};
+use keyroll_client::settings::{
+    ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
+};
 use keyroll_proto::cert::SigningIdentity;
 use keyroll_proto::clock::SystemClock;
 
@@ -30,22 +31,41 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
+    /// The target, through core's one translation of a user's words ([`TargetChoice`]).
     pub fn target(&self) -> Result<Target, Failure> {
-        let kind = TargetKind::parse(&self.target).unwrap_or_default();
-        let parse = |flag: &str, s: &str| {
-            uuid::Uuid::parse_str(s.trim())
-                .map_err(|_| Failure::input(anyhow::anyhow!("--{flag} {s:?} is not a GUID")))
-        };
-        let object = match (&self.object_id, &self.app_id) {
-            (Some(o), _) => ObjectRef::Id(parse("object-id", o)?),
-            (None, Some(a)) => ObjectRef::AppId(parse("app-id", a)?),
-            (None, None) => {
-                return Err(Failure::input(anyhow::anyhow!(
-                    "give --object-id or --app-id"
-                )));
-            }
-        };
-        Ok(Target { kind, object })
+        TargetChoice {
+            kind: Some(self.target.clone()),
+            object_id: self.object_id.clone(),
+            app_id: self.app_id.clone(),
+        }
+        .target()
+        .map_err(settings_failure)
+    }
+}
+
+/// The flag that spells a setting in this CLI.
+fn flag(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Cloud => "--cloud",
+        Setting::ApiVersion => "--api-version",
+        Setting::TargetKind => "--target",
+        Setting::ObjectId => "--object-id",
+        Setting::AppId => "--app-id",
+        Setting::Target => "--object-id or --app-id",
+        _ => "an option",
+    }
+}
+
+/// A refused setting in the CLI's words: the flag, then core's explanation (exit 2).
+pub fn settings_failure(e: SettingsError) -> Failure {
+    Failure::input(anyhow::anyhow!("{}: {}", flag(e.setting), e.problem))
+}
+
+/// A connection that could not be set up, in the CLI's words (exit 2: nothing was sent).
+fn connect_failure(e: ConnectError) -> Failure {
+    match e {
+        ConnectError::Settings(s) => settings_failure(s),
+        other => Failure::input(other),
     }
 }
 
@@ -97,21 +117,9 @@ pub struct ConnArgs {
 }
 
 impl ConnArgs {
-    pub fn endpoints(&self) -> Result<Endpoints, Failure> {
-        let cloud = Cloud::parse(&self.cloud).ok_or_else(|| {
-            Failure::input(anyhow::anyhow!(
-                "--cloud {:?} is not one of global, usgov, usgovdod, china",
-                self.cloud
-            ))
-        })?;
-        let mut e = Endpoints::custom(cloud, self.graph_url.as_deref(), self.login_url.as_deref())
-            .map_err(Failure::input)?;
-        e.api_version = ApiVersion::parse(&self.api_version)
-            .ok_or_else(|| Failure::input(anyhow::anyhow!("--api-version must be v1.0 or beta")))?;
-        Ok(e)
-    }
-
-    pub fn http_options(&self) -> Result<HttpOptions, Failure> {
+    /// The user's words for the connection, for core's one translation ([`ConnectionChoices`]). `cert` is the
+    /// proof-signing certificate (which signs in as the app when a tenant or client id is given).
+    fn choices(&self, cert: Option<Arc<SigningIdentity>>) -> Result<ConnectionChoices, Failure> {
         let extra_roots_pem =
             match &self.ca_cert {
                 Some(p) => Some(std::fs::read(p).map_err(|e| {
@@ -119,41 +127,39 @@ impl ConnArgs {
                 })?),
                 None => None,
             };
-        Ok(HttpOptions {
+        let sign_in_certificate = match &self.auth_cert {
+            Some(p) => Some(Arc::new(super::load_identity(
+                p,
+                None,
+                self.auth_cert_password_env.as_deref(),
+            )?)),
+            None => None,
+        };
+        Ok(ConnectionChoices {
+            cloud: Some(self.cloud.clone()),
+            graph_url: self.graph_url.clone(),
+            login_url: self.login_url.clone(),
+            api_version: Some(self.api_version.clone()),
             extra_roots_pem,
             proxy: self.proxy.clone(),
-            connect_timeout: Some(Duration::from_secs(10)),
-            request_timeout: Some(Duration::from_secs(self.timeout.max(1))),
+            request_timeout: Some(Duration::from_secs(self.timeout)),
+            access_token: secret::optional(self.access_token_env.as_deref())?,
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            sign_in_certificate,
+            proof_certificate: cert,
+            managed_identity: self.managed_identity,
         })
     }
 
     /// Builds the Graph client. `cert` is the proof-signing certificate, used to authenticate as the app when
     /// no other credential is given.
     pub fn client(&self, cert: Option<Arc<SigningIdentity>>) -> Result<GraphClient, Failure> {
-        let endpoints = self.endpoints()?;
-        let options = self.http_options()?;
-        let token = secret::optional(self.access_token_env.as_deref())?;
-        let auth_identity = match &self.auth_cert {
-            Some(p) => Some(Arc::new(super::load_identity(
-                p,
-                None,
-                self.auth_cert_password_env.as_deref(),
-            )?)),
-            None if self.tenant_id.is_some() || self.client_id.is_some() => cert,
-            None => None,
-        };
-        let settings = AuthSettings {
-            token: token.map(|t| t.to_string()),
-            tenant: self.tenant_id.clone(),
-            client_id: self.client_id.clone(),
-            certificate: auth_identity,
-            managed_identity: self.managed_identity,
-        };
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let credential = auth::resolve_credential(&settings, &env).map_err(Failure::input)?;
-        let mut client =
-            GraphClient::connect(credential, endpoints, &options, Arc::new(SystemClock))
-                .map_err(Failure::input)?;
+        let mut client = self
+            .choices(cert)?
+            .connect(&env, Arc::new(SystemClock))
+            .map_err(connect_failure)?;
         if self.verbose {
             client = client.with_logger(Arc::new(|e: &LogEvent| eprintln!("[http] {}", e.line)));
         }

@@ -225,6 +225,20 @@ fn add(args: AddArgs) -> CmdResult {
             .await
     });
     let outcome = outcome.map_err(graph_failure)?;
+    if !outcome.duplicates_removed.is_empty() {
+        eprintln!(
+            "note: a retry after a lost answer had added the certificate again; the copy was removed ({})",
+            outcome
+                .duplicates_removed
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
     if args.json {
         super::print_json(&outcome.credential)?;
     } else {

@@ -1,11 +1,12 @@
 //! `keyroll roll`: roll one application's certificate end to end, or many from a plan file.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use keyroll_client::graph::{ObjectRef, Target, TargetKind};
@@ -37,7 +38,8 @@ pub struct RollArgs {
     /// Remove the old key once the new one is verified.
     #[arg(long)]
     remove_old: bool,
-    /// Seconds to wait for the new key to become usable.
+    /// Seconds to wait for the new key to become usable. When they run out the old key is kept and the roll
+    /// fails saying so; the same roll run again later finds the new key in place and finishes.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     verify_timeout: u64,
     /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README). Rows
@@ -218,21 +220,71 @@ struct TermProgress {
     failed: AtomicUsize,
     tty: bool,
     verbose: bool,
+    /// A waiting line drawn with `\r` is on screen (single roll on a terminal): the next line starts anew.
+    open_line: AtomicBool,
+    /// When each roll last printed a waiting line (plain lines, without -v: one every few seconds).
+    last_wait_line: Mutex<HashMap<String, Instant>>,
+}
+
+/// Without -v, a roll that keeps waiting prints a plain line this often.
+const WAIT_LINE_EVERY: Duration = Duration::from_secs(5);
+
+impl TermProgress {
+    /// Draws a waiting line: redrawn in place on a terminal for a single roll without -v; otherwise a plain
+    /// line (bulk runs, logs, -v), every attempt with -v, else one every few seconds of a long wait.
+    fn wait_line(&self, target: &str, line: String) {
+        if self.total == 1 && self.tty && !self.verbose {
+            eprint!("\r[{target}] {line}   ");
+            self.open_line.store(true, Ordering::Relaxed);
+            return;
+        }
+        if !self.verbose {
+            let mut last = self
+                .last_wait_line
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            // A short wait says nothing (the steps say enough); a long one a line every few seconds.
+            let now = Instant::now();
+            let since = last.entry(target.to_string()).or_insert(now);
+            if now.duration_since(*since) < WAIT_LINE_EVERY {
+                return;
+            }
+            *since = now;
+        }
+        self.end_open_line();
+        eprintln!("[{target}] {line}");
+    }
+    fn end_open_line(&self) {
+        if self.open_line.swap(false, Ordering::Relaxed) {
+            eprintln!();
+        }
+    }
 }
 
 impl Progress for TermProgress {
     fn step(&self, target: &str, message: &str) {
         if self.verbose || self.total == 1 {
+            self.end_open_line();
             eprintln!("[{target}] {message}");
         }
     }
     fn waiting(&self, target: &str, attempt: u32, waited: Duration) {
-        if self.total == 1 && self.tty {
-            eprint!(
-                "\r[{target}] waiting for the new key to be usable (attempt {attempt}, {:.0} s)   ",
+        self.wait_line(
+            target,
+            format!(
+                "waiting for the new key to be usable (attempt {attempt}, {:.0} s)",
                 waited.as_secs_f64()
-            );
-        }
+            ),
+        );
+    }
+    fn lagging(&self, target: &str, read: u32, waited: Duration) {
+        self.wait_line(
+            target,
+            format!(
+                "waiting for the new key to replicate: the keys read do not list it yet (read {read}, {:.0} s)",
+                waited.as_secs_f64()
+            ),
+        );
     }
 }
 
@@ -369,6 +421,8 @@ pub fn run(args: RollArgs) -> CmdResult {
         failed: AtomicUsize::new(0),
         tty: std::io::stderr().is_terminal(),
         verbose: args.conn.verbose,
+        open_line: AtomicBool::new(false),
+        last_wait_line: Mutex::new(HashMap::new()),
     });
     let rt = runtime()?;
     let started = std::time::Instant::now();
@@ -378,9 +432,7 @@ pub fn run(args: RollArgs) -> CmdResult {
             .next()
             .ok_or_else(|| Failure::input(anyhow::anyhow!("nothing to roll")))?;
         let r = rt.block_on(roll::roll(&client, &spec, progress.as_ref()));
-        if progress.tty {
-            eprintln!();
-        }
+        progress.end_open_line();
         vec![r]
     } else {
         let p = progress.clone();

@@ -1,5 +1,5 @@
 //! Access tokens for Graph: a given token, the app itself with a certificate (client credentials with a signed
-//! assertion, protocol.md §5), or a managed identity — resolved in one documented order of precedence, cached
+//! assertion, docs/protocol.md §5), or a managed identity — resolved in one documented order of precedence, cached
 //! in memory until shortly before they expire.
 
 use std::fmt;
@@ -377,6 +377,9 @@ fn aadsts_hint(codes: &[u32]) -> Option<String> {
         90002 | 900023 => "the tenant was not found; check the tenant id",
         50027 => "the client assertion is not a valid JWT",
         70011 => "the scope is invalid; check the cloud (keyroll --cloud, PowerShell -Environment)",
+        1002012 => {
+            "client credentials take the resource's /.default scope (https://graph.microsoft.com/.default, or the same on the cloud's Graph host), not single permissions such as Application.ReadWrite.All: the application permissions granted to the app come with the token"
+        }
         7000215 => "the client secret is invalid",
         _ => return None,
     };
@@ -528,7 +531,7 @@ fn parse_token(url: &str, body: &[u8], now: OffsetDateTime) -> Result<AccessToke
     Ok(AccessToken::new(token, expires_at))
 }
 
-/// Client credentials with a certificate assertion (protocol.md §5). Also the check of the roll workflow that
+/// Client credentials with a certificate assertion (docs/docs/protocol.md §5). Also the check of the roll workflow that
 /// a new certificate is usable: it succeeds only once the service accepts the certificate.
 pub async fn client_credentials(
     http: &reqwest::Client,
@@ -665,6 +668,13 @@ mod tests {
             ManagedIdentitySource::from_env(&env),
             ManagedIdentitySource::Imds { .. }
         ));
+    }
+
+    #[test]
+    fn scope_without_default_has_a_hint() {
+        let hint = aadsts_hint(&[1002012]).unwrap();
+        assert!(hint.contains("/.default"), "{hint}");
+        assert!(aadsts_hint(&[1]).is_none());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Where the service lives: the national clouds of protocol.md §6, or explicit URLs (the emulator).
+//! Where the service lives: the national clouds of docs/docs/protocol.md §6, or explicit URLs (the emulator).
 //!
 //! The rule enforced here: tokens travel over verified HTTPS, except to a loopback address, where plain HTTP
 //! is allowed so that the emulator can run without certificates.

@@ -6,9 +6,22 @@
 //! * **Throttling is shared.** 429 and 503 honour `Retry-After` (fractional seconds too), otherwise exponential
 //!   backoff with jitter, bounded in attempts and total time. A 429 pauses *every* request made through the same
 //!   client (clones share the pause), so a bulk run backs off together instead of hammering the budget.
-//! * **addKey is not idempotent.** After a timeout, a dropped connection or a 5xx, the request may have been
-//!   committed. Before retrying, the client reads the key credentials and looks for the new certificate; only
-//!   if it is absent is the request sent again. No duplicate key is ever created, and none goes unreported.
+//! * **addKey is not idempotent, and reads lag writes.** After a timeout, a dropped connection or a 5xx, the
+//!   request may have been committed. The directory is eventually consistent: a read right after a write can
+//!   miss it, so one read that does not show the new certificate proves nothing. The rule (the one place it
+//!   lives is [`GraphClient::add_key_resolved`]):
+//!   1. after an ambiguous failure the keys are read again and again, with backoff, for
+//!      [`RetryPolicy::replication_window`], until the new certificate shows; found, it is the result and
+//!      nothing is sent again;
+//!   2. only when reads over the whole window have not shown it is addKey sent again;
+//!   3. once addKey was sent more than once, the keys are read until they are fresh (the last answer's keyId
+//!      shows, or a replication window has passed since the last lost answer), and every further copy of the
+//!      certificate (same certificate, type and usage) beyond one is removed again with removeKey and the
+//!      same proof, and said in [`AddKeyOutcome`]; a copy that cannot be removed is said too, with the command
+//!      that removes it.
+//!
+//!   So a retry never follows a single stale read, and a retry that a lag longer than the window let through
+//!   leaves exactly one key all the same. removeKey's lost answers are confirmed the same way (step 1).
 //! * **Writes to one object take turns.** Whether a key may be added or removed is decided on a read of the
 //!   object's keys; a write by someone else between that read and the write makes the decision wrong (the same
 //!   certificate added twice, the last valid certificate removed). Clones of a client share one lock per object
@@ -335,6 +348,10 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Largest single delay.
     pub max_delay: Duration,
+    /// How long reads of an object may lag its writes: after an ambiguous addKey (or removeKey), reads are
+    /// repeated for this long before the write is taken as not done. The real directory replicates within
+    /// seconds; a longer lag is still caught afterwards (a duplicate is removed again) but costs a write.
+    pub replication_window: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -344,6 +361,7 @@ impl Default for RetryPolicy {
             max_elapsed: Duration::from_secs(180),
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
+            replication_window: Duration::from_secs(10),
         }
     }
 }
@@ -358,6 +376,28 @@ impl RetryPolicy {
         let jitter = 0.5 + (Uuid::new_v4().as_u128() % 1000) as f64 / 2000.0;
         capped.mul_f64(jitter)
     }
+    /// The pause before read number `read` + 1 while waiting out replication: short at first (most lags are
+    /// short), at most half a second so that a key that shows is noticed soon, never past the window's end.
+    fn reread_delay(&self, read: u32, waited: Duration, limit: Duration) -> Duration {
+        let step = Duration::from_millis(100u64 << read.clamp(1, 3)).min(REREAD_MAX_STEP);
+        step.min(limit.saturating_sub(waited))
+    }
+}
+
+/// The longest pause between two reads that wait for a write to show.
+const REREAD_MAX_STEP: Duration = Duration::from_millis(500);
+
+/// How many replication windows the check for a second copy may wait for reads to be fresh: a second copy is
+/// only possible when reads lagged longer than one window.
+const SETTLE_WINDOWS: u32 = 4;
+
+/// When a read is fresh enough to count copies of a certificate on.
+#[derive(Debug, Clone, Copy)]
+enum Fresh {
+    /// Once it lists this keyId (the last addKey's answer): everything committed before it shows too.
+    Listed(Uuid),
+    /// From this instant on.
+    After(Instant),
 }
 
 /// A pause shared by every request of a client and its clones: one 429 slows them all.
@@ -515,6 +555,25 @@ pub struct AddKeyOutcome {
     pub recovered: bool,
     /// Attempts made.
     pub attempts: u32,
+    /// Copies of the certificate that a retry added after an earlier attempt had committed unseen (reads
+    /// lagged longer than [`RetryPolicy::replication_window`]), removed again: the object holds one.
+    pub duplicates_removed: Vec<Uuid>,
+    /// What the caller must still look at, in words: a copy that could not be removed (with the command that
+    /// removes it), or keys that could not be read fresh enough to rule a copy out. Empty when all is settled.
+    pub warnings: Vec<String>,
+}
+
+/// The keys as read by [`GraphClient::read_keys_until`].
+#[derive(Debug, Clone)]
+pub struct Reread {
+    /// The last read.
+    pub keys: ObjectKeys,
+    /// Whether the last read showed what was waited for (false: the window passed first).
+    pub seen: bool,
+    /// Reads made.
+    pub reads: u32,
+    /// Time spent reading and waiting.
+    pub waited: Duration,
 }
 
 /// An object's keys as read from Graph.
@@ -900,6 +959,55 @@ impl GraphClient {
         Ok(ObjectKeys { id, app_id, keys })
     }
 
+    /// Reads the object's keys until `seen` holds of them or [`RetryPolicy::replication_window`] has passed,
+    /// with short pauses: reads lag writes, so one read that misses a write proves nothing. `what` names what
+    /// is waited for in the `-v` log; `on_wait` hears of each read that did not show it (read number, time
+    /// waited). A failed read ends the wait with its error.
+    pub async fn read_keys_until(
+        &self,
+        target: &Target,
+        what: &str,
+        seen: impl Fn(&ObjectKeys) -> bool,
+        on_wait: &(dyn Fn(u32, Duration) + Send + Sync),
+    ) -> Result<Reread, GraphError> {
+        self.read_keys_within(target, what, seen, on_wait, self.retry.replication_window)
+            .await
+    }
+
+    /// [`GraphClient::read_keys_until`] bounded by `limit` instead of the replication window.
+    async fn read_keys_within(
+        &self,
+        target: &Target,
+        what: &str,
+        seen: impl Fn(&ObjectKeys) -> bool,
+        on_wait: &(dyn Fn(u32, Duration) + Send + Sync),
+        limit: Duration,
+    ) -> Result<Reread, GraphError> {
+        let started = Instant::now();
+        let mut reads = 0u32;
+        loop {
+            reads += 1;
+            let keys = self.read_keys(target).await?;
+            let waited = started.elapsed();
+            if seen(&keys) || waited >= limit {
+                return Ok(Reread {
+                    seen: seen(&keys),
+                    keys,
+                    reads,
+                    waited,
+                });
+            }
+            self.log(|| {
+                format!(
+                    "the keys of {target} do not show {what} yet (read {reads}, {:.1} s): reads may lag writes; reading again",
+                    waited.as_secs_f64()
+                )
+            });
+            on_wait(reads, waited);
+            tokio::time::sleep(self.retry.reread_delay(reads, waited, limit)).await;
+        }
+    }
+
     /// A 404 for an object id that is really an appId is the most common addressing mistake: detect and say so.
     fn explain_not_found(&self, e: GraphError, target: &Target) -> GraphError {
         let GraphError::Service(s) = &e else {
@@ -1031,8 +1139,12 @@ impl GraphClient {
             detail: e.to_string(),
             request_id: None,
         })?;
+        let object = target.with_object_id(current.id);
+        let has_new = |k: &ObjectKeys| k.keys.iter().any(|k| k.is_certificate(new_certificate));
         let started = Instant::now();
         let mut attempts = 0;
+        // When the first answer was lost: how long the copy took to show is the lag seen.
+        let mut first_lost: Option<Instant> = None;
         loop {
             attempts += 1;
             match self
@@ -1052,11 +1164,19 @@ impl GraphClient {
                             request_id: a.request_id.clone(),
                         }
                     })?;
-                    return Ok(AddKeyOutcome {
+                    let mut outcome = AddKeyOutcome {
                         credential,
                         recovered: false,
                         attempts,
-                    });
+                        duplicates_removed: Vec::new(),
+                        warnings: Vec::new(),
+                    };
+                    if attempts > 1 {
+                        let listed = outcome.credential.key_id.map(Fresh::Listed);
+                        self.settle_copies(&object, request, new_certificate, &mut outcome, listed)
+                            .await;
+                    }
+                    return Ok(outcome);
                 }
                 Ok(CallResult::Ambiguous {
                     detail,
@@ -1068,7 +1188,13 @@ impl GraphClient {
                             "addKey outcome unknown ({detail}); reading the keys before any retry"
                         )
                     });
-                    let after = match self.read_keys(&target.with_object_id(current.id)).await {
+                    let answered = Instant::now();
+                    let first_lost = *first_lost.get_or_insert(answered);
+                    // Step 1 of the rule: reads lag writes, so read until the key shows or the window passes.
+                    let after = match self
+                        .read_keys_until(&object, "the new certificate", has_new, &|_, _| {})
+                        .await
+                    {
                         Ok(a) => a,
                         Err(e) => {
                             return Err(GraphError::OutcomeUnknown {
@@ -1082,14 +1208,31 @@ impl GraphClient {
                     };
                     if let Some(k) = after
                         .keys
+                        .keys
                         .iter()
                         .find(|k| k.is_certificate(new_certificate))
                     {
-                        return Ok(AddKeyOutcome {
+                        let mut outcome = AddKeyOutcome {
                             credential: k.clone(),
                             recovered: true,
                             attempts,
-                        });
+                            duplicates_removed: Vec::new(),
+                            warnings: Vec::new(),
+                        };
+                        if attempts > 1 {
+                            // Which send made the copy found is unknown: wait until reads are as fresh as
+                            // the lag seen so far says, counted from the last lost answer.
+                            let lag_seen = first_lost.elapsed().max(self.retry.replication_window);
+                            self.settle_copies(
+                                &object,
+                                request,
+                                new_certificate,
+                                &mut outcome,
+                                Some(Fresh::After(answered + lag_seen)),
+                            )
+                            .await;
+                        }
+                        return Ok(outcome);
                     }
                     if attempts >= self.retry.max_attempts
                         || started.elapsed() >= self.retry.max_elapsed
@@ -1097,15 +1240,28 @@ impl GraphClient {
                         return Err(GraphError::Transport {
                             operation: format!("POST {path}"),
                             detail: format!(
-                                "{detail}; the key was not added (checked), gave up after {attempts} attempts"
+                                "{detail}; the key was not added (not seen in {} reads over {:.1} s), gave up after {attempts} attempts",
+                                after.reads,
+                                after.waited.as_secs_f64()
                             ),
                             client_request_id,
                         });
                     }
+                    // Step 2: reads over the whole window did not show it; send again after the backoff (the
+                    // time spent reading counts towards it).
                     let wait = self
                         .retry
                         .backoff(attempts)
-                        .max(retry_after.unwrap_or_default());
+                        .max(retry_after.unwrap_or_default())
+                        .saturating_sub(after.waited);
+                    self.log(|| {
+                        format!(
+                            "the new certificate did not show in {} reads over {:.1} s: sending addKey again (attempt {})",
+                            after.reads,
+                            after.waited.as_secs_f64(),
+                            attempts + 1
+                        )
+                    });
                     tokio::time::sleep(wait).await;
                 }
                 Err(GraphError::Service(s)) if is_proof_refusal(&s) => {
@@ -1118,6 +1274,132 @@ impl GraphClient {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Step 3 of the addKey rule, after addKey was sent more than once: reads the keys until they are fresh
+    /// (`fresh`) and removes every copy of the certificate beyond one (same type and usage), keeping the
+    /// earliest listed that is not the last answer's. A second copy means reads lagged longer than the
+    /// replication window, so the wait for freshness may take up to [`SETTLE_WINDOWS`] windows. The caller
+    /// holds the object's write lock.
+    async fn settle_copies(
+        &self,
+        object: &Target,
+        request: &AddKeyRequest,
+        new_certificate: &Certificate,
+        outcome: &mut AddKeyOutcome,
+        fresh: Option<Fresh>,
+    ) {
+        let answered_id = match fresh {
+            Some(Fresh::Listed(id)) => Some(id),
+            _ => None,
+        };
+        let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (None, None) => true,
+            _ => false,
+        };
+        let is_copy = |k: &KeyCredential| {
+            k.is_certificate(new_certificate)
+                && same(&k.key_type, &request.key_credential.key_type)
+                && same(&k.usage, &request.key_credential.usage)
+        };
+        let is_fresh = |keys: &ObjectKeys| match fresh {
+            Some(Fresh::Listed(id)) => keys.keys.iter().any(|k| k.key_id == Some(id)),
+            Some(Fresh::After(at)) => Instant::now() >= at,
+            None => true,
+        };
+        let limit = match fresh {
+            Some(Fresh::After(at)) => at
+                .saturating_duration_since(Instant::now())
+                .max(self.retry.replication_window),
+            _ => self.retry.replication_window * SETTLE_WINDOWS,
+        };
+        let read = match self
+            .read_keys_within(
+                object,
+                "every copy of the new certificate",
+                is_fresh,
+                &|_, _| {},
+                limit,
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                outcome.warnings.push(format!(
+                    "addKey was sent {} times and the keys could not be read afterwards ({e}); check with `keyroll key list` that the certificate {} is there once",
+                    outcome.attempts,
+                    new_certificate.sha1_hex()
+                ));
+                return;
+            }
+        };
+        let copies: Vec<&KeyCredential> = read.keys.keys.iter().filter(|k| is_copy(k)).collect();
+        if !read.seen {
+            outcome.warnings.push(format!(
+                "addKey was sent {} times and after {:.1} s the keys read still lag (the added keyId is not listed yet); check with `keyroll key list` that the certificate {} is there once",
+                outcome.attempts,
+                read.waited.as_secs_f64(),
+                new_certificate.sha1_hex()
+            ));
+        }
+        if copies.len() < 2 {
+            return;
+        }
+        let keep = copies
+            .iter()
+            .find(|k| k.key_id != answered_id)
+            .copied()
+            .unwrap_or(copies[0])
+            .clone();
+        let extra: Vec<Uuid> = copies
+            .iter()
+            .filter_map(|k| k.key_id)
+            .filter(|id| Some(*id) != keep.key_id)
+            .collect();
+        for id in extra {
+            self.log(|| {
+                format!(
+                    "the certificate {} is on {object} {} times (a retried addKey whose first answer was lost); removing the copy {id}",
+                    new_certificate.sha1_hex(),
+                    copies.len()
+                )
+            });
+            match self.remove_copy(object, &read.keys, id, &request.proof).await {
+                Ok(()) => outcome.duplicates_removed.push(id),
+                Err(e) => outcome.warnings.push(format!(
+                    "the certificate {} was added twice (a retry after a lost answer) and the copy {id} could not be removed ({e}); remove it with `keyroll key remove --object-id {oid} --key-id {id}` (PowerShell Remove-EntraMSApplicationKey -ObjectId {oid} -KeyId {id})",
+                    new_certificate.sha1_hex(),
+                    oid = read.keys.id
+                )),
+            }
+        }
+        outcome.credential = keep;
+    }
+
+    /// removeKey of a copy of a certificate that stays on the object (so no last valid certificate can go),
+    /// with the proof addKey was sent with.
+    async fn remove_copy(
+        &self,
+        object: &Target,
+        keys: &ObjectKeys,
+        key_id: Uuid,
+        proof: &str,
+    ) -> Result<(), GraphError> {
+        self.precheck_proof(proof, keys)?;
+        let path = format!("{}/removeKey", object.path());
+        let body = serde_json::to_value(RemoveKeyRequest {
+            key_id,
+            proof: proof.to_string(),
+        })
+        .map_err(|e| GraphError::InvalidResponse {
+            operation: "serialize removeKey".into(),
+            detail: e.to_string(),
+            request_id: None,
+        })?;
+        self.call(reqwest::Method::POST, &path, Some(&body), Idempotency::Safe)
+            .await
+            .map(|_| ())
     }
 
     /// `removeKey`. The proof must be signed by a certificate that stays (or by the one removed, while valid).
@@ -1204,11 +1486,20 @@ impl GraphClient {
         {
             Ok(_) => Ok(()),
             Err(GraphError::Service(s)) if s.status == 404 || s.status == 400 => {
-                let after = self.read_keys(&target.with_object_id(current.id)).await?;
-                if after.keys.iter().any(|k| k.key_id == Some(key_id)) {
-                    Err(GraphError::Service(s))
-                } else {
+                // Reads lag writes: a read that still lists the key proves nothing until the window passes.
+                let gone = |k: &ObjectKeys| !k.keys.iter().any(|k| k.key_id == Some(key_id));
+                let after = self
+                    .read_keys_until(
+                        &target.with_object_id(current.id),
+                        "the key removed",
+                        gone,
+                        &|_, _| {},
+                    )
+                    .await?;
+                if after.seen {
                     Ok(())
+                } else {
+                    Err(GraphError::Service(s))
                 }
             }
             Err(GraphError::Service(s)) if is_proof_refusal(&s) => Err(GraphError::Service(
@@ -1376,6 +1667,25 @@ mod tests {
         let wrapped = br#"{"value":{"@odata.type":"microsoft.graph.keyCredential","keyId":"11111111-2222-3333-4444-555555555555"}}"#;
         assert!(parse_key_credential(wrapped).is_ok());
         assert!(parse_key_credential(br#"{"@odata.context":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn rereads_are_soon_and_end_with_the_window() {
+        let p = RetryPolicy::default();
+        let w = p.replication_window;
+        assert_eq!(
+            p.reread_delay(1, Duration::ZERO, w),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            p.reread_delay(9, Duration::from_secs(1), w),
+            REREAD_MAX_STEP
+        );
+        assert_eq!(
+            p.reread_delay(9, w - Duration::from_millis(30), w),
+            Duration::from_millis(30)
+        );
+        assert_eq!(p.reread_delay(9, w, w), Duration::ZERO);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! it ([`http`]: timeouts, TLS roots, proxies with loopback exempt), how to sign in ([`auth`]: a given token, the
 //! app's certificate, a managed identity), the Graph client with safe retries ([`graph`]: addKey is never repeated
 //! blindly, one writer per object) and the roll ([`roll`]: add, verify, remove the old key, never locking an
-//! application out).
+//! application out), and [`settings`]: the one translation from a user's words (flags, JSON, parameters) to these.
 //!
 //! ## What this crate does not do
 //!
@@ -21,3 +21,4 @@ pub mod cloud;
 pub mod graph;
 pub mod http;
 pub mod roll;
+pub mod settings;

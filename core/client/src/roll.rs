@@ -242,8 +242,13 @@ impl RollReport {
 pub trait Progress: Send + Sync {
     /// A step begins or ends.
     fn step(&self, _target: &str, _message: &str) {}
-    /// Still waiting for the new key (attempt number, time waited so far).
+    /// Still waiting for the new key to sign in (token request number, time waited so far).
     fn waiting(&self, _target: &str, _attempt: u32, _waited: Duration) {}
+    /// Reads of the object do not show the roll's own write yet (replication): read number, time waited so far.
+    /// Hosts that show no difference hear it as [`Progress::waiting`]: the new key is still replicating.
+    fn lagging(&self, target: &str, read: u32, waited: Duration) {
+        self.waiting(target, read, waited);
+    }
 }
 
 /// Progress that goes nowhere.
@@ -254,6 +259,11 @@ impl Progress for NoProgress {}
 struct Run<'a> {
     report: RollReport,
     progress: &'a dyn Progress,
+    /// The new key as addKey answered, when this roll added it: a read that lags may not list it yet.
+    added: Option<KeyCredential>,
+    /// Keys this roll removed (old keys, and copies of the new one a retried addKey made): a read that lags
+    /// may still list them.
+    gone: Vec<Uuid>,
 }
 
 impl Run<'_> {
@@ -268,9 +278,18 @@ impl Run<'_> {
         });
     }
     fn fail(&mut self, step: &'static str, err: &GraphError, state: impl Into<String>) {
-        self.report.transport_failure = err.is_transport();
-        self.report.error = Some(err.to_string());
-        self.push(step, StepStatus::Failed, err.to_string());
+        self.fail_with(step, err.to_string(), err.is_transport(), state);
+    }
+    fn fail_with(
+        &mut self,
+        step: &'static str,
+        message: String,
+        transport: bool,
+        state: impl Into<String>,
+    ) {
+        self.report.transport_failure = transport;
+        self.report.error = Some(message.clone());
+        self.push(step, StepStatus::Failed, message);
         self.report.state = state.into();
     }
     /// Ends the roll at step `check`, before anything was written.
@@ -344,6 +363,8 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
     let mut run = Run {
         report: RollReport::new(spec.target.to_string()),
         progress,
+        added: None,
+        gone: Vec::new(),
     };
     let current_cert = spec.current.certificate();
     let new_cert = spec.new.certificate();
@@ -437,11 +458,25 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
         match outcome {
             Ok(o) => {
                 run.report.new_key_id = o.credential.key_id;
-                let how = if o.recovered {
-                    " (the answer was lost; found by reading the keys)"
+                let mut how = if o.recovered {
+                    " (the answer was lost; found by reading the keys)".to_string()
                 } else {
-                    ""
+                    String::new()
                 };
+                if !o.duplicates_removed.is_empty() {
+                    how.push_str(&format!(
+                        "; a retry after a lost answer had added it again, and the copy was removed ({})",
+                        o.duplicates_removed
+                            .iter()
+                            .map(Uuid::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                for w in &o.warnings {
+                    how.push_str("; ");
+                    how.push_str(w);
+                }
                 run.push(
                     "add",
                     StepStatus::Done,
@@ -454,6 +489,8 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
                             .unwrap_or_default()
                     ),
                 );
+                run.gone.extend(o.duplicates_removed.iter().copied());
+                run.added = Some(o.credential);
             }
             Err(e) => {
                 let state = if matches!(e, GraphError::OutcomeUnknown { .. }) {
@@ -493,10 +530,25 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
                     true
                 }
                 Err(e) => {
-                    let e = GraphError::Auth(e);
-                    run.fail(
+                    let transport = e.is_transport();
+                    let e = match e {
+                        VerifyError::TimedOut(t) => VerifyError::TimedOut(VerifyTimedOut {
+                            object_id: run.report.object_id,
+                            key_id: run.report.new_key_id,
+                            old_key_ids: before
+                                .keys
+                                .iter()
+                                .filter(|k| k.is_certificate(current_cert))
+                                .filter_map(|k| k.key_id)
+                                .collect(),
+                            ..t
+                        }),
+                        other => other,
+                    };
+                    run.fail_with(
                         "verify",
-                        &e,
+                        e.to_string(),
+                        transport,
                         "the new key was added but could not be verified; the old key was kept",
                     );
                     finish(client, &target, spec, &mut run).await;
@@ -523,7 +575,8 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
             finish(client, &target, spec, &mut run).await;
             return run.report;
         }
-        let (ids, failure) = remove_old_keys(client, &target, spec, &guard).await;
+        let (ids, failure) = remove_old_keys(client, &target, spec, &guard, &run).await;
+        run.gone.extend(ids.iter().copied());
         run.report.removed_key_ids = ids.clone();
         match failure {
             None => {
@@ -609,6 +662,85 @@ async fn add_new_key(
         .await
 }
 
+/// Why the new key could not be verified.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The token endpoint kept refusing the new key (or could not be reached) until the verify timeout ran out.
+    #[error(transparent)]
+    TimedOut(VerifyTimedOut),
+    /// The token endpoint refused for a reason waiting does not cure.
+    #[error(transparent)]
+    Refused(AuthError),
+}
+
+impl VerifyError {
+    /// Whether the failure is the network's.
+    pub fn is_transport(&self) -> bool {
+        match self {
+            VerifyError::TimedOut(t) => t.last.is_transport(),
+            VerifyError::Refused(e) => e.is_transport(),
+        }
+    }
+}
+
+/// The verify timeout ran out: the new key is on the object but did not sign in in time. Says what was tried and
+/// how to finish, not the last refusal's own hint (which, for a key that is still replicating, would be wrong).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the new key{} was added, but no token could be obtained with it within the verify timeout of {} s (keyroll --verify-timeout, PowerShell -VerifyTimeout): {attempts} token request(s) over {:.1} s, the last answered {}. A new key can take minutes before the identity platform accepts it: it may still be replicating. The old key was kept, so the application still signs in with it. To finish the roll, run the same roll again later (it finds the new key in place, verifies it and goes on from there), with a longer verify timeout if needed; or, once the new key signs in, remove the old key yourself{}",
+    key_id.map(|k| format!(" (keyId {k})")).unwrap_or_default(),
+    timeout.as_secs(),
+    waited.as_secs_f64(),
+    last_answer(last),
+    if old_key_ids.is_empty() { String::new() } else {
+        let object = object_id.map(|o| o.to_string()).unwrap_or_else(|| "<object id>".into());
+        format!(" (keyroll key remove --object-id {object} --key-id {}, PowerShell Remove-EntraMSApplicationKey -ObjectId {object} -KeyId {})",
+            old_key_ids[0], old_key_ids[0])
+    }
+)]
+pub struct VerifyTimedOut {
+    /// The object.
+    pub object_id: Option<Uuid>,
+    /// The new key's id.
+    pub key_id: Option<Uuid>,
+    /// The old key(s), which stay.
+    pub old_key_ids: Vec<Uuid>,
+    /// The timeout that ran out.
+    pub timeout: Duration,
+    /// Token requests made.
+    pub attempts: u32,
+    /// Time spent.
+    pub waited: Duration,
+    /// The last refusal.
+    pub last: AuthError,
+}
+
+/// The last token endpoint answer in short: its codes, not its hint.
+fn last_answer(e: &AuthError) -> String {
+    match e {
+        AuthError::Refused { error, codes, .. } => {
+            let codes: Vec<String> = codes.iter().map(|c| format!("AADSTS{c}")).collect();
+            let why = if codes.iter().any(|c| c == "AADSTS700027") {
+                " (the key is not accepted for sign-in yet)"
+            } else {
+                ""
+            };
+            format!("{error} {}{why}", codes.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The pause before the next token request: a quarter second at first, then a sixth of the time waited so far
+/// (a key that becomes usable after 3 s is noticed within half a second; one that takes minutes is asked about
+/// every few seconds), never past `left`.
+fn verify_delay(waited: Duration, left: Duration) -> Duration {
+    (waited / 6)
+        .clamp(Duration::from_millis(250), Duration::from_secs(5))
+        .min(left)
+}
+
 /// Requests tokens with the new certificate until one is issued: a fresh key takes a while to replicate.
 async fn wait_until_usable(
     client: &GraphClient,
@@ -617,7 +749,7 @@ async fn wait_until_usable(
     spec: &RollSpec,
     target: &str,
     progress: &dyn Progress,
-) -> Result<Duration, AuthError> {
+) -> Result<Duration, VerifyError> {
     let started = Instant::now();
     let mut attempt = 0u32;
     loop {
@@ -637,13 +769,23 @@ async fn wait_until_usable(
             Err(e) => {
                 let not_yet = matches!(&e, AuthError::Refused { codes, .. } if codes.contains(&700027))
                     || e.is_transport();
-                if !not_yet || started.elapsed() >= spec.verify_timeout {
-                    return Err(e);
+                if !not_yet {
+                    return Err(VerifyError::Refused(e));
                 }
-                progress.waiting(target, attempt, started.elapsed());
-                let delay = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(5)))
-                    .min(Duration::from_secs(5));
-                tokio::time::sleep(delay).await;
+                let waited = started.elapsed();
+                if waited >= spec.verify_timeout {
+                    return Err(VerifyError::TimedOut(VerifyTimedOut {
+                        object_id: None,
+                        key_id: None,
+                        old_key_ids: Vec::new(),
+                        timeout: spec.verify_timeout,
+                        attempts: attempt,
+                        waited,
+                        last: e,
+                    }));
+                }
+                progress.waiting(target, attempt, waited);
+                tokio::time::sleep(verify_delay(waited, spec.verify_timeout - waited)).await;
             }
         }
     }
@@ -654,13 +796,32 @@ async fn remove_old_keys(
     target: &Target,
     spec: &RollSpec,
     guard: &ObjectGuard,
+    run: &Run<'_>,
 ) -> (Vec<Uuid>, Option<GraphError>) {
     let object_id = guard.object_id();
     let now = client.clock().now();
-    let keys = match client.read_keys(target).await {
+    let new_cert = spec.new.certificate();
+    let usable_new = |k: &KeyCredential| {
+        k.key_type.as_deref() == Some(keyroll_proto::credential::TYPE_ASYMMETRIC_X509)
+            && key_valid(k, now)
+            && k.is_certificate(new_cert)
+    };
+    // Reads lag writes: the new key was added and signed in, but a read may not list it yet. Decide only on a
+    // read that lists it (bounded by the replication window); a read that never does keeps the old key.
+    let (name, progress) = (run.report.target.as_str(), run.progress);
+    let keys = match client
+        .read_keys_until(
+            target,
+            "the new key",
+            |k| k.keys.iter().any(usable_new),
+            &|read, waited| progress.lagging(name, read, waited),
+        )
+        .await
+    {
         Ok(k) => k,
         Err(e) => return (Vec::new(), Some(e)),
     };
+    let (waited, keys) = (keys.waited, keys.keys);
     let old: Vec<Uuid> = keys
         .keys
         .iter()
@@ -671,14 +832,14 @@ async fn remove_old_keys(
         .keys
         .iter()
         .filter(|k| k.key_id.is_some_and(|id| !old.contains(&id)))
-        .filter(|k| k.key_type.as_deref() == Some(keyroll_proto::credential::TYPE_ASYMMETRIC_X509))
-        .any(|k| key_valid(k, now) && k.is_certificate(spec.new.certificate()));
+        .any(usable_new);
     if !remaining_valid {
         return (
             Vec::new(),
-            Some(GraphError::Refused(
-                "removing the old key would leave no currently valid certificate (the new key is not on the object or not valid now); nothing was removed".into(),
-            )),
+            Some(GraphError::Refused(format!(
+                "removing the old key would leave no currently valid certificate: the keys read over {:.1} s do not list the new key as valid now (reads may lag writes longer than that); nothing was removed. Run the same roll again later: it finds the new key, verifies it and removes the old one",
+                waited.as_secs_f64()
+            ))),
         );
     }
     let mut removed = Vec::new();
@@ -707,16 +868,39 @@ async fn remove_old_keys(
     (removed, None)
 }
 
+/// Reads the final keys. A read may lag this roll's own writes: what the roll knows it wrote (the new key added,
+/// keys removed) is applied to what was read, and the detail says so, rather than report a stale count.
 async fn finish(client: &GraphClient, target: &Target, spec: &RollSpec, run: &mut Run<'_>) {
     match client.read_keys(target).await {
         Ok(k) => {
+            let listed = k.keys.len();
+            let mut keys = k.keys;
+            let mut lag = Vec::new();
+            keys.retain(|k| !k.key_id.is_some_and(|id| run.gone.contains(&id)));
+            if keys.len() < listed {
+                lag.push(format!(
+                    "{} key(s) it removed still listed",
+                    listed - keys.len()
+                ));
+            }
+            if let Some(added) = &run.added
+                && !keys.iter().any(|k| k.key_id == added.key_id)
+            {
+                keys.push(added.clone());
+                lag.push("the key it added not listed yet".to_string());
+            }
             run.report.final_keys =
-                summarize(&k.keys, client.clock().now(), Some(spec.new.certificate()));
-            run.push(
-                "final",
-                StepStatus::Done,
-                format!("the object holds {} key credential(s)", k.keys.len()),
-            );
+                summarize(&keys, client.clock().now(), Some(spec.new.certificate()));
+            let detail = if lag.is_empty() {
+                format!("the object holds {} key credential(s)", keys.len())
+            } else {
+                format!(
+                    "the object holds {} key credential(s) after this roll's writes (the read, which lags writes, listed {listed}: {})",
+                    keys.len(),
+                    lag.join(", ")
+                )
+            };
+            run.push("final", StepStatus::Done, detail);
         }
         Err(e) => {
             run.report.steps.push(StepReport {
@@ -1000,4 +1184,29 @@ pub async fn roll_many(
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_poll_notices_a_key_soon_after_it_signs_in() {
+        let left = Duration::from_secs(300);
+        assert_eq!(
+            verify_delay(Duration::ZERO, left),
+            Duration::from_millis(250)
+        );
+        // A key usable after 3 s is noticed within half a second.
+        assert!(verify_delay(Duration::from_secs(3), left) <= Duration::from_millis(500));
+        assert_eq!(
+            verify_delay(Duration::from_secs(120), left),
+            Duration::from_secs(5)
+        );
+        // Never past the timeout.
+        assert_eq!(
+            verify_delay(Duration::from_secs(60), Duration::from_millis(10)),
+            Duration::from_millis(10)
+        );
+    }
 }

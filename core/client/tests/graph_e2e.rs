@@ -486,6 +486,54 @@ async fn dropped_connection_after_commit_is_recovered_without_duplicate() {
     h.emu.shutdown().await;
 }
 
+/// Reads lagging writes longer than the client's replication window: the lost answer's key does not show in
+/// time, addKey is sent again and the certificate is added twice. The client must find the second copy once
+/// the reads catch up and remove it again, leaving exactly one key (and say so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_add_key_answer_under_lag_longer_than_the_window_leaves_two_copies() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[4]);
+    let cur_id = ident(cur);
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let client = h
+        .token_client(app.app_id, ApiVersion::V1)
+        .await
+        .with_retry(RetryPolicy {
+            replication_window: Duration::from_millis(400),
+            ..fast_retry(4)
+        });
+    // Warm the token before the faults: the drop must land on addKey.
+    client.read_keys(&app_target(app.id)).await.unwrap();
+    h.faults(json!({"replicationDelayMs": 1200, "dropAfterCommit": {"count": 1}}))
+        .await;
+    let out = add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    h.faults(json!({})).await;
+    assert_eq!(out.attempts, 2, "{out:?}");
+    assert_eq!(out.duplicates_removed.len(), 1, "{out:?}");
+    assert!(out.warnings.is_empty(), "{out:?}");
+    assert_ne!(Some(out.duplicates_removed[0]), out.credential.key_id);
+    assert_eq!(
+        h.thumbprints(app.id).await,
+        sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+    );
+    // The key kept is the one reported.
+    let keys = client.read_keys(&app_target(app.id)).await.unwrap();
+    assert!(
+        keys.keys.iter().any(|k| k.key_id == out.credential.key_id),
+        "{out:?}"
+    );
+    h.emu.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_past_the_client_timeout() {
     let h = start().await;

@@ -36,13 +36,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
-use keyroll_client::auth::{self, AuthError, AuthSettings};
-use keyroll_client::cloud::{ApiVersion, Cloud, EndpointError, Endpoints};
-use keyroll_client::graph::{GraphClient, GraphError, ObjectRef, Target, TargetKind};
-use keyroll_client::http::{HttpOptions, HttpSetupError};
+use keyroll_client::auth::AuthError;
+use keyroll_client::cloud::EndpointError;
+use keyroll_client::graph::{GraphClient, GraphError, ObjectRef, Target};
+use keyroll_client::http::HttpSetupError;
 use keyroll_client::roll::{self, NoProgress, RollReport, RollSpec};
+use keyroll_client::settings::{
+    ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
+};
 use keyroll_proto::cert::{self, CertError, Certificate, SigningIdentity};
 use keyroll_proto::clock::Clock;
 use keyroll_proto::credential::{
@@ -55,23 +58,9 @@ use keyroll_proto::proof::{self, Proof, ProofError, ProofRequest};
 /// The largest settings document accepted (settings are a few hundred bytes; certificates a few KiB).
 pub const MAX_JSON_LEN: usize = 4 * 1024 * 1024;
 
-/// What kind of failure an [`ErrorReport`] describes, so that a host can map it to its own conventions
-/// (exit codes, exception types) without reading messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The caller's input is wrong: settings, certificate, password, object id, an invalid request.
-    Input,
-    /// Checked locally and refused before anything was sent: the service would reject it.
-    Rejected,
-    /// The service (Graph or the identity platform) refused.
-    Service,
-    /// The service could not be reached (network, TLS, timeout).
-    Transport,
-    /// A bug: a panic inside the library, caught before it reached the host. The host may carry on.
-    Internal,
-}
+/// What kind of failure an [`ErrorReport`] describes (the libraries' one classification), so that a host can map
+/// it to its own conventions (exit codes, exception types) without reading messages.
+pub use keyroll_proto::ErrorKind;
 
 /// The error object hosts show: everything needed to act, and to quote to support.
 #[derive(Debug, Clone, Serialize)]
@@ -688,30 +677,45 @@ pub struct TargetSettings {
 }
 
 impl TargetSettings {
+    /// The target, through the client's one translation of a user's words ([`TargetChoice`]).
     fn target(&self) -> Result<Target, ApiError> {
-        let kind = match &self.kind {
-            None => TargetKind::Application,
-            Some(k) => TargetKind::parse(k).ok_or_else(|| {
-                ApiError::settings(
-                    "target",
-                    format!(
-                        "kind {k:?} is not application, servicePrincipal or agentIdentityBlueprint"
-                    ),
-                )
-            })?,
-        };
-        let object = match (&self.object_id, &self.app_id) {
-            (Some(o), None) => ObjectRef::Id(parse_guid("target (objectId)", o)?),
-            (None, Some(a)) => ObjectRef::AppId(parse_guid("target (appId)", a)?),
-            (Some(_), Some(_)) => {
-                return Err(ApiError::settings(
-                    "target",
-                    "give objectId or appId, not both",
-                ));
-            }
-            (None, None) => return Err(ApiError::settings("target", "give objectId or appId")),
-        };
-        Ok(Target { kind, object })
+        Ok(TargetChoice {
+            kind: self.kind.clone(),
+            object_id: self.object_id.clone(),
+            app_id: self.app_id.clone(),
+        }
+        .target()?)
+    }
+}
+
+/// The JSON name of a setting, as a host writes it.
+fn setting_name(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Cloud => "cloud",
+        Setting::ApiVersion => "apiVersion",
+        Setting::TargetKind => "target (kind)",
+        Setting::ObjectId => "target (objectId)",
+        Setting::AppId => "target (appId)",
+        Setting::Target => "target",
+        _ => "settings",
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        ApiError::settings(setting_name(e.setting), e.problem)
+    }
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::Settings(s) => s.into(),
+            ConnectError::Endpoint(e) => ApiError::Endpoint(e),
+            ConnectError::Auth(e) => ApiError::Auth(e),
+            ConnectError::Http(e) => ApiError::Http(e),
+            other => ApiError::settings("connection settings", other.to_string()),
+        }
     }
 }
 
@@ -730,25 +734,6 @@ impl Connection {
         certificate: Option<Arc<SigningIdentity>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ApiError> {
-        let cloud = match &settings.cloud {
-            None => Cloud::Global,
-            Some(c) => Cloud::parse(c).ok_or_else(|| {
-                ApiError::settings(
-                    "connection settings",
-                    format!("cloud {c:?} is not one of global, usgov, usgovdod, china"),
-                )
-            })?,
-        };
-        let mut endpoints = Endpoints::custom(
-            cloud,
-            settings.graph_url.as_deref(),
-            settings.login_url.as_deref(),
-        )?;
-        if let Some(v) = &settings.api_version {
-            endpoints.api_version = ApiVersion::parse(v).ok_or_else(|| {
-                ApiError::settings("connection settings", "apiVersion must be v1.0 or beta")
-            })?;
-        }
         let mut roots = match &settings.ca_file {
             Some(p) => Some(read_named_file("caFile", p)?),
             None => None,
@@ -758,17 +743,20 @@ impl Connection {
                 .get_or_insert_with(Vec::new)
                 .extend_from_slice(format!("\n{pem}\n").as_bytes());
         }
-        let options = HttpOptions {
+        // The same translation the CLI uses: the host's certificate is the one it signs in with.
+        let choices = ConnectionChoices {
+            cloud: settings.cloud.clone(),
+            graph_url: settings.graph_url.clone(),
+            login_url: settings.login_url.clone(),
+            api_version: settings.api_version.clone(),
             extra_roots_pem: roots,
-            proxy: settings.proxy.clone().filter(|p| !p.is_empty()),
-            connect_timeout: None,
-            request_timeout: settings.timeout_secs.map(|s| Duration::from_secs(s.max(1))),
-        };
-        let auth = AuthSettings {
-            token: settings.access_token.clone().filter(|t| !t.is_empty()),
-            tenant: settings.tenant_id.clone(),
+            proxy: settings.proxy.clone(),
+            request_timeout: settings.timeout_secs.map(Duration::from_secs),
+            access_token: settings.access_token.clone().map(Zeroizing::new),
+            tenant_id: settings.tenant_id.clone(),
             client_id: settings.client_id.clone(),
-            certificate,
+            sign_in_certificate: certificate,
+            proof_certificate: None,
             managed_identity: settings.managed_identity,
         };
         let env = |k: &str| {
@@ -778,9 +766,8 @@ impl Connection {
                 .filter(|v| !v.is_empty())
                 .cloned()
         };
-        let credential = auth::resolve_credential(&auth, &env)?;
         Ok(Connection {
-            client: GraphClient::connect(credential, endpoints, &options, clock)?,
+            client: choices.connect(&env, clock)?,
         })
     }
 
@@ -1242,7 +1229,10 @@ mod tests {
             br#"{"kind":"servicePrincipal","appId":"11111111-2222-3333-4444-555555555555"}"#,
         )
         .unwrap();
-        assert_eq!(t.target().unwrap().kind, TargetKind::ServicePrincipal);
+        assert_eq!(
+            t.target().unwrap().kind,
+            keyroll_client::graph::TargetKind::ServicePrincipal
+        );
         let both: TargetSettings = from_json(
             "target",
             br#"{"objectId":"11111111-2222-3333-4444-555555555555","appId":"11111111-2222-3333-4444-555555555555"}"#,

@@ -1,4 +1,4 @@
-//! Client assertions (protocol.md §5): the JWT a confidential client signs to obtain a token with a
+//! Client assertions (docs/docs/protocol.md §5): the JWT a confidential client signs to obtain a token with a
 //! certificate, minted the way the service documents and verified the way the service judges them.
 //!
 //! Minting follows the documented form: RS256 with `x5t` (base64url SHA-1 of the certificate), claims `aud` =

@@ -642,7 +642,7 @@ pub fn shorten_display_name(name: &str) -> String {
     name.chars().take(MAX_DISPLAY_NAME).collect()
 }
 
-/// Checks an addKey request against every rule of the service (protocol.md §2), at time `now`.
+/// Checks an addKey request against every rule of the service (docs/docs/protocol.md §2), at time `now`.
 ///
 /// All broken rules are collected, not just the first, so that a user fixes them in one go; the first is the
 /// one the service would report.

@@ -1,7 +1,7 @@
 //! The proof inspector: every reason the service would reject a proof, in words.
 //!
 //! The service answers every bad proof with the same bare `401 Authentication_MissingOrMalformed`. This module
-//! checks each rule of protocol.md §1 separately and reports all that fail, with the values involved and the
+//! checks each rule of docs/docs/protocol.md §1 separately and reports all that fail, with the values involved and the
 //! fix. The emulator judges proofs with this very function, so the client's local check and the emulator can
 //! never disagree about a rule.
 

@@ -37,4 +37,4 @@ pub mod inspect;
 pub mod jwt;
 pub mod proof;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};

@@ -1,4 +1,4 @@
-//! Minting the proof-of-possession JWT that `addKey` and `removeKey` demand (protocol.md §1).
+//! Minting the proof-of-possession JWT that `addKey` and `removeKey` demand (docs/docs/protocol.md §1).
 //!
 //! The header and claims are exactly what Microsoft's documented sample (JsonWebTokenHandler with
 //! X509SigningCredentials) emits — `{"alg":"RS256","kid":…,"x5t":…,"typ":"JWT"}` and

@@ -1,4 +1,4 @@
-//! The proof inspector: each rule of protocol.md §1 broken alone, by crafting tokens signed with the test's
+//! The proof inspector: each rule of docs/docs/protocol.md §1 broken alone, by crafting tokens signed with the test's
 //! own key so that nothing but the intended rule breaks, and the finding names the problem and the fix.
 
 use keyroll_proto::b64;

@@ -392,6 +392,7 @@ pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
         max_elapsed: Duration::from_secs(20),
         base_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(200),
+        replication_window: Duration::from_millis(300),
     }
 }
 

@@ -1,0 +1,398 @@
+//! One translation from what a user says — CLI flags, the host API's JSON, PowerShell parameters — to the client's
+//! types: where the service is, how to trust and reach it, how to sign in, and which object a command is about.
+//!
+//! Every face fills [`ConnectionChoices`] and [`TargetChoice`] with the user's words as given and calls these
+//! functions, so the faces cannot disagree on a default (the request timeout, the API version) or a rule (when the
+//! proof certificate also signs in, which spellings of a kind are accepted). A refusal names the [`Setting`] as a
+//! concept; each face spells it its own way (`--cloud` in the CLI, `cloud` in the host's JSON, `-Environment` in
+//! PowerShell).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyroll_proto::cert::SigningIdentity;
+use keyroll_proto::clock::Clock;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::auth::{self, AuthError, AuthSettings};
+use crate::cloud::{ApiVersion, Cloud, EndpointError, Endpoints};
+use crate::graph::{GraphClient, ObjectRef, Target, TargetKind};
+use crate::http::{HttpOptions, HttpSetupError};
+
+/// How long a whole request may take when the user says nothing (the CLI's `--timeout` default).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A setting a user gives, named as a concept; faces map it to their own spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Setting {
+    /// The national cloud.
+    Cloud,
+    /// The Graph API version.
+    ApiVersion,
+    /// The kind of object (application, service principal, agent identity blueprint).
+    TargetKind,
+    /// The object id.
+    ObjectId,
+    /// The application's client id.
+    AppId,
+    /// Which object: an object id or an appId.
+    Target,
+}
+
+impl Setting {
+    /// The concept, as core's messages name it.
+    pub fn concept(self) -> &'static str {
+        match self {
+            Setting::Cloud => "the cloud",
+            Setting::ApiVersion => "the Graph API version",
+            Setting::TargetKind => "the kind of object",
+            Setting::ObjectId => "the object id",
+            Setting::AppId => "the appId",
+            Setting::Target => "the object",
+        }
+    }
+}
+
+/// A setting that cannot be used: which one, and what is wrong with it (with the accepted values).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {problem}", setting.concept())]
+pub struct SettingsError {
+    /// Which setting.
+    pub setting: Setting,
+    /// What is wrong, and what is accepted.
+    pub problem: String,
+}
+
+impl SettingsError {
+    fn new(setting: Setting, problem: impl Into<String>) -> Self {
+        Self {
+            setting,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Why a connection could not be set up (nothing was sent).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// A setting cannot be used.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A Graph or login URL cannot be used.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// No credential could be chosen (or the one chosen is incomplete).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The HTTP client could not be built (TLS roots, proxy).
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+}
+
+/// Where the service is, how to trust and reach it, and how to sign in, in the user's words.
+#[derive(Default)]
+pub struct ConnectionChoices {
+    /// `global` (default), `usgov`, `usgovdod`, `china`, or an Azure PowerShell environment name.
+    pub cloud: Option<String>,
+    /// Replaces the Graph host (e.g. the emulator's `graph_url`).
+    pub graph_url: Option<String>,
+    /// Replaces the login host (e.g. the emulator's `login_url`).
+    pub login_url: Option<String>,
+    /// `v1.0` (default) or `beta`.
+    pub api_version: Option<String>,
+    /// PEM text of extra root certificates to trust.
+    pub extra_roots_pem: Option<Vec<u8>>,
+    /// An explicit proxy URL (empty means none given).
+    pub proxy: Option<String>,
+    /// Whole-request timeout ([`DEFAULT_REQUEST_TIMEOUT`] when not given).
+    pub request_timeout: Option<Duration>,
+    /// An access token for Graph: first in precedence.
+    pub access_token: Option<Zeroizing<String>>,
+    /// The tenant, to sign in as the app with a certificate.
+    pub tenant_id: Option<String>,
+    /// The client id (appId) to sign in as, or of a user-assigned managed identity.
+    pub client_id: Option<String>,
+    /// A certificate given for signing in (the CLI's `--auth-cert`, the host's connection certificate).
+    pub sign_in_certificate: Option<Arc<SigningIdentity>>,
+    /// The certificate that signs the proofs, which also signs in as the app when no sign-in certificate is
+    /// given and a tenant id or a client id is (see [`ConnectionChoices::auth_settings`]).
+    pub proof_certificate: Option<Arc<SigningIdentity>>,
+    /// Sign in with a managed identity.
+    pub managed_identity: bool,
+}
+
+impl std::fmt::Debug for ConnectionChoices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionChoices")
+            .field("cloud", &self.cloud)
+            .field("graph_url", &self.graph_url)
+            .field("login_url", &self.login_url)
+            .field("api_version", &self.api_version)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("managed_identity", &self.managed_identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectionChoices {
+    /// The cloud's endpoints, with the URLs and API version the user chose.
+    pub fn endpoints(&self) -> Result<Endpoints, ConnectError> {
+        let cloud = match self.cloud.as_deref().filter(|c| !c.is_empty()) {
+            None => Cloud::Global,
+            Some(c) => Cloud::parse(c).ok_or_else(|| {
+                SettingsError::new(
+                    Setting::Cloud,
+                    format!("{c:?} is not one of global, usgov, usgovdod, china"),
+                )
+            })?,
+        };
+        let mut endpoints = Endpoints::custom(
+            cloud,
+            self.graph_url.as_deref().filter(|u| !u.is_empty()),
+            self.login_url.as_deref().filter(|u| !u.is_empty()),
+        )?;
+        if let Some(v) = self.api_version.as_deref().filter(|v| !v.is_empty()) {
+            endpoints.api_version = ApiVersion::parse(v).ok_or_else(|| {
+                SettingsError::new(Setting::ApiVersion, format!("{v:?} is not v1.0 or beta"))
+            })?;
+        }
+        Ok(endpoints)
+    }
+
+    /// The HTTP options: the extra roots, the proxy, [`CONNECT_TIMEOUT`] and the request timeout (at least 1 s).
+    pub fn http_options(&self) -> HttpOptions {
+        HttpOptions {
+            extra_roots_pem: self.extra_roots_pem.clone(),
+            proxy: self.proxy.clone().filter(|p| !p.is_empty()),
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            request_timeout: Some(
+                self.request_timeout
+                    .unwrap_or(DEFAULT_REQUEST_TIMEOUT)
+                    .max(Duration::from_secs(1)),
+            ),
+        }
+    }
+
+    /// What to sign in with. The rule of which certificate signs in lives here: a sign-in certificate given as
+    /// such; else the proof certificate, when a tenant id or a client id says the app signs in as itself;
+    /// else none (a token, a managed identity or the environment decide, in [`auth::resolve_credential`]).
+    pub fn auth_settings(&self) -> AuthSettings {
+        let certificate = match &self.sign_in_certificate {
+            Some(c) => Some(c.clone()),
+            None if self.tenant_id.is_some() || self.client_id.is_some() => {
+                self.proof_certificate.clone()
+            }
+            None => None,
+        };
+        AuthSettings {
+            token: self
+                .access_token
+                .as_ref()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
+            tenant: self.tenant_id.clone().filter(|t| !t.is_empty()),
+            client_id: self.client_id.clone().filter(|c| !c.is_empty()),
+            certificate,
+            managed_identity: self.managed_identity,
+        }
+    }
+
+    /// The Graph client, with the credential chosen by [`auth::resolve_credential`]. `env` reads the credential
+    /// variables ([`auth::CREDENTIAL_ENVIRONMENT`]); nothing is sent yet.
+    pub fn connect(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<GraphClient, ConnectError> {
+        let endpoints = self.endpoints()?;
+        let credential = auth::resolve_credential(&self.auth_settings(), env)?;
+        Ok(GraphClient::connect(
+            credential,
+            endpoints,
+            &self.http_options(),
+            clock,
+        )?)
+    }
+}
+
+/// Which object a command is about, in the user's words.
+#[derive(Debug, Clone, Default)]
+pub struct TargetChoice {
+    /// `application` (default), `service-principal` / `servicePrincipal`, `agent-blueprint` /
+    /// `agentIdentityBlueprint` (see [`TargetKind::parse`]).
+    pub kind: Option<String>,
+    /// The object id.
+    pub object_id: Option<String>,
+    /// The appId (client id), when the object id is not known.
+    pub app_id: Option<String>,
+}
+
+impl TargetChoice {
+    /// The target: exactly one of object id and appId, each a GUID, and a known kind.
+    pub fn target(&self) -> Result<Target, SettingsError> {
+        let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
+            None => TargetKind::Application,
+            Some(k) => TargetKind::parse(k).ok_or_else(|| {
+                SettingsError::new(
+                    Setting::TargetKind,
+                    format!(
+                        "{k:?} is not application, service-principal (servicePrincipal) or agent-blueprint (agentIdentityBlueprint)"
+                    ),
+                )
+            })?,
+        };
+        let guid = |setting: Setting, value: &str| {
+            Uuid::parse_str(value.trim()).map_err(|_| {
+                SettingsError::new(
+                    setting,
+                    format!(
+                        "{value:?} is not a GUID (such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)"
+                    ),
+                )
+            })
+        };
+        let object = match (
+            self.object_id.as_deref().filter(|o| !o.is_empty()),
+            self.app_id.as_deref().filter(|a| !a.is_empty()),
+        ) {
+            (Some(o), None) => ObjectRef::Id(guid(Setting::ObjectId, o)?),
+            (None, Some(a)) => ObjectRef::AppId(guid(Setting::AppId, a)?),
+            (Some(_), Some(_)) => {
+                return Err(SettingsError::new(
+                    Setting::Target,
+                    "give the object id or the appId, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(SettingsError::new(
+                    Setting::Target,
+                    "give the object id or the appId",
+                ));
+            }
+        };
+        Ok(Target { kind, object })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_same_for_every_face() {
+        let c = ConnectionChoices::default();
+        let e = c.endpoints().unwrap();
+        assert_eq!(e.api_version, ApiVersion::V1);
+        let h = c.http_options();
+        assert_eq!(h.request_timeout, Some(DEFAULT_REQUEST_TIMEOUT));
+        assert_eq!(h.connect_timeout, Some(CONNECT_TIMEOUT));
+        assert!(h.proxy.is_none());
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting_and_what_is_accepted() {
+        let c = ConnectionChoices {
+            cloud: Some("mars".into()),
+            ..ConnectionChoices::default()
+        };
+        match c.endpoints() {
+            Err(ConnectError::Settings(e)) => {
+                assert_eq!(e.setting, Setting::Cloud);
+                assert!(
+                    e.to_string().contains("global, usgov, usgovdod, china"),
+                    "{e}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = ConnectionChoices {
+            api_version: Some("v2".into()),
+            ..ConnectionChoices::default()
+        };
+        assert!(
+            matches!(c.endpoints(), Err(ConnectError::Settings(e)) if e.setting == Setting::ApiVersion)
+        );
+    }
+
+    #[test]
+    fn targets_take_every_spelling_and_refuse_ambiguity() {
+        let id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+        for kind in ["service-principal", "servicePrincipal", "ServicePrincipal"] {
+            let t = TargetChoice {
+                kind: Some(kind.into()),
+                object_id: Some(id.into()),
+                app_id: None,
+            }
+            .target()
+            .unwrap();
+            assert_eq!(t.kind, TargetKind::ServicePrincipal, "{kind}");
+        }
+        let both = TargetChoice {
+            kind: None,
+            object_id: Some(id.into()),
+            app_id: Some(id.into()),
+        };
+        assert_eq!(both.target().unwrap_err().setting, Setting::Target);
+        let bad = TargetChoice {
+            kind: Some("group".into()),
+            object_id: Some(id.into()),
+            app_id: None,
+        };
+        assert_eq!(bad.target().unwrap_err().setting, Setting::TargetKind);
+        let not_guid = TargetChoice {
+            kind: None,
+            object_id: None,
+            app_id: Some("billing".into()),
+        };
+        assert_eq!(not_guid.target().unwrap_err().setting, Setting::AppId);
+    }
+
+    #[test]
+    fn the_proof_certificate_signs_in_only_when_the_app_signs_in_as_itself() {
+        let g = keyroll_proto::cert::generate::self_signed_rsa(
+            "settings",
+            time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+            30,
+            2048,
+        )
+        .unwrap();
+        let proof = Arc::new(g.identity().unwrap());
+        let mut c = ConnectionChoices {
+            proof_certificate: Some(proof.clone()),
+            ..ConnectionChoices::default()
+        };
+        assert!(
+            c.auth_settings().certificate.is_none(),
+            "no tenant or client id: not used to sign in"
+        );
+        c.tenant_id = Some("contoso".into());
+        assert!(c.auth_settings().certificate.is_some());
+        let other = Arc::new(
+            keyroll_proto::cert::generate::self_signed_rsa(
+                "other",
+                time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+                30,
+                2048,
+            )
+            .unwrap()
+            .identity()
+            .unwrap(),
+        );
+        c.sign_in_certificate = Some(other.clone());
+        let chosen = c.auth_settings().certificate.unwrap();
+        assert!(
+            Arc::ptr_eq(&chosen, &other),
+            "a sign-in certificate given as such wins"
+        );
+    }
+}
