@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use keyroll_testkit::case;
+use keyroll_testkit::emulator::ChildEmulator;
 use keyroll_testkit::fixtures::{PASSWORD, fixtures};
 use keyroll_testkit::secrets::{self, Secret};
 use serde_json::Value;
@@ -826,27 +827,10 @@ fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
 #[cfg(unix)]
 #[test]
 fn emulator_removes_the_ca_file_it_generated_when_stopped_by_sigterm() {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
-        .args(["emulator", "--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoints: Value = serde_json::from_str(&line).expect("the first line is JSON");
-    let ca = std::path::PathBuf::from(endpoints["ca_cert"].as_str().expect("a CA file"));
+    let mut emu = ChildEmulator::start(env!("CARGO_BIN_EXE_keyroll"), &[]);
+    let ca = std::path::PathBuf::from(emu.ca());
     assert!(ca.is_file(), "{} was not written", ca.display());
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = emu.terminate();
     assert!(
         status.success(),
         "SIGTERM must stop the emulator cleanly: {status}"
@@ -862,25 +846,12 @@ fn emulator_removes_the_ca_file_it_generated_when_stopped_by_sigterm() {
 #[cfg(unix)]
 #[test]
 fn emulator_keeps_a_named_ca_file_when_stopped() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
-        .args(["emulator", "--listen", "127.0.0.1:0", "--ca-file"])
-        .arg(&ca)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let mut emu = ChildEmulator::start(
+        env!("CARGO_BIN_EXE_keyroll"),
+        &["--ca-file", ca.to_str().unwrap()],
+    );
+    assert!(emu.terminate().success());
     assert!(ca.is_file());
 }

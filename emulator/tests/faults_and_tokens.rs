@@ -10,17 +10,6 @@ use keyroll_proto::assertion::{AssertionRequest, CLIENT_ASSERTION_TYPE, mint};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-async fn put_faults(h: &Harness, faults: Value) {
-    let r = h
-        .admin
-        .put(format!("{}/_emulator/faults", h.base))
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 #[tokio::test]
 async fn throttle_unavailable_and_latency() {
     let h = start_default().await;
@@ -29,7 +18,7 @@ async fn throttle_unavailable_and_latency() {
         "{}/v1.0/applications/{}?$select=keyCredentials",
         h.base, app.id
     );
-    put_faults(&h, json!({"throttle": {"count": 1, "retryAfter": 2.128}, "unavailable": {"count": 1, "retryAfter": 3}})).await;
+    h.faults(json!({"throttle": {"count": 1, "retryAfter": 2.128}, "unavailable": {"count": 1, "retryAfter": 3}})).await;
     let r = h
         .admin
         .get(&url)
@@ -61,7 +50,7 @@ async fn throttle_unavailable_and_latency() {
         .unwrap();
     assert_eq!(r.status(), 200);
 
-    put_faults(&h, json!({"latencyMs": 300})).await;
+    h.faults(json!({"latencyMs": 300})).await;
     let t = Instant::now();
     let r = h
         .admin
@@ -80,7 +69,7 @@ async fn drop_after_commit_commits_then_closes_the_connection() {
     let h = start_default().await;
     let app = h.create_app(json!({})).await;
     let new = identity(0, 10);
-    put_faults(&h, json!({"dropAfterCommit": {"count": 1}})).await;
+    h.faults(json!({"dropAfterCommit": {"count": 1}})).await;
     let body = add_body(&new, &proof(&app.identity, app.id));
     let url = format!("{}/v1.0/applications/{}/addKey", h.base, app.id);
     let r = h

@@ -222,14 +222,8 @@ async fn throttled_answer_differs_from_the_throttling_docs() {
     let app = h.create_app(json!({})).await;
     let tenant = h.emu.tenant_id;
     // An injected 429.
-    let r = h
-        .admin
-        .put(format!("{}/_emulator/faults", h.base))
-        .json(&json!({"throttle": {"count": 1, "retryAfter": 2.128}, "writeBudget": {"writes": 1, "windowSecs": 60}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    h.faults(json!({"throttle": {"count": 1, "retryAfter": 2.128}, "writeBudget": {"writes": 1, "windowSecs": 60}}))
+        .await;
     let r = h
         .admin
         .get(format!(

@@ -28,21 +28,10 @@ async fn graph_keys(h: &Harness, app: &App) -> Vec<Value> {
     v["keyCredentials"].as_array().unwrap().clone()
 }
 
-async fn put_faults(h: &Harness, faults: Value) {
-    let r = h
-        .admin
-        .put(format!("{}/_emulator/faults", h.base))
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 #[tokio::test]
 async fn read_right_after_a_write_always_sees_it() {
     let h = start_default().await;
-    put_faults(&h, json!({"replicationDelayMs": 700})).await;
+    h.faults(json!({"replicationDelayMs": 700})).await;
     let app = h.create_app(json!({})).await;
     let new = identity(0, 10);
     let t = Instant::now();
@@ -85,7 +74,7 @@ async fn read_right_after_a_write_always_sees_it() {
     assert_eq!(graph_keys(&h, &app).await.len(), 1);
 
     // Off again: reads see writes at once.
-    put_faults(&h, json!({})).await;
+    h.faults(json!({})).await;
     let r = h
         .add_key(
             &format!("applications/{}/addKey", app.id),

@@ -454,6 +454,18 @@ impl ChildEmulator {
         }
     }
 
+    /// Stops the emulator the way a service manager does (SIGTERM, through `kill`) and waits for it: its exit
+    /// status. Dropping the harness instead kills it outright (SIGKILL), which runs no handler.
+    #[cfg(unix)]
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {}", self.child.id());
+        self.child.wait().expect("wait for the emulator")
+    }
+
     /// The CA file's path; panics for a plain-HTTP emulator.
     pub fn ca(&self) -> &str {
         self.ca.as_deref().expect("an HTTPS emulator")
