@@ -250,7 +250,11 @@ fn passwords_come_only_from_a_named_environment_variable() {
             "wrong-Pa55-guess",
         );
         assert_input_error(&o, &[name, "password is wrong"]);
-        assert!(!stderr(&o).contains("wrong-Pa55-guess"));
+        secrets::assert_no_secret(
+            &stderr(&o),
+            &[Secret::text("the wrong password", "wrong-Pa55-guess")],
+            name,
+        );
     }
     // A password on the command line itself is not an option.
     let o = keyroll(&["cert", "inspect", "aes_pw.pfx", "--password", PASSWORD]);

@@ -6,50 +6,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Created, Emu, Run, TOKEN_VAR, emulator, keyroll};
+use common::{Created, Emu, Run, TOKEN_VAR, certs, emulator, keyroll};
 use keyroll_proto::cert::Certificate;
-use keyroll_proto::cert::generate::self_signed_rsa;
 use keyroll_testkit::case;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-
-struct Certs {
-    _dir: tempfile::TempDir,
-    dir: PathBuf,
-    /// (path, certificate) of the certificate in use and of the next one.
-    old: (PathBuf, Certificate),
-    new: (PathBuf, Certificate),
-}
-
-fn certs() -> &'static Certs {
-    static C: OnceLock<Certs> = OnceLock::new();
-    C.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let make = |name: &str| {
-            let made = self_signed_rsa(
-                &format!("keyroll replication e2e {name}"),
-                OffsetDateTime::now_utc() - time::Duration::days(1),
-                365,
-                2048,
-            )
-            .unwrap();
-            let path = dir.path().join(format!("{name}.pem"));
-            std::fs::write(&path, made.to_pem().as_bytes()).unwrap();
-            (path, made.certificate.clone())
-        };
-        Certs {
-            old: make("old"),
-            new: make("new"),
-            dir: dir.path().to_path_buf(),
-            _dir: dir,
-        }
-    })
-}
 
 fn single_roll(emu: &Emu, app: &Created, extra: &[&str]) -> Vec<String> {
     let c = certs();
@@ -58,9 +22,9 @@ fn single_roll(emu: &Emu, app: &Created, extra: &[&str]) -> Vec<String> {
         "--object-id",
         &app.id,
         "--cert",
-        c.old.0.to_str().unwrap(),
+        c.a.p(),
         "--new-cert",
-        c.new.0.to_str().unwrap(),
+        c.b.p(),
         "--tenant-id",
         &app.tenant,
         "--client-id",
@@ -115,7 +79,7 @@ fn roll_waits_out_the_token_delay_with_progress() {
         "0.2",
     ]);
     let c = certs();
-    let app = emu.create(&[&c.old.1], json!({}));
+    let app = emu.create(&[c.a.cert()], json!({}));
     let args = single_roll(&emu, &app, &["--remove-old"]);
     let r = keyroll_on_a_tty(&args).unwrap_or_else(|| keyroll(&args, &[]));
     let text = r.text();
@@ -132,14 +96,14 @@ fn roll_waits_out_the_token_delay_with_progress() {
         );
     }
     let thumbs = emu.thumbs(&app.id);
-    assert_eq!(thumbs, vec![c.new.1.sha1_hex()], "{text}");
+    assert_eq!(thumbs, vec![c.b.thumb()], "{text}");
 }
 
 #[test]
 fn verify_timeout_running_out_keeps_the_old_key_and_one_new_key() {
     let emu = emulator(&["--key-activation-delay-ms", "30000"]);
     let c = certs();
-    let app = emu.create(&[&c.old.1], json!({}));
+    let app = emu.create(&[c.a.cert()], json!({}));
     let r = keyroll(
         &single_roll(&emu, &app, &["--remove-old", "--verify-timeout", "1"]),
         &[],
@@ -152,15 +116,15 @@ fn verify_timeout_running_out_keeps_the_old_key_and_one_new_key() {
         "{text}"
     );
     let thumbs = emu.thumbs(&app.id);
-    assert_eq!(count(&thumbs, &c.old.1), 1, "{text}");
-    assert_eq!(count(&thumbs, &c.new.1), 1, "{text}");
+    assert_eq!(count(&thumbs, c.a.cert()), 1, "{text}");
+    assert_eq!(count(&thumbs, c.b.cert()), 1, "{text}");
 }
 
 #[test]
 fn verify_timeout_running_out_does_not_say_so() {
     let emu = emulator(&["--key-activation-delay-ms", "30000"]);
     let c = certs();
-    let app = emu.create(&[&c.old.1], json!({}));
+    let app = emu.create(&[c.a.cert()], json!({}));
     let r = keyroll(&single_roll(&emu, &app, &["--verify-timeout", "1"]), &[]);
     let text = r.text();
     assert_eq!(r.code(), Some(1), "{text}");
@@ -182,13 +146,13 @@ fn lost_add_key_answer_under_replication_delay_adds_the_key_twice() {
         "1",
     ]);
     let c = certs();
-    let app = emu.create(&[&c.old.1], json!({}));
+    let app = emu.create(&[c.a.cert()], json!({}));
     let r = keyroll(&single_roll(&emu, &app, &[]), &[]);
     let text = r.text();
     assert_eq!(r.code(), Some(0), "{text}");
     let thumbs = emu.thumbs(&app.id);
-    assert_eq!(count(&thumbs, &c.new.1), 1, "duplicate key: {text}");
-    assert_eq!(count(&thumbs, &c.old.1), 1, "{text}");
+    assert_eq!(count(&thumbs, c.b.cert()), 1, "duplicate key: {text}");
+    assert_eq!(count(&thumbs, c.a.cert()), 1, "{text}");
 }
 
 /// A bulk roll of `n` applications with `--remove-old` under `flags`; returns (failed rows, duplicates,
@@ -198,10 +162,12 @@ fn bulk(n: usize, flags: &[&str]) -> (usize, usize, usize, usize, String) {
     let c = certs();
     let automation = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
     let token = emu.token(&automation.app_id);
-    let apps: Vec<Created> = (0..n).map(|_| emu.create(&[&c.old.1], json!({}))).collect();
+    let apps: Vec<Created> = (0..n)
+        .map(|_| emu.create(&[c.a.cert()], json!({})))
+        .collect();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(&c.old.0, dir.path().join("old.pem")).unwrap();
-    std::fs::copy(&c.new.0, dir.path().join("new.pem")).unwrap();
+    std::fs::copy(&c.a.path, dir.path().join("old.pem")).unwrap();
+    std::fs::copy(&c.b.path, dir.path().join("new.pem")).unwrap();
     let mut csv = String::from("objectId,cert,newCert,removeOld\n");
     for a in &apps {
         csv.push_str(&format!("{},old.pem,new.pem,true\n", a.id));
@@ -235,9 +201,9 @@ fn bulk(n: usize, flags: &[&str]) -> (usize, usize, usize, usize, String) {
     let (mut dup, mut lost, mut locked) = (0, 0, 0);
     for a in &apps {
         let t = emu.thumbs(&a.id);
-        dup += usize::from(count(&t, &c.new.1) > 1);
-        lost += usize::from(count(&t, &c.new.1) != 1 || count(&t, &c.old.1) != 0);
-        locked += usize::from(count(&t, &c.new.1) == 0 && count(&t, &c.old.1) == 0);
+        dup += usize::from(count(&t, c.b.cert()) > 1);
+        lost += usize::from(count(&t, c.b.cert()) != 1 || count(&t, c.a.cert()) != 0);
+        locked += usize::from(count(&t, c.b.cert()) == 0 && count(&t, c.a.cert()) == 0);
     }
     (failed, dup, lost, locked, r.text())
 }
@@ -316,11 +282,11 @@ fn remove_old_under_read_lag_longer_than_the_token_delay_fails_the_roll() {
         "300",
     ]);
     let c = certs();
-    let app = emu.create(&[&c.old.1], json!({}));
+    let app = emu.create(&[c.a.cert()], json!({}));
     let r = keyroll(&single_roll(&emu, &app, &["--remove-old"]), &[]);
     let text = r.text();
     assert_eq!(r.code(), Some(0), "{text}");
-    assert_eq!(emu.thumbs(&app.id), vec![c.new.1.sha1_hex()], "{text}");
+    assert_eq!(emu.thumbs(&app.id), vec![c.b.thumb()], "{text}");
     // The final read lags the removal; the roll knows better than to report the old key as still there.
     assert!(
         text.contains("final   done     the object holds 1 key credential(s)"),
@@ -340,7 +306,7 @@ fn waiting_progress_shows_only_on_a_tty_and_the_verify_poll_overshoots() {
     let emu = emulator(&["--key-activation-delay-ms", "4000"]);
     let c = certs();
     // -v, not on a terminal: a plain line per token request.
-    let app = emu.create(&[&c.old.1], json!({}));
+    let app = emu.create(&[c.a.cert()], json!({}));
     let r = keyroll(&single_roll(&emu, &app, &["-v"]), &[]);
     let text = r.text();
     assert_eq!(r.code(), Some(0), "{text}");
@@ -372,7 +338,7 @@ fn new_ca_at_every_https_start_fails_rolls_after_a_restart() {
     let c = certs();
     let first = emulator(&["--state", state]);
     let apps: Vec<Created> = (0..4)
-        .map(|_| first.create(&[&c.old.1], json!({})))
+        .map(|_| first.create(&[c.a.cert()], json!({})))
         .collect();
     let pinned_ca = first.ca().to_owned();
     let r = keyroll(&single_roll(&first, &apps[0], &["--remove-old"]), &[]);
@@ -389,6 +355,6 @@ fn new_ca_at_every_https_start_fails_rolls_after_a_restart() {
         assert_eq!(args[n - 2], "--ca-cert");
         let r = keyroll(&args, &[]);
         assert_eq!(r.code(), Some(0), "after restart: {}", r.text());
-        assert_eq!(second.thumbs(&app.id), vec![c.new.1.sha1_hex()]);
+        assert_eq!(second.thumbs(&app.id), vec![c.b.thumb()]);
     }
 }

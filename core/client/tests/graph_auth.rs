@@ -9,6 +9,7 @@ use serde_json::json;
 // The shared fixtures and the emulator harness (certificates, an emulator with its admin client, clients of
 // every kind): keyroll-testkit.
 use keyroll_testkit::emulator::*;
+use keyroll_testkit::secrets::{Secret, assert_no_secret};
 
 // ---------------------------------------------------------------------------------------------------------
 // Every way to authenticate.
@@ -102,7 +103,11 @@ async fn every_auth_mode() {
         ),
         "{e}"
     );
-    assert!(!e.to_string().contains(&header), "{e}");
+    assert_no_secret(
+        &e.to_string(),
+        &[Secret::text("the identity header", header.as_str())],
+        "a managed identity refusal",
+    );
 
     // The Azure SDK variables: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH.
     let dir = tempfile::tempdir().unwrap();
