@@ -1,6 +1,22 @@
 //! Mapping outcomes to the documented exit codes, and printing error chains.
+//!
+//! Exit codes: 0 success, 1 a negative verdict (`proof inspect`) or a roll that did not complete, 2 bad input or a
+//! local refusal (nothing was sent), 3 the service refused, 4 the service could not be reached. Errors map to
+//! them by their kind ([`exit_code`]), in this one place.
 
 use std::process::ExitCode;
+
+use keyroll_proto::ErrorKind;
+
+/// The documented exit code of an error of this kind.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Input | ErrorKind::Rejected => 2,
+        ErrorKind::Service => 3,
+        ErrorKind::Transport => 4,
+        _ => 1,
+    }
+}
 
 /// A command that did not succeed: the error chain and the exit code it maps to.
 #[derive(Debug)]
@@ -14,6 +30,14 @@ impl Failure {
     pub fn input(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             code: 2,
+            error: error.into(),
+        }
+    }
+
+    /// An error of a known kind, with the exit code [`exit_code`] maps it to.
+    pub fn of(kind: ErrorKind, error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: exit_code(kind),
             error: error.into(),
         }
     }

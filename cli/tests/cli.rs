@@ -446,7 +446,7 @@ fn proof_mint_refuses_bad_requests_with_exit_2() {
         ),
         (
             base(&["--cert", "aes_pw.pfx", "--object-id", OBJECT_ID]),
-            vec!["protected by a password", "--password-env"],
+            vec!["protected by a password", "--cert-password-env"],
         ),
         (
             base(&[

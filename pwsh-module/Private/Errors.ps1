@@ -84,6 +84,11 @@ function ConvertTo-KrErrorRecord {
         # The library says "force the removal"; in PowerShell that is -Force.
         $record.ErrorDetails.RecommendedAction = 'Add the new certificate first (New-EntraMSApplicationKey), or repeat with -Force to remove the last valid certificate anyway.'
     }
+    else {
+        # The library names what is missing as a concept; these are the parameters that give it here.
+        $action = Get-KrRecommendedAction -Code ([string]$report.Code) -Message ([string]$report.Message)
+        if ($action) { $record.ErrorDetails.RecommendedAction = $action }
+    }
     $record
 }
 
@@ -95,4 +100,18 @@ function Get-KrArgumentError {
     param([Parameter(Mandatory)] [string] $Message, [Parameter(Mandatory)] [string] $ErrorId, [object] $TargetObject)
     [System.Management.Automation.ErrorRecord]::new([System.ArgumentException]::new($Message), $ErrorId,
         [System.Management.Automation.ErrorCategory]::InvalidArgument, $TargetObject)
+}
+
+function Get-KrRecommendedAction {
+    # PowerShell's spelling of what the library's messages name as concepts (the library speaks to every host,
+    # so it names no CLI flag and no PowerShell parameter): the parameters that give what is missing.
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([string] $Code, [string] $Message)
+    if ($Message -match 'protected by a password') { return 'Give the PFX password with -CertificatePassword (a SecureString), or -NewCertificatePassword for the new certificate.' }
+    if ($Message -match 'PFX password is wrong') { return 'Check the password given with -CertificatePassword (or -NewCertificatePassword).' }
+    if ($Message -match '^no credentials') { return 'Connect first: Connect-EntraKeyRoll -AccessToken, -TenantId and -ClientId with -Certificate, -CertificatePath or -CertificateThumbprint, or -Identity; or sign in with Connect-MgGraph.' }
+    if ($Message -match 'needs a (tenant|client) id') { return 'Give -TenantId and -ClientId (the appId) to Connect-EntraKeyRoll.' }
+    if ($Message -match 'AADSTS70011|scope is invalid') { return 'Check -Environment (Global, USGov, USGovDoD, China) of Connect-EntraKeyRoll.' }
+    $null
 }

@@ -58,6 +58,17 @@ Describe 'New-EntraKeyProof' {
         ($e | Out-String) | Should -Not -Match 'Wr0ng'
     }
 
+    It 'says which parameter gives a missing PFX password, in PowerShell''s words (the library names no CLI flag)' {
+        $path = Join-Path $TestDrive 'p.pfx'
+        [System.IO.File]::WriteAllBytes($path, $cert.Export('Pfx', 'right-password'))
+        New-EntraKeyProof -CertificatePath $path -ObjectId $oid -ErrorVariable all -ErrorAction SilentlyContinue
+        $e = Get-KrWrittenError $all 'New-EntraKeyProof'
+        $e.Count | Should -Be 1
+        $e[0].Exception.Message | Should -Match 'protected by a password'
+        $e[0].ErrorDetails.RecommendedAction | Should -Match '-CertificatePassword'
+        ($e[0] | Out-String) | Should -Not -Match '--[a-z]'
+    }
+
     It 'mints one proof per object piped in, and closes the identity when the pipeline stops early' {
         $ids = 1..3 | ForEach-Object { [guid]::NewGuid().ToString() }
         $proofs = @($ids | New-EntraKeyProof -Certificate $cert)

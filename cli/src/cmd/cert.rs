@@ -104,7 +104,7 @@ pub fn run(command: CertCommand) -> CmdResult {
 }
 
 fn inspect(args: InspectArgs) -> CmdResult {
-    let public = super::load_public(&args.file, args.password_env.as_deref())?;
+    let public = super::load_public(&args.file, args.password_env.as_deref(), "--password-env")?;
     let cert = &public.certificate;
     let now = OffsetDateTime::now_utc();
     let mut problems = Vec::new();
@@ -114,7 +114,12 @@ fn inspect(args: InspectArgs) -> CmdResult {
         .as_deref()
         .is_some_and(|n| n.contains("private key"))
     {
-        match super::load_identity(&args.file, None, args.password_env.as_deref()) {
+        match super::load_identity(
+            &args.file,
+            None,
+            args.password_env.as_deref(),
+            "--password-env",
+        ) {
             Ok(_) => "present",
             Err(f) => {
                 problems.push(f.error.root_cause().to_string());

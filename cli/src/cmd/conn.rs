@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use keyroll_client::auth::AuthError;
 use keyroll_client::graph::{GraphClient, GraphError, LogEvent, Target};
 use keyroll_client::settings::{
     ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
@@ -61,11 +62,29 @@ pub fn settings_failure(e: SettingsError) -> Failure {
     Failure::input(anyhow::anyhow!("{}: {}", flag(e.setting), e.problem))
 }
 
-/// A connection that could not be set up, in the CLI's words (exit 2: nothing was sent).
+/// A connection that could not be set up, in the CLI's words: core names what is missing as concepts, this
+/// adds the flags that give it. Nothing was sent.
 fn connect_failure(e: ConnectError) -> Failure {
+    let kind = e.kind();
     match e {
         ConnectError::Settings(s) => settings_failure(s),
-        other => Failure::input(other),
+        ConnectError::Auth(a) => match auth_advice(&a) {
+            Some(advice) => Failure::of(kind, anyhow::anyhow!("{a}; {advice}")),
+            None => Failure::of(kind, a),
+        },
+        other => Failure::of(kind, other),
+    }
+}
+
+/// This CLI's flags for what an authentication error names as concepts.
+pub fn auth_advice(e: &AuthError) -> Option<&'static str> {
+    match e {
+        AuthError::NoCredentials => Some(
+            "in keyroll: --access-token-env VAR, --tenant-id and --client-id with the app's certificate (--cert or --auth-cert), or --managed-identity",
+        ),
+        AuthError::Incomplete { .. } => Some("in keyroll: --tenant-id and --client-id"),
+        AuthError::Refused { codes, .. } if codes.contains(&70011) => Some("in keyroll: --cloud"),
+        _ => None,
     }
 }
 
@@ -132,6 +151,7 @@ impl ConnArgs {
                 p,
                 None,
                 self.auth_cert_password_env.as_deref(),
+                "--auth-cert-password-env",
             )?)),
             None => None,
         };

@@ -150,6 +150,7 @@ impl ProofSource {
                 c,
                 None,
                 p.cert_password_env.as_deref(),
+                "--cert-password-env",
             )?))),
             (None, None) => Err(Failure::input(anyhow::anyhow!(
                 "give --cert (one of the object's current certificates, to mint the proof) or --proof"
@@ -174,7 +175,11 @@ impl ProofSource {
 
 fn add(args: AddArgs) -> CmdResult {
     let target = args.target.target()?;
-    let public = super::load_public(&args.new_cert, args.new_cert_password_env.as_deref())?;
+    let public = super::load_public(
+        &args.new_cert,
+        args.new_cert_password_env.as_deref(),
+        "--new-cert-password-env",
+    )?;
     if let Some(n) = &public.notice {
         eprintln!("note: {n}");
     }
@@ -268,7 +273,7 @@ fn remove(args: RemoveArgs) -> CmdResult {
     let remove_cert = args
         .remove_cert
         .as_ref()
-        .map(|p| super::load_public(p, None).map(|c| c.certificate))
+        .map(|p| super::load_public(p, None, "--cert-password-env").map(|c| c.certificate))
         .transpose()?;
     let client = args.conn.client(source.identity())?;
     let rt = runtime()?;
@@ -319,7 +324,10 @@ fn list(args: ListArgs) -> CmdResult {
     let cert = args
         .cert
         .as_ref()
-        .map(|p| super::load_public(p, args.cert_password_env.as_deref()).map(|c| c.certificate))
+        .map(|p| {
+            super::load_public(p, args.cert_password_env.as_deref(), "--cert-password-env")
+                .map(|c| c.certificate)
+        })
         .transpose()?;
     let client = args.conn.client(None)?;
     let rt = runtime()?;

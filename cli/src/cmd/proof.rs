@@ -83,6 +83,7 @@ fn mint(args: MintArgs) -> CmdResult {
         &args.cert,
         args.key.as_deref(),
         args.cert_password_env.as_deref(),
+        "--cert-password-env",
     )?;
     let request = ProofRequest::new(object_id)
         .lifetime(args.lifetime)
@@ -121,7 +122,10 @@ fn parse_guid(what: &str, v: Option<&str>) -> Result<Option<uuid::Uuid>, Failure
 fn inspect_cmd(args: InspectArgs) -> CmdResult {
     let token = read_token(&args.token)?;
     let certs = match &args.cert {
-        Some(p) => vec![super::load_public(p, args.cert_password_env.as_deref())?.certificate],
+        Some(p) => vec![
+            super::load_public(p, args.cert_password_env.as_deref(), "--cert-password-env")?
+                .certificate,
+        ],
         None => Vec::new(),
     };
     let now = match &args.at {

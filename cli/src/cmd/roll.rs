@@ -351,12 +351,14 @@ pub fn run(args: RollArgs) -> CmdResult {
                     &relative(&base, &row.cert),
                     None,
                     row.cert_password_env.as_deref(),
+                    "the plan's certPasswordEnv column",
                 )
                 .map_err(ctx)?;
                 let new = super::load_identity(
                     &relative(&base, &row.new_cert),
                     None,
                     row.new_cert_password_env.as_deref(),
+                    "the plan's newCertPasswordEnv column",
                 )
                 .map_err(ctx)?;
                 specs.push(RollSpec {
@@ -379,8 +381,18 @@ pub fn run(args: RollArgs) -> CmdResult {
                 )));
             };
             let target = args.target.target()?;
-            let current = super::load_identity(cert, None, args.cert_password_env.as_deref())?;
-            let new = super::load_identity(new_cert, None, args.new_cert_password_env.as_deref())?;
+            let current = super::load_identity(
+                cert,
+                None,
+                args.cert_password_env.as_deref(),
+                "--cert-password-env",
+            )?;
+            let new = super::load_identity(
+                new_cert,
+                None,
+                args.new_cert_password_env.as_deref(),
+                "--new-cert-password-env",
+            )?;
             // Authenticating as the app itself needs its client id before anything is read: --client-id, or
             // the appId the target is addressed by. Verification always uses the object's own appId (core).
             let auth_client_id = args.conn.client_id.clone().or(match target.object {

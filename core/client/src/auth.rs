@@ -12,6 +12,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::cloud::Endpoints;
+use keyroll_proto::ErrorKind;
 use keyroll_proto::assertion::{self, AssertionError, AssertionRequest};
 use keyroll_proto::cert::{CertError, SigningIdentity};
 use keyroll_proto::clock::Clock;
@@ -177,12 +178,12 @@ pub struct AuthSettings {
 pub enum AuthError {
     /// Nothing to authenticate with.
     #[error(
-        "no credentials: give an access token, the app's own certificate with its tenant id and client id, or a managed identity, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH (keyroll: --access-token-env VAR, --tenant-id and --client-id, --managed-identity; PowerShell: Connect-EntraKeyRoll)"
+        "no credentials: give an access token, the app's own certificate with its tenant id and client id, or a managed identity, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH"
     )]
     NoCredentials,
     /// A certificate without tenant or client id.
     #[error(
-        "authenticating as the app with its certificate needs {missing}: the tenant id and the client id (the appId) (keyroll: --tenant-id, --client-id; PowerShell: -TenantId, -ClientId)"
+        "authenticating as the app with its certificate needs {missing}: the tenant id and the client id (the appId)"
     )]
     Incomplete {
         /// What is missing.
@@ -235,6 +236,21 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The kind of failure: what the caller must give (credentials, a tenant or client id, a usable
+    /// certificate) is input; the identity platform's answers are the service's; the network's is transport.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::NoCredentials
+            | AuthError::Incomplete { .. }
+            | AuthError::EnvCertificate(_)
+            | AuthError::Assertion(_) => ErrorKind::Input,
+            AuthError::Refused { .. }
+            | AuthError::ManagedIdentity { .. }
+            | AuthError::InvalidResponse { .. } => ErrorKind::Service,
+            AuthError::Transport { .. } => ErrorKind::Transport,
+        }
+    }
+
     /// Whether the failure is the network's rather than the service's verdict.
     pub fn is_transport(&self) -> bool {
         matches!(self, AuthError::Transport { .. })
@@ -376,7 +392,7 @@ fn aadsts_hint(codes: &[u32]) -> Option<String> {
         }
         90002 | 900023 => "the tenant was not found; check the tenant id",
         50027 => "the client assertion is not a valid JWT",
-        70011 => "the scope is invalid; check the cloud (keyroll --cloud, PowerShell -Environment)",
+        70011 => "the scope is invalid; check the cloud",
         1002012 => {
             "client credentials take the resource's /.default scope (https://graph.microsoft.com/.default, or the same on the cloud's Graph host), not single permissions such as Application.ReadWrite.All: the application permissions granted to the app come with the token"
         }

@@ -135,6 +135,13 @@ pub enum EndpointError {
     },
 }
 
+impl EndpointError {
+    /// The kind of failure: a URL the caller gave.
+    pub fn kind(&self) -> keyroll_proto::ErrorKind {
+        keyroll_proto::ErrorKind::Input
+    }
+}
+
 /// The service endpoints a client talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
@@ -167,10 +174,10 @@ impl Endpoints {
     ) -> Result<Self, EndpointError> {
         let mut e = Endpoints::cloud(cloud);
         if let Some(g) = graph {
-            e.graph = check_url("--graph-url", g)?;
+            e.graph = check_url("the Graph URL", g)?;
         }
         if let Some(l) = login {
-            e.login = check_url("--login-url", l)?;
+            e.login = check_url("the login URL", l)?;
         }
         Ok(e)
     }

@@ -50,6 +50,13 @@ pub enum HttpSetupError {
     Tls(String),
 }
 
+impl HttpSetupError {
+    /// The kind of failure: the roots, proxy or TLS settings the caller gave.
+    pub fn kind(&self) -> keyroll_proto::ErrorKind {
+        keyroll_proto::ErrorKind::Input
+    }
+}
+
 /// Destinations that never go through a proxy, whatever the settings: this machine (`127.0.0.0/8`, `::1`,
 /// `localhost`). A loopback service (the emulator) is often plain http, so a proxy in between would receive the
 /// `Authorization: Bearer` token, the client assertion and the proof in clear text — and a proxy cannot reach

@@ -68,6 +68,11 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
+    /// The kind of failure: a setting the caller gave.
+    pub fn kind(&self) -> keyroll_proto::ErrorKind {
+        keyroll_proto::ErrorKind::Input
+    }
+
     fn new(setting: Setting, problem: impl Into<String>) -> Self {
         Self {
             setting,
@@ -92,6 +97,18 @@ pub enum ConnectError {
     /// The HTTP client could not be built (TLS roots, proxy).
     #[error(transparent)]
     Http(#[from] HttpSetupError),
+}
+
+impl ConnectError {
+    /// The kind of failure (nothing was sent, so never the service's).
+    pub fn kind(&self) -> keyroll_proto::ErrorKind {
+        match self {
+            ConnectError::Settings(e) => e.kind(),
+            ConnectError::Endpoint(e) => e.kind(),
+            ConnectError::Auth(e) => e.kind(),
+            ConnectError::Http(e) => e.kind(),
+        }
+    }
 }
 
 /// Where the service is, how to trust and reach it, and how to sign in, in the user's words.

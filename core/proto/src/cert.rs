@@ -75,9 +75,7 @@ pub enum CertError {
         hint: String,
     },
     /// A PFX was given without a password but needs one.
-    #[error(
-        "the PFX file is protected by a password: supply it (keyroll: --password-env VAR naming an environment variable; PowerShell: -CertificatePassword)"
-    )]
+    #[error("the PFX file is protected by a password: give its password")]
     PfxPasswordRequired,
     /// The PFX password is wrong.
     #[error(
@@ -111,7 +109,7 @@ pub enum CertError {
     },
     /// A PEM with no private key where one is needed.
     #[error(
-        "no private key found in the PEM input; give the key too (a PRIVATE KEY or RSA PRIVATE KEY block, in the same file or as a separate key file, keyroll --key)"
+        "no private key found in the PEM input; give the key too (a PRIVATE KEY or RSA PRIVATE KEY block, in the same file or as a separate key file)"
     )]
     PemNoPrivateKey,
     /// An encrypted PEM key.
