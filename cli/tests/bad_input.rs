@@ -3,29 +3,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
-
 use common::*;
+use keyroll_testkit::servers::fixed_answer;
 use serde_json::json;
-
-/// A loopback HTTP server that answers every request with `status` and `body`.
-fn garbage_server(status: u16, body: &'static str) -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { return };
-            let mut buf = [0u8; 65536];
-            let _ = s.read(&mut buf);
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    format!("http://{addr}")
-}
 
 #[test]
 fn bad_input_gets_clear_errors_and_the_right_exit_code() {
@@ -119,7 +99,7 @@ fn bad_input_gets_clear_errors_and_the_right_exit_code() {
     assert_no_secret(&r, &[&token]);
 
     // Garbage answers: said as unexpected, exit 3.
-    let g = garbage_server(200, "<html>not graph</html>");
+    let g = format!("http://{}", fixed_answer(200, "<html>not graph</html>"));
     let g_conn = vec![
         "--graph-url".to_string(),
         g.clone(),
@@ -142,7 +122,7 @@ fn bad_input_gets_clear_errors_and_the_right_exit_code() {
     );
     r.fails(3, &["unexpected answer"]);
     assert_no_secret(&r, &[&token]);
-    let g = garbage_server(500, "internal, not json");
+    let g = format!("http://{}", fixed_answer(500, "internal, not json"));
     let g_conn = vec![
         "--graph-url".to_string(),
         g.clone(),

@@ -1,7 +1,6 @@
 //! Bad input to the Graph client: caught and explained before anything is sent that would fail, nothing
 //! changed; and an unreachable service, a TLS failure and a server that is not Graph, each named clearly.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use keyroll_client::auth::{self, AuthError, Credential, TokenProvider};
@@ -18,6 +17,7 @@ use uuid::Uuid;
 // The shared fixtures and the emulator harness (certificates, an emulator with its admin client, clients of
 // every kind): keyroll-testkit.
 use keyroll_testkit::emulator::*;
+use keyroll_testkit::servers::{fixed_answer, unused_port};
 
 // ---------------------------------------------------------------------------------------------------------
 // Bad input: clear errors, nothing sent that would fail, nothing changed.
@@ -192,36 +192,6 @@ async fn bad_input_is_caught_and_explained() {
     h.emu.shutdown().await;
 }
 
-async fn unused_port() -> SocketAddr {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    l.local_addr().unwrap()
-}
-
-/// A loopback HTTP server answering every request with `status` and `body`.
-async fn garbage_server(status: u16, body: &'static str) -> SocketAddr {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        loop {
-            let Ok((mut s, _)) = l.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let _ = s.read(&mut buf).await;
-                let resp = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = s.write_all(resp.as_bytes()).await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
-    addr
-}
-
 fn plain_client(base: &str, credential: Credential) -> GraphClient {
     let http = http::build_client(&HttpOptions::default()).unwrap();
     let endpoints = Endpoints::custom(Cloud::Global, Some(base), Some(base)).unwrap();
@@ -246,7 +216,7 @@ fn some_token() -> Credential {
 async fn unreachable_tls_and_garbage_are_clear() {
     let id = Uuid::new_v4();
     // Nothing listens: a transport failure.
-    let addr = unused_port().await;
+    let addr = unused_port();
     let client = plain_client(&format!("http://{addr}"), some_token()).with_retry(RetryPolicy {
         max_attempts: 8,
         ..fast_retry(8)
@@ -266,21 +236,21 @@ async fn unreachable_tls_and_garbage_are_clear() {
     h.emu.shutdown().await;
 
     // 200 with a body that is not JSON: InvalidResponse, with what was wrong.
-    let addr = garbage_server(200, "<html>hello</html>").await;
+    let addr = fixed_answer(200, "<html>hello</html>");
     let client = plain_client(&format!("http://{addr}"), some_token());
     let e = client.read_keys(&app_target(id)).await.unwrap_err();
     assert!(matches!(e, GraphError::InvalidResponse { .. }), "{e}");
     assert!(!e.is_transport());
 
     // An error status whose body is not Graph's envelope: the status and the start of the body are said.
-    let addr = garbage_server(500, "oops, not json").await;
+    let addr = fixed_answer(500, "oops, not json");
     let client = plain_client(&format!("http://{addr}"), some_token());
     let e = client.read_keys(&app_target(id)).await.unwrap_err();
     assert_eq!(e.service().map(|s| s.status), Some(500), "{e}");
     assert!(e.to_string().contains("oops, not json"), "{e}");
 
     // A token endpoint answering garbage: said as such.
-    let addr = garbage_server(200, "{\"nope\": 1}").await;
+    let addr = fixed_answer(200, "{\"nope\": 1}");
     let identity = ident(&certs().valid[0]);
     let client = plain_client(
         &format!("http://{addr}"),

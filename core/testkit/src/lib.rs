@@ -3,11 +3,12 @@
 //! What keyroll's test suites share, so that no suite rewrites it: certificate fixtures in every format users
 //! bring ([`fixtures`]), the emulator harness (in process or as `keyroll emulator`) with its admin client and
 //! Graph clients pointed at it ([`emulator`]), and the one check that no secret reaches what users read
-//! ([`secrets`]). A dev-dependency only: no shipped crate depends on it (xtask's layering test checks).
+//! ([`secrets`]), and servers that are not the service expected ([`servers`]). A dev-dependency only: no shipped crate depends on it (xtask's layering test checks).
 
 pub mod emulator;
 pub mod fixtures;
 pub mod secrets;
+pub mod servers;
 
 /// Names the case of a table-driven test in its failure: take the guard at the top of the loop over the
 /// cases (`let _case = case(format!("{name:?}"));`); when an assertion fails while it lives, the case follows
