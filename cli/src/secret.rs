@@ -6,12 +6,13 @@ use std::io::IsTerminal;
 use anyhow::{Context, bail};
 use zeroize::Zeroizing;
 
-/// Reads the password from the environment variable `var`.
-pub fn from_env(var: &str) -> anyhow::Result<Zeroizing<String>> {
+/// Reads a secret from the environment variable `var`, which the option `flag` named; `what` says what the
+/// secret is ("the password", "the access token"), for the message when the variable is not set.
+pub fn from_env(var: &str, flag: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
     match std::env::var(var) {
         Ok(v) => Ok(Zeroizing::new(v)),
         Err(std::env::VarError::NotPresent) => bail!(
-            "the environment variable {var} named by the password option is not set; export it first (its value is the password)"
+            "the environment variable {var} named by {flag} is not set; export it first (its value is {what})"
         ),
         Err(std::env::VarError::NotUnicode(_)) => {
             bail!("the environment variable {var} does not hold valid UTF-8")
@@ -19,9 +20,13 @@ pub fn from_env(var: &str) -> anyhow::Result<Zeroizing<String>> {
     }
 }
 
-/// The password named by `env`, if any.
-pub fn optional(env: Option<&str>) -> anyhow::Result<Option<Zeroizing<String>>> {
-    env.map(from_env).transpose()
+/// The secret in the variable named by `env` (given with `flag`), if any.
+pub fn optional(
+    env: Option<&str>,
+    flag: &str,
+    what: &str,
+) -> anyhow::Result<Option<Zeroizing<String>>> {
+    env.map(|v| from_env(v, flag, what)).transpose()
 }
 
 /// Asks for a password on the terminal, when there is one.

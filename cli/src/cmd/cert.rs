@@ -215,7 +215,7 @@ fn new(args: NewArgs) -> CmdResult {
                     "--format pfx needs --password-env VAR naming the variable that holds the password to protect it with"
                 )));
             };
-            let pw = secret::from_env(var)?;
+            let pw = secret::from_env(var, "--password-env", "the password")?;
             generated.to_pfx(&pw)?
         }
     };

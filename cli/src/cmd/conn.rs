@@ -163,7 +163,11 @@ impl ConnArgs {
             extra_roots_pem,
             proxy: self.proxy.clone(),
             request_timeout: Some(Duration::from_secs(self.timeout)),
-            access_token: secret::optional(self.access_token_env.as_deref())?,
+            access_token: secret::optional(
+                self.access_token_env.as_deref(),
+                "--access-token-env",
+                "the access token",
+            )?,
             tenant_id: self.tenant_id.clone(),
             client_id: self.client_id.clone(),
             sign_in_certificate,

@@ -198,7 +198,7 @@ fn add(args: AddArgs) -> CmdResult {
                 ))
             })?;
             Some(PasswordCredential::with_secret(
-                secret::from_env(var)?.as_str(),
+                secret::from_env(var, "--key-password-env", "the key's password")?.as_str(),
             ))
         }
         CredentialKind::Verify => None,

@@ -24,7 +24,7 @@ pub fn load_identity(
     password_env: Option<&str>,
     password_flag: &'static str,
 ) -> Result<SigningIdentity, Failure> {
-    let password = secret::optional(password_env)?;
+    let password = secret::optional(password_env, password_flag, "the file's password")?;
     let fail = |e| with_path(e, path, password_flag);
     match SigningIdentity::load_file(path, key, password.as_deref().map(String::as_str)) {
         Err(CertError::PfxPasswordRequired) if password.is_none() => {
@@ -45,7 +45,7 @@ pub fn load_public(
     password_env: Option<&str>,
     password_flag: &'static str,
 ) -> Result<PublicCertificate, Failure> {
-    let password = secret::optional(password_env)?;
+    let password = secret::optional(password_env, password_flag, "the file's password")?;
     let fail = |e| with_path(e, path, password_flag);
     let bytes = kcert::read_file(path).map_err(fail)?;
     match kcert::load_public_certificate(&bytes, password.as_deref().map(String::as_str)) {

@@ -77,6 +77,26 @@ pub fn run(command: ProofCommand) -> CmdResult {
     }
 }
 
+/// Core says a PEM without its key needs the key "in the same file or as a separate key file"; here that is
+/// `--key`.
+fn key_advice(f: Failure, cert: &std::path::Path) -> Failure {
+    let no_key = f
+        .error
+        .root_cause()
+        .downcast_ref::<keyroll_proto::cert::CertError>()
+        .is_some_and(|e| matches!(e, keyroll_proto::cert::CertError::PemNoPrivateKey));
+    if !no_key {
+        return f;
+    }
+    Failure {
+        code: f.code,
+        error: f.error.context(format!(
+            "{}: give its private key in the same file, or as a separate file with --key FILE",
+            cert.display()
+        )),
+    }
+}
+
 fn mint(args: MintArgs) -> CmdResult {
     let object_id = proof::parse_object_id(&args.object_id)?;
     let identity = super::load_identity(
@@ -84,7 +104,8 @@ fn mint(args: MintArgs) -> CmdResult {
         args.key.as_deref(),
         args.cert_password_env.as_deref(),
         "--cert-password-env",
-    )?;
+    )
+    .map_err(|f| key_advice(f, &args.cert))?;
     let request = ProofRequest::new(object_id)
         .lifetime(args.lifetime)
         .audience(args.audience);

@@ -334,7 +334,7 @@ fn read_named_file(what: &'static str, path: &std::path::Path) -> Result<Vec<u8>
         what,
         path: path.display().to_string(),
         detail: match e {
-            CertError::Io { source, .. } => source.to_string(),
+            CertError::Io { error, .. } => error.to_string(),
             other => other.to_string(),
         },
     })

@@ -46,12 +46,12 @@ const OID_PKCS7_DATA: &str = "1.2.840.113549.1.7.1";
 #[non_exhaustive]
 pub enum CertError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The path given.
         path: String,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error: in the message, and not repeated as a cause (the chain would print it twice).
+        error: std::io::Error,
     },
     /// The input is empty.
     #[error("the certificate input is empty")]
@@ -605,9 +605,9 @@ pub fn load_public_certificate(
 
 /// Reads a file into memory with the size cap applied.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, CertError> {
-    let meta = std::fs::metadata(path).map_err(|source| CertError::Io {
+    let meta = std::fs::metadata(path).map_err(|error| CertError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     if meta.len() > MAX_INPUT_LEN as u64 {
         return Err(CertError::TooLarge {
@@ -615,9 +615,9 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, CertError> {
             max: MAX_INPUT_LEN,
         });
     }
-    std::fs::read(path).map_err(|source| CertError::Io {
+    std::fs::read(path).map_err(|error| CertError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })
 }
 
