@@ -16,6 +16,7 @@ use keyroll_proto::credential::{
     PASSWORD_CREDENTIAL_PROPERTIES, RemoveKeyRequest,
 };
 use keyroll_proto::inspect::{InspectOptions, inspect};
+use keyroll_proto::key_status;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -410,7 +411,14 @@ fn candidates(state: &SharedState, target: &DirectoryObject) -> Result<Vec<Usabl
     let now = state.now();
     let keys = state.store.key_headers(target.id)?;
     let usable = state.signing_candidates(&keys, now);
-    if !usable.iter().any(|k| k.certificate.is_valid_at(now)) {
+    let certificate_of = |k: &KeyCredential| {
+        usable
+            .iter()
+            .find(|u| Some(u.key_id) == k.key_id)
+            .map(|u| u.certificate.clone())
+    };
+    if !key_status::valid_certificate_remains_with(&keys, &[], now, state.skew_secs, certificate_of)
+    {
         return Err(ApiError::graph(
             StatusCode::BAD_REQUEST,
             "Request_BadRequest",

@@ -6,7 +6,10 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::auth::AuthError;
-use keyroll_proto::credential::ValidationErrors;
+use keyroll_proto::ErrorKind;
+use keyroll_proto::credential::{CredentialError, ValidationErrors};
+use keyroll_proto::inspect::Finding;
+use keyroll_proto::proof::ProofError;
 
 /// An error answer of Graph, with everything support needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,9 +94,15 @@ pub enum GraphError {
     /// The request breaks a rule; nothing was sent.
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
-    /// The proof would be rejected; nothing was sent.
-    #[error("the proof would be rejected, so it was not sent:{}", .0.iter().map(|m| format!("\n  - {m}")).collect::<String>())]
-    ProofRejected(Vec<String>),
+    /// The proof would be rejected; nothing was sent. The inspector's findings, each with its code, say why.
+    #[error("the proof would be rejected, so it was not sent:{}", .0.iter().map(|f| format!("\n  - {}", f.message)).collect::<String>())]
+    ProofRejected(Vec<Finding>),
+    /// No proof could be made (the signing certificate or the request is wrong); nothing was sent.
+    #[error("the proof could not be made, so nothing was sent: {0}")]
+    ProofNotMinted(#[source] ProofError),
+    /// The new key credential could not be built from the certificate; nothing was sent.
+    #[error(transparent)]
+    Credential(CredentialError),
     /// The certificate is on the object already.
     #[error(
         "the certificate {thumbprint} is already a key credential of the {target} (keyId {key_id}); nothing was added"
@@ -119,8 +128,8 @@ pub enum GraphError {
         client_request_id: String,
     },
     /// A local refusal that is not about the proof (a safety rule, an input that matches nothing).
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(Refusal),
     /// removeKey for a keyId the object does not have.
     #[error(
         "the {target} has no key credential with keyId {key_id}; list them with `keyroll key list`"
@@ -158,10 +167,34 @@ impl GraphError {
             self,
             GraphError::Invalid(_)
                 | GraphError::ProofRejected(_)
+                | GraphError::ProofNotMinted(_)
+                | GraphError::Credential(_)
                 | GraphError::AlreadyPresent { .. }
                 | GraphError::KeyNotFound { .. }
                 | GraphError::Refused(_)
         )
+    }
+    /// What kind of failure this is, for each face to map in one place: the service's verdict, the network, a
+    /// local guard that refused, or the caller's input.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            GraphError::Service(_)
+            | GraphError::RetriesExhausted { .. }
+            | GraphError::InvalidResponse { .. } => ErrorKind::Service,
+            GraphError::Transport { .. } | GraphError::OutcomeUnknown { .. } => {
+                ErrorKind::Transport
+            }
+            GraphError::Auth(a) if a.is_transport() => ErrorKind::Transport,
+            GraphError::Auth(_) => ErrorKind::Service,
+            GraphError::Invalid(v) => v.kind(),
+            GraphError::ProofNotMinted(e) => e.kind(),
+            GraphError::Credential(e) => e.kind(),
+            GraphError::ProofRejected(_)
+            | GraphError::AlreadyPresent { .. }
+            | GraphError::KeyNotFound { .. } => ErrorKind::Rejected,
+            GraphError::Refused(r) => r.kind(),
+            GraphError::AppIdAsObjectId { .. } => ErrorKind::Input,
+        }
     }
     /// The service error, if this is one.
     pub fn service(&self) -> Option<&ServiceError> {
@@ -169,6 +202,101 @@ impl GraphError {
             GraphError::Service(s) => Some(s),
             GraphError::RetriesExhausted { last, .. } => Some(last),
             _ => None,
+        }
+    }
+}
+
+/// Why a request was refused locally, before anything was sent, when it is not the proof: a guard that keeps an
+/// object able to authenticate, or an input that names nothing. Each names the concept; a face that wants its own
+/// spelling (a flag, a parameter) maps the variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Removing the key would leave the object without a currently valid certificate.
+    #[error(
+        "removing key {key_id} would leave the {target} without a currently valid certificate: it could no longer authenticate with a certificate, and addKey would be impossible (only a PATCH of all its keys could repair it). Add a new certificate first, or force the removal"
+    )]
+    LastValidCertificate {
+        /// The key asked to be removed.
+        key_id: Uuid,
+        /// The object, in words.
+        target: String,
+    },
+    /// A roll would remove its old key, but the keys read do not list the new key as valid yet.
+    #[error(
+        "removing the old key would leave no currently valid certificate: the keys read over {:.1} s do not list the new key as valid now (reads may lag writes longer than that); nothing was removed. Run the same roll again later: it finds the new key, verifies it and removes the old one",
+        waited.as_secs_f64()
+    )]
+    NewKeyNotListed {
+        /// How long the keys were read for.
+        waited: Duration,
+    },
+    /// The old key is removed only after the new one was verified.
+    #[error(
+        "the old key is only removed after the new one is verified, which needs the tenant id (and the appId when it cannot be read)"
+    )]
+    RemovalUnverified,
+    /// The write lock held is for another object (a caller's mistake).
+    #[error(
+        "the write lock held is for object {held}, not for the {target} (object {object}); nothing was removed"
+    )]
+    WrongLock {
+        /// The object the lock is for.
+        held: Uuid,
+        /// The object written, in words.
+        target: String,
+        /// Its object id.
+        object: Uuid,
+    },
+    /// The certificate given as the one in use is not a key of the object.
+    #[error(
+        "the current certificate {thumbprint} is not a key credential of the object; proofs must be signed by one of its own certificates"
+    )]
+    CurrentNotAKey {
+        /// Its SHA-1 thumbprint.
+        thumbprint: String,
+    },
+    /// The certificate given as the one in use is a key of the object but cannot sign now.
+    #[error(
+        "the current certificate {thumbprint} is on the object but not valid now (credential {} to {}); addKey needs a proof signed by a currently valid certificate — only a PATCH of all keys can repair an object without one",
+        valid_from.as_deref().unwrap_or("-"),
+        valid_to.as_deref().unwrap_or("-")
+    )]
+    CurrentNotValid {
+        /// Its SHA-1 thumbprint.
+        thumbprint: String,
+        /// The credential's start date, Graph's format.
+        valid_from: Option<String>,
+        /// The credential's end date, Graph's format.
+        valid_to: Option<String>,
+    },
+    /// A key id that is not a GUID.
+    #[error("the key id {given:?} is not a GUID")]
+    KeyIdNotGuid {
+        /// What was given.
+        given: String,
+    },
+    /// Nothing among the object's keys matches what was asked for.
+    #[error("no key credential of the object matches {what}")]
+    NoMatchingKey {
+        /// What was looked for, in words (a thumbprint, a certificate).
+        what: String,
+    },
+}
+
+impl Refusal {
+    /// A guard that keeps the object able to authenticate is [`ErrorKind::Rejected`]; an input that names
+    /// nothing (a certificate, a key id) is [`ErrorKind::Input`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Refusal::LastValidCertificate { .. }
+            | Refusal::NewKeyNotListed { .. }
+            | Refusal::RemovalUnverified => ErrorKind::Rejected,
+            Refusal::WrongLock { .. }
+            | Refusal::CurrentNotAKey { .. }
+            | Refusal::CurrentNotValid { .. }
+            | Refusal::KeyIdNotGuid { .. }
+            | Refusal::NoMatchingKey { .. } => ErrorKind::Input,
         }
     }
 }
@@ -196,4 +324,33 @@ pub(super) fn hint_for(status: u16, code: &str) -> Option<String> {
         _ => return None,
     };
     Some(h.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_are_rejections_and_inputs_that_name_nothing_are_input() {
+        let guard = GraphError::Refused(Refusal::LastValidCertificate {
+            key_id: Uuid::nil(),
+            target: "application x".into(),
+        });
+        assert_eq!(guard.kind(), ErrorKind::Rejected);
+        assert!(guard.is_local());
+        let input = GraphError::Refused(Refusal::KeyIdNotGuid {
+            given: "cert-1".into(),
+        });
+        assert_eq!(input.kind(), ErrorKind::Input);
+        let transport = GraphError::Transport {
+            operation: "GET x".into(),
+            detail: "connection refused".into(),
+            client_request_id: String::new(),
+        };
+        assert_eq!(transport.kind(), ErrorKind::Transport);
+        assert_eq!(
+            GraphError::ProofRejected(Vec::new()).kind(),
+            ErrorKind::Rejected
+        );
+    }
 }

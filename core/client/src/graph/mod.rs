@@ -47,7 +47,7 @@ use keyroll_proto::clock::Clock;
 
 pub use crate::http::describe_reqwest;
 pub use add::{AddKeyOutcome, parse_key_credential};
-pub use error::{GraphError, ServiceError};
+pub use error::{GraphError, Refusal, ServiceError};
 pub use keys::{ObjectKeys, Reread};
 pub use lock::ObjectGuard;
 use lock::ObjectLocks;

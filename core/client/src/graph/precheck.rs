@@ -3,14 +3,15 @@
 
 use keyroll_proto::cert::Certificate;
 use keyroll_proto::credential::KeyCredential;
-use keyroll_proto::inspect::{self, InspectOptions};
+use keyroll_proto::inspect::{self, Finding, FindingCode, InspectOptions, Severity};
+use keyroll_proto::key_status;
 
 use super::{GraphClient, GraphError, ObjectKeys, ServiceError};
 
 impl GraphClient {
     /// Every reason the service would reject `proof` for this object, judged against its current keys with the
     /// service's clock tolerance: the causes in words, empty when the proof checks out.
-    pub(super) fn proof_problems(&self, proof: &str, current: &ObjectKeys) -> Vec<String> {
+    pub(super) fn proof_problems(&self, proof: &str, current: &ObjectKeys) -> Vec<Finding> {
         let now = self.clock.now();
         let pairs: Vec<(&KeyCredential, Certificate)> = current
             .keys
@@ -26,29 +27,28 @@ impl GraphClient {
                 app_id: current.app_id,
                 expected_audience: None,
                 now,
-                clock_skew_secs: inspect::SERVICE_CLOCK_SKEW_SECS,
+                clock_skew_secs: key_status::SERVICE_CLOCK_SKEW_SECS,
             },
         );
-        let mut problems: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
+        let mut problems: Vec<Finding> = report.errors().cloned().collect();
         // The certificate may be valid while the key credential holding it is not (its own end date passed).
         if let Some(i) = report.signer
             && let Some((k, c)) = pairs.get(i)
             && !pairs.iter().any(|(k2, c2)| {
-                c2 == c
-                    && keyroll_proto::credential::may_sign(
-                        k2,
-                        now,
-                        inspect::SERVICE_CLOCK_SKEW_SECS,
-                    )
+                c2 == c && key_status::may_sign(k2, now, key_status::SERVICE_CLOCK_SKEW_SECS)
             })
         {
-            problems.push(format!(
+            problems.push(Finding {
+                severity: Severity::Error,
+                code: FindingCode::SignerValidity,
+                message: format!(
                 "the key credential {} holding the signing certificate {} is not valid now (from {} to {}); sign with a current key of the object",
                 k.key_id.map(|i| i.to_string()).unwrap_or_default(),
                 c.sha1_hex(),
                 k.start_date_time.map(keyroll_proto::credential::serde_date::format).unwrap_or_else(|| "-".into()),
                 k.end_date_time.map(keyroll_proto::credential::serde_date::format).unwrap_or_else(|| "-".into()),
-            ));
+                ),
+            });
         }
         problems
     }
@@ -76,7 +76,11 @@ impl GraphClient {
         s.hint = Some(if causes.is_empty() {
             "the proof checks out locally; the key that signed it may have been removed or not yet replicated, or the token lacks permission to change this object".into()
         } else {
-            causes.join("; ")
+            causes
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         });
         s
     }

@@ -3,8 +3,9 @@
 use uuid::Uuid;
 
 use super::call::{Idempotency, is_proof_refusal};
-use super::{GraphClient, GraphError, ObjectGuard, ObjectKeys, Target};
+use super::{GraphClient, GraphError, ObjectGuard, ObjectKeys, Refusal, Target};
 use keyroll_proto::credential::RemoveKeyRequest;
+use keyroll_proto::key_status;
 
 impl GraphClient {
     /// `removeKey`. The proof must be signed by a certificate that stays (or by the one removed, while valid).
@@ -47,11 +48,11 @@ impl GraphClient {
         guard: &ObjectGuard,
     ) -> Result<(), GraphError> {
         if guard.object_id() != current.id {
-            return Err(GraphError::Refused(format!(
-                "the write lock held is for object {}, not for the {target} (object {}); nothing was removed",
-                guard.object_id(),
-                current.id
-            )));
+            return Err(GraphError::Refused(Refusal::WrongLock {
+                held: guard.object_id(),
+                target: target.to_string(),
+                object: current.id,
+            }));
         }
         if !current.keys.iter().any(|k| k.key_id == Some(key_id)) {
             return Err(GraphError::KeyNotFound {
@@ -59,18 +60,13 @@ impl GraphClient {
                 key_id,
             });
         }
-        if !allow_last_valid {
-            let now = self.clock.now();
-            let remaining_can_sign = current.keys.iter().any(|k| {
-                k.key_id != Some(key_id)
-                    && keyroll_proto::credential::may_sign(k, now, 0)
-                    && k.certificate().is_some_and(|c| c.is_valid_at(now))
-            });
-            if !remaining_can_sign {
-                return Err(GraphError::Refused(format!(
-                    "removing key {key_id} would leave the {target} without a currently valid certificate: it could no longer authenticate with a certificate, and addKey would be impossible (only a PATCH of all its keys could repair it). Add a new certificate first, or force the removal"
-                )));
-            }
+        if !allow_last_valid
+            && !key_status::valid_certificate_remains(&current.keys, &[key_id], self.clock.now(), 0)
+        {
+            return Err(GraphError::Refused(Refusal::LastValidCertificate {
+                key_id,
+                target: target.to_string(),
+            }));
         }
         self.precheck_proof(proof, current)?;
         let path = format!("{}/removeKey", target.with_object_id(current.id).path());
