@@ -45,6 +45,39 @@ pub(super) enum CallResult {
     },
 }
 
+/// The attempts of one logical call so far.
+struct Tries {
+    started: Instant,
+    attempt: u32,
+    /// 429s that said when to come back: the service pacing a shared budget, not a failure.
+    paced: u32,
+    token_refreshed: bool,
+}
+
+impl Tries {
+    fn new() -> Self {
+        Tries {
+            started: Instant::now(),
+            attempt: 0,
+            paced: 0,
+            token_refreshed: false,
+        }
+    }
+    /// Whether the retry budget is spent: attempts (paced 429s not counted) or time.
+    fn give_up(&self, retry: &super::RetryPolicy) -> bool {
+        self.attempt - self.paced >= retry.max_attempts
+            || self.started.elapsed() >= retry.max_elapsed
+    }
+}
+
+/// What a non-2xx answer leads to.
+enum Next {
+    /// Send again after this pause.
+    Again(Duration),
+    /// Hand this back to the caller.
+    Return(CallResult),
+}
+
 impl GraphClient {
     pub(super) async fn send_once(
         &self,
@@ -177,75 +210,33 @@ impl GraphClient {
     ) -> Result<CallResult, GraphError> {
         let url = format!("{}/{}", self.endpoints.graph_base(), path);
         let operation = format!("{method} {path}");
-        let started = Instant::now();
-        let mut attempt = 0u32;
-        // 429s that said when to come back: the service pacing a shared budget, not a failure.
-        let mut paced = 0u32;
-        let mut token_refreshed = false;
+        let mut tries = Tries::new();
         loop {
-            attempt += 1;
+            tries.attempt += 1;
             // A pause set by another request never holds this one past its own time budget.
             self.throttle
-                .wait_at_most(self.retry.max_elapsed.saturating_sub(started.elapsed()))
+                .wait_at_most(
+                    self.retry
+                        .max_elapsed
+                        .saturating_sub(tries.started.elapsed()),
+                )
                 .await;
             let client_request_id = Uuid::new_v4().to_string();
             let out = self
                 .send_once(&method, &url, body, &client_request_id)
                 .await;
-            let give_up = |counted: u32| {
-                counted >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed
-            };
             let delay = match out {
                 Ok(Outcome::Answer(a)) if (200..300).contains(&a.status) => {
                     return Ok(CallResult::Done(a));
                 }
                 Ok(Outcome::Answer(a)) => {
                     let err = self.service_error(&operation, &a, &client_request_id);
-                    let retryable =
-                        a.status == 429 || a.status == 503 || a.status == 502 || a.status == 504;
-                    if a.status == 401
-                        && err.code == "InvalidAuthenticationToken"
-                        && !token_refreshed
+                    match self
+                        .after_refusal(a, err, client_request_id, idem, &mut tries)
+                        .await?
                     {
-                        // The token expired or was revoked between cache and call: one fresh try.
-                        token_refreshed = true;
-                        self.tokens.invalidate().await;
-                        continue;
-                    }
-                    if !retryable {
-                        return Err(GraphError::Service(Box::new(err)));
-                    }
-                    // 429 means "not processed"; other 5xx may have been committed.
-                    if a.status != 429 && idem == Idempotency::CheckFirst {
-                        return Ok(CallResult::Ambiguous {
-                            detail: format!("{} {}", a.status, err.code),
-                            retry_after: a.retry_after,
-                            client_request_id,
-                        });
-                    }
-                    // A 429 with Retry-After counts against the time budget only: many requests sharing one
-                    // write budget each meet several of them while the batch as a whole makes progress.
-                    if a.status == 429 && a.retry_after.is_some() {
-                        paced += 1;
-                    }
-                    // A wait the service asks for that ends past the time budget is not waited for: the caller
-                    // hears now that the service is busy, instead of hanging (and a proof expiring) meanwhile.
-                    let beyond_budget = a
-                        .retry_after
-                        .is_some_and(|d| started.elapsed() + d > self.retry.max_elapsed);
-                    if give_up(attempt - paced) || beyond_budget {
-                        return Err(GraphError::RetriesExhausted {
-                            last: Box::new(err),
-                            attempts: attempt,
-                            elapsed: started.elapsed(),
-                        });
-                    }
-                    // Retry-After was applied to the shared throttle for 429; a 503's Retry-After is honoured
-                    // here; otherwise back off.
-                    match (a.status, a.retry_after) {
-                        (429, Some(_)) => Duration::ZERO,
-                        (_, Some(d)) => d,
-                        _ => self.retry.backoff(attempt),
+                        Next::Again(delay) => delay,
+                        Next::Return(result) => return Ok(result),
                     }
                 }
                 Ok(Outcome::Lost(detail)) => {
@@ -256,14 +247,14 @@ impl GraphClient {
                             client_request_id,
                         });
                     }
-                    if give_up(attempt - paced) {
+                    if tries.give_up(&self.retry) {
                         return Err(GraphError::Transport {
                             operation,
                             detail,
                             client_request_id,
                         });
                     }
-                    self.retry.backoff(attempt)
+                    self.retry.backoff(tries.attempt)
                 }
                 Err(GraphError::Transport {
                     operation,
@@ -272,8 +263,8 @@ impl GraphClient {
                 }) => {
                     // Nothing was sent. A certificate that is not trusted will not become trusted; an address
                     // that refuses connections gets a few tries only.
-                    if give_up(attempt - paced)
-                        || attempt >= MAX_CONNECT_ATTEMPTS
+                    if tries.give_up(&self.retry)
+                        || tries.attempt >= MAX_CONNECT_ATTEMPTS
                         || is_certificate_failure(&detail)
                     {
                         return Err(GraphError::Transport {
@@ -282,7 +273,7 @@ impl GraphClient {
                             client_request_id,
                         });
                     }
-                    self.retry.backoff(attempt)
+                    self.retry.backoff(tries.attempt)
                 }
                 Err(e) => return Err(e),
             };
@@ -290,6 +281,59 @@ impl GraphClient {
                 tokio::time::sleep(delay).await;
             }
         }
+    }
+
+    /// What follows a non-2xx answer: a fresh token once for an expired one, the error for a final refusal,
+    /// the caller's check for an ambiguous addKey, else the pause before trying again.
+    async fn after_refusal(
+        &self,
+        a: Answer,
+        err: ServiceError,
+        client_request_id: String,
+        idem: Idempotency,
+        tries: &mut Tries,
+    ) -> Result<Next, GraphError> {
+        if a.status == 401 && err.code == "InvalidAuthenticationToken" && !tries.token_refreshed {
+            // The token expired or was revoked between cache and call: one fresh try.
+            tries.token_refreshed = true;
+            self.tokens.invalidate().await;
+            return Ok(Next::Again(Duration::ZERO));
+        }
+        if !matches!(a.status, 429 | 502 | 503 | 504) {
+            return Err(GraphError::Service(Box::new(err)));
+        }
+        // 429 means "not processed"; other 5xx may have been committed.
+        if a.status != 429 && idem == Idempotency::CheckFirst {
+            return Ok(Next::Return(CallResult::Ambiguous {
+                detail: format!("{} {}", a.status, err.code),
+                retry_after: a.retry_after,
+                client_request_id,
+            }));
+        }
+        // A 429 with Retry-After counts against the time budget only: many requests sharing one write budget
+        // each meet several of them while the batch as a whole makes progress.
+        if a.status == 429 && a.retry_after.is_some() {
+            tries.paced += 1;
+        }
+        // A wait the service asks for that ends past the time budget is not waited for: the caller hears now
+        // that the service is busy, instead of hanging (and a proof expiring) meanwhile.
+        let beyond_budget = a
+            .retry_after
+            .is_some_and(|d| tries.started.elapsed() + d > self.retry.max_elapsed);
+        if tries.give_up(&self.retry) || beyond_budget {
+            return Err(GraphError::RetriesExhausted {
+                last: Box::new(err),
+                attempts: tries.attempt,
+                elapsed: tries.started.elapsed(),
+            });
+        }
+        // Retry-After was applied to the shared throttle for 429; a 503's Retry-After is honoured here;
+        // otherwise back off.
+        Ok(Next::Again(match (a.status, a.retry_after) {
+            (429, Some(_)) => Duration::ZERO,
+            (_, Some(d)) => d,
+            _ => self.retry.backoff(tries.attempt),
+        }))
     }
 
     pub(super) async fn call_done(

@@ -132,7 +132,7 @@ pub enum GraphError {
     Refused(Refusal),
     /// removeKey for a keyId the object does not have.
     #[error(
-        "the {target} has no key credential with keyId {key_id}; list them with `keyroll key list`"
+        "the {target} has no key credential with keyId {key_id}; list the object's keys to see the ids it has"
     )]
     KeyNotFound {
         /// The target.
@@ -304,7 +304,7 @@ impl Refusal {
 pub(super) fn hint_for(status: u16, code: &str) -> Option<String> {
     let h = match (status, code) {
         (401, "Authentication_MissingOrMalformed") => {
-            "the service rejected the proof; run `keyroll proof inspect` on it to see why"
+            "the service rejected the proof; run the proof inspector on it to see why"
         }
         (403, _) => {
             "the token may not change this object: rolling another object's keys needs Application.ReadWrite.OwnedBy (as owner) or Application.ReadWrite.All; an app may always roll its own keys with its own token"

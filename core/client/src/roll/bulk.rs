@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::report::{RollReport, Step, StepReport, StepStatus};
@@ -131,13 +132,45 @@ pub async fn roll_many(
     concurrency: usize,
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<RollReport>, PlanError> {
-    use tokio::sync::Semaphore;
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    // 1. Which object each row names; 2. the rows grouped by object, the plan refused if a group disagrees;
+    // 3. one roll per object, its report given to every row of the group.
+    let keys = object_keys(client, &specs, &sem, progress.as_ref()).await;
+    let groups = group_rows(&keys);
+    let conflicts = conflicts(&groups, &specs, &keys);
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflicting(conflicts));
+    }
+    let reports = roll_groups(client, &specs, &groups, &sem, &progress).await;
+    let mut out: Vec<Option<RollReport>> = keys.into_iter().map(|k| k.err().map(|r| *r)).collect();
+    for (g, report) in groups.iter().zip(reports) {
+        for &row in &g[1..] {
+            out[row] = Some(merged(&report, &specs[row], row, g[0]));
+        }
+        out[g[0]] = Some(report);
+    }
+    Ok(out
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| {
+                // Not reached: every row is either refused at resolution or in exactly one group.
+                let mut r = RollReport::new(specs[i].target.to_string());
+                r.state = "unknown: the row was not rolled".into();
+                r
+            })
+        })
+        .collect())
+}
 
-    // 1. Which object each row names. Rows by appId are resolved only when some row names an object by id.
-    let by_id = specs
-        .iter()
-        .any(|s| matches!(s.target.object, ObjectRef::Id(_)));
+/// Which object each row names. Rows by appId are resolved only when some row names an object by id (reads
+/// only); a row whose lookup failed gets its report here, failed at its read step, and is not rolled.
+async fn object_keys(
+    client: &GraphClient,
+    specs: &[RollSpec],
+    sem: &Arc<Semaphore>,
+    progress: &dyn Progress,
+) -> Vec<Result<ObjectKey, Box<RollReport>>> {
     let mut keys: Vec<Result<ObjectKey, Box<RollReport>>> = specs
         .iter()
         .map(|s| {
@@ -147,55 +180,80 @@ pub async fn roll_many(
             })
         })
         .collect();
-    if by_id {
-        // One read per distinct appId target.
-        let mut lookups: HashMap<Target, tokio::task::JoinHandle<Result<Uuid, GraphError>>> =
-            HashMap::new();
-        for s in &specs {
-            if matches!(s.target.object, ObjectRef::AppId(_)) && !lookups.contains_key(&s.target) {
-                let (client, sem, target) = (client.clone(), sem.clone(), s.target);
-                lookups.insert(
-                    s.target,
-                    tokio::spawn(async move {
-                        let _permit = sem.acquire_owned().await;
-                        client.resolve(&target).await.map(|k| k.id)
-                    }),
-                );
+    let by_id = specs
+        .iter()
+        .any(|s| matches!(s.target.object, ObjectRef::Id(_)));
+    if !by_id {
+        return keys;
+    }
+    let resolved = resolve_app_ids(client, specs, sem).await;
+    for (k, s) in keys.iter_mut().zip(specs) {
+        match resolved.get(&s.target) {
+            Some(Ok(id)) => *k = Ok(ObjectKey::Id(*id)),
+            Some(Err((message, transport))) => {
+                *k = Err(Box::new(lookup_failed(s, message, *transport, progress)));
             }
-        }
-        // A failed lookup fails its rows here, as their read step: they name no known object, so they cannot
-        // be matched with other rows, and are not rolled.
-        let mut resolved: HashMap<Target, Result<Uuid, (String, bool)>> = HashMap::new();
-        for (target, handle) in lookups {
-            let r = match handle.await {
-                Ok(Ok(id)) => Ok(id),
-                Ok(Err(e)) => Err((e.to_string(), e.is_transport())),
-                Err(e) => Err((e.to_string(), false)),
-            };
-            resolved.insert(target, r);
-        }
-        for (k, s) in keys.iter_mut().zip(&specs) {
-            match resolved.get(&s.target) {
-                Some(Ok(id)) => *k = Ok(ObjectKey::Id(*id)),
-                Some(Err((message, transport))) => {
-                    let mut report = RollReport::new(s.target.to_string());
-                    report.transport_failure = *transport;
-                    report.error = Some(message.clone());
-                    report.steps.push(StepReport {
-                        step: Step::Read,
-                        status: StepStatus::Failed,
-                        detail: message.clone(),
-                    });
-                    report.state = "unchanged: nothing was sent besides reading".into();
-                    progress.step(&report.target, &format!("read: {message}"));
-                    *k = Err(Box::new(report));
-                }
-                None => {}
-            }
+            None => {}
         }
     }
+    keys
+}
 
-    // 2. Group the rows by object, in plan order; refuse the plan if the rows of one object disagree.
+/// The object id of every distinct target named by appId, one read each.
+async fn resolve_app_ids(
+    client: &GraphClient,
+    specs: &[RollSpec],
+    sem: &Arc<Semaphore>,
+) -> HashMap<Target, Result<Uuid, (String, bool)>> {
+    let mut lookups: HashMap<Target, tokio::task::JoinHandle<Result<Uuid, GraphError>>> =
+        HashMap::new();
+    for s in specs {
+        if matches!(s.target.object, ObjectRef::AppId(_)) && !lookups.contains_key(&s.target) {
+            let (client, sem, target) = (client.clone(), sem.clone(), s.target);
+            lookups.insert(
+                s.target,
+                tokio::spawn(async move {
+                    let _permit = sem.acquire_owned().await;
+                    client.resolve(&target).await.map(|k| k.id)
+                }),
+            );
+        }
+    }
+    let mut resolved = HashMap::new();
+    for (target, handle) in lookups {
+        let r = match handle.await {
+            Ok(Ok(id)) => Ok(id),
+            Ok(Err(e)) => Err((e.to_string(), e.is_transport())),
+            Err(e) => Err((e.to_string(), false)),
+        };
+        resolved.insert(target, r);
+    }
+    resolved
+}
+
+/// The report of a row whose object could not be looked up: it names no known object, so it cannot be matched
+/// with other rows, and is not rolled.
+fn lookup_failed(
+    spec: &RollSpec,
+    message: &str,
+    transport: bool,
+    progress: &dyn Progress,
+) -> RollReport {
+    let mut report = RollReport::new(spec.target.to_string());
+    report.transport_failure = transport;
+    report.error = Some(message.to_string());
+    report.steps.push(StepReport {
+        step: Step::Read,
+        status: StepStatus::Failed,
+        detail: message.to_string(),
+    });
+    report.state = "unchanged: nothing was sent besides reading".into();
+    progress.step(&report.target, &format!("read: {message}"));
+    report
+}
+
+/// The rows grouped by the object they name, in plan order (rows whose lookup failed are in none).
+fn group_rows(keys: &[Result<ObjectKey, Box<RollReport>>]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut group_of: HashMap<ObjectKey, usize> = HashMap::new();
     for (i, k) in keys.iter().enumerate() {
@@ -209,8 +267,17 @@ pub async fn roll_many(
             }
         }
     }
+    groups
+}
+
+/// Every row that names the object of an earlier row but asks for a different roll.
+fn conflicts(
+    groups: &[Vec<usize>],
+    specs: &[RollSpec],
+    keys: &[Result<ObjectKey, Box<RollReport>>],
+) -> Vec<PlanConflict> {
     let mut conflicts = Vec::new();
-    for g in &groups {
+    for g in groups {
         let first = &specs[g[0]];
         for &other in &g[1..] {
             let d = differences(first, &specs[other]);
@@ -228,13 +295,19 @@ pub async fn roll_many(
             }
         }
     }
-    if !conflicts.is_empty() {
-        return Err(PlanError::Conflicting(conflicts));
-    }
+    conflicts
+}
 
-    // 3. One roll per object.
+/// One roll per group, at most as many at once as `sem` allows; the reports in group order.
+async fn roll_groups(
+    client: &GraphClient,
+    specs: &[RollSpec],
+    groups: &[Vec<usize>],
+    sem: &Arc<Semaphore>,
+    progress: &Arc<dyn Progress>,
+) -> Vec<RollReport> {
     let mut handles = Vec::with_capacity(groups.len());
-    for g in &groups {
+    for g in groups {
         let spec = specs[g[0]].clone();
         let (client, sem, progress) = (client.clone(), sem.clone(), progress.clone());
         let target = spec.target.to_string();
@@ -246,9 +319,9 @@ pub async fn roll_many(
             }),
         ));
     }
-    let mut out: Vec<Option<RollReport>> = keys.into_iter().map(|k| k.err().map(|r| *r)).collect();
-    for (g, (target, h)) in groups.iter().zip(handles) {
-        let report = match h.await {
+    let mut reports = Vec::with_capacity(handles.len());
+    for (target, h) in handles {
+        reports.push(match h.await {
             Ok(r) => r,
             Err(e) => {
                 let mut r = RollReport::new(target);
@@ -256,37 +329,27 @@ pub async fn roll_many(
                 r.error = Some(e.to_string());
                 r
             }
-        };
-        for &row in &g[1..] {
-            let mut merged = report.clone();
-            merged.target = specs[row].target.to_string();
-            merged.steps.insert(
-                0,
-                StepReport {
-                    step: Step::Plan,
-                    status: StepStatus::Skipped,
-                    detail: format!(
-                        "plan row {} names the same object for the same roll as row {}: rolled once, as row {}",
-                        row + 1,
-                        g[0] + 1,
-                        g[0] + 1
-                    ),
-                },
-            );
-            out[row] = Some(merged);
-        }
-        out[g[0]] = Some(report);
+        });
     }
-    Ok(out
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.unwrap_or_else(|| {
-                // Not reached: every row is either refused at resolution or in exactly one group.
-                let mut r = RollReport::new(specs[i].target.to_string());
-                r.state = "unknown: the row was not rolled".into();
-                r
-            })
-        })
-        .collect())
+    reports
+}
+
+/// The report of plan row `row`, merged into the roll of row `first` (same object, same roll).
+fn merged(report: &RollReport, spec: &RollSpec, row: usize, first: usize) -> RollReport {
+    let mut merged = report.clone();
+    merged.target = spec.target.to_string();
+    merged.steps.insert(
+        0,
+        StepReport {
+            step: Step::Plan,
+            status: StepStatus::Skipped,
+            detail: format!(
+                "plan row {} names the same object for the same roll as row {}: rolled once, as row {}",
+                row + 1,
+                first + 1,
+                first + 1
+            ),
+        },
+    );
+    merged
 }
