@@ -23,7 +23,7 @@ pub struct AddKeyOutcome {
     /// Attempts made.
     pub attempts: u32,
     /// Copies of the certificate that a retry added after an earlier attempt had committed unseen (reads
-    /// lagged longer than [`RetryPolicy::replication_window`]), removed again: the object holds one.
+    /// lagged longer than [`RetryPolicy::replication_window`](super::RetryPolicy::replication_window)), removed again: the object holds one.
     pub duplicates_removed: Vec<Uuid>,
     /// What the caller must still look at, in words: a copy that could not be removed (with the command that
     /// removes it), or keys that could not be read fresh enough to rule a copy out. Empty when all is settled.

@@ -72,7 +72,7 @@ impl GraphClient {
         Ok(ObjectKeys { id, app_id, keys })
     }
 
-    /// Reads the object's keys until `seen` holds of them or [`RetryPolicy::replication_window`] has passed,
+    /// Reads the object's keys until `seen` holds of them or [`RetryPolicy::replication_window`](super::RetryPolicy::replication_window) has passed,
     /// with short pauses: reads lag writes, so one read that misses a write proves nothing. `what` names what
     /// is waited for in the `-v` log; `on_wait` hears of each read that did not show it (read number, time
     /// waited). A failed read ends the wait with its error.

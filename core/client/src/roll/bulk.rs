@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use keyroll_proto::ErrorKind;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -54,7 +55,7 @@ pub enum PlanError {
 }
 
 impl PlanError {
-    /// A plan that contradicts itself is the caller's input: [`ErrorKind::Input`].
+    /// A plan that contradicts itself is the caller's input: [`ErrorKind::Input`](keyroll_proto::ErrorKind::Input).
     pub fn kind(&self) -> keyroll_proto::ErrorKind {
         keyroll_proto::ErrorKind::Input
     }
@@ -190,8 +191,8 @@ async fn object_keys(
     for (k, s) in keys.iter_mut().zip(specs) {
         match resolved.get(&s.target) {
             Some(Ok(id)) => *k = Ok(ObjectKey::Id(*id)),
-            Some(Err((message, transport))) => {
-                *k = Err(Box::new(lookup_failed(s, message, *transport, progress)));
+            Some(Err((message, kind))) => {
+                *k = Err(Box::new(lookup_failed(s, message, *kind, progress)));
             }
             None => {}
         }
@@ -204,7 +205,7 @@ async fn resolve_app_ids(
     client: &GraphClient,
     specs: &[RollSpec],
     sem: &Arc<Semaphore>,
-) -> HashMap<Target, Result<Uuid, (String, bool)>> {
+) -> HashMap<Target, Result<Uuid, (String, ErrorKind)>> {
     let mut lookups: HashMap<Target, tokio::task::JoinHandle<Result<Uuid, GraphError>>> =
         HashMap::new();
     for s in specs {
@@ -223,8 +224,8 @@ async fn resolve_app_ids(
     for (target, handle) in lookups {
         let r = match handle.await {
             Ok(Ok(id)) => Ok(id),
-            Ok(Err(e)) => Err((e.to_string(), e.is_transport())),
-            Err(e) => Err((e.to_string(), false)),
+            Ok(Err(e)) => Err((e.to_string(), e.kind())),
+            Err(e) => Err((e.to_string(), ErrorKind::Internal)),
         };
         resolved.insert(target, r);
     }
@@ -236,11 +237,12 @@ async fn resolve_app_ids(
 fn lookup_failed(
     spec: &RollSpec,
     message: &str,
-    transport: bool,
+    kind: ErrorKind,
     progress: &dyn Progress,
 ) -> RollReport {
     let mut report = RollReport::new(spec.target.to_string());
-    report.transport_failure = transport;
+    report.transport_failure = kind == ErrorKind::Transport;
+    report.error_kind = Some(kind);
     report.error = Some(message.to_string());
     report.steps.push(StepReport {
         step: Step::Read,
@@ -326,6 +328,7 @@ async fn roll_groups(
             Err(e) => {
                 let mut r = RollReport::new(target);
                 r.state = "unknown: the task failed".into();
+                r.error_kind = Some(ErrorKind::Internal);
                 r.error = Some(e.to_string());
                 r
             }

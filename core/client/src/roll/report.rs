@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::Progress;
 use super::errors::RollRefusal;
 use crate::graph::GraphError;
+use keyroll_proto::ErrorKind;
 use keyroll_proto::credential::{KeyCredential, serde_date};
 use keyroll_proto::key_status;
 
@@ -162,6 +163,10 @@ pub struct RollReport {
     /// Why the roll was refused before anything was written, when it was (the caller's input is wrong).
     #[serde(skip)]
     pub refusal: Option<RollRefusal>,
+    /// What kind of failure ended the roll, when a step failed: for each face to map to its exit code or error
+    /// category without reading the message.
+    #[serde(skip)]
+    pub error_kind: Option<ErrorKind>,
 }
 
 impl RollReport {
@@ -178,6 +183,7 @@ impl RollReport {
             error: None,
             transport_failure: false,
             refusal: None,
+            error_kind: None,
         }
     }
 }
@@ -214,16 +220,17 @@ impl<'a> Run<'a> {
         });
     }
     pub(super) fn fail(&mut self, step: Step, err: &GraphError, state: impl Into<String>) {
-        self.fail_with(step, err.to_string(), err.is_transport(), state);
+        self.fail_with(step, err.to_string(), err.kind(), state);
     }
     pub(super) fn fail_with(
         &mut self,
         step: Step,
         message: String,
-        transport: bool,
+        kind: ErrorKind,
         state: impl Into<String>,
     ) {
-        self.report.transport_failure = transport;
+        self.report.transport_failure = kind == ErrorKind::Transport;
+        self.report.error_kind = Some(kind);
         self.report.error = Some(message.clone());
         self.push(step, StepStatus::Failed, message);
         self.report.state = state.into();
@@ -233,6 +240,7 @@ impl<'a> Run<'a> {
         self.report.error = Some(refusal.to_string());
         self.push(Step::Check, StepStatus::Failed, refusal.to_string());
         self.report.state = "unchanged: nothing was written".into();
+        self.report.error_kind = Some(refusal.kind());
         self.report.refusal = Some(refusal);
     }
 }

@@ -282,7 +282,7 @@ pub(super) async fn verify(
             Ok(true)
         }
         Err(e) => {
-            let transport = e.is_transport();
+            let kind = e.kind();
             let e = match e {
                 VerifyError::TimedOut(t) => VerifyError::TimedOut(VerifyTimedOut {
                     object_id: run.report.object_id,
@@ -300,7 +300,7 @@ pub(super) async fn verify(
             run.fail_with(
                 Step::Verify,
                 e.to_string(),
-                transport,
+                kind,
                 "the new key was added but could not be verified; the old key was kept",
             );
             Err(())
