@@ -15,12 +15,9 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::faults::FaultConfig;
 use crate::identity::mint_access_token;
+use crate::limits::MAX_ADMIN_BODY_BYTES;
 use crate::state::{Emulator, SharedState};
 use crate::store::{Lookup, NewApplication, ObjectKind};
-
-/// The largest admin request body (many certificates at once). Kept here, with the admin API, so that the router
-/// (`app`) depends on the admin handlers and not the other way round.
-pub const MAX_ADMIN_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The body of `POST /_emulator/applications` (and one entry of a seed file).
 #[derive(Debug, Clone, Deserialize)]

@@ -20,8 +20,8 @@ use keyroll_proto::key_status;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::app::MAX_BODY_BYTES;
 use crate::error::ApiError;
+use crate::limits::MAX_BODY_BYTES;
 use crate::server::ConnectionControl;
 use crate::state::{SharedState, UsableKey};
 use crate::store::{AddKeyRefusal, DirectoryObject, Lookup, ObjectKind, RemoveKeyRefusal};
