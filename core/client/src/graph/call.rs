@@ -63,6 +63,10 @@ impl Tries {
             token_refreshed: false,
         }
     }
+    /// What is left of the time budget.
+    fn time_left(&self, retry: &super::RetryPolicy) -> Duration {
+        retry.max_elapsed.saturating_sub(self.started.elapsed())
+    }
     /// Whether the retry budget is spent: attempts (paced 429s not counted) or time.
     fn give_up(&self, retry: &super::RetryPolicy) -> bool {
         self.attempt - self.paced >= retry.max_attempts
@@ -215,11 +219,7 @@ impl GraphClient {
             tries.attempt += 1;
             // A pause set by another request never holds this one past its own time budget.
             self.throttle
-                .wait_at_most(
-                    self.retry
-                        .max_elapsed
-                        .saturating_sub(tries.started.elapsed()),
-                )
+                .wait_at_most(tries.time_left(&self.retry))
                 .await;
             let client_request_id = Uuid::new_v4().to_string();
             let out = self
