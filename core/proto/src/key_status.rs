@@ -7,7 +7,7 @@
 //!   certificate itself in its validity too);
 //! * does a currently valid certificate remain after removing some keys ([`valid_certificate_remains`]): the
 //!   service refuses addKey and removeKey for an object without one (only a PATCH of all its keys repairs it),
-//!   so no removal may leave an object there (docs/protocol.md §1, §3).
+//!   so no removal may leave an object there (docs/protocol.md §1 on who may sign, §2 on objects without one).
 //!
 //! The client's guards, the roll, the key listings and the emulator's judgement all ask here, so they cannot
 //! disagree about what "valid now" means.

@@ -17,6 +17,7 @@ mod bulk;
 mod errors;
 mod report;
 mod steps;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,7 +114,7 @@ async fn run_steps(
     {
         return Err(written(guard));
     }
-    let verified = match steps::verify(client, tenant, client_id, &before, spec, run).await {
+    let verified = match verify::verify(client, tenant, client_id, &before, spec, run).await {
         Ok(v) => v,
         Err(()) => return Err(written(guard)),
     };
