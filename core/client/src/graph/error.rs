@@ -142,7 +142,7 @@ pub enum GraphError {
     },
     /// An id that is the appId of the object, used as its object id.
     #[error(
-        "{given} is the appId (client id) of the application, not its object id; address it by appId (keyroll --app-id {given}, PowerShell -AppId {given}), or use the object id {object_id}"
+        "{given} is the appId (client id) of the application, not its object id; address the application by its appId {given}, or by its object id {object_id}"
     )]
     AppIdAsObjectId {
         /// What was given.

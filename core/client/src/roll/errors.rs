@@ -101,9 +101,8 @@ impl VerifyError {
     waited.as_secs_f64(),
     last_answer(last),
     if old_key_ids.is_empty() { String::new() } else {
-        let object = object_id.map(|o| o.to_string()).unwrap_or_else(|| "<object id>".into());
-        format!(" (keyroll key remove --object-id {object} --key-id {}, PowerShell Remove-EntraMSApplicationKey -ObjectId {object} -KeyId {})",
-            old_key_ids[0], old_key_ids[0])
+        let object = object_id.map(|o| format!(" of object {o}")).unwrap_or_default();
+        format!(" (the key {}{object})", old_key_ids[0])
     }
 )]
 pub struct VerifyTimedOut {
