@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::MAX_ADMIN_BODY_BYTES;
 use crate::error::ApiError;
 use crate::faults::FaultConfig;
 use crate::identity::mint_access_token;
+use crate::limits::MAX_ADMIN_BODY_BYTES;
 use crate::state::{Emulator, SharedState};
 use crate::store::{Lookup, NewApplication, ObjectKind};
 

@@ -13,11 +13,7 @@ use crate::error::{ApiError, PendingError, RequestIds};
 use crate::state::SharedState;
 use crate::{admin, graph, identity};
 
-/// The largest request body read, in bytes. A keyCredential with a 4096-bit certificate is under 4 KiB;
-/// anything far larger is refused before it is parsed.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// The largest admin request body (many certificates at once).
-pub const MAX_ADMIN_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub use crate::limits::{MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES};
 
 /// The body limit of a path: the admin API's for `/_emulator/`, Graph's and the token endpoint's elsewhere.
 pub fn body_limit(path: &str) -> usize {

@@ -16,11 +16,12 @@ use keyroll_proto::credential::{
     PASSWORD_CREDENTIAL_PROPERTIES, RemoveKeyRequest,
 };
 use keyroll_proto::inspect::{InspectOptions, inspect};
+use keyroll_proto::key_status;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::app::MAX_BODY_BYTES;
 use crate::error::ApiError;
+use crate::limits::MAX_BODY_BYTES;
 use crate::server::ConnectionControl;
 use crate::state::{SharedState, UsableKey};
 use crate::store::{AddKeyRefusal, DirectoryObject, Lookup, ObjectKind, RemoveKeyRefusal};
@@ -410,7 +411,14 @@ fn candidates(state: &SharedState, target: &DirectoryObject) -> Result<Vec<Usabl
     let now = state.now();
     let keys = state.store.key_headers(target.id)?;
     let usable = state.signing_candidates(&keys, now);
-    if !usable.iter().any(|k| k.certificate.is_valid_at(now)) {
+    let certificate_of = |k: &KeyCredential| {
+        usable
+            .iter()
+            .find(|u| Some(u.key_id) == k.key_id)
+            .map(|u| u.certificate.clone())
+    };
+    if !key_status::valid_certificate_remains_with(&keys, &[], now, state.skew_secs, certificate_of)
+    {
         return Err(ApiError::graph(
             StatusCode::BAD_REQUEST,
             "Request_BadRequest",
@@ -488,6 +496,51 @@ async fn add_key(
     bytes: &[u8],
     conn: Option<ConnectionControl>,
 ) -> Result<Response, ApiError> {
+    let request = parse_add_key(bytes)?;
+    if request.proof.trim().is_empty() {
+        return Err(ApiError::forbidden("the proof is missing"));
+    }
+    let usable = candidates(state, target)?;
+    let signer = judge_proof(state, target, &usable, &request.proof)?;
+    let validated =
+        credential::validate_add_key(&request, state.now()).map_err(|errs| match errs.first() {
+            Some(issue) => ApiError::graph(
+                StatusCode::from_u16(issue.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+                issue.graph_code(),
+                issue.graph_message(),
+            )
+            .with_diagnostic(issue.to_string()),
+            None => ApiError::bad_request("The addKey request is invalid."),
+        })?;
+    let key_id = Uuid::new_v4();
+    let stored = validated.stored_credential(key_id);
+    let committed = replicated_write(state, target.id, || {
+        state
+            .store
+            .add_key(target.id, &stored, Some(signer), MAX_KEY_CREDENTIALS)
+    })?;
+    let (_, activation) = state.faults.replication_delays();
+    if committed.is_ok() && activation.is_positive() {
+        let now = state.now();
+        state.replication.activate_at(key_id, now, now + activation);
+    }
+    if let Err(refusal) = committed {
+        return Err(add_key_refused(refusal, target));
+    }
+    state.remember_certificate(key_id, &validated.certificate);
+    if let Some(conn) = conn
+        && state.faults.take_drop_after_commit()
+    {
+        conn.drop_connection();
+        // The connection task drops this request with its connection; never answer.
+        std::future::pending::<()>().await;
+    }
+    credential_answer(stored, base, version)
+}
+
+/// Reads an addKey body as the service does: known properties only, binaries well formed, `@odata` annotations
+/// dropped.
+fn parse_add_key(bytes: &[u8]) -> Result<AddKeyRequest, ApiError> {
     let mut map = parse_body(
         bytes,
         &["keyCredential", "passwordCredential", "proof"],
@@ -527,60 +580,33 @@ async fn add_key(
         ))
         .with_diagnostic("body does not deserialize")
     })?;
-    if request.proof.trim().is_empty() {
-        return Err(ApiError::forbidden("the proof is missing"));
+    Ok(request)
+}
+
+/// The service's answer when a valid addKey could not be committed.
+fn add_key_refused(refusal: AddKeyRefusal, target: &DirectoryObject) -> ApiError {
+    match refusal {
+        AddKeyRefusal::TooManyKeys => ApiError::graph(
+            StatusCode::BAD_REQUEST,
+            "Directory_ResourceSizeExceeded",
+            format!(
+                "The size of the object has exceeded its limit. Please reduce the number of values and retry your request. (keyCredentials is limited to {MAX_KEY_CREDENTIALS})"
+            ),
+        )
+        .with_diagnostic("key credential limit reached"),
+        AddKeyRefusal::SignerGone => ApiError::proof_rejected(
+            "proof signature: the signing key was removed while this request ran",
+        ),
+        AddKeyRefusal::ObjectGone => ApiError::not_found(&target.id.to_string()),
     }
-    let usable = candidates(state, target)?;
-    let signer = judge_proof(state, target, &usable, &request.proof)?;
-    let validated =
-        credential::validate_add_key(&request, state.now()).map_err(|errs| match errs.first() {
-            Some(issue) => ApiError::graph(
-                StatusCode::from_u16(issue.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-                issue.graph_code(),
-                issue.graph_message(),
-            )
-            .with_diagnostic(issue.to_string()),
-            None => ApiError::bad_request("The addKey request is invalid."),
-        })?;
-    let key_id = Uuid::new_v4();
-    let stored = validated.stored_credential(key_id);
-    let committed = replicated_write(state, target.id, || {
-        state
-            .store
-            .add_key(target.id, &stored, Some(signer), MAX_KEY_CREDENTIALS)
-    })?;
-    let (_, activation) = state.faults.replication_delays();
-    if committed.is_ok() && activation.is_positive() {
-        let now = state.now();
-        state.replication.activate_at(key_id, now, now + activation);
-    }
-    match committed {
-        Ok(()) => {}
-        Err(AddKeyRefusal::TooManyKeys) => {
-            return Err(ApiError::graph(
-                StatusCode::BAD_REQUEST,
-                "Directory_ResourceSizeExceeded",
-                format!(
-                    "The size of the object has exceeded its limit. Please reduce the number of values and retry your request. (keyCredentials is limited to {MAX_KEY_CREDENTIALS})"
-                ),
-            )
-            .with_diagnostic("key credential limit reached"));
-        }
-        Err(AddKeyRefusal::SignerGone) => {
-            return Err(ApiError::proof_rejected(
-                "proof signature: the signing key was removed while this request ran",
-            ));
-        }
-        Err(AddKeyRefusal::ObjectGone) => return Err(ApiError::not_found(&target.id.to_string())),
-    }
-    state.remember_certificate(key_id, &validated.certificate);
-    if let Some(conn) = conn
-        && state.faults.take_drop_after_commit()
-    {
-        conn.drop_connection();
-        // The connection task drops this request with its connection; never answer.
-        std::future::pending::<()>().await;
-    }
+}
+
+/// addKey's answer: the stored credential without its key bytes, in OData form.
+fn credential_answer(
+    stored: KeyCredential,
+    base: &str,
+    version: &str,
+) -> Result<Response, ApiError> {
     let mut body = serde_json::to_value(without_key(stored))
         .map_err(|e| ApiError::internal(format!("serializing the credential: {e}")))?;
     if let Value::Object(m) = &mut body {

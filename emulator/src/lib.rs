@@ -34,6 +34,7 @@ pub mod error;
 pub mod faults;
 pub mod graph;
 pub mod identity;
+pub mod limits;
 pub mod replication;
 pub mod server;
 pub mod state;

@@ -141,7 +141,7 @@ impl Emulator {
         };
         let mut seen = std::collections::HashSet::new();
         keys.iter()
-            .filter(|k| keyroll_proto::credential::may_sign(k, now, self.skew_secs))
+            .filter(|k| keyroll_proto::key_status::may_sign(k, now, self.skew_secs))
             .filter_map(|k| {
                 let key_id = k.key_id?;
                 if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(key_id) {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use keyroll_client::graph::GraphError;
+use keyroll_client::graph::{GraphError, Refusal};
 use keyroll_client::roll;
 use keyroll_proto::cert::SigningIdentity;
 use keyroll_proto::credential::{
@@ -168,7 +168,7 @@ impl ProofSource {
             ProofSource::Given(p) => Ok(p.clone()),
             ProofSource::Mint(id) => proof::mint(id, &ProofRequest::new(object_id), now)
                 .map(|p| p.into_string())
-                .map_err(|e| GraphError::ProofRejected(vec![e.to_string()])),
+                .map_err(GraphError::ProofNotMinted),
         }
     }
 }
@@ -282,7 +282,7 @@ fn remove(args: RemoveArgs) -> CmdResult {
             let keys = client.resolve(&target).await?;
             let key_id = match (&args.key_id, &args.thumbprint, &remove_cert) {
                 (Some(k), _, _) => uuid::Uuid::parse_str(k.trim())
-                    .map_err(|_| GraphError::Refused(format!("--key-id {k:?} is not a GUID")))?,
+                    .map_err(|_| GraphError::Refused(Refusal::KeyIdNotGuid { given: k.clone() }))?,
                 (None, Some(t), _) => find_key(&keys.keys, |k| {
                     k.certificate().is_some_and(|c| c.matches_thumbprint(t))
                         || k.thumbprint()
@@ -316,7 +316,7 @@ fn find_key(
 }
 
 fn not_found(what: &str) -> GraphError {
-    GraphError::Refused(format!("no key credential of the object matches {what}"))
+    GraphError::Refused(Refusal::NoMatchingKey { what: what.into() })
 }
 
 fn list(args: ListArgs) -> CmdResult {

@@ -511,7 +511,7 @@ impl TokenProvider {
         };
         let resp = req.send().await.map_err(|e| AuthError::Transport {
             url: url.clone(),
-            detail: crate::graph::describe_reqwest(&e),
+            detail: crate::http::describe_reqwest(&e),
         })?;
         let status = resp.status().as_u16();
         let body = resp.bytes().await.map_err(|e| AuthError::Transport {
@@ -581,7 +581,7 @@ pub async fn client_credentials(
         .await
         .map_err(|e| AuthError::Transport {
             url: url.clone(),
-            detail: crate::graph::describe_reqwest(&e),
+            detail: crate::http::describe_reqwest(&e),
         })?;
     let status = resp.status().as_u16();
     let body = resp.bytes().await.map_err(|e| AuthError::Transport {

@@ -214,6 +214,43 @@ fn builder(options: &HttpOptions) -> Result<reqwest::ClientBuilder, HttpSetupErr
     Ok(b)
 }
 
+/// Describes a reqwest error without the URL's query (none carries secrets here, but keep it short).
+pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_request() {
+        "request failed"
+    } else if e.is_body() || e.is_decode() {
+        "response body failed"
+    } else {
+        "HTTP error"
+    };
+    let mut detail = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else if is_certificate_failure(&detail) {
+        format!("{kind}: {detail}; {UNTRUSTED_CERTIFICATE_HINT}")
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// Said after a TLS certificate failure.
+const UNTRUSTED_CERTIFICATE_HINT: &str = "the server's TLS certificate is not trusted: for the emulator trust its CA file (keyroll --ca-cert, PowerShell -CaCertificate); behind a TLS-inspecting proxy, its CA";
+
+/// Whether a transport failure is the TLS certificate check: not transient, so not worth retrying.
+pub(crate) fn is_certificate_failure(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("certificate") || d.contains("unknownissuer")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

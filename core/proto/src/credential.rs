@@ -625,18 +625,6 @@ impl ValidatedAddKey {
     }
 }
 
-/// Whether a key credential may sign proofs at `now`: a certificate credential (AsymmetricX509Cert or
-/// X509CertAndPassword) inside its own start/end window, `skew_secs` of clock difference tolerated. Whether the
-/// certificate itself is valid is the proof inspector's to say, with the dates.
-pub fn may_sign(k: &KeyCredential, now: OffsetDateTime, skew_secs: i64) -> bool {
-    let skew = time::Duration::seconds(skew_secs.clamp(0, 3600));
-    matches!(
-        k.key_type.as_deref(),
-        Some(TYPE_ASYMMETRIC_X509) | Some(TYPE_X509_AND_PASSWORD)
-    ) && k.start_date_time.is_none_or(|s| s <= now + skew)
-        && k.end_date_time.is_none_or(|e| now - skew <= e)
-}
-
 /// Shortens a display name to the service's 90 characters (on a character boundary).
 pub fn shorten_display_name(name: &str) -> String {
     name.chars().take(MAX_DISPLAY_NAME).collect()

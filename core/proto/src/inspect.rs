@@ -15,9 +15,7 @@ use crate::credential::serde_date;
 use crate::jwt::{self, NumericDate};
 use crate::proof::{GRAPH_AUDIENCE, MAX_LIFETIME_SECS, MICROSOFT_GRAPH_APP_ID};
 
-/// Seconds of clock difference the service is taken to tolerate on `nbf` / `exp` and on key validity. The
-/// emulator judges with it and the client's pre-check uses the same, so the two never disagree.
-pub const SERVICE_CLOCK_SKEW_SECS: i64 = 60;
+pub use crate::key_status::SERVICE_CLOCK_SKEW_SECS;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -620,7 +618,7 @@ fn check_signature(
     };
     let cert = &certs[index];
     // The certificate's validity gets the same clock tolerance as nbf / exp, both ways, and as the key
-    // credential's own dates (`credential::may_sign`): one tolerance for every time the service compares.
+    // credential's own dates (`key_status::may_sign`): one tolerance for every time the service compares.
     let skew = time::Duration::seconds(options.clock_skew_secs.max(0));
     let earliest = options.now.checked_sub(skew).unwrap_or(options.now);
     let latest = options.now.checked_add(skew).unwrap_or(options.now);

@@ -35,6 +35,7 @@ pub mod credential;
 pub mod error;
 pub mod inspect;
 pub mod jwt;
+pub mod key_status;
 pub mod proof;
 
 pub use error::{Error, ErrorKind};

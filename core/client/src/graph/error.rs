@@ -1,0 +1,356 @@
+//! Why a Graph call did not succeed: the service's answer with everything support needs, or a local refusal.
+
+use std::fmt;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::auth::AuthError;
+use keyroll_proto::ErrorKind;
+use keyroll_proto::credential::{CredentialError, ValidationErrors};
+use keyroll_proto::inspect::Finding;
+use keyroll_proto::proof::ProofError;
+
+/// An error answer of Graph, with everything support needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// HTTP method and path (no query secrets; none exist here).
+    pub operation: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Graph's error code.
+    pub code: String,
+    /// Graph's message.
+    pub message: String,
+    /// The service's `request-id`.
+    pub request_id: Option<String>,
+    /// Our `client-request-id`.
+    pub client_request_id: String,
+    /// The likely cause in plain words, when known.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered {} {}: {} (request-id {}, client-request-id {})",
+            self.operation,
+            self.status,
+            self.code,
+            self.message,
+            self.request_id.as_deref().unwrap_or("none"),
+            self.client_request_id
+        )?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  likely cause: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a Graph call did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GraphError {
+    /// The service refused.
+    #[error("{0}")]
+    Service(Box<ServiceError>),
+    /// Throttled or unavailable for longer than the retry budget.
+    #[error(
+        "{last} — gave up after {attempts} attempts over {elapsed:?}; try again later or lower the concurrency"
+    )]
+    RetriesExhausted {
+        /// The last refusal.
+        last: Box<ServiceError>,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Over how long.
+        elapsed: Duration,
+    },
+    /// The service could not be reached.
+    #[error("{operation}: {detail} (client-request-id {client_request_id})")]
+    Transport {
+        /// Method and path.
+        operation: String,
+        /// What failed (timeout, connection, TLS).
+        detail: String,
+        /// Our id of the request.
+        client_request_id: String,
+    },
+    /// The answer was not what Graph sends.
+    #[error("{operation}: unexpected answer ({detail}; request-id {})", request_id.as_deref().unwrap_or("none"))]
+    InvalidResponse {
+        /// Method and path.
+        operation: String,
+        /// What was wrong.
+        detail: String,
+        /// The service's request id.
+        request_id: Option<String>,
+    },
+    /// No token.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The request breaks a rule; nothing was sent.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// The proof would be rejected; nothing was sent. The inspector's findings, each with its code, say why.
+    #[error("the proof would be rejected, so it was not sent:{}", .0.iter().map(|f| format!("\n  - {}", f.message)).collect::<String>())]
+    ProofRejected(Vec<Finding>),
+    /// No proof could be made (the signing certificate or the request is wrong); nothing was sent.
+    #[error("the proof could not be made, so nothing was sent: {0}")]
+    ProofNotMinted(#[source] ProofError),
+    /// The new key credential could not be built from the certificate; nothing was sent.
+    #[error(transparent)]
+    Credential(CredentialError),
+    /// The certificate is on the object already.
+    #[error(
+        "the certificate {thumbprint} is already a key credential of the {target} (keyId {key_id}); nothing was added"
+    )]
+    AlreadyPresent {
+        /// The target.
+        target: String,
+        /// The certificate's thumbprint.
+        thumbprint: String,
+        /// The existing credential's id.
+        key_id: String,
+    },
+    /// A write whose outcome could not be established: the service may or may not have applied it.
+    #[error(
+        "{operation}: the outcome is unknown ({detail}; client-request-id {client_request_id}); list the keys before trying again"
+    )]
+    OutcomeUnknown {
+        /// Method and path.
+        operation: String,
+        /// What happened.
+        detail: String,
+        /// Our id of the request.
+        client_request_id: String,
+    },
+    /// A local refusal that is not about the proof (a safety rule, an input that matches nothing).
+    #[error(transparent)]
+    Refused(Refusal),
+    /// removeKey for a keyId the object does not have.
+    #[error(
+        "the {target} has no key credential with keyId {key_id}; list the object's keys to see the ids it has"
+    )]
+    KeyNotFound {
+        /// The target.
+        target: String,
+        /// The keyId asked for.
+        key_id: Uuid,
+    },
+    /// An id that is the appId of the object, used as its object id.
+    #[error(
+        "{given} is the appId (client id) of the application, not its object id; address the application by its appId {given}, or by its object id {object_id}"
+    )]
+    AppIdAsObjectId {
+        /// What was given.
+        given: Uuid,
+        /// The real object id.
+        object_id: Uuid,
+    },
+}
+
+impl GraphError {
+    /// Whether the failure is the network's (exit code 4) rather than the service's verdict.
+    pub fn is_transport(&self) -> bool {
+        match self {
+            GraphError::Transport { .. } | GraphError::OutcomeUnknown { .. } => true,
+            GraphError::Auth(a) => a.is_transport(),
+            _ => false,
+        }
+    }
+    /// Whether the request was refused locally, before anything was sent.
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            GraphError::Invalid(_)
+                | GraphError::ProofRejected(_)
+                | GraphError::ProofNotMinted(_)
+                | GraphError::Credential(_)
+                | GraphError::AlreadyPresent { .. }
+                | GraphError::KeyNotFound { .. }
+                | GraphError::Refused(_)
+        )
+    }
+    /// What kind of failure this is, for each face to map in one place: the service's verdict, the network, a
+    /// local guard that refused, or the caller's input.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            GraphError::Service(_)
+            | GraphError::RetriesExhausted { .. }
+            | GraphError::InvalidResponse { .. } => ErrorKind::Service,
+            GraphError::Transport { .. } | GraphError::OutcomeUnknown { .. } => {
+                ErrorKind::Transport
+            }
+            GraphError::Auth(a) if a.is_transport() => ErrorKind::Transport,
+            GraphError::Auth(_) => ErrorKind::Service,
+            GraphError::Invalid(v) => v.kind(),
+            GraphError::ProofNotMinted(e) => e.kind(),
+            GraphError::Credential(e) => e.kind(),
+            GraphError::ProofRejected(_)
+            | GraphError::AlreadyPresent { .. }
+            | GraphError::KeyNotFound { .. } => ErrorKind::Rejected,
+            GraphError::Refused(r) => r.kind(),
+            GraphError::AppIdAsObjectId { .. } => ErrorKind::Input,
+        }
+    }
+    /// The service error, if this is one.
+    pub fn service(&self) -> Option<&ServiceError> {
+        match self {
+            GraphError::Service(s) => Some(s),
+            GraphError::RetriesExhausted { last, .. } => Some(last),
+            _ => None,
+        }
+    }
+}
+
+/// Why a request was refused locally, before anything was sent, when it is not the proof: a guard that keeps an
+/// object able to authenticate, or an input that names nothing. Each names the concept; a face that wants its own
+/// spelling (a flag, a parameter) maps the variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Removing the key would leave the object without a currently valid certificate.
+    #[error(
+        "removing key {key_id} would leave the {target} without a currently valid certificate: it could no longer authenticate with a certificate, and addKey would be impossible (only a PATCH of all its keys could repair it). Add a new certificate first, or force the removal"
+    )]
+    LastValidCertificate {
+        /// The key asked to be removed.
+        key_id: Uuid,
+        /// The object, in words.
+        target: String,
+    },
+    /// A roll would remove its old key, but the keys read do not list the new key as valid yet.
+    #[error(
+        "removing the old key would leave no currently valid certificate: the keys read over {:.1} s do not list the new key as valid now (reads may lag writes longer than that); nothing was removed. Run the same roll again later: it finds the new key, verifies it and removes the old one",
+        waited.as_secs_f64()
+    )]
+    NewKeyNotListed {
+        /// How long the keys were read for.
+        waited: Duration,
+    },
+    /// The old key is removed only after the new one was verified.
+    #[error(
+        "the old key is only removed after the new one is verified, which needs the tenant id (and the appId when it cannot be read)"
+    )]
+    RemovalUnverified,
+    /// The write lock held is for another object (a caller's mistake).
+    #[error(
+        "the write lock held is for object {held}, not for the {target} (object {object}); nothing was removed"
+    )]
+    WrongLock {
+        /// The object the lock is for.
+        held: Uuid,
+        /// The object written, in words.
+        target: String,
+        /// Its object id.
+        object: Uuid,
+    },
+    /// The certificate given as the one in use is not a key of the object.
+    #[error(
+        "the current certificate {thumbprint} is not a key credential of the object; proofs must be signed by one of its own certificates"
+    )]
+    CurrentNotAKey {
+        /// Its SHA-1 thumbprint.
+        thumbprint: String,
+    },
+    /// The certificate given as the one in use is a key of the object but cannot sign now.
+    #[error(
+        "the current certificate {thumbprint} is on the object but not valid now (credential {} to {}); addKey needs a proof signed by a currently valid certificate — only a PATCH of all keys can repair an object without one",
+        valid_from.as_deref().unwrap_or("-"),
+        valid_to.as_deref().unwrap_or("-")
+    )]
+    CurrentNotValid {
+        /// Its SHA-1 thumbprint.
+        thumbprint: String,
+        /// The credential's start date, Graph's format.
+        valid_from: Option<String>,
+        /// The credential's end date, Graph's format.
+        valid_to: Option<String>,
+    },
+    /// A key id that is not a GUID.
+    #[error("the key id {given:?} is not a GUID")]
+    KeyIdNotGuid {
+        /// What was given.
+        given: String,
+    },
+    /// Nothing among the object's keys matches what was asked for.
+    #[error("no key credential of the object matches {what}")]
+    NoMatchingKey {
+        /// What was looked for, in words (a thumbprint, a certificate).
+        what: String,
+    },
+}
+
+impl Refusal {
+    /// A guard that keeps the object able to authenticate is [`ErrorKind::Rejected`]; an input that names
+    /// nothing (a certificate, a key id) is [`ErrorKind::Input`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Refusal::LastValidCertificate { .. }
+            | Refusal::NewKeyNotListed { .. }
+            | Refusal::RemovalUnverified => ErrorKind::Rejected,
+            Refusal::WrongLock { .. }
+            | Refusal::CurrentNotAKey { .. }
+            | Refusal::CurrentNotValid { .. }
+            | Refusal::KeyIdNotGuid { .. }
+            | Refusal::NoMatchingKey { .. } => ErrorKind::Input,
+        }
+    }
+}
+
+pub(super) fn hint_for(status: u16, code: &str) -> Option<String> {
+    let h = match (status, code) {
+        (401, "Authentication_MissingOrMalformed") => {
+            "the service rejected the proof; run the proof inspector on it to see why"
+        }
+        (403, _) => {
+            "the token may not change this object: rolling another object's keys needs Application.ReadWrite.OwnedBy (as owner) or Application.ReadWrite.All; an app may always roll its own keys with its own token"
+        }
+        (404, _) => {
+            "no such object; if you gave an appId (client id) as the object id, address it by appId (keyroll --app-id, PowerShell -AppId)"
+        }
+        (400, "Directory_ResourceSizeExceeded") => {
+            "the object has too many key credentials; remove expired ones first"
+        }
+        (400, "CredentialInvalidLifetimeAsPerAppPolicy") => {
+            "an app management policy limits credential lifetimes; use a certificate (or an end date) within the allowed lifetime"
+        }
+        (400, c) if c.starts_with("KeyCredentialsInvalid") => {
+            "check the certificate's validity dates against the start and end dates given, and that the new key is a public certificate"
+        }
+        _ => return None,
+    };
+    Some(h.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_are_rejections_and_inputs_that_name_nothing_are_input() {
+        let guard = GraphError::Refused(Refusal::LastValidCertificate {
+            key_id: Uuid::nil(),
+            target: "application x".into(),
+        });
+        assert_eq!(guard.kind(), ErrorKind::Rejected);
+        assert!(guard.is_local());
+        let input = GraphError::Refused(Refusal::KeyIdNotGuid {
+            given: "cert-1".into(),
+        });
+        assert_eq!(input.kind(), ErrorKind::Input);
+        let transport = GraphError::Transport {
+            operation: "GET x".into(),
+            detail: "connection refused".into(),
+            client_request_id: String::new(),
+        };
+        assert_eq!(transport.kind(), ErrorKind::Transport);
+        assert_eq!(
+            GraphError::ProofRejected(Vec::new()).kind(),
+            ErrorKind::Rejected
+        );
+    }
+}

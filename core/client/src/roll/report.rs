@@ -1,0 +1,270 @@
+//! What a roll reports: each step and how it ended, the keys at the end, and what the object holds.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Progress;
+use super::errors::RollRefusal;
+use crate::graph::GraphError;
+use keyroll_proto::ErrorKind;
+use keyroll_proto::credential::{KeyCredential, serde_date};
+use keyroll_proto::key_status;
+
+/// One key credential, summarised for people and scripts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySummary {
+    /// The credential id.
+    pub key_id: Option<Uuid>,
+    /// SHA-1 thumbprint (uppercase hex).
+    pub thumbprint: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// type.
+    #[serde(rename = "type")]
+    pub key_type: Option<String>,
+    /// usage.
+    pub usage: Option<String>,
+    /// Start, Graph format.
+    pub start_date_time: Option<String>,
+    /// End, Graph format.
+    pub end_date_time: Option<String>,
+    /// Whole days until the end (negative when past).
+    pub days_left: Option<i64>,
+    /// `valid`, `expired` or `not yet valid`.
+    pub status: &'static str,
+    /// Whether this is the certificate the caller would sign proofs with.
+    pub signs: bool,
+}
+
+/// Summarises keys at `now`; `signer` marks the caller's signing certificate.
+pub fn summarize(
+    keys: &[KeyCredential],
+    now: OffsetDateTime,
+    signer: Option<&keyroll_proto::cert::Certificate>,
+) -> Vec<KeySummary> {
+    keys.iter()
+        .map(|k| {
+            let status = key_status::status(k, now);
+            KeySummary {
+                key_id: k.key_id,
+                thumbprint: k.thumbprint(),
+                display_name: k.display_name.clone(),
+                key_type: k.key_type.clone(),
+                usage: k.usage.clone(),
+                start_date_time: k.start_date_time.map(serde_date::format),
+                end_date_time: k.end_date_time.map(serde_date::format),
+                days_left: status.days_left,
+                status: status.validity.as_str(),
+                signs: signer.is_some_and(|c| k.is_certificate(c)),
+            }
+        })
+        .collect()
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    /// Done.
+    Done,
+    /// Not needed or not asked for.
+    Skipped,
+    /// Failed: later steps did not run.
+    Failed,
+}
+
+/// A step of a roll, in the order they run. Serialized (and displayed) as the lowercase names hosts and scripts
+/// read in a report's `steps[].step` and in progress lines (`read: ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    /// Bulk rolls only: a plan row merged with an earlier row naming the same object.
+    Plan,
+    /// What can be judged before any read or write: the two certificates, the settings.
+    Check,
+    /// The object read, and the current certificate found among its keys.
+    Read,
+    /// addKey of the new certificate.
+    Add,
+    /// A token obtained with the new certificate.
+    Verify,
+    /// removeKey of the old certificate.
+    Remove,
+    /// The keys read at the end.
+    Final,
+}
+
+impl Step {
+    /// The step's name: `plan`, `check`, `read`, `add`, `verify`, `remove` or `final`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Plan => "plan",
+            Step::Check => "check",
+            Step::Read => "read",
+            Step::Add => "add",
+            Step::Verify => "verify",
+            Step::Remove => "remove",
+            Step::Final => "final",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares with a step's name, so that callers that know steps by name (`step == "add"`) keep working.
+impl PartialEq<&str> for Step {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One step of a roll.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// Which step.
+    pub step: Step,
+    /// How it ended.
+    pub status: StepStatus,
+    /// What happened, in words.
+    pub detail: String,
+}
+
+/// The outcome of a roll.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollReport {
+    /// The target, in words.
+    pub target: String,
+    /// The object id, once known.
+    pub object_id: Option<Uuid>,
+    /// Whether every requested step succeeded.
+    pub success: bool,
+    /// The steps.
+    pub steps: Vec<StepReport>,
+    /// The new key's id, when added (or found already present).
+    pub new_key_id: Option<Uuid>,
+    /// The ids of removed keys.
+    pub removed_key_ids: Vec<Uuid>,
+    /// The object's keys at the end, when they could be read.
+    pub final_keys: Vec<KeySummary>,
+    /// What the object holds now, in one sentence.
+    pub state: String,
+    /// The last error, in full, when a step failed.
+    pub error: Option<String>,
+    /// Whether the failure was the network's (vs the service's verdict or bad input).
+    #[serde(skip)]
+    pub transport_failure: bool,
+    /// Why the roll was refused before anything was written, when it was (the caller's input is wrong).
+    #[serde(skip)]
+    pub refusal: Option<RollRefusal>,
+    /// What kind of failure ended the roll, when a step failed: for each face to map to its exit code or error
+    /// category without reading the message.
+    #[serde(skip)]
+    pub error_kind: Option<ErrorKind>,
+}
+
+impl RollReport {
+    pub(super) fn new(target: String) -> Self {
+        RollReport {
+            target,
+            object_id: None,
+            success: false,
+            steps: Vec::new(),
+            new_key_id: None,
+            removed_key_ids: Vec::new(),
+            final_keys: Vec::new(),
+            state: String::new(),
+            error: None,
+            transport_failure: false,
+            refusal: None,
+            error_kind: None,
+        }
+    }
+}
+
+/// A roll as it runs: the report so far, where progress goes, and what this roll wrote.
+pub(super) struct Run<'a> {
+    pub(super) report: RollReport,
+    pub(super) progress: &'a dyn Progress,
+    /// The new key as addKey answered, when this roll added it: a read that lags may not list it yet.
+    pub(super) added: Option<KeyCredential>,
+    /// Keys this roll removed (old keys, and copies of the new one a retried addKey made): a read that lags
+    /// may still list them.
+    pub(super) gone: Vec<Uuid>,
+}
+
+impl<'a> Run<'a> {
+    /// A roll of `target` (in words) that has done nothing yet.
+    pub(super) fn new(target: String, progress: &'a dyn Progress) -> Self {
+        Run {
+            report: RollReport::new(target),
+            progress,
+            added: None,
+            gone: Vec::new(),
+        }
+    }
+    pub(super) fn push(&mut self, step: Step, status: StepStatus, detail: impl Into<String>) {
+        let detail = detail.into();
+        self.progress
+            .step(&self.report.target, &format!("{step}: {detail}"));
+        self.report.steps.push(StepReport {
+            step,
+            status,
+            detail,
+        });
+    }
+    pub(super) fn fail(&mut self, step: Step, err: &GraphError, state: impl Into<String>) {
+        self.fail_with(step, err.to_string(), err.kind(), state);
+    }
+    pub(super) fn fail_with(
+        &mut self,
+        step: Step,
+        message: String,
+        kind: ErrorKind,
+        state: impl Into<String>,
+    ) {
+        self.report.transport_failure = kind == ErrorKind::Transport;
+        self.report.error_kind = Some(kind);
+        self.report.error = Some(message.clone());
+        self.push(step, StepStatus::Failed, message);
+        self.report.state = state.into();
+    }
+    /// Ends the roll at step `check`, before anything was written.
+    pub(super) fn refuse(&mut self, refusal: RollRefusal) {
+        self.report.error = Some(refusal.to_string());
+        self.push(Step::Check, StepStatus::Failed, refusal.to_string());
+        self.report.state = "unchanged: nothing was written".into();
+        self.report.error_kind = Some(refusal.kind());
+        self.report.refusal = Some(refusal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_keep_the_names_hosts_and_scripts_read() {
+        let all = [
+            (Step::Plan, "plan"),
+            (Step::Check, "check"),
+            (Step::Read, "read"),
+            (Step::Add, "add"),
+            (Step::Verify, "verify"),
+            (Step::Remove, "remove"),
+            (Step::Final, "final"),
+        ];
+        for (step, name) in all {
+            assert_eq!(serde_json::to_value(step).ok(), Some(name.into()));
+            assert_eq!(step, name);
+        }
+        // Tables align on the name: a width is honoured.
+        assert_eq!(format!("{:<7}|", Step::Add), "add    |");
+    }
+}
