@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use keyroll_client::auth::AuthError;
-use keyroll_client::graph::{GraphClient, GraphError, LogEvent, Target};
+use keyroll_client::graph::{GraphClient, GraphError, LogEvent, Refusal, Target};
 use keyroll_client::settings::{
     ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
 };
@@ -192,17 +192,21 @@ impl ConnArgs {
 }
 
 /// Maps a Graph failure to its documented exit code.
+/// The exit code comes from the error's kind (exit::exit_code); where core names a concept this CLI gives with a
+/// flag, the flag is added.
 pub fn graph_failure(e: GraphError) -> Failure {
-    let code = if e.is_local() || matches!(e, GraphError::AppIdAsObjectId { .. }) {
-        2
-    } else if e.is_transport() {
-        4
-    } else {
-        3
+    let kind = e.kind();
+    let advice = match &e {
+        GraphError::Auth(a) => auth_advice(a),
+        GraphError::Refused(Refusal::LastValidCertificate { .. }) => {
+            Some("in keyroll: repeat with --force to remove it anyway")
+        }
+        GraphError::AppIdAsObjectId { .. } => Some("in keyroll: --app-id"),
+        _ => None,
     };
-    Failure {
-        code,
-        error: anyhow::Error::new(e),
+    match advice {
+        Some(a) => Failure::of(kind, anyhow::anyhow!("{e} ({a})")),
+        None => Failure::of(kind, e),
     }
 }
 

@@ -228,6 +228,7 @@ fn validation_report(v: &ValidationErrors, message: String) -> ErrorReport {
 }
 
 fn auth_report(a: &AuthError, message: String) -> ErrorReport {
+    let kind = a.kind();
     match a {
         AuthError::Refused {
             status,
@@ -235,70 +236,65 @@ fn auth_report(a: &AuthError, message: String) -> ErrorReport {
             codes,
             ..
         } => {
-            let mut e = ErrorReport::new(ErrorKind::Service, error.clone(), message);
+            let mut e = ErrorReport::new(kind, error.clone(), message);
             e.http_status = Some(*status);
             e.aadsts_codes = codes.clone();
             e
         }
         AuthError::ManagedIdentity { status, .. } => {
-            let mut e = ErrorReport::new(ErrorKind::Service, "managed_identity", message);
+            let mut e = ErrorReport::new(kind, "managed_identity", message);
             e.http_status = Some(*status);
             e
         }
-        AuthError::Transport { .. } => ErrorReport::new(ErrorKind::Transport, "transport", message),
-        AuthError::InvalidResponse { .. } => {
-            ErrorReport::new(ErrorKind::Service, "invalid_response", message)
-        }
-        _ => ErrorReport::new(ErrorKind::Input, "credentials", message),
+        AuthError::Transport { .. } => ErrorReport::new(kind, "transport", message),
+        AuthError::InvalidResponse { .. } => ErrorReport::new(kind, "invalid_response", message),
+        _ => ErrorReport::new(kind, "credentials", message),
     }
 }
 
 fn graph_report(g: &GraphError, message: String) -> ErrorReport {
+    // The kind is the error's own (one classification, in the client); the code is this API's stable name.
+    let kind = g.kind();
     if let Some(s) = g.service() {
-        let mut e = ErrorReport::new(ErrorKind::Service, s.code.clone(), message);
+        let mut e = ErrorReport::new(kind, s.code.clone(), message);
         e.http_status = Some(s.status);
         e.request_id = s.request_id.clone();
         e.client_request_id = Some(s.client_request_id.clone()).filter(|c| !c.is_empty());
         return e;
     }
-    match g {
+    let code = match g {
+        GraphError::Auth(a) => return auth_report(a, message),
+        GraphError::Invalid(v) => return validation_report(v, message),
         GraphError::Transport {
             client_request_id, ..
-        } => {
-            let mut e = ErrorReport::new(ErrorKind::Transport, "transport", message);
-            e.client_request_id = Some(client_request_id.clone()).filter(|c| !c.is_empty());
-            e
         }
-        GraphError::InvalidResponse { request_id, .. } => {
-            let mut e = ErrorReport::new(ErrorKind::Service, "invalid_response", message);
-            e.request_id = request_id.clone();
-            e
-        }
-        GraphError::Auth(a) => auth_report(a, message),
-        GraphError::Invalid(v) => validation_report(v, message),
-        GraphError::ProofRejected(_) => {
-            ErrorReport::new(ErrorKind::Rejected, "proof_rejected", message)
-        }
-        GraphError::AlreadyPresent { .. } => {
-            ErrorReport::new(ErrorKind::Rejected, "already_present", message)
-        }
-        GraphError::KeyNotFound { .. } => {
-            ErrorReport::new(ErrorKind::Rejected, "key_not_found", message)
-        }
-        GraphError::AppIdAsObjectId { .. } => {
-            ErrorReport::new(ErrorKind::Input, "app_id_as_object_id", message)
-        }
-        GraphError::Refused(_) => ErrorReport::new(ErrorKind::Rejected, "refused", message),
-        GraphError::OutcomeUnknown {
+        | GraphError::OutcomeUnknown {
             client_request_id, ..
         } => {
-            let mut e = ErrorReport::new(ErrorKind::Transport, "outcome_unknown", message);
+            let code = if matches!(g, GraphError::Transport { .. }) {
+                "transport"
+            } else {
+                "outcome_unknown"
+            };
+            let mut e = ErrorReport::new(kind, code, message);
             e.client_request_id = Some(client_request_id.clone()).filter(|c| !c.is_empty());
-            e
+            return e;
         }
-        _ if g.is_local() => ErrorReport::new(ErrorKind::Rejected, "graph", message),
-        _ => ErrorReport::new(ErrorKind::Service, "graph", message),
-    }
+        GraphError::InvalidResponse { request_id, .. } => {
+            let mut e = ErrorReport::new(kind, "invalid_response", message);
+            e.request_id = request_id.clone();
+            return e;
+        }
+        GraphError::ProofRejected(_) => "proof_rejected",
+        GraphError::ProofNotMinted(_) => "proof",
+        GraphError::Credential(_) => "certificate",
+        GraphError::AlreadyPresent { .. } => "already_present",
+        GraphError::KeyNotFound { .. } => "key_not_found",
+        GraphError::AppIdAsObjectId { .. } => "app_id_as_object_id",
+        GraphError::Refused(_) => "refused",
+        _ => "graph",
+    };
+    ErrorReport::new(kind, code, message)
 }
 
 /// Parses a settings document. `what` names it in the error (e.g. `"connection settings"`). Empty input is

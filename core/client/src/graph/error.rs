@@ -184,8 +184,7 @@ impl GraphError {
             GraphError::Transport { .. } | GraphError::OutcomeUnknown { .. } => {
                 ErrorKind::Transport
             }
-            GraphError::Auth(a) if a.is_transport() => ErrorKind::Transport,
-            GraphError::Auth(_) => ErrorKind::Service,
+            GraphError::Auth(a) => a.kind(),
             GraphError::Invalid(v) => v.kind(),
             GraphError::ProofNotMinted(e) => e.kind(),
             GraphError::Credential(e) => e.kind(),
