@@ -119,10 +119,15 @@ fn roll_single_with_remove_old_and_the_last_key_refusal() {
     assert_eq!(steps.len(), 1, "{v}");
     assert_eq!(steps[0]["step"], "check");
     assert_eq!(steps[0]["status"], "failed");
+    // Core's detail names the concepts; the CLI adds its flags on stderr.
     assert!(
-        steps[0]["detail"].as_str().unwrap().contains("--new-cert"),
+        steps[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("as the new one"),
         "{v}"
     );
+    assert!(r.stderr().contains("--new-cert"), "{}", r.stderr());
     assert_no_secret(&r, &[]);
     assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
 }

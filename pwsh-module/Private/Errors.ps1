@@ -113,5 +113,11 @@ function Get-KrRecommendedAction {
     if ($Message -match '^no credentials') { return 'Connect first: Connect-EntraKeyRoll -AccessToken, -TenantId and -ClientId with -Certificate, -CertificatePath or -CertificateThumbprint, or -Identity; or sign in with Connect-MgGraph.' }
     if ($Message -match 'needs a (tenant|client) id') { return 'Give -TenantId and -ClientId (the appId) to Connect-EntraKeyRoll.' }
     if ($Message -match 'AADSTS70011|scope is invalid') { return 'Check -Environment (Global, USGov, USGovDoD, China) of Connect-EntraKeyRoll.' }
+    if ($Message -match 'within the verify timeout') { return 'Run the same Invoke-EntraKeyRollover again later to finish the roll, with a longer -VerifyTimeout if needed.' }
+    if ($Message -match 'no tenant id is known') { return 'Give -TenantId, or leave out -RemoveOld.' }
+    if ($Message -match 'appId could not be read; give its client id') { return 'Give -ClientId (the appId), or leave out -RemoveOld.' }
+    if ($Message -match 'is the certificate in use now') { return 'Give the certificate to roll to as -NewCertificate or -NewCertificatePath, and the one in use now as -Certificate or -CertificatePath.' }
+    if ($Message -match 'by its appId instead') { return 'Address the application with -AppId.' }
+    if ($Message -match 'trust its CA file') { return 'Give the CA certificate with -CaCertificate (Connect-EntraKeyRoll), or $env:ENTRAKEYROLL_CA_CERT for a Microsoft Graph session.' }
     $null
 }

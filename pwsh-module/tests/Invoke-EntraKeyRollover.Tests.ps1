@@ -43,6 +43,16 @@ Describe 'Invoke-EntraKeyRollover' {
         (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
     }
 
+    It 'refuses a roll to the certificate in use before any write, naming its own parameters' {
+        Invoke-EntraKeyRollover -ObjectId $app.id -Certificate $current -NewCertificate $current -TenantId $emu.TenantId -ErrorVariable all -ErrorAction SilentlyContinue
+        $e = Get-KrWrittenError $all 'Invoke-EntraKeyRollover'
+        $e.Count | Should -Be 1
+        $e[0].Exception.Message | Should -Match 'certificate in use now'
+        $e[0].ErrorDetails.RecommendedAction | Should -Match '-NewCertificate'
+        ($e[0].Exception.Message + $e[0].ErrorDetails.RecommendedAction) | Should -Not -Match '--[a-z]'
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+    }
+
     It 'refuses two current certificates, as an ErrorRecord' {
         Invoke-EntraKeyRollover -ObjectId $app.id -Certificate $current -CertificatePath x.pfx -NewCertificate $next -ErrorVariable all -ErrorAction SilentlyContinue
         $e = Get-KrWrittenError $all 'Invoke-EntraKeyRollover'

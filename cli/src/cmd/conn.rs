@@ -202,7 +202,17 @@ pub fn graph_failure(e: GraphError) -> Failure {
             Some("in keyroll: repeat with --force to remove it anyway")
         }
         GraphError::AppIdAsObjectId { .. } => Some("in keyroll: --app-id"),
-        _ => None,
+        // Hints core words as concepts, for the service's answers and the transport.
+        other => {
+            let text = other.to_string();
+            if text.contains("TLS certificate is not trusted") {
+                Some("in keyroll: --ca-cert FILE")
+            } else if text.contains("by its appId instead") {
+                Some("in keyroll: --app-id")
+            } else {
+                None
+            }
+        }
     };
     match advice {
         Some(a) => Failure::of(kind, anyhow::anyhow!("{e} ({a})")),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use keyroll_client::graph::{ObjectRef, Target, TargetKind};
-use keyroll_client::roll::{self, Progress, RollReport, RollSpec, StepStatus};
+use keyroll_client::roll::{self, Progress, RollRefusal, RollReport, RollSpec, StepStatus};
 use serde::Deserialize;
 
 use super::conn::{ConnArgs, TargetArgs, runtime};
@@ -486,6 +486,9 @@ pub fn run(args: RollArgs) -> CmdResult {
             println!("{:<7} {:<8} {}", s.step, tag, s.detail);
         }
         println!("state: {}", r.state);
+        if let Some(a) = r.error.as_deref().and_then(report_advice) {
+            eprintln!("note: {a}");
+        }
     } else {
         println!(
             "{} rolls in {:.1} s: {} succeeded, {failed} failed",
@@ -501,14 +504,34 @@ pub fn run(args: RollArgs) -> CmdResult {
                 r.state
             );
         }
+        let mut advice: Vec<&str> = reports
+            .iter()
+            .filter_map(|r| r.error.as_deref().and_then(report_advice))
+            .collect();
+        advice.dedup();
+        for a in advice {
+            eprintln!("note: {a}");
+        }
     }
     let refused = reports
         .first()
         .and_then(|r| r.refusal.as_ref())
         .filter(|_| reports.len() == 1);
     if let Some(refusal) = refused {
-        // Refused before anything was written: the input is wrong.
-        eprintln!("error: {refusal}\n  {}", reports[0].state);
+        // Refused before anything was written: the input is wrong. Core names the concepts; these are the flags.
+        let advice = match refusal {
+            RollRefusal::SameCertificate { .. } => {
+                " (in keyroll: the new one with --new-cert, the current one with --cert)"
+            }
+            RollRefusal::RemoveOldWithoutTenant => {
+                " (in keyroll: --tenant-id, or the plan's tenantId column; or leave out --remove-old)"
+            }
+            RollRefusal::RemoveOldWithoutClientId => {
+                " (in keyroll: --client-id, or the plan's clientId column; or leave out --remove-old)"
+            }
+            _ => "",
+        };
+        eprintln!("error: {refusal}{advice}\n  {}", reports[0].state);
     }
     if failed == 0 {
         Ok(ExitCode::SUCCESS)
@@ -572,4 +595,17 @@ fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {
         std::fs::write(path, text).map_err(io)?;
     }
     Ok(())
+}
+
+/// This CLI's flags for what a failed roll's message names as a concept (core speaks to every face).
+fn report_advice(error: &str) -> Option<&'static str> {
+    if error.contains("within the verify timeout") {
+        Some(
+            "in keyroll the verify timeout is --verify-timeout SECS; re-run the same roll to finish it",
+        )
+    } else if error.contains("TLS certificate is not trusted") {
+        Some("in keyroll an extra CA certificate is given with --ca-cert FILE")
+    } else {
+        None
+    }
 }

@@ -243,7 +243,7 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
 }
 
 /// Said after a TLS certificate failure.
-const UNTRUSTED_CERTIFICATE_HINT: &str = "the server's TLS certificate is not trusted: for the emulator trust its CA file (keyroll --ca-cert, PowerShell -CaCertificate); behind a TLS-inspecting proxy, its CA";
+const UNTRUSTED_CERTIFICATE_HINT: &str = "the server's TLS certificate is not trusted: for the emulator trust its CA file (the extra CA certificate setting); behind a TLS-inspecting proxy, its CA";
 
 /// Whether a transport failure is the TLS certificate check: not transient, so not worth retrying.
 pub(crate) fn is_certificate_failure(detail: &str) -> bool {

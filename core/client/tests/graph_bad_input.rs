@@ -46,7 +46,9 @@ async fn bad_input_is_caught_and_explained() {
     .await
     .unwrap_err();
     assert_eq!(e.service().map(|s| s.status), Some(404), "{e}");
-    assert!(e.to_string().contains("--app-id"), "{e}");
+    // The concept; the faces add --app-id / -AppId.
+    assert!(e.to_string().contains("by its appId"), "{e}");
+    assert!(!e.to_string().contains("--"), "{e}");
 
     // The appId given as the object id: detected and said, with the real object id.
     let e = add(
@@ -232,7 +234,8 @@ async fn unreachable_tls_and_garbage_are_clear() {
     assert!(e.is_transport(), "{e}");
     let text = e.to_string().to_lowercase();
     assert!(text.contains("certificate"), "{e}");
-    assert!(text.contains("--ca-cert"), "{e}");
+    assert!(text.contains("trust its ca file"), "{e}");
+    assert!(!text.contains("--ca-cert"), "{e}");
     h.emu.shutdown().await;
 
     // 200 with a body that is not JSON: InvalidResponse, with what was wrong.

@@ -257,8 +257,8 @@ async fn refusals_come_before_the_first_write() {
             Some(automation.tenant.to_string()),
             vec![
                 cur.certificate.sha1_hex(),
-                "--new-cert".into(),
-                "-NewCertificate".into(),
+                "as the new one".into(),
+                "the current one".into(),
             ],
         ),
         (
@@ -285,7 +285,7 @@ async fn refusals_come_before_the_first_write() {
             ident(&c.valid[1]),
             true,
             None,
-            vec!["tenant".into(), "-TenantId".into()],
+            vec!["tenant id".into(), "without removing the old key".into()],
         ),
     ];
     for (name, new, remove_old, tenant, words) in cases {

@@ -309,7 +309,7 @@ pub(super) fn hint_for(status: u16, code: &str) -> Option<String> {
             "the token may not change this object: rolling another object's keys needs Application.ReadWrite.OwnedBy (as owner) or Application.ReadWrite.All; an app may always roll its own keys with its own token"
         }
         (404, _) => {
-            "no such object; if you gave an appId (client id) as the object id, address it by appId (keyroll --app-id, PowerShell -AppId)"
+            "no such object; if you gave an appId (client id) as the object id, address it by its appId instead"
         }
         (400, "Directory_ResourceSizeExceeded") => {
             "the object has too many key credentials; remove expired ones first"

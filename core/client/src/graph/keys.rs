@@ -132,7 +132,7 @@ impl GraphClient {
         let mut s = s.clone();
         if let ObjectRef::Id(id) = target.object {
             s.hint = Some(format!(
-                "no {} has object id {id}; if {id} is an appId (client id), address the object by appId (keyroll --app-id, PowerShell -AppId)",
+                "no {} has object id {id}; if {id} is an appId (client id), address the object by its appId instead",
                 match target.kind {
                     TargetKind::ServicePrincipal => "service principal",
                     _ => "application",

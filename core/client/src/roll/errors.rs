@@ -14,7 +14,7 @@ use keyroll_proto::ErrorKind;
 pub enum RollRefusal {
     /// The new certificate is the one in use.
     #[error(
-        "the new certificate {thumbprint} is the certificate in use now: rolling to it would add nothing and verify nothing; give the certificate to roll to as the new one (keyroll --new-cert, PowerShell -NewCertificate or -NewCertificatePath) and the one in use now as the current one (keyroll --cert, PowerShell -Certificate or -CertificatePath)"
+        "the new certificate {thumbprint} is the certificate in use now: rolling to it would add nothing and verify nothing; give the certificate to roll to as the new one and the one in use now as the current one"
     )]
     SameCertificate {
         /// Its SHA-1 thumbprint.
@@ -34,12 +34,12 @@ pub enum RollRefusal {
     },
     /// Removing the old key was asked for, but the new key could not be verified: no tenant to ask in.
     #[error(
-        "removing the old key (keyroll --remove-old, PowerShell -RemoveOld) needs the new one verified first, with a token from the object's tenant, and no tenant id is known (none was given and the connection names none); give it (keyroll --tenant-id or the plan's tenantId column, PowerShell -TenantId), or roll without removing the old key"
+        "removing the old key needs the new one verified first, with a token from the object's tenant, and no tenant id is known (none was given and the connection names none); give the tenant id, or roll without removing the old key"
     )]
     RemoveOldWithoutTenant,
     /// Removing the old key was asked for, but the new key could not be verified: no client id to ask as.
     #[error(
-        "removing the old key (keyroll --remove-old, PowerShell -RemoveOld) needs the new one verified first, as the object's own application, and the object's appId could not be read; give its client id (the plan's clientId column, PowerShell -ClientId), or roll without removing the old key"
+        "removing the old key needs the new one verified first, as the object's own application, and the object's appId could not be read; give its client id, or roll without removing the old key"
     )]
     RemoveOldWithoutClientId,
     /// The client id given for verification is another application's.
@@ -95,7 +95,7 @@ impl VerifyError {
 /// how to finish, not the last refusal's own hint (which, for a key that is still replicating, would be wrong).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the new key{} was added, but no token could be obtained with it within the verify timeout of {} s (keyroll --verify-timeout, PowerShell -VerifyTimeout): {attempts} token request(s) over {:.1} s, the last answered {}. A new key can take minutes before the identity platform accepts it: it may still be replicating. The old key was kept, so the application still signs in with it. To finish the roll, run the same roll again later (it finds the new key in place, verifies it and goes on from there), with a longer verify timeout if needed; or, once the new key signs in, remove the old key yourself{}",
+    "the new key{} was added, but no token could be obtained with it within the verify timeout of {} s: {attempts} token request(s) over {:.1} s, the last answered {}. A new key can take minutes before the identity platform accepts it: it may still be replicating. The old key was kept, so the application still signs in with it. To finish the roll, run the same roll again later (it finds the new key in place, verifies it and goes on from there), with a longer verify timeout if needed; or, once the new key signs in, remove the old key yourself{}",
     key_id.map(|k| format!(" (keyId {k})")).unwrap_or_default(),
     timeout.as_secs(),
     waited.as_secs_f64(),
