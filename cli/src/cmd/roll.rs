@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use keyroll_client::graph::{ObjectRef, Target, TargetKind};
+use keyroll_client::graph::ObjectRef;
 use keyroll_client::roll::{self, Progress, RollRefusal, RollReport, RollSpec, StepStatus};
+use keyroll_client::settings::{Setting, SettingsError, TargetChoice};
 use serde::Deserialize;
 
 use super::conn::{ConnArgs, TargetArgs, runtime};
@@ -312,107 +313,16 @@ impl TermProgress {
 }
 
 pub fn run(args: RollArgs) -> CmdResult {
-    let verify_timeout = Duration::from_secs(args.verify_timeout);
     // Held until the run, results included, is over.
     let _plan_lock = match &args.plan {
         Some(plan) => Some(PlanLock::acquire(plan)?),
         None => None,
     };
     let (specs, shared_auth, auth_client_id) = match &args.plan {
-        Some(plan) => {
-            let base = plan.parent().unwrap_or(Path::new(".")).to_path_buf();
-            let rows = read_plan(plan)?;
-            let mut specs = Vec::with_capacity(rows.len());
-            for (i, row) in rows.into_iter().enumerate() {
-                let ctx = |e: Failure| Failure {
-                    code: e.code,
-                    error: e.error.context(format!("plan row {}", i + 1)),
-                };
-                let kind = match row.target.as_deref() {
-                    Some(t) => TargetKind::parse(t).ok_or_else(|| {
-                        ctx(Failure::input(anyhow::anyhow!("unknown target {t:?}")))
-                    })?,
-                    None => TargetKind::Application,
-                };
-                let parse = |s: &str| {
-                    uuid::Uuid::parse_str(s.trim())
-                        .map_err(|_| ctx(Failure::input(anyhow::anyhow!("{s:?} is not a GUID"))))
-                };
-                let object = match (&row.object_id, &row.app_id) {
-                    (Some(o), _) => ObjectRef::Id(parse(o)?),
-                    (None, Some(a)) => ObjectRef::AppId(parse(a)?),
-                    _ => {
-                        return Err(ctx(Failure::input(anyhow::anyhow!(
-                            "the row has neither objectId nor appId"
-                        ))));
-                    }
-                };
-                let current = super::load_identity(
-                    &relative(&base, &row.cert),
-                    None,
-                    row.cert_password_env.as_deref(),
-                    "the plan's certPasswordEnv column",
-                )
-                .map_err(ctx)?;
-                let new = super::load_identity(
-                    &relative(&base, &row.new_cert),
-                    None,
-                    row.new_cert_password_env.as_deref(),
-                    "the plan's newCertPasswordEnv column",
-                )
-                .map_err(ctx)?;
-                specs.push(RollSpec {
-                    target: Target { kind, object },
-                    current: Arc::new(current),
-                    new: Arc::new(new),
-                    display_name: row.display_name,
-                    remove_old: row.remove_old.unwrap_or(args.remove_old),
-                    tenant: row.tenant_id.or_else(|| args.conn.tenant_id.clone()),
-                    client_id: row.client_id,
-                    verify_timeout,
-                });
-            }
-            (specs, true, None)
-        }
+        Some(plan) => (plan_specs(&args, plan)?, true, None),
         None => {
-            let (Some(cert), Some(new_cert)) = (&args.cert, &args.new_cert) else {
-                return Err(Failure::input(anyhow::anyhow!(
-                    "give --cert and --new-cert, or --plan"
-                )));
-            };
-            let target = args.target.target()?;
-            let current = super::load_identity(
-                cert,
-                None,
-                args.cert_password_env.as_deref(),
-                "--cert-password-env",
-            )?;
-            let new = super::load_identity(
-                new_cert,
-                None,
-                args.new_cert_password_env.as_deref(),
-                "--new-cert-password-env",
-            )?;
-            // Authenticating as the app itself needs its client id before anything is read: --client-id, or
-            // the appId the target is addressed by. Verification always uses the object's own appId (core).
-            let auth_client_id = args.conn.client_id.clone().or(match target.object {
-                ObjectRef::AppId(a) => Some(a.to_string()),
-                ObjectRef::Id(_) => None,
-            });
-            (
-                vec![RollSpec {
-                    target,
-                    current: Arc::new(current),
-                    new: Arc::new(new),
-                    display_name: args.display_name.clone(),
-                    remove_old: args.remove_old,
-                    tenant: args.conn.tenant_id.clone(),
-                    client_id: None,
-                    verify_timeout,
-                }],
-                false,
-                auth_client_id,
-            )
+            let (spec, auth_client_id) = single_spec(&args)?;
+            (vec![spec], false, auth_client_id)
         }
     };
     // One roll authenticates as the app with its current certificate unless told otherwise; a plan shares
@@ -468,8 +378,117 @@ pub fn run(args: RollArgs) -> CmdResult {
     if let Some(path) = &args.results {
         write_results(path, &reports)?;
     }
+    print_reports(&reports, args.json, elapsed)?;
+    Ok(exit_for(&reports))
+}
+
+/// One spec per plan row; paths are relative to the plan, targets go through the same translation as the
+/// flags' (`TargetChoice`), and a row's error names its row.
+fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
+    let verify_timeout = Duration::from_secs(args.verify_timeout);
+    let base = plan.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let rows = read_plan(plan)?;
+    let mut specs = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        let ctx = |e: Failure| Failure {
+            code: e.code,
+            error: e.error.context(format!("plan row {}", i + 1)),
+        };
+        let target = TargetChoice {
+            kind: row.target.clone(),
+            object_id: row.object_id.clone(),
+            app_id: row
+                .object_id
+                .is_none()
+                .then(|| row.app_id.clone())
+                .flatten(),
+        }
+        .target()
+        .map_err(|e| ctx(plan_setting_failure(e)))?;
+        let current = super::load_identity(
+            &relative(&base, &row.cert),
+            None,
+            row.cert_password_env.as_deref(),
+            "the plan's certPasswordEnv column",
+        )
+        .map_err(ctx)?;
+        let new = super::load_identity(
+            &relative(&base, &row.new_cert),
+            None,
+            row.new_cert_password_env.as_deref(),
+            "the plan's newCertPasswordEnv column",
+        )
+        .map_err(ctx)?;
+        specs.push(RollSpec {
+            target,
+            current: Arc::new(current),
+            new: Arc::new(new),
+            display_name: row.display_name,
+            remove_old: row.remove_old.unwrap_or(args.remove_old),
+            tenant: row.tenant_id.or_else(|| args.conn.tenant_id.clone()),
+            client_id: row.client_id,
+            verify_timeout,
+        });
+    }
+    Ok(specs)
+}
+
+/// A refused setting of a plan row, in the plan's words (its column names).
+fn plan_setting_failure(e: SettingsError) -> Failure {
+    let column = match e.setting {
+        Setting::TargetKind => "the target column",
+        Setting::ObjectId => "the objectId column",
+        Setting::AppId => "the appId column",
+        Setting::Target => "the objectId or appId column",
+        _ => "a column",
+    };
+    Failure::input(anyhow::anyhow!("{column}: {}", e.problem))
+}
+
+/// The one spec of `--cert`/`--new-cert`, and the client id to sign in as (the app itself) when known.
+fn single_spec(args: &RollArgs) -> Result<(RollSpec, Option<String>), Failure> {
+    let (Some(cert), Some(new_cert)) = (&args.cert, &args.new_cert) else {
+        return Err(Failure::input(anyhow::anyhow!(
+            "give --cert and --new-cert, or --plan"
+        )));
+    };
+    let target = args.target.target()?;
+    let current = super::load_identity(
+        cert,
+        None,
+        args.cert_password_env.as_deref(),
+        "--cert-password-env",
+    )?;
+    let new = super::load_identity(
+        new_cert,
+        None,
+        args.new_cert_password_env.as_deref(),
+        "--new-cert-password-env",
+    )?;
+    // Authenticating as the app itself needs its client id before anything is read: --client-id, or the appId
+    // the target is addressed by. Verification always uses the object's own appId (core).
+    let auth_client_id = args.conn.client_id.clone().or(match target.object {
+        ObjectRef::AppId(a) => Some(a.to_string()),
+        ObjectRef::Id(_) => None,
+    });
+    let spec = RollSpec {
+        target,
+        current: Arc::new(current),
+        new: Arc::new(new),
+        display_name: args.display_name.clone(),
+        remove_old: args.remove_old,
+        tenant: args.conn.tenant_id.clone(),
+        client_id: None,
+        verify_timeout: Duration::from_secs(args.verify_timeout),
+    };
+    Ok((spec, auth_client_id))
+}
+
+/// The reports as JSON, as a single roll's steps, or as a plan's summary with its failures; then this CLI's
+/// spelling of what core names as concepts.
+fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Result<(), Failure> {
     let failed = reports.iter().filter(|r| !r.success).count();
-    if args.json {
+    if json {
         if reports.len() == 1 {
             super::print_json(&reports[0])?;
         } else {
@@ -486,9 +505,6 @@ pub fn run(args: RollArgs) -> CmdResult {
             println!("{:<7} {:<8} {}", s.step, tag, s.detail);
         }
         println!("state: {}", r.state);
-        if let Some(a) = r.error.as_deref().and_then(report_advice) {
-            eprintln!("note: {a}");
-        }
     } else {
         println!(
             "{} rolls in {:.1} s: {} succeeded, {failed} failed",
@@ -504,20 +520,8 @@ pub fn run(args: RollArgs) -> CmdResult {
                 r.state
             );
         }
-        let mut advice: Vec<&str> = reports
-            .iter()
-            .filter_map(|r| r.error.as_deref().and_then(report_advice))
-            .collect();
-        advice.dedup();
-        for a in advice {
-            eprintln!("note: {a}");
-        }
     }
-    let refused = reports
-        .first()
-        .and_then(|r| r.refusal.as_ref())
-        .filter(|_| reports.len() == 1);
-    if let Some(refusal) = refused {
+    if let Some(refusal) = single_refusal(reports) {
         // Refused before anything was written: the input is wrong. Core names the concepts; these are the flags.
         let advice = match refusal {
             RollRefusal::SameCertificate { .. } => {
@@ -532,22 +536,45 @@ pub fn run(args: RollArgs) -> CmdResult {
             _ => "",
         };
         eprintln!("error: {refusal}{advice}\n  {}", reports[0].state);
+    } else {
+        let mut advice: Vec<&str> = reports
+            .iter()
+            .filter_map(|r| r.error.as_deref().and_then(report_advice))
+            .collect();
+        advice.dedup();
+        for a in advice {
+            eprintln!("note: {a}");
+        }
     }
-    if failed == 0 {
-        Ok(ExitCode::SUCCESS)
-    } else if refused.is_some() {
-        Ok(ExitCode::from(2))
+    Ok(())
+}
+
+/// The refusal of a single roll refused before anything was written.
+fn single_refusal(reports: &[RollReport]) -> Option<&RollRefusal> {
+    reports
+        .first()
+        .and_then(|r| r.refusal.as_ref())
+        .filter(|_| reports.len() == 1)
+}
+
+/// The documented exit code of a run: 0 all rolled; 2 a single roll refused before any write; 4 unreachable;
+/// 3 the service refused the first read of a single roll; else 1 (a roll that did not complete).
+fn exit_for(reports: &[RollReport]) -> ExitCode {
+    if reports.iter().all(|r| r.success) {
+        ExitCode::SUCCESS
+    } else if single_refusal(reports).is_some() {
+        ExitCode::from(2)
     } else if reports.iter().any(|r| r.transport_failure) {
-        Ok(ExitCode::from(4))
+        ExitCode::from(4)
     } else if reports.len() == 1
         && reports[0]
             .steps
             .iter()
             .any(|s| s.step == "read" && s.status == StepStatus::Failed)
     {
-        Ok(ExitCode::from(3))
+        ExitCode::from(3)
     } else {
-        Ok(ExitCode::from(1))
+        ExitCode::from(1)
     }
 }
 
