@@ -1,0 +1,344 @@
+//! The service: where it is and how to sign in (`ConnectionSettings`, through the client's one translation of a
+//! user's words), the object an operation is about (`TargetSettings`), and the operations of a `Connection`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::*;
+use keyroll_client::graph::{GraphClient, ObjectRef, Target};
+use keyroll_client::roll::{self, NoProgress, RollReport};
+use keyroll_client::settings::{ConnectionChoices, TargetChoice};
+use keyroll_proto::cert::{self, SigningIdentity};
+use keyroll_proto::clock::Clock;
+use keyroll_proto::credential::AddKeyRequest;
+use keyroll_proto::proof::{self, ProofRequest};
+
+// ---------------------------------------------------------------------------------------------------------
+// The service.
+
+/// Where the service is, how to trust it, and how to authenticate.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionSettings {
+    /// `global` (default), `usgov`, `usgovdod`, `china`, or an Azure PowerShell environment name.
+    #[serde(default)]
+    pub cloud: Option<String>,
+    /// Replaces the Graph host (e.g. the emulator's `graph_url`).
+    #[serde(default)]
+    pub graph_url: Option<String>,
+    /// Replaces the login host (e.g. the emulator's `login_url`).
+    #[serde(default)]
+    pub login_url: Option<String>,
+    /// `v1.0` (default) or `beta`.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// A PEM file of extra root certificates to trust (e.g. the emulator's `ca_cert`).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM text of extra root certificates to trust.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    /// An explicit proxy URL. Hosts pass it explicitly: their environment changes do not reach this library.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// Whole-request timeout in seconds (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// An access token for Graph (first in precedence).
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// Tenant, to authenticate as the app with its certificate.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Client id (appId) to authenticate as, or of a user-assigned managed identity.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Authenticate with a managed identity.
+    #[serde(default)]
+    pub managed_identity: bool,
+    /// Environment variables as the host sees them (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH`, …). The process environment is not read.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Drop for ConnectionSettings {
+    fn drop(&mut self) {
+        self.access_token.zeroize();
+        for v in self.environment.values_mut() {
+            v.zeroize();
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionSettings")
+            .field("cloud", &self.cloud)
+            .field("graph_url", &self.graph_url)
+            .field("login_url", &self.login_url)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("managed_identity", &self.managed_identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The object an operation is about.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetSettings {
+    /// `application` (default), `servicePrincipal`, `agentIdentityBlueprint`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The object id.
+    #[serde(default)]
+    pub object_id: Option<String>,
+    /// The appId (client id), when the object id is not known.
+    #[serde(default)]
+    pub app_id: Option<String>,
+}
+
+impl TargetSettings {
+    /// The target, through the client's one translation of a user's words ([`TargetChoice`]).
+    pub(crate) fn target(&self) -> Result<Target, ApiError> {
+        Ok(TargetChoice {
+            kind: self.kind.clone(),
+            object_id: self.object_id.clone(),
+            app_id: self.app_id.clone(),
+        }
+        .target()?)
+    }
+}
+
+/// A connection to the service: the Graph client with its token cache and shared throttle. Cheap to share
+/// between threads; every operation may run concurrently.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    client: GraphClient,
+}
+
+impl Connection {
+    /// Builds the connection. `certificate` authenticates as the app when `tenantId` and `clientId` are set and
+    /// no token is given. Nothing is sent yet.
+    pub fn open(
+        settings: &ConnectionSettings,
+        certificate: Option<Arc<SigningIdentity>>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ApiError> {
+        let mut roots = match &settings.ca_file {
+            Some(p) => Some(read_named_file("caFile", p)?),
+            None => None,
+        };
+        if let Some(pem) = &settings.ca_pem {
+            roots
+                .get_or_insert_with(Vec::new)
+                .extend_from_slice(format!("\n{pem}\n").as_bytes());
+        }
+        // The same translation the CLI uses: the host's certificate is the one it signs in with.
+        let choices = ConnectionChoices {
+            cloud: settings.cloud.clone(),
+            graph_url: settings.graph_url.clone(),
+            login_url: settings.login_url.clone(),
+            api_version: settings.api_version.clone(),
+            extra_roots_pem: roots,
+            proxy: settings.proxy.clone(),
+            request_timeout: settings.timeout_secs.map(Duration::from_secs),
+            access_token: settings.access_token.clone().map(Zeroizing::new),
+            tenant_id: settings.tenant_id.clone(),
+            client_id: settings.client_id.clone(),
+            sign_in_certificate: certificate,
+            proof_certificate: None,
+            managed_identity: settings.managed_identity,
+        };
+        let env = |k: &str| {
+            settings
+                .environment
+                .get(k)
+                .filter(|v| !v.is_empty())
+                .cloned()
+        };
+        Ok(Connection {
+            client: choices.connect(&env, clock)?,
+        })
+    }
+
+    /// The Graph client.
+    pub fn client(&self) -> &GraphClient {
+        &self.client
+    }
+
+    /// Where the connection goes and as whom, without secrets: `{graphUrl, loginUrl, cloud, apiVersion,
+    /// credential}`.
+    pub fn describe(&self) -> Value {
+        let e = self.client.endpoints();
+        json!({
+            "graphUrl": e.graph,
+            "loginUrl": e.login,
+            "cloud": e.cloud.to_string(),
+            "apiVersion": e.api_version.as_str(),
+            "credential": self.client.tokens().credential().describe(),
+        })
+    }
+
+    /// An object's key credentials: `{id, appId, keys: [{keyId, thumbprint, displayName, type, usage,
+    /// startDateTime, endDateTime, daysLeft, status, signs}]}`. `signer` marks the caller's certificate.
+    pub async fn list_keys(
+        &self,
+        target: &TargetSettings,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let keys = self.client.resolve(&target.target()?).await?;
+        let now = self.client.clock().now();
+        Ok(json!({
+            "id": keys.id,
+            "appId": keys.app_id,
+            "keys": roll::summarize(&keys.keys, now, signer.map(SigningIdentity::certificate)),
+        }))
+    }
+
+    /// The object id a proof for `target` must carry (a read when the target is named by appId).
+    async fn object_id(&self, target: &Target) -> Result<Uuid, ApiError> {
+        match target.object {
+            ObjectRef::Id(id) => Ok(id),
+            ObjectRef::AppId(_) => Ok(self.client.resolve(target).await?.id),
+        }
+    }
+
+    /// `addKey`: the new certificate as a key credential, with the given proof or one minted with `signer` (a
+    /// current certificate of the object). `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`.
+    pub async fn add_key(
+        &self,
+        settings: &AddKeySettings,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let target = settings.target.target()?;
+        let bytes = match (&settings.certificate, &settings.certificate_file) {
+            (Some(text), None) => text.as_bytes().to_vec(),
+            (None, Some(path)) => read_named_file("certificateFile", path)?,
+            _ => {
+                return Err(ApiError::settings(
+                    "addKey settings",
+                    "give the new certificate as certificate (base64 or PEM) or certificateFile, one of them",
+                ));
+            }
+        };
+        let public = cert::load_public_certificate(&bytes, None)?;
+        let built = settings.key.builder(public.certificate.clone())?.build()?;
+        let proof = self
+            .proof_for(&target, settings.proof.as_deref(), signer)
+            .await?;
+        let request = AddKeyRequest {
+            key_credential: built.key_credential,
+            password_credential: settings.password_credential.as_ref().map(|p| {
+                keyroll_proto::credential::PasswordCredential::with_secret(p.secret_text.clone())
+            }),
+            proof,
+        };
+        let outcome = self
+            .client
+            .add_key(&target, &request, &public.certificate)
+            .await?;
+        let mut warnings = built.warnings;
+        warnings.extend(public.notice);
+        Ok(json!({
+            "keyId": outcome.credential.key_id,
+            "thumbprint": public.certificate.sha1_hex(),
+            "recovered": outcome.recovered,
+            "attempts": outcome.attempts,
+            "keyCredential": outcome.credential,
+            "warnings": warnings,
+        }))
+    }
+
+    /// `removeKey` with the given proof or one minted with `signer`: `{keyId, removed: true}`.
+    pub async fn remove_key(
+        &self,
+        settings: &RemoveKeySettings,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let target = settings.target.target()?;
+        let key_id = parse_guid("removeKey settings (keyId)", &settings.key_id)?;
+        let proof = self
+            .proof_for(&target, settings.proof.as_deref(), signer)
+            .await?;
+        self.client
+            .remove_key(&target, key_id, &proof, settings.force)
+            .await?;
+        Ok(json!({ "keyId": key_id, "removed": true }))
+    }
+
+    async fn proof_for(
+        &self,
+        target: &Target,
+        given: Option<&str>,
+        signer: Option<&SigningIdentity>,
+    ) -> Result<String, ApiError> {
+        match (given.filter(|p| !p.trim().is_empty()), signer) {
+            (Some(p), _) => Ok(p.trim().to_string()),
+            (None, Some(identity)) => {
+                let object_id = self.object_id(target).await?;
+                let now = self.client.clock().now();
+                Ok(proof::mint(identity, &ProofRequest::new(object_id), now)?.into_string())
+            }
+            (None, None) => Err(ApiError::settings(
+                "proof",
+                "give a proof, or a current certificate of the object to mint one with",
+            )),
+        }
+    }
+
+    /// Rolls the object from `current` to `new` (both with their keys). A roll that does not complete is an
+    /// [`ApiError::Roll`] carrying the report.
+    pub async fn roll(
+        &self,
+        settings: &RollSettings,
+        current: Arc<SigningIdentity>,
+        new: Arc<SigningIdentity>,
+    ) -> Result<Value, ApiError> {
+        let spec = settings.spec(current, new)?;
+        roll_outcome(roll::roll(&self.client, &spec, &NoProgress).await)
+    }
+
+    /// Starts the same roll as [`Connection::roll`] in the background on the current tokio runtime and returns
+    /// at once; [`RollOperation::poll`] reports its progress and, at the end, its outcome. Settings are checked
+    /// before anything starts. Must be called from within a tokio runtime.
+    pub fn start_roll(
+        &self,
+        settings: &RollSettings,
+        current: Arc<SigningIdentity>,
+        new: Arc<SigningIdentity>,
+    ) -> Result<RollOperation, ApiError> {
+        let spec = settings.spec(current, new)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            ApiError::settings("roll", "a background roll needs a tokio runtime to run on")
+        })?;
+        let recorder = Arc::new(Recorder::default());
+        let client = self.client.clone();
+        let progress = recorder.clone();
+        let task = runtime.spawn(async move {
+            let outcome = roll_outcome(roll::roll(&client, &spec, progress.as_ref()).await);
+            progress.lock().outcome = Some(outcome.map_err(|e| e.report()));
+        });
+        Ok(RollOperation { recorder, task })
+    }
+}
+
+pub(crate) fn roll_outcome(report: RollReport) -> Result<Value, ApiError> {
+    if report.success {
+        serde_json::to_value(&report).map_err(|e| ApiError::settings("report", e.to_string()))
+    } else {
+        Err(ApiError::Roll(Box::new(report)))
+    }
+}

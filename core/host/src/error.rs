@@ -1,0 +1,285 @@
+//! The error object hosts show (`ErrorReport`), the errors of this API (`ApiError`) and how each error of the
+//! libraries becomes one: the kind from its `kind()`, a stable code, the message with the fix, request ids.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use keyroll_client::auth::AuthError;
+use keyroll_client::cloud::EndpointError;
+use keyroll_client::graph::GraphError;
+use keyroll_client::http::HttpSetupError;
+use keyroll_client::roll::RollReport;
+use keyroll_client::settings::{ConnectError, Setting, SettingsError};
+use keyroll_proto::cert::CertError;
+use keyroll_proto::credential::{CredentialError, ValidationErrors};
+use keyroll_proto::proof::ProofError;
+
+/// What kind of failure an [`ErrorReport`] describes (the libraries' one classification), so that a host can map
+/// it to its own conventions (exit codes, exception types) without reading messages.
+pub use keyroll_proto::ErrorKind;
+
+/// The error object hosts show: everything needed to act, and to quote to support.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorReport {
+    /// The kind of failure.
+    pub kind: ErrorKind,
+    /// A stable code: Graph's error code for service errors (e.g. `Authentication_MissingOrMalformed`), the
+    /// OAuth error for token refusals, else one of this module's codes (`settings`, `certificate`, …).
+    pub code: String,
+    /// What went wrong and how to fix it.
+    pub message: String,
+    /// The HTTP status, when the service answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// The service's `request-id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Our `client-request-id` of the failed request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
+    /// AADSTS codes of a token refusal.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aadsts_codes: Vec<u32>,
+    /// Each broken rule of an invalid request: `{field, graphCode, graphMessage, message}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<Value>,
+    /// The roll report of a failed roll: what the object holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Value>,
+}
+
+impl ErrorReport {
+    /// A report with only kind, code and message.
+    pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorReport {
+            kind,
+            code: code.into(),
+            message: message.into(),
+            http_status: None,
+            request_id: None,
+            client_request_id: None,
+            aadsts_codes: Vec::new(),
+            issues: Vec::new(),
+            report: None,
+        }
+    }
+
+    /// The report as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            // Serializing strings and numbers cannot fail; keep a valid object regardless.
+            r#"{"kind":"input","code":"internal","message":"the error could not be serialized"}"#
+                .into()
+        })
+    }
+}
+
+/// Why a host-facing operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The settings JSON is not what the operation takes.
+    #[error("invalid {what}: {detail}")]
+    Settings {
+        /// Which settings.
+        what: &'static str,
+        /// What is wrong, with the fix.
+        detail: String,
+    },
+    /// A file named by a setting cannot be read.
+    #[error("cannot read {what} {path}: {detail}")]
+    File {
+        /// Which setting.
+        what: &'static str,
+        /// The path given.
+        path: String,
+        /// The OS error.
+        detail: String,
+    },
+    /// A certificate or key.
+    #[error(transparent)]
+    Cert(#[from] CertError),
+    /// Minting or assembling a proof.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    /// Building a key credential.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// An endpoint URL.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The HTTP client settings.
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+    /// Authentication.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A Graph call.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// A roll that did not complete; the report says what the object holds.
+    #[error("{}", .0.error.as_deref().unwrap_or("the roll did not complete"))]
+    Roll(Box<RollReport>),
+}
+
+impl ApiError {
+    pub(crate) fn settings(what: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Settings {
+            what,
+            detail: detail.into(),
+        }
+    }
+
+    /// The error object for hosts.
+    pub fn report(&self) -> ErrorReport {
+        let message = self.to_string();
+        match self {
+            ApiError::Settings { .. } => ErrorReport::new(ErrorKind::Input, "settings", message),
+            ApiError::File { .. } => ErrorReport::new(ErrorKind::Input, "file", message),
+            ApiError::Cert(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
+            ApiError::Proof(_) => ErrorReport::new(ErrorKind::Input, "proof", message),
+            ApiError::Credential(CredentialError::Invalid(v)) => validation_report(v, message),
+            ApiError::Credential(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
+            ApiError::Endpoint(_) => ErrorReport::new(ErrorKind::Input, "endpoint", message),
+            ApiError::Http(_) => ErrorReport::new(ErrorKind::Input, "http_settings", message),
+            ApiError::Auth(a) => auth_report(a, message),
+            ApiError::Graph(g) => graph_report(g, message),
+            ApiError::Roll(r) => {
+                // A roll refused before anything was written is the caller's input (same certificate, not yet
+                // valid, a removal that could not be verified): kind `input`, code `roll_refused`.
+                let (kind, code) = if r.refusal.is_some() {
+                    (ErrorKind::Input, "roll_refused")
+                } else if r.transport_failure {
+                    (ErrorKind::Transport, "roll_incomplete")
+                } else {
+                    (ErrorKind::Service, "roll_incomplete")
+                };
+                let mut e = ErrorReport::new(kind, code, message);
+                e.report = serde_json::to_value(r.as_ref()).ok();
+                e
+            }
+        }
+    }
+}
+
+pub(crate) fn validation_report(v: &ValidationErrors, message: String) -> ErrorReport {
+    let code = v
+        .first()
+        .map(|i| i.graph_code())
+        .unwrap_or("Request_BadRequest");
+    let mut e = ErrorReport::new(ErrorKind::Input, code, message);
+    e.issues =
+        v.0.iter()
+            .map(|i| {
+                json!({
+                    "field": i.field,
+                    "graphCode": i.graph_code(),
+                    "graphMessage": i.graph_message(),
+                    "message": i.to_string(),
+                })
+            })
+            .collect();
+    e
+}
+
+pub(crate) fn auth_report(a: &AuthError, message: String) -> ErrorReport {
+    let kind = a.kind();
+    match a {
+        AuthError::Refused {
+            status,
+            error,
+            codes,
+            ..
+        } => {
+            let mut e = ErrorReport::new(kind, error.clone(), message);
+            e.http_status = Some(*status);
+            e.aadsts_codes = codes.clone();
+            e
+        }
+        AuthError::ManagedIdentity { status, .. } => {
+            let mut e = ErrorReport::new(kind, "managed_identity", message);
+            e.http_status = Some(*status);
+            e
+        }
+        AuthError::Transport { .. } => ErrorReport::new(kind, "transport", message),
+        AuthError::InvalidResponse { .. } => ErrorReport::new(kind, "invalid_response", message),
+        _ => ErrorReport::new(kind, "credentials", message),
+    }
+}
+
+pub(crate) fn graph_report(g: &GraphError, message: String) -> ErrorReport {
+    // The kind is the error's own (one classification, in the client); the code is this API's stable name.
+    let kind = g.kind();
+    if let Some(s) = g.service() {
+        let mut e = ErrorReport::new(kind, s.code.clone(), message);
+        e.http_status = Some(s.status);
+        e.request_id = s.request_id.clone();
+        e.client_request_id = Some(s.client_request_id.clone()).filter(|c| !c.is_empty());
+        return e;
+    }
+    let code = match g {
+        GraphError::Auth(a) => return auth_report(a, message),
+        GraphError::Invalid(v) => return validation_report(v, message),
+        GraphError::Transport {
+            client_request_id, ..
+        }
+        | GraphError::OutcomeUnknown {
+            client_request_id, ..
+        } => {
+            let code = if matches!(g, GraphError::Transport { .. }) {
+                "transport"
+            } else {
+                "outcome_unknown"
+            };
+            let mut e = ErrorReport::new(kind, code, message);
+            e.client_request_id = Some(client_request_id.clone()).filter(|c| !c.is_empty());
+            return e;
+        }
+        GraphError::InvalidResponse { request_id, .. } => {
+            let mut e = ErrorReport::new(kind, "invalid_response", message);
+            e.request_id = request_id.clone();
+            return e;
+        }
+        GraphError::ProofRejected(_) => "proof_rejected",
+        GraphError::ProofNotMinted(_) => "proof",
+        GraphError::Credential(_) => "certificate",
+        GraphError::AlreadyPresent { .. } => "already_present",
+        GraphError::KeyNotFound { .. } => "key_not_found",
+        GraphError::AppIdAsObjectId { .. } => "app_id_as_object_id",
+        GraphError::Refused(_) => "refused",
+        _ => "graph",
+    };
+    ErrorReport::new(kind, code, message)
+}
+
+/// The JSON name of a setting, as a host writes it.
+pub(crate) fn setting_name(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Cloud => "cloud",
+        Setting::ApiVersion => "apiVersion",
+        Setting::TargetKind => "target (kind)",
+        Setting::ObjectId => "target (objectId)",
+        Setting::AppId => "target (appId)",
+        Setting::Target => "target",
+        _ => "settings",
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        ApiError::settings(setting_name(e.setting), e.problem)
+    }
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::Settings(s) => s.into(),
+            ConnectError::Endpoint(e) => ApiError::Endpoint(e),
+            ConnectError::Auth(e) => ApiError::Auth(e),
+            ConnectError::Http(e) => ApiError::Http(e),
+            other => ApiError::settings("connection settings", other.to_string()),
+        }
+    }
+}
