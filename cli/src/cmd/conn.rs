@@ -202,17 +202,13 @@ pub fn graph_failure(e: GraphError) -> Failure {
             Some("in keyroll: repeat with --force to remove it anyway")
         }
         GraphError::AppIdAsObjectId { .. } => Some("in keyroll: --app-id"),
-        // Hints core words as concepts, for the service's answers and the transport.
-        other => {
-            let text = other.to_string();
-            if text.contains("TLS certificate is not trusted") {
-                Some("in keyroll: --ca-cert FILE")
-            } else if text.contains("by its appId instead") {
-                Some("in keyroll: --app-id")
-            } else {
-                None
-            }
+        // Hints core words as concepts: an untrusted server certificate, and an object id Graph does not know
+        // (perhaps an appId).
+        other if other.is_untrusted_certificate() => Some("in keyroll: --ca-cert FILE"),
+        other if other.service().is_some_and(|s| s.status == 404) => {
+            Some("in keyroll: an appId is given with --app-id")
         }
+        _ => None,
     };
     match advice {
         Some(a) => Failure::of(kind, anyhow::anyhow!("{e} ({a})")),

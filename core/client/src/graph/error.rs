@@ -195,6 +195,12 @@ impl GraphError {
             GraphError::AppIdAsObjectId { .. } => ErrorKind::Input,
         }
     }
+    /// Whether the failure is the server's TLS certificate not being trusted (the rule lives in
+    /// `http::is_certificate_failure`): a face may then name its own way to trust a CA.
+    pub fn is_untrusted_certificate(&self) -> bool {
+        matches!(self, GraphError::Transport { detail, .. } if crate::http::is_certificate_failure(detail))
+    }
+
     /// The service error, if this is one.
     pub fn service(&self) -> Option<&ServiceError> {
         match self {
