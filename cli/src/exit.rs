@@ -1,12 +1,44 @@
-//! Mapping outcomes to the documented exit codes, and printing error chains.
+//! The documented exit codes (one table, [`EXIT_CODES`], shown in every command's `--help` and copied in the
+//! README), the mapping from an error's kind to its code ([`exit_code`]), and printing a failure: the error chain
+//! on stderr, and under `--output json` also the error object on stdout.
 //!
-//! Exit codes: 0 success, 1 a negative verdict (`proof inspect`) or a roll that did not complete, 2 bad input or a
-//! local refusal (nothing was sent), 3 the service refused, 4 the service could not be reached. Errors map to
-//! them by their kind ([`exit_code`]), in this one place.
+//! Errors map to codes by their kind, in this one place.
 
+use std::fmt;
 use std::process::ExitCode;
 
+use keyroll_host::{ApiError, ErrorReport};
 use keyroll_proto::ErrorKind;
+
+/// Every exit code `keyroll` uses and what it means: the one table `--help` and the README show.
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (0, "success; `proof inspect`: the proof would be accepted"),
+    (
+        1,
+        "`proof inspect`: the proof would be rejected; `roll`: a roll did not complete",
+    ),
+    (
+        2,
+        "bad arguments or input, or refused before anything was sent",
+    ),
+    (
+        3,
+        "the service refused the request (Graph or the identity platform)",
+    ),
+    (
+        4,
+        "the service could not be reached (network, TLS, timeout)",
+    ),
+];
+
+/// The exit-code table as `--help` shows it.
+pub fn help_text() -> String {
+    let mut out = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODES {
+        out.push_str(&format!("\n  {code}  {meaning}"));
+    }
+    out
+}
 
 /// The documented exit code of an error of this kind.
 pub fn exit_code(kind: ErrorKind) -> u8 {
@@ -17,6 +49,52 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
         _ => 1,
     }
 }
+
+/// The kind of a failure known only by its exit code (a message of this CLI's own): the inverse of
+/// [`exit_code`], with 1 (a guard stopped it: a busy plan, a roll that did not complete) as `rejected`.
+fn kind_of_code(code: u8) -> ErrorKind {
+    match code {
+        2 => ErrorKind::Input,
+        3 => ErrorKind::Service,
+        4 => ErrorKind::Transport,
+        1 => ErrorKind::Rejected,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// An error whose host report (kind, stable code, request ids) is known: keyroll-host's [`ErrorReport`], the one
+/// classification every face shares, shown with this CLI's message (core's words plus this CLI's flags).
+#[derive(Debug)]
+pub struct Reported {
+    pub message: String,
+    pub report: ErrorReport,
+    /// The error itself, for advice keyed on it.
+    pub error: ApiError,
+}
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// An error of this CLI's own with a stable code for the JSON error object (`usage` for a command line clap
+/// refused, `file` for a file that cannot be read, ...).
+#[derive(Debug)]
+pub struct Coded {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Coded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Coded {}
 
 /// A command that did not succeed: the error chain and the exit code it maps to.
 #[derive(Debug)]
@@ -42,12 +120,88 @@ impl Failure {
         }
     }
 
-    /// Prints `error: …` with each cause on its own line and returns the exit code.
+    /// An error of the libraries, classified by keyroll-host (kind, code, request ids), shown with `advice`
+    /// (this CLI's flags for what core names as concepts) after core's message.
+    pub fn api(error: impl Into<ApiError>, advice: Option<&str>) -> Self {
+        let error: ApiError = error.into();
+        let report = error.report();
+        let message = match advice {
+            Some(a) => format!("{error} ({a})"),
+            None => error.to_string(),
+        };
+        Failure::of(
+            report.kind,
+            Reported {
+                message,
+                report,
+                error,
+            },
+        )
+    }
+
+    /// The same failure with `message` (this CLI's words: the option, the file, the fix) in place of the error's
+    /// own; the host report, if any, is kept for the JSON error object.
+    pub fn with_message(self, message: String) -> Self {
+        let error = match self.error.downcast::<Reported>() {
+            Ok(r) => anyhow::Error::new(Reported { message, ..r }),
+            Err(e) => anyhow::Error::new(Coded {
+                code: "input",
+                message: format!("{message} ({e:#})"),
+            }),
+        };
+        Failure {
+            code: self.code,
+            error,
+        }
+    }
+
+    /// The host report in the chain, if the error came from the libraries.
+    fn report_in_chain(&self) -> Option<&ErrorReport> {
+        self.error
+            .chain()
+            .find_map(|e| e.downcast_ref::<Reported>())
+            .map(|r| &r.report)
+    }
+
+    /// The error object of the JSON output (`docs/output.md`): kind, code, message, request ids, exit code.
+    pub fn to_json(&self) -> serde_json::Value {
+        let report = self.report_in_chain();
+        let kind = report
+            .map(|r| r.kind)
+            .unwrap_or_else(|| kind_of_code(self.code));
+        let own = self.error.chain().find_map(|e| e.downcast_ref::<Coded>());
+        let code = match (report, own) {
+            (Some(r), _) => r.code.clone(),
+            (None, Some(c)) => c.code.to_string(),
+            (None, None) => crate::output::kind_name(kind).to_string(),
+        };
+        let request_ids: Vec<&String> = report
+            .into_iter()
+            .flat_map(|r| [&r.request_id, &r.client_request_id])
+            .flatten()
+            .collect();
+        let mut message = self.error.to_string();
+        for cause in self.error.chain().skip(1) {
+            message.push_str("; caused by: ");
+            message.push_str(&cause.to_string());
+        }
+        serde_json::json!({
+            "kind": kind,
+            "code": code,
+            "message": message,
+            "requestIds": request_ids,
+            "exitCode": self.code,
+        })
+    }
+
+    /// Prints `error: …` with each cause on its own line (and, under `--output json`, the error document on
+    /// stdout) and returns the exit code.
     pub fn report(self) -> ExitCode {
         eprintln!("error: {}", self.error);
         for cause in self.error.chain().skip(1) {
             eprintln!("  caused by: {cause}");
         }
+        crate::output::print_error(&self);
         ExitCode::from(self.code)
     }
 }
@@ -59,3 +213,25 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 }
 
 pub type CmdResult = Result<ExitCode, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_maps_to_a_documented_code() {
+        for kind in [
+            ErrorKind::Input,
+            ErrorKind::Rejected,
+            ErrorKind::Service,
+            ErrorKind::Transport,
+            ErrorKind::Internal,
+        ] {
+            let code = exit_code(kind);
+            assert!(
+                EXIT_CODES.iter().any(|(c, _)| *c == code),
+                "{kind:?} -> {code}"
+            );
+        }
+    }
+}

@@ -59,20 +59,23 @@ fn flag(setting: Setting) -> &'static str {
 
 /// A refused setting in the CLI's words: the flag, then core's explanation (exit 2).
 pub fn settings_failure(e: SettingsError) -> Failure {
-    Failure::input(anyhow::anyhow!("{}: {}", flag(e.setting), e.problem))
+    let message = format!("{}: {}", flag(e.setting), e.problem);
+    Failure::api(e, None).with_message(message)
 }
 
 /// A connection that could not be set up, in the CLI's words: core names what is missing as concepts, this
 /// adds the flags that give it. Nothing was sent.
 fn connect_failure(e: ConnectError) -> Failure {
-    let kind = e.kind();
     match e {
         ConnectError::Settings(s) => settings_failure(s),
         ConnectError::Auth(a) => match auth_advice(&a) {
-            Some(advice) => Failure::of(kind, anyhow::anyhow!("{a}; {advice}")),
-            None => Failure::of(kind, a),
+            Some(advice) => {
+                let message = format!("{a}; {advice}");
+                Failure::api(a, None).with_message(message)
+            }
+            None => Failure::api(a, None),
         },
-        other => Failure::of(kind, other),
+        other => Failure::api(other, None),
     }
 }
 
@@ -142,12 +145,19 @@ impl ConnArgs {
         let extra_roots_pem =
             match &self.ca_cert {
                 Some(p) => Some(std::fs::read(p).map_err(|e| {
-                    Failure::input(anyhow::anyhow!("--ca-cert {}: {e}", p.display()))
+                    Failure::input(crate::exit::Coded {
+                        code: "file",
+                        message: format!(
+                            "--ca-cert {}: cannot read the file: {e}; give the PEM file of the CA that issued the service's TLS certificate",
+                            p.display()
+                        ),
+                    })
                 })?),
                 None => None,
             };
         let sign_in_certificate = match &self.auth_cert {
             Some(p) => Some(Arc::new(super::load_identity(
+                "--auth-cert",
                 p,
                 None,
                 self.auth_cert_password_env.as_deref(),
@@ -195,7 +205,6 @@ impl ConnArgs {
 /// The exit code comes from the error's kind (exit::exit_code); where core names a concept this CLI gives with a
 /// flag, the flag is added.
 pub fn graph_failure(e: GraphError) -> Failure {
-    let kind = e.kind();
     let advice = match &e {
         GraphError::Auth(a) => auth_advice(a),
         GraphError::Refused(Refusal::LastValidCertificate { .. }) => {
@@ -210,10 +219,7 @@ pub fn graph_failure(e: GraphError) -> Failure {
         }
         _ => None,
     };
-    match advice {
-        Some(a) => Failure::of(kind, anyhow::anyhow!("{e} ({a})")),
-        None => Failure::of(kind, e),
-    }
+    Failure::api(e, advice)
 }
 
 /// A current-thread runtime for one command.

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::conn::{ConnArgs, TargetArgs, runtime};
 use crate::exit::{CmdResult, Failure};
+use crate::output::{self, Format, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct RollArgs {
@@ -45,21 +46,34 @@ pub struct RollArgs {
     verify_timeout: u64,
     /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README). Rows
     /// naming one object (by objectId or appId) are rolled once when they agree and refuse the plan when they
-    /// do not; FILE.lock beside it keeps a second keyroll off the same plan while this one runs.
-    #[arg(long, value_name = "FILE")]
+    /// do not; FILE.lock beside it keeps a second keyroll off the same plan while this one runs. Each row names
+    /// its object and certificates, so the options that do so for one roll are refused beside it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = PLAN_CONFLICTS)]
     plan: Option<PathBuf>,
     /// With --plan: rolls running at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "plan")]
     concurrency: usize,
     /// With --plan: write each row's result here (.csv or .json).
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
     #[command(flatten)]
     conn: ConnArgs,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
+
+/// The options of one roll that a plan's rows give instead (ids of the arguments): given with --plan they would
+/// be ignored, so they are refused.
+const PLAN_CONFLICTS: [&str; 8] = [
+    "object_id",
+    "app_id",
+    "target",
+    "cert",
+    "cert_password_env",
+    "new_cert",
+    "new_cert_password_env",
+    "display_name",
+];
 
 /// One row of a plan file.
 #[derive(Debug, Deserialize)]
@@ -378,7 +392,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     if let Some(path) = &args.results {
         write_results(path, &reports)?;
     }
-    print_reports(&reports, args.json, elapsed)?;
+    print_reports(&reports, args.output.format(), elapsed)?;
     Ok(exit_for(&reports))
 }
 
@@ -406,19 +420,19 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         .target()
         .map_err(|e| ctx(plan_setting_failure(e)))?;
         let current = super::load_identity(
+            &format!("--plan row {}, column cert,", i + 1),
             &relative(&base, &row.cert),
             None,
             row.cert_password_env.as_deref(),
             "the plan's certPasswordEnv column",
-        )
-        .map_err(ctx)?;
+        )?;
         let new = super::load_identity(
+            &format!("--plan row {}, column newCert,", i + 1),
             &relative(&base, &row.new_cert),
             None,
             row.new_cert_password_env.as_deref(),
             "the plan's newCertPasswordEnv column",
-        )
-        .map_err(ctx)?;
+        )?;
         specs.push(RollSpec {
             target,
             current: Arc::new(current),
@@ -454,12 +468,14 @@ fn single_spec(args: &RollArgs) -> Result<(RollSpec, Option<String>), Failure> {
     };
     let target = args.target.target()?;
     let current = super::load_identity(
+        "--cert",
         cert,
         None,
         args.cert_password_env.as_deref(),
         "--cert-password-env",
     )?;
     let new = super::load_identity(
+        "--new-cert",
         new_cert,
         None,
         args.new_cert_password_env.as_deref(),
@@ -484,58 +500,56 @@ fn single_spec(args: &RollArgs) -> Result<(RollSpec, Option<String>), Failure> {
     Ok((spec, auth_client_id))
 }
 
-/// The reports as JSON, as a single roll's steps, or as a plan's summary with its failures; then this CLI's
-/// spelling of what core names as concepts.
-fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Result<(), Failure> {
+/// The reports as a JSON document, as TSV rows, as a single roll's steps, or as a plan's summary with its
+/// failures; then this CLI's spelling of what core names as concepts.
+fn print_reports(reports: &[RollReport], format: Format, elapsed: Duration) -> Result<(), Failure> {
     let failed = reports.iter().filter(|r| !r.success).count();
-    if json {
-        if reports.len() == 1 {
-            super::print_json(&reports[0])?;
-        } else {
-            super::print_json(&reports)?;
+    match format {
+        Format::Json => {
+            let advice = single_refusal(reports).map(refusal_advice);
+            output::print_document(super::roll_output::document(
+                reports,
+                elapsed,
+                exit_code_for(reports),
+                advice,
+            ))?
         }
-    } else if reports.len() == 1 {
-        let r = &reports[0];
-        for s in &r.steps {
-            let tag = match s.status {
-                StepStatus::Done => "done",
-                StepStatus::Skipped => "skipped",
-                StepStatus::Failed => "FAILED",
-            };
-            println!("{:<7} {:<8} {}", s.step, tag, s.detail);
+        Format::Tsv => super::roll_output::print_tsv(reports),
+        Format::Table if reports.len() == 1 => {
+            let r = &reports[0];
+            for s in &r.steps {
+                let tag = match s.status {
+                    StepStatus::Done => "done",
+                    StepStatus::Skipped => "skipped",
+                    StepStatus::Failed => "FAILED",
+                };
+                println!("{:<7} {:<8} {}", s.step, tag, s.detail);
+            }
+            println!("state: {}", r.state);
         }
-        println!("state: {}", r.state);
-    } else {
-        println!(
-            "{} rolls in {:.1} s: {} succeeded, {failed} failed",
-            reports.len(),
-            elapsed.as_secs_f64(),
-            reports.len() - failed
-        );
-        for r in reports.iter().filter(|r| !r.success) {
+        Format::Table => {
             println!(
-                "FAILED {}: {} — {}",
-                r.target,
-                r.error.as_deref().unwrap_or(""),
-                r.state
+                "{} rolls in {:.1} s: {} succeeded, {failed} failed",
+                reports.len(),
+                elapsed.as_secs_f64(),
+                reports.len() - failed
             );
+            for r in reports.iter().filter(|r| !r.success) {
+                println!(
+                    "FAILED {}: {} — {}",
+                    r.target,
+                    r.error.as_deref().unwrap_or(""),
+                    r.state
+                );
+            }
         }
     }
     if let Some(refusal) = single_refusal(reports) {
-        // Refused before anything was written: the input is wrong. Core names the concepts; these are the flags.
-        let advice = match refusal {
-            RollRefusal::SameCertificate { .. } => {
-                " (in keyroll: the new one with --new-cert, the current one with --cert)"
-            }
-            RollRefusal::RemoveOldWithoutTenant => {
-                " (in keyroll: --tenant-id, or the plan's tenantId column; or leave out --remove-old)"
-            }
-            RollRefusal::RemoveOldWithoutClientId => {
-                " (in keyroll: --client-id, or the plan's clientId column; or leave out --remove-old)"
-            }
-            _ => "",
-        };
-        eprintln!("error: {refusal}{advice}\n  {}", reports[0].state);
+        eprintln!(
+            "error: {refusal}{}\n  {}",
+            refusal_advice(refusal),
+            reports[0].state
+        );
     } else {
         let mut advice: Vec<&str> = reports
             .iter()
@@ -549,6 +563,22 @@ fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Resul
     Ok(())
 }
 
+/// This CLI's flags for what a refusal before any write names as concepts (the input is wrong).
+fn refusal_advice(refusal: &RollRefusal) -> &'static str {
+    match refusal {
+        RollRefusal::SameCertificate { .. } => {
+            " (in keyroll: the new one with --new-cert, the current one with --cert)"
+        }
+        RollRefusal::RemoveOldWithoutTenant => {
+            " (in keyroll: --tenant-id, or the plan's tenantId column; or leave out --remove-old)"
+        }
+        RollRefusal::RemoveOldWithoutClientId => {
+            " (in keyroll: --client-id, or the plan's clientId column; or leave out --remove-old)"
+        }
+        _ => "",
+    }
+}
+
 /// The refusal of a single roll refused before anything was written.
 fn single_refusal(reports: &[RollReport]) -> Option<&RollRefusal> {
     reports
@@ -559,23 +589,27 @@ fn single_refusal(reports: &[RollReport]) -> Option<&RollRefusal> {
 
 /// The documented exit code of a run: 0 all rolled; 2 a single roll refused before any write; 4 unreachable;
 /// 3 the service refused the first read of a single roll; else 1 (a roll that did not complete).
-fn exit_for(reports: &[RollReport]) -> ExitCode {
+fn exit_code_for(reports: &[RollReport]) -> u8 {
     if reports.iter().all(|r| r.success) {
-        ExitCode::SUCCESS
+        0
     } else if single_refusal(reports).is_some() {
-        ExitCode::from(2)
+        2
     } else if reports.iter().any(|r| r.transport_failure) {
-        ExitCode::from(4)
+        4
     } else if reports.len() == 1
         && reports[0]
             .steps
             .iter()
             .any(|s| s.step == "read" && s.status == StepStatus::Failed)
     {
-        ExitCode::from(3)
+        3
     } else {
-        ExitCode::from(1)
+        1
     }
+}
+
+fn exit_for(reports: &[RollReport]) -> ExitCode {
+    ExitCode::from(exit_code_for(reports))
 }
 
 fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {
