@@ -218,6 +218,26 @@ pub type CmdResult = Result<ExitCode, Failure>;
 mod tests {
     use super::*;
 
+    /// The README's exit-code table is this one, row for row.
+    #[test]
+    fn the_readme_table_is_this_table() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("| Exit code | Meaning |")
+            .expect("the README has the exit-code table");
+        let rows: Vec<String> = readme[start..]
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(str::to_string)
+            .collect();
+        let ours: Vec<String> = EXIT_CODES
+            .iter()
+            .map(|(code, meaning)| format!("| {code} | {meaning} |"))
+            .collect();
+        assert_eq!(rows, ours);
+    }
+
     #[test]
     fn every_kind_maps_to_a_documented_code() {
         for kind in [

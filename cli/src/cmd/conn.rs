@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use keyroll_client::auth::AuthError;
 use keyroll_client::graph::{GraphClient, GraphError, LogEvent, Refusal, Target};
+use keyroll_client::http::HttpSetupError;
 use keyroll_client::settings::{
     ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
 };
@@ -193,7 +194,14 @@ impl ConnArgs {
         let mut client = self
             .choices(cert)?
             .connect(&env, Arc::new(SystemClock))
-            .map_err(connect_failure)?;
+            .map_err(|e| match (&e, &self.ca_cert) {
+                // Core speaks of "the CA certificate file"; here it has an option and a path.
+                (ConnectError::Http(HttpSetupError::BadRoots(_)), Some(path)) => {
+                    let message = format!("--ca-cert {}: {e}", path.display());
+                    Failure::api(e, None).with_message(message)
+                }
+                _ => connect_failure(e),
+            })?;
         if self.verbose {
             client = client.with_logger(Arc::new(|e: &LogEvent| eprintln!("[http] {}", e.line)));
         }

@@ -93,6 +93,9 @@ pub struct RemoveArgs {
     /// Remove the key holding this certificate.
     #[arg(long, value_name = "FILE")]
     remove_cert: Option<PathBuf>,
+    /// Name of an environment variable holding the password of a PFX given as --remove-cert.
+    #[arg(long, value_name = "VAR", requires = "remove_cert")]
+    remove_cert_password_env: Option<String>,
     /// Remove it even if it is the object's last currently valid certificate (the object could then no longer
     /// use addKey; only a PATCH of all its keys would repair it).
     #[arg(long)]
@@ -297,8 +300,13 @@ fn remove(args: RemoveArgs) -> CmdResult {
         .remove_cert
         .as_ref()
         .map(|p| {
-            super::load_public("--remove-cert", p, None, "--cert-password-env")
-                .map(|c| c.certificate)
+            super::load_public(
+                "--remove-cert",
+                p,
+                args.remove_cert_password_env.as_deref(),
+                "--remove-cert-password-env",
+            )
+            .map(|c| c.certificate)
         })
         .transpose()?;
     let client = args.conn.client(source.identity())?;
