@@ -375,7 +375,7 @@ pub fn run(args: RollArgs) -> CmdResult {
         let cp: Arc<dyn Progress> = p.clone();
         let out = rt.block_on(async {
             let client = client.clone();
-            roll::roll_many(&client, specs, args.concurrency, cp).await
+            roll::roll_many(&client, specs, roll::BulkOptions::new(args.concurrency), cp).await
         });
         match out {
             Ok(out) => {
@@ -525,7 +525,7 @@ fn print_reports(reports: &[RollReport], format: Format, elapsed: Duration) -> R
                 };
                 println!("{:<7} {:<8} {}", s.step, tag, s.detail);
             }
-            println!("state: {}", r.state);
+            println!("state: {} ({})", r.detail, r.state);
         }
         Format::Table => {
             println!(
@@ -539,7 +539,7 @@ fn print_reports(reports: &[RollReport], format: Format, elapsed: Duration) -> R
                     "FAILED {}: {} — {}",
                     r.target,
                     r.error.as_deref().unwrap_or(""),
-                    r.state
+                    r.detail
                 );
             }
         }
@@ -548,7 +548,7 @@ fn print_reports(reports: &[RollReport], format: Format, elapsed: Duration) -> R
         eprintln!(
             "error: {refusal}{}\n  {}",
             refusal_advice(refusal),
-            reports[0].state
+            reports[0].detail
         );
     } else {
         let mut advice: Vec<&str> = reports
@@ -629,6 +629,7 @@ fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {
             "newKeyId",
             "removedKeyIds",
             "state",
+            "detail",
             "error",
         ])
         .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;
@@ -644,7 +645,8 @@ fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {
                     .map(|k| k.to_string())
                     .collect::<Vec<_>>()
                     .join(" "),
-                r.state.clone(),
+                r.state.to_string(),
+                r.detail.clone(),
                 r.error.clone().unwrap_or_default(),
             ])
             .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;

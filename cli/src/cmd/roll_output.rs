@@ -88,6 +88,7 @@ pub fn print_tsv(reports: &[RollReport]) {
             "success",
             "newKeyId",
             "removedKeyIds",
+            "detail",
             "error",
         ],
         reports.iter().enumerate().map(|(i, r)| {
@@ -103,6 +104,7 @@ pub fn print_tsv(reports: &[RollReport]) {
                     .map(|k| k.to_string())
                     .collect::<Vec<_>>()
                     .join(","),
+                r.detail.clone(),
                 r.error.clone().unwrap_or_default(),
             ]
         }),
