@@ -90,6 +90,14 @@ fn file_failure(
         ),
         _ => String::new(),
     };
-    let message = format!("{flag} {}: {problem}{advice}", path.display());
+    let message = match key {
+        // Parsed together: the problem may be in either file.
+        Some(k) if flag != "--key" => format!(
+            "{flag} {} with --key {}: {problem}{advice}",
+            path.display(),
+            k.display()
+        ),
+        _ => format!("{flag} {}: {problem}{advice}", path.display()),
+    };
     Failure::api(keyroll_host::ApiError::Cert(e), None).with_message(message)
 }

@@ -51,7 +51,7 @@ pub struct RollArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = PLAN_CONFLICTS)]
     plan: Option<PathBuf>,
     /// With --plan: rolls running at once.
-    #[arg(long, value_name = "N", default_value_t = 8, requires = "plan")]
+    #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
     /// With --plan: write each row's result here (.csv or .json).
     #[arg(long, value_name = "FILE")]
