@@ -7,7 +7,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use keyroll_host::{ApiError, ErrorReport};
+use keyroll_client::auth::AuthError;
+use keyroll_client::graph::GraphError;
 use keyroll_proto::ErrorKind;
 
 /// Every exit code `keyroll` uses and what it means: the one table `--help` and the README show.
@@ -62,14 +63,18 @@ fn kind_of_code(code: u8) -> ErrorKind {
     }
 }
 
-/// An error whose host report (kind, stable code, request ids) is known: keyroll-host's [`ErrorReport`], the one
-/// classification every face shares, shown with this CLI's message (core's words plus this CLI's flags).
+/// An error of the libraries with what the JSON error object says besides the message: its kind (the error's
+/// own `kind()`), a stable code and the request ids to quote to support, read from the error itself (Graph's
+/// error code and request ids on a service refusal, the OAuth error of a token refusal) as keyroll-host's
+/// `ErrorReport` reads them for the other faces.
 #[derive(Debug)]
 pub struct Reported {
     pub message: String,
-    pub report: ErrorReport,
-    /// The error itself, for advice keyed on it.
-    pub error: ApiError,
+    pub kind: ErrorKind,
+    pub code: String,
+    pub request_ids: Vec<String>,
+    /// The error itself, for advice keyed on it (not a cause: its message is in `message` already).
+    pub original: anyhow::Error,
 }
 
 impl fmt::Display for Reported {
@@ -80,7 +85,55 @@ impl fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
-/// An error of this CLI's own with a stable code for the JSON error object (`usage` for a command line clap
+/// The stable code and the request ids of a Graph failure.
+fn graph_code(e: &GraphError) -> (String, Vec<String>) {
+    if let Some(s) = e.service() {
+        let ids = s
+            .request_id
+            .iter()
+            .cloned()
+            .chain([s.client_request_id.clone()]);
+        return (s.code.clone(), ids.filter(|i| !i.is_empty()).collect());
+    }
+    let (code, ids) = match e {
+        GraphError::Auth(a) => return (auth_code(a), Vec::new()),
+        GraphError::Transport {
+            client_request_id, ..
+        } => ("transport", vec![client_request_id.clone()]),
+        GraphError::OutcomeUnknown {
+            client_request_id, ..
+        } => ("outcome_unknown", vec![client_request_id.clone()]),
+        GraphError::InvalidResponse { request_id, .. } => {
+            ("invalid_response", request_id.iter().cloned().collect())
+        }
+        GraphError::Invalid(_) => ("invalid_request", Vec::new()),
+        GraphError::ProofRejected(_) => ("proof_rejected", Vec::new()),
+        GraphError::ProofNotMinted(_) => ("proof", Vec::new()),
+        GraphError::Credential(_) => ("certificate", Vec::new()),
+        GraphError::AlreadyPresent { .. } => ("already_present", Vec::new()),
+        GraphError::KeyNotFound { .. } => ("key_not_found", Vec::new()),
+        GraphError::AppIdAsObjectId { .. } => ("app_id_as_object_id", Vec::new()),
+        GraphError::Refused(_) => ("refused", Vec::new()),
+        _ => ("graph", Vec::new()),
+    };
+    (
+        code.to_string(),
+        ids.into_iter().filter(|i| !i.is_empty()).collect(),
+    )
+}
+
+/// The stable code of an authentication failure: the OAuth error of a refusal, else its family.
+fn auth_code(a: &AuthError) -> String {
+    match a {
+        AuthError::Refused { error, .. } => error.clone(),
+        AuthError::ManagedIdentity { .. } => "managed_identity".into(),
+        AuthError::Transport { .. } => "transport".into(),
+        AuthError::InvalidResponse { .. } => "invalid_response".into(),
+        _ => "credentials".into(),
+    }
+}
+
+/// A message of this CLI's own with a stable code for the JSON error object (`usage` for a command line clap
 /// refused, `file` for a file that cannot be read, ...).
 #[derive(Debug)]
 pub struct Coded {
@@ -120,27 +173,54 @@ impl Failure {
         }
     }
 
-    /// An error of the libraries, classified by keyroll-host (kind, code, request ids), shown with `advice`
-    /// (this CLI's flags for what core names as concepts) after core's message.
-    pub fn api(error: impl Into<ApiError>, advice: Option<&str>) -> Self {
-        let error: ApiError = error.into();
-        let report = error.report();
+    /// A Graph failure, with `advice` (this CLI's flags for what core names as concepts) after core's message.
+    pub fn graph(error: GraphError, advice: Option<&str>) -> Self {
+        let (code, request_ids) = graph_code(&error);
+        Failure::new_reported(error.kind(), code, request_ids, advice, error)
+    }
+
+    /// An authentication failure.
+    pub fn auth(error: AuthError, advice: Option<&str>) -> Self {
+        let code = auth_code(&error);
+        Failure::new_reported(error.kind(), code, Vec::new(), advice, error)
+    }
+
+    /// An error of the libraries with its kind and stable code (no request was sent: no request ids).
+    pub fn local<E>(kind: ErrorKind, code: &str, error: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Failure::new_reported(kind, code.to_string(), Vec::new(), None, error)
+    }
+
+    fn new_reported<E>(
+        kind: ErrorKind,
+        code: String,
+        request_ids: Vec<String>,
+        advice: Option<&str>,
+        error: E,
+    ) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
         let message = match advice {
             Some(a) => format!("{error} ({a})"),
             None => error.to_string(),
         };
         Failure::of(
-            report.kind,
+            kind,
             Reported {
                 message,
-                report,
-                error,
+                kind,
+                code,
+                request_ids,
+                original: anyhow::Error::new(error),
             },
         )
     }
 
     /// The same failure with `message` (this CLI's words: the option, the file, the fix) in place of the error's
-    /// own; the host report, if any, is kept for the JSON error object.
+    /// own; kind, code and request ids, if any, are kept for the JSON error object.
     pub fn with_message(self, message: String) -> Self {
         let error = match self.error.downcast::<Reported>() {
             Ok(r) => anyhow::Error::new(Reported { message, ..r }),
@@ -155,17 +235,16 @@ impl Failure {
         }
     }
 
-    /// The host report in the chain, if the error came from the libraries.
-    fn report_in_chain(&self) -> Option<&ErrorReport> {
+    /// The library error's report in the chain, if the error came from the libraries.
+    pub fn reported(&self) -> Option<&Reported> {
         self.error
             .chain()
             .find_map(|e| e.downcast_ref::<Reported>())
-            .map(|r| &r.report)
     }
 
     /// The error object of the JSON output (`docs/output.md`): kind, code, message, request ids, exit code.
     pub fn to_json(&self) -> serde_json::Value {
-        let report = self.report_in_chain();
+        let report = self.reported();
         let kind = report
             .map(|r| r.kind)
             .unwrap_or_else(|| kind_of_code(self.code));
@@ -175,11 +254,7 @@ impl Failure {
             (None, Some(c)) => c.code.to_string(),
             (None, None) => crate::output::kind_name(kind).to_string(),
         };
-        let request_ids: Vec<&String> = report
-            .into_iter()
-            .flat_map(|r| [&r.request_id, &r.client_request_id])
-            .flatten()
-            .collect();
+        let request_ids: Vec<&String> = report.iter().flat_map(|r| &r.request_ids).collect();
         let mut message = self.error.to_string();
         for cause in self.error.chain().skip(1) {
             message.push_str("; caused by: ");

@@ -61,7 +61,7 @@ fn flag(setting: Setting) -> &'static str {
 /// A refused setting in the CLI's words: the flag, then core's explanation (exit 2).
 pub fn settings_failure(e: SettingsError) -> Failure {
     let message = format!("{}: {}", flag(e.setting), e.problem);
-    Failure::api(e, None).with_message(message)
+    Failure::local(e.kind(), "settings", e).with_message(message)
 }
 
 /// A connection that could not be set up, in the CLI's words: core names what is missing as concepts, this
@@ -72,11 +72,18 @@ fn connect_failure(e: ConnectError) -> Failure {
         ConnectError::Auth(a) => match auth_advice(&a) {
             Some(advice) => {
                 let message = format!("{a}; {advice}");
-                Failure::api(a, None).with_message(message)
+                Failure::auth(a, None).with_message(message)
             }
-            None => Failure::api(a, None),
+            None => Failure::auth(a, None),
         },
-        other => Failure::api(other, None),
+        other => {
+            let code = match other {
+                ConnectError::Endpoint(_) => "endpoint",
+                ConnectError::Http(_) => "http_settings",
+                _ => "settings",
+            };
+            Failure::local(other.kind(), code, other)
+        }
     }
 }
 
@@ -198,7 +205,7 @@ impl ConnArgs {
                 // Core speaks of "the CA certificate file"; here it has an option and a path.
                 (ConnectError::Http(HttpSetupError::BadRoots(_)), Some(path)) => {
                     let message = format!("--ca-cert {}: {e}", path.display());
-                    Failure::api(e, None).with_message(message)
+                    Failure::local(e.kind(), "http_settings", e).with_message(message)
                 }
                 _ => connect_failure(e),
             })?;
@@ -227,7 +234,7 @@ pub fn graph_failure(e: GraphError) -> Failure {
         }
         _ => None,
     };
-    Failure::api(e, advice)
+    Failure::graph(e, advice)
 }
 
 /// A current-thread runtime for one command.

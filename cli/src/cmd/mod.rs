@@ -99,5 +99,5 @@ fn file_failure(
         ),
         _ => format!("{flag} {}: {problem}{advice}", path.display()),
     };
-    Failure::api(keyroll_host::ApiError::Cert(e), None).with_message(message)
+    Failure::local(e.kind(), "certificate", e).with_message(message)
 }

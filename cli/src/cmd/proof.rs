@@ -87,10 +87,9 @@ fn key_advice(f: Failure) -> Failure {
         .chain()
         .filter_map(|e| e.downcast_ref::<crate::exit::Reported>())
         .any(|r| {
-            matches!(
-                r.error,
-                keyroll_host::ApiError::Cert(keyroll_proto::cert::CertError::PemNoPrivateKey)
-            )
+            r.original
+                .downcast_ref::<keyroll_proto::cert::CertError>()
+                .is_some_and(|e| matches!(e, keyroll_proto::cert::CertError::PemNoPrivateKey))
         });
     if !no_key {
         return f;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use keyroll_client::roll::RollReport;
-use keyroll_host::ApiError;
+use keyroll_proto::ErrorKind;
 use serde_json::{Value, json};
 
 use crate::output;
@@ -48,10 +48,20 @@ pub fn document(
     doc
 }
 
-/// The error object of a run that did not succeed: kind and code as keyroll-host classifies a roll's failure
-/// (`roll_refused`, `roll_incomplete`), of the first failed roll.
+/// The error object of a run that did not succeed, for its first failed roll: the kind core gave the failure,
+/// and the codes the other faces use (keyroll-host's `ErrorReport`): `roll_refused` when it was refused before
+/// anything was written, else `roll_incomplete`.
 fn error(reports: &[RollReport], first: &RollReport, exit_code: u8, advice: Option<&str>) -> Value {
-    let report = ApiError::Roll(Box::new(first.clone())).report();
+    let kind = first.error_kind.unwrap_or(if first.transport_failure {
+        ErrorKind::Transport
+    } else {
+        ErrorKind::Service
+    });
+    let code = if first.refusal.is_some() {
+        "roll_refused"
+    } else {
+        "roll_incomplete"
+    };
     let message = if reports.len() == 1 {
         format!(
             "{}{}",
@@ -69,8 +79,8 @@ fn error(reports: &[RollReport], first: &RollReport, exit_code: u8, advice: Opti
         )
     };
     json!({
-        "kind": report.kind,
-        "code": report.code,
+        "kind": kind,
+        "code": code,
         "message": message,
         "requestIds": Vec::<String>::new(),
         "exitCode": exit_code,
