@@ -24,7 +24,7 @@ fn is_variable_name(name: &str) -> bool {
 pub fn from_env(var: &str, flag: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
     if !is_variable_name(var) {
         bail!(
-            "{flag} names an environment variable (the value given is not shown, and is not a variable name); set VAR to {what} and give its name: {flag} VAR"
+            "{flag} names an environment variable (the value given is not shown, and is not a variable name); set a variable to {what} and give its name with {flag}"
         );
     }
     match std::env::var(var) {
@@ -33,7 +33,7 @@ pub fn from_env(var: &str, flag: &str, what: &str) -> anyhow::Result<Zeroizing<S
         ),
         Ok(v) => Ok(Zeroizing::new(v)),
         Err(std::env::VarError::NotPresent) => bail!(
-            "{flag}: the environment variable it names is not set (the name given is not shown, in case it is the secret itself); export it first, holding {what}, and give its name: {flag} VAR"
+            "{flag}: the environment variable it names is not set (the name given is not shown, in case it is the secret itself); export it first, holding {what}, and give its name with {flag}"
         ),
         Err(std::env::VarError::NotUnicode(_)) => {
             bail!("{flag}: the environment variable it names does not hold valid UTF-8")

@@ -86,7 +86,7 @@ fn file_failure(
     };
     let advice = match &e {
         CertError::PfxPasswordRequired | CertError::PfxWrongPassword => format!(
-            "; give the password with {password_flag} VAR, naming an environment variable that holds it (or type it when asked, at a terminal)"
+            "; give the password in an environment variable named with {password_flag} (or type it when asked, at a terminal)"
         ),
         _ => String::new(),
     };

@@ -424,14 +424,14 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
             &relative(&base, &row.cert),
             None,
             row.cert_password_env.as_deref(),
-            "the plan's certPasswordEnv column",
+            &format!("the certPasswordEnv column of --plan row {}", i + 1),
         )?;
         let new = super::load_identity(
             &format!("--plan row {}, column newCert,", i + 1),
             &relative(&base, &row.new_cert),
             None,
             row.new_cert_password_env.as_deref(),
-            "the plan's newCertPasswordEnv column",
+            &format!("the newCertPasswordEnv column of --plan row {}", i + 1),
         )?;
         specs.push(RollSpec {
             target,
