@@ -298,6 +298,11 @@ pub fn run(args: RollArgs) -> CmdResult {
         write_results(path, &reports)?;
     }
     print_reports(&reports, args.json, elapsed)?;
+    if args.plan.is_none()
+        && let Some(line) = reports.first().and_then(incomplete_line)
+    {
+        eprintln!("{line}");
+    }
     let (waited, retries) = progress.throttle_total();
     if retries > 0 {
         eprintln!(
@@ -321,6 +326,28 @@ pub fn run(args: RollArgs) -> CmdResult {
         }
     }
     Ok(exit_for(&reports))
+}
+
+/// For a single roll that wrote and did not finish: what the object holds and the command that completes it, on
+/// one line (what a runbook's log shows first).
+fn incomplete_line(r: &RollReport) -> Option<String> {
+    if r.success || !r.state.written() {
+        return None;
+    }
+    let slow = r
+        .steps
+        .iter()
+        .any(|s| s.step == roll::Step::Verify && s.status == StepStatus::Failed);
+    Some(format!(
+        "error: the roll did not complete ({}): {}; to complete it, run the same keyroll roll command again: it reads the object first and goes on from where it stopped{}",
+        r.state,
+        r.detail,
+        if slow {
+            " (with a longer --verify-timeout if the new key is slow to sign in)"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// Hands a single roll's retries to its progress.
