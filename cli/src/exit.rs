@@ -30,6 +30,11 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         4,
         "the service could not be reached (network, TLS, timeout)",
     ),
+    (
+        130,
+        "`roll --plan` stopped by Ctrl-C: the rolls in flight finished, the other rows did not start",
+    ),
+    (143, "`roll --plan` stopped by SIGTERM, likewise"),
 ];
 
 /// The exit-code table as `--help` shows it.
@@ -58,7 +63,7 @@ fn kind_of_code(code: u8) -> ErrorKind {
         2 => ErrorKind::Input,
         3 => ErrorKind::Service,
         4 => ErrorKind::Transport,
-        1 => ErrorKind::Rejected,
+        1 | 130 | 143 => ErrorKind::Rejected,
         _ => ErrorKind::Internal,
     }
 }

@@ -488,7 +488,7 @@ fn exit_codes_are_in_every_commands_help_and_the_readme() {
     let table = readme_exit_codes();
     assert_eq!(
         table.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
-        ["0", "1", "2", "3", "4"]
+        ["0", "1", "2", "3", "4", "130", "143"]
     );
     for command in [
         &[][..],
@@ -522,4 +522,73 @@ fn exit_codes_are_in_every_commands_help_and_the_readme() {
             );
         }
     }
+}
+
+/// A plan stopped by SIGTERM under `--output json`: the document has every row (`notStarted` for those that did
+/// not start) and the error object with the signal's exit code.
+#[cfg(unix)]
+#[test]
+fn a_stopped_plan_prints_its_document_with_the_signal_exit_code() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let schema = Schema::load();
+    // Two writes a second: the plan takes seconds, time to stop it.
+    let emu = emulator(&["--write-budget", "2/1"]);
+    let c = certs();
+    let automation = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
+    let token = emu.token(&automation.app_id);
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("objectId,cert,newCert\n");
+    for _ in 0..8 {
+        let a = emu.create(&[&c.a], json!({}));
+        csv.push_str(&format!("{},{},{}\n", a.id, c.a.p(), c.b.p()));
+    }
+    let plan = dir.path().join("plan.csv");
+    std::fs::write(&plan, csv).unwrap();
+    let journal = dir.path().join("plan.csv.journal");
+    let mut a = args(&["roll", "--plan", plan.to_str().unwrap()], &emu.conn());
+    a.extend(s(&[
+        "--access-token-env",
+        TOKEN_VAR,
+        "--concurrency",
+        "1",
+        "--output",
+        "json",
+    ]));
+    let child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
+        .args(&a)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env(TOKEN_VAR, &token)
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 1
+    {
+        assert!(t.elapsed() < Duration::from_secs(60), "no row ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let r = Run {
+        out,
+        elapsed: t.elapsed(),
+    };
+    let mut seen = BTreeSet::new();
+    let d = document(&schema, &r, 143, &mut seen);
+    assert_eq!(d["error"]["code"], "interrupted", "{d}");
+    let rolls = d["rolls"].as_array().unwrap();
+    assert_eq!(rolls.len(), 8, "{d}");
+    assert!(rolls.iter().any(|r| r["state"] == "notStarted"), "{d}");
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use keyroll_client::roll::RollReport;
+use keyroll_client::roll::{RollReport, RollState};
 use keyroll_proto::ErrorKind;
 use serde_json::{Value, json};
 
@@ -40,7 +40,9 @@ pub fn document(
         },
     });
     if exit_code != 0
-        && let Some(first) = reports.iter().find(|r| !r.success)
+        && let Some(first) = reports
+            .iter()
+            .find(|r| !r.success && (exit_code < 128 || r.state == RollState::NotStarted))
         && let Value::Object(m) = &mut doc
     {
         m.insert("error".into(), error(reports, first, exit_code, advice));
@@ -52,17 +54,31 @@ pub fn document(
 /// and the codes the other faces use (keyroll-host's `ErrorReport`): `roll_refused` when it was refused before
 /// anything was written, else `roll_incomplete`.
 fn error(reports: &[RollReport], first: &RollReport, exit_code: u8, advice: Option<&str>) -> Value {
-    let kind = first.error_kind.unwrap_or(if first.transport_failure {
+    let kind = first.error_kind.unwrap_or(if exit_code >= 128 {
+        // Stopped by the user: a guard, not the input, the service or the network.
+        ErrorKind::Rejected
+    } else if first.transport_failure {
         ErrorKind::Transport
     } else {
         ErrorKind::Service
     });
-    let code = if first.refusal.is_some() {
+    let code = if exit_code >= 128 {
+        "interrupted"
+    } else if first.refusal.is_some() {
         "roll_refused"
     } else {
         "roll_incomplete"
     };
-    let message = if reports.len() == 1 {
+    let not_started = reports
+        .iter()
+        .filter(|r| r.state == RollState::NotStarted)
+        .count();
+    let message = if exit_code >= 128 {
+        format!(
+            "stopped by a signal: {not_started} of {} rows did not start; run the same command with --resume JOURNAL to finish them",
+            reports.len()
+        )
+    } else if reports.len() == 1 {
         format!(
             "{}{}",
             first
