@@ -41,7 +41,7 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
 pub fn help_text() -> String {
     let mut out = String::from("Exit codes:");
     for (code, meaning) in EXIT_CODES {
-        out.push_str(&format!("\n  {code}  {meaning}"));
+        out.push_str(&format!("\n  {code:>3}  {meaning}"));
     }
     out
 }
