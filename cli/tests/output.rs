@@ -592,3 +592,82 @@ fn a_stopped_plan_prints_its_document_with_the_signal_exit_code() {
     assert_eq!(rolls.len(), 8, "{d}");
     assert!(rolls.iter().any(|r| r["state"] == "notStarted"), "{d}");
 }
+
+/// Every command's TSV without a service: a header, then rows with as many fields, no other text.
+#[test]
+fn offline_commands_print_tsv_rows_as_wide_as_their_header() {
+    let c = certs();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.pem");
+    let check = |a: Vec<String>, code: i32, rows: usize| -> Vec<Vec<String>> {
+        let r = keyroll(&a, &[]);
+        assert_eq!(r.code(), Some(code), "{a:?}: {}", r.stderr());
+        let text = r.stdout();
+        let lines: Vec<Vec<String>> = text
+            .lines()
+            .map(|l| l.split('\t').map(String::from).collect())
+            .collect();
+        assert_eq!(lines.len(), rows + 1, "{a:?}: {text}");
+        for l in &lines {
+            assert_eq!(l.len(), lines[0].len(), "{a:?}: {text}");
+        }
+        lines
+    };
+    let t = check(
+        s(&[
+            "cert",
+            "new",
+            "--out",
+            out.to_str().unwrap(),
+            "--output",
+            "tsv",
+        ]),
+        0,
+        1,
+    );
+    assert_eq!(t[0][0], "file");
+    let t = check(s(&["cert", "inspect", c.a.p(), "--output", "tsv"]), 0, 1);
+    assert_eq!(t[1][3], c.a.thumb(), "thumbprintSha1 is the fourth column");
+    let t = check(
+        s(&[
+            "proof",
+            "mint",
+            "--cert",
+            c.a.p(),
+            "--object-id",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "--output",
+            "tsv",
+        ]),
+        0,
+        1,
+    );
+    assert_eq!(t[0][0], "token");
+    let token = t[1][0].clone();
+    // Judged for another object: an error finding, and the unchecked signature for information; exit 1.
+    let t = check(
+        s(&[
+            "proof",
+            "inspect",
+            &token,
+            "--object-id",
+            "0b8f1c2e-7a9d-4e55-9c1a-2f3e4d5c6b7a",
+            "--output",
+            "tsv",
+        ]),
+        1,
+        2,
+    );
+    assert_eq!(t[0], ["severity", "code", "message"]);
+    assert_eq!(
+        (t[1][0].as_str(), t[1][1].as_str()),
+        ("error", "issuer_mismatch")
+    );
+    // An error prints no TSV at all: stdout stays empty for the script.
+    let r = keyroll(
+        &s(&["cert", "inspect", "missing.pem", "--output", "tsv"]),
+        &[],
+    );
+    assert_eq!(r.code(), Some(2));
+    assert_eq!(r.stdout(), "");
+}
