@@ -8,6 +8,7 @@ pub mod key;
 pub mod proof;
 pub mod roll;
 pub mod roll_progress;
+pub mod scan;
 
 use std::path::Path;
 

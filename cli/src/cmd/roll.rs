@@ -95,6 +95,17 @@ struct PlanRow {
     client_id: Option<String>,
     #[serde(default)]
     display_name: Option<String>,
+    /// From `keyroll scan --plan`: the object's name, for people (not read).
+    #[serde(default)]
+    #[allow(dead_code)]
+    app_display_name: Option<String>,
+    /// From `keyroll scan --plan`: the certificate to replace; `cert` must be it.
+    #[serde(default)]
+    current_thumbprint: Option<String>,
+    /// From `keyroll scan --plan`: when it ends (not read).
+    #[serde(default)]
+    #[allow(dead_code)]
+    current_end_date_time: Option<String>,
 }
 
 fn read_plan(path: &Path) -> Result<Vec<PlanRow>, Failure> {
@@ -411,6 +422,24 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         }
         .target()
         .map_err(|e| ctx(plan_setting_failure(e)))?;
+        for (column, value, what) in [
+            (
+                "cert",
+                &row.cert,
+                "the certificate in use now, with its key",
+            ),
+            (
+                "newCert",
+                &row.new_cert,
+                "the certificate to roll to, with its key",
+            ),
+        ] {
+            if value.as_os_str().is_empty() {
+                return Err(ctx(Failure::input(anyhow::anyhow!(
+                    "the {column} column is empty: fill in {what} (a PFX or PEM file, relative to the plan), or give keyroll scan a naming rule for it"
+                ))));
+            }
+        }
         let current = super::load_identity(
             &relative(&base, &row.cert),
             None,
@@ -425,6 +454,19 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
             "the plan's newCertPasswordEnv column",
         )
         .map_err(ctx)?;
+        if let Some(expected) = row
+            .current_thumbprint
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            && !expected.eq_ignore_ascii_case(&current.certificate().sha1_hex())
+        {
+            return Err(ctx(Failure::input(anyhow::anyhow!(
+                "the cert column names {} (thumbprint {}), but the row is about the certificate {expected} (its currentThumbprint column): give that certificate's file in the cert column",
+                row.cert.display(),
+                current.certificate().sha1_hex()
+            ))));
+        }
         specs.push(RollSpec {
             target,
             current: Arc::new(current),
