@@ -229,9 +229,13 @@ impl Failure {
     pub fn with_message(self, message: String) -> Self {
         let error = match self.error.downcast::<Reported>() {
             Ok(r) => anyhow::Error::new(Reported { message, ..r }),
+            // This CLI's own message: the new one says it all (it was made from the old).
             Err(e) => anyhow::Error::new(Coded {
-                code: "input",
-                message: format!("{message} ({e:#})"),
+                code: e
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<Coded>())
+                    .map_or("input", |c| c.code),
+                message,
             }),
         };
         Failure {
@@ -254,12 +258,19 @@ impl Failure {
             .map(|r| r.kind)
             .unwrap_or_else(|| kind_of_code(self.code));
         let own = self.error.chain().find_map(|e| e.downcast_ref::<Coded>());
-        let code = match (report, own) {
-            (Some(r), _) => r.code.clone(),
-            (None, Some(c)) => c.code.to_string(),
-            (None, None) => crate::output::kind_name(kind).to_string(),
+        // An error that wraps a Graph or sign-in failure (a scan's, ...) carries its code and request ids too.
+        let cause = self.error.chain().find_map(|e| {
+            e.downcast_ref::<GraphError>().map(graph_code).or_else(|| {
+                e.downcast_ref::<AuthError>()
+                    .map(|a| (auth_code(a), Vec::new()))
+            })
+        });
+        let (code, request_ids) = match (report, own, cause) {
+            (Some(r), _, _) => (r.code.clone(), r.request_ids.clone()),
+            (None, Some(c), _) => (c.code.to_string(), Vec::new()),
+            (None, None, Some(c)) => c,
+            (None, None, None) => (crate::output::kind_name(kind).to_string(), Vec::new()),
         };
-        let request_ids: Vec<&String> = report.iter().flat_map(|r| &r.request_ids).collect();
         let mut message = self.error.to_string();
         for cause in self.error.chain().skip(1) {
             message.push_str("; caused by: ");

@@ -3,6 +3,7 @@
 //! for `cut` and `awk`). Errors follow the same choice: under `json` the error is a document on stdout too.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
 use keyroll_proto::ErrorKind;
@@ -102,9 +103,17 @@ pub fn print_document(fields: Value) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Set when a command ended its own (streamed) document with the error object: no second document follows.
+static ERROR_IN_DOCUMENT: AtomicBool = AtomicBool::new(false);
+
+/// Records that the command's document carries its error already.
+pub fn error_in_document() {
+    ERROR_IN_DOCUMENT.store(true, Ordering::Relaxed);
+}
+
 /// Under `--output json`: the error document on stdout (the human message is on stderr already).
 pub fn print_error(failure: &Failure) {
-    if chosen().0 != Format::Json {
+    if chosen().0 != Format::Json || ERROR_IN_DOCUMENT.load(Ordering::Relaxed) {
         return;
     }
     let doc = document(serde_json::json!({ "error": failure.to_json() }));

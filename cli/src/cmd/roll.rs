@@ -109,6 +109,17 @@ struct PlanRow {
     client_id: Option<String>,
     #[serde(default)]
     display_name: Option<String>,
+    /// From `keyroll scan --plan`: the object's name, for people (not read).
+    #[serde(default)]
+    #[allow(dead_code)]
+    app_display_name: Option<String>,
+    /// From `keyroll scan --plan`: the certificate to replace; `cert` must be it.
+    #[serde(default)]
+    current_thumbprint: Option<String>,
+    /// From `keyroll scan --plan`: when it ends (not read).
+    #[serde(default)]
+    #[allow(dead_code)]
+    current_end_date_time: Option<String>,
 }
 
 fn read_plan(path: &Path) -> Result<Vec<PlanRow>, Failure> {
@@ -415,9 +426,10 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
     let rows = read_plan(plan)?;
     let mut specs = Vec::with_capacity(rows.len());
     for (i, row) in rows.into_iter().enumerate() {
-        let ctx = |e: Failure| Failure {
-            code: e.code,
-            error: e.error.context(format!("plan row {}", i + 1)),
+        // The row first, then the problem, on one line (as a context, the row would stand alone on the first).
+        let ctx = |e: Failure| {
+            let message = format!("--plan row {}: {:#}", i + 1, e.error);
+            e.with_message(message)
         };
         let target = TargetChoice {
             kind: row.target.clone(),
@@ -430,6 +442,24 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         }
         .target()
         .map_err(|e| ctx(plan_setting_failure(e)))?;
+        for (column, value, what) in [
+            (
+                "cert",
+                &row.cert,
+                "the certificate in use now, with its key",
+            ),
+            (
+                "newCert",
+                &row.new_cert,
+                "the certificate to roll to, with its key",
+            ),
+        ] {
+            if value.as_os_str().is_empty() {
+                return Err(ctx(Failure::input(anyhow::anyhow!(
+                    "the {column} column is empty: fill in {what} (a PFX or PEM file, relative to the plan), or give keyroll scan a naming rule for it"
+                ))));
+            }
+        }
         let current = super::load_identity(
             &format!("--plan row {}, column cert,", i + 1),
             &relative(&base, &row.cert),
@@ -444,6 +474,19 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
             row.new_cert_password_env.as_deref(),
             &format!("the newCertPasswordEnv column of --plan row {}", i + 1),
         )?;
+        if let Some(expected) = row
+            .current_thumbprint
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            && !expected.eq_ignore_ascii_case(&current.certificate().sha1_hex())
+        {
+            return Err(ctx(Failure::input(anyhow::anyhow!(
+                "the cert column names {} (thumbprint {}), but the row is about the certificate {expected} (its currentThumbprint column): give that certificate's file in the cert column",
+                row.cert.display(),
+                current.certificate().sha1_hex()
+            ))));
+        }
         specs.push(RollSpec {
             target,
             current: Arc::new(current),
