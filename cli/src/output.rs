@@ -96,10 +96,18 @@ fn document(fields: Value) -> Document {
     Document(doc)
 }
 
+/// Writes `text` and a line break on stdout. A reader that went away (`| head`) ends the output quietly: the
+/// command still ends with its own exit code (`println!` would panic instead).
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+}
+
 /// Prints a document (see [`document`]) as pretty JSON on stdout.
 pub fn print_document(fields: Value) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(&document(fields)).map_err(Failure::input)?;
-    println!("{text}");
+    out(&text);
     Ok(())
 }
 
@@ -118,7 +126,7 @@ pub fn print_error(failure: &Failure) {
     }
     let doc = document(serde_json::json!({ "error": failure.to_json() }));
     if let Ok(text) = serde_json::to_string_pretty(&doc) {
-        println!("{text}");
+        out(&text);
     }
 }
 
@@ -129,14 +137,13 @@ fn field(v: &str) -> String {
 
 /// Prints a header row and one row per item, tab-separated.
 pub fn print_tsv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
-    println!("{}", header.join("\t"));
+    let mut text = header.join("\t");
     for row in rows {
         debug_assert_eq!(row.len(), header.len());
-        println!(
-            "{}",
-            row.iter().map(|v| field(v)).collect::<Vec<_>>().join("\t")
-        );
+        text.push('\n');
+        text.push_str(&row.iter().map(|v| field(v)).collect::<Vec<_>>().join("\t"));
     }
+    out(&text);
 }
 
 /// An optional value as a TSV field (empty when absent).

@@ -685,3 +685,27 @@ fn offline_commands_print_tsv_rows_as_wide_as_their_header() {
     assert_eq!(r.code(), Some(2));
     assert_eq!(r.stdout(), "");
 }
+
+/// A reader that stops early (`keyroll ... --output tsv | head -1`) ends the output quietly: the command's own
+/// exit code, no panic.
+#[test]
+fn a_closed_stdout_ends_json_and_tsv_quietly() {
+    use std::process::{Command, Stdio};
+    let c = certs();
+    for format in ["json", "tsv"] {
+        let _case = case(format);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keyroll"))
+            .args(["cert", "inspect", c.a.p(), "--output", format])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reading end is gone before the process has started writing.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
