@@ -29,6 +29,7 @@
 
 pub mod boundary;
 pub mod exports;
+pub mod scan;
 
 pub use boundary::{KeyrollOutput, KeyrollStatus};
 
@@ -59,5 +60,8 @@ pub fn ffi_inventory() -> Inventory {
         .register(function!(keyroll_roll_start))
         .register(function!(keyroll_roll_poll))
         .register(function!(keyroll_roll_close))
+        .register(function!(scan::keyroll_scan_start))
+        .register(function!(scan::keyroll_scan_next))
+        .register(function!(scan::keyroll_scan_close))
         .inventory()
 }

@@ -29,6 +29,7 @@
 
 mod connection;
 mod error;
+mod inventory;
 mod json;
 mod offline;
 mod operation;
@@ -36,6 +37,7 @@ mod settings;
 
 pub use connection::*;
 pub use error::*;
+pub use inventory::*;
 pub use json::*;
 pub use offline::*;
 pub use operation::*;

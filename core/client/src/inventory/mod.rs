@@ -131,6 +131,100 @@ fn first_page(kind: ObjectType, options: &ScanOptions) -> String {
     path
 }
 
+/// A scan read one page at a time: for hosts that pull (the C ABI, PowerShell's pipeline), and for [`scan`].
+#[derive(Debug)]
+pub struct Scanner {
+    client: GraphClient,
+    options: ScanOptions,
+    /// Which of `options.types` is being read.
+    type_index: usize,
+    /// The next page's path; `None` before the first page of the current type.
+    next: Option<String>,
+    /// Objects read of the current type.
+    read: u64,
+    summary: ScanSummary,
+    done: bool,
+}
+
+/// One page's worth of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanPage {
+    /// The collection the page was read from.
+    pub collection: ObjectType,
+    /// The credentials reported from it (possibly none).
+    pub items: Vec<InventoryItem>,
+    /// Objects of this collection read so far.
+    pub read: u64,
+    /// The collection's total, when Graph counted it.
+    pub total: Option<u64>,
+}
+
+impl Scanner {
+    /// A scan of `options` through `client`; nothing is read until [`Scanner::next_page`].
+    pub fn new(client: &GraphClient, options: ScanOptions) -> Result<Self, ScanError> {
+        if !(1..=MAX_PAGE).contains(&options.page_size) {
+            return Err(ScanError::PageSize(options.page_size));
+        }
+        Ok(Scanner {
+            client: client.clone(),
+            done: options.types.is_empty(),
+            options,
+            type_index: 0,
+            next: None,
+            read: 0,
+            summary: ScanSummary::default(),
+        })
+    }
+
+    /// Reads the next page; `None` once every collection was read.
+    pub async fn next_page(&mut self) -> Result<Option<ScanPage>, ScanError> {
+        if self.done {
+            return Ok(None);
+        }
+        let kind = self.options.types[self.type_index];
+        let path = match self.next.take() {
+            Some(p) => p,
+            None => first_page(kind, &self.options),
+        };
+        let page = self
+            .client
+            .list_page(&path, true)
+            .await
+            .map_err(|e| page_error(kind, e))?;
+        self.summary.pages += 1;
+        let now = self.client.clock().now();
+        let mut items = Vec::new();
+        for object in &page.items {
+            self.read += 1;
+            self.summary.objects += 1;
+            let (found, seen) = item::items(kind, object, now, &self.options);
+            self.summary.credentials += seen;
+            self.summary.reported += found.len() as u64;
+            items.extend(found);
+        }
+        let out = ScanPage {
+            collection: kind,
+            items,
+            read: self.read,
+            total: page.count,
+        };
+        match page.next {
+            Some(next) => self.next = Some(next),
+            None => {
+                self.type_index += 1;
+                self.read = 0;
+                self.done = self.type_index >= self.options.types.len();
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// What was read so far.
+    pub fn summary(&self) -> &ScanSummary {
+        &self.summary
+    }
+}
+
 /// Scans the tenant: every object of each type in `options.types`, page by page, handing each reported credential
 /// to `on_item` as its page arrives (return `false` to stop the scan). Objects with no credential to report
 /// give no item. Never holds more than one page.
@@ -140,42 +234,18 @@ pub async fn scan(
     progress: &dyn ScanProgress,
     on_item: &mut (dyn FnMut(InventoryItem) -> bool + Send),
 ) -> Result<ScanSummary, ScanError> {
-    if !(1..=MAX_PAGE).contains(&options.page_size) {
-        return Err(ScanError::PageSize(options.page_size));
-    }
-    let mut summary = ScanSummary::default();
-    for &kind in &options.types {
-        let mut path = first_page(kind, options);
-        let mut read = 0u64;
-        loop {
-            let page = client
-                .list_page(&path, true)
-                .await
-                .map_err(|e| page_error(kind, e))?;
-            summary.pages += 1;
-            let total = page.count;
-            let now = client.clock().now();
-            for object in &page.items {
-                read += 1;
-                summary.objects += 1;
-                let (items, seen) = item::items(kind, object, now, options);
-                summary.credentials += seen;
-                for it in items {
-                    summary.reported += 1;
-                    if !on_item(it) {
-                        summary.stopped = true;
-                        return Ok(summary);
-                    }
-                }
-            }
-            progress.page(kind, read, total);
-            match page.next {
-                Some(next) => path = next,
-                None => break,
+    let mut scanner = Scanner::new(client, options.clone())?;
+    while let Some(page) = scanner.next_page().await? {
+        for it in page.items {
+            if !on_item(it) {
+                let mut summary = scanner.summary().clone();
+                summary.stopped = true;
+                return Ok(summary);
             }
         }
+        progress.page(page.collection, page.read, page.total);
     }
-    Ok(summary)
+    Ok(scanner.summary().clone())
 }
 
 fn page_error(kind: ObjectType, e: GraphError) -> ScanError {
