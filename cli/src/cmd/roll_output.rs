@@ -79,8 +79,14 @@ fn error(reports: &[RollReport], first: &RollReport, exit_code: u8, advice: Opti
             reports.len()
         )
     } else if reports.len() == 1 {
+        // After a write that did not finish, what completes it (core's words; the same command run again).
+        let next = first
+            .next_step
+            .as_deref()
+            .map(|n| format!("; to complete it, {n} (in keyroll: the same keyroll roll command)"))
+            .unwrap_or_default();
         format!(
-            "{}{}",
+            "{}{}{next}",
             first
                 .error
                 .as_deref()
