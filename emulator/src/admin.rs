@@ -421,6 +421,23 @@ pub struct BulkSeed {
     pub owners: Vec<Uuid>,
 }
 
+impl BulkSeed {
+    /// A seed of `count` applications with every other setting at its default.
+    pub fn with_count(count: u32) -> Self {
+        BulkSeed {
+            count,
+            tenant: None,
+            service_principals: true,
+            keys_per_object: 1,
+            secrets_per_object: 1,
+            expiry_spread_days: 365,
+            seed: 1,
+            display_name_prefix: seed_prefix(),
+            owners: Vec::new(),
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
