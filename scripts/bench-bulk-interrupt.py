@@ -188,9 +188,16 @@ def trial(a, work, n, rng, first_kind):
                 bad_journal.append((row, f"objectId {e.get('objectId')} is not the plan's {i}"))
             elif e.get("newKeyId") not in new_key_of[i]:
                 bad_journal.append((row, f"newKeyId {e.get('newKeyId')} not the application's new key"))
+        # Rows an interruption left half-done (the new key added, the old one not yet removed) that the last run
+        # found and finished: what shows that the interruptions cut rolls short, not only between them.
+        half_done = 0
+        last_results = os.path.join(tdir, f"results{len(runs)}.json")
+        if os.path.exists(last_results):
+            for r in json.load(open(last_results)):
+                half_done += any(s["step"] == "add" and s["status"] == "skipped" for s in r.get("steps", []))
         return {"n": n, "runs": runs, "ids": len(ids), "elapsed": round(elapsed, 1), "dup": dup, "lost": lost,
                 "locked": locked, "journal": len(bad_journal), "journal_detail": bad_journal[:5],
-                "torn": torn, "gave_up": runs[-1]["code"] != 0}
+                "torn": torn, "half_done": half_done, "gave_up": runs[-1]["code"] != 0}
     finally:
         emu.terminate()
         try:
@@ -239,13 +246,17 @@ def main():
             + f", {x['journaled']} lines"
             for x in r["runs"])
         print(f"trial {n}: {r.get('elapsed', '?')} s in all; {runs}")
-        print(f"         duplicates {r.get('dup')}, losses {r.get('lost')}, lock-outs {r.get('locked')}, "
+        print(f"         half-done rows the last run finished {r.get('half_done')}; duplicates {r.get('dup')}, losses {r.get('lost')}, lock-outs {r.get('locked')}, "
               f"journal rows not a success {r.get('journal')}{' ' + str(r['journal_detail']) if r.get('journal') else ''}"
               f"{', torn lines ' + str(r['torn']) if r.get('torn') else ''}{', NO RUN EXITED 0' if r['gave_up'] else ''}",
               flush=True)
     totals = {k: sum(r.get(k) or 0 for r in results) for k in ("dup", "lost", "locked", "journal")}
     gave_up = sum(1 for r in results if r["gave_up"])
     kinds = {k: sum(1 for r in results for x in r["runs"] if x["kind"] == k) for k in KINDS}
+    times = sorted(r["elapsed"] for r in results if "elapsed" in r)
+    if times:
+        print(f"time per trial (all its runs): {' / '.join(f'{t:.1f}' for t in times)} s; the budget's floor for one "
+              f"uninterrupted run {floor:.0f} s")
     print(f"{a.trials} trials, interruptions {kinds}: duplicates {totals['dup']}, losses {totals['lost']}, "
           f"lock-outs {totals['locked']}, journal rows not a success {totals['journal']}, "
           f"trials without a successful end {gave_up}")
