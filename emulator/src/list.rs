@@ -148,6 +148,15 @@ struct ListRequest {
     passthrough: Vec<String>,
 }
 
+/// The declared spelling of a property named in any case.
+fn canonical(collection: Collection, name: &str) -> Option<&'static str> {
+    collection
+        .properties()
+        .iter()
+        .copied()
+        .find(|p| p.eq_ignore_ascii_case(name))
+}
+
 /// Whether the request carries `ConsistencyLevel: eventual`.
 fn eventual(headers: &HeaderMap) -> bool {
     headers
@@ -174,18 +183,16 @@ fn parse_request(
         }
         match name.as_str() {
             "select" => {
-                let fields: Vec<String> = value
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                if let Some(bad) = fields
-                    .iter()
-                    .find(|f| !collection.properties().contains(&f.as_str()))
-                {
-                    return Err(no_such_property(bad, collection.type_name()));
+                // Graph resolves property names case-insensitively; answers use the declared spelling.
+                let mut fields = Vec::new();
+                for f in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let known = canonical(collection, f)
+                        .ok_or_else(|| no_such_property(f, collection.type_name()))?;
+                    if !fields.iter().any(|k: &String| k == known) {
+                        fields.push(known.to_owned());
+                    }
                 }
-                req.select = Some(fields);
+                req.select = (!fields.is_empty()).then_some(fields);
             }
             "top" => {
                 let top = value.trim().parse::<i64>().map_err(|_| {
@@ -353,17 +360,16 @@ fn parse_filter(
             "Operator '{operator}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. {ADVANCED_QUERIES}"
         ))
     };
-    let check_property = |property: &str| -> Result<(), ApiError> {
+    let check_property = |property: &str| -> Result<&'static str, ApiError> {
         let base = property.split('/').next().unwrap_or(property);
-        if matches!(base, "keyCredentials" | "passwordCredentials") {
+        let known = canonical(collection, base)
+            .ok_or_else(|| no_such_property(base, collection.type_name()))?;
+        if matches!(known, "keyCredentials" | "passwordCredentials") {
             return Err(unsupported(format!(
-                "Complex query on property {base} is not supported."
+                "Complex query on property {known} is not supported."
             )));
         }
-        if !collection.properties().contains(&base) {
-            return Err(no_such_property(base, collection.type_name()));
-        }
-        Ok(())
+        Ok(known)
     };
     let mut out = Vec::new();
     let mut rest = tokens.as_slice();
@@ -371,8 +377,7 @@ fn parse_filter(
         let (condition, after) = match rest {
             // A lambda on a collection property: `keyCredentials/any(k:…)`.
             [Token::Word(p), Token::Open, ..] if p.contains('/') => {
-                check_property(p)?;
-                return Err(clause_unsupported(p.split('/').next().unwrap_or(p)));
+                return Err(clause_unsupported(check_property(p)?));
             }
             [
                 Token::Word(f),
@@ -383,7 +388,7 @@ fn parse_filter(
                 Token::Close,
                 after @ ..,
             ] if f.eq_ignore_ascii_case("startswith") || f.eq_ignore_ascii_case("endswith") => {
-                check_property(p)?;
+                let p = check_property(p)?;
                 if p != "displayName" {
                     return Err(clause_unsupported(p));
                 }
@@ -397,7 +402,7 @@ fn parse_filter(
                 (condition, after)
             }
             [Token::Word(p), Token::Word(op), value, after @ ..] => {
-                check_property(p)?;
+                let p = check_property(p)?;
                 let op = op.to_ascii_lowercase();
                 if !matches!(op.as_str(), "eq" | "ne") {
                     if matches!(op.as_str(), "gt" | "ge" | "lt" | "le") {
@@ -413,7 +418,7 @@ fn parse_filter(
                     Token::Word(w) if p == "id" || p == "appId" => w.clone(),
                     _ => return Err(invalid()),
                 };
-                let condition = match (p.as_str(), op.as_str()) {
+                let condition = match (p, op.as_str()) {
                     ("id" | "appId", "eq") => {
                         // A value that is no GUID matches nothing, as in the directory.
                         let id = Uuid::parse_str(&text_value).unwrap_or(Uuid::nil());

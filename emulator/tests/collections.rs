@@ -381,6 +381,21 @@ async fn filters_on_app_id_and_display_name_match_as_the_directory_does() {
     .await;
     assert_eq!(names(&body), ["Alpha one"], "endsWith as an advanced query");
     assert_eq!(body["@odata.count"], 1);
+    let (status, _, body) = get(
+        &h,
+        &format!(
+            "{}/v1.0/applications?$select=DISPLAYNAME,id&$filter=DisplayName%20eq%20'beta'",
+            h.base
+        ),
+        &token,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "property names in any case: {body}");
+    assert_eq!(
+        body["value"][0]["displayName"], "beta",
+        "answered in the declared spelling"
+    );
 }
 
 #[tokio::test]
