@@ -1,5 +1,6 @@
 //! Graph under `/v1.0` and `/beta`: addKey, removeKey and reading an object's keys, in every addressing form
-//! of docs/protocol.md §2.
+//! of docs/protocol.md §2; the collections themselves (`GET /applications`, `/servicePrincipals`, `/$count`)
+//! are routed here and served by [`crate::list`]. Every read is charged to the read budget.
 //!
 //! Order of checks, each with the service's answer: faults (429/503) → route (400/405) → access token (401
 //! `InvalidAuthenticationToken`) → target (400 bad id, 404) → permission (403) → write budget (429) → body
