@@ -148,6 +148,23 @@ struct ListRequest {
     passthrough: Vec<String>,
 }
 
+/// Reads a `$select` value: the properties in their declared spelling, each once; `None` when it names none.
+/// Graph resolves property names case-insensitively; an unknown one is refused naming `type_name`.
+pub(crate) fn parse_select(
+    collection: Collection,
+    value: &str,
+    type_name: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
+    let mut fields = Vec::new();
+    for f in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let known = canonical(collection, f).ok_or_else(|| no_such_property(f, type_name))?;
+        if !fields.iter().any(|k: &String| k == known) {
+            fields.push(known.to_owned());
+        }
+    }
+    Ok((!fields.is_empty()).then_some(fields))
+}
+
 /// The declared spelling of a property named in any case.
 fn canonical(collection: Collection, name: &str) -> Option<&'static str> {
     collection
@@ -182,18 +199,7 @@ fn parse_request(
             req.passthrough.push(pair.to_owned());
         }
         match name.as_str() {
-            "select" => {
-                // Graph resolves property names case-insensitively; answers use the declared spelling.
-                let mut fields = Vec::new();
-                for f in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let known = canonical(collection, f)
-                        .ok_or_else(|| no_such_property(f, collection.type_name()))?;
-                    if !fields.iter().any(|k: &String| k == known) {
-                        fields.push(known.to_owned());
-                    }
-                }
-                req.select = (!fields.is_empty()).then_some(fields);
-            }
+            "select" => req.select = parse_select(collection, &value, collection.type_name())?,
             "top" => {
                 let top = value.trim().parse::<i64>().map_err(|_| {
                     bad(format!(
@@ -750,8 +756,8 @@ fn key_json(keys: Vec<KeyCredential>) -> Value {
     json!(keys)
 }
 
-/// One object of a page in Graph's shape, narrowed to `$select`.
-fn render(
+/// One object in Graph's shape (a page's or a single read's), narrowed to `$select`.
+pub(crate) fn render(
     collection: Collection,
     listed: ListedObject,
     select: Option<&[String]>,
