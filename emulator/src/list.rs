@@ -436,6 +436,15 @@ fn parse_filter(
                     }
                     ("displayName", "eq") => Condition::NameEq(text_value),
                     ("displayName", "ne") => Condition::NameNe(text_value),
+                    ("servicePrincipalType", "eq") => Condition::ManagedIdentityEq(
+                        if text_value.eq_ignore_ascii_case("ManagedIdentity") {
+                            Some(true)
+                        } else if text_value.eq_ignore_ascii_case("Application") {
+                            Some(false)
+                        } else {
+                            None
+                        },
+                    ),
                     _ => return Err(clause_unsupported(p)),
                 };
                 (condition, after)

@@ -369,6 +369,21 @@ async fn filters_on_app_id_and_display_name_match_as_the_directory_does() {
     .await;
     assert_eq!(body["value"][0]["id"], made["beta"].sp_id.to_string());
     assert_eq!(body["value"].as_array().unwrap().len(), 1);
+    h.create(&[], json!({"displayName": "mi", "managedIdentity": true}))
+        .await;
+    for (kind, expected) in [("ManagedIdentity", vec!["mi"]), ("Legacy", vec![])] {
+        let (_, _, body) = get(
+            &h,
+            &format!(
+                "{}/v1.0/servicePrincipals?$select=displayName&$filter=servicePrincipalType%20eq%20'{kind}'",
+                h.base
+            ),
+            &token,
+            false,
+        )
+        .await;
+        assert_eq!(names(&body), expected, "{kind}");
+    }
     let (_, _, body) = get(
         &h,
         &format!(
