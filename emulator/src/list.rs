@@ -11,7 +11,6 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyroll_proto::b64;
-use keyroll_proto::credential::KeyCredential;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -759,11 +758,6 @@ fn owner_names(state: &SharedState, page: &[ListedObject]) -> Result<OwnerNames,
         .collect())
 }
 
-/// The credentials as collections show them: `key` only when keyCredentials was selected (the store then
-/// read the bytes), `null` otherwise.
-fn key_json(keys: Vec<KeyCredential>) -> Value {
-    json!(keys)
-}
 
 /// One object in Graph's shape (a page's or a single read's), narrowed to `$select`.
 pub(crate) fn render(
@@ -805,7 +799,8 @@ pub(crate) fn render(
             full.insert("signInAudience".into(), json!("AzureADMyOrg"));
         }
     }
-    full.insert("keyCredentials".into(), key_json(keys));
+    // `key` is set only when keyCredentials was selected (the store then read the bytes), `null` otherwise.
+    full.insert("keyCredentials".into(), json!(keys));
     full.insert("passwordCredentials".into(), json!(passwords));
     let mut out = match select {
         Some(fields) => {
