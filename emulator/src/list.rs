@@ -758,7 +758,6 @@ fn owner_names(state: &SharedState, page: &[ListedObject]) -> Result<OwnerNames,
         .collect())
 }
 
-
 /// One object in Graph's shape (a page's or a single read's), narrowed to `$select`.
 pub(crate) fn render(
     collection: Collection,
