@@ -260,10 +260,14 @@ impl Failure {
         let own = self.error.chain().find_map(|e| e.downcast_ref::<Coded>());
         // An error that wraps a Graph or sign-in failure (a scan's, ...) carries its code and request ids too.
         let cause = self.error.chain().find_map(|e| {
-            e.downcast_ref::<GraphError>().map(graph_code).or_else(|| {
-                e.downcast_ref::<AuthError>()
-                    .map(|a| (auth_code(a), Vec::new()))
-            })
+            e.downcast_ref::<GraphError>()
+                // (a boxed source, as a scan's error holds it)
+                .or_else(|| e.downcast_ref::<Box<GraphError>>().map(|b| &**b))
+                .map(graph_code)
+                .or_else(|| {
+                    e.downcast_ref::<AuthError>()
+                        .map(|a| (auth_code(a), Vec::new()))
+                })
         });
         let (code, request_ids) = match (report, own, cause) {
             (Some(r), _, _) => (r.code.clone(), r.request_ids.clone()),
