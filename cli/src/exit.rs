@@ -244,6 +244,21 @@ impl Failure {
         }
     }
 
+    /// The causes worth a line: each one's text, unless the line before already says it (an error that quotes
+    /// its source, as a scan's does, would otherwise print it twice).
+    fn causes(&self) -> Vec<String> {
+        let mut previous = self.error.to_string();
+        let mut out = Vec::new();
+        for cause in self.error.chain().skip(1) {
+            let text = cause.to_string();
+            if !previous.contains(&text) {
+                out.push(text.clone());
+            }
+            previous = text;
+        }
+        out
+    }
+
     /// The library error's report in the chain, if the error came from the libraries.
     pub fn reported(&self) -> Option<&Reported> {
         self.error
@@ -276,9 +291,9 @@ impl Failure {
             (None, None, None) => (crate::output::kind_name(kind).to_string(), Vec::new()),
         };
         let mut message = self.error.to_string();
-        for cause in self.error.chain().skip(1) {
+        for cause in self.causes() {
             message.push_str("; caused by: ");
-            message.push_str(&cause.to_string());
+            message.push_str(&cause);
         }
         serde_json::json!({
             "kind": kind,
@@ -293,7 +308,7 @@ impl Failure {
     /// stdout) and returns the exit code.
     pub fn report(self) -> ExitCode {
         eprintln!("error: {}", self.error);
-        for cause in self.error.chain().skip(1) {
+        for cause in self.causes() {
             eprintln!("  caused by: {cause}");
         }
         crate::output::print_error(&self);
