@@ -90,52 +90,14 @@ impl fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
-/// The stable code and the request ids of a Graph failure.
+/// A Graph failure's code and request ids (core's one list).
 fn graph_code(e: &GraphError) -> (String, Vec<String>) {
-    if let Some(s) = e.service() {
-        let ids = s
-            .request_id
-            .iter()
-            .cloned()
-            .chain([s.client_request_id.clone()]);
-        return (s.code.clone(), ids.filter(|i| !i.is_empty()).collect());
-    }
-    let (code, ids) = match e {
-        GraphError::Auth(a) => return (auth_code(a), Vec::new()),
-        GraphError::Transport {
-            client_request_id, ..
-        } => ("transport", vec![client_request_id.clone()]),
-        GraphError::OutcomeUnknown {
-            client_request_id, ..
-        } => ("outcome_unknown", vec![client_request_id.clone()]),
-        GraphError::InvalidResponse { request_id, .. } => {
-            ("invalid_response", request_id.iter().cloned().collect())
-        }
-        GraphError::Invalid(_) => ("invalid_request", Vec::new()),
-        GraphError::ProofRejected(_) => ("proof_rejected", Vec::new()),
-        GraphError::ProofNotMinted(_) => ("proof", Vec::new()),
-        GraphError::Credential(_) => ("certificate", Vec::new()),
-        GraphError::AlreadyPresent { .. } => ("already_present", Vec::new()),
-        GraphError::KeyNotFound { .. } => ("key_not_found", Vec::new()),
-        GraphError::AppIdAsObjectId { .. } => ("app_id_as_object_id", Vec::new()),
-        GraphError::Refused(_) => ("refused", Vec::new()),
-        _ => ("graph", Vec::new()),
-    };
-    (
-        code.to_string(),
-        ids.into_iter().filter(|i| !i.is_empty()).collect(),
-    )
+    (e.code(), e.request_ids())
 }
 
-/// The stable code of an authentication failure: the OAuth error of a refusal, else its family.
+/// The stable code of an authentication failure (core's one list).
 fn auth_code(a: &AuthError) -> String {
-    match a {
-        AuthError::Refused { error, .. } => error.clone(),
-        AuthError::ManagedIdentity { .. } => "managed_identity".into(),
-        AuthError::Transport { .. } => "transport".into(),
-        AuthError::InvalidResponse { .. } => "invalid_response".into(),
-        _ => "credentials".into(),
-    }
+    a.code()
 }
 
 /// A message of this CLI's own with a stable code for the JSON error object (`usage` for a command line clap

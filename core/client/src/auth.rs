@@ -274,6 +274,18 @@ impl AuthError {
         }
     }
 
+    /// The stable code every face shows: the OAuth error of a refusal, else the failure's family.
+    pub fn code(&self) -> String {
+        match self {
+            AuthError::Refused { error, .. } => error.clone(),
+            AuthError::ManagedIdentity { .. } => "managed_identity".into(),
+            AuthError::Transport { .. } => "transport".into(),
+            AuthError::InvalidResponse { .. } => "invalid_response".into(),
+            AuthError::SignerRemoved { .. } => "signer_removed".into(),
+            _ => "credentials".into(),
+        }
+    }
+
     /// Whether the failure is the network's rather than the service's verdict.
     pub fn is_transport(&self) -> bool {
         matches!(self, AuthError::Transport { .. })

@@ -210,59 +210,42 @@ pub(crate) fn auth_report(a: &AuthError, message: String) -> ErrorReport {
             e
         }
         AuthError::ManagedIdentity { status, .. } => {
-            let mut e = ErrorReport::new(kind, "managed_identity", message);
+            let mut e = ErrorReport::new(kind, a.code(), message);
             e.http_status = Some(*status);
             e
         }
-        AuthError::Transport { .. } => ErrorReport::new(kind, "transport", message),
-        AuthError::InvalidResponse { .. } => ErrorReport::new(kind, "invalid_response", message),
-        _ => ErrorReport::new(kind, "credentials", message),
+        _ => ErrorReport::new(kind, a.code(), message),
     }
 }
 
 pub(crate) fn graph_report(g: &GraphError, message: String) -> ErrorReport {
-    // The kind is the error's own (one classification, in the client); the code is this API's stable name.
-    let kind = g.kind();
+    // The kind and the code are the error's own (one classification, in the client).
+    if let GraphError::Auth(a) = g {
+        return auth_report(a, message);
+    }
+    if let GraphError::Invalid(v) = g {
+        return validation_report(v, message);
+    }
+    let mut e = ErrorReport::new(g.kind(), g.code(), message);
     if let Some(s) = g.service() {
-        let mut e = ErrorReport::new(kind, s.code.clone(), message);
         e.http_status = Some(s.status);
         e.request_id = s.request_id.clone();
         e.client_request_id = Some(s.client_request_id.clone()).filter(|c| !c.is_empty());
         return e;
     }
-    let code = match g {
-        GraphError::Auth(a) => return auth_report(a, message),
-        GraphError::Invalid(v) => return validation_report(v, message),
+    match g {
         GraphError::Transport {
             client_request_id, ..
         }
         | GraphError::OutcomeUnknown {
             client_request_id, ..
         } => {
-            let code = if matches!(g, GraphError::Transport { .. }) {
-                "transport"
-            } else {
-                "outcome_unknown"
-            };
-            let mut e = ErrorReport::new(kind, code, message);
             e.client_request_id = Some(client_request_id.clone()).filter(|c| !c.is_empty());
-            return e;
         }
-        GraphError::InvalidResponse { request_id, .. } => {
-            let mut e = ErrorReport::new(kind, "invalid_response", message);
-            e.request_id = request_id.clone();
-            return e;
-        }
-        GraphError::ProofRejected(_) => "proof_rejected",
-        GraphError::ProofNotMinted(_) => "proof",
-        GraphError::Credential(_) => "certificate",
-        GraphError::AlreadyPresent { .. } => "already_present",
-        GraphError::KeyNotFound { .. } => "key_not_found",
-        GraphError::AppIdAsObjectId { .. } => "app_id_as_object_id",
-        GraphError::Refused(_) => "refused",
-        _ => "graph",
-    };
-    ErrorReport::new(kind, code, message)
+        GraphError::InvalidResponse { request_id, .. } => e.request_id = request_id.clone(),
+        _ => {}
+    }
+    e
 }
 
 /// The JSON name of a setting, as a host writes it.

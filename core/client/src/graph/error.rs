@@ -195,6 +195,58 @@ impl GraphError {
             GraphError::AppIdAsObjectId { .. } => ErrorKind::Input,
         }
     }
+    /// The stable code every face shows for this failure: Graph's own code for the service's answers, the OAuth
+    /// error for a refused sign-in, the first rule's Graph code for an invalid request, else this library's name
+    /// for its family (`transport`, `outcome_unknown`, `proof_rejected`, ...). One list, here.
+    pub fn code(&self) -> String {
+        if let Some(s) = self.service() {
+            return s.code.clone();
+        }
+        match self {
+            GraphError::Auth(a) => a.code(),
+            GraphError::Invalid(v) => v
+                .first()
+                .map(|i| i.graph_code())
+                .unwrap_or("Request_BadRequest")
+                .to_string(),
+            GraphError::Transport { .. } => "transport".into(),
+            GraphError::OutcomeUnknown { .. } => "outcome_unknown".into(),
+            GraphError::InvalidResponse { .. } => "invalid_response".into(),
+            GraphError::ProofRejected(_) => "proof_rejected".into(),
+            GraphError::ProofNotMinted(_) => "proof".into(),
+            GraphError::Credential(_) => "certificate".into(),
+            GraphError::AlreadyPresent { .. } => "already_present".into(),
+            GraphError::KeyNotFound { .. } => "key_not_found".into(),
+            GraphError::AppIdAsObjectId { .. } => "app_id_as_object_id".into(),
+            GraphError::Refused(_) => "refused".into(),
+            _ => "graph".into(),
+        }
+    }
+    /// The ids that let Microsoft find the request: the service's `request-id`, then the `client-request-id`
+    /// this client sent (the only id when no answer came). Empty when nothing was sent.
+    pub fn request_ids(&self) -> Vec<String> {
+        let ids: Vec<String> = if let Some(s) = self.service() {
+            s.request_id
+                .iter()
+                .cloned()
+                .chain([s.client_request_id.clone()])
+                .collect()
+        } else {
+            match self {
+                GraphError::Transport {
+                    client_request_id, ..
+                }
+                | GraphError::OutcomeUnknown {
+                    client_request_id, ..
+                } => vec![client_request_id.clone()],
+                GraphError::InvalidResponse { request_id, .. } => {
+                    request_id.iter().cloned().collect()
+                }
+                _ => Vec::new(),
+            }
+        };
+        ids.into_iter().filter(|i| !i.is_empty()).collect()
+    }
     /// Whether the failure is the server's TLS certificate not being trusted (the rule lives in
     /// `http::is_certificate_failure`): a face may then name its own way to trust a CA.
     pub fn is_untrusted_certificate(&self) -> bool {
