@@ -104,7 +104,11 @@ fn error(reports: &[RollReport], first: &RollReport, exit_code: u8, advice: Opti
         "kind": kind,
         "code": code,
         "message": message,
-        "requestIds": Vec::<String>::new(),
+        "requestIds": reports
+            .iter()
+            .filter(|r| !r.success)
+            .flat_map(|r| r.request_ids.iter().cloned())
+            .collect::<Vec<String>>(),
         "exitCode": exit_code,
     })
 }

@@ -217,6 +217,9 @@ pub struct RollReport {
     /// When the roll removed the certificate the client signed in with: the thumbprint of the new certificate
     /// it signs in with now.
     pub connection_switched: Option<String>,
+    /// The request ids of the failed request, when a Graph request failed (for the error object hosts show).
+    #[serde(skip)]
+    pub request_ids: Vec<String>,
     /// Bulk rolls resumed from a journal: the row was done in an earlier run and not rolled again (the report is
     /// rebuilt from its journal line).
     #[serde(skip)]
@@ -248,6 +251,7 @@ impl RollReport {
             next_step: None,
             error: None,
             connection_switched: None,
+            request_ids: Vec::new(),
             from_journal: false,
             transport_failure: false,
             refusal: None,
@@ -295,6 +299,7 @@ impl<'a> Run<'a> {
         detail: impl Into<String>,
     ) {
         self.fail_with(step, err.to_string(), err.kind(), state, detail);
+        self.report.request_ids = err.request_ids();
     }
     pub(super) fn fail_with(
         &mut self,
