@@ -58,6 +58,9 @@ pub fn ffi_inventory() -> Inventory {
         .register(function!(keyroll_roll))
         .register(function!(keyroll_roll_start))
         .register(function!(keyroll_roll_poll))
+        .register(function!(keyroll_roll_wait))
+        .register(function!(keyroll_bulk_start))
+        .register(function!(keyroll_roll_stop))
         .register(function!(keyroll_roll_close))
         .inventory()
 }

@@ -60,3 +60,144 @@ Describe 'Invoke-EntraKeyRollover' {
         (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
     }
 }
+
+Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
+    BeforeAll {
+        $script:password = 'pester-pw'
+        $script:securePassword = ConvertTo-KrTestSecureString $script:password
+        function New-KrTestPfx([System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate, [string] $Name) {
+            $path = Join-Path $TestDrive "$Name.pfx"
+            [System.IO.File]::WriteAllBytes($path, $Certificate.Export('Pfx', $script:password))
+            $path
+        }
+        # One automation identity, allowed to write every application, signs in for the whole batch (as a
+        # runbook's managed identity does); each application proves possession with its own current key.
+        $script:automation = Invoke-KrEmulatorAdmin $emu 'POST' 'applications' @{ displayName = 'automation'; certificates = @(); roles = @('Application.ReadWrite.All') }
+        function Connect-KrTestAutomation {
+            Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString (Get-KrTestToken $emu $script:automation)) -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+        }
+    }
+    BeforeEach {
+        Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{} | Out-Null
+        $script:current = Get-KrTestCertificate 'CN=current'
+        $script:next = Get-KrTestCertificate 'CN=next'
+        $script:currentPfx = New-KrTestPfx $current 'current'
+        $script:nextPfx = New-KrTestPfx $next 'next'
+        $script:apps = @(1..3 | ForEach-Object { Register-KrTestApp $emu $current })
+        Connect-KrTestAutomation
+    }
+    AfterEach { Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{} | Out-Null }
+
+    It 'binds an object id piped by value (a string, a GUID)' {
+        $r = $apps[0].id | Invoke-EntraKeyRollover -Certificate $current -NewCertificate $next -TenantId $emu.TenantId
+        $r.Success | Should -BeTrue
+        [string]$r.ObjectId | Should -Be $apps[0].id
+        $g = [guid]$apps[1].id | Invoke-EntraKeyRollover -Certificate $current -NewCertificate $next -TenantId $emu.TenantId
+        [string]$g.ObjectId | Should -Be $apps[1].id
+        (Get-KrTestKeys $emu $apps[1].id).Count | Should -Be 2
+    }
+
+    It 'an_object_with_only_AppId_binds_as_AppId (not as an object id)' {
+        $r = [pscustomobject]@{ AppId = $apps[0].appId } | Invoke-EntraKeyRollover -Certificate $current -NewCertificate $next -TenantId $emu.TenantId -ErrorVariable all -ErrorAction SilentlyContinue
+        (Get-KrWrittenError $all 'Invoke-EntraKeyRollover').Count | Should -Be 0
+        $r.Success | Should -BeTrue
+        [string]$r.ObjectId | Should -Be $apps[0].id
+    }
+
+    It 'returns a typed report with PascalCase properties and a table view' {
+        $r = Invoke-EntraKeyRollover -ObjectId $apps[0].id -Certificate $current -NewCertificate $next -RemoveOld -TenantId $emu.TenantId
+        $r.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.RollReport'
+        $names = @($r.PSObject.Properties.Name)
+        foreach ($n in 'Target', 'ObjectId', 'State', 'Detail', 'Success', 'NewKeyId', 'RemovedKeyIds', 'Steps', 'FinalKeys', 'NextStep') {
+            $names | Should -Contain $n
+        }
+        # Case-sensitive: no camelCase property is left beside the PascalCase ones.
+        @($names | Where-Object { $_ -cmatch '^[a-z]' }).Count | Should -Be 0
+        @($r.Steps)[0].PSObject.Properties.Name | Should -Contain 'Step'
+        @($r.FinalKeys)[0].PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.KeyInfo'
+        @($r.FinalKeys)[0].Thumbprint | Should -Be $next.Thumbprint
+        @($r.RemovedKeyIds).Count | Should -Be 1
+        (Get-FormatData -TypeName 'EntraKeyRoll.RollReport') | Should -Not -BeNullOrEmpty
+        $table = $r | Format-Table | Out-String -Width 400
+        $table | Should -Match 'Target\s+State\s+NewKeyId\s+Detail'
+        $table | Should -Match ([regex]::Escape([string]$r.NewKeyId))
+    }
+
+    It 'a_rollover_returns_when_the_library_finishes_not_at_a_poll_interval' {
+        # Before: the module slept 250 ms between polls, so no rollover took less than 250 ms. Now it waits on the
+        # library, which wakes it at the end. One warm-up (JIT, first TLS) first, then five timed rollovers.
+        $warm = Register-KrTestApp $emu $current
+        Invoke-EntraKeyRollover -ObjectId $warm.id -Certificate $current -NewCertificate $next -TenantId $emu.TenantId | Out-Null
+        $times = foreach ($i in 1..5) {
+            $app = Register-KrTestApp $emu $current
+            $sw = [System.Diagnostics.Stopwatch]::StartNew()
+            $r = Invoke-EntraKeyRollover -ObjectId $app.id -Certificate $current -NewCertificate $next -TenantId $emu.TenantId
+            $sw.Stop()
+            $r.Success | Should -BeTrue
+            $sw.Elapsed.TotalMilliseconds
+        }
+        $median = @($times | Sort-Object)[2]
+        $median | Should -BeLessThan 200 -Because "each rollover took $(($times | ForEach-Object { '{0:N0} ms' -f $_ }) -join ', ')"
+    }
+
+    It 'rolls an Import-Csv plan by property name as one bulk operation, a report per row' {
+        $csv = Join-Path $TestDrive 'plan.csv'
+        $lines = @('ObjectId,AppId,CertificatePath,NewCertificatePath,TenantId')
+        $lines += ",$($apps[0].appId),$currentPfx,$nextPfx,$($emu.TenantId)"
+        $lines += "$($apps[1].id),,$currentPfx,$nextPfx,$($emu.TenantId)"
+        $lines += "$($apps[2].id),,$currentPfx,$nextPfx,$($emu.TenantId)"
+        Set-Content -LiteralPath $csv -Value $lines
+        $out = Import-Csv -LiteralPath $csv | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -CertificatePassword $securePassword -NewCertificatePassword $securePassword -Verbose -ErrorVariable all -ErrorAction SilentlyContinue 4>&1
+        (Get-KrWrittenError $all 'Invoke-EntraKeyRollover').Count | Should -Be 0
+        $reports = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { $_.Message })
+        $reports.Count | Should -Be 3
+        @($reports | Sort-Object Row | ForEach-Object { $_.Row }) | Should -Be @(1, 2, 3)
+        foreach ($r in $reports) {
+            $r.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.RollReport'
+            $r.Success | Should -BeTrue
+        }
+        # One operation in the library for the whole batch, not one roll after another.
+        @($verbose | Where-Object { $_ -match '^bulk roll: 3 rows' }).Count | Should -Be 1
+        foreach ($app in $apps) {
+            $keys = Get-KrTestKeys $emu $app.id
+            $keys.Count | Should -Be 1
+        }
+    }
+
+    It 'writes the journal of keyroll roll --journal, and -Resume skips the rows it shows done' {
+        $journal = Join-Path $TestDrive 'run.journal'
+        $rows = @($apps | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id; CertificatePath = $currentPfx; NewCertificatePath = $nextPfx; TenantId = $emu.TenantId } })
+        $first = $rows | Invoke-EntraKeyRollover -CertificatePassword $securePassword -NewCertificatePassword $securePassword -JournalPath $journal
+        @($first).Count | Should -Be 3
+        $lines = @(Get-Content -LiteralPath $journal | Where-Object { $_ } | ForEach-Object { $_ | ConvertFrom-Json })
+        $lines.Count | Should -Be 3
+        @($lines | ForEach-Object { [int]$_.row } | Sort-Object) | Should -Be @(0, 1, 2)
+        foreach ($l in $lines) { $l.success | Should -BeTrue }
+        $before = @($apps | ForEach-Object { (Get-KrTestKeys $emu $_.id).Count })
+        $again = $rows | Invoke-EntraKeyRollover -CertificatePassword $securePassword -NewCertificatePassword $securePassword -JournalPath $journal -Resume -Verbose 4>&1
+        # Nothing was written again: every row was done.
+        @($apps | ForEach-Object { (Get-KrTestKeys $emu $_.id).Count }) | Should -Be $before
+        @($again | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match 'roll step .*add' }).Count | Should -Be 0
+    }
+
+    It 'refuses -Resume without -JournalPath' {
+        { $apps[0].id | Invoke-EntraKeyRollover -Certificate $current -NewCertificate $next -Resume -ErrorAction Stop } | Should -Throw '*-JournalPath*'
+    }
+
+    It 'after_a_write_the_error_first_line_says_the_state_and_the_command_that_completes_it' {
+        # The new key signs in only after 60 s; with a 1 s verify timeout the roll adds it and keeps the old one.
+        Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{ keyActivationDelayMs = 60000 } | Out-Null
+        Invoke-EntraKeyRollover -ObjectId $apps[0].id -CertificatePath $currentPfx -CertificatePassword $securePassword -NewCertificatePath $nextPfx -NewCertificatePassword $securePassword -RemoveOld -TenantId $emu.TenantId -VerifyTimeout 1 -ErrorVariable all -ErrorAction SilentlyContinue | Out-Null
+        $e = Get-KrWrittenError $all 'Invoke-EntraKeyRollover'
+        $e.Count | Should -Be 1
+        $first = ($e[0].Exception.Message -split "`n")[0]
+        $first | Should -Match 'run Invoke-EntraKeyRollover -ObjectId [0-9a-f-]{36} '
+        $first | Should -Match '-RemoveOld'
+        $first | Should -Match "-TenantId $([regex]::Escape($emu.TenantId))"
+        $first | Should -Match ([regex]::Escape("-NewCertificatePath '$nextPfx'"))
+        $first | Should -Not -Match '--[a-z]'
+        $e[0].Exception.Data['Report'].PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.RollReport'
+        (Get-KrTestKeys $emu $apps[0].id).Count | Should -Be 2
+    }
+}
