@@ -205,7 +205,7 @@ async fn demo() -> CmdResult {
         verify_timeout: Duration::from_secs(60),
     };
     let report = roll::roll(&client, &spec, &Narrator).await;
-    println!("    state: {}", report.state);
+    println!("    state: {}", report.detail);
 
     step(6, "The application's keys now");
     for k in &report.final_keys {

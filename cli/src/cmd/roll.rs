@@ -361,7 +361,7 @@ pub fn run(args: RollArgs) -> CmdResult {
         let cp: Arc<dyn Progress> = p.clone();
         let out = rt.block_on(async {
             let client = client.clone();
-            roll::roll_many(&client, specs, args.concurrency, cp).await
+            roll::roll_many(&client, specs, roll::BulkOptions::new(args.concurrency), cp).await
         });
         match out {
             Ok(out) => {
@@ -504,7 +504,7 @@ fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Resul
             };
             println!("{:<7} {:<8} {}", s.step, tag, s.detail);
         }
-        println!("state: {}", r.state);
+        println!("state: {} ({})", r.detail, r.state);
     } else {
         println!(
             "{} rolls in {:.1} s: {} succeeded, {failed} failed",
@@ -517,7 +517,7 @@ fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Resul
                 "FAILED {}: {} — {}",
                 r.target,
                 r.error.as_deref().unwrap_or(""),
-                r.state
+                r.detail
             );
         }
     }
@@ -535,7 +535,7 @@ fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Resul
             }
             _ => "",
         };
-        eprintln!("error: {refusal}{advice}\n  {}", reports[0].state);
+        eprintln!("error: {refusal}{advice}\n  {}", reports[0].detail);
     } else {
         let mut advice: Vec<&str> = reports
             .iter()
@@ -595,6 +595,7 @@ fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {
             "newKeyId",
             "removedKeyIds",
             "state",
+            "detail",
             "error",
         ])
         .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;
@@ -610,7 +611,8 @@ fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {
                     .map(|k| k.to_string())
                     .collect::<Vec<_>>()
                     .join(" "),
-                r.state.clone(),
+                r.state.to_string(),
+                r.detail.clone(),
                 r.error.clone().unwrap_or_default(),
             ])
             .map_err(|e| Failure::input(anyhow::anyhow!("{e}")))?;

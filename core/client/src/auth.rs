@@ -37,6 +37,19 @@ impl AccessToken {
     pub fn secret(&self) -> &str {
         &self.secret
     }
+    /// The tenant the token was issued in: its `tid` claim, read without verifying the signature (only the
+    /// service that issued it can). Used to know where to verify a new key, never to trust anything: a wrong
+    /// tenant makes that verification fail, not pass. `None` when the token is not a JWT or has no `tid`.
+    pub fn tenant_id(&self) -> Option<String> {
+        let payload = self.secret.split('.').nth(1)?;
+        let bytes = keyroll_proto::b64::decode_jose_segment(payload).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims
+            .get("tid")
+            .and_then(serde_json::Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string)
+    }
 }
 
 impl fmt::Debug for AccessToken {
@@ -339,7 +352,8 @@ const REFRESH_MARGIN: Duration = Duration::minutes(5);
 
 /// Gets and caches tokens for one credential.
 pub struct TokenProvider {
-    credential: Credential,
+    /// Replaced when a roll removes the certificate it signs with ([`TokenProvider::follow_roll`]).
+    credential: std::sync::RwLock<Credential>,
     endpoints: Endpoints,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
@@ -350,7 +364,7 @@ pub struct TokenProvider {
 impl fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenProvider")
-            .field("credential", &self.credential)
+            .field("credential", &self.credential())
             .finish_non_exhaustive()
     }
 }
@@ -411,7 +425,7 @@ impl TokenProvider {
         clock: Arc<dyn Clock>,
     ) -> Self {
         TokenProvider {
-            credential,
+            credential: std::sync::RwLock::new(credential),
             endpoints,
             http,
             clock,
@@ -429,8 +443,40 @@ impl TokenProvider {
     }
 
     /// The credential.
-    pub fn credential(&self) -> &Credential {
-        &self.credential
+    pub fn credential(&self) -> Credential {
+        self.credential
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The tenant this provider's tokens are for: the one it signs in to as an app, else the `tid` of its token
+    /// (a given token, a managed identity's: a token is fetched if none is cached). `None` when neither says.
+    pub async fn tenant(&self) -> Option<String> {
+        if let Credential::ClientCertificate { tenant, .. } = self.credential() {
+            return Some(tenant);
+        }
+        self.token().await.ok().and_then(|t| t.tenant_id())
+    }
+
+    /// After a roll removed the certificate `removed`: when this provider signs in with it, it signs in with
+    /// `new` from now on (the old one no longer works) and the answer is `true`. Cached tokens stay: they were
+    /// issued and remain valid until they expire.
+    pub fn follow_roll(
+        &self,
+        removed: &keyroll_proto::cert::Certificate,
+        new: &Arc<SigningIdentity>,
+    ) -> bool {
+        let mut credential = self.credential.write().unwrap_or_else(|e| e.into_inner());
+        match &mut *credential {
+            Credential::ClientCertificate { identity, .. }
+                if identity.certificate() == removed && new.certificate() != removed =>
+            {
+                *identity = new.clone();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Forgets the cached token (after the service called it invalid).
@@ -453,7 +499,7 @@ impl TokenProvider {
     }
 
     async fn acquire(&self, now: OffsetDateTime) -> Result<AccessToken, AuthError> {
-        match &self.credential {
+        match &self.credential() {
             Credential::Token(t) => Ok(t.clone()),
             Credential::ClientCertificate {
                 tenant,

@@ -56,9 +56,14 @@ async fn bulk_roll_under_a_tight_write_budget() {
     }
     // 24 writes at 6 per second: at least 3 s imposed by the budget.
     let t = Instant::now();
-    let reports = roll::roll_many(&client, specs, 8, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let reports = roll::roll_many(
+        &client,
+        specs,
+        roll::BulkOptions::new(8),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
     let elapsed = t.elapsed();
     for r in &reports {
         assert!(r.success, "{r:?}");
@@ -109,7 +114,7 @@ async fn plan_rows_naming_one_object_are_merged_or_refused() {
             spec(ObjectRef::Id(b.id), &new_id, true),
             spec(ObjectRef::Id(a.id), &other_id, true),
         ],
-        8,
+        roll::BulkOptions::new(8),
         Arc::new(NoProgress),
     )
     .await
@@ -134,7 +139,7 @@ async fn plan_rows_naming_one_object_are_merged_or_refused() {
             spec(ObjectRef::Id(a.id), &new_id, true),
             spec(ObjectRef::AppId(a.app_id), &new_id, true),
         ],
-        8,
+        roll::BulkOptions::new(8),
         Arc::new(NoProgress),
     )
     .await

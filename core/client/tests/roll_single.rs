@@ -117,8 +117,8 @@ async fn roll_with_remove_old_and_its_refusals() {
     );
     token_works(&h, &same, &cur_id).await.unwrap();
 
-    // Without a tenant (none given, and a token credential names none) the new key could not be verified, so
-    // a roll that removes the old key is refused before the add.
+    // Without a tenant given, the new key is verified in the tenant of the connection's token (its `tid`), so a
+    // roll that removes the old key goes ahead.
     let unverified = h.create(&[&cur.certificate], json!({})).await;
     let client = h.token_client(unverified.app_id, ApiVersion::V1).await;
     let report = roll::roll(
@@ -131,33 +131,11 @@ async fn roll_with_remove_old_and_its_refusals() {
         &NoProgress,
     )
     .await;
-    assert!(!report.success);
-    assert_eq!(
-        report.refusal,
-        Some(roll::RollRefusal::RemoveOldWithoutTenant),
-        "{report:?}"
-    );
-    assert_eq!(
-        h.thumbprints(unverified.id).await,
-        vec![cur.certificate.sha1_hex()]
-    );
-    // Without removing the old key, the same roll adds the new key and says it was not verified.
-    let report = roll::roll(
-        &client,
-        &RollSpec {
-            target: app_target(unverified.id),
-            tenant: None,
-            remove_old: false,
-            ..spec.clone()
-        },
-        &NoProgress,
-    )
-    .await;
     assert!(report.success, "{report:?}");
-    assert!(report.state.contains("not verified"), "{}", report.state);
+    assert_eq!(report.state, roll::RollState::Rolled);
     assert_eq!(
         h.thumbprints(unverified.id).await,
-        sorted(vec![cur.certificate.sha1_hex(), new.certificate.sha1_hex()])
+        vec![new.certificate.sha1_hex()]
     );
     h.emu.shutdown().await;
 }
@@ -280,13 +258,6 @@ async fn refusals_come_before_the_first_write() {
                 future.certificate.not_before().date().to_string(),
             ],
         ),
-        (
-            "remove old without a tenant",
-            ident(&c.valid[1]),
-            true,
-            None,
-            vec!["tenant id".into(), "without removing the old key".into()],
-        ),
     ];
     for (name, new, remove_old, tenant, words) in cases {
         let app = h.create(&[&cur.certificate], json!({})).await;
@@ -321,10 +292,11 @@ async fn refusals_come_before_the_first_write() {
             assert!(error.contains(w.as_str()), "{name}: {w:?} in {error}");
         }
         assert!(
-            report.state.contains("nothing was written"),
+            report.detail.contains("nothing was written"),
             "{name}: {}",
-            report.state
+            report.detail
         );
+        assert_eq!(report.state, roll::RollState::Unchanged, "{name}");
         assert_eq!(
             h.thumbprints(app.id).await,
             vec![cur.certificate.sha1_hex()],

@@ -118,8 +118,9 @@ pub enum ApiError {
     /// A Graph call.
     #[error(transparent)]
     Graph(#[from] GraphError),
-    /// A roll that did not complete; the report says what the object holds.
-    #[error("{}", .0.error.as_deref().unwrap_or("the roll did not complete"))]
+    /// A roll that did not complete; the report says what the object holds. After a write, the first line says
+    /// what the object holds and what completes the roll; the error follows.
+    #[error("{}", roll_message(.0))]
     Roll(Box<RollReport>),
 }
 
@@ -281,5 +282,18 @@ impl From<ConnectError> for ApiError {
             ConnectError::Http(e) => ApiError::Http(e),
             other => ApiError::settings("connection settings", other.to_string()),
         }
+    }
+}
+
+/// The message of a roll that did not complete: after a write, what the object holds and what completes the roll
+/// come first (a runbook's log shows the first line), then the error.
+fn roll_message(r: &RollReport) -> String {
+    let error = r.error.as_deref().unwrap_or("the roll did not complete");
+    match (&r.next_step, r.state.written()) {
+        (Some(next), true) => format!(
+            "the roll did not complete ({}): {}; to complete it, {next}.\n{error}",
+            r.state, r.detail
+        ),
+        _ => error.to_string(),
     }
 }

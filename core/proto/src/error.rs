@@ -31,7 +31,7 @@ pub enum Error {
 /// What kind of failure an error is, so that each face maps it to its own conventions in one place without
 /// reading messages: the CLI to its documented exit codes, the host to its error object's `kind`, the PowerShell
 /// module to an ErrorCategory. Every error type of the libraries has `kind()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum ErrorKind {

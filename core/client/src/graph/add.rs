@@ -121,7 +121,11 @@ impl GraphClient {
                 )
                 .await;
             match sent {
-                Ok(CallResult::Done(a)) => return self.added(&add, &a, attempts).await,
+                Ok(CallResult::Done(a)) => {
+                    // Retries inside the call (429s, busy answers) are attempts too.
+                    let attempts = attempts + a.attempts.saturating_sub(1);
+                    return self.added(&add, &a, attempts).await;
+                }
                 Ok(CallResult::Ambiguous {
                     detail,
                     retry_after,

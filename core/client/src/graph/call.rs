@@ -16,6 +16,8 @@ pub(super) struct Answer {
     pub(super) request_id: Option<String>,
     /// `Retry-After` of a 429 or 503, parsed.
     pub(super) retry_after: Option<Duration>,
+    /// Requests sent for this call, this one included (retries after 429s and the like).
+    pub(super) attempts: u32,
 }
 
 pub(super) enum Outcome {
@@ -159,6 +161,7 @@ impl GraphClient {
             body,
             request_id,
             retry_after,
+            attempts: 1,
         }))
     }
 
@@ -226,13 +229,14 @@ impl GraphClient {
                 .send_once(&method, &url, body, &client_request_id)
                 .await;
             let delay = match out {
-                Ok(Outcome::Answer(a)) if (200..300).contains(&a.status) => {
+                Ok(Outcome::Answer(mut a)) if (200..300).contains(&a.status) => {
+                    a.attempts = tries.attempt;
                     return Ok(CallResult::Done(a));
                 }
                 Ok(Outcome::Answer(a)) => {
                     let err = self.service_error(&operation, &a, &client_request_id);
                     match self
-                        .after_refusal(a, err, client_request_id, idem, &mut tries)
+                        .after_refusal(a, err, client_request_id, idem, &mut tries, &operation)
                         .await?
                     {
                         Next::Again(delay) => delay,
@@ -254,7 +258,16 @@ impl GraphClient {
                             client_request_id,
                         });
                     }
-                    self.retry.backoff(tries.attempt)
+                    let delay = self.retry.backoff(tries.attempt);
+                    self.retrying(
+                        &operation,
+                        None,
+                        format!("no answer ({detail})"),
+                        delay,
+                        None,
+                        tries.attempt,
+                    );
+                    delay
                 }
                 Err(GraphError::Transport {
                     operation,
@@ -273,7 +286,16 @@ impl GraphClient {
                             client_request_id,
                         });
                     }
-                    self.retry.backoff(tries.attempt)
+                    let delay = self.retry.backoff(tries.attempt);
+                    self.retrying(
+                        &operation,
+                        None,
+                        format!("not reached ({detail})"),
+                        delay,
+                        None,
+                        tries.attempt,
+                    );
+                    delay
                 }
                 Err(e) => return Err(e),
             };
@@ -292,6 +314,7 @@ impl GraphClient {
         client_request_id: String,
         idem: Idempotency,
         tries: &mut Tries,
+        operation: &str,
     ) -> Result<Next, GraphError> {
         if a.status == 401 && err.code == "InvalidAuthenticationToken" && !tries.token_refreshed {
             // The token expired or was revoked between cache and call: one fresh try.
@@ -329,11 +352,54 @@ impl GraphClient {
         }
         // Retry-After was applied to the shared throttle for 429; a 503's Retry-After is honoured here;
         // otherwise back off.
-        Ok(Next::Again(match (a.status, a.retry_after) {
-            (429, Some(_)) => Duration::ZERO,
-            (_, Some(d)) => d,
-            _ => self.retry.backoff(tries.attempt),
-        }))
+        let (delay, waits) = match (a.status, a.retry_after) {
+            (429, Some(d)) => (Duration::ZERO, d),
+            (_, Some(d)) => (d, d),
+            _ => {
+                let d = self.retry.backoff(tries.attempt);
+                (d, d)
+            }
+        };
+        let reason = match a.status {
+            429 => "throttled (429)".to_string(),
+            s => format!("service busy ({s} {})", err.code),
+        };
+        self.retrying(
+            operation,
+            Some(a.status),
+            reason,
+            waits,
+            a.retry_after,
+            tries.attempt,
+        );
+        Ok(Next::Again(delay))
+    }
+
+    /// Tells the retry observers that a request is being tried again.
+    fn retrying(
+        &self,
+        operation: &str,
+        status: Option<u16>,
+        reason: String,
+        delay: Duration,
+        retry_after: Option<Duration>,
+        attempt: u32,
+    ) {
+        if self.observers.is_empty() {
+            return;
+        }
+        let event = super::RetryEvent {
+            operation: operation.to_string(),
+            status,
+            reason,
+            delay,
+            retry_after,
+            attempt,
+        };
+        self.log(|| event.to_string());
+        for o in self.observers.iter() {
+            o.retrying(&event);
+        }
     }
 
     pub(super) async fn call_done(

@@ -40,6 +40,7 @@ mod target;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::TokenProvider;
 use crate::cloud::Endpoints;
@@ -66,6 +67,44 @@ pub struct GraphClient {
     locks: Arc<ObjectLocks>,
     clock: Arc<dyn Clock>,
     logger: Option<Logger>,
+    observers: Arc<[Arc<dyn RetryObserver>]>,
+}
+
+/// A request about to be sent again: the service throttled it, was busy, or did not answer. Hosts show these
+/// (a batch that waits out 429s for minutes must not look hung).
+#[derive(Debug, Clone)]
+pub struct RetryEvent {
+    /// The call, as `METHOD path`.
+    pub operation: String,
+    /// The HTTP status that asked for the retry; `None` when no answer came.
+    pub status: Option<u16>,
+    /// Why, in words: `throttled (429)`, `service busy (503 ...)`, `no answer (...)`.
+    pub reason: String,
+    /// How long until the next attempt.
+    pub delay: Duration,
+    /// The service's `Retry-After`, when it sent one.
+    pub retry_after: Option<Duration>,
+    /// The attempt that was refused, from 1; the next one is `attempt + 1`.
+    pub attempt: u32,
+}
+
+impl fmt::Display for RetryEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, retrying in {:.1} s, attempt {} ({})",
+            self.reason,
+            self.delay.as_secs_f64(),
+            self.attempt + 1,
+            self.operation
+        )
+    }
+}
+
+/// Receives [`RetryEvent`]s. Called on the request's task: keep it short.
+pub trait RetryObserver: Send + Sync {
+    /// A request will be sent again after `event.delay`.
+    fn retrying(&self, event: &RetryEvent);
 }
 
 impl fmt::Debug for GraphClient {
@@ -124,11 +163,19 @@ impl GraphClient {
             locks: Arc::new(ObjectLocks::default()),
             clock,
             logger: None,
+            observers: Arc::new([]),
         }
     }
     /// Sets the retry bounds.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+    /// Adds an observer of retries (this client and clones made from it from now on).
+    pub fn with_retry_observer(mut self, observer: Arc<dyn RetryObserver>) -> Self {
+        let mut all: Vec<_> = self.observers.iter().cloned().collect();
+        all.push(observer);
+        self.observers = all.into();
         self
     }
     /// Sets the logger.

@@ -3,14 +3,136 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use keyroll_proto::ErrorKind;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
-use super::report::{RollReport, Step, StepReport, StepStatus};
+use super::journal::{self, Journal, JournalEntry};
+use super::report::{RollReport, RollState, Step, StepReport, StepStatus};
 use super::{Progress, RollSpec, roll};
-use crate::graph::{GraphClient, GraphError, ObjectRef, Target};
+use crate::graph::{GraphClient, GraphError, ObjectRef, RetryEvent, RetryObserver, Target};
+
+/// Stops a bulk roll: rows not yet started end [`RollState::NotStarted`]; rows in flight finish, because a roll
+/// cut short between adding the new key and removing the old one would leave its object half-done. Clones
+/// share one signal (hand one to a signal handler).
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<StopInner>);
+
+#[derive(Debug, Default)]
+struct StopInner {
+    stopped: AtomicBool,
+    notify: Notify,
+}
+
+impl StopSignal {
+    /// Asks the run to stop starting rows.
+    pub fn stop(&self) {
+        self.0.stopped.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+    /// Whether [`StopSignal::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.stopped.load(Ordering::SeqCst)
+    }
+    /// Resolves once stopped.
+    async fn stopped(&self) {
+        loop {
+            // Created before the check: a stop in between still wakes it.
+            let notified = self.0.notify.notified();
+            if self.is_stopped() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// How a bulk roll runs.
+#[derive(Debug, Clone)]
+pub struct BulkOptions {
+    /// Rolls at once (at least 1).
+    pub concurrency: usize,
+    /// Stops the run between rows.
+    pub stop: StopSignal,
+    /// Where each row's outcome is appended as it ends.
+    pub journal: Option<Arc<Journal>>,
+    /// The lines of an earlier run's journal: a row whose last line says it is done, for the same target, is
+    /// not rolled again (its report is rebuilt from the line, with a `plan` step saying so).
+    pub resume: Vec<JournalEntry>,
+}
+
+impl BulkOptions {
+    /// `concurrency` rolls at once, no journal, nothing to resume.
+    pub fn new(concurrency: usize) -> Self {
+        BulkOptions {
+            concurrency,
+            stop: StopSignal::default(),
+            journal: None,
+            resume: Vec::new(),
+        }
+    }
+}
+
+/// Hands the client's retries to the run's progress.
+struct Forward(Arc<dyn Progress>);
+impl RetryObserver for Forward {
+    fn retrying(&self, event: &RetryEvent) {
+        self.0.throttled(event);
+    }
+}
+
+/// Where a finished row goes: the journal, then the progress. A journal that cannot be written stops the run
+/// (a resume could not trust it) and says so in the reports of the rows that then do not start.
+struct Sink {
+    progress: Arc<dyn Progress>,
+    journal: Option<Arc<Journal>>,
+    stop: StopSignal,
+    journal_failure: std::sync::Mutex<Option<String>>,
+}
+
+impl Sink {
+    fn done(&self, row: usize, report: &RollReport) {
+        if let Some(j) = &self.journal
+            && let Err(e) = j.record(row, report)
+        {
+            let mut failure = self
+                .journal_failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if failure.is_none() {
+                *failure = Some(e.to_string());
+            }
+            self.stop.stop();
+        }
+        self.progress.row_done(row, report);
+    }
+    /// The report of a row the run did not start.
+    fn not_started(&self, target: String) -> RollReport {
+        let mut r = RollReport::new(target);
+        let why = match self
+            .journal_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(e) => format!("the run stopped before this row started: {e}"),
+            None => "the run was stopped before this row started".to_string(),
+        };
+        r.steps.push(StepReport {
+            step: Step::Plan,
+            status: StepStatus::Skipped,
+            detail: why.clone(),
+        });
+        r.state = RollState::NotStarted;
+        r.detail = format!("unchanged: {why}");
+        r.next_step = Some("run the plan again, resuming from its journal".into());
+        r.error = Some(why);
+        r.error_kind = Some(ErrorKind::Internal);
+        r
+    }
+}
 
 /// Two rows of a plan that name one object but ask for different rolls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,8 +241,9 @@ fn collection(kind: crate::graph::TargetKind) -> &'static str {
     }
 }
 
-/// Runs many rolls with at most `concurrency` at once. They share `client`, so a 429 on one pauses all —
-/// the whole batch backs off together and stays within the service's write budget.
+/// Runs many rolls with at most `options.concurrency` at once. They share `client`, so a 429 on one pauses all —
+/// the whole batch backs off together and stays within the service's write budget; its retries reach
+/// [`Progress::throttled`], and each row's end [`Progress::row_done`] and the journal, as it happens.
 ///
 /// Rows that name one object (by object id or by appId, in any case) are found before anything is written:
 /// rows asking for the same roll are merged — the object is rolled once and each of those rows gets that
@@ -130,21 +253,53 @@ fn collection(kind: crate::graph::TargetKind) -> &'static str {
 pub async fn roll_many(
     client: &GraphClient,
     specs: Vec<RollSpec>,
-    concurrency: usize,
+    options: BulkOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<RollReport>, PlanError> {
-    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let client = &client
+        .clone()
+        .with_retry_observer(Arc::new(Forward(progress.clone())));
+    let sem = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let sink = Arc::new(Sink {
+        progress: progress.clone(),
+        journal: options.journal.clone(),
+        stop: options.stop.clone(),
+        journal_failure: std::sync::Mutex::new(None),
+    });
     // 1. Which object each row names; 2. the rows grouped by object, the plan refused if a group disagrees;
-    // 3. one roll per object, its report given to every row of the group.
+    // 3. one roll per object (but rows an earlier run finished), its report given to every row of the group.
     let keys = object_keys(client, &specs, &sem, progress.as_ref()).await;
     let groups = group_rows(&keys);
     let conflicts = conflicts(&groups, &specs, &keys);
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicting(conflicts));
     }
-    let reports = roll_groups(client, &specs, &groups, &sem, &progress).await;
     let mut out: Vec<Option<RollReport>> = keys.into_iter().map(|k| k.err().map(|r| *r)).collect();
-    for (g, report) in groups.iter().zip(reports) {
+    for (row, r) in out.iter().enumerate() {
+        if let Some(r) = r {
+            sink.done(row, r);
+        }
+    }
+    let finished = journal::last_by_row(&options.resume);
+    let resumed = |g: &Vec<usize>| {
+        g.iter().all(|row| {
+            finished
+                .get(row)
+                .is_some_and(|e| journal::is_done(e) && e.target == specs[*row].target.to_string())
+        })
+    };
+    let (skipped, to_roll): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) =
+        groups.iter().partition(|g| resumed(g));
+    for g in skipped {
+        for &row in g {
+            let r = from_journal(&finished[&row]);
+            progress.row_done(row, &r);
+            out[row] = Some(r);
+        }
+    }
+    let to_roll: Vec<Vec<usize>> = to_roll.into_iter().cloned().collect();
+    let reports = roll_groups(client, &specs, &to_roll, &sem, &sink, &options.stop).await;
+    for (g, report) in to_roll.iter().zip(reports) {
         for &row in &g[1..] {
             out[row] = Some(merged(&report, &specs[row], row, g[0]));
         }
@@ -157,7 +312,8 @@ pub async fn roll_many(
             r.unwrap_or_else(|| {
                 // Not reached: every row is either refused at resolution or in exactly one group.
                 let mut r = RollReport::new(specs[i].target.to_string());
-                r.state = "unknown: the row was not rolled".into();
+                r.state = RollState::Unknown;
+                r.detail = "unknown: the row was not rolled".into();
                 r
             })
         })
@@ -249,7 +405,8 @@ fn lookup_failed(
         status: StepStatus::Failed,
         detail: message.to_string(),
     });
-    report.state = "unchanged: nothing was sent besides reading".into();
+    report.state = RollState::Unchanged;
+    report.detail = "unchanged: nothing was sent besides reading".into();
     progress.step(&report.target, &format!("read: {message}"));
     report
 }
@@ -300,24 +457,68 @@ fn conflicts(
     conflicts
 }
 
-/// One roll per group, at most as many at once as `sem` allows; the reports in group order.
+/// The report of a row an earlier run finished, from its journal line.
+fn from_journal(e: &JournalEntry) -> RollReport {
+    let mut r = RollReport::new(e.target.clone());
+    r.object_id = e.object_id;
+    r.success = e.success;
+    r.state = e.state;
+    r.new_key_id = e.new_key_id;
+    r.removed_key_ids = e.removed_key_ids.clone();
+    r.detail = format!(
+        "done in an earlier run ({}, {}): not rolled again",
+        e.state,
+        e.at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    );
+    r.steps.push(StepReport {
+        step: Step::Plan,
+        status: StepStatus::Skipped,
+        detail: r.detail.clone(),
+    });
+    r
+}
+
+/// One roll per group, at most as many at once as `sem` allows, none started once `stop` is; the reports in
+/// group order. Each group's rows reach the sink as the roll ends.
 async fn roll_groups(
     client: &GraphClient,
     specs: &[RollSpec],
     groups: &[Vec<usize>],
     sem: &Arc<Semaphore>,
-    progress: &Arc<dyn Progress>,
+    sink: &Arc<Sink>,
+    stop: &StopSignal,
 ) -> Vec<RollReport> {
     let mut handles = Vec::with_capacity(groups.len());
     for g in groups {
         let spec = specs[g[0]].clone();
-        let (client, sem, progress) = (client.clone(), sem.clone(), progress.clone());
+        let (client, sem, sink, stop) = (client.clone(), sem.clone(), sink.clone(), stop.clone());
         let target = spec.target.to_string();
+        let rows: Vec<(usize, RollSpec)> = g.iter().map(|&r| (r, specs[r].clone())).collect();
         handles.push((
-            target,
+            target.clone(),
             tokio::spawn(async move {
-                let _permit = sem.acquire_owned().await;
-                roll(&client, &spec, progress.as_ref()).await
+                let report = tokio::select! {
+                    biased;
+                    _ = stop.stopped() => sink.not_started(target),
+                    permit = sem.acquire_owned() => {
+                        let _permit = permit;
+                        if stop.is_stopped() {
+                            sink.not_started(target)
+                        } else {
+                            roll(&client, &spec, sink.progress.as_ref()).await
+                        }
+                    }
+                };
+                let first = rows[0].0;
+                for (row, spec) in &rows {
+                    if *row == first {
+                        sink.done(*row, &report);
+                    } else {
+                        sink.done(*row, &merged(&report, spec, *row, first));
+                    }
+                }
+                report
             }),
         ));
     }
@@ -327,7 +528,8 @@ async fn roll_groups(
             Ok(r) => r,
             Err(e) => {
                 let mut r = RollReport::new(target);
-                r.state = "unknown: the task failed".into();
+                r.state = RollState::Unknown;
+                r.detail = "unknown: the task failed".into();
                 r.error_kind = Some(ErrorKind::Internal);
                 r.error = Some(e.to_string());
                 r

@@ -15,6 +15,7 @@
 
 mod bulk;
 mod errors;
+pub mod journal;
 mod report;
 mod steps;
 mod verify;
@@ -25,9 +26,10 @@ use std::time::Duration;
 use crate::graph::{GraphClient, Target};
 use keyroll_proto::cert::SigningIdentity;
 
-pub use bulk::{PlanConflict, PlanError, roll_many};
+pub use bulk::{BulkOptions, PlanConflict, PlanError, StopSignal, roll_many};
 pub use errors::{RollRefusal, VerifyError, VerifyTimedOut};
-pub use report::{KeySummary, RollReport, Step, StepReport, StepStatus, summarize};
+pub use journal::{Journal, JournalEntry, JournalError};
+pub use report::{KeySummary, RollReport, RollState, Step, StepReport, StepStatus, summarize};
 
 /// What to roll.
 #[derive(Clone)]
@@ -73,6 +75,11 @@ pub trait Progress: Send + Sync {
     fn lagging(&self, target: &str, read: u32, waited: Duration) {
         self.waiting(target, read, waited);
     }
+    /// A request is being sent again (throttled, busy, no answer). Bulk rolls forward the retries of their
+    /// client here; a single roll's host observes its client itself ([`GraphClient::with_retry_observer`]).
+    fn throttled(&self, _event: &crate::graph::RetryEvent) {}
+    /// Bulk rolls: plan row `row` (from 0) ended, with this report (also for rows skipped or not started).
+    fn row_done(&self, _row: usize, _report: &RollReport) {}
 }
 
 /// Progress that goes nowhere.
@@ -94,6 +101,20 @@ pub async fn roll(client: &GraphClient, spec: &RollSpec, progress: &dyn Progress
     if let steps::Ended::Written(target, _guard) = ended {
         steps::finish(client, &target, spec, &mut run).await;
     }
+    // The connection follows the roll: once the old certificate is gone from the object it can no longer sign
+    // in, so a client that signed in with it signs in with the new one from now on.
+    if run.report.state == RollState::Rolled
+        && client
+            .tokens()
+            .follow_roll(spec.current.certificate(), &spec.new)
+    {
+        let thumbprint = spec.new.certificate().sha1_hex();
+        run.progress.step(
+            &run.report.target,
+            &format!("final: the connection now signs in with the new certificate {thumbprint}"),
+        );
+        run.report.connection_switched = Some(thumbprint);
+    }
     run.report
 }
 
@@ -103,8 +124,9 @@ async fn run_steps(
     spec: &RollSpec,
     run: &mut report::Run<'_>,
 ) -> Result<steps::Ended, steps::Ended> {
-    let tenant = steps::check(client, spec, run)?;
+    steps::check(client, spec, run)?;
     let (before, guard) = steps::read(client, spec, run).await?;
+    let tenant = steps::tenant(client, spec, run).await?;
     let target = spec.target.with_object_id(before.id);
     let client_id = steps::verifier(spec, &before, run)?;
     let written = |guard| steps::Ended::Written(target, guard);

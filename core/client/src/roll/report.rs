@@ -124,6 +124,58 @@ impl PartialEq<&str> for Step {
     }
 }
 
+/// What the object holds after a roll, as scripts and journals match on it. The sentence that says it in words
+/// is the report's `detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RollState {
+    /// The new key is in place and verified, and the old key was removed.
+    Rolled,
+    /// The target state held already: the new certificate is a valid key and the old one is not. Nothing was
+    /// written; a re-run of a finished roll ends here.
+    AlreadyRolled,
+    /// The new key is in place and the old key was kept, as asked.
+    KeptOld,
+    /// Nothing was written.
+    Unchanged,
+    /// Written but not finished: the new key is in place and the old key is still there, or only some old keys
+    /// were removed. Running the same roll again finishes it (`next_step`).
+    Incomplete,
+    /// A write's answer was lost and what the object holds could not be read.
+    Unknown,
+    /// Bulk rolls: the run was stopped before this row began.
+    NotStarted,
+}
+
+impl RollState {
+    /// The camelCase name scripts and journals read: `rolled`, `alreadyRolled`, `keptOld`, `unchanged`,
+    /// `incomplete`, `unknown` or `notStarted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RollState::Rolled => "rolled",
+            RollState::AlreadyRolled => "alreadyRolled",
+            RollState::KeptOld => "keptOld",
+            RollState::Unchanged => "unchanged",
+            RollState::Incomplete => "incomplete",
+            RollState::Unknown => "unknown",
+            RollState::NotStarted => "notStarted",
+        }
+    }
+    /// Whether the object may differ from before the roll (a write was sent).
+    pub fn written(self) -> bool {
+        matches!(
+            self,
+            RollState::Rolled | RollState::KeptOld | RollState::Incomplete | RollState::Unknown
+        )
+    }
+}
+
+impl std::fmt::Display for RollState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One step of a roll.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
@@ -153,10 +205,18 @@ pub struct RollReport {
     pub removed_key_ids: Vec<Uuid>,
     /// The object's keys at the end, when they could be read.
     pub final_keys: Vec<KeySummary>,
+    /// What the object holds now.
+    pub state: RollState,
     /// What the object holds now, in one sentence.
-    pub state: String,
+    pub detail: String,
+    /// After a roll that wrote and did not finish: what completes it, in words (each face adds its own flag or
+    /// parameter names).
+    pub next_step: Option<String>,
     /// The last error, in full, when a step failed.
     pub error: Option<String>,
+    /// When the roll removed the certificate the client signed in with: the thumbprint of the new certificate
+    /// it signs in with now.
+    pub connection_switched: Option<String>,
     /// Whether the failure was the network's (vs the service's verdict or bad input).
     #[serde(skip)]
     pub transport_failure: bool,
@@ -179,8 +239,11 @@ impl RollReport {
             new_key_id: None,
             removed_key_ids: Vec::new(),
             final_keys: Vec::new(),
-            state: String::new(),
+            state: RollState::Unchanged,
+            detail: String::new(),
+            next_step: None,
             error: None,
+            connection_switched: None,
             transport_failure: false,
             refusal: None,
             error_kind: None,
@@ -219,29 +282,56 @@ impl<'a> Run<'a> {
             detail,
         });
     }
-    pub(super) fn fail(&mut self, step: Step, err: &GraphError, state: impl Into<String>) {
-        self.fail_with(step, err.to_string(), err.kind(), state);
+    pub(super) fn fail(
+        &mut self,
+        step: Step,
+        err: &GraphError,
+        state: RollState,
+        detail: impl Into<String>,
+    ) {
+        self.fail_with(step, err.to_string(), err.kind(), state, detail);
     }
     pub(super) fn fail_with(
         &mut self,
         step: Step,
         message: String,
         kind: ErrorKind,
-        state: impl Into<String>,
+        state: RollState,
+        detail: impl Into<String>,
     ) {
         self.report.transport_failure = kind == ErrorKind::Transport;
         self.report.error_kind = Some(kind);
         self.report.error = Some(message.clone());
         self.push(step, StepStatus::Failed, message);
-        self.report.state = state.into();
+        self.set_state(state, detail);
+    }
+    /// Records what the object holds, and for a roll that wrote and did not finish, what completes it.
+    pub(super) fn set_state(&mut self, state: RollState, detail: impl Into<String>) {
+        self.report.state = state;
+        self.report.detail = detail.into();
+        self.report.next_step = next_step(state).map(str::to_string);
     }
     /// Ends the roll at step `check`, before anything was written.
     pub(super) fn refuse(&mut self, refusal: RollRefusal) {
         self.report.error = Some(refusal.to_string());
         self.push(Step::Check, StepStatus::Failed, refusal.to_string());
-        self.report.state = "unchanged: nothing was written".into();
+        self.set_state(RollState::Unchanged, "unchanged: nothing was written");
         self.report.error_kind = Some(refusal.kind());
         self.report.refusal = Some(refusal);
+    }
+}
+
+/// What completes a roll left in `state`, in core's words; `None` when there is nothing to complete.
+fn next_step(state: RollState) -> Option<&'static str> {
+    match state {
+        RollState::Incomplete => Some(
+            "run the same roll again: it finds the new key in place, verifies it and goes on from there (removing the old key if asked)",
+        ),
+        RollState::Unknown => Some(
+            "run the same roll again: it reads the object first, finds the new key if it was added, and goes on from there without adding it twice",
+        ),
+        RollState::NotStarted => Some("run the plan again, resuming from its journal"),
+        _ => None,
     }
 }
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::RollSpec;
 use super::errors::RollRefusal;
-use super::report::{Run, Step, StepReport, StepStatus, summarize};
+use super::report::{RollState, Run, Step, StepReport, StepStatus, summarize};
 use crate::graph::{GraphClient, GraphError, ObjectGuard, ObjectKeys, Refusal, Target};
 use keyroll_proto::credential::{AddKeyRequest, KeyCredential, KeyCredentialBuilder, serde_date};
 use keyroll_proto::key_status;
@@ -23,13 +23,8 @@ fn human(d: time::Duration) -> String {
     }
 }
 
-/// The checks that need no read: the two certificates and what the spec asks for. `tenant` is the tenant the
-/// new key would be verified in.
-fn check_spec(
-    spec: &RollSpec,
-    tenant: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<(), RollRefusal> {
+/// The checks that need no read: the two certificates.
+fn check_spec(spec: &RollSpec, now: OffsetDateTime) -> Result<(), RollRefusal> {
     let (current, new) = (spec.current.certificate(), spec.new.certificate());
     if current == new {
         return Err(RollRefusal::SameCertificate {
@@ -42,9 +37,6 @@ fn check_spec(
             valid_from: serde_date::format(new.not_before()),
             wait: human(new.not_before() - now),
         });
-    }
-    if spec.remove_old && tenant.is_none() {
-        return Err(RollRefusal::RemoveOldWithoutTenant);
     }
     Ok(())
 }
@@ -78,22 +70,29 @@ pub(super) enum Ended {
     Written(Target, ObjectGuard),
 }
 
-/// Step `check`: what needs no read. Returns the tenant the new key is verified in: the one given, or the one
-/// the client authenticates to as an app (the object lives there).
-pub(super) fn check(
+/// Step `check`: what needs no read.
+pub(super) fn check(client: &GraphClient, spec: &RollSpec, run: &mut Run<'_>) -> Result<(), Ended> {
+    if let Err(refusal) = check_spec(spec, client.clock().now()) {
+        run.refuse(refusal);
+        return Err(Ended::Untouched);
+    }
+    Ok(())
+}
+
+/// Part of step `read`, before anything is written: the tenant the new key is verified in — the one given, else
+/// the connection's (the tenant it signs in to as an app, or the `tid` of its token: the object lives there).
+/// A removal that could not be verified without one is refused here, with the object untouched.
+pub(super) async fn tenant(
     client: &GraphClient,
     spec: &RollSpec,
     run: &mut Run<'_>,
 ) -> Result<Option<String>, Ended> {
-    let tenant = spec
-        .tenant
-        .clone()
-        .or_else(|| match client.tokens().credential() {
-            crate::auth::Credential::ClientCertificate { tenant, .. } => Some(tenant.clone()),
-            _ => None,
-        });
-    if let Err(refusal) = check_spec(spec, tenant.as_deref(), client.clock().now()) {
-        run.refuse(refusal);
+    let tenant = match &spec.tenant {
+        Some(t) => Some(t.clone()),
+        None => client.tokens().tenant().await,
+    };
+    if spec.remove_old && tenant.is_none() {
+        run.refuse(RollRefusal::RemoveOldWithoutTenant);
         return Err(Ended::Untouched);
     }
     Ok(tenant)
@@ -112,6 +111,7 @@ pub(super) async fn read(
             run.fail(
                 Step::Read,
                 &e,
+                RollState::Unchanged,
                 "unchanged: nothing was sent besides reading",
             );
             return Err(Ended::Untouched);
@@ -119,15 +119,63 @@ pub(super) async fn read(
     };
     run.report.object_id = Some(before.id);
     let current_cert = spec.current.certificate();
-    if let Some(refusal) = current_key_problem(&before, current_cert, client.clock().now()) {
-        run.fail(Step::Read, &GraphError::Refused(refusal), "unchanged");
+    let now = client.clock().now();
+    let new_cert = spec.new.certificate();
+    let new_usable = before.keys.iter().any(|k| {
+        k.is_certificate(new_cert)
+            && key_status::is_valid_certificate_with(k, Some(new_cert), now, 0)
+    });
+    if new_usable && !before.keys.iter().any(|k| k.is_certificate(current_cert)) {
+        // Done already (a re-run, or a roll finished elsewhere): say so, write nothing.
+        run.push(
+            Step::Read,
+            StepStatus::Done,
+            format!(
+                "{} key credential(s); the new certificate {} is one of them and the current certificate {} is not",
+                before.keys.len(),
+                new_cert.sha1_hex(),
+                current_cert.sha1_hex()
+            ),
+        );
+        run.report.new_key_id = before
+            .keys
+            .iter()
+            .find(|k| k.is_certificate(new_cert))
+            .and_then(|k| k.key_id);
+        run.report.final_keys = summarize(&before.keys, now, Some(new_cert));
+        run.report.success = true;
+        run.set_state(
+            RollState::AlreadyRolled,
+            "already rolled: the new key is in place and the old key is gone; nothing was written",
+        );
         return Err(Ended::Untouched);
     }
+    // With the new key in place already (a roll stopped half-way), the current certificate signs nothing: the
+    // roll goes on from verify.
+    let problem = if new_usable {
+        None
+    } else {
+        current_key_problem(&before, current_cert, now)
+    };
+    if let Some(refusal) = problem {
+        run.fail(
+            Step::Read,
+            &GraphError::Refused(refusal),
+            RollState::Unchanged,
+            "unchanged",
+        );
+        return Err(Ended::Untouched);
+    }
+    let listed = if before.keys.iter().any(|k| k.is_certificate(current_cert)) {
+        "is one of them"
+    } else {
+        "is not one of them (the new key is)"
+    };
     run.push(
         Step::Read,
         StepStatus::Done,
         format!(
-            "{} key credential(s); current certificate {} is one of them",
+            "{} key credential(s); current certificate {} {listed}",
             before.keys.len(),
             current_cert.sha1_hex()
         ),
@@ -199,12 +247,21 @@ pub(super) async fn add(
             Ok(())
         }
         Err(e) => {
-            let state = if matches!(e, GraphError::OutcomeUnknown { .. }) {
-                "unknown: the addKey answer was lost and the keys could not be read afterwards; check the final keys"
+            if matches!(e, GraphError::OutcomeUnknown { .. }) {
+                run.fail(
+                    Step::Add,
+                    &e,
+                    RollState::Unknown,
+                    "unknown: the addKey answer was lost and the keys could not be read afterwards; check the final keys",
+                );
             } else {
-                "unchanged: the new key was not added (checked)"
-            };
-            run.fail(Step::Add, &e, state);
+                run.fail(
+                    Step::Add,
+                    &e,
+                    RollState::Unchanged,
+                    "unchanged: the new key was not added (checked)",
+                );
+            }
             Err(())
         }
     }
@@ -271,6 +328,7 @@ pub(super) async fn remove(
         run.fail(
             Step::Remove,
             &e,
+            RollState::Incomplete,
             "the new key was added; the old key was kept",
         );
         return Err(());
@@ -295,20 +353,29 @@ pub(super) async fn remove(
             join_ids(&ids)
         )
     };
-    run.fail(Step::Remove, &e, state);
+    run.fail(Step::Remove, &e, RollState::Incomplete, state);
     Err(())
 }
 
 /// After the last step: the roll succeeded; what the object holds now, in one sentence.
 pub(super) fn conclude(spec: &RollSpec, verified: bool, run: &mut Run<'_>) {
     run.report.success = true;
-    run.report.state = if spec.remove_old {
-        "rolled: the new key is in place and verified; the old key was removed".into()
+    if spec.remove_old {
+        run.set_state(
+            RollState::Rolled,
+            "rolled: the new key is in place and verified; the old key was removed",
+        );
     } else if verified {
-        "the new key is in place and verified; the old key was kept".into()
+        run.set_state(
+            RollState::KeptOld,
+            "the new key is in place and verified; the old key was kept",
+        );
     } else {
-        "the new key is in place (not verified); the old key was kept".into()
-    };
+        run.set_state(
+            RollState::KeptOld,
+            "the new key is in place (not verified); the old key was kept",
+        );
+    }
 }
 
 async fn add_new_key(

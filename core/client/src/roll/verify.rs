@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::errors::{VerifyError, VerifyTimedOut};
-use super::report::{Run, Step, StepStatus};
+use super::report::{RollState, Run, Step, StepStatus};
 use super::{Progress, RollSpec};
 use crate::auth::{self, AuthError};
 use crate::graph::{GraphClient, ObjectKeys};
@@ -61,6 +61,7 @@ pub(super) async fn verify(
                 Step::Verify,
                 e.to_string(),
                 kind,
+                RollState::Incomplete,
                 "the new key was added but could not be verified; the old key was kept",
             );
             Err(())
