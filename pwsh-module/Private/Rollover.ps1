@@ -114,7 +114,7 @@ function Write-KrRollNews {
     }
     if (-not $State.Warned -and $State.RetrySeconds -gt $script:KrRetryWarnSeconds) {
         $State.Warned = $true
-        Write-Warning ("the service is throttling this run: {0} retries have waited {1:N0} s so far (the library backs off as the service asks; -Verbose shows each retry)" -f $State.Retries, $State.RetrySeconds)
+        Write-Warning ("the service is throttling this run: {0} retries have waited {1:N1} s so far (the library backs off as the service asks; -Verbose shows each retry)" -f $State.Retries, $State.RetrySeconds)
     }
 }
 
@@ -327,7 +327,7 @@ function Invoke-KrBulkRoll {
             $Caller.WriteError((ConvertTo-KrErrorRecord -ErrorObject $summary -TargetObject $null))
             return
         }
-        Write-Verbose ("bulk roll: {0} of {1} rows done, {2} failed" -f $summary.done, $summary.total, $summary.failed)
+        Write-Verbose ("bulk roll: {0} rows, {1} succeeded, {2} failed, {3} not started" -f $summary.total, $summary.succeeded, $summary.failed, $summary.notStarted)
     }
     finally {
         if ($operation) {

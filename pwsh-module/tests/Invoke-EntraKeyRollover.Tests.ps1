@@ -156,9 +156,11 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         foreach ($r in $reports) {
             $r.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.RollReport'
             $r.Success | Should -BeTrue
+            $r.State | Should -Be 'rolled'
         }
         # One operation in the library for the whole batch, not one roll after another.
-        @($verbose | Where-Object { $_ -match '^bulk roll: 3 rows' }).Count | Should -Be 1
+        @($verbose | Where-Object { $_ -match '^bulk roll: 3 rows, at most 8 at once' }).Count | Should -Be 1
+        @($verbose | Where-Object { $_ -match '^bulk roll: 3 rows, 3 succeeded, 0 failed, 0 not started' }).Count | Should -Be 1
         foreach ($app in $apps) {
             $keys = Get-KrTestKeys $emu $app.id
             $keys.Count | Should -Be 1
@@ -172,13 +174,50 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         @($first).Count | Should -Be 3
         $lines = @(Get-Content -LiteralPath $journal | Where-Object { $_ } | ForEach-Object { $_ | ConvertFrom-Json })
         $lines.Count | Should -Be 3
-        @($lines | ForEach-Object { [int]$_.row } | Sort-Object) | Should -Be @(0, 1, 2)
+        @($lines | ForEach-Object { [int]$_.row } | Sort-Object) | Should -Be @(1, 2, 3)
         foreach ($l in $lines) { $l.success | Should -BeTrue }
         $before = @($apps | ForEach-Object { (Get-KrTestKeys $emu $_.id).Count })
         $again = $rows | Invoke-EntraKeyRollover -CertificatePassword $securePassword -NewCertificatePassword $securePassword -JournalPath $journal -Resume -Verbose 4>&1
         # Nothing was written again: every row was done.
         @($apps | ForEach-Object { (Get-KrTestKeys $emu $_.id).Count }) | Should -Be $before
         @($again | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match 'roll step .*add' }).Count | Should -Be 0
+        @($again | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 3
+    }
+
+    It 'a_bulk_run_stopped_by_an_error_finishes_the_rows_in_flight_and_journals_every_row' {
+        # Under -ErrorAction Stop the first failed row ends the command (as Ctrl+C would): the row in flight
+        # finishes, the rest are not started, and the journal says so for each row.
+        Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{ keyActivationDelayMs = 1500 } | Out-Null
+        $stranger = Register-KrTestApp $emu (Get-KrTestCertificate 'CN=other')
+        $journal = Join-Path $TestDrive 'stopped.journal'
+        $rows = @([pscustomobject]@{ ObjectId = $stranger.id }) + @($apps[0..1] | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id } })
+        {
+            $rows | Invoke-EntraKeyRollover -CertificatePath $currentPfx -CertificatePassword $securePassword -NewCertificatePath $nextPfx -NewCertificatePassword $securePassword -RemoveOld -TenantId $emu.TenantId -ThrottleLimit 1 -JournalPath $journal -ErrorAction Stop
+        } | Should -Throw
+        $lines = @(Get-Content -LiteralPath $journal | Where-Object { $_ } | ForEach-Object { $_ | ConvertFrom-Json })
+        $lines.Count | Should -Be 3
+        $byRow = @{}
+        foreach ($l in $lines) { $byRow[[int]$l.row] = $l }
+        $byRow[1].success | Should -BeFalse
+        $byRow[2].state | Should -Be 'rolled'
+        $byRow[3].state | Should -Be 'notStarted'
+        (Get-KrTestKeys $emu $apps[1].id).Count | Should -Be 1
+    }
+
+    It 'says every retry of a throttled roll in -Verbose, and warns when the waits add up' {
+        Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{ throttle = @{ count = 2; retryAfter = 0.2 } } | Out-Null
+        & (Get-Module EntraKeyRoll) { $script:KrRetryWarnSeconds = 0.3 }
+        try {
+            $out = Invoke-EntraKeyRollover -ObjectId $apps[0].id -Certificate $current -NewCertificate $next -TenantId $emu.TenantId -Verbose -WarningVariable warned -WarningAction SilentlyContinue 4>&1
+        }
+        finally { & (Get-Module EntraKeyRoll) { $script:KrRetryWarnSeconds = 30 } }
+        $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { $_.Message })
+        $retries = @($verbose | Where-Object { $_ -match '^throttled \(429\), retrying in [0-9.]+ s, attempt \d' })
+        $retries.Count | Should -Be 2 -Because ($verbose -join "`n")
+        $retries[1] | Should -Match 'attempt 3'
+        @($warned).Count | Should -Be 1
+        $warned[0].Message | Should -Match '2 retries have waited'
+        @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })[0].Success | Should -BeTrue
     }
 
     It 'refuses -Resume without -JournalPath' {

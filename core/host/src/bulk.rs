@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::*;
-use keyroll_client::roll::{self, RollReport, RollSpec};
+use keyroll_client::roll::{self, RollReport, RollSpec, journal};
 use keyroll_proto::cert::SigningIdentity;
 
 /// Rolls running at once when the settings do not say (the CLI's `--concurrency` default).
@@ -97,24 +97,50 @@ impl Connection {
                 })
             })
             .collect::<Result<Vec<RollSpec>, ApiError>>()?;
+        let journal = match &settings.journal_path {
+            Some(path) => Some(Arc::new(
+                journal::Journal::open(path).map_err(|e| journal_error(&e))?,
+            )),
+            None => None,
+        };
+        let resume = match (&settings.journal_path, settings.resume) {
+            (Some(path), true) if path.exists() => {
+                journal::read_journal(path).map_err(|e| journal_error(&e))?
+            }
+            (Some(_), true) => Vec::new(),
+            (None, true) => {
+                return Err(ApiError::settings(
+                    "bulk settings",
+                    "resume reads the journal of an earlier run: give its journalPath",
+                ));
+            }
+            (_, false) => Vec::new(),
+        };
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             ApiError::settings("roll", "a background roll needs a tokio runtime to run on")
         })?;
+        let stop = roll::StopSignal::default();
+        let options = roll::BulkOptions {
+            concurrency,
+            stop: stop.clone(),
+            journal,
+            resume,
+        };
         let recorder = Arc::new(Recorder::bulk(specs.len()));
+        recorder.lock().stop = Some(Box::new({
+            let stop = stop.clone();
+            move || stop.stop()
+        }));
         let client = self.client().clone();
         let progress = recorder.clone();
         let task = runtime.spawn(async move {
             let total = specs.len();
             let sink: Arc<dyn roll::Progress> = progress.clone();
-            let outcome = roll::roll_many(&client, specs, concurrency, sink).await;
+            let outcome = roll::roll_many(&client, specs, options, sink).await;
             let mut r = progress.lock();
             r.outcome = Some(match outcome {
-                Ok(reports) => {
-                    for (row, report) in reports.iter().enumerate() {
-                        record_row(&mut r, row, report);
-                    }
-                    Ok(summary(&r, total))
-                }
+                // Each row was recorded as it ended (`Progress::row_done`).
+                Ok(reports) => Ok(summary(&reports, total, stop.is_stopped())),
                 Err(e) => Err(ErrorReport::new(e.kind(), "plan_conflict", e.to_string())),
             });
         });
@@ -130,15 +156,32 @@ pub(crate) fn record_row(r: &mut Recorded, row: usize, report: &RollReport) {
     });
     if let Some(b) = &mut r.bulk {
         b.done += 1;
-        if !report.success {
+        if !report.success && report.state != roll::RollState::NotStarted {
             b.failed += 1;
         }
         b.rows.push(json!({ "row": row, "report": value }));
     }
 }
 
-/// The final answer of a bulk operation.
-fn summary(r: &Recorded, total: usize) -> serde_json::Value {
-    let (done, failed) = r.bulk.as_ref().map_or((0, 0), |b| (b.done, b.failed));
-    json!({ "total": total, "done": done, "failed": failed })
+/// The final answer of a bulk operation: how many rows, how many succeeded, failed (not started ones apart), were
+/// not started (the run was stopped), and whether it was stopped.
+fn summary(reports: &[RollReport], total: usize, stopped: bool) -> serde_json::Value {
+    let not_started = reports
+        .iter()
+        .filter(|r| r.state == roll::RollState::NotStarted)
+        .count();
+    let succeeded = reports.iter().filter(|r| r.success).count();
+    json!({
+        "total": total,
+        "done": reports.len(),
+        "succeeded": succeeded,
+        "failed": reports.len() - succeeded - not_started,
+        "notStarted": not_started,
+        "stopped": stopped,
+    })
+}
+
+/// A journal that cannot be opened or read: the caller's path or file.
+fn journal_error(e: &journal::JournalError) -> ApiError {
+    ApiError::settings("journal", e.to_string())
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::*;
+use keyroll_client::graph::{RetryEvent, RetryObserver};
 use keyroll_client::roll::{self};
 
 /// What a background roll has said so far.
@@ -20,6 +21,9 @@ pub(crate) struct Recorded {
     pub(crate) waiting: Option<(u32, Duration)>,
     /// The roll's result (the report) or its error object, once it has ended.
     pub(crate) outcome: Option<Result<Value, ErrorReport>>,
+    /// Requests being sent again (throttled, busy, no answer) not yet handed out by a poll: `{operation, status,
+    /// reason, delaySecs, retryAfterSecs, attempt, message}`.
+    pub(crate) retries: Vec<Value>,
     /// Something a poll has not handed out yet changed (a new waiting state): wakes a waiting host.
     pub(crate) fresh: bool,
     /// A bulk operation: step messages name their target, and rows end one by one.
@@ -102,7 +106,36 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    fn retry(&self, event: &RetryEvent) {
+        let mut r = self.lock();
+        r.retries.push(json!({
+            "operation": event.operation,
+            "status": event.status,
+            "reason": event.reason,
+            "delaySecs": event.delay.as_secs_f64(),
+            "retryAfterSecs": event.retry_after.map(|d| d.as_secs_f64()),
+            "attempt": event.attempt,
+            "message": event.to_string(),
+        }));
+    }
+}
+
+/// A single roll's client reports its retries here (a bulk roll forwards them through
+/// [`Progress::throttled`](roll::Progress::throttled)).
+impl RetryObserver for Recorder {
+    fn retrying(&self, event: &RetryEvent) {
+        self.retry(event);
+    }
+}
+
 impl roll::Progress for Recorder {
+    fn throttled(&self, event: &RetryEvent) {
+        self.retry(event);
+    }
+    fn row_done(&self, row: usize, report: &roll::RollReport) {
+        record_row(&mut self.lock(), row, report);
+    }
     fn step(&self, target: &str, message: &str) {
         let mut r = self.lock();
         let line = match &mut r.bulk {
@@ -153,13 +186,18 @@ impl RollOperation {
     /// is what [`Connection::roll`] answers: the report of a roll that succeeded, else the error object
     /// ([`ErrorReport`], carrying the report of an incomplete roll), and every later poll says the same.
     ///
+    /// `retries` lists the requests being sent again since the last poll (`{operation, status, reason, delaySecs,
+    /// retryAfterSecs, attempt, message}`, `message` as "throttled (429), retrying in 1.5 s, attempt 3 (...)").
+    ///
     /// A bulk operation ([`Connection::start_bulk`]) adds `"rows": [{"row": n, "report": {...}}]` (the rows
     /// that ended since the last poll, 0-based, each with its report), `"progress": {"total", "done",
     /// "failed", "current"}`, and its events name their target (`"<target>: <message>"`); its final `report`
-    /// is the summary `{"total", "done", "failed", "stopped"}` or the error object of a refused plan.
+    /// is the summary `{"total", "done", "succeeded", "failed", "notStarted", "stopped"}` or the error object
+    /// of a refused plan.
     pub fn poll(&self) -> Value {
         let mut r = self.recorder.lock();
         let events = std::mem::take(&mut r.events);
+        let retries = std::mem::take(&mut r.retries);
         r.fresh = false;
         if r.outcome.is_none() && self.task.is_finished() {
             // The task ended without recording an outcome: it panicked.
@@ -179,8 +217,13 @@ impl RollOperation {
             Some((attempt, waited)) => json!({ "attempt": attempt, "seconds": waited.as_secs() }),
             None => Value::Null,
         };
-        let mut answer =
-            json!({ "done": done, "events": events, "waiting": waiting, "report": report });
+        let mut answer = json!({
+            "done": done,
+            "events": events,
+            "retries": retries,
+            "waiting": waiting,
+            "report": report,
+        });
         if let Some(b) = &mut r.bulk {
             answer["rows"] = Value::Array(std::mem::take(&mut b.rows));
             answer["progress"] = json!({
@@ -202,6 +245,7 @@ impl RollOperation {
         let mut r = self.recorder.raw();
         loop {
             let news = !r.events.is_empty()
+                || !r.retries.is_empty()
                 || r.fresh
                 || r.outcome.is_some()
                 || r.bulk.as_ref().is_some_and(|b| !b.rows.is_empty());

@@ -147,3 +147,121 @@ async fn bulk_operation_hands_out_each_rows_report() {
         .unwrap_err();
     assert!(e.to_string().contains("row 2"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_bulk_run_journals_every_row_and_resume_finishes_it() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[2], &c.valid[3]);
+    let conn = automation(&h).await;
+    let dir = tempfile_dir();
+    let journal = dir.join("run.journal");
+    let mut apps = Vec::new();
+    let mut rows = Vec::new();
+    for _ in 0..4 {
+        let app = h.create(&[&cur.certificate], json!({})).await;
+        rows.push(
+            json!({"roll": {"target": {"objectId": app.id.to_string()}, "removeOld": true,
+                                   "tenantId": app.tenant.to_string(), "verifyTimeoutSecs": 10},
+                         "current": 1, "next": 2}),
+        );
+        apps.push(app);
+    }
+    let settings = |resume: bool| -> BulkSettings {
+        api::from_json(
+            "bulk settings",
+            json!({"rows": rows, "concurrency": 1, "journalPath": journal, "resume": resume})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap()
+    };
+    let ids = || (0..4).map(|_| (ident(cur), ident(new))).collect();
+    let op = conn.start_bulk(&settings(false), ids()).unwrap();
+    op.stop();
+    let answers = tokio::task::block_in_place(|| wait_to_end(&op));
+    let last = answers.last().unwrap();
+    assert_eq!(last["report"]["stopped"], json!(true), "{last}");
+    let not_started = last["report"]["notStarted"].as_u64().unwrap();
+    assert!(
+        not_started >= 3,
+        "rows in flight finish, the rest do not start: {last}"
+    );
+    let handed: usize = answers
+        .iter()
+        .map(|a| a["rows"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        handed, 4,
+        "every row is handed out, not-started ones included"
+    );
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(lines.lines().count(), 4, "{lines}");
+
+    // Resumed, the run rolls what the journal does not show done, and nothing twice.
+    let op = conn.start_bulk(&settings(true), ids()).unwrap();
+    let answers = tokio::task::block_in_place(|| wait_to_end(&op));
+    let last = answers.last().unwrap();
+    assert_eq!(last["report"]["failed"], json!(0), "{last}");
+    assert_eq!(last["report"]["notStarted"], json!(0), "{last}");
+    for app in &apps {
+        assert_eq!(
+            h.thumbprints(app.id).await,
+            vec![new.certificate.sha1_hex()]
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retries_of_a_single_roll_reach_the_host() {
+    let h = start_with(keyroll_emulator::EmulatorConfig {
+        faults: keyroll_emulator::FaultConfig {
+            throttle: Some(keyroll_emulator::FaultRule {
+                count: Some(2),
+                retry_after: Some(0.2),
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let c = certs();
+    let (cur, new) = (&c.valid[2], &c.valid[3]);
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let conn = automation(&h).await;
+    let settings = api::from_json(
+        "roll settings",
+        json!({"target": {"objectId": app.id.to_string()}, "tenantId": app.tenant.to_string(),
+               "verifyTimeoutSecs": 10})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let op = conn.start_roll(&settings, ident(cur), ident(new)).unwrap();
+    let answers = tokio::task::block_in_place(|| wait_to_end(&op));
+    let retries: Vec<Value> = answers
+        .iter()
+        .flat_map(|a| a["retries"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    assert_eq!(retries[0]["status"], json!(429));
+    let message = retries[1]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("throttled (429), retrying in"),
+        "{message}"
+    );
+    assert!(message.contains("attempt 3"), "{message}");
+    assert!(
+        retries[0]["delaySecs"].as_f64().unwrap() >= 0.2,
+        "{retries:?}"
+    );
+    assert_eq!(answers.last().unwrap()["report"]["success"], json!(true));
+}
+
+/// A fresh folder under the system's temporary one.
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("keyroll-host-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
