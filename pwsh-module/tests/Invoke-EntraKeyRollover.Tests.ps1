@@ -23,6 +23,16 @@ Describe 'Invoke-EntraKeyRollover' {
         (Get-EntraMSApplicationKey -ObjectId $app.id).Thumbprint | Should -Be $next.Thumbprint
     }
 
+    It 'says when the connection follows the roll to the new certificate, and keeps working' {
+        # Connected as the app with its current certificate: removing that key moves the connection to the new one.
+        $out = Invoke-EntraKeyRollover -ObjectId $app.id -Certificate $current -NewCertificate $next -RemoveOld -TenantId $emu.TenantId -Verbose 4>&1
+        $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { $_.Message })
+        @($verbose | Where-Object { $_ -match "^the connection now signs with the new certificate $($next.Thumbprint)" }).Count | Should -Be 1 -Because ($verbose -join "`n")
+        @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })[0].ConnectionSwitched | Should -Be $next.Thumbprint
+        # The same connection still signs in (with the new certificate): the old key is gone.
+        (Get-EntraMSApplicationKey -ObjectId $app.id).Thumbprint | Should -Be $next.Thumbprint
+    }
+
     It 'asks ShouldProcess for the removal apart from the roll: -WhatIf names both steps and changes nothing' {
         $log = Join-Path $TestDrive 'whatif.txt'
         Start-Transcript -LiteralPath $log | Out-Null
