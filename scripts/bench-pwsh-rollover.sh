@@ -42,29 +42,34 @@ pwsh_run() { # $1: file of object ids, $2: loop | bulk
     \$ids = Get-Content '$1'
     \$sw = [System.Diagnostics.Stopwatch]::StartNew()
     if ('$2' -eq 'loop') {
-      foreach (\$id in \$ids) { \$r = Invoke-EntraKeyRollover -ObjectId \$id -CertificatePath '$work/cur.pfx' -CertificatePassword \$pw -NewCertificatePath '$work/next.pfx' -NewCertificatePassword \$pw -RemoveOld -TenantId '$tenant' -ErrorAction Stop; if (-not \$r.Success) { throw 'failed' } }
+      \$each = foreach (\$id in \$ids) { \$one = [System.Diagnostics.Stopwatch]::StartNew(); \$r = Invoke-EntraKeyRollover -ObjectId \$id -CertificatePath '$work/cur.pfx' -CertificatePassword \$pw -NewCertificatePath '$work/next.pfx' -NewCertificatePassword \$pw -RemoveOld -TenantId '$tenant' -ErrorAction Stop; if (-not \$r.Success) { throw 'failed' }; \$one.Elapsed.TotalMilliseconds }
+      \$median = @(\$each | Sort-Object)[[int][Math]::Floor(\$each.Count / 2)]
     } else {
       \$rows = \$ids | ForEach-Object { [pscustomobject]@{ ObjectId = \$_; CertificatePath = '$work/cur.pfx'; NewCertificatePath = '$work/next.pfx'; TenantId = '$tenant' } }
       \$r = @(\$rows | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -CertificatePassword \$pw -NewCertificatePassword \$pw -ErrorAction Stop)
       if (@(\$r | Where-Object { -not \$_.Success }).Count -or \$r.Count -ne \$ids.Count) { throw 'failed' }
     }
-    '{0:N2}' -f \$sw.Elapsed.TotalSeconds"
+    if ('$2' -eq 'loop') { '{0:N2} s, median {1:N0} ms per rollover' -f \$sw.Elapsed.TotalSeconds, \$median } else { '{0:N2} s' -f \$sw.Elapsed.TotalSeconds }"
 }
-apps "$work/a"; echo "pwsh-loop  $(pwsh_run "$work/a" loop) s  ($n x Invoke-EntraKeyRollover)"
-apps "$work/b"; echo "pwsh-bulk  $(pwsh_run "$work/b" bulk) s  (rows piped, -ThrottleLimit 8)"
+apps "$work/a"; echo "pwsh-loop  $(pwsh_run "$work/a" loop)  ($n x Invoke-EntraKeyRollover)"
+apps "$work/b"; echo "pwsh-bulk  $(pwsh_run "$work/b" bulk)  (rows piped, -ThrottleLimit 8)"
 apps "$work/c"
 export KR_TOKEN="$token" KR_PW=bench
-s=$(date +%s%N)
+s=$(date +%s%N); : >"$work/each"
 while read -r oid; do
+  t=$(date +%s%N)
   "$bin" roll --object-id "$oid" --cert "$work/cur.pfx" --cert-password-env KR_PW --new-cert "$work/next.pfx" \
     --new-cert-password-env KR_PW --remove-old --tenant-id "$tenant" --access-token-env KR_TOKEN \
-    --graph-url "$graph" --login-url "$login" --ca-file "$work/ca.pem" >/dev/null
+    --graph-url "$graph" --login-url "$login" --ca-cert "$work/ca.pem" >/dev/null 2>&1
+  echo $(( ($(date +%s%N) - t) / 1000000 )) >>"$work/each"
 done <"$work/c"
-e=$(date +%s%N); echo "cli-loop   $(awk "BEGIN{printf \"%.2f\", ($e-$s)/1e9}") s  ($n x keyroll roll)"
+e=$(date +%s%N)
+med="$(sort -n "$work/each" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')"
+echo "cli-loop   $(awk "BEGIN{printf \"%.2f\", ($e-$s)/1e9}") s, median $med ms per rollover  ($n x keyroll roll)"
 apps "$work/d"
 { echo "objectId,cert,certPasswordEnv,newCert,newCertPasswordEnv,tenantId"
   while read -r oid; do echo "$oid,$work/cur.pfx,KR_PW,$work/next.pfx,KR_PW,$tenant"; done <"$work/d"; } >"$work/plan.csv"
 s=$(date +%s%N)
 "$bin" roll --plan "$work/plan.csv" --concurrency 8 --remove-old --access-token-env KR_TOKEN \
-  --graph-url "$graph" --login-url "$login" --ca-file "$work/ca.pem" >/dev/null
+  --graph-url "$graph" --login-url "$login" --ca-cert "$work/ca.pem" >/dev/null 2>&1
 e=$(date +%s%N); echo "cli-plan   $(awk "BEGIN{printf \"%.2f\", ($e-$s)/1e9}") s  (keyroll roll --plan, $n rows, --concurrency 8)"
