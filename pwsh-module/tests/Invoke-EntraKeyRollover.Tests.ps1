@@ -177,6 +177,16 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         }
     }
 
+    It 'a_runbook_under_ErrorAction_Stop_rolls_every_row_without_TenantId (the tenant comes from the token)' {
+        # The runbook of the issue: signed in with a token, no -TenantId, -RemoveOld, $ErrorActionPreference Stop.
+        $ErrorActionPreference = 'Stop'
+        $rows = @($apps | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id; CertificatePath = $currentPfx; NewCertificatePath = $nextPfx } })
+        $out = @($rows | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 4 -CertificatePassword $securePassword -NewCertificatePassword $securePassword)
+        $out.Count | Should -Be 3
+        foreach ($r in $out) { $r.State | Should -Be 'rolled' }
+        foreach ($app in $apps) { (Get-KrTestKeys $emu $app.id).Count | Should -Be 1 }
+    }
+
     It 'writes the journal of keyroll roll --journal, and -Resume skips the rows it shows done' {
         $journal = Join-Path $TestDrive 'run.journal'
         $rows = @($apps | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id; CertificatePath = $currentPfx; NewCertificatePath = $nextPfx; TenantId = $emu.TenantId } })
@@ -194,24 +204,26 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         @($again | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 3
     }
 
-    It 'a_bulk_run_stopped_by_an_error_finishes_the_rows_in_flight_and_journals_every_row' {
-        # Under -ErrorAction Stop the first failed row ends the command (as Ctrl+C would): the row in flight
-        # finishes, the rest are not started, and the journal says so for each row.
+    It 'a_bulk_run_stopped_midway_finishes_the_rows_in_flight_and_journals_every_row' {
+        # Select-Object -First 1 stops the command as Ctrl+C does (the pipeline stops; only finally blocks run).
+        # Each roll takes 1.5 s to verify and one runs at a time: when the first report arrives, the next row is
+        # starting or about to, and the others have not started.
         Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{ keyActivationDelayMs = 1500 } | Out-Null
-        $stranger = Register-KrTestApp $emu (Get-KrTestCertificate 'CN=other')
+        $more = @(1..1 | ForEach-Object { Register-KrTestApp $emu $current })
+        $all = @($apps) + $more
         $journal = Join-Path $TestDrive 'stopped.journal'
-        $rows = @([pscustomobject]@{ ObjectId = $stranger.id }) + @($apps[0..1] | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id } })
-        {
-            $rows | Invoke-EntraKeyRollover -CertificatePath $currentPfx -CertificatePassword $securePassword -NewCertificatePath $nextPfx -NewCertificatePassword $securePassword -RemoveOld -TenantId $emu.TenantId -ThrottleLimit 1 -JournalPath $journal -ErrorAction Stop
-        } | Should -Throw
+        $rows = @($all | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id } })
+        $first = $rows | Invoke-EntraKeyRollover -CertificatePath $currentPfx -CertificatePassword $securePassword -NewCertificatePath $nextPfx -NewCertificatePassword $securePassword -RemoveOld -TenantId $emu.TenantId -ThrottleLimit 1 -JournalPath $journal | Select-Object -First 1
+        $first.State | Should -Be 'rolled'
+        # The command returned only once the row in flight had finished: every row has its line now.
         $lines = @(Get-Content -LiteralPath $journal | Where-Object { $_ } | ForEach-Object { $_ | ConvertFrom-Json })
-        $lines.Count | Should -Be 3
-        $byRow = @{}
-        foreach ($l in $lines) { $byRow[[int]$l.row] = $l }
-        $byRow[1].success | Should -BeFalse
-        $byRow[2].state | Should -Be 'rolled'
-        $byRow[3].state | Should -Be 'notStarted'
-        (Get-KrTestKeys $emu $apps[1].id).Count | Should -Be 1
+        $lines.Count | Should -Be 4
+        $rolled = @($lines | Where-Object { $_.state -eq 'rolled' }).Count
+        $notStarted = @($lines | Where-Object { $_.state -eq 'notStarted' }).Count
+        $rolled | Should -BeIn @(1, 2)
+        $notStarted | Should -Be (4 - $rolled)
+        # Rolled or not started, each object holds exactly one key: never both, never none.
+        foreach ($app in $all) { (Get-KrTestKeys $emu $app.id).Count | Should -Be 1 }
     }
 
     It 'says every retry of a throttled roll in -Verbose, and warns when the waits add up' {
