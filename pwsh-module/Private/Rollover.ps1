@@ -11,26 +11,31 @@ $script:KrRetryWarnSeconds = 30
 function ConvertTo-KrPascalObject {
     # The library's camelCase JSON objects (as ConvertFrom-Json made them) with PascalCase property names, nested
     # objects and arrays included, so that reports read like the rest of PowerShell (Success, State, NewKeyId).
-    # Properties named *DateTime become DateTimes (UTC). -TypeName types the top object.
-    [CmdletBinding()]
-    param([AllowNull()] [object] $InputObject, [string] $TypeName)
-    if ($null -eq $InputObject) { return $null }
-    if ($InputObject -is [string] -or $InputObject -is [ValueType]) { return $InputObject }
-    if ($InputObject -is [System.Collections.IEnumerable] -and $InputObject -isnot [System.Management.Automation.PSCustomObject]) {
+    # Properties named *DateTime (and At) become DateTimes (UTC). -TypeName types the top object; -Extra adds
+    # properties to it. A plain function, not an advanced one, and scalars are never passed to it: it runs for
+    # every object of every report of a bulk run, and an advanced function's call costs what the conversion does.
+    param([AllowNull()] [object] $InputObject, [string] $TypeName, [System.Collections.IDictionary] $Extra)
+    if ($null -eq $InputObject -or $InputObject -is [string] -or $InputObject -is [ValueType]) { return $InputObject }
+    if ($InputObject -is [System.Collections.IList]) {
+        $items = New-Object 'System.Collections.Generic.List[object]'
+        foreach ($item in $InputObject) {
+            if ($null -eq $item -or $item -is [string] -or $item -is [ValueType]) { $items.Add($item) }
+            else { $items.Add((ConvertTo-KrPascalObject -InputObject $item)) }
+        }
         # The comma keeps an empty or one-element array an array.
-        return , @(foreach ($item in $InputObject) { ConvertTo-KrPascalObject -InputObject $item })
+        return , $items.ToArray()
     }
     $out = [ordered]@{}
+    if ($TypeName) { $out['PSTypeName'] = $TypeName }
     foreach ($p in $InputObject.PSObject.Properties) {
         $name = $p.Name.Substring(0, 1).ToUpperInvariant() + $p.Name.Substring(1)
         $value = $p.Value
-        if ($name -like '*DateTime' -or $name -eq 'At') { $value = ConvertFrom-KrDate $value }
-        else { $value = ConvertTo-KrPascalObject -InputObject $value }
+        if ($null -ne $value -and $value -isnot [string] -and $value -isnot [ValueType]) { $value = ConvertTo-KrPascalObject -InputObject $value }
+        elseif ($name -like '*DateTime' -or $name -eq 'At') { $value = ConvertFrom-KrDate $value }
         $out[$name] = $value
     }
-    $object = [pscustomobject]$out
-    if ($TypeName) { $object.PSObject.TypeNames.Insert(0, $TypeName) }
-    $object
+    if ($Extra) { foreach ($k in $Extra.Keys) { if (-not $out.Contains($k)) { $out[$k] = $Extra[$k] } } }
+    [pscustomobject]$out
 }
 
 function ConvertTo-KrRollReport {
@@ -39,13 +44,13 @@ function ConvertTo-KrRollReport {
     # (1-based) for a bulk row.
     [CmdletBinding()]
     param([Parameter(Mandatory)] [object] $Report, [int] $Row = 0)
-    $r = ConvertTo-KrPascalObject -InputObject $Report -TypeName 'EntraKeyRoll.RollReport'
+    $extra = [ordered]@{ NextStep = $null; ConnectionSwitched = $null }
     # Before the library separated them, State was the sentence; Detail is always the sentence.
-    if (-not $r.PSObject.Properties['Detail']) { Add-Member -InputObject $r -NotePropertyName Detail -NotePropertyValue $r.State }
-    if (-not $r.PSObject.Properties['NextStep']) { Add-Member -InputObject $r -NotePropertyName NextStep -NotePropertyValue $null }
+    if (-not $Report.PSObject.Properties['detail']) { $extra['Detail'] = $Report.state }
+    if ($Row -gt 0) { $extra['Row'] = $Row }
+    $r = ConvertTo-KrPascalObject -InputObject $Report -TypeName 'EntraKeyRoll.RollReport' -Extra $extra
     foreach ($k in @($r.FinalKeys)) { if ($k) { $k.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.KeyInfo') } }
     foreach ($s in @($r.Steps)) { if ($s) { $s.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.RollStep') } }
-    if ($Row -gt 0) { Add-Member -InputObject $r -NotePropertyName Row -NotePropertyValue $Row }
     $r
 }
 
