@@ -16,6 +16,7 @@
         'Connect-EntraKeyRoll'
         'Disconnect-EntraKeyRoll'
         'Enable-EntraKeyRollAlias'
+        'Get-EntraKeyRollInventory'
         'Get-EntraMSApplicationKey'
         'Invoke-EntraKeyRollover'
         'New-EntraKeyProof'

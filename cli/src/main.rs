@@ -44,6 +44,9 @@ enum Command {
     Key(cmd::key::KeyCommand),
     /// Roll a certificate end to end: add the new key, wait until it works, optionally remove the old one.
     Roll(cmd::roll::RollArgs),
+    /// Every certificate and client secret of the tenant's applications and service principals, with the days
+    /// each has left; --plan writes the roll plan of the certificates found.
+    Scan(cmd::scan::ScanArgs),
     /// Serve the local emulator of the identity platform and Graph (for rehearsals and tests).
     Emulator(emulator_cmd::EmulatorArgs),
     /// Roll an application's certificate against an in-process emulator, narrating each step. No arguments,
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Proof(c) => cmd::proof::run(c),
         Command::Key(c) => cmd::key::run(c),
         Command::Roll(a) => cmd::roll::run(a),
+        Command::Scan(a) => cmd::scan::run(a),
         Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => cmd::demo::run(a),
     };

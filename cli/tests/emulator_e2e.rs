@@ -101,7 +101,7 @@ fn roll_waits_out_the_token_delay_with_progress() {
 
 #[test]
 fn verify_timeout_running_out_keeps_the_old_key_and_one_new_key() {
-    let emu = emulator(&["--key-activation-delay-ms", "30000"]);
+    let emu = emulator(&["--key-activation-delay-ms", "4000"]);
     let c = certs();
     let app = emu.create(&[c.a.cert()], json!({}));
     let r = keyroll(
@@ -115,9 +115,33 @@ fn verify_timeout_running_out_keeps_the_old_key_and_one_new_key() {
         text.contains("the new key was added but could not be verified; the old key was kept"),
         "{text}"
     );
+    // The first error line says what the object holds and the command that completes the roll.
+    let first = r
+        .stderr()
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default()
+        .to_string();
+    for w in [
+        "did not complete (incomplete)",
+        "the old key was kept",
+        "run the same keyroll roll command again",
+        "--verify-timeout",
+    ] {
+        assert!(first.contains(w), "{w:?} in {first}");
+    }
     let thumbs = emu.thumbs(&app.id);
     assert_eq!(count(&thumbs, c.a.cert()), 1, "{text}");
     assert_eq!(count(&thumbs, c.b.cert()), 1, "{text}");
+    // Run again once the key signs in: it goes on from where it stopped, and adds nothing.
+    let again = keyroll(
+        &single_roll(&emu, &app, &["--remove-old", "--verify-timeout", "60"]),
+        &[],
+    );
+    let text = again.text();
+    again.ok();
+    assert!(text.contains("already a key"), "{text}");
+    assert_eq!(emu.thumbs(&app.id), vec![c.b.thumb()], "{text}");
 }
 
 #[test]

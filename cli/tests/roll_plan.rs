@@ -81,6 +81,7 @@ fn roll_plan_csv_and_json_with_results() {
             "newKeyId",
             "removedKeyIds",
             "state",
+            "detail",
             "error"
         ]
     );
@@ -92,7 +93,7 @@ fn roll_plan_csv_and_json_with_results() {
         assert!(!row[4].is_empty() && !row[5].is_empty(), "{text}");
     }
     assert_eq!(&rows[3][3], "false", "{text}");
-    assert!(rows[3][7].contains("not a key credential"), "{text}");
+    assert!(rows[3][8].contains("not a key credential"), "{text}");
     for a in &apps[..3] {
         assert_eq!(emu.thumbs(&a.id), sorted(&[&c.b]));
     }

@@ -138,6 +138,20 @@ namespace Keyroll
             return new RollOperation(h);
         }
 
+        /// <summary>Starts an inventory scan (settings JSON: types, expiringWithinDays, owners, pageSize); nothing is
+        /// read until <see cref="ScanOperation.Next"/>. Dispose the scan when done.</summary>
+        public ScanOperation StartScan(string settingsJson)
+        {
+            var c = handle;
+            ulong h = 0;
+            using (var t = new Pin(settingsJson))
+            {
+                var ts = t.Slice;
+                Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_scan_start(c, ts, out h, out o));
+            }
+            return new ScanOperation(h);
+        }
+
         /// <summary>Closes the connection; later use throws (UnknownHandle).</summary>
         public void Dispose()
         {

@@ -28,7 +28,7 @@ use crate::boundary::{
 
 static IDENTITIES: LazyLock<Table<Shared<SigningIdentity>>> =
     LazyLock::new(|| Table::new("identity"));
-static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
+pub(crate) static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
     LazyLock::new(|| Table::new("connection"));
 static ROLLS: LazyLock<Table<Shared<RollOperation>>> =
     LazyLock::new(|| Table::new("roll operation"));

@@ -29,6 +29,7 @@
 
 pub mod boundary;
 pub mod exports;
+pub mod scan;
 
 pub use boundary::{KeyrollOutput, KeyrollStatus};
 
@@ -62,5 +63,8 @@ pub fn ffi_inventory() -> Inventory {
         .register(function!(keyroll_bulk_start))
         .register(function!(keyroll_roll_stop))
         .register(function!(keyroll_roll_close))
+        .register(function!(scan::keyroll_scan_start))
+        .register(function!(scan::keyroll_scan_next))
+        .register(function!(scan::keyroll_scan_close))
         .inventory()
 }

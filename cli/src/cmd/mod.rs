@@ -3,9 +3,12 @@
 pub mod cert;
 pub mod conn;
 pub mod demo;
+pub mod interrupt;
 pub mod key;
 pub mod proof;
 pub mod roll;
+pub mod roll_progress;
+pub mod scan;
 
 use std::path::Path;
 

@@ -1,20 +1,22 @@
 //! `keyroll roll`: roll one application's certificate end to end, or many from a plan file.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use keyroll_client::graph::ObjectRef;
-use keyroll_client::roll::{self, Progress, RollRefusal, RollReport, RollSpec, StepStatus};
+use keyroll_client::roll::{
+    self, BulkOptions, Journal, Progress, RollRefusal, RollReport, RollSpec, StepStatus, StopSignal,
+};
 use keyroll_client::settings::{Setting, SettingsError, TargetChoice};
 use serde::Deserialize;
 
 use super::conn::{ConnArgs, TargetArgs, runtime};
+use super::interrupt;
+use super::roll_progress::TermProgress;
 use crate::exit::{CmdResult, Failure};
 
 #[derive(Args, Debug)]
@@ -51,9 +53,17 @@ pub struct RollArgs {
     /// With --plan: rolls running at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
-    /// With --plan: write each row's result here (.csv or .json).
-    #[arg(long, value_name = "FILE")]
+    /// With --plan: write each row's result here (.csv or .json), at the end (also after Ctrl-C).
+    #[arg(long, value_name = "FILE", requires = "plan")]
     results: Option<PathBuf>,
+    /// With --plan: the journal, one JSON line per row appended as the row ends (synced, so it survives Ctrl-C,
+    /// a kill or a crash). Default: FILE.journal beside the plan.
+    #[arg(long, value_name = "FILE", requires = "plan")]
+    journal: Option<PathBuf>,
+    /// With --plan: skip the rows this journal (of an earlier run of the plan) shows done, and append this run's
+    /// rows to it (unless --journal names another).
+    #[arg(long, value_name = "JOURNAL", requires = "plan")]
+    resume: Option<PathBuf>,
     #[command(flatten)]
     conn: ConnArgs,
     /// Print the report as JSON.
@@ -85,6 +95,17 @@ struct PlanRow {
     client_id: Option<String>,
     #[serde(default)]
     display_name: Option<String>,
+    /// From `keyroll scan --plan`: the object's name, for people (not read).
+    #[serde(default)]
+    #[allow(dead_code)]
+    app_display_name: Option<String>,
+    /// From `keyroll scan --plan`: the certificate to replace; `cert` must be it.
+    #[serde(default)]
+    current_thumbprint: Option<String>,
+    /// From `keyroll scan --plan`: when it ends (not read).
+    #[serde(default)]
+    #[allow(dead_code)]
+    current_end_date_time: Option<String>,
 }
 
 fn read_plan(path: &Path) -> Result<Vec<PlanRow>, Failure> {
@@ -215,103 +236,6 @@ impl PlanLock {
     }
 }
 
-struct TermProgress {
-    total: usize,
-    done: AtomicUsize,
-    failed: AtomicUsize,
-    tty: bool,
-    verbose: bool,
-    /// A waiting line drawn with `\r` is on screen (single roll on a terminal): the next line starts anew.
-    open_line: AtomicBool,
-    /// When each roll last printed a waiting line (plain lines, without -v: one every few seconds).
-    last_wait_line: Mutex<HashMap<String, Instant>>,
-}
-
-/// Without -v, a roll that keeps waiting prints a plain line this often.
-const WAIT_LINE_EVERY: Duration = Duration::from_secs(5);
-
-impl TermProgress {
-    /// Draws a waiting line: redrawn in place on a terminal for a single roll without -v; otherwise a plain
-    /// line (bulk runs, logs, -v), every attempt with -v, else one every few seconds of a long wait.
-    fn wait_line(&self, target: &str, line: String) {
-        if self.total == 1 && self.tty && !self.verbose {
-            eprint!("\r[{target}] {line}   ");
-            self.open_line.store(true, Ordering::Relaxed);
-            return;
-        }
-        if !self.verbose {
-            let mut last = self
-                .last_wait_line
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            // A short wait says nothing (the steps say enough); a long one a line every few seconds.
-            let now = Instant::now();
-            let since = last.entry(target.to_string()).or_insert(now);
-            if now.duration_since(*since) < WAIT_LINE_EVERY {
-                return;
-            }
-            *since = now;
-        }
-        self.end_open_line();
-        eprintln!("[{target}] {line}");
-    }
-    fn end_open_line(&self) {
-        if self.open_line.swap(false, Ordering::Relaxed) {
-            eprintln!();
-        }
-    }
-}
-
-impl Progress for TermProgress {
-    fn step(&self, target: &str, message: &str) {
-        if self.verbose || self.total == 1 {
-            self.end_open_line();
-            eprintln!("[{target}] {message}");
-        }
-    }
-    fn waiting(&self, target: &str, attempt: u32, waited: Duration) {
-        self.wait_line(
-            target,
-            format!(
-                "waiting for the new key to be usable (attempt {attempt}, {:.0} s)",
-                waited.as_secs_f64()
-            ),
-        );
-    }
-    fn lagging(&self, target: &str, read: u32, waited: Duration) {
-        self.wait_line(
-            target,
-            format!(
-                "waiting for the new key to replicate: the keys read do not list it yet (read {read}, {:.0} s)",
-                waited.as_secs_f64()
-            ),
-        );
-    }
-}
-
-impl TermProgress {
-    fn row_done(&self, ok: bool) {
-        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if !ok {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
-        if self.tty && self.total > 1 {
-            let f = self.failed.load(Ordering::Relaxed);
-            let width = 30usize;
-            let filled = d * width / self.total.max(1);
-            eprint!(
-                "\r[{}{}] {d}/{} rolled, {f} failed ",
-                "#".repeat(filled),
-                ".".repeat(width - filled),
-                self.total
-            );
-            if d == self.total {
-                eprintln!();
-            }
-        }
-    }
-}
-
 pub fn run(args: RollArgs) -> CmdResult {
     // Held until the run, results included, is over.
     let _plan_lock = match &args.plan {
@@ -337,49 +261,142 @@ pub fn run(args: RollArgs) -> CmdResult {
         conn.client_id = auth_client_id;
     }
     let client = conn.client(auth_cert)?;
-    let progress = Arc::new(TermProgress {
-        total: specs.len(),
-        done: AtomicUsize::new(0),
-        failed: AtomicUsize::new(0),
-        tty: std::io::stderr().is_terminal(),
-        verbose: args.conn.verbose,
-        open_line: AtomicBool::new(false),
-        last_wait_line: Mutex::new(HashMap::new()),
-    });
+    let progress = Arc::new(TermProgress::new(
+        specs.len(),
+        std::io::stderr().is_terminal(),
+        args.conn.verbose,
+    ));
     let rt = runtime()?;
     let started = std::time::Instant::now();
-    let reports: Vec<RollReport> = if specs.len() == 1 {
-        let spec = specs
-            .into_iter()
-            .next()
-            .ok_or_else(|| Failure::input(anyhow::anyhow!("nothing to roll")))?;
-        let r = rt.block_on(roll::roll(&client, &spec, progress.as_ref()));
-        progress.end_open_line();
-        vec![r]
-    } else {
-        let p = progress.clone();
-        let cp: Arc<dyn Progress> = p.clone();
-        let out = rt.block_on(async {
-            let client = client.clone();
-            roll::roll_many(&client, specs, roll::BulkOptions::new(args.concurrency), cp).await
-        });
-        match out {
-            Ok(out) => {
-                for r in &out {
-                    p.row_done(r.success);
-                }
-                out
+    let stop = StopSignal::default();
+    let (reports, interrupted) = match &args.plan {
+        None => {
+            let spec = specs
+                .into_iter()
+                .next()
+                .ok_or_else(|| Failure::input(anyhow::anyhow!("nothing to roll")))?;
+            let client = client.with_retry_observer(Arc::new(RetriesTo(progress.clone())));
+            rt.block_on(async {
+                let interrupted = interrupt::listen(stop.clone(), "the roll in flight will");
+                let r = roll::roll(&client, &spec, progress.as_ref()).await;
+                (vec![r], interrupted)
+            })
+        }
+        Some(plan) => {
+            let options = bulk_options(&args, plan, stop.clone())?;
+            let journal = options.journal.clone();
+            let cp: Arc<dyn Progress> = progress.clone();
+            let out = rt.block_on(async {
+                let interrupted = interrupt::listen(stop.clone(), "the rolls in flight");
+                (
+                    roll::roll_many(&client, specs, options, cp).await,
+                    interrupted,
+                )
+            });
+            if let Some(j) = journal {
+                eprintln!("journal: {}", j.path().display());
             }
-            // Rows of one object that disagree: the plan is wrong (exit 2), and nothing was written.
-            Err(e) => return Err(Failure::input(e)),
+            match out {
+                (Ok(out), interrupted) => (out, interrupted),
+                // Rows of one object that disagree: the plan is wrong (exit 2), and nothing was written.
+                (Err(e), _) => return Err(Failure::input(e)),
+            }
         }
     };
+    progress.finish();
     let elapsed = started.elapsed();
     if let Some(path) = &args.results {
         write_results(path, &reports)?;
     }
     print_reports(&reports, args.json, elapsed)?;
+    if args.plan.is_none()
+        && let Some(line) = reports.first().and_then(incomplete_line)
+    {
+        eprintln!("{line}");
+    }
+    let (waited, retries) = progress.throttle_total();
+    if retries > 0 {
+        eprintln!(
+            "note: the service throttled or was busy {retries} time(s); requests waited {:.1} s in all",
+            waited.as_secs_f64()
+        );
+    }
+    if let Some(code) = interrupted.exit_code() {
+        let not_started = reports
+            .iter()
+            .filter(|r| r.state == roll::RollState::NotStarted)
+            .count();
+        if not_started > 0 {
+            eprintln!(
+                "stopped: {not_started} row(s) did not start; run the same command with --resume {} to finish them",
+                journal_path(&args)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+            return Ok(ExitCode::from(code));
+        }
+    }
     Ok(exit_for(&reports))
+}
+
+/// For a single roll that wrote and did not finish: what the object holds and the command that completes it, on
+/// one line (what a runbook's log shows first).
+fn incomplete_line(r: &RollReport) -> Option<String> {
+    if r.success || !r.state.written() {
+        return None;
+    }
+    let slow = r
+        .steps
+        .iter()
+        .any(|s| s.step == roll::Step::Verify && s.status == StepStatus::Failed);
+    Some(format!(
+        "error: the roll did not complete ({}): {}; to complete it, run the same keyroll roll command again: it reads the object first and goes on from where it stopped{}",
+        r.state,
+        r.detail,
+        if slow {
+            " (with a longer --verify-timeout if the new key is slow to sign in)"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// Hands a single roll's retries to its progress.
+struct RetriesTo(Arc<TermProgress>);
+impl keyroll_client::graph::RetryObserver for RetriesTo {
+    fn retrying(&self, event: &keyroll_client::graph::RetryEvent) {
+        self.0.throttled(event);
+    }
+}
+
+/// Where this run's journal goes: --journal, else the journal resumed from, else FILE.journal beside the plan.
+fn journal_path(args: &RollArgs) -> Option<PathBuf> {
+    let plan = args.plan.as_ref()?;
+    Some(
+        args.journal
+            .clone()
+            .or(args.resume.clone())
+            .unwrap_or_else(|| {
+                let mut name = plan.file_name().unwrap_or_default().to_os_string();
+                name.push(".journal");
+                plan.with_file_name(name)
+            }),
+    )
+}
+
+/// The bulk run's options: --concurrency, the journal, and with --resume the rows an earlier run finished.
+fn bulk_options(args: &RollArgs, plan: &Path, stop: StopSignal) -> Result<BulkOptions, Failure> {
+    let mut options = BulkOptions::new(args.concurrency);
+    options.stop = stop;
+    if let Some(resume) = &args.resume {
+        options.resume = roll::journal::read_journal(resume)
+            .map_err(|e| Failure::input(anyhow::anyhow!("--resume {}: {e}", resume.display())))?;
+    }
+    let path = journal_path(args).unwrap_or_else(|| plan.with_extension("journal"));
+    let journal = Journal::open(&path)
+        .map_err(|e| Failure::input(anyhow::anyhow!("--journal {}: {e}", path.display())))?;
+    options.journal = Some(Arc::new(journal));
+    Ok(options)
 }
 
 /// One spec per plan row; paths are relative to the plan, targets go through the same translation as the
@@ -405,6 +422,24 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         }
         .target()
         .map_err(|e| ctx(plan_setting_failure(e)))?;
+        for (column, value, what) in [
+            (
+                "cert",
+                &row.cert,
+                "the certificate in use now, with its key",
+            ),
+            (
+                "newCert",
+                &row.new_cert,
+                "the certificate to roll to, with its key",
+            ),
+        ] {
+            if value.as_os_str().is_empty() {
+                return Err(ctx(Failure::input(anyhow::anyhow!(
+                    "the {column} column is empty: fill in {what} (a PFX or PEM file, relative to the plan), or give keyroll scan a naming rule for it"
+                ))));
+            }
+        }
         let current = super::load_identity(
             &relative(&base, &row.cert),
             None,
@@ -419,6 +454,19 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
             "the plan's newCertPasswordEnv column",
         )
         .map_err(ctx)?;
+        if let Some(expected) = row
+            .current_thumbprint
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            && !expected.eq_ignore_ascii_case(&current.certificate().sha1_hex())
+        {
+            return Err(ctx(Failure::input(anyhow::anyhow!(
+                "the cert column names {} (thumbprint {}), but the row is about the certificate {expected} (its currentThumbprint column): give that certificate's file in the cert column",
+                row.cert.display(),
+                current.certificate().sha1_hex()
+            ))));
+        }
         specs.push(RollSpec {
             target,
             current: Arc::new(current),

@@ -238,6 +238,15 @@ pub enum AuthError {
         /// What failed.
         detail: String,
     },
+    /// The certificate this connection signs in with was removed from the application (by a roll or a key
+    /// removal through this connection) and the connection had no new certificate to switch to.
+    #[error(
+        "the connection's certificate {thumbprint} was removed from the application (by a roll or a key removal through this connection), so it can no longer sign in; reconnect with the new certificate"
+    )]
+    SignerRemoved {
+        /// The removed certificate's SHA-1 thumbprint.
+        thumbprint: String,
+    },
     /// A response that is not a token.
     #[error("the token endpoint {url} answered something that is not a token response ({detail})")]
     InvalidResponse {
@@ -256,7 +265,8 @@ impl AuthError {
             AuthError::NoCredentials
             | AuthError::Incomplete { .. }
             | AuthError::EnvCertificate(_)
-            | AuthError::Assertion(_) => ErrorKind::Input,
+            | AuthError::Assertion(_)
+            | AuthError::SignerRemoved { .. } => ErrorKind::Input,
             AuthError::Refused { .. }
             | AuthError::ManagedIdentity { .. }
             | AuthError::InvalidResponse { .. } => ErrorKind::Service,
@@ -354,6 +364,9 @@ const REFRESH_MARGIN: Duration = Duration::minutes(5);
 pub struct TokenProvider {
     /// Replaced when a roll removes the certificate it signs with ([`TokenProvider::follow_roll`]).
     credential: std::sync::RwLock<Credential>,
+    /// The thumbprint of the certificate the credential signs in with, once a removal through this connection
+    /// took it off the application: a token request refused after that says why.
+    removed_signer: std::sync::Mutex<Option<String>>,
     endpoints: Endpoints,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
@@ -426,6 +439,7 @@ impl TokenProvider {
     ) -> Self {
         TokenProvider {
             credential: std::sync::RwLock::new(credential),
+            removed_signer: std::sync::Mutex::new(None),
             endpoints,
             http,
             clock,
@@ -473,9 +487,30 @@ impl TokenProvider {
                 if identity.certificate() == removed && new.certificate() != removed =>
             {
                 *identity = new.clone();
+                *self
+                    .removed_signer
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = None;
                 true
             }
             _ => false,
+        }
+    }
+
+    /// A key with this thumbprint was removed from the application through this connection: when it is the
+    /// certificate the connection signs in with, a later refused token request says so (rather than the
+    /// identity platform's bare "not a key of the app").
+    pub fn note_removed(&self, thumbprint: &str) {
+        if let Credential::ClientCertificate { identity, .. } = self.credential()
+            && identity
+                .certificate()
+                .sha1_hex()
+                .eq_ignore_ascii_case(thumbprint)
+        {
+            *self
+                .removed_signer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(thumbprint.to_ascii_uppercase());
         }
     }
 
@@ -493,9 +528,24 @@ impl TokenProvider {
         {
             return Ok(t.clone());
         }
-        let fresh = self.acquire(now).await?;
+        let fresh = match self.acquire(now).await {
+            Ok(t) => t,
+            Err(AuthError::Refused { .. }) if self.signer_removed().is_some() => {
+                return Err(AuthError::SignerRemoved {
+                    thumbprint: self.signer_removed().unwrap_or_default(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         *cache = Some(fresh.clone());
         Ok(fresh)
+    }
+
+    fn signer_removed(&self) -> Option<String> {
+        self.removed_signer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     async fn acquire(&self, now: OffsetDateTime) -> Result<AccessToken, AuthError> {

@@ -20,5 +20,6 @@ pub mod auth;
 pub mod cloud;
 pub mod graph;
 pub mod http;
+pub mod inventory;
 pub mod roll;
 pub mod settings;

@@ -308,3 +308,45 @@ async fn a_throttled_batch_reports_its_retries() {
     );
     h.emu.shutdown().await;
 }
+
+/// Regression: after a key removal took off the certificate a connection signs in with, its next token request
+/// failed with the identity platform's bare refusal, saying nothing about the removal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_whose_certificate_was_removed_says_so() {
+    let h = start().await;
+    let c = certs();
+    let (cur, other) = (ident(&c.valid[0]), ident(&c.valid[1]));
+    let app = h
+        .create(
+            &[&c.valid[0].certificate, &c.valid[1].certificate],
+            json!({"roles": ["Application.ReadWrite.OwnedBy"]}),
+        )
+        .await;
+    let client = h.cert_client(&app, cur.clone());
+    let keys = client.read_keys(&app_target(app.id)).await.unwrap();
+    let old = keys
+        .keys
+        .iter()
+        .find(|k| k.is_certificate(cur.certificate()))
+        .and_then(|k| k.key_id)
+        .unwrap();
+    let proof = keyroll_proto::proof::mint(
+        &other,
+        &keyroll_proto::proof::ProofRequest::new(app.id),
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    client
+        .remove_key(&app_target(app.id), old, proof.as_str(), false)
+        .await
+        .unwrap();
+    client.tokens().invalidate().await;
+    let e = client.read_keys(&app_target(app.id)).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("was removed from the application") && text.contains("reconnect"),
+        "{text}"
+    );
+    assert!(text.contains(&c.valid[0].certificate.sha1_hex()), "{text}");
+    h.emu.shutdown().await;
+}

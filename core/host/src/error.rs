@@ -8,6 +8,7 @@ use keyroll_client::auth::AuthError;
 use keyroll_client::cloud::EndpointError;
 use keyroll_client::graph::GraphError;
 use keyroll_client::http::HttpSetupError;
+use keyroll_client::inventory::ScanError;
 use keyroll_client::roll::RollReport;
 use keyroll_client::settings::{ConnectError, Setting, SettingsError};
 use keyroll_proto::cert::CertError;
@@ -118,6 +119,9 @@ pub enum ApiError {
     /// A Graph call.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// An inventory scan that stopped.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
     /// A roll that did not complete; the report says what the object holds. After a write, the first line says
     /// what the object holds and what completes the roll; the error follows.
     #[error("{}", roll_message(.0))]
@@ -146,6 +150,13 @@ impl ApiError {
             ApiError::Http(_) => ErrorReport::new(ErrorKind::Input, "http_settings", message),
             ApiError::Auth(a) => auth_report(a, message),
             ApiError::Graph(g) => graph_report(g, message),
+            ApiError::Scan(ScanError::Denied { source, .. }) => {
+                let mut e = graph_report(source, message);
+                e.code = "scan_denied".into();
+                e
+            }
+            ApiError::Scan(ScanError::Graph { source, .. }) => graph_report(source, message),
+            ApiError::Scan(s) => ErrorReport::new(s.kind(), "scan", message),
             ApiError::Roll(r) => {
                 // A roll refused before anything was written is the caller's input (same certificate, not yet
                 // valid, a removal that could not be verified): kind `input`, code `roll_refused`.

@@ -30,6 +30,7 @@
 mod bulk;
 mod connection;
 mod error;
+mod inventory;
 mod json;
 mod offline;
 mod operation;
@@ -38,6 +39,7 @@ mod settings;
 pub use bulk::*;
 pub use connection::*;
 pub use error::*;
+pub use inventory::*;
 pub use json::*;
 pub use offline::*;
 pub use operation::*;

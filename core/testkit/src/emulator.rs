@@ -90,7 +90,11 @@ pub struct Admin {
 /// A client that trusts exactly `ca_pem` (any HTTPS server when `None`, for plain HTTP) and never uses a
 /// proxy: tests talk to loopback only, whatever the environment says.
 pub fn http_client(ca_pem: Option<&[u8]>) -> reqwest::Client {
-    let mut b = reqwest::Client::builder().no_proxy();
+    // Idle connections are dropped before the emulator's keep-alive timeout (20 s) closes them: reusing one the
+    // server is closing at that moment fails the request.
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .pool_idle_timeout(std::time::Duration::from_secs(10));
     if let Some(pem) = ca_pem {
         b = b.tls_certs_only([
             reqwest::Certificate::from_pem(pem).expect("the emulator's CA is PEM")

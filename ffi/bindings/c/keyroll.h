@@ -174,6 +174,18 @@ keyrollstatus keyroll_roll_stop(uint64_t operation);
 /// old and new key): it runs to its end and its outcome is discarded.
 keyrollstatus keyroll_roll_close(uint64_t operation);
 
+/// Starts an inventory scan on a connection: `scan` receives its handle. Settings (JSON): `{"types": "all" |
+/// "application" | "servicePrincipal", "expiringWithinDays": n, "owners": bool, "pageSize": n}`; nothing is read
+/// yet. The output is `{"scan": <handle>}`.
+keyrollstatus keyroll_scan_start(uint64_t connection, sliceu8 settings, uint64_t* scan, keyrolloutput* output);
+
+/// Reads the next page (blocks for it): `{"done": false, "collection", "read", "total", "items": [...]}`, or
+/// `{"done": true, "summary": {...}}` once every collection was read.
+keyrollstatus keyroll_scan_next(uint64_t scan, keyrolloutput* output);
+
+/// Closes a scan (nothing is left running: pages are read only when asked for).
+keyrollstatus keyroll_scan_close(uint64_t scan);
+
 
 #ifdef __cplusplus
 }

@@ -578,6 +578,63 @@ namespace Keyroll.Native
             }
         }
 
+        /// Starts an inventory scan on a connection: `scan` receives its handle. Settings (JSON): `{"types": "all" |
+        /// "application" | "servicePrincipal", "expiringWithinDays": n, "owners": bool, "pageSize": n}`; nothing is read
+        /// yet. The output is `{"scan": <handle>}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_scan_start")]
+        public static extern KeyrollStatus keyroll_scan_start(ulong connection, Sliceu8 settings, out ulong scan, out KeyrollOutput output);
+
+        /// Starts an inventory scan on a connection: `scan` receives its handle. Settings (JSON): `{"types": "all" |
+        /// "application" | "servicePrincipal", "expiringWithinDays": n, "owners": bool, "pageSize": n}`; nothing is read
+        /// yet. The output is `{"scan": <handle>}`.
+        public static void keyroll_scan_start(ulong connection, byte[] settings, out ulong scan, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_scan_start(connection, settings_slice, out scan, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// Reads the next page (blocks for it): `{"done": false, "collection", "read", "total", "items": [...]}`, or
+        /// `{"done": true, "summary": {...}}` once every collection was read.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_scan_next")]
+        public static extern KeyrollStatus keyroll_scan_next(ulong scan, out KeyrollOutput output);
+
+        /// Reads the next page (blocks for it): `{"done": false, "collection", "read", "total", "items": [...]}`, or
+        /// `{"done": true, "summary": {...}}` once every collection was read.
+        public static void keyroll_scan_next_checked(ulong scan, out KeyrollOutput output)
+        {
+            var rval = keyroll_scan_next(scan, out output);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Closes a scan (nothing is left running: pages are read only when asked for).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_scan_close")]
+        public static extern KeyrollStatus keyroll_scan_close(ulong scan);
+
+        /// Closes a scan (nothing is left running: pages are read only when asked for).
+        public static void keyroll_scan_close_checked(ulong scan)
+        {
+            var rval = keyroll_scan_close(scan);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
     }
 
     /// Where a call's output waits to be copied out: `handle` for `keyroll_output_take` / `keyroll_output_free`,

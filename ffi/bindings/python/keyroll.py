@@ -33,6 +33,9 @@ def init_lib(path):
     c_lib.keyroll_bulk_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_roll_stop.argtypes = [ctypes.c_uint64]
     c_lib.keyroll_roll_close.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_scan_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_scan_next.argtypes = [ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_scan_close.argtypes = [ctypes.c_uint64]
 
     c_lib.keyroll_info.restype = ctypes.c_int
     c_lib.keyroll_output_take.restype = ctypes.c_int
@@ -57,6 +60,9 @@ def init_lib(path):
     c_lib.keyroll_bulk_start.restype = ctypes.c_int
     c_lib.keyroll_roll_stop.restype = ctypes.c_int
     c_lib.keyroll_roll_close.restype = ctypes.c_int
+    c_lib.keyroll_scan_start.restype = ctypes.c_int
+    c_lib.keyroll_scan_next.restype = ctypes.c_int
+    c_lib.keyroll_scan_close.restype = ctypes.c_int
 
     c_lib.keyroll_info.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_output_take.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -81,6 +87,9 @@ def init_lib(path):
     c_lib.keyroll_bulk_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll_stop.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_scan_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_scan_next.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_scan_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
 
 
 def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
@@ -281,6 +290,24 @@ def keyroll_roll_close(operation: int):
     """ Closes a roll operation. A roll still running is not cut short (that could leave the object between its
  old and new key): it runs to its end and its outcome is discarded."""
     return c_lib.keyroll_roll_close(operation)
+
+def keyroll_scan_start(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], scan: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Starts an inventory scan on a connection: `scan` receives its handle. Settings (JSON): `{"types": "all" |
+ "application" | "servicePrincipal", "expiringWithinDays": n, "owners": bool, "pageSize": n}`; nothing is read
+ yet. The output is `{"scan": <handle>}`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_scan_start(connection, settings, scan, output)
+
+def keyroll_scan_next(scan: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Reads the next page (blocks for it): `{"done": false, "collection", "read", "total", "items": [...]}`, or
+ `{"done": true, "summary": {...}}` once every collection was read."""
+    return c_lib.keyroll_scan_next(scan, output)
+
+def keyroll_scan_close(scan: int):
+    """ Closes a scan (nothing is left running: pages are read only when asked for)."""
+    return c_lib.keyroll_scan_close(scan)
 
 
 

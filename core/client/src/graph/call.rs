@@ -91,6 +91,7 @@ impl GraphClient {
         url: &str,
         body: Option<&Value>,
         client_request_id: &str,
+        headers: &[(&str, &str)],
     ) -> Result<Outcome, GraphError> {
         let token = self.tokens.token().await?;
         let mut req = self
@@ -99,6 +100,9 @@ impl GraphClient {
             .bearer_auth(token.secret())
             .header("client-request-id", client_request_id)
             .header("Accept", "application/json");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -215,6 +219,18 @@ impl GraphClient {
         body: Option<&Value>,
         idem: Idempotency,
     ) -> Result<CallResult, GraphError> {
+        self.call_with(method, path, body, idem, &[]).await
+    }
+
+    /// [`GraphClient::call`] with extra request headers (`ConsistencyLevel` for `$count`).
+    pub(super) async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Idempotency,
+        headers: &[(&str, &str)],
+    ) -> Result<CallResult, GraphError> {
         let url = format!("{}/{}", self.endpoints.graph_base(), path);
         let operation = format!("{method} {path}");
         let mut tries = Tries::new();
@@ -226,7 +242,7 @@ impl GraphClient {
                 .await;
             let client_request_id = Uuid::new_v4().to_string();
             let out = self
-                .send_once(&method, &url, body, &client_request_id)
+                .send_once(&method, &url, body, &client_request_id, headers)
                 .await;
             let delay = match out {
                 Ok(Outcome::Answer(mut a)) if (200..300).contains(&a.status) => {
@@ -408,7 +424,21 @@ impl GraphClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Answer, GraphError> {
-        match self.call(method, path, body, Idempotency::Safe).await? {
+        self.call_done_with(method, path, body, &[]).await
+    }
+
+    /// [`GraphClient::call_done`] with extra request headers.
+    pub(super) async fn call_done_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, GraphError> {
+        match self
+            .call_with(method, path, body, Idempotency::Safe, headers)
+            .await?
+        {
             CallResult::Done(a) => Ok(a),
             CallResult::Ambiguous {
                 detail,

@@ -85,7 +85,10 @@ impl GraphClient {
             .call(reqwest::Method::POST, &path, Some(&body), Idempotency::Safe)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.removed(current, key_id);
+                Ok(())
+            }
             Err(GraphError::Service(s)) if s.status == 404 || s.status == 400 => {
                 // Reads lag writes: a read that still lists the key proves nothing until the window passes.
                 let gone = |k: &ObjectKeys| !k.keys.iter().any(|k| k.key_id == Some(key_id));
@@ -98,6 +101,7 @@ impl GraphClient {
                     )
                     .await?;
                 if after.seen {
+                    self.removed(current, key_id);
                     Ok(())
                 } else {
                     Err(GraphError::Service(s))
@@ -107,6 +111,18 @@ impl GraphClient {
                 Box::new(self.explain_401(*s, proof, current)),
             )),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Tells the token provider which certificate left the object, in case it is the one it signs in with.
+    fn removed(&self, before: &ObjectKeys, key_id: Uuid) {
+        if let Some(thumbprint) = before
+            .keys
+            .iter()
+            .find(|k| k.key_id == Some(key_id))
+            .and_then(|k| k.thumbprint())
+        {
+            self.tokens.note_removed(&thumbprint);
         }
     }
 }

@@ -1,0 +1,36 @@
+// An inventory scan read page by page by the host (each call reads one page; nothing runs in between).
+
+using System;
+using Keyroll.Native;
+
+namespace Keyroll
+{
+    /// <summary>An inventory scan started by <see cref="Connection.StartScan"/>. Call <see cref="Next"/> until its
+    /// answer says done; each call reads one page, so the host streams the credentials with one page in memory.</summary>
+    public sealed class ScanOperation : IDisposable
+    {
+        readonly ulong handle;
+
+        internal ScanOperation(ulong handle)
+        {
+            this.handle = handle;
+        }
+
+        /// <summary>Reads the next page (JSON): {done: false, collection, read, total, items: [...]}, or {done: true,
+        /// summary} once every collection was read. Throws KeyrollException when the page cannot be read (a 403 names
+        /// the permission a scan needs).</summary>
+        public string Next()
+        {
+            var h = handle;
+            return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_scan_next(h, out o));
+        }
+
+        /// <summary>Closes the scan; later calls throw (UnknownHandle).</summary>
+        public void Dispose()
+        {
+            if (System.Threading.Interlocked.Exchange(ref closed, 1) == 0) NativeMethods.keyroll_scan_close(handle);
+        }
+
+        int closed;
+    }
+}
