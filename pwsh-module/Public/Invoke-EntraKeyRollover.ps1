@@ -38,7 +38,8 @@ function Invoke-EntraKeyRollover {
     What the pipeline passes by value: an object id (string or GUID). Objects bind by property name instead.
 
     .PARAMETER TargetType
-    Application (default), ServicePrincipal or AgentIdentityBlueprint.
+    Application (default), ServicePrincipal or AgentIdentityBlueprint. Taken from the pipeline by property name
+    (Get-EntraKeyRollInventory's items carry it).
 
     .PARAMETER Certificate
     The current certificate, with its private key.
@@ -89,8 +90,8 @@ function Invoke-EntraKeyRollover {
 
     .INPUTS
     System.String, System.Guid: an object id.
-    Objects with ObjectId (or Id), AppId, CertificatePath (or Cert), NewCertificatePath (or NewCert), DisplayName,
-    TenantId, ClientId properties, such as the rows of Import-Csv.
+    Objects with ObjectId (or Id), AppId, TargetType, CertificatePath (or Cert), NewCertificatePath (or NewCert),
+    DisplayName, TenantId, ClientId properties, such as the rows of Import-Csv or Get-EntraKeyRollInventory's items.
 
     .EXAMPLE
     Connect-EntraKeyRoll -TenantId $tenant -ClientId $appId -CertificatePath .\current.pfx -CertificatePassword $pw
@@ -105,6 +106,9 @@ function Invoke-EntraKeyRollover {
     .EXAMPLE
     # plan.csv: ObjectId,AppId,CertificatePath,NewCertificatePath,TenantId (one application per row; ObjectId or AppId)
     Import-Csv .\plan.csv | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -JournalPath .\plan.journal -CertificatePassword $pw -NewCertificatePassword $pw
+
+    .EXAMPLE
+    Get-EntraKeyRollInventory -ExpiringWithin 30 -CredentialType Certificate -CertificatePathRule 'current/{appId}.pfx' -NewCertificatePathRule 'next/{appId}.pfx' | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -CertificatePassword $pw -NewCertificatePassword $pw
 
     .EXAMPLE
     # The same run, cut short (Ctrl+C, a reboot): finish the rows the journal does not show done.
@@ -128,7 +132,7 @@ function Invoke-EntraKeyRollover {
         [Parameter(ValueFromPipeline, DontShow)]
         [object] $InputObject,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName)]
         [ValidateSet('Application', 'ServicePrincipal', 'AgentIdentityBlueprint')]
         [string] $TargetType = 'Application',
 

@@ -152,10 +152,11 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
 
     It 'rolls an Import-Csv plan by property name as one bulk operation, a report per row' {
         $csv = Join-Path $TestDrive 'plan.csv'
-        $lines = @('ObjectId,AppId,CertificatePath,NewCertificatePath,TenantId')
-        $lines += ",$($apps[0].appId),$currentPfx,$nextPfx,$($emu.TenantId)"
-        $lines += "$($apps[1].id),,$currentPfx,$nextPfx,$($emu.TenantId)"
-        $lines += "$($apps[2].id),,$currentPfx,$nextPfx,$($emu.TenantId)"
+        # The columns of Get-EntraKeyRollInventory's plan (TargetType included) and keyroll's (an appId row).
+        $lines = @('ObjectId,AppId,TargetType,CertificatePath,NewCertificatePath,TenantId')
+        $lines += ",$($apps[0].appId),Application,$currentPfx,$nextPfx,$($emu.TenantId)"
+        $lines += "$($apps[1].id),,Application,$currentPfx,$nextPfx,$($emu.TenantId)"
+        $lines += "$($apps[2].id),,Application,$currentPfx,$nextPfx,$($emu.TenantId)"
         Set-Content -LiteralPath $csv -Value $lines
         $out = Import-Csv -LiteralPath $csv | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -CertificatePassword $securePassword -NewCertificatePassword $securePassword -Verbose -ErrorVariable all -ErrorAction SilentlyContinue 4>&1
         (Get-KrWrittenError $all 'Invoke-EntraKeyRollover').Count | Should -Be 0
