@@ -78,24 +78,25 @@ function Get-KrRerunCommand {
     if ($Row.CertificatePath) { $parts += "-CertificatePath '$($Row.CertificatePath)'" } else { $parts += "-Certificate <the current certificate, $($Row.CurrentThumbprint)>" }
     if ($Row.NewCertificatePath) { $parts += "-NewCertificatePath '$($Row.NewCertificatePath)'" } else { $parts += "-NewCertificate <the new certificate, $($Row.NewThumbprint)>" }
     if ($Row.RemoveOld) { $parts += '-RemoveOld' }
-    if ($Row.TenantId) { $parts += "-TenantId $($Row.TenantId)" } else { $parts += '-TenantId <the tenant>' }
+    # Without -TenantId the library takes the tenant from the connection (its token), as the first run did.
+    if ($Row.TenantId) { $parts += "-TenantId $($Row.TenantId)" }
     if ($Row.ClientId) { $parts += "-ClientId $($Row.ClientId)" }
     $parts -join ' '
 }
 
 function New-KrRollErrorRecord {
     # The ErrorRecord of a roll that did not succeed. After a write its FIRST line says what the object holds now
-    # and the command that completes the roll (PowerShell's parameters; the library's next step, in its concepts,
-    # follows in brackets), then the library's message. The report (typed) is in the exception's Data['Report'].
+    # and the command that completes the roll (PowerShell's parameters), then the library's message (with its next
+    # step, in its concepts). The report (typed) is in the exception's Data['Report'].
     [CmdletBinding()]
     [OutputType([System.Management.Automation.ErrorRecord])]
     param([Parameter(Mandatory)] [object] $ErrorObject, [Parameter(Mandatory)] [object] $Row, [object] $Report)
     $copy = [ordered]@{}
     foreach ($p in $ErrorObject.PSObject.Properties) { $copy[$p.Name] = $p.Value }
     if ($Report -and (Test-KrRollWrote -Report $Report)) {
+        # The library's next step (in its concepts) follows on the next line, in its message.
         $detail = ([string]$Report.Detail).TrimEnd('.')
-        $next = if ($Report.NextStep) { " ($(([string]$Report.NextStep).TrimEnd('.')))" } else { '' }
-        $first = "$($Row.Subject): $detail. To complete the roll$next, run $(Get-KrRerunCommand -Row $Row -Report $Report)"
+        $first = "$($Row.Subject): $detail. To complete the roll, run $(Get-KrRerunCommand -Row $Row -Report $Report) (it finds the new key in place and goes on from there)"
         $copy['message'] = "$first`n$($copy['message'])"
     }
     $record = ConvertTo-KrErrorRecord -ErrorObject ([pscustomobject]$copy) -TargetObject $Row.Subject

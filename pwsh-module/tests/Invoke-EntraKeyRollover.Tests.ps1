@@ -257,9 +257,27 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         $first | Should -Match 'run Invoke-EntraKeyRollover -ObjectId [0-9a-f-]{36} '
         $first | Should -Match '-RemoveOld'
         $first | Should -Match "-TenantId $([regex]::Escape($emu.TenantId))"
+        $first | Should -Match '^[0-9a-f-]{36}: the new key was added'
+        $first | Should -Not -Match '<'
+        # Line two on: the library's message, with its next step in its concepts.
+        $e[0].Exception.Message | Should -Match "`n"
         $first | Should -Match ([regex]::Escape("-NewCertificatePath '$nextPfx'"))
         $first | Should -Not -Match '--[a-z]'
         $e[0].Exception.Data['Report'].PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.RollReport'
         (Get-KrTestKeys $emu $apps[0].id).Count | Should -Be 2
+    }
+    It 'in a bulk run writes every row''s report and an error per row that wrote and did not finish' {
+        Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{ keyActivationDelayMs = 60000 } | Out-Null
+        $rows = @($apps[0..1] | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id; CertificatePath = $currentPfx; NewCertificatePath = $nextPfx } })
+        $out = @($rows | Invoke-EntraKeyRollover -RemoveOld -VerifyTimeout 1 -CertificatePassword $securePassword -NewCertificatePassword $securePassword -ErrorVariable all -ErrorAction SilentlyContinue)
+        $out.Count | Should -Be 2
+        foreach ($r in $out) { $r.State | Should -Be 'incomplete'; $r.Success | Should -BeFalse }
+        $e = Get-KrWrittenError $all 'Invoke-EntraKeyRollover'
+        $e.Count | Should -Be 2
+        foreach ($app in $apps[0..1]) {
+            $mine = @($e | Where-Object { $_.TargetObject -eq $app.id })
+            $mine.Count | Should -Be 1
+            ($mine[0].Exception.Message -split "`n")[0] | Should -Match "^$($app.id): .*run Invoke-EntraKeyRollover -ObjectId $($app.id) .*-RemoveOld"
+        }
     }
 }
