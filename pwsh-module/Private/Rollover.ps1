@@ -107,9 +107,11 @@ function New-KrRollErrorRecord {
 function Write-KrRollNews {
     # What one answer of the library says beyond the report: steps and retries as verbose lines, and a warning
     # once the waits for throttling of this run pass $script:KrRetryWarnSeconds. -State carries the run's totals.
-    [CmdletBinding()]
-    param([Parameter(Mandatory)] [object] $Answer, [Parameter(Mandatory)] [hashtable] $State)
-    foreach ($step in @($Answer.events)) { if ($step) { Write-Verbose "roll step $step" } }
+    # A plain function (it runs for every answer of a run; Write-Verbose follows the command's -Verbose).
+    param([object] $Answer, [hashtable] $State)
+    if ($VerbosePreference -ne 'SilentlyContinue') {
+        foreach ($step in @($Answer.events)) { if ($step) { Write-Verbose "roll step $step" } }
+    }
     if (-not $Answer.PSObject.Properties['retries']) { return }
     foreach ($retry in @($Answer.retries)) {
         if (-not $retry) { continue }
@@ -302,6 +304,8 @@ function Invoke-KrBulkRoll {
         $operation = Invoke-KrFacade -On $Connection.Connection -Method 'StartBulk' -ArgumentList $plan, $ThrottleLimit
         if (Test-KrFailure $operation) { $Caller.WriteError($operation.ErrorRecord); $operation = $null; return }
         $poll = $null
+        $shownDone = -1
+        $shown = [System.Diagnostics.Stopwatch]::StartNew()
         while ($true) {
             $poll = Invoke-KrFacade -AsObject -On $operation -Method 'Wait' -ArgumentList $script:KrWaitSliceMs
             if (Test-KrFailure $poll) { $Caller.WriteError($poll.ErrorRecord); return }
@@ -320,12 +324,17 @@ function Invoke-KrBulkRoll {
                     $Caller.WriteError((New-KrRollErrorRecord -ErrorObject $errorObject -Row $row -Report $report))
                 }
             }
-            $p = $poll.progress
-            $status = '{0} of {1} done, {2} failed' -f $p.done, $total, $p.failed
-            $percent = [int][Math]::Min(100, 100 * $p.done / [Math]::Max(1, $total))
-            if ($p.current) { Write-Progress -Activity $activity -Status $status -CurrentOperation ([string]$p.current) -PercentComplete $percent }
-            else { Write-Progress -Activity $activity -Status $status -PercentComplete $percent }
             if ($poll.done) { break }
+            # The bar is redrawn when a row ends, else at most every 250 ms (answers come at every step).
+            $p = $poll.progress
+            if ($p.done -ne $shownDone -or $shown.ElapsedMilliseconds -ge 250) {
+                $shownDone = $p.done
+                $shown.Restart()
+                $status = '{0} of {1} done, {2} failed' -f $p.done, $total, $p.failed
+                $percent = [int][Math]::Min(100, 100 * $p.done / [Math]::Max(1, $total))
+                if ($p.current) { Write-Progress -Activity $activity -Status $status -CurrentOperation ([string]$p.current) -PercentComplete $percent }
+                else { Write-Progress -Activity $activity -Status $status -PercentComplete $percent }
+            }
         }
         $finished = $true
         $summary = $poll.report

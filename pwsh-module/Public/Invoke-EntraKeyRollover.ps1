@@ -66,7 +66,8 @@ function Invoke-EntraKeyRollover {
     -WhatIf lists both, -Confirm asks for each, and a declined removal leaves the old key in place.
 
     .PARAMETER DisplayName
-    Display name of the new key. Taken from the pipeline by property name.
+    Display name of the new key (default: the certificate's subject). Taken from the pipeline by property name: an
+    object that carries a DisplayName (Get-MgApplication's, for one) names the new key after it.
 
     .PARAMETER TenantId
     The tenant in which to verify the new certificate (default: the connection's). Taken from the pipeline by
