@@ -251,7 +251,7 @@ function Invoke-EntraKeyRollover {
         $bulk = $rows.Count -gt 1 -or $PSBoundParameters.ContainsKey('ThrottleLimit') -or $JournalPath
         if ($bulk -and $JournalPath -and $refused -gt 0) {
             # Journal rows are positions in the input: a run that left rows out would mark the wrong ones done.
-            $PSCmdlet.WriteError((Get-KrArgumentError -Message "$refused row(s) of the input were refused (see the errors above), and -JournalPath numbers rows by their place in the input: correct them, or leave out -JournalPath; nothing was rolled" -ErrorId 'RolloverJournalRowsRefused'))
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message "$refused row(s) of the input were refused (see the errors above) or declined, and -JournalPath numbers rows by their place in the input: correct them, or leave out -JournalPath; nothing was rolled" -ErrorId 'RolloverJournalRowsRefused'))
             return
         }
         $connection = Get-KrConnection -Caller $PSCmdlet

@@ -243,6 +243,17 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })[0].Success | Should -BeTrue
     }
 
+    It 'with -JournalPath rolls nothing when a row of the input is refused (journal rows are input positions)' {
+        $journal = Join-Path $TestDrive 'refused.journal'
+        $rows = @([pscustomobject]@{ ObjectId = $apps[0].id }, [pscustomobject]@{ Name = 'no target' }, [pscustomobject]@{ ObjectId = $apps[1].id })
+        $out = $rows | Invoke-EntraKeyRollover -Certificate $current -NewCertificate $next -TenantId $emu.TenantId -JournalPath $journal -ErrorVariable all -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $e = Get-KrWrittenError $all 'Invoke-EntraKeyRollover'
+        @($e | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] }) | Should -Be @('RolloverNoTarget', 'RolloverJournalRowsRefused')
+        Test-Path -LiteralPath $journal | Should -BeFalse
+        foreach ($app in $apps) { (Get-KrTestKeys $emu $app.id).Count | Should -Be 1 }
+    }
+
     It 'refuses -Resume without -JournalPath' {
         { $apps[0].id | Invoke-EntraKeyRollover -Certificate $current -NewCertificate $next -Resume -ErrorAction Stop } | Should -Throw '*-JournalPath*'
     }
