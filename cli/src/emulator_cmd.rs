@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use std::time::Duration;
 
-use keyroll_emulator::{ConnectionLimits, EmulatorConfig, FaultConfig, FaultRule, WriteBudget};
+use keyroll_emulator::admin::BulkSeed;
+use keyroll_emulator::{
+    ConnectionLimits, EmulatorConfig, FaultConfig, FaultRule, ReadBudget, WriteBudget,
+};
 
 /// Arguments of `keyroll emulator`.
 #[derive(Debug, clap::Args)]
@@ -27,12 +30,21 @@ pub struct EmulatorArgs {
     /// Load these objects at start (JSON: {"tenants": [...], "applications": [...]}).
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
+    /// Create this many applications, each with its service principal, a certificate on both and a client
+    /// secret on the application, expiring over the next year (about a tenth already expired), before the
+    /// endpoints line is printed (for inventory scans; the same as POST /_emulator/seed {"count": N}).
+    #[arg(long, value_name = "N")]
+    pub seed_count: Option<u32>,
     /// Write the CA certificate (PEM) here instead of a temporary file.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Identity writes allowed per app and tenant, as WRITES/SECONDS, or "off".
     #[arg(long, value_name = "N/SECS", default_value = "3000/150")]
     pub write_budget: String,
+    /// Graph reads allowed per app and tenant, in resource units, as UNITS/SECONDS, or "off" (the default is
+    /// the service's budget of a small tenant).
+    #[arg(long, value_name = "UNITS/SECS", default_value = "3500/10")]
+    pub read_budget: String,
     /// Answer this many Graph requests with 429 (Retry-After from --retry-after).
     #[arg(long, value_name = "N")]
     pub throttle: Option<u32>,
@@ -88,6 +100,23 @@ impl EmulatorArgs {
         } else {
             Some(WriteBudget::parse(&self.write_budget).map_err(anyhow::Error::msg)?)
         };
+        let read_budget = if self.read_budget.eq_ignore_ascii_case("off") {
+            None
+        } else {
+            Some(
+                ReadBudget::parse(&self.read_budget)
+                    .map_err(|e| anyhow::anyhow!("--read-budget {e}"))?,
+            )
+        };
+        if self
+            .seed_count
+            .is_some_and(|n| n == 0 || n > keyroll_emulator::admin::MAX_SEED_COUNT)
+        {
+            anyhow::bail!(
+                "--seed-count must be between 1 and {}",
+                keyroll_emulator::admin::MAX_SEED_COUNT
+            );
+        }
         let rule = |n: Option<u32>| {
             n.map(|count| FaultRule {
                 count: Some(count),
@@ -109,6 +138,7 @@ impl EmulatorArgs {
                     retry_after: None,
                 }),
                 write_budget,
+                read_budget,
                 replication_delay_ms: self.replication_delay_ms,
                 key_activation_delay_ms: self.key_activation_delay_ms,
             },
@@ -132,11 +162,11 @@ impl EmulatorArgs {
 pub fn run(args: EmulatorArgs) -> crate::exit::CmdResult {
     // A bad option is bad input (exit 2); failing to start or serve is exit 1.
     let config = args.config().map_err(crate::exit::Failure::input)?;
-    serve(config).map_err(|error| crate::exit::Failure { code: 1, error })?;
+    serve(config, args.seed_count).map_err(|error| crate::exit::Failure { code: 1, error })?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn serve(config: EmulatorConfig) -> anyhow::Result<()> {
+fn serve(config: EmulatorConfig, seed_count: Option<u32>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -148,6 +178,23 @@ fn serve(config: EmulatorConfig) -> anyhow::Result<()> {
         let running = keyroll_emulator::start(config)
             .await
             .context("starting the emulator")?;
+        if let Some(count) = seed_count {
+            let state = running.state.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                keyroll_emulator::admin::seed_objects(&state, &BulkSeed::with_count(count))
+            })
+            .await
+            .context("seeding")?
+            .map_err(|e| anyhow::anyhow!("--seed-count {count}: {}", api_message(&e)))?;
+            eprintln!(
+                "seeded {} applications, {} service principals, {} certificates, {} client secrets in {} ms",
+                report.applications,
+                report.service_principals,
+                report.key_credentials,
+                report.password_credentials,
+                report.milliseconds
+            );
+        }
         let line = serde_json::to_string(&running.endpoints).context("printing the endpoints")?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}").context("writing to stdout")?;
@@ -157,6 +204,18 @@ fn serve(config: EmulatorConfig) -> anyhow::Result<()> {
         running.shutdown().await;
         Ok(())
     })
+}
+
+/// The text of an emulator refusal, for the seed's error.
+fn api_message(e: &keyroll_emulator::ApiError) -> String {
+    match e {
+        keyroll_emulator::ApiError::Graph {
+            message,
+            diagnostic,
+            ..
+        } => diagnostic.clone().unwrap_or_else(|| message.clone()),
+        keyroll_emulator::ApiError::OAuth { description, .. } => description.clone(),
+    }
 }
 
 /// SIGINT and SIGTERM (Ctrl-C on Windows), registered when installed.
@@ -197,5 +256,60 @@ impl StopSignal {
 
     async fn wait(mut self) {
         self.0.recv().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: EmulatorArgs,
+    }
+
+    fn config(argv: &[&str]) -> anyhow::Result<EmulatorConfig> {
+        let mut full = vec!["keyroll-emulator"];
+        full.extend_from_slice(argv);
+        Cli::try_parse_from(full)?.args.config()
+    }
+
+    #[test]
+    fn read_budget_defaults_to_the_service_value_and_parses() {
+        assert_eq!(
+            config(&[]).unwrap().faults.read_budget,
+            Some(ReadBudget::SERVICE)
+        );
+        assert_eq!(
+            config(&["--read-budget", "50/2"])
+                .unwrap()
+                .faults
+                .read_budget,
+            Some(ReadBudget {
+                units: 50,
+                window_secs: 2.0
+            })
+        );
+        assert_eq!(
+            config(&["--read-budget", "off"])
+                .unwrap()
+                .faults
+                .read_budget,
+            None
+        );
+        let e = config(&["--read-budget", "50"]).unwrap_err().to_string();
+        assert!(
+            e.contains("--read-budget") && e.contains("UNITS/SECONDS"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn seed_count_out_of_range_is_refused_with_its_bounds() {
+        let e = config(&["--seed-count", "0"]).unwrap_err().to_string();
+        assert!(e.contains("--seed-count must be between 1 and"), "{e}");
+        assert!(config(&["--seed-count", "50000"]).is_ok());
     }
 }

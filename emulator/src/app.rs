@@ -36,6 +36,7 @@ pub fn app(state: SharedState) -> Router {
         .route("/_emulator/info", get(admin::info))
         .route("/_emulator/applications", post(admin::create_application))
         .route("/_emulator/applications/{id}", get(admin::get_object))
+        .route("/_emulator/seed", post(admin::seed))
         .route(
             "/_emulator/faults",
             get(admin::get_faults).put(admin::put_faults),

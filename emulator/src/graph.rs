@@ -27,12 +27,7 @@ use crate::state::{SharedState, UsableKey};
 use crate::store::{AddKeyRefusal, DirectoryObject, Lookup, ObjectKind, RemoveKeyRefusal};
 use crate::tokens::AccessClaims;
 
-/// Which collection a path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Collection {
-    Applications,
-    ServicePrincipals,
-}
+use crate::list::Collection;
 
 /// The action at the end of a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +35,10 @@ enum Action {
     Read,
     AddKey,
     RemoveKey,
+    /// `GET /{collection}`.
+    List,
+    /// `GET /{collection}/$count`.
+    Count,
 }
 
 /// A parsed Graph path.
@@ -53,7 +52,8 @@ struct Route {
     action: Action,
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` escapes (invalid ones are kept as written).
+pub(crate) fn percent_decode(s: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
     }
@@ -107,17 +107,16 @@ fn parse_route(path: &str) -> Result<Route, ApiError> {
         _ => return Err(unknown_segment(head)),
     };
     if !by_app_id {
-        raw_id = segments
-            .next()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                ApiError::graph(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "Request_BadRequest",
-                    "Listing the collection is not supported by the emulator.",
-                )
-            })?
-            .to_owned();
+        match segments.next().filter(|s| !s.is_empty()) {
+            None => return Ok(collection_route(collection, Action::List)),
+            Some("$count") => {
+                return match segments.next() {
+                    None => Ok(collection_route(collection, Action::Count)),
+                    Some(other) => Err(unknown_segment(other)),
+                };
+            }
+            Some(id) => raw_id = id.to_owned(),
+        }
     }
     let mut blueprint_cast = false;
     let mut action = Action::Read;
@@ -146,6 +145,16 @@ fn parse_route(path: &str) -> Result<Route, ApiError> {
         blueprint_cast,
         action,
     })
+}
+
+fn collection_route(collection: Collection, action: Action) -> Route {
+    Route {
+        collection,
+        raw_id: String::new(),
+        by_app_id: false,
+        blueprint_cast: false,
+        action,
+    }
 }
 
 /// Entry point for every Graph path.
@@ -186,7 +195,7 @@ pub async fn dispatch(
     let route = parse_route(rest)?;
     let method = req.method().clone();
     let expected = match route.action {
-        Action::Read => Method::GET,
+        Action::Read | Action::List | Action::Count => Method::GET,
         Action::AddKey | Action::RemoveKey => Method::POST,
     };
     if method != expected {
@@ -197,11 +206,35 @@ pub async fn dispatch(
         ));
     }
     let caller = state.authenticate(req.headers())?;
+    let base = state.origin(req.headers());
+    if matches!(route.action, Action::List | Action::Count) {
+        return crate::list::serve(
+            &state,
+            &caller,
+            route.collection,
+            route.action == Action::Count,
+            &crate::list::Origin {
+                base: &base,
+                version,
+            },
+            req.headers(),
+            req.uri().query(),
+        );
+    }
     let target = resolve(&state, &caller, &route)?;
     authorize(&caller, &target, route.action)?;
-    let base = state.origin(req.headers());
     match route.action {
-        Action::Read => read_object(&state, &target, &base, version, req.uri().query()),
+        Action::List | Action::Count => Err(unknown_segment(&path)),
+        Action::Read => {
+            let spent = crate::list::charge(
+                &state,
+                &caller,
+                crate::list::request_cost(false, req.uri().query()),
+                None,
+            )?;
+            let resp = read_object(&state, &target, &base, version, req.uri().query())?;
+            Ok(crate::list::with_unit_headers(resp, spent))
+        }
         Action::AddKey | Action::RemoveKey => {
             if let Err(wait) = state.faults.charge_write(caller.tid, caller.appid) {
                 return Err(ApiError::too_many_requests(
@@ -682,10 +715,10 @@ fn read_object(
             let v = percent_decode(&v.replace('+', " "));
             let fields: Vec<String> = v.split(',').map(|s| s.trim().to_owned()).collect();
             if let Some(bad) = fields.iter().find(|f| !SELECTABLE.contains(&f.as_str())) {
-                return Err(ApiError::bad_request(format!(
-                    "Could not find a property named '{bad}' on type 'microsoft.graph.{}'.",
-                    collection_type(target.kind)
-                )));
+                return Err(crate::list::no_such_property(
+                    bad,
+                    collection_type(target.kind),
+                ));
             }
             select = Some(fields);
         }
@@ -709,7 +742,10 @@ fn read_object(
     full.insert("appId".into(), json!(target.app_id));
     full.insert("displayName".into(), json!(target.display_name));
     full.insert("keyCredentials".into(), json!(keys));
-    full.insert("passwordCredentials".into(), json!([]));
+    full.insert(
+        "passwordCredentials".into(),
+        json!(state.store.passwords(target.id)?),
+    );
     let collection = match target.kind {
         ObjectKind::ServicePrincipal => "servicePrincipals",
         _ => "applications",

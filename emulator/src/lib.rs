@@ -13,7 +13,10 @@
 //!   permissions, status codes and envelopes.
 //! * [`store::Store`] keeps the directory in SQLite (in memory, or a WAL file with `--state`); every write is
 //!   one transaction that re-checks its preconditions, so concurrent writers never lose or duplicate a key.
-//! * [`faults`] injects 429 / 503 / latency / drop-after-commit and enforces the per app+tenant write budget.
+//! * [`list`] serves the collections (`GET /applications`, `GET /servicePrincipals`) with `$select`, `$top`,
+//!   `$filter`, `$count`, `$expand=owners` and signed skip tokens, for inventory scans.
+//! * [`faults`] injects 429 / 503 / latency / drop-after-commit and enforces the per app+tenant write budget
+//!   and read budget (resource units).
 //! * [`replication`] makes reads lag writes and new keys wait before they sign in, as the real directory's
 //!   replication does, when asked to.
 //! * [`start`] serves it on loopback (HTTPS with a CA kept with the state, by default) within
@@ -35,6 +38,7 @@ pub mod faults;
 pub mod graph;
 pub mod identity;
 pub mod limits;
+pub mod list;
 pub mod replication;
 pub mod server;
 pub mod state;
@@ -53,7 +57,7 @@ use uuid::Uuid;
 
 pub use app::app;
 pub use error::{ApiError, EmulatorError, StoreError};
-pub use faults::{FaultConfig, FaultRule, WriteBudget};
+pub use faults::{FaultConfig, FaultRule, ReadBudget, WriteBudget};
 pub use server::ConnectionLimits;
 pub use state::Emulator;
 
@@ -106,6 +110,7 @@ impl Default for EmulatorConfig {
             ca_file: None,
             faults: FaultConfig {
                 write_budget: Some(WriteBudget::SERVICE),
+                read_budget: Some(ReadBudget::SERVICE),
                 ..FaultConfig::default()
             },
             skew_secs: DEFAULT_SKEW_SECS,

@@ -2,7 +2,7 @@
 //! of an object may sign right now).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::http::HeaderMap;
 use keyroll_proto::cert::Certificate;
@@ -42,6 +42,8 @@ pub struct Emulator {
     pub replication: Replication,
     /// Parsed certificates by key id: a key's bytes never change, so each is parsed once.
     cert_cache: Mutex<HashMap<Uuid, Certificate>>,
+    /// The key that signs collection skip tokens, kept with the state so that links survive a restart.
+    page_token_key: OnceLock<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -88,7 +90,20 @@ impl Emulator {
             limits,
             replication: Replication::default(),
             cert_cache: Mutex::new(HashMap::new()),
+            page_token_key: OnceLock::new(),
         }
+    }
+
+    /// The key that signs skip tokens: made on first use and kept in the store.
+    pub fn page_token_key(&self) -> Result<&[u8], ApiError> {
+        if let Some(k) = self.page_token_key.get() {
+            return Ok(k);
+        }
+        let mut fresh = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut fresh)
+            .map_err(|_| ApiError::internal("no randomness for the page token key"))?;
+        let stored = self.store.meta_or_insert("page_token_key", &fresh)?;
+        Ok(self.page_token_key.get_or_init(|| stored))
     }
 
     /// The current time.

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use keyroll_proto::credential::KeyCredential;
+use keyroll_proto::credential::{KeyCredential, PasswordCredential};
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -78,6 +78,8 @@ pub struct DirectoryObject {
     pub owners: Vec<Uuid>,
     /// Whether the identity can get tokens from the managed-identity endpoint.
     pub managed_identity: bool,
+    /// When the object was created (Graph's `createdDateTime`).
+    pub created: OffsetDateTime,
 }
 
 /// How an object is named in a URL.
@@ -114,6 +116,95 @@ pub struct NewApplication {
     pub keys: Vec<KeyCredential>,
     /// Initial key credentials of the service principal.
     pub service_principal_keys: Vec<KeyCredential>,
+    /// Initial password credentials (client secrets) of the application.
+    pub passwords: Vec<NewPassword>,
+    /// Initial password credentials of the service principal.
+    pub service_principal_passwords: Vec<NewPassword>,
+    /// Owning service principals of the service principal (an application's owners are not its service
+    /// principal's, as in the directory).
+    pub service_principal_owners: Vec<Uuid>,
+}
+
+/// A password credential (client secret) to store. The secret itself is kept only as its SHA-256 (what a
+/// future client-secret sign-in needs to check it); reads never return it (`secretText` is always null).
+#[derive(Clone, Default)]
+pub struct NewPassword {
+    /// The credential's id.
+    pub key_id: Uuid,
+    /// Friendly name.
+    pub display_name: Option<String>,
+    /// The first three characters of the secret, as Graph shows them.
+    pub hint: Option<String>,
+    /// Start of validity.
+    pub start: Option<OffsetDateTime>,
+    /// End of validity.
+    pub end: Option<OffsetDateTime>,
+    /// Binary identifier.
+    pub custom_key_identifier: Option<Vec<u8>>,
+    /// SHA-256 of the secret, when one is known.
+    pub secret_sha256: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPassword")
+            .field("key_id", &self.key_id)
+            .field("display_name", &self.display_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a collection read may filter on (each clause is ANDed; strings compare case-insensitively, as the
+/// directory does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `id eq '…'`.
+    IdEq(Uuid),
+    /// `appId eq '…'`.
+    AppIdEq(Uuid),
+    /// `displayName eq '…'`.
+    NameEq(String),
+    /// `displayName ne '…'` (advanced query).
+    NameNe(String),
+    /// `startswith(displayName,'…')`.
+    NameStartsWith(String),
+    /// `endswith(displayName,'…')` (advanced query).
+    NameEndsWith(String),
+}
+
+/// One collection query: which objects a page may hold.
+#[derive(Debug, Clone)]
+pub struct ListQuery<'a> {
+    /// The caller's tenant.
+    pub tenant_id: Uuid,
+    /// The kinds the collection holds.
+    pub kinds: &'a [ObjectKind],
+    /// The `$filter` clauses.
+    pub conditions: &'a [Condition],
+    /// Only objects this service principal owns (Application.ReadWrite.OwnedBy), when set.
+    pub owned_by: Option<Uuid>,
+}
+
+/// One object of a collection page with its credentials.
+#[derive(Debug, Clone)]
+pub struct ListedObject {
+    /// The object.
+    pub object: DirectoryObject,
+    /// Its key credentials, oldest first (with key bytes when asked for).
+    pub keys: Vec<KeyCredential>,
+    /// Its password credentials, oldest first (`secretText` always `None`).
+    pub passwords: Vec<PasswordCredential>,
+}
+
+/// What a bulk seed creates (see [`Store::seed_bulk`]).
+#[derive(Debug, Clone)]
+pub struct BulkObject {
+    /// The object (kind, ids, tenant, name, owners; `roles` empty).
+    pub object: DirectoryObject,
+    /// Key credentials (complete, with key ids and bytes).
+    pub keys: Vec<KeyCredential>,
+    /// Password credentials.
+    pub passwords: Vec<NewPassword>,
 }
 
 /// What creating an application produced.
@@ -189,7 +280,24 @@ CREATE TABLE IF NOT EXISTS key_credentials (
     key BLOB
 );
 CREATE INDEX IF NOT EXISTS keys_by_object ON key_credentials(object_id, seq);
+CREATE INDEX IF NOT EXISTS objects_by_tenant ON objects(tenant_id, id);
+CREATE TABLE IF NOT EXISTS password_credentials (
+    key_id TEXT PRIMARY KEY,
+    object_id TEXT NOT NULL REFERENCES objects(id),
+    seq INTEGER NOT NULL,
+    display_name TEXT,
+    hint TEXT,
+    start_ts INTEGER,
+    end_ts INTEGER,
+    custom_key_identifier BLOB,
+    secret_sha256 BLOB
+);
+CREATE INDEX IF NOT EXISTS passwords_by_object ON password_credentials(object_id, seq);
 ";
+
+/// The columns [`read_object`] reads, in its order.
+const OBJECT_COLUMNS: &str =
+    "id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity, created";
 
 fn corrupt(what: &'static str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
@@ -329,6 +437,8 @@ impl Store {
                 new.managed_identity,
                 now
             ])?;
+            let sp_owners = serde_json::to_string(&new.service_principal_owners)
+                .map_err(|e| corrupt("owners", e))?;
             insert.execute(params![
                 sp_id.to_string(),
                 ObjectKind::ServicePrincipal.as_str(),
@@ -336,7 +446,7 @@ impl Store {
                 app_id.to_string(),
                 new.display_name,
                 "[]",
-                "[]",
+                sp_owners,
                 false,
                 now
             ])?;
@@ -346,6 +456,12 @@ impl Store {
             }
             for key in &new.service_principal_keys {
                 insert_key(&tx, sp_id, key)?;
+            }
+            for (seq, p) in new.passwords.iter().enumerate() {
+                insert_password(&tx, id, seq, p)?;
+            }
+            for (seq, p) in new.service_principal_passwords.iter().enumerate() {
+                insert_password(&tx, sp_id, seq, p)?;
             }
         }
         tx.commit()?;
@@ -367,12 +483,12 @@ impl Store {
         let c = self.lock()?;
         let (sql, value) = match lookup {
             Lookup::Id(id) => (
-                "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity
+                "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity, created
                  FROM objects WHERE id = ?1 AND tenant_id = ?2 ORDER BY created",
                 id,
             ),
             Lookup::AppId(app_id) => (
-                "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity
+                "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity, created
                  FROM objects WHERE app_id = ?1 AND tenant_id = ?2 ORDER BY created",
                 app_id,
             ),
@@ -392,7 +508,7 @@ impl Store {
     pub fn find_any_tenant(&self, id: Uuid) -> Result<Option<DirectoryObject>, StoreError> {
         let c = self.lock()?;
         let mut stmt = c.prepare_cached(
-            "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity
+            "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity, created
              FROM objects WHERE id = ?1",
         )?;
         let mut rows = stmt.query([id.to_string()])?;
@@ -409,7 +525,7 @@ impl Store {
     ) -> Result<Option<DirectoryObject>, StoreError> {
         let c = self.lock()?;
         let mut stmt = c.prepare_cached(
-            "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity
+            "SELECT id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity, created
              FROM objects WHERE managed_identity = 1 AND kind != 'servicePrincipal' ORDER BY created, rowid",
         )?;
         let mut rows = stmt.query([])?;
@@ -525,6 +641,248 @@ impl Store {
     }
 }
 
+impl Store {
+    /// One page of a collection: up to `limit` objects of `query` whose id sorts after `after`, in id order,
+    /// each with its credentials (key bytes only when `with_key_bytes`), and whether more follow. Read under
+    /// the store's lock, so a page is one consistent view; the id order is what keeps a paged scan from
+    /// skipping or repeating an object while writes happen (see docs/protocol.md §7).
+    pub fn list_page(
+        &self,
+        query: &ListQuery<'_>,
+        after: Option<Uuid>,
+        limit: usize,
+        with_key_bytes: bool,
+    ) -> Result<(Vec<ListedObject>, bool), StoreError> {
+        let c = self.lock()?;
+        let (mut sql, mut values) = where_clause(query);
+        if let Some(after) = after {
+            sql.push_str(" AND id > ?");
+            values.push(after.to_string().into());
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        values.push(
+            i64::try_from(limit.saturating_add(1))
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        let full = format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE {sql}");
+        let mut stmt = c.prepare_cached(&full)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+        let mut objects = Vec::new();
+        while let Some(row) = rows.next()? {
+            objects.push(read_object(row)?);
+        }
+        drop(rows);
+        drop(stmt);
+        let more = objects.len() > limit;
+        objects.truncate(limit);
+        let mut out = Vec::with_capacity(objects.len());
+        for object in objects {
+            let keys = read_keys_with(&c, object.id, with_key_bytes)?;
+            let passwords = read_passwords(&c, object.id)?;
+            out.push(ListedObject {
+                object,
+                keys,
+                passwords,
+            });
+        }
+        Ok((out, more))
+    }
+
+    /// How many objects `query` matches (`@odata.count`, `/$count`).
+    pub fn count(&self, query: &ListQuery<'_>) -> Result<u64, StoreError> {
+        let c = self.lock()?;
+        let (sql, values) = where_clause(query);
+        let full = format!("SELECT COUNT(*) FROM objects WHERE {sql}");
+        let n: i64 = c
+            .prepare_cached(&full)?
+            .query_row(rusqlite::params_from_iter(values), |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The password credentials of an object, oldest first (`secretText` always `None`).
+    pub fn passwords(&self, object_id: Uuid) -> Result<Vec<PasswordCredential>, StoreError> {
+        let c = self.lock()?;
+        read_passwords(&c, object_id)
+    }
+
+    /// Display names of objects by id, for `$expand=owners` (ids that name nothing are left out).
+    pub fn names(&self, ids: &[Uuid]) -> Result<Vec<DirectoryObject>, StoreError> {
+        let c = self.lock()?;
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?1"
+        ))?;
+        let mut out = Vec::new();
+        for id in ids {
+            let mut rows = stmt.query([id.to_string()])?;
+            if let Some(row) = rows.next()? {
+                out.push(read_object(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates many objects in one transaction: all of them or none. Used by the admin seed endpoint, which
+    /// must create 100,000 objects in seconds; ids are the caller's (it draws them), and an id that exists
+    /// already fails the whole seed.
+    pub fn seed_bulk(&self, objects: impl Iterator<Item = BulkObject>) -> Result<u64, StoreError> {
+        let mut created = 0u64;
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        {
+            let mut insert_object = tx.prepare_cached(
+                "INSERT INTO objects (id, kind, tenant_id, app_id, display_name, roles, owners, managed_identity, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, '[]', ?6, 0, ?7)",
+            )?;
+            let mut insert_key = tx.prepare_cached(
+                "INSERT INTO key_credentials
+                   (key_id, object_id, seq, type, usage, display_name, start_ts, end_ts, custom_key_identifier, key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for b in objects {
+                created += 1;
+                let o = &b.object;
+                let owners = serde_json::to_string(&o.owners).map_err(|e| corrupt("owners", e))?;
+                let id = o.id.to_string();
+                insert_object.execute(params![
+                    id,
+                    o.kind.as_str(),
+                    o.tenant_id.to_string(),
+                    o.app_id.to_string(),
+                    o.display_name,
+                    owners,
+                    o.created.unix_timestamp(),
+                ])?;
+                for (seq, key) in b.keys.iter().enumerate() {
+                    let key_id = key
+                        .key_id
+                        .ok_or_else(|| corrupt("key credential", "no keyId"))?;
+                    insert_key.execute(params![
+                        key_id.to_string(),
+                        id,
+                        i64::try_from(seq).unwrap_or(i64::MAX) + 1,
+                        key.key_type.as_deref().unwrap_or_default(),
+                        key.usage.as_deref().unwrap_or_default(),
+                        key.display_name,
+                        ts(key.start_date_time),
+                        ts(key.end_date_time),
+                        key.custom_key_identifier,
+                        key.key,
+                    ])?;
+                }
+                for (seq, p) in b.passwords.iter().enumerate() {
+                    insert_password(&tx, o.id, seq, p)?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(created)
+    }
+}
+
+/// The `WHERE` clause (without `WHERE`) and its values for a collection query.
+fn where_clause(query: &ListQuery<'_>) -> (String, Vec<rusqlite::types::Value>) {
+    let kinds: Vec<String> = query
+        .kinds
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect();
+    let mut sql = format!("tenant_id = ? AND kind IN ({})", kinds.join(", "));
+    let mut values: Vec<rusqlite::types::Value> = vec![query.tenant_id.to_string().into()];
+    for condition in query.conditions {
+        match condition {
+            Condition::IdEq(id) => {
+                sql.push_str(" AND id = ?");
+                values.push(id.to_string().into());
+            }
+            Condition::AppIdEq(id) => {
+                sql.push_str(" AND app_id = ?");
+                values.push(id.to_string().into());
+            }
+            Condition::NameEq(v) => {
+                sql.push_str(" AND display_name = ? COLLATE NOCASE");
+                values.push(v.clone().into());
+            }
+            Condition::NameNe(v) => {
+                sql.push_str(" AND display_name <> ? COLLATE NOCASE");
+                values.push(v.clone().into());
+            }
+            Condition::NameStartsWith(v) => {
+                sql.push_str(" AND display_name LIKE ? ESCAPE '\\'");
+                values.push(format!("{}%", like_escape(v)).into());
+            }
+            Condition::NameEndsWith(v) => {
+                sql.push_str(" AND display_name LIKE ? ESCAPE '\\'");
+                values.push(format!("%{}", like_escape(v)).into());
+            }
+        }
+    }
+    if let Some(owner) = query.owned_by {
+        // Owners are stored as a JSON array of ids; a quoted id matches exactly one entry.
+        sql.push_str(" AND owners LIKE ?");
+        values.push(format!("%\"{owner}\"%").into());
+    }
+    (sql, values)
+}
+
+/// Escapes LIKE's wildcards so that a filter value matches itself only.
+fn like_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for ch in v.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn insert_password(
+    c: &Connection,
+    object_id: Uuid,
+    seq: usize,
+    p: &NewPassword,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO password_credentials
+           (key_id, object_id, seq, display_name, hint, start_ts, end_ts, custom_key_identifier, secret_sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        p.key_id.to_string(),
+        object_id.to_string(),
+        i64::try_from(seq).unwrap_or(i64::MAX) + 1,
+        p.display_name,
+        p.hint,
+        ts(p.start),
+        ts(p.end),
+        p.custom_key_identifier,
+        p.secret_sha256,
+    ])?;
+    Ok(())
+}
+
+fn read_passwords(c: &Connection, object_id: Uuid) -> Result<Vec<PasswordCredential>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT key_id, display_name, hint, start_ts, end_ts, custom_key_identifier
+         FROM password_credentials WHERE object_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([object_id.to_string()])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let key_id: String = r.get(0)?;
+        let mut p = PasswordCredential::default();
+        p.key_id = Some(parse_uuid("keyId", &key_id)?);
+        p.display_name = r.get(1)?;
+        p.hint = r.get(2)?;
+        p.start_date_time = from_ts(r.get(3)?)?;
+        p.end_date_time = from_ts(r.get(4)?)?;
+        p.custom_key_identifier = r.get(5)?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
 /// Creates `path` empty with mode 0600 when it does not exist, and narrows an existing file to 0600.
 #[cfg(unix)]
 fn owner_only(path: &Path) -> Result<(), StoreError> {
@@ -589,10 +947,22 @@ fn insert_key(c: &Connection, object_id: Uuid, key: &KeyCredential) -> Result<()
 }
 
 fn read_keys(c: &Connection, object_id: Uuid) -> Result<Vec<KeyCredential>, StoreError> {
-    let mut stmt = c.prepare_cached(
+    read_keys_with(c, object_id, true)
+}
+
+/// The key credentials of an object; the key bytes are left in the database unless `with_bytes`.
+fn read_keys_with(
+    c: &Connection,
+    object_id: Uuid,
+    with_bytes: bool,
+) -> Result<Vec<KeyCredential>, StoreError> {
+    let mut stmt = c.prepare_cached(if with_bytes {
         "SELECT key_id, type, usage, display_name, start_ts, end_ts, custom_key_identifier, key
-         FROM key_credentials WHERE object_id = ?1 ORDER BY seq",
-    )?;
+         FROM key_credentials WHERE object_id = ?1 ORDER BY seq"
+    } else {
+        "SELECT key_id, type, usage, display_name, start_ts, end_ts, custom_key_identifier, NULL
+         FROM key_credentials WHERE object_id = ?1 ORDER BY seq"
+    })?;
     let mut rows = stmt.query([object_id.to_string()])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -627,6 +997,8 @@ fn read_object(row: &rusqlite::Row<'_>) -> Result<DirectoryObject, StoreError> {
         roles: serde_json::from_str(&roles).map_err(|e| corrupt("roles", e))?,
         owners: serde_json::from_str(&owners).map_err(|e| corrupt("owners", e))?,
         managed_identity: row.get(7)?,
+        created: OffsetDateTime::from_unix_timestamp(row.get(8)?)
+            .map_err(|e| corrupt("created", e))?,
     })
 }
 
@@ -660,6 +1032,9 @@ mod tests {
                 managed_identity: false,
                 keys,
                 service_principal_keys: vec![],
+                passwords: vec![],
+                service_principal_passwords: vec![],
+                service_principal_owners: vec![],
             })
             .unwrap()
     }
