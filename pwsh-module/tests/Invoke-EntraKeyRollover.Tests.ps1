@@ -188,6 +188,21 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         foreach ($app in $apps) { (Get-KrTestKeys $emu $app.id).Count | Should -Be 1 }
     }
 
+    It 'rolls the items of Get-EntraKeyRollInventory piped in, by their plan columns' {
+        $ids = @($apps | ForEach-Object { $_.id })
+        # The files the naming rules name: the current certificate by its thumbprint, the new one per appId.
+        $dir = Join-Path $TestDrive 'inventory'
+        $null = New-Item -ItemType Directory -Force -Path (Join-Path $dir 'next')
+        Copy-Item -LiteralPath $currentPfx -Destination (Join-Path $dir "$($current.Thumbprint).pfx")
+        foreach ($app in $apps) { Copy-Item -LiteralPath $nextPfx -Destination (Join-Path $dir "next/$($app.appId).pfx") }
+        $items = @(Get-EntraKeyRollInventory -CredentialType Certificate -CertificatePathRule (Join-Path $dir '{thumbprint}.pfx') -NewCertificatePathRule (Join-Path $dir 'next/{appId}.pfx') | Where-Object { $ids -contains $_.ObjectId })
+        $items.Count | Should -Be 3
+        $out = @($items | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 4 -CertificatePassword $securePassword -NewCertificatePassword $securePassword)
+        $out.Count | Should -Be 3
+        foreach ($r in $out) { $r.State | Should -Be 'rolled' }
+        foreach ($app in $apps) { (Get-KrTestKeys $emu $app.id).Count | Should -Be 1 }
+    }
+
     It 'writes the journal of keyroll roll --journal, and -Resume skips the rows it shows done' {
         $journal = Join-Path $TestDrive 'run.journal'
         $rows = @($apps | ForEach-Object { [pscustomobject]@{ ObjectId = $_.id; CertificatePath = $currentPfx; NewCertificatePath = $nextPfx; TenantId = $emu.TenantId } })
