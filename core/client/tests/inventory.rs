@@ -34,7 +34,10 @@ async fn a_scan_finds_every_certificate_pages_and_filters_by_expiry() {
         .create(&[], json!({"roles": ["Application.Read.All"]}))
         .await;
     let a = h
-        .create(&[&c.valid[0].certificate, &c.expired.certificate], json!({}))
+        .create(
+            &[&c.valid[0].certificate, &c.expired.certificate],
+            json!({}),
+        )
         .await;
     let b = h.create(&[&c.valid[1].certificate], json!({})).await;
     for _ in 0..3 {
@@ -51,7 +54,11 @@ async fn a_scan_finds_every_certificate_pages_and_filters_by_expiry() {
     assert_eq!(summary.objects, 6, "{summary:?}");
     assert_eq!(summary.pages, 3, "{summary:?}");
     assert_eq!(items.len(), 3, "{items:?}");
-    let of = |id| items.iter().filter(move |i: &&InventoryItem| i.object_id == id);
+    let of = |id| {
+        items
+            .iter()
+            .filter(move |i: &&InventoryItem| i.object_id == id)
+    };
     assert_eq!(of(a.id).count(), 2);
     let expired = of(a.id).find(|i| i.status == "expired").unwrap();
     assert!(!expired.last_valid_certificate);
@@ -63,7 +70,11 @@ async fn a_scan_finds_every_certificate_pages_and_filters_by_expiry() {
         Some(c.valid[0].certificate.sha1_hex().as_str())
     );
     assert_eq!(of(b.id).count(), 1);
-    assert!(items.iter().all(|i| i.credential_type == CredentialType::Certificate));
+    assert!(
+        items
+            .iter()
+            .all(|i| i.credential_type == CredentialType::Certificate)
+    );
 
     // Expiring within 30 days: only the expired certificate.
     let (soon, _) = collect(

@@ -104,9 +104,8 @@ impl Recorder {
             changed: &self.changed,
         }
     }
-}
 
-impl Recorder {
+    /// A request being sent again, for the host's next answer.
     fn retry(&self, event: &RetryEvent) {
         let mut r = self.lock();
         r.retries.push(json!({
