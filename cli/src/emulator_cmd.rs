@@ -180,20 +180,26 @@ fn serve(config: EmulatorConfig, seed_count: Option<u32>) -> anyhow::Result<()> 
             .context("starting the emulator")?;
         if let Some(count) = seed_count {
             let state = running.state.clone();
-            let report = tokio::task::spawn_blocking(move || {
+            let seeded = tokio::task::spawn_blocking(move || {
                 keyroll_emulator::admin::seed_objects(&state, &BulkSeed::with_count(count))
             })
             .await
-            .context("seeding")?
-            .map_err(|e| anyhow::anyhow!("--seed-count {count}: {}", api_message(&e)))?;
-            eprintln!(
-                "seeded {} applications, {} service principals, {} certificates, {} client secrets in {} ms",
-                report.applications,
-                report.service_principals,
-                report.key_credentials,
-                report.password_credentials,
-                report.milliseconds
-            );
+            .context("seeding")?;
+            match seeded {
+                Ok(report) => eprintln!(
+                    "seeded {} applications, {} service principals, {} certificates, {} client secrets in {} ms",
+                    report.applications,
+                    report.service_principals,
+                    report.key_credentials,
+                    report.password_credentials,
+                    report.milliseconds
+                ),
+                // A restart with --state and the same --seed-count: the objects are there from the first run.
+                Err(e) if e.status().as_u16() == SEED_EXISTS => {
+                    eprintln!("the state already holds the seeded objects; not seeded again");
+                }
+                Err(e) => anyhow::bail!("--seed-count {count}: {}", api_message(&e)),
+            }
         }
         let line = serde_json::to_string(&running.endpoints).context("printing the endpoints")?;
         let mut out = std::io::stdout().lock();
@@ -205,6 +211,9 @@ fn serve(config: EmulatorConfig, seed_count: Option<u32>) -> anyhow::Result<()> 
         Ok(())
     })
 }
+
+/// The seed's status when its objects exist already (the same seed into the same state).
+const SEED_EXISTS: u16 = 409;
 
 /// The text of an emulator refusal, for the seed's error.
 fn api_message(e: &keyroll_emulator::ApiError) -> String {

@@ -1,5 +1,6 @@
 //! Graph under `/v1.0` and `/beta`: addKey, removeKey and reading an object's keys, in every addressing form
-//! of docs/protocol.md §2.
+//! of docs/protocol.md §2; the collections themselves (`GET /applications`, `/servicePrincipals`, `/$count`)
+//! are routed here and served by [`crate::list`]. Every read is charged to the read budget.
 //!
 //! Order of checks, each with the service's answer: faults (429/503) → route (400/405) → access token (401
 //! `InvalidAuthenticationToken`) → target (400 bad id, 404) → permission (403) → write budget (429) → body
@@ -24,7 +25,9 @@ use crate::error::ApiError;
 use crate::limits::MAX_BODY_BYTES;
 use crate::server::ConnectionControl;
 use crate::state::{SharedState, UsableKey};
-use crate::store::{AddKeyRefusal, DirectoryObject, Lookup, ObjectKind, RemoveKeyRefusal};
+use crate::store::{
+    AddKeyRefusal, DirectoryObject, ListedObject, Lookup, ObjectKind, RemoveKeyRefusal,
+};
 use crate::tokens::AccessClaims;
 
 use crate::list::Collection;
@@ -692,14 +695,6 @@ fn remove_key(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-const SELECTABLE: &[&str] = &[
-    "id",
-    "appId",
-    "displayName",
-    "keyCredentials",
-    "passwordCredentials",
-];
-
 fn read_object(
     state: &SharedState,
     target: &DirectoryObject,
@@ -707,20 +702,17 @@ fn read_object(
     version: &str,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
+    let collection = match target.kind {
+        ObjectKind::ServicePrincipal => Collection::ServicePrincipals,
+        _ => Collection::Applications,
+    };
     let mut select: Option<Vec<String>> = None;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k = percent_decode(k);
         if k == "$select" || k == "select" {
             let v = percent_decode(&v.replace('+', " "));
-            let fields: Vec<String> = v.split(',').map(|s| s.trim().to_owned()).collect();
-            if let Some(bad) = fields.iter().find(|f| !SELECTABLE.contains(&f.as_str())) {
-                return Err(crate::list::no_such_property(
-                    bad,
-                    collection_type(target.kind),
-                ));
-            }
-            select = Some(fields);
+            select = crate::list::parse_select(collection, &v, collection_type(target.kind))?;
         }
     }
     // What this read sees of recent writes: they replicate with the configured delay.
@@ -728,7 +720,7 @@ fn read_object(
     let keys = state
         .replication
         .visible(target.id, state.now(), lag, state.store.keys(target.id)?);
-    // Key bytes only come back on a single-object $select of keyCredentials, as the service does.
+    // Key bytes only come back when keyCredentials is selected, as the service does.
     let with_bytes = select
         .as_ref()
         .is_some_and(|s| s.iter().any(|f| f == "keyCredentials"));
@@ -737,39 +729,25 @@ fn read_object(
     } else {
         keys.into_iter().map(without_key).collect()
     };
-    let mut full = Map::new();
-    full.insert("id".into(), json!(target.id));
-    full.insert("appId".into(), json!(target.app_id));
-    full.insert("displayName".into(), json!(target.display_name));
-    full.insert("keyCredentials".into(), json!(keys));
-    full.insert(
-        "passwordCredentials".into(),
-        json!(state.store.passwords(target.id)?),
-    );
-    let collection = match target.kind {
-        ObjectKind::ServicePrincipal => "servicePrincipals",
-        _ => "applications",
+    let listed = ListedObject {
+        object: target.clone(),
+        keys,
+        passwords: state.store.passwords(target.id)?,
     };
-    let (context, mut body) = match &select {
-        Some(fields) => {
-            let mut m = Map::new();
-            for f in fields {
-                if let Some(v) = full.get(f) {
-                    m.insert(f.clone(), v.clone());
-                }
-            }
-            (
-                format!(
-                    "{base}/{version}/$metadata#{collection}({})/$entity",
-                    fields.join(",")
-                ),
-                m,
-            )
-        }
-        None => (
-            format!("{base}/{version}/$metadata#{collection}/$entity"),
-            full,
+    let mut body = match crate::list::render(collection, listed, select.as_deref(), None) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let path = match collection {
+        Collection::ServicePrincipals => "servicePrincipals",
+        Collection::Applications => "applications",
+    };
+    let context = match &select {
+        Some(fields) => format!(
+            "{base}/{version}/$metadata#{path}({})/$entity",
+            fields.join(",")
         ),
+        None => format!("{base}/{version}/$metadata#{path}/$entity"),
     };
     body.insert("@odata.context".into(), json!(context));
     Ok((StatusCode::OK, axum::Json(Value::Object(body))).into_response())

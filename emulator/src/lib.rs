@@ -24,9 +24,11 @@
 //!
 //! ## What it does not do
 //!
-//! It never listens beyond loopback, keeps no real secrets (its CA and token key are generated), and
-//! implements only the endpoints rollover needs. Its refusals carry an extra `x-keyroll-emulator-diagnostic`
-//! header naming the failed check; the real service gives no such detail.
+//! It never listens beyond loopback, keeps no real secrets (its CA and token key are generated; a client
+//! secret given to the admin API is kept only as its SHA-256), and implements only the endpoints rollover and
+//! an inventory scan need: no `$orderby`, `$search` or `or` in filters, no user objects. Its refusals carry
+//! an extra `x-keyroll-emulator-diagnostic` header naming the failed check; the real service gives no such
+//! detail.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

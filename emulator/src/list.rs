@@ -11,7 +11,6 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyroll_proto::b64;
-use keyroll_proto::credential::KeyCredential;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -148,6 +147,32 @@ struct ListRequest {
     passthrough: Vec<String>,
 }
 
+/// Reads a `$select` value: the properties in their declared spelling, each once; `None` when it names none.
+/// Graph resolves property names case-insensitively; an unknown one is refused naming `type_name`.
+pub(crate) fn parse_select(
+    collection: Collection,
+    value: &str,
+    type_name: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
+    let mut fields = Vec::new();
+    for f in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let known = canonical(collection, f).ok_or_else(|| no_such_property(f, type_name))?;
+        if !fields.iter().any(|k: &String| k == known) {
+            fields.push(known.to_owned());
+        }
+    }
+    Ok((!fields.is_empty()).then_some(fields))
+}
+
+/// The declared spelling of a property named in any case.
+fn canonical(collection: Collection, name: &str) -> Option<&'static str> {
+    collection
+        .properties()
+        .iter()
+        .copied()
+        .find(|p| p.eq_ignore_ascii_case(name))
+}
+
 /// Whether the request carries `ConsistencyLevel: eventual`.
 fn eventual(headers: &HeaderMap) -> bool {
     headers
@@ -173,20 +198,7 @@ fn parse_request(
             req.passthrough.push(pair.to_owned());
         }
         match name.as_str() {
-            "select" => {
-                let fields: Vec<String> = value
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                if let Some(bad) = fields
-                    .iter()
-                    .find(|f| !collection.properties().contains(&f.as_str()))
-                {
-                    return Err(no_such_property(bad, collection.type_name()));
-                }
-                req.select = Some(fields);
-            }
+            "select" => req.select = parse_select(collection, &value, collection.type_name())?,
             "top" => {
                 let top = value.trim().parse::<i64>().map_err(|_| {
                     bad(format!(
@@ -353,17 +365,16 @@ fn parse_filter(
             "Operator '{operator}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. {ADVANCED_QUERIES}"
         ))
     };
-    let check_property = |property: &str| -> Result<(), ApiError> {
+    let check_property = |property: &str| -> Result<&'static str, ApiError> {
         let base = property.split('/').next().unwrap_or(property);
-        if matches!(base, "keyCredentials" | "passwordCredentials") {
+        let known = canonical(collection, base)
+            .ok_or_else(|| no_such_property(base, collection.type_name()))?;
+        if matches!(known, "keyCredentials" | "passwordCredentials") {
             return Err(unsupported(format!(
-                "Complex query on property {base} is not supported."
+                "Complex query on property {known} is not supported."
             )));
         }
-        if !collection.properties().contains(&base) {
-            return Err(no_such_property(base, collection.type_name()));
-        }
-        Ok(())
+        Ok(known)
     };
     let mut out = Vec::new();
     let mut rest = tokens.as_slice();
@@ -371,8 +382,7 @@ fn parse_filter(
         let (condition, after) = match rest {
             // A lambda on a collection property: `keyCredentials/any(k:…)`.
             [Token::Word(p), Token::Open, ..] if p.contains('/') => {
-                check_property(p)?;
-                return Err(clause_unsupported(p.split('/').next().unwrap_or(p)));
+                return Err(clause_unsupported(check_property(p)?));
             }
             [
                 Token::Word(f),
@@ -383,7 +393,7 @@ fn parse_filter(
                 Token::Close,
                 after @ ..,
             ] if f.eq_ignore_ascii_case("startswith") || f.eq_ignore_ascii_case("endswith") => {
-                check_property(p)?;
+                let p = check_property(p)?;
                 if p != "displayName" {
                     return Err(clause_unsupported(p));
                 }
@@ -397,7 +407,7 @@ fn parse_filter(
                 (condition, after)
             }
             [Token::Word(p), Token::Word(op), value, after @ ..] => {
-                check_property(p)?;
+                let p = check_property(p)?;
                 let op = op.to_ascii_lowercase();
                 if !matches!(op.as_str(), "eq" | "ne") {
                     if matches!(op.as_str(), "gt" | "ge" | "lt" | "le") {
@@ -413,7 +423,7 @@ fn parse_filter(
                     Token::Word(w) if p == "id" || p == "appId" => w.clone(),
                     _ => return Err(invalid()),
                 };
-                let condition = match (p.as_str(), op.as_str()) {
+                let condition = match (p, op.as_str()) {
                     ("id" | "appId", "eq") => {
                         // A value that is no GUID matches nothing, as in the directory.
                         let id = Uuid::parse_str(&text_value).unwrap_or(Uuid::nil());
@@ -425,6 +435,15 @@ fn parse_filter(
                     }
                     ("displayName", "eq") => Condition::NameEq(text_value),
                     ("displayName", "ne") => Condition::NameNe(text_value),
+                    ("servicePrincipalType", "eq") => Condition::ManagedIdentityEq(
+                        if text_value.eq_ignore_ascii_case("ManagedIdentity") {
+                            Some(true)
+                        } else if text_value.eq_ignore_ascii_case("Application") {
+                            Some(false)
+                        } else {
+                            None
+                        },
+                    ),
                     _ => return Err(clause_unsupported(p)),
                 };
                 (condition, after)
@@ -739,14 +758,8 @@ fn owner_names(state: &SharedState, page: &[ListedObject]) -> Result<OwnerNames,
         .collect())
 }
 
-/// The credentials as collections show them: `key` only when keyCredentials was selected (the store then
-/// read the bytes), `null` otherwise.
-fn key_json(keys: Vec<KeyCredential>) -> Value {
-    json!(keys)
-}
-
-/// One object of a page in Graph's shape, narrowed to `$select`.
-fn render(
+/// One object in Graph's shape (a page's or a single read's), narrowed to `$select`.
+pub(crate) fn render(
     collection: Collection,
     listed: ListedObject,
     select: Option<&[String]>,
@@ -785,7 +798,8 @@ fn render(
             full.insert("signInAudience".into(), json!("AzureADMyOrg"));
         }
     }
-    full.insert("keyCredentials".into(), key_json(keys));
+    // `key` is set only when keyCredentials was selected (the store then read the bytes), `null` otherwise.
+    full.insert("keyCredentials".into(), json!(keys));
     full.insert("passwordCredentials".into(), json!(passwords));
     let mut out = match select {
         Some(fields) => {

@@ -170,6 +170,9 @@ pub enum Condition {
     NameStartsWith(String),
     /// `endswith(displayName,'…')` (advanced query).
     NameEndsWith(String),
+    /// `servicePrincipalType eq '…'`: `true` for `ManagedIdentity`, `false` for `Application`; `None` for a
+    /// type the emulator never holds (matches nothing).
+    ManagedIdentityEq(Option<bool>),
 }
 
 /// One collection query: which objects a page may hold.
@@ -447,7 +450,8 @@ impl Store {
                 new.display_name,
                 "[]",
                 sp_owners,
-                false,
+                // A managed identity's service principal is of type ManagedIdentity.
+                new.managed_identity,
                 now
             ])?;
             drop(insert);
@@ -815,6 +819,11 @@ fn where_clause(query: &ListQuery<'_>) -> (String, Vec<rusqlite::types::Value>) 
                 sql.push_str(" AND display_name LIKE ? ESCAPE '\\'");
                 values.push(format!("%{}", like_escape(v)).into());
             }
+            Condition::ManagedIdentityEq(Some(m)) => {
+                sql.push_str(" AND managed_identity = ?");
+                values.push(i64::from(*m).into());
+            }
+            Condition::ManagedIdentityEq(None) => sql.push_str(" AND 0"),
         }
     }
     if let Some(owner) = query.owned_by {

@@ -369,6 +369,21 @@ async fn filters_on_app_id_and_display_name_match_as_the_directory_does() {
     .await;
     assert_eq!(body["value"][0]["id"], made["beta"].sp_id.to_string());
     assert_eq!(body["value"].as_array().unwrap().len(), 1);
+    h.create(&[], json!({"displayName": "mi", "managedIdentity": true}))
+        .await;
+    for (kind, expected) in [("ManagedIdentity", vec!["mi"]), ("Legacy", vec![])] {
+        let (_, _, body) = get(
+            &h,
+            &format!(
+                "{}/v1.0/servicePrincipals?$select=displayName&$filter=servicePrincipalType%20eq%20'{kind}'",
+                h.base
+            ),
+            &token,
+            false,
+        )
+        .await;
+        assert_eq!(names(&body), expected, "{kind}");
+    }
     let (_, _, body) = get(
         &h,
         &format!(
@@ -381,6 +396,21 @@ async fn filters_on_app_id_and_display_name_match_as_the_directory_does() {
     .await;
     assert_eq!(names(&body), ["Alpha one"], "endsWith as an advanced query");
     assert_eq!(body["@odata.count"], 1);
+    let (status, _, body) = get(
+        &h,
+        &format!(
+            "{}/v1.0/applications?$select=DISPLAYNAME,id&$filter=DisplayName%20eq%20'beta'",
+            h.base
+        ),
+        &token,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "property names in any case: {body}");
+    assert_eq!(
+        body["value"][0]["displayName"], "beta",
+        "answered in the declared spelling"
+    );
 }
 
 #[tokio::test]
@@ -706,4 +736,56 @@ async fn a_seed_is_reproducible_spread_and_refused_twice() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn a_single_read_has_the_shape_of_a_collection_item() {
+    let h = start_default().await;
+    let (_, _, token) = reader(&h, "Application.Read.All").await;
+    let app = h.create(&[], json!({"displayName": "single"})).await;
+    let (status, _, body) = get(
+        &h,
+        &format!(
+            "{}/v1.0/applications/{}?$select=createdDateTime,APPID",
+            h.base, app.id
+        ),
+        &token,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["createdDateTime"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(body["appId"], app.app_id.to_string());
+    assert!(
+        body["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#applications(createdDateTime,appId)/$entity")
+    );
+    let (status, headers, body) = get(
+        &h,
+        &format!("{}/v1.0/servicePrincipals/{}", h.base, app.sp_id),
+        &token,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-ms-resource-unit"], "1");
+    assert_eq!(body["servicePrincipalType"], "Application");
+    assert_eq!(body["appOwnerOrganizationId"], app.tenant.to_string());
+    let (status, _, body) = get(
+        &h,
+        &format!(
+            "{}/v1.0/servicePrincipals/{}?$select=createdDateTime",
+            h.base, app.sp_id
+        ),
+        &token,
+        false,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        error_of(&body).1,
+        "Could not find a property named 'createdDateTime' on type 'microsoft.graph.servicePrincipal'."
+    );
 }

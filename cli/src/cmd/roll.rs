@@ -269,6 +269,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     let rt = runtime()?;
     let started = std::time::Instant::now();
     let stop = StopSignal::default();
+    let mut journal_shown: Option<PathBuf> = None;
     let (reports, interrupted) = match &args.plan {
         None => {
             let spec = specs
@@ -293,9 +294,7 @@ pub fn run(args: RollArgs) -> CmdResult {
                     interrupted,
                 )
             });
-            if let Some(j) = journal {
-                eprintln!("journal: {}", j.path().display());
-            }
+            journal_shown = journal.map(|j| j.path().to_path_buf());
             match out {
                 (Ok(out), interrupted) => (out, interrupted),
                 // Rows of one object that disagree: the plan is wrong (exit 2), and nothing was written.
@@ -304,6 +303,10 @@ pub fn run(args: RollArgs) -> CmdResult {
         }
     };
     progress.finish();
+    // After the bar is gone: a line printed under a live bar is overdrawn.
+    if let Some(j) = &journal_shown {
+        eprintln!("journal: {}", j.display());
+    }
     let elapsed = started.elapsed();
     if let Some(path) = &args.results {
         write_results(path, &reports)?;
@@ -317,7 +320,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     let (waited, retries) = progress.throttle_total();
     if retries > 0 {
         eprintln!(
-            "note: the service throttled or was busy {retries} time(s); requests waited {:.1} s in all",
+            "note: the service throttled or was busy {retries} time(s) (the waits it asked for, summed over the requests running at once: {:.1} s)",
             waited.as_secs_f64()
         );
     }

@@ -46,7 +46,7 @@ impl TermProgress {
             let bar =
                 ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {pos}/{len} rows {elapsed:>4} · {msg}",
+                "{bar:30.cyan/blue} {pos}/{len} rows {elapsed_precise} · {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("#>.");
@@ -171,7 +171,7 @@ impl Progress for TermProgress {
     fn throttled(&self, event: &RetryEvent) {
         let retry_after = event
             .retry_after
-            .map(|d| format!(" (Retry-After {:.1} s)", d.as_secs_f64()))
+            .map(|d| format!(" (Retry-After {})", seconds(d)))
             .unwrap_or_default();
         let text = format!("{event}{retry_after}");
         let mut seen = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
@@ -227,6 +227,9 @@ impl Progress for TermProgress {
                     report.state.as_str(),
                     report.target
                 );
+                if report.from_journal {
+                    line.push_str(" (done in an earlier run: skipped)");
+                }
                 if let Some(e) = report.error.as_deref().filter(|_| !report.success) {
                     line.push_str(": ");
                     line.push_str(e.lines().next().unwrap_or(""));
@@ -234,5 +237,14 @@ impl Progress for TermProgress {
                 self.line(&line);
             }
         }
+    }
+}
+
+/// A wait as people read it: milliseconds under a second (Retry-After is often a few ms), else tenths.
+pub fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }

@@ -284,6 +284,13 @@ pub fn run(args: ScanArgs) -> CmdResult {
         None => None,
     };
     let client = args.conn.client(None)?;
+    // Which key "signs": the certificate this connection signs in with, when it signs in with one.
+    let mut options = options;
+    if let keyroll_client::auth::Credential::ClientCertificate { identity, .. } =
+        client.tokens().credential()
+    {
+        options.signer = Some(identity.certificate().clone());
+    }
     let tty = std::io::stderr().is_terminal();
     let progress = Arc::new(Term { tty });
     let mut printer = Printer::new(args.output);

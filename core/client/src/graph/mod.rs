@@ -92,11 +92,16 @@ pub struct RetryEvent {
 
 impl fmt::Display for RetryEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Retry-After is often a few milliseconds: "0.0 s" would say nothing.
+        let wait = if self.delay < Duration::from_secs(1) {
+            format!("{} ms", self.delay.as_millis())
+        } else {
+            format!("{:.1} s", self.delay.as_secs_f64())
+        };
         write!(
             f,
-            "{}, retrying in {:.1} s, attempt {} ({})",
+            "{}, retrying in {wait}, attempt {} ({})",
             self.reason,
-            self.delay.as_secs_f64(),
             self.attempt + 1,
             self.operation
         )

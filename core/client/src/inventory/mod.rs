@@ -91,7 +91,7 @@ pub enum ScanError {
         code: String,
         /// The answer.
         #[source]
-        source: GraphError,
+        source: Box<GraphError>,
     },
     /// Any other failure of a page read.
     #[error("reading {collection}: {source}")]
@@ -100,7 +100,7 @@ pub enum ScanError {
         collection: &'static str,
         /// The failure.
         #[source]
-        source: GraphError,
+        source: Box<GraphError>,
     },
     /// The page size is out of Graph's range.
     #[error("a page holds 1 to {MAX_PAGE} objects; {0} was asked for")]
@@ -254,11 +254,11 @@ fn page_error(kind: ObjectType, e: GraphError) -> ScanError {
         GraphError::Service(s) if s.status == 403 => ScanError::Denied {
             collection,
             code: s.code.clone(),
-            source: e,
+            source: Box::new(e),
         },
         _ => ScanError::Graph {
             collection,
-            source: e,
+            source: Box::new(e),
         },
     }
 }

@@ -94,7 +94,12 @@ struct Sink {
 
 impl Sink {
     fn done(&self, row: usize, report: &RollReport) {
-        if let Some(j) = &self.journal
+        // A row that never started has nothing to record: a row missing from the journal is not done, which is
+        // what a resume needs to know (and a stop does not wait on hundreds of synced lines).
+        if let Some(j) = self
+            .journal
+            .as_ref()
+            .filter(|_| report.state != RollState::NotStarted)
             && let Err(e) = j.record(row, report)
         {
             let mut failure = self
@@ -460,6 +465,7 @@ fn conflicts(
 /// The report of a row an earlier run finished, from its journal line.
 fn from_journal(e: &JournalEntry) -> RollReport {
     let mut r = RollReport::new(e.target.clone());
+    r.from_journal = true;
     r.object_id = e.object_id;
     r.success = e.success;
     r.state = e.state;

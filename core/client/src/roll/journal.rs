@@ -74,9 +74,11 @@ impl JournalEntry {
 #[non_exhaustive]
 pub enum JournalError {
     /// The file could not be opened, written or read.
-    #[error(
-        "the journal {path} could not be {doing}: {source}; give a journal path in a folder you can write to"
-    )]
+    #[error("the journal {path} could not be {doing}: {source}; {}", if *doing == "read" {
+        "give the journal an earlier run of this plan wrote (FILE.journal beside the plan, unless --journal named another)"
+    } else {
+        "give a journal path in a folder you can write to"
+    })]
     Io {
         /// The file.
         path: PathBuf,

@@ -217,6 +217,10 @@ pub struct RollReport {
     /// When the roll removed the certificate the client signed in with: the thumbprint of the new certificate
     /// it signs in with now.
     pub connection_switched: Option<String>,
+    /// Bulk rolls resumed from a journal: the row was done in an earlier run and not rolled again (the report is
+    /// rebuilt from its journal line).
+    #[serde(skip)]
+    pub from_journal: bool,
     /// Whether the failure was the network's (vs the service's verdict or bad input).
     #[serde(skip)]
     pub transport_failure: bool,
@@ -244,6 +248,7 @@ impl RollReport {
             next_step: None,
             error: None,
             connection_switched: None,
+            from_journal: false,
             transport_failure: false,
             refusal: None,
             error_kind: None,
