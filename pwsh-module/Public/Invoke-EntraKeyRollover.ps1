@@ -19,7 +19,8 @@ function Invoke-EntraKeyRollover {
     EntraKeyRoll.RollReport per row written as the row ends, in the order rows end (Row says which). -JournalPath
     writes the same journal as keyroll roll --journal (one JSON line per row as it ends); with -Resume the rows that
     journal shows done are skipped. Ctrl+C stops a bulk run: the rows in flight finish (a roll cut short could leave
-    an object between its old and new key), the rest end notStarted, and the journal says which.
+    an object between its old and new key) and are journaled, the rest end notStarted and are not, so that -Resume
+    runs them.
 
     A single roll that does not complete is an error whose exception carries the report (in its Data, under Report);
     in a bulk run every row's report is written, and a row that did not complete is also an error. After a write,

@@ -195,8 +195,9 @@ async fn a_stopped_bulk_run_journals_every_row_and_resume_finishes_it() {
         handed, 4,
         "every row is handed out, not-started ones included"
     );
-    let lines = std::fs::read_to_string(&journal).unwrap();
-    assert_eq!(lines.lines().count(), 4, "{lines}");
+    // Every row that ran has its line; rows that never started have none (a resume runs them).
+    let lines = std::fs::read_to_string(&journal).unwrap_or_default();
+    assert_eq!(lines.lines().count() as u64, 4 - not_started, "{lines}");
 
     // Resumed, the run rolls what the journal does not show done, and nothing twice.
     let op = conn.start_bulk(&settings(true), ids()).unwrap();
