@@ -5,25 +5,18 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cmd;
 mod emulator_cmd;
 mod exit;
+mod output;
 mod secret;
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success (for `proof inspect`: the proof would be accepted)
-  1  a negative verdict: the proof would be rejected, or the operation did not succeed
-  2  bad arguments or bad input (unreadable certificate, wrong password, invalid request)
-  3  the service refused the request (Graph or identity platform error)
-  4  the service could not be reached (network, TLS, timeout)";
 
 /// Roll the certificates of Microsoft Entra applications: mint and inspect proofs of possession, add and remove
 /// key credentials, and rehearse it all against a local emulator.
 #[derive(Parser, Debug)]
-#[command(name = "keyroll", version, about, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "keyroll", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,8 +47,91 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
 }
 
+impl Command {
+    /// The command's name in documents (`"key list"`) and its output format (table for those that print no
+    /// result of their own).
+    fn output(&self) -> (&'static str, output::Format) {
+        use cmd::{cert::CertCommand as C, key::KeyCommand as K, proof::ProofCommand as P};
+        match self {
+            Command::Cert(C::Inspect(a)) => ("cert inspect", a.output.format()),
+            Command::Cert(C::New(a)) => ("cert new", a.output.format()),
+            Command::Proof(P::Mint(a)) => ("proof mint", a.output.format()),
+            Command::Proof(P::Inspect(a)) => ("proof inspect", a.output.format()),
+            Command::Key(K::Add(a)) => ("key add", a.output.format()),
+            Command::Key(K::Remove(a)) => ("key remove", a.output.format()),
+            Command::Key(K::List(a)) => ("key list", a.output.format()),
+            Command::Roll(a) => ("roll", a.output.format()),
+            Command::Scan(a) => ("scan", a.format()),
+            Command::Emulator(_) => ("emulator", output::Format::Table),
+            Command::Demo(_) => ("demo", output::Format::Table),
+        }
+    }
+}
+
+/// The command line's definition, with the exit-code table in the help of every command and subcommand.
+fn definition() -> clap::Command {
+    fn with_exit_codes(cmd: clap::Command, help: &str) -> clap::Command {
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        let mut cmd = cmd.after_help(help.to_string());
+        for name in names {
+            cmd = cmd.mut_subcommand(name, |s| with_exit_codes(s, help));
+        }
+        cmd
+    }
+    with_exit_codes(Cli::command(), &exit::help_text())
+}
+
+/// Whether the arguments ask for JSON output: for a mistake found while parsing them, before the command (and
+/// its `--output`) is known.
+fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .zip(args.iter().skip(1).map(Some).chain([None]))
+        .any(|(a, next)| {
+            a == "--json"
+                || a == "--output=json"
+                || (a == "--output" && next.is_some_and(|n| n == "json"))
+        })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match definition()
+        .try_get_matches_from(&argv)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            if code != 0 && asks_for_json(&argv) {
+                output::choose(output::Format::Json, "keyroll");
+                // clap's message without its "error: " tag, usage and pointer to --help.
+                let text = e.render().to_string();
+                let message = text
+                    .split("\n\n")
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .trim()
+                    .to_string();
+                let failure = exit::Failure {
+                    code: u8::try_from(code).unwrap_or(2),
+                    error: exit::Coded {
+                        code: "usage",
+                        message,
+                    }
+                    .into(),
+                };
+                output::print_error(&failure);
+            }
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
+    };
+    let (name, format) = cli.command.output();
+    output::choose(format, name);
     let result = match cli.command {
         Command::Cert(c) => cmd::cert::run(c),
         Command::Proof(c) => cmd::proof::run(c),
@@ -77,14 +153,16 @@ mod tests {
 
     #[test]
     fn cli_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+        definition().debug_assert();
     }
 
     #[test]
-    fn exit_codes_are_documented_in_help() {
-        use clap::CommandFactory;
-        let help = Cli::command().render_long_help().to_string();
-        assert!(help.contains("Exit codes"));
+    fn json_is_asked_for_in_each_spelling() {
+        let v = |s: &[&str]| s.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert!(asks_for_json(&v(&["keyroll", "key", "list", "--json"])));
+        assert!(asks_for_json(&v(&["keyroll", "roll", "--output", "json"])));
+        assert!(asks_for_json(&v(&["keyroll", "roll", "--output=json"])));
+        assert!(!asks_for_json(&v(&["keyroll", "roll", "--output", "tsv"])));
+        assert!(!asks_for_json(&v(&["keyroll", "roll", "--output"])));
     }
 }

@@ -137,7 +137,7 @@ fn key_add_list_remove_in_every_target_form() {
         );
         r.ok();
         let v: Value = serde_json::from_str(&r.stdout()).unwrap();
-        assert!(v["keyId"].is_string(), "{v}");
+        assert!(v["key"]["keyId"].is_string(), "{v}");
         assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a, &c.c]));
 
         // Service principal.

@@ -113,7 +113,9 @@ fn roll_single_with_remove_old_and_the_last_key_refusal() {
         &[],
     );
     assert_eq!(r.code(), Some(2), "{}{}", r.stdout(), r.stderr());
-    let v: Value = serde_json::from_str(&r.stdout()).unwrap();
+    let doc: Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(doc["error"]["exitCode"], 2, "{doc}");
+    let v = &doc["rolls"][0];
     assert_eq!(v["success"], false);
     let steps = v["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 1, "{v}");

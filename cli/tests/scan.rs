@@ -163,3 +163,52 @@ fn a_plan_row_left_to_fill_or_naming_another_certificate_is_refused() {
     roll().fails(2, &["row 1", "currentThumbprint", &c.a.thumb()]);
     assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
 }
+
+#[test]
+fn a_scan_without_the_permission_names_it_once() {
+    let emu = emulator(&[]);
+    let nobody = emu.create(&[], json!({}));
+    let token = emu.token(&nobody.app_id);
+    let r = keyroll(
+        &args(&["scan", "--access-token-env", TOKEN_VAR], &emu.conn()),
+        &[(TOKEN_VAR, &token)],
+    );
+    r.fails(3, &["Application.Read.All", "OwnedBy"]);
+    // Graph's answer is said once, not again as a cause.
+    assert_eq!(
+        r.stderr().matches("Insufficient privileges").count(),
+        1,
+        "{}",
+        r.stderr()
+    );
+}
+
+/// Regression: a scan that could not read a page printed the failure twice, as the error and again as its cause.
+#[test]
+fn a_failed_page_read_is_said_once() {
+    let emu = emulator(&[]);
+    let reader = emu.create(&[], json!({"roles": ["Application.Read.All"]}));
+    let token = emu.token(&reader.app_id);
+    // A Graph that is not there (a closed port): the page read fails in transport.
+    let mut conn = emu.conn();
+    if let Some(i) = conn.iter().position(|a| a == "--graph-url") {
+        conn[i + 1] = "https://127.0.0.1:9".into();
+    }
+    let r = keyroll(
+        &args(&["scan", "--access-token-env", TOKEN_VAR], &conn),
+        &[(TOKEN_VAR, &token)],
+    );
+    assert_eq!(r.code(), Some(4), "{}", r.text());
+    assert_ne!(r.code(), Some(0), "{}", r.text());
+    let err = r.stderr();
+    let first = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    for cause in err
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("caused by: "))
+    {
+        assert!(!first.contains(cause), "said twice: {err}");
+    }
+}

@@ -201,7 +201,9 @@ def inspect(keyroll_bin, identity, token, *extra, stdin=False):
             "--app-id", APP_ID, "--json", *extra]
     r = run(keyroll_bin, *args, stdin=token + "\n" if stdin else None)
     assert r.returncode in (0, 1), r.stderr
-    report = json.loads(r.stdout)
+    doc = json.loads(r.stdout)
+    assert doc["schemaVersion"] == 1 and doc["command"] == "proof inspect", doc
+    report = doc["inspection"]
     assert report["accepted"] == (r.returncode == 0)
     # The report shows the decoded parts, never the token or its signature.
     sig = token.rsplit(".", 1)[-1]

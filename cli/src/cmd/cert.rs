@@ -10,6 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::exit::{CmdResult, Failure};
+use crate::output::{self, OutputArgs};
 use crate::secret;
 
 #[derive(Subcommand, Debug)]
@@ -29,9 +30,8 @@ pub struct InspectArgs {
     /// Name of an environment variable holding the PFX password (never the password itself).
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -65,6 +65,8 @@ pub struct NewArgs {
     /// Also write the public certificate alone (DER, .cer) to this file.
     #[arg(long, value_name = "FILE")]
     public_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Serialize)]
@@ -104,7 +106,12 @@ pub fn run(command: CertCommand) -> CmdResult {
 }
 
 fn inspect(args: InspectArgs) -> CmdResult {
-    let public = super::load_public(&args.file, args.password_env.as_deref(), "--password-env")?;
+    let public = super::load_public(
+        FILE_ARG,
+        &args.file,
+        args.password_env.as_deref(),
+        "--password-env",
+    )?;
     let cert = &public.certificate;
     let now = OffsetDateTime::now_utc();
     let mut problems = Vec::new();
@@ -115,6 +122,7 @@ fn inspect(args: InspectArgs) -> CmdResult {
         .is_some_and(|n| n.contains("private key"))
     {
         match super::load_identity(
+            FILE_ARG,
             &args.file,
             None,
             args.password_env.as_deref(),
@@ -122,7 +130,7 @@ fn inspect(args: InspectArgs) -> CmdResult {
         ) {
             Ok(_) => "present",
             Err(f) => {
-                problems.push(f.error.root_cause().to_string());
+                problems.push(f.error.to_string());
                 "present, unusable"
             }
         }
@@ -168,32 +176,73 @@ fn inspect(args: InspectArgs) -> CmdResult {
         problems,
         notice: public.notice.clone(),
     };
-    if args.json {
-        super::print_json(&view)?;
-    } else {
-        println!("Subject:        {}", view.subject);
-        println!("Issuer:         {}", view.issuer);
-        println!("Serial:         {}", view.serial);
-        println!("Thumbprint:     {} (SHA-1)", view.thumbprint_sha1);
-        println!("SHA-256:        {}", view.thumbprint_sha256);
-        println!("x5t:            {}", view.x5t);
-        println!("Valid from:     {}", view.not_before);
-        println!(
-            "Valid until:    {} ({}, {} days left)",
-            view.not_after, view.status, view.days_left
-        );
-        println!("Key:            {}", view.key);
-        println!("Private key:    {}", view.private_key);
-        println!(
-            "Signs proofs:   {}",
-            if view.can_sign_proofs { "yes" } else { "no" }
-        );
-        for p in &view.problems {
-            println!("Problem:        {p}");
-        }
+    match args.output.format() {
+        output::Format::Json => output::print_document(serde_json::json!({ "certificate": view }))?,
+        output::Format::Tsv => output::print_tsv(
+            &[
+                "subject",
+                "issuer",
+                "serial",
+                "thumbprintSha1",
+                "thumbprintSha256",
+                "x5t",
+                "notBefore",
+                "notAfter",
+                "status",
+                "daysLeft",
+                "key",
+                "privateKey",
+                "canSignProofs",
+                "problems",
+            ],
+            [vec![
+                view.subject.clone(),
+                view.issuer.clone(),
+                view.serial.clone(),
+                view.thumbprint_sha1.clone(),
+                view.thumbprint_sha256.clone(),
+                view.x5t.clone(),
+                view.not_before.clone(),
+                view.not_after.clone(),
+                view.status.to_string(),
+                view.days_left.to_string(),
+                view.key.to_string(),
+                view.private_key.to_string(),
+                view.can_sign_proofs.to_string(),
+                view.problems.join("; "),
+            ]],
+        ),
+        output::Format::Table => print_view(&view),
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The text form of `cert inspect`.
+fn print_view(view: &CertView) {
+    println!("Subject:        {}", view.subject);
+    println!("Issuer:         {}", view.issuer);
+    println!("Serial:         {}", view.serial);
+    println!("Thumbprint:     {} (SHA-1)", view.thumbprint_sha1);
+    println!("SHA-256:        {}", view.thumbprint_sha256);
+    println!("x5t:            {}", view.x5t);
+    println!("Valid from:     {}", view.not_before);
+    println!(
+        "Valid until:    {} ({}, {} days left)",
+        view.not_after, view.status, view.days_left
+    );
+    println!("Key:            {}", view.key);
+    println!("Private key:    {}", view.private_key);
+    println!(
+        "Signs proofs:   {}",
+        if view.can_sign_proofs { "yes" } else { "no" }
+    );
+    for p in &view.problems {
+        println!("Problem:        {p}");
+    }
+}
+
+/// How `cert inspect`'s file is named in messages (it is an argument, not an option).
+const FILE_ARG: &str = "the certificate file";
 
 fn new(args: NewArgs) -> CmdResult {
     // Refused before the slow key generation; checked again when writing.
@@ -225,16 +274,57 @@ fn new(args: NewArgs) -> CmdResult {
     }
     // Prove the file round-trips before reporting success.
     let _check: SigningIdentity = generated.identity()?;
-    eprintln!(
-        "wrote {} ({}), thumbprint {}, valid until {}",
-        args.out.display(),
-        match args.format {
-            Format::Pem => "PEM certificate + private key",
-            Format::Pfx => "PFX",
-        },
-        generated.certificate.sha1_hex(),
-        serde_date::format(generated.certificate.not_after())
-    );
+    let format = match args.format {
+        Format::Pem => "pem",
+        Format::Pfx => "pfx",
+    };
+    let cert = &generated.certificate;
+    match args.output.format() {
+        output::Format::Json => output::print_document(serde_json::json!({
+            "certificate": {
+                "file": args.out.display().to_string(),
+                "format": format,
+                "publicFile": args.public_out.as_ref().map(|p| p.display().to_string()),
+                "subject": cert.subject(),
+                "thumbprintSha1": cert.sha1_hex(),
+                "thumbprintSha256": cert.sha256_hex(),
+                "notBefore": serde_date::format(cert.not_before()),
+                "notAfter": serde_date::format(cert.not_after()),
+            }
+        }))?,
+        output::Format::Tsv => output::print_tsv(
+            &[
+                "file",
+                "format",
+                "publicFile",
+                "subject",
+                "thumbprintSha1",
+                "thumbprintSha256",
+                "notBefore",
+                "notAfter",
+            ],
+            [vec![
+                args.out.display().to_string(),
+                format.to_string(),
+                output::opt(args.public_out.as_ref().map(|p| p.display())),
+                cert.subject().to_string(),
+                cert.sha1_hex(),
+                cert.sha256_hex(),
+                serde_date::format(cert.not_before()),
+                serde_date::format(cert.not_after()),
+            ]],
+        ),
+        output::Format::Table => eprintln!(
+            "wrote {} ({}), thumbprint {}, valid until {}",
+            args.out.display(),
+            match args.format {
+                Format::Pem => "PEM certificate + private key",
+                Format::Pfx => "PFX",
+            },
+            cert.sha1_hex(),
+            serde_date::format(cert.not_after())
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use keyroll_client::auth::AuthError;
 use keyroll_client::graph::{GraphClient, GraphError, LogEvent, Refusal, Target};
+use keyroll_client::http::HttpSetupError;
 use keyroll_client::settings::{
     ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
 };
@@ -59,20 +60,30 @@ fn flag(setting: Setting) -> &'static str {
 
 /// A refused setting in the CLI's words: the flag, then core's explanation (exit 2).
 pub fn settings_failure(e: SettingsError) -> Failure {
-    Failure::input(anyhow::anyhow!("{}: {}", flag(e.setting), e.problem))
+    let message = format!("{}: {}", flag(e.setting), e.problem);
+    Failure::local(e.kind(), "settings", e).with_message(message)
 }
 
 /// A connection that could not be set up, in the CLI's words: core names what is missing as concepts, this
 /// adds the flags that give it. Nothing was sent.
 fn connect_failure(e: ConnectError) -> Failure {
-    let kind = e.kind();
     match e {
         ConnectError::Settings(s) => settings_failure(s),
         ConnectError::Auth(a) => match auth_advice(&a) {
-            Some(advice) => Failure::of(kind, anyhow::anyhow!("{a}; {advice}")),
-            None => Failure::of(kind, a),
+            Some(advice) => {
+                let message = format!("{a}; {advice}");
+                Failure::auth(a, None).with_message(message)
+            }
+            None => Failure::auth(a, None),
         },
-        other => Failure::of(kind, other),
+        other => {
+            let code = match other {
+                ConnectError::Endpoint(_) => "endpoint",
+                ConnectError::Http(_) => "http_settings",
+                _ => "settings",
+            };
+            Failure::local(other.kind(), code, other)
+        }
     }
 }
 
@@ -142,12 +153,19 @@ impl ConnArgs {
         let extra_roots_pem =
             match &self.ca_cert {
                 Some(p) => Some(std::fs::read(p).map_err(|e| {
-                    Failure::input(anyhow::anyhow!("--ca-cert {}: {e}", p.display()))
+                    Failure::input(crate::exit::Coded {
+                        code: "file",
+                        message: format!(
+                            "--ca-cert {}: cannot read the file: {e}; give the PEM file of the CA that issued the service's TLS certificate",
+                            p.display()
+                        ),
+                    })
                 })?),
                 None => None,
             };
         let sign_in_certificate = match &self.auth_cert {
             Some(p) => Some(Arc::new(super::load_identity(
+                "--auth-cert",
                 p,
                 None,
                 self.auth_cert_password_env.as_deref(),
@@ -183,7 +201,14 @@ impl ConnArgs {
         let mut client = self
             .choices(cert)?
             .connect(&env, Arc::new(SystemClock))
-            .map_err(connect_failure)?;
+            .map_err(|e| match (&e, &self.ca_cert) {
+                // Core speaks of "the CA certificate file"; here it has an option and a path.
+                (ConnectError::Http(HttpSetupError::BadRoots(_)), Some(path)) => {
+                    let message = format!("--ca-cert {}: {e}", path.display());
+                    Failure::local(e.kind(), "http_settings", e).with_message(message)
+                }
+                _ => connect_failure(e),
+            })?;
         if self.verbose {
             client = client.with_logger(Arc::new(|e: &LogEvent| eprintln!("[http] {}", e.line)));
         }
@@ -195,7 +220,6 @@ impl ConnArgs {
 /// The exit code comes from the error's kind (exit::exit_code); where core names a concept this CLI gives with a
 /// flag, the flag is added.
 pub fn graph_failure(e: GraphError) -> Failure {
-    let kind = e.kind();
     let advice = match &e {
         GraphError::Auth(a) => auth_advice(a),
         GraphError::Refused(Refusal::LastValidCertificate { .. }) => {
@@ -210,10 +234,7 @@ pub fn graph_failure(e: GraphError) -> Failure {
         }
         _ => None,
     };
-    match advice {
-        Some(a) => Failure::of(kind, anyhow::anyhow!("{e} ({a})")),
-        None => Failure::of(kind, e),
-    }
+    Failure::graph(e, advice)
 }
 
 /// A current-thread runtime for one command.

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use super::conn::{ConnArgs, TargetArgs, graph_failure, runtime};
 use crate::exit::{CmdResult, Failure};
+use crate::output::{self, Format, OutputArgs};
 use crate::secret;
 
 #[allow(clippy::large_enum_variant)] // parsed once per process
@@ -75,9 +76,8 @@ pub struct AddArgs {
     proof: ProofArgs,
     #[command(flatten)]
     conn: ConnArgs,
-    /// Print Graph's keyCredential JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -93,6 +93,9 @@ pub struct RemoveArgs {
     /// Remove the key holding this certificate.
     #[arg(long, value_name = "FILE")]
     remove_cert: Option<PathBuf>,
+    /// Name of an environment variable holding the password of a PFX given as --remove-cert.
+    #[arg(long, value_name = "VAR", requires = "remove_cert")]
+    remove_cert_password_env: Option<String>,
     /// Remove it even if it is the object's last currently valid certificate (the object could then no longer
     /// use addKey; only a PATCH of all its keys would repair it).
     #[arg(long)]
@@ -101,9 +104,8 @@ pub struct RemoveArgs {
     proof: ProofArgs,
     #[command(flatten)]
     conn: ConnArgs,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -118,9 +120,8 @@ pub struct ListArgs {
     cert_password_env: Option<String>,
     #[command(flatten)]
     conn: ConnArgs,
-    /// Print Graph's keyCredentials JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub fn run(command: KeyCommand) -> CmdResult {
@@ -147,6 +148,7 @@ impl ProofSource {
         match (&p.proof, &p.cert) {
             (Some(proof), _) => Ok(ProofSource::Given(proof.clone())),
             (None, Some(c)) => Ok(ProofSource::Mint(Arc::new(super::load_identity(
+                "--cert",
                 c,
                 None,
                 p.cert_password_env.as_deref(),
@@ -176,6 +178,7 @@ impl ProofSource {
 fn add(args: AddArgs) -> CmdResult {
     let target = args.target.target()?;
     let public = super::load_public(
+        "--new-cert",
         &args.new_cert,
         args.new_cert_password_env.as_deref(),
         "--new-cert-password-env",
@@ -244,11 +247,34 @@ fn add(args: AddArgs) -> CmdResult {
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
-    if args.json {
-        super::print_json(&outcome.credential)?;
-    } else {
-        let k = &outcome.credential;
-        println!(
+    let k = &outcome.credential;
+    match args.output.format() {
+        Format::Json => output::print_document(serde_json::json!({
+            "key": k,
+            "thumbprint": public.certificate.sha1_hex(),
+            "recovered": outcome.recovered,
+            "duplicatesRemoved": outcome.duplicates_removed,
+            "warnings": outcome.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        }))?,
+        Format::Tsv => output::print_tsv(
+            &[
+                "keyId",
+                "thumbprint",
+                "displayName",
+                "startDateTime",
+                "endDateTime",
+                "recovered",
+            ],
+            [vec![
+                output::opt(k.key_id),
+                public.certificate.sha1_hex(),
+                output::opt(k.display_name.as_deref()),
+                output::opt(k.start_date_time.map(serde_date::format)),
+                output::opt(k.end_date_time.map(serde_date::format)),
+                outcome.recovered.to_string(),
+            ]],
+        ),
+        Format::Table => println!(
             "added key {} to the {target}: thumbprint {}, {}, valid {} to {}{}",
             k.key_id.map(|i| i.to_string()).unwrap_or_default(),
             public.certificate.sha1_hex(),
@@ -262,7 +288,7 @@ fn add(args: AddArgs) -> CmdResult {
             } else {
                 ""
             }
-        );
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -273,7 +299,15 @@ fn remove(args: RemoveArgs) -> CmdResult {
     let remove_cert = args
         .remove_cert
         .as_ref()
-        .map(|p| super::load_public(p, None, "--cert-password-env").map(|c| c.certificate))
+        .map(|p| {
+            super::load_public(
+                "--remove-cert",
+                p,
+                args.remove_cert_password_env.as_deref(),
+                "--remove-cert-password-env",
+            )
+            .map(|c| c.certificate)
+        })
         .transpose()?;
     let client = args.conn.client(source.identity())?;
     let rt = runtime()?;
@@ -300,10 +334,10 @@ fn remove(args: RemoveArgs) -> CmdResult {
             Ok::<_, GraphError>(key_id)
         })
         .map_err(graph_failure)?;
-    if args.json {
-        super::print_json(&serde_json::json!({ "removedKeyId": removed }))?;
-    } else {
-        println!("removed key {removed} from the {target}");
+    match args.output.format() {
+        Format::Json => output::print_document(serde_json::json!({ "removedKeyId": removed }))?,
+        Format::Tsv => output::print_tsv(&["removedKeyId"], [vec![removed.to_string()]]),
+        Format::Table => println!("removed key {removed} from the {target}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -325,8 +359,13 @@ fn list(args: ListArgs) -> CmdResult {
         .cert
         .as_ref()
         .map(|p| {
-            super::load_public(p, args.cert_password_env.as_deref(), "--cert-password-env")
-                .map(|c| c.certificate)
+            super::load_public(
+                "--cert",
+                p,
+                args.cert_password_env.as_deref(),
+                "--cert-password-env",
+            )
+            .map(|c| c.certificate)
         })
         .transpose()?;
     let client = args.conn.client(None)?;
@@ -334,12 +373,44 @@ fn list(args: ListArgs) -> CmdResult {
     let keys = rt
         .block_on(client.resolve(&target))
         .map_err(graph_failure)?;
-    if args.json {
-        super::print_json(&keys.keys)?;
-        return Ok(ExitCode::SUCCESS);
-    }
     let now = OffsetDateTime::now_utc();
     let rows = roll::summarize(&keys.keys, now, cert.as_ref());
+    match args.output.format() {
+        Format::Json => {
+            output::print_document(serde_json::json!({
+                "objectId": keys.id,
+                "keys": keys.keys,
+                "summary": rows,
+            }))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Tsv => {
+            output::print_tsv(
+                &[
+                    "keyId",
+                    "thumbprint",
+                    "displayName",
+                    "endDateTime",
+                    "daysLeft",
+                    "status",
+                    "signs",
+                ],
+                rows.into_iter().map(|r| {
+                    vec![
+                        output::opt(r.key_id),
+                        output::opt(r.thumbprint),
+                        output::opt(r.display_name),
+                        output::opt(r.end_date_time),
+                        output::opt(r.days_left),
+                        r.status.to_string(),
+                        r.signs.to_string(),
+                    ]
+                }),
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Table => {}
+    }
     println!(
         "{} key credential(s) on the {} (object id {})",
         rows.len(),

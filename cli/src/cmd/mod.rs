@@ -7,6 +7,7 @@ pub mod interrupt;
 pub mod key;
 pub mod proof;
 pub mod roll;
+pub mod roll_output;
 pub mod roll_progress;
 pub mod scan;
 
@@ -17,18 +18,19 @@ use keyroll_proto::cert::{self as kcert, CertError, PublicCertificate, SigningId
 use crate::exit::Failure;
 use crate::secret;
 
-/// Loads a signing identity from `path` (PFX or PEM; `key` names a separate PEM key), with the password from
-/// the environment variable `password_env`, or asked for on a terminal when the file turns out to need one.
-/// `password_flag` is the option that names the variable for this file (`--cert-password-env`, ...): core's
-/// messages say "give its password", and this CLI says how.
+/// Loads a signing identity from `path`, given with `flag` (PFX or PEM; `key`, given with `--key`, names a
+/// separate PEM key), with the password from the environment variable `password_env`, or asked for on a terminal
+/// when the file turns out to need one. `password_flag` is the option that names the variable for this file
+/// (`--cert-password-env`, ...): core's messages say "give its password", and this CLI says how.
 pub fn load_identity(
+    flag: &str,
     path: &Path,
     key: Option<&Path>,
     password_env: Option<&str>,
-    password_flag: &'static str,
+    password_flag: &str,
 ) -> Result<SigningIdentity, Failure> {
     let password = secret::optional(password_env, password_flag, "the file's password")?;
-    let fail = |e| with_path(e, path, password_flag);
+    let fail = |e| file_failure(e, flag, path, key, password_flag);
     match SigningIdentity::load_file(path, key, password.as_deref().map(String::as_str)) {
         Err(CertError::PfxPasswordRequired) if password.is_none() => {
             match secret::prompt(&path.display().to_string())? {
@@ -42,14 +44,15 @@ pub fn load_identity(
     }
 }
 
-/// Loads a public certificate (the private-key guard applies) from `path`.
+/// Loads a public certificate (the private-key guard applies) from `path`, given with `flag`.
 pub fn load_public(
+    flag: &str,
     path: &Path,
     password_env: Option<&str>,
-    password_flag: &'static str,
+    password_flag: &str,
 ) -> Result<PublicCertificate, Failure> {
     let password = secret::optional(password_env, password_flag, "the file's password")?;
-    let fail = |e| with_path(e, path, password_flag);
+    let fail = |e| file_failure(e, flag, path, None, password_flag);
     let bytes = kcert::read_file(path).map_err(fail)?;
     match kcert::load_public_certificate(&bytes, password.as_deref().map(String::as_str)) {
         Err(CertError::PfxPasswordRequired) if password.is_none() => {
@@ -64,21 +67,40 @@ pub fn load_public(
     }
 }
 
-/// A certificate error with its file, and this CLI's way to give what core says is missing.
-fn with_path(e: CertError, path: &Path, password_flag: &'static str) -> Failure {
-    let context = match e {
-        CertError::PfxPasswordRequired | CertError::PfxWrongPassword => format!(
-            "{}: give the password with {password_flag} VAR, naming an environment variable that holds it (or type it when asked, at a terminal)",
-            path.display()
-        ),
-        _ => path.display().to_string(),
+/// A certificate file that could not be used, on one line: the option, the file, what is wrong (core's words),
+/// then how to fix it in this CLI. (As an anyhow context the path would stand alone on the first line and the
+/// problem on a "caused by" line below it.)
+fn file_failure(
+    e: CertError,
+    flag: &str,
+    path: &Path,
+    key: Option<&Path>,
+    password_flag: &str,
+) -> Failure {
+    // A separate key file that cannot be read is the fault of --key, not of the certificate's option.
+    let (flag, path) = match (&e, key) {
+        (CertError::Io { path: p, .. }, Some(k)) if *p == k.display().to_string() => ("--key", k),
+        _ => (flag, path),
     };
-    Failure::of(e.kind(), anyhow::Error::new(e).context(context))
-}
-
-/// Prints a value as pretty JSON on stdout.
-pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(Failure::input)?;
-    println!("{text}");
-    Ok(())
+    let problem = match &e {
+        // Core's message repeats the path; here it leads the line already.
+        CertError::Io { error, .. } => format!("cannot read the file: {error}"),
+        other => other.to_string(),
+    };
+    let advice = match &e {
+        CertError::PfxPasswordRequired | CertError::PfxWrongPassword => format!(
+            "; give the password in an environment variable named with {password_flag} (or type it when asked, at a terminal)"
+        ),
+        _ => String::new(),
+    };
+    let message = match key {
+        // Parsed together: the problem may be in either file.
+        Some(k) if flag != "--key" => format!(
+            "{flag} {} with --key {}: {problem}{advice}",
+            path.display(),
+            k.display()
+        ),
+        _ => format!("{flag} {}: {problem}{advice}", path.display()),
+    };
+    Failure::local(e.kind(), "certificate", e).with_message(message)
 }

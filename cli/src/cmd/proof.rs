@@ -11,6 +11,7 @@ use keyroll_proto::proof::{self, GRAPH_AUDIENCE, ProofRequest};
 use time::OffsetDateTime;
 
 use crate::exit::{CmdResult, Failure};
+use crate::output::{self, Format, OutputArgs};
 
 #[derive(Subcommand, Debug)]
 pub enum ProofCommand {
@@ -41,6 +42,8 @@ pub struct MintArgs {
     /// Audience override.
     #[arg(long, value_name = "AUD", default_value = GRAPH_AUDIENCE)]
     audience: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -65,9 +68,8 @@ pub struct InspectArgs {
     /// Judge at this time (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
-    /// Print JSON (header, claims, findings) instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub fn run(command: ProofCommand) -> CmdResult {
@@ -79,40 +81,70 @@ pub fn run(command: ProofCommand) -> CmdResult {
 
 /// Core says a PEM without its key needs the key "in the same file or as a separate key file"; here that is
 /// `--key`.
-fn key_advice(f: Failure, cert: &std::path::Path) -> Failure {
+fn key_advice(f: Failure) -> Failure {
     let no_key = f
         .error
-        .root_cause()
-        .downcast_ref::<keyroll_proto::cert::CertError>()
-        .is_some_and(|e| matches!(e, keyroll_proto::cert::CertError::PemNoPrivateKey));
+        .chain()
+        .filter_map(|e| e.downcast_ref::<crate::exit::Reported>())
+        .any(|r| {
+            r.original
+                .downcast_ref::<keyroll_proto::cert::CertError>()
+                .is_some_and(|e| matches!(e, keyroll_proto::cert::CertError::PemNoPrivateKey))
+        });
     if !no_key {
         return f;
     }
-    Failure {
-        code: f.code,
-        error: f.error.context(format!(
-            "{}: give its private key in the same file, or as a separate file with --key FILE",
-            cert.display()
-        )),
-    }
+    let message = format!(
+        "{}; in keyroll: give its private key in the same file, or as a separate file with --key FILE",
+        f.error
+    );
+    f.with_message(message)
 }
 
 fn mint(args: MintArgs) -> CmdResult {
     let object_id = proof::parse_object_id(&args.object_id)?;
     let identity = super::load_identity(
+        "--cert",
         &args.cert,
         args.key.as_deref(),
         args.cert_password_env.as_deref(),
         "--cert-password-env",
     )
-    .map_err(|f| key_advice(f, &args.cert))?;
+    .map_err(key_advice)?;
     let request = ProofRequest::new(object_id)
         .lifetime(args.lifetime)
-        .audience(args.audience);
+        .audience(args.audience.clone());
     let now = OffsetDateTime::now_utc();
     proof::check_signer_valid(identity.certificate(), now)?;
     let token = proof::mint(&identity, &request, now)?;
-    println!("{}", token.as_str());
+    match args.output.format() {
+        Format::Json => output::print_document(serde_json::json!({
+            "proof": {
+                "token": token.as_str(),
+                "objectId": object_id,
+                "audience": args.audience,
+                "lifetimeSeconds": args.lifetime,
+                "signerThumbprint": identity.certificate().sha1_hex(),
+            }
+        }))?,
+        Format::Tsv => output::print_tsv(
+            &[
+                "token",
+                "objectId",
+                "audience",
+                "lifetimeSeconds",
+                "signerThumbprint",
+            ],
+            [vec![
+                token.as_str().to_string(),
+                object_id.to_string(),
+                args.audience.clone(),
+                args.lifetime.to_string(),
+                identity.certificate().sha1_hex(),
+            ]],
+        ),
+        Format::Table => println!("{}", token.as_str()),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -144,8 +176,13 @@ fn inspect_cmd(args: InspectArgs) -> CmdResult {
     let token = read_token(&args.token)?;
     let certs = match &args.cert {
         Some(p) => vec![
-            super::load_public(p, args.cert_password_env.as_deref(), "--cert-password-env")?
-                .certificate,
+            super::load_public(
+                "--cert",
+                p,
+                args.cert_password_env.as_deref(),
+                "--cert-password-env",
+            )?
+            .certificate,
         ],
         None => Vec::new(),
     };
@@ -165,25 +202,51 @@ fn inspect_cmd(args: InspectArgs) -> CmdResult {
         clock_skew_secs: inspect::SERVICE_CLOCK_SKEW_SECS,
     };
     let report = inspect::inspect(&token, &options);
-    if args.json {
-        #[derive(serde::Serialize)]
-        struct Out<'a> {
-            accepted: bool,
-            #[serde(flatten)]
-            report: &'a Report,
-        }
-        super::print_json(&Out {
-            accepted: report.accepted(),
-            report: &report,
-        })?;
-    } else {
-        print_report(&report);
+    match args.output.format() {
+        Format::Json => output::print_document(serde_json::json!({
+            "inspection": {
+                "accepted": report.accepted(),
+                "header": report.header,
+                "claims": report.claims,
+                "findings": report.findings,
+                "signer": report.signer,
+                "signerThumbprint": report.signer_thumbprint,
+            }
+        }))?,
+        Format::Tsv => output::print_tsv(
+            &["severity", "code", "message"],
+            report.findings.iter().map(|f| {
+                vec![
+                    severity_name(f.severity).to_string(),
+                    code_name(f),
+                    f.message.clone(),
+                ]
+            }),
+        ),
+        Format::Table => print_report(&report),
     }
     Ok(if report.accepted() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A severity as JSON spells it.
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+/// A finding's code as JSON spells it.
+fn code_name(f: &keyroll_proto::inspect::Finding) -> String {
+    serde_json::to_value(f.code)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 /// Text form of a report: decoded parts, then each finding, then the verdict.
@@ -200,14 +263,7 @@ pub fn print_report(report: &Report) {
             Severity::Warning => "warn ",
             Severity::Info => "info ",
         };
-        println!(
-            "{tag} [{}] {}",
-            serde_json::to_value(f.code)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
-            f.message
-        );
+        println!("{tag} [{}] {}", code_name(f), f.message);
     }
     if let Some(t) = &report.signer_thumbprint {
         println!("signed by: {t}");

@@ -18,6 +18,7 @@ use super::conn::{ConnArgs, TargetArgs, runtime};
 use super::interrupt;
 use super::roll_progress::TermProgress;
 use crate::exit::{CmdResult, Failure};
+use crate::output::{self, Format, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct RollArgs {
@@ -47,8 +48,9 @@ pub struct RollArgs {
     verify_timeout: u64,
     /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README). Rows
     /// naming one object (by objectId or appId) are rolled once when they agree and refuse the plan when they
-    /// do not; FILE.lock beside it keeps a second keyroll off the same plan while this one runs.
-    #[arg(long, value_name = "FILE")]
+    /// do not; FILE.lock beside it keeps a second keyroll off the same plan while this one runs. Each row names
+    /// its object and certificates, so the options that do so for one roll are refused beside it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = PLAN_CONFLICTS)]
     plan: Option<PathBuf>,
     /// With --plan: rolls running at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
@@ -66,10 +68,22 @@ pub struct RollArgs {
     resume: Option<PathBuf>,
     #[command(flatten)]
     conn: ConnArgs,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
+
+/// The options of one roll that a plan's rows give instead (ids of the arguments): given with --plan they would
+/// be ignored, so they are refused.
+const PLAN_CONFLICTS: [&str; 8] = [
+    "object_id",
+    "app_id",
+    "target",
+    "cert",
+    "cert_password_env",
+    "new_cert",
+    "new_cert_password_env",
+    "display_name",
+];
 
 /// One row of a plan file.
 #[derive(Debug, Deserialize)]
@@ -311,7 +325,12 @@ pub fn run(args: RollArgs) -> CmdResult {
     if let Some(path) = &args.results {
         write_results(path, &reports)?;
     }
-    print_reports(&reports, args.json, elapsed)?;
+    print_reports(
+        &reports,
+        args.output.format(),
+        elapsed,
+        interrupted_code(&reports, interrupted.exit_code()),
+    )?;
     if args.plan.is_none()
         && let Some(line) = reports.first().and_then(incomplete_line)
     {
@@ -410,9 +429,10 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
     let rows = read_plan(plan)?;
     let mut specs = Vec::with_capacity(rows.len());
     for (i, row) in rows.into_iter().enumerate() {
-        let ctx = |e: Failure| Failure {
-            code: e.code,
-            error: e.error.context(format!("plan row {}", i + 1)),
+        // The row first, then the problem, on one line (as a context, the row would stand alone on the first).
+        let ctx = |e: Failure| {
+            let message = format!("--plan row {}: {:#}", i + 1, e.error);
+            e.with_message(message)
         };
         let target = TargetChoice {
             kind: row.target.clone(),
@@ -444,19 +464,19 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
             }
         }
         let current = super::load_identity(
+            &format!("--plan row {}, column cert,", i + 1),
             &relative(&base, &row.cert),
             None,
             row.cert_password_env.as_deref(),
-            "the plan's certPasswordEnv column",
-        )
-        .map_err(ctx)?;
+            &format!("the certPasswordEnv column of --plan row {}", i + 1),
+        )?;
         let new = super::load_identity(
+            &format!("--plan row {}, column newCert,", i + 1),
             &relative(&base, &row.new_cert),
             None,
             row.new_cert_password_env.as_deref(),
-            "the plan's newCertPasswordEnv column",
-        )
-        .map_err(ctx)?;
+            &format!("the newCertPasswordEnv column of --plan row {}", i + 1),
+        )?;
         if let Some(expected) = row
             .current_thumbprint
             .as_deref()
@@ -505,12 +525,14 @@ fn single_spec(args: &RollArgs) -> Result<(RollSpec, Option<String>), Failure> {
     };
     let target = args.target.target()?;
     let current = super::load_identity(
+        "--cert",
         cert,
         None,
         args.cert_password_env.as_deref(),
         "--cert-password-env",
     )?;
     let new = super::load_identity(
+        "--new-cert",
         new_cert,
         None,
         args.new_cert_password_env.as_deref(),
@@ -535,58 +557,62 @@ fn single_spec(args: &RollArgs) -> Result<(RollSpec, Option<String>), Failure> {
     Ok((spec, auth_client_id))
 }
 
-/// The reports as JSON, as a single roll's steps, or as a plan's summary with its failures; then this CLI's
-/// spelling of what core names as concepts.
-fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Result<(), Failure> {
+/// The reports as a JSON document, as TSV rows, as a single roll's steps, or as a plan's summary with its
+/// failures; then this CLI's spelling of what core names as concepts.
+/// `interrupted` is the exit code of a run a signal stopped before some rows started.
+fn print_reports(
+    reports: &[RollReport],
+    format: Format,
+    elapsed: Duration,
+    interrupted: Option<u8>,
+) -> Result<(), Failure> {
     let failed = reports.iter().filter(|r| !r.success).count();
-    if json {
-        if reports.len() == 1 {
-            super::print_json(&reports[0])?;
-        } else {
-            super::print_json(&reports)?;
+    match format {
+        Format::Json => {
+            let advice = single_refusal(reports).map(refusal_advice);
+            output::print_document(super::roll_output::document(
+                reports,
+                elapsed,
+                interrupted.unwrap_or_else(|| exit_code_for(reports)),
+                advice,
+            ))?
         }
-    } else if reports.len() == 1 {
-        let r = &reports[0];
-        for s in &r.steps {
-            let tag = match s.status {
-                StepStatus::Done => "done",
-                StepStatus::Skipped => "skipped",
-                StepStatus::Failed => "FAILED",
-            };
-            println!("{:<7} {:<8} {}", s.step, tag, s.detail);
+        Format::Tsv => super::roll_output::print_tsv(reports),
+        Format::Table if reports.len() == 1 => {
+            let r = &reports[0];
+            for s in &r.steps {
+                let tag = match s.status {
+                    StepStatus::Done => "done",
+                    StepStatus::Skipped => "skipped",
+                    StepStatus::Failed => "FAILED",
+                };
+                println!("{:<7} {:<8} {}", s.step, tag, s.detail);
+            }
+            println!("state: {} ({})", r.detail, r.state);
         }
-        println!("state: {} ({})", r.detail, r.state);
-    } else {
-        println!(
-            "{} rolls in {:.1} s: {} succeeded, {failed} failed",
-            reports.len(),
-            elapsed.as_secs_f64(),
-            reports.len() - failed
-        );
-        for r in reports.iter().filter(|r| !r.success) {
+        Format::Table => {
             println!(
-                "FAILED {}: {} — {}",
-                r.target,
-                r.error.as_deref().unwrap_or(""),
-                r.detail
+                "{} rolls in {:.1} s: {} succeeded, {failed} failed",
+                reports.len(),
+                elapsed.as_secs_f64(),
+                reports.len() - failed
             );
+            for r in reports.iter().filter(|r| !r.success) {
+                println!(
+                    "FAILED {}: {} — {}",
+                    r.target,
+                    r.error.as_deref().unwrap_or(""),
+                    r.detail
+                );
+            }
         }
     }
     if let Some(refusal) = single_refusal(reports) {
-        // Refused before anything was written: the input is wrong. Core names the concepts; these are the flags.
-        let advice = match refusal {
-            RollRefusal::SameCertificate { .. } => {
-                " (in keyroll: the new one with --new-cert, the current one with --cert)"
-            }
-            RollRefusal::RemoveOldWithoutTenant => {
-                " (in keyroll: --tenant-id, or the plan's tenantId column; or leave out --remove-old)"
-            }
-            RollRefusal::RemoveOldWithoutClientId => {
-                " (in keyroll: --client-id, or the plan's clientId column; or leave out --remove-old)"
-            }
-            _ => "",
-        };
-        eprintln!("error: {refusal}{advice}\n  {}", reports[0].detail);
+        eprintln!(
+            "error: {refusal}{}\n  {}",
+            refusal_advice(refusal),
+            reports[0].detail
+        );
     } else {
         let mut advice: Vec<&str> = reports
             .iter()
@@ -600,6 +626,31 @@ fn print_reports(reports: &[RollReport], json: bool, elapsed: Duration) -> Resul
     Ok(())
 }
 
+/// The exit code of a run a signal stopped (`signal`, from [`interrupt`]) before some of its rows started.
+fn interrupted_code(reports: &[RollReport], signal: Option<u8>) -> Option<u8> {
+    signal.filter(|_| {
+        reports
+            .iter()
+            .any(|r| r.state == roll::RollState::NotStarted)
+    })
+}
+
+/// This CLI's flags for what a refusal before any write names as concepts (the input is wrong).
+fn refusal_advice(refusal: &RollRefusal) -> &'static str {
+    match refusal {
+        RollRefusal::SameCertificate { .. } => {
+            " (in keyroll: the new one with --new-cert, the current one with --cert)"
+        }
+        RollRefusal::RemoveOldWithoutTenant => {
+            " (in keyroll: --tenant-id, or the plan's tenantId column; or leave out --remove-old)"
+        }
+        RollRefusal::RemoveOldWithoutClientId => {
+            " (in keyroll: --client-id, or the plan's clientId column; or leave out --remove-old)"
+        }
+        _ => "",
+    }
+}
+
 /// The refusal of a single roll refused before anything was written.
 fn single_refusal(reports: &[RollReport]) -> Option<&RollRefusal> {
     reports
@@ -610,23 +661,27 @@ fn single_refusal(reports: &[RollReport]) -> Option<&RollRefusal> {
 
 /// The documented exit code of a run: 0 all rolled; 2 a single roll refused before any write; 4 unreachable;
 /// 3 the service refused the first read of a single roll; else 1 (a roll that did not complete).
-fn exit_for(reports: &[RollReport]) -> ExitCode {
+fn exit_code_for(reports: &[RollReport]) -> u8 {
     if reports.iter().all(|r| r.success) {
-        ExitCode::SUCCESS
+        0
     } else if single_refusal(reports).is_some() {
-        ExitCode::from(2)
+        2
     } else if reports.iter().any(|r| r.transport_failure) {
-        ExitCode::from(4)
+        4
     } else if reports.len() == 1
         && reports[0]
             .steps
             .iter()
             .any(|s| s.step == "read" && s.status == StepStatus::Failed)
     {
-        ExitCode::from(3)
+        3
     } else {
-        ExitCode::from(1)
+        1
     }
+}
+
+fn exit_for(reports: &[RollReport]) -> ExitCode {
+    ExitCode::from(exit_code_for(reports))
 }
 
 fn write_results(path: &Path, reports: &[RollReport]) -> Result<(), Failure> {

@@ -225,6 +225,16 @@ impl Printer {
         self.out.flush()
     }
 
+    /// Ends an open JSON document with the error object (under `--output json` errors are documents too).
+    fn fail(&mut self, failure: &Failure) -> std::io::Result<()> {
+        if self.output == ScanOutput::Json {
+            let e = serde_json::to_string(&failure.to_json()).map_err(std::io::Error::other)?;
+            writeln!(self.out, "\n],\"error\":{e}}}")?;
+            crate::output::error_in_document();
+        }
+        self.flush()
+    }
+
     fn end(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
         if self.output == ScanOutput::Json {
             let s = serde_json::to_string(summary).map_err(std::io::Error::other)?;
@@ -244,6 +254,17 @@ impl ScanProgress for Term {
         if self.tty {
             let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
             eprint!("\rscanning {}: {read}{of} read   ", collection.collection());
+        }
+    }
+}
+
+impl ScanArgs {
+    /// The output format, as errors follow it (`csv` prints errors as `table` does: on stderr only).
+    pub fn format(&self) -> crate::output::Format {
+        match self.output {
+            ScanOutput::Json => crate::output::Format::Json,
+            ScanOutput::Tsv => crate::output::Format::Tsv,
+            ScanOutput::Table | ScanOutput::Csv => crate::output::Format::Table,
         }
     }
 }
@@ -339,7 +360,15 @@ pub fn run(args: ScanArgs) -> CmdResult {
         }
         return Err(io(e));
     }
-    let summary = result.map_err(|e| Failure::of(e.kind(), e))?;
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            // The JSON document is open: it ends with the error, rather than a second document following it.
+            let failure = Failure::of(e.kind(), e);
+            printer.fail(&failure).map_err(io)?;
+            return Err(failure);
+        }
+    };
     printer.end(&summary).map_err(io)?;
     if let Some(mut w) = plan {
         w.flush().map_err(io)?;
