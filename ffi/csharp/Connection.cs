@@ -121,6 +121,23 @@ namespace Keyroll
             return new RollOperation(h);
         }
 
+        /// <summary>Starts every row of the plan as one bulk operation in the background and returns at once: the
+        /// rows share this connection's throttle, at most concurrency (0 = the library's default) run at once. Wait on
+        /// (or poll) the operation: each answer adds rows (the rows that ended, each with its report) and progress;
+        /// the end is the summary. Every row is checked before anything starts (a KeyrollException here).</summary>
+        public RollOperation StartBulk(BulkPlan plan, int concurrency)
+        {
+            if (plan == null) throw new ArgumentNullException("plan");
+            var c = handle;
+            ulong h = 0;
+            using (var t = new Pin(plan.ToJson(concurrency)))
+            {
+                var ts = t.Slice;
+                Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_bulk_start(c, ts, out h, out o));
+            }
+            return new RollOperation(h);
+        }
+
         /// <summary>Starts an inventory scan (settings JSON: types, expiringWithinDays, owners, pageSize); nothing is
         /// read until <see cref="ScanOperation.Next"/>. Dispose the scan when done.</summary>
         public ScanOperation StartScan(string settingsJson)

@@ -35,6 +35,25 @@ namespace Keyroll
             return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_poll(h, out o));
         }
 
+        /// <summary>Waits at most milliseconds for the operation to make progress (a step, a new waiting state, a
+        /// row's end, the end), then answers what <see cref="Poll"/> answers. Returns at once when something happened
+        /// since the last answer or the operation has ended: a loop of short waits hears of the end the moment it
+        /// comes and stays responsive (Ctrl+C, progress) in between.</summary>
+        public string Wait(int milliseconds)
+        {
+            var h = handle;
+            long ms = milliseconds;
+            return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_wait(h, ms, out o));
+        }
+
+        /// <summary>Stops a bulk operation (<see cref="Connection.StartBulk"/>): rows not yet started end notStarted,
+        /// rows in flight finish; wait for the end as usual. A single roll is not stopped: it runs to its end.</summary>
+        public void Stop()
+        {
+            var status = NativeMethods.keyroll_roll_stop(handle);
+            if (status != KeyrollStatus.Ok) throw new KeyrollException("the operation could not be stopped: " + status + " (closed already?)");
+        }
+
         /// <summary>Closes the operation; later polls throw (UnknownHandle).</summary>
         public void Dispose()
         {

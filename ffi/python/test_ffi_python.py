@@ -127,3 +127,48 @@ def test_add_key_against_the_emulator(identity):
         assert json.loads(text)["code"] == "already_present"
     finally:
         kr.keyroll_disconnect(connection.value)
+
+
+def test_bulk_roll_waited_on_to_its_end(identity):
+    """One bulk operation (keyroll_bulk_start) waited on (keyroll_roll_wait): each answer returns with news, the
+    row's report is handed out as it ends, and the end comes with the summary, long before the waits' timeout."""
+    import time
+
+    handle, _ = identity
+    settings = {"graphUrl": ENV["KR_GRAPH_URL"], "loginUrl": ENV["KR_LOGIN_URL"], "caFile": ENV["KR_CA_CERT"],
+                "tenantId": ENV["KR_TENANT_ID"], "clientId": ENV["KR_APP_ID"]}
+    connection = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_connect, buf(json.dumps(settings)), handle, ctypes.byref(connection))
+    assert status == kr.KeyrollStatus.Ok, text
+    other = ctypes.c_uint64(0)
+    with open(ENV["KR_OTHER_PFX"], "rb") as f:
+        status, text = call(kr.keyroll_identity_open, buf(f.read()), buf(ENV["KR_PASSWORD"]), ctypes.byref(other))
+    assert status == kr.KeyrollStatus.Ok, text
+    operation = ctypes.c_uint64(0)
+    try:
+        plan = {"rows": [{"roll": {"target": {"objectId": ENV["KR_OBJECT_ID"]}, "tenantId": ENV["KR_TENANT_ID"],
+                                   "verifyTimeoutSecs": 30},
+                          "current": handle, "next": other.value}], "concurrency": 2}
+        status, text = call(kr.keyroll_bulk_start, connection.value, buf(json.dumps(plan)), ctypes.byref(operation))
+        assert status == kr.KeyrollStatus.Ok, text
+        assert json.loads(text)["rows"] == 1
+        rows, started = [], time.monotonic()
+        while True:
+            status, text = call(kr.keyroll_roll_wait, operation.value, 20000)
+            assert status == kr.KeyrollStatus.Ok, text
+            answer = json.loads(text)
+            rows += answer["rows"]
+            if answer["done"]:
+                break
+            assert answer["events"] or answer["rows"] or answer["waiting"] or answer["retries"], answer
+        assert time.monotonic() - started < 15
+        assert [r["row"] for r in rows] == [0]
+        assert rows[0]["report"]["success"] is True, rows
+        assert answer["report"]["total"] == 1 and answer["report"]["failed"] == 0, answer
+        # Stopping an operation that ended is no error (the binding raises on any status but Ok).
+        kr.keyroll_roll_stop(operation.value)
+    finally:
+        if operation.value:
+            kr.keyroll_roll_close(operation.value)
+        kr.keyroll_identity_close(other.value)
+        kr.keyroll_disconnect(connection.value)

@@ -11,6 +11,7 @@
 //! * Every function may be called from many threads at once.
 
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
 use interoptopus::{ffi_constant, ffi_function};
@@ -376,6 +377,69 @@ pub extern "C" fn keyroll_roll_start(
 #[no_mangle]
 pub extern "C" fn keyroll_roll_poll(operation: u64, output: *mut KeyrollOutput) -> KeyrollStatus {
     run(output, || json_output(&ROLLS.get(operation)?.poll()))
+}
+
+/// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
+/// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+/// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
+/// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_roll_wait(
+    operation: u64,
+    timeout_ms: i64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let op = ROLLS.get(operation)?;
+        let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
+        json_output(&op.wait(timeout))
+    })
+}
+
+/// Starts many rolls as one background operation over the connection's shared throttle: `settings` (JSON)
+/// `{rows: [{roll: <the settings of keyroll_roll>, current: <identity handle>, next: <identity handle>}],
+/// concurrency}`. `operation` receives its handle, for `keyroll_roll_wait` / `keyroll_roll_poll` (which then
+/// add `rows`, each row's report as it ends, and `progress`) and `keyroll_roll_close`. Every row's settings and
+/// handles are checked before anything starts. The output is `{"operation": <handle>, "rows": N}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_bulk_start(
+    connection: u64,
+    settings: FFISlice<u8>,
+    operation: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        if operation.is_null() {
+            return Err(Failure::null("operation"));
+        }
+        let conn = CONNECTIONS.get(connection)?;
+        let settings: api::BulkSettings =
+            api::from_json("bulk settings", bytes("settings", &settings)?)?;
+        let identities = settings
+            .rows
+            .iter()
+            .map(|row| Ok((IDENTITIES.get(row.current)?, IDENTITIES.get(row.next)?)))
+            .collect::<Result<Vec<_>, Failure>>()?;
+        let rows = identities.len();
+        let started = in_runtime(|| conn.start_bulk(&settings, identities))?;
+        let handle = ROLLS.insert(Arc::new(started));
+        write_handle("operation", operation, handle)?;
+        json_output(&serde_json::json!({ "operation": handle, "rows": rows }))
+    })
+}
+
+/// Stops a bulk operation: rows not yet started end `notStarted`, rows in flight finish; wait on it for the
+/// end as usual. A single roll is not stopped (cut short, it could leave the object between its old and new
+/// key): it runs to its end.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_roll_stop(operation: u64) -> KeyrollStatus {
+    run_plain(|| {
+        ROLLS.get(operation)?.stop();
+        Ok(())
+    })
 }
 
 /// Closes a roll operation. A roll still running is not cut short (that could leave the object between its

@@ -1,60 +1,99 @@
 function Invoke-EntraKeyRollover {
     <#
     .SYNOPSIS
-    Rolls an application from its current certificate to a new one without locking it out.
+    Rolls applications from their current certificate to a new one without locking them out, one or many at once.
 
     .DESCRIPTION
     Runs keyroll's roll workflow: adds the new certificate (proof minted with the current one), waits until a
     token can be obtained with the new certificate (replication takes a while), and with -RemoveOld removes the
-    old key, only once the new one works and only if a currently valid certificate remains. The roll runs in
-    the background in the library while this function polls it every 250 ms, so progress is shown live: each
-    step as it happens, and the attempts and seconds while the new key replicates. A roll that does not
-    complete is an error whose exception carries the report of what the object holds now (in its Data, under
-    Report). Stopping the function (Ctrl+C) stops the polling, not the roll: a roll cut short could leave the
-    object between its old and new key, so the library finishes it (at most -VerifyTimeout) unobserved.
+    old key, only once the new one works and only if a currently valid certificate remains.
+
+    The roll runs in the background in the library while this function waits on it: each step is shown as it
+    happens (Write-Progress, and -Verbose), every retry the service's throttling causes is a verbose line
+    ("throttled (429), retrying in 1.5 s, attempt 3"), a warning says when those waits pass 30 s in one run, and
+    the function returns the moment the library finishes.
+
+    Many rows (objects piped in, e.g. Import-Csv plan.csv | Invoke-EntraKeyRollover), or -ThrottleLimit, run as ONE
+    bulk operation in the library: at most -ThrottleLimit rolls at once over the connection's shared throttle
+    (a 429 on one pauses all), rows naming one object rolled once, one progress bar over the batch, and one
+    EntraKeyRoll.RollReport per row written as the row ends, in the order rows end (Row says which). -JournalPath
+    writes the same journal as keyroll roll --journal (one JSON line per row as it ends); with -Resume the rows that
+    journal shows done are skipped. Ctrl+C stops a bulk run: the rows in flight finish (a roll cut short could leave
+    an object between its old and new key) and are journaled, the rest end notStarted and are not, so that -Resume
+    runs them.
+
+    A single roll that does not complete is an error whose exception carries the report (in its Data, under Report);
+    in a bulk run every row's report is written, and a row that did not complete is also an error. After a write,
+    the error's first line says what the object holds now and the Invoke-EntraKeyRollover command that completes
+    the roll.
 
     .PARAMETER ObjectId
-    The object id. Aliases: Id, ApplicationId.
+    The object id. Aliases: Id, ApplicationId. Taken from the pipeline by value (a string or GUID) or by property
+    name. When an object carries both ObjectId (or Id) and AppId, the object id is used.
 
     .PARAMETER AppId
-    The appId (client id) of the application.
+    The appId (client id) of the application. Taken from the pipeline by property name: an object with only AppId
+    rolls the application with that appId.
+
+    .PARAMETER InputObject
+    What the pipeline passes by value: an object id (string or GUID). Objects bind by property name instead.
 
     .PARAMETER TargetType
-    Application (default), ServicePrincipal or AgentIdentityBlueprint.
+    Application (default), ServicePrincipal or AgentIdentityBlueprint. Taken from the pipeline by property name
+    (Get-EntraKeyRollInventory's items carry it).
 
     .PARAMETER Certificate
     The current certificate, with its private key.
 
     .PARAMETER CertificatePath
-    The current certificate as a PFX or PEM file with its private key.
+    The current certificate as a PFX or PEM file with its private key. Taken from the pipeline by property name
+    (alias Cert, the column of keyroll's plan files); relative paths are resolved from the current location.
 
     .PARAMETER CertificatePassword
-    The password of -CertificatePath.
+    The password of -CertificatePath (every row's, in a bulk run).
 
     .PARAMETER NewCertificate
     The new certificate, with its private key (needed to verify that it works).
 
     .PARAMETER NewCertificatePath
-    The new certificate as a PFX or PEM file with its private key.
+    The new certificate as a PFX or PEM file with its private key. Taken from the pipeline by property name (alias
+    NewCert).
 
     .PARAMETER NewCertificatePassword
-    The password of -NewCertificatePath.
+    The password of -NewCertificatePath (every row's, in a bulk run).
 
     .PARAMETER RemoveOld
     Remove the old key once the new one is verified. ShouldProcess asks for this step apart from the roll:
     -WhatIf lists both, -Confirm asks for each, and a declined removal leaves the old key in place.
 
     .PARAMETER DisplayName
-    Display name of the new key.
+    Display name of the new key (default: the certificate's subject). Taken from the pipeline by property name: an
+    object that carries a DisplayName (Get-MgApplication's, for one) names the new key after it.
 
     .PARAMETER TenantId
-    The tenant in which to verify the new certificate (default: the connection's).
+    The tenant in which to verify the new certificate (default: the connection's). Taken from the pipeline by
+    property name.
 
     .PARAMETER ClientId
-    The client id to verify with (default: the application's appId).
+    The client id to verify with (default: the application's appId). Taken from the pipeline by property name.
 
     .PARAMETER VerifyTimeout
     How long to wait for the new key to become usable, in seconds (default 300).
+
+    .PARAMETER ThrottleLimit
+    Rolls running at once in a bulk run (default 8). Given, even one row runs as a bulk operation.
+
+    .PARAMETER JournalPath
+    A file to which the bulk run appends one JSON line per row as it ends (the journal of keyroll roll --journal).
+
+    .PARAMETER Resume
+    With -JournalPath: skip the rows the journal shows done (rolled, or already rolled), so that a run cut short is
+    finished by running the same command on the same input again.
+
+    .INPUTS
+    System.String, System.Guid: an object id.
+    Objects with ObjectId (or Id), AppId, TargetType, CertificatePath (or Cert), NewCertificatePath (or NewCert),
+    DisplayName, TenantId, ClientId properties, such as the rows of Import-Csv or Get-EntraKeyRollInventory's items.
 
     .EXAMPLE
     Connect-EntraKeyRoll -TenantId $tenant -ClientId $appId -CertificatePath .\current.pfx -CertificatePassword $pw
@@ -63,29 +102,47 @@ function Invoke-EntraKeyRollover {
     .EXAMPLE
     Invoke-EntraKeyRollover -ObjectId $objectId -Certificate $current -NewCertificate $next -WhatIf
 
+    .EXAMPLE
+    $objectId | Invoke-EntraKeyRollover -CertificatePath .\current.pfx -NewCertificatePath .\next.pfx -RemoveOld -TenantId $tenant
+
+    .EXAMPLE
+    # plan.csv: ObjectId,AppId,CertificatePath,NewCertificatePath,TenantId (one application per row; ObjectId or AppId)
+    Import-Csv .\plan.csv | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -JournalPath .\plan.journal -CertificatePassword $pw -NewCertificatePassword $pw
+
+    .EXAMPLE
+    Get-EntraKeyRollInventory -ExpiringWithin 30 -CredentialType Certificate -CertificatePathRule 'current/{appId}.pfx' -NewCertificatePathRule 'next/{appId}.pfx' | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -CertificatePassword $pw -NewCertificatePassword $pw
+
+    .EXAMPLE
+    # The same run, cut short (Ctrl+C, a reboot): finish the rows the journal does not show done.
+    Import-Csv .\plan.csv | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -JournalPath .\plan.journal -Resume -CertificatePassword $pw -NewCertificatePassword $pw
+
     .OUTPUTS
     EntraKeyRoll.RollReport
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ObjectId')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('EntraKeyRoll.RollReport')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName)]
         [Alias('Id', 'ApplicationId')]
-        [ValidateNotNullOrEmpty()]
         [string] $ObjectId,
 
-        [Parameter(Mandatory, ParameterSetName = 'AppId')]
-        [ValidateNotNullOrEmpty()]
+        [Parameter(ValueFromPipelineByPropertyName)]
         [string] $AppId,
 
-        [Parameter()]
+        # Strings and GUIDs piped by value land here (an object id); objects bind by property name above, so an
+        # object with only AppId is never read as an object id.
+        [Parameter(ValueFromPipeline, DontShow)]
+        [object] $InputObject,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
         [ValidateSet('Application', 'ServicePrincipal', 'AgentIdentityBlueprint')]
         [string] $TargetType = 'Application',
 
         [Parameter()]
         [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [Alias('Cert')]
         [string] $CertificatePath,
 
         [Parameter()]
@@ -94,7 +151,8 @@ function Invoke-EntraKeyRollover {
         [Parameter()]
         [System.Security.Cryptography.X509Certificates.X509Certificate2] $NewCertificate,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [Alias('NewCert')]
         [string] $NewCertificatePath,
 
         [Parameter()]
@@ -103,23 +161,63 @@ function Invoke-EntraKeyRollover {
         [Parameter()]
         [switch] $RemoveOld,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName)]
         [string] $DisplayName,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName)]
         [string] $TenantId,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName)]
         [string] $ClientId,
 
         [Parameter()]
         [ValidateRange(1, 86400)]
-        [int] $VerifyTimeout = 300
+        [int] $VerifyTimeout = 300,
+
+        [Parameter()]
+        [ValidateRange(1, 64)]
+        [int] $ThrottleLimit,
+
+        [Parameter()]
+        [string] $JournalPath,
+
+        [Parameter()]
+        [switch] $Resume
     )
+    begin {
+        $rows = New-Object System.Collections.Generic.List[object]
+        # Rows refused before anything started: with a journal, row numbers must be the input's, so none may drop.
+        $refused = 0
+        if ($Resume -and -not $JournalPath) {
+            $PSCmdlet.ThrowTerminatingError((Get-KrArgumentError -Message '-Resume reads the journal of an earlier run: give it with -JournalPath' -ErrorId 'RolloverResumeWithoutJournal'))
+        }
+    }
     process {
-        $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
+        # An object id piped by value; objects bound their properties by name.
+        $oid = $ObjectId
+        if (-not $oid -and -not $AppId -and $null -ne $InputObject) {
+            if ($InputObject -is [string] -or $InputObject -is [guid]) { $oid = [string]$InputObject }
+            else {
+                $PSCmdlet.WriteError((Get-KrArgumentError -Message "the piped object has neither an ObjectId (or Id) nor an AppId property: pipe object ids, or objects (such as Import-Csv rows) with one of those properties" -ErrorId 'RolloverNoTarget' -TargetObject $InputObject))
+                $refused += 1
+                return
+            }
+        }
+        $app = if ($oid) { $null } else { $AppId }
+        $subject = if ($oid) { $oid } elseif ($app) { "appId $app" } else { '' }
+        if (-not $subject) {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message 'give the object to roll: -ObjectId, -AppId, or pipe object ids or objects with an ObjectId or AppId property' -ErrorId 'RolloverNoTarget'))
+            $refused += 1
+            return
+        }
+        if ($oid -and $oid -notmatch '^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$') {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message "-ObjectId must be the object id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6), not '$oid'. Give the object's id, or -AppId for the application's client id." -ErrorId 'RolloverObjectId' -TargetObject $oid))
+            $refused += 1
+            return
+        }
         if ([bool]$Certificate -eq [bool]$CertificatePath -or [bool]$NewCertificate -eq [bool]$NewCertificatePath) {
             $PSCmdlet.WriteError((Get-KrArgumentError -Message 'give the current certificate as -Certificate or -CertificatePath, and the new one as -NewCertificate or -NewCertificatePath (one of each)' -ErrorId 'RolloverCertificates' -TargetObject $subject))
+            $refused += 1
             return
         }
         # The removal is its own decision: -WhatIf shows both steps, -Confirm asks for each; a declined removal
@@ -129,75 +227,47 @@ function Invoke-EntraKeyRollover {
         $removeStep = [bool]$RemoveOld
         if ($removeStep -and ($roll -or $WhatIfPreference)) {
             $removeStep = $PSCmdlet.ShouldProcess("$TargetType $subject", 'Remove the old certificate once the new one works')
-            if (-not $removeStep -and $roll) { Write-Verbose 'roll: the old key stays (its removal was declined)' }
+            if (-not $removeStep -and $roll) { Write-Verbose "roll $($subject): the old key stays (its removal was declined)" }
         }
-        if (-not $roll) { return }
+        if (-not $roll) { $refused += 1; return }
+        $rows.Add([pscustomobject]@{
+                Subject            = $subject
+                ObjectId           = $oid
+                AppId              = $app
+                TargetType         = $TargetType
+                Certificate        = $Certificate
+                CertificatePath    = $CertificatePath
+                NewCertificate     = $NewCertificate
+                NewCertificatePath = $NewCertificatePath
+                CurrentThumbprint  = if ($Certificate) { $Certificate.Thumbprint } else { $null }
+                NewThumbprint      = if ($NewCertificate) { $NewCertificate.Thumbprint } else { $null }
+                RemoveOld          = $removeStep
+                DisplayName        = $DisplayName
+                TenantId           = $TenantId
+                ClientId           = $ClientId
+            })
+    }
+    end {
+        if ($rows.Count -eq 0) { return }
+        $bulk = $rows.Count -gt 1 -or $PSBoundParameters.ContainsKey('ThrottleLimit') -or $JournalPath
+        if ($bulk -and $JournalPath -and $refused -gt 0) {
+            # Journal rows are positions in the input: a run that left rows out would mark the wrong ones done.
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message "$refused row(s) of the input were refused (see the errors above) or declined, and -JournalPath numbers rows by their place in the input: correct them, or leave out -JournalPath; nothing was rolled" -ErrorId 'RolloverJournalRowsRefused'))
+            return
+        }
         $connection = Get-KrConnection -Caller $PSCmdlet
-        $current = $null; $new = $null
-        $activity = "Rolling the certificate of $TargetType $subject"
-        # Failures travel as values (New-KrFailure) and are written once, below, with this command's name.
-        $failure = $null
+        $passwords = @{ Current = $CertificatePassword; New = $NewCertificatePassword }
         try {
-            Write-Progress -Activity $activity -Status 'opening the certificates' -PercentComplete 5
-            $current = if ($Certificate) { Open-KrIdentity -Certificate $Certificate } else { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
-            if (Test-KrFailure $current) { $failure = $current.ErrorRecord; $current = $null; return }
-            $new = if ($NewCertificate) { Open-KrIdentity -Certificate $NewCertificate } else { Open-KrIdentity -Path $NewCertificatePath -Password $NewCertificatePassword }
-            if (Test-KrFailure $new) { $failure = $new.ErrorRecord; $new = $null; return }
-            foreach ($id in $current, $new) {
-                if ($id -isnot [System.IDisposable]) {
-                    $failure = Get-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $subject
-                    return
-                }
+            if ($bulk) {
+                $throttle = if ($PSBoundParameters.ContainsKey('ThrottleLimit')) { $ThrottleLimit } else { 0 }
+                Invoke-KrBulkRoll -Caller $PSCmdlet -Connection $connection -Rows $rows -Passwords $passwords -VerifyTimeout $VerifyTimeout -ThrottleLimit $throttle -JournalPath $JournalPath -Resume:$Resume
             }
-            $settings = [ordered]@{
-                target            = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType
-                displayName       = $DisplayName
-                removeOld         = $removeStep
-                tenantId          = $TenantId
-                clientId          = $ClientId
-                verifyTimeoutSecs = $VerifyTimeout
+            else {
+                Invoke-KrSingleRoll -Caller $PSCmdlet -Connection $connection -Row $rows[0] -Passwords $passwords -VerifyTimeout $VerifyTimeout
             }
-            $json = ConvertTo-KrSettingsJson -Settings $settings
-            Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
-            Write-Verbose "roll: $TargetType $subject, removeOld $removeStep, verify timeout $VerifyTimeout s"
-            # The library runs the roll; this runspace polls it (nothing calls back into PowerShell).
-            $operation = Invoke-KrFacade -TargetObject $subject -On $connection.Connection -Method 'StartRoll' -ArgumentList $json, $current, $new
-            if (Test-KrFailure $operation) { $failure = $operation.ErrorRecord; return }
-            $percent = 20
-            $poll = $null
-            try {
-                while ($true) {
-                    $poll = Invoke-KrFacade -AsObject -TargetObject $subject -On $operation -Method 'Poll'
-                    if (Test-KrFailure $poll) { $failure = $poll.ErrorRecord; return }
-                    foreach ($step in @($poll.events)) {
-                        $percent = [Math]::Min(95, $percent + 10)
-                        Write-Progress -Activity $activity -Status $step -PercentComplete $percent
-                        Write-Verbose "roll step $step"
-                    }
-                    if ($poll.done) { break }
-                    if ($poll.waiting) {
-                        Write-Progress -Activity $activity -Status "waiting for the new key to replicate: attempt $($poll.waiting.attempt), $($poll.waiting.seconds) s of at most $VerifyTimeout s" -PercentComplete $percent
-                    }
-                    Start-Sleep -Milliseconds 250
-                }
-            }
-            finally {
-                $operation.Dispose()
-            }
-            $report = $poll.report
-            if ($report.PSObject.Properties['kind']) {
-                $failure = ConvertTo-KrErrorRecord -ErrorObject $report -TargetObject $subject
-                return
-            }
-            $report.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.RollReport')
-            $report
         }
         finally {
-            Write-Progress -Activity $activity -Completed
-            Close-KrIdentity -Identity $current
-            Close-KrIdentity -Identity $new
             Close-KrTransientConnection -Connection $connection
-            if ($failure) { $PSCmdlet.WriteError($failure) }
         }
     }
 }

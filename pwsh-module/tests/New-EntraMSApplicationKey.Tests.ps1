@@ -38,6 +38,22 @@ Describe 'New-EntraMSApplicationKey' {
             ($w -join "`n") | Should -Match 'PasswordCredential was ignored'
         }
 
+        It 'counts the attempts of a throttled addKey truly in -Verbose (regression: "after 1 attempt(s)" after a 429)' {
+            # A budget of one write per second: the first addKey spends it, the second is throttled (429 with
+            # Retry-After) once and then accepted.
+            Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{ writeBudget = @{ writes = 1; windowSecs = 1 } } | Out-Null
+            try {
+                $third = Get-KrTestCertificate 'CN=third'
+                New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $third.RawData } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) | Out-Null
+                $token = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+                $out = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next.RawData } -Proof $token -Verbose 4>&1
+            }
+            finally { Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{} | Out-Null }
+            $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { $_.Message })
+            ($verbose -join "`n") | Should -Match 'addKey: key [0-9a-f-]{36} after 2 attempt\(s\)'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 3
+        }
+
         It 'returns Graph''s property names with usable types and a type name of its own' {
             $k = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next.RawData } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id)
             $k.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.KeyCredential'

@@ -11,5 +11,5 @@ for c in current other; do make_cert "$c" "$password"; done
 app="$(register_app current)"
 export KR_GRAPH_URL="$GRAPH_URL" KR_LOGIN_URL="$LOGIN_URL" KR_CA_CERT="$CA_CERT" KR_TENANT_ID="$TENANT_ID"
 export KR_OBJECT_ID="$(jq -r .id <<<"$app")" KR_APP_ID="$(jq -r .appId <<<"$app")" KR_PASSWORD="$password"
-export KR_CURRENT_PFX="$work/current.pfx" KR_CURRENT_CER="$work/current.cer" KR_OTHER_CER="$work/other.cer"
+export KR_CURRENT_PFX="$work/current.pfx" KR_CURRENT_CER="$work/current.cer" KR_OTHER_CER="$work/other.cer" KR_OTHER_PFX="$work/other.pfx"
 "$python" -m pytest -q -p no:cacheprovider ffi/python

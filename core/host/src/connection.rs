@@ -325,7 +325,8 @@ impl Connection {
             ApiError::settings("roll", "a background roll needs a tokio runtime to run on")
         })?;
         let recorder = Arc::new(Recorder::default());
-        let client = self.client.clone();
+        // The roll's retries reach the host through the recorder.
+        let client = self.client.clone().with_retry_observer(recorder.clone());
         let progress = recorder.clone();
         let task = runtime.spawn(async move {
             let outcome = roll_outcome(roll::roll(&client, &spec, progress.as_ref()).await);

@@ -22,11 +22,12 @@
 //!
 //! Modules: `json` (parsing settings), `error` (the error object and how each library error becomes one),
 //! `offline` (identities, proofs, key credentials: no network), `connection` (where the service is, the target,
-//! the operations), `settings` (addKey, removeKey and roll settings), `operation` (a background roll). Every
+//! the operations), `settings` (addKey, removeKey and roll settings), `operation` (a background roll), `bulk` (many rolls as one background operation). Every
 //! public item is re-exported here: hosts use `keyroll_host::…`.
 
 #![forbid(unsafe_code)]
 
+mod bulk;
 mod connection;
 mod error;
 mod inventory;
@@ -35,6 +36,7 @@ mod offline;
 mod operation;
 mod settings;
 
+pub use bulk::*;
 pub use connection::*;
 pub use error::*;
 pub use inventory::*;

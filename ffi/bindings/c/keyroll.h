@@ -152,6 +152,24 @@ keyrollstatus keyroll_roll_start(uint64_t connection, sliceu8 settings, uint64_t
 /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
 keyrollstatus keyroll_roll_poll(uint64_t operation, keyrolloutput* output);
 
+/// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
+/// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+/// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
+/// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
+keyrollstatus keyroll_roll_wait(uint64_t operation, int64_t timeout_ms, keyrolloutput* output);
+
+/// Starts many rolls as one background operation over the connection's shared throttle: `settings` (JSON)
+/// `{rows: [{roll: <the settings of keyroll_roll>, current: <identity handle>, next: <identity handle>}],
+/// concurrency}`. `operation` receives its handle, for `keyroll_roll_wait` / `keyroll_roll_poll` (which then
+/// add `rows`, each row's report as it ends, and `progress`) and `keyroll_roll_close`. Every row's settings and
+/// handles are checked before anything starts. The output is `{"operation": <handle>, "rows": N}`.
+keyrollstatus keyroll_bulk_start(uint64_t connection, sliceu8 settings, uint64_t* operation, keyrolloutput* output);
+
+/// Stops a bulk operation: rows not yet started end `notStarted`, rows in flight finish; wait on it for the
+/// end as usual. A single roll is not stopped (cut short, it could leave the object between its old and new
+/// key): it runs to its end.
+keyrollstatus keyroll_roll_stop(uint64_t operation);
+
 /// Closes a roll operation. A roll still running is not cut short (that could leave the object between its
 /// old and new key): it runs to its end and its outcome is discarded.
 keyrollstatus keyroll_roll_close(uint64_t operation);

@@ -493,6 +493,75 @@ namespace Keyroll.Native
             }
         }
 
+        /// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
+        /// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+        /// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
+        /// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_wait")]
+        public static extern KeyrollStatus keyroll_roll_wait(ulong operation, long timeout_ms, out KeyrollOutput output);
+
+        /// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
+        /// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+        /// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
+        /// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
+        public static void keyroll_roll_wait_checked(ulong operation, long timeout_ms, out KeyrollOutput output)
+        {
+            var rval = keyroll_roll_wait(operation, timeout_ms, out output);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Starts many rolls as one background operation over the connection's shared throttle: `settings` (JSON)
+        /// `{rows: [{roll: <the settings of keyroll_roll>, current: <identity handle>, next: <identity handle>}],
+        /// concurrency}`. `operation` receives its handle, for `keyroll_roll_wait` / `keyroll_roll_poll` (which then
+        /// add `rows`, each row's report as it ends, and `progress`) and `keyroll_roll_close`. Every row's settings and
+        /// handles are checked before anything starts. The output is `{"operation": <handle>, "rows": N}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_bulk_start")]
+        public static extern KeyrollStatus keyroll_bulk_start(ulong connection, Sliceu8 settings, out ulong operation, out KeyrollOutput output);
+
+        /// Starts many rolls as one background operation over the connection's shared throttle: `settings` (JSON)
+        /// `{rows: [{roll: <the settings of keyroll_roll>, current: <identity handle>, next: <identity handle>}],
+        /// concurrency}`. `operation` receives its handle, for `keyroll_roll_wait` / `keyroll_roll_poll` (which then
+        /// add `rows`, each row's report as it ends, and `progress`) and `keyroll_roll_close`. Every row's settings and
+        /// handles are checked before anything starts. The output is `{"operation": <handle>, "rows": N}`.
+        public static void keyroll_bulk_start(ulong connection, byte[] settings, out ulong operation, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_bulk_start(connection, settings_slice, out operation, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// Stops a bulk operation: rows not yet started end `notStarted`, rows in flight finish; wait on it for the
+        /// end as usual. A single roll is not stopped (cut short, it could leave the object between its old and new
+        /// key): it runs to its end.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_stop")]
+        public static extern KeyrollStatus keyroll_roll_stop(ulong operation);
+
+        /// Stops a bulk operation: rows not yet started end `notStarted`, rows in flight finish; wait on it for the
+        /// end as usual. A single roll is not stopped (cut short, it could leave the object between its old and new
+        /// key): it runs to its end.
+        public static void keyroll_roll_stop_checked(ulong operation)
+        {
+            var rval = keyroll_roll_stop(operation);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
         /// Closes a roll operation. A roll still running is not cut short (that could leave the object between its
         /// old and new key): it runs to its end and its outcome is discarded.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_close")]

@@ -29,6 +29,9 @@ def init_lib(path):
     c_lib.keyroll_roll.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_roll_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_roll_poll.argtypes = [ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_roll_wait.argtypes = [ctypes.c_uint64, ctypes.c_int64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_bulk_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_roll_stop.argtypes = [ctypes.c_uint64]
     c_lib.keyroll_roll_close.argtypes = [ctypes.c_uint64]
     c_lib.keyroll_scan_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_scan_next.argtypes = [ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
@@ -53,6 +56,9 @@ def init_lib(path):
     c_lib.keyroll_roll.restype = ctypes.c_int
     c_lib.keyroll_roll_start.restype = ctypes.c_int
     c_lib.keyroll_roll_poll.restype = ctypes.c_int
+    c_lib.keyroll_roll_wait.restype = ctypes.c_int
+    c_lib.keyroll_bulk_start.restype = ctypes.c_int
+    c_lib.keyroll_roll_stop.restype = ctypes.c_int
     c_lib.keyroll_roll_close.restype = ctypes.c_int
     c_lib.keyroll_scan_start.restype = ctypes.c_int
     c_lib.keyroll_scan_next.restype = ctypes.c_int
@@ -77,6 +83,9 @@ def init_lib(path):
     c_lib.keyroll_roll.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll_poll.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_roll_wait.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_bulk_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_roll_stop.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_scan_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_scan_next.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -252,6 +261,30 @@ def keyroll_roll_poll(operation: int, output: ctypes.POINTER(KeyrollOutput)):
  answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
  `Ok` whenever the poll itself worked, whatever the roll's outcome."""
     return c_lib.keyroll_roll_poll(operation, output)
+
+def keyroll_roll_wait(operation: int, timeout_ms: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
+ a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+ when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
+ the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll)."""
+    return c_lib.keyroll_roll_wait(operation, timeout_ms, output)
+
+def keyroll_bulk_start(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], operation: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Starts many rolls as one background operation over the connection's shared throttle: `settings` (JSON)
+ `{rows: [{roll: <the settings of keyroll_roll>, current: <identity handle>, next: <identity handle>}],
+ concurrency}`. `operation` receives its handle, for `keyroll_roll_wait` / `keyroll_roll_poll` (which then
+ add `rows`, each row's report as it ends, and `progress`) and `keyroll_roll_close`. Every row's settings and
+ handles are checked before anything starts. The output is `{"operation": <handle>, "rows": N}`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_bulk_start(connection, settings, operation, output)
+
+def keyroll_roll_stop(operation: int):
+    """ Stops a bulk operation: rows not yet started end `notStarted`, rows in flight finish; wait on it for the
+ end as usual. A single roll is not stopped (cut short, it could leave the object between its old and new
+ key): it runs to its end."""
+    return c_lib.keyroll_roll_stop(operation)
 
 def keyroll_roll_close(operation: int):
     """ Closes a roll operation. A roll still running is not cut short (that could leave the object between its

@@ -302,6 +302,54 @@ static class FacadeTests
             }
         });
 
+        Check("a background roll waited on: each Wait returns with news, the last at the end", () =>
+        {
+            using (var c = Connection.Open(settings, current))
+            using (var op = c.StartRoll("{\"target\":" + target + ",\"removeOld\":true,\"tenantId\":\"" + tenant +
+                "\",\"verifyTimeoutSecs\":60}", current, next))
+            {
+                var watch = Stopwatch.StartNew();
+                string last = null;
+                while (watch.Elapsed < TimeSpan.FromSeconds(90))
+                {
+                    // A long wait: the library wakes it at every step and at the end.
+                    var answer = op.Wait(30000);
+                    if (Field(answer, "done") == "true") { last = answer; break; }
+                }
+                Assert(last != null && last.Contains("\"success\":true"), "the roll ended and succeeded: " + last);
+                Assert(watch.Elapsed < TimeSpan.FromSeconds(20), "the waits ended with the roll, not at their timeout: " + watch.Elapsed);
+            }
+        });
+
+        Check("a bulk plan started as one operation: each row's report as it ends, then the summary", () =>
+        {
+            using (var c = Connection.Open(settings, next))
+            {
+                var plan = new BulkPlan();
+                var row = plan.Add("{\"target\":" + target + ",\"removeOld\":true,\"tenantId\":\"" + tenant +
+                    "\",\"verifyTimeoutSecs\":60}", next, current);
+                Assert(row == 0 && plan.Count == 1, "row 0 of 1");
+                using (var op = c.StartBulk(plan, 2))
+                {
+                    var watch = Stopwatch.StartNew();
+                    var rows = "";
+                    string last = null;
+                    while (watch.Elapsed < TimeSpan.FromSeconds(90))
+                    {
+                        var answer = op.Wait(1000);
+                        rows += answer;
+                        if (Field(answer, "done") == "true") { last = answer; break; }
+                    }
+                    Assert(last != null, "the bulk operation ended within 90 s");
+                    Assert(Regex.IsMatch(rows, "\"row\":0"), "row 0 was handed out: " + rows);
+                    Assert(last.Contains("\"failed\":0") && last.Contains("\"total\":1"), "the summary: " + last);
+                    op.Stop();
+                }
+                var list = c.ListKeys(target, current);
+                Assert(Count(list, "\"keyId\"") == 1 && list.Contains(current.Thumbprint), "only the current key again: " + list);
+            }
+        });
+
         var mints = Environment.GetEnvironmentVariable("KR_MINT_COUNT");
         if (!string.IsNullOrEmpty(mints))
         {
