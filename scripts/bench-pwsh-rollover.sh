@@ -8,18 +8,32 @@
 #   cli-plan    `keyroll roll --plan` with the N rows (one process, --concurrency 8).
 # Each way rolls its own N fresh applications (current -> next, -RemoveOld, verified), signed in as one
 # automation identity (Application.ReadWrite.All), as a runbook would. Prints the seconds of each.
-# Usage: scripts/bench-pwsh-rollover.sh [N] (default 50). Needs: pwsh (scripts/setup.sh), a packaged module
+# Usage: scripts/bench-pwsh-rollover.sh [N] (default 50). MODES="pwsh-bulk cli-plan" runs only those ways;
+# BUDGET=100/10 gives the emulator that write budget (writes/seconds per app and tenant) and prints the floor it
+# imposes on N rolls (2 writes each: floor((2N-1)/writes)*seconds, see scripts/bench-bulk-roll.sh) and each way's
+# ratio to it; THROTTLE=16 sets -ThrottleLimit / --concurrency (default 8). Needs: pwsh (scripts/setup.sh), a packaged module
 # (ENTRAKEYROLL_MODULE, default the one scripts/test.d/pwsh.sh packages), keyroll (KEYROLL_BIN), openssl, jq, curl.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 n="${1:-50}"
+modes="${MODES:-pwsh-loop pwsh-bulk cli-loop cli-plan}"
+throttle="${THROTTLE:-8}"
+budget_args=()
+[ -n "${BUDGET:-}" ] && budget_args=(--write-budget "$BUDGET")
+want() { case " $modes " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+floor_s=""
+if [ -n "${BUDGET:-}" ]; then
+  floor_s=$(awk -v n="$n" -v b="$BUDGET" 'BEGIN{split(b,p,"/"); printf "%.1f", int((2*n-1)/p[1])*p[2]}')
+  echo "write budget $BUDGET: $((2*n)) writes need at least $floor_s s"
+fi
+ratio() { [ -n "$floor_s" ] && awk -v t="$1" -v f="$floor_s" 'BEGIN{if (f>0) printf " = %.3fx the budget floor", t/f}'; true; }
 [ -x "$here/.tools/pwsh/pwsh" ] && export PATH="$here/.tools/pwsh:$PATH"
 module="${ENTRAKEYROLL_MODULE:-$(ls "$here"/target/pwsh-test-out/EntraKeyRoll/*/EntraKeyRoll.psd1 2>/dev/null | head -1)}"
 bin="${KEYROLL_BIN:-$here/target/debug/keyroll}"
 [ -f "$module" ] || { echo "no packaged module (bash scripts/test.d/pwsh.sh packages one; or set ENTRAKEYROLL_MODULE)" >&2; exit 1; }
 work="$(mktemp -d)"; emu_pid=""
 trap '[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null; rm -rf "$work"' EXIT
-"$bin" emulator --listen 127.0.0.1:0 --ca-file "$work/ca.pem" >"$work/emu.json" 2>/dev/null & emu_pid=$!
+"$bin" emulator --listen 127.0.0.1:0 --ca-file "$work/ca.pem" "${budget_args[@]}" >"$work/emu.json" 2>/dev/null & emu_pid=$!
 for _ in $(seq 1 100); do grep -q '}' "$work/emu.json" 2>/dev/null && break; sleep 0.05; done
 graph="$(jq -r .graph_url "$work/emu.json")"; login="$(jq -r .login_url "$work/emu.json")"
 admin() { curl -sf --cacert "$work/ca.pem" -H 'Content-Type: application/json' "$@"; }
@@ -46,13 +60,17 @@ pwsh_run() { # $1: file of object ids, $2: loop | bulk
       \$median = @(\$each | Sort-Object)[[int][Math]::Floor(\$each.Count / 2)]
     } else {
       \$rows = \$ids | ForEach-Object { [pscustomobject]@{ ObjectId = \$_; CertificatePath = '$work/cur.pfx'; NewCertificatePath = '$work/next.pfx'; TenantId = '$tenant' } }
-      \$r = @(\$rows | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit 8 -CertificatePassword \$pw -NewCertificatePassword \$pw -ErrorAction Stop)
+      \$r = @(\$rows | Invoke-EntraKeyRollover -RemoveOld -ThrottleLimit $throttle -CertificatePassword \$pw -NewCertificatePassword \$pw -ErrorAction Stop)
       if (@(\$r | Where-Object { -not \$_.Success }).Count -or \$r.Count -ne \$ids.Count) { throw 'failed' }
     }
     if ('$2' -eq 'loop') { '{0:N2} s, median {1:N0} ms per rollover' -f \$sw.Elapsed.TotalSeconds, \$median } else { '{0:N2} s' -f \$sw.Elapsed.TotalSeconds }"
 }
-apps "$work/a"; echo "pwsh-loop  $(pwsh_run "$work/a" loop)  ($n x Invoke-EntraKeyRollover)"
-apps "$work/b"; echo "pwsh-bulk  $(pwsh_run "$work/b" bulk)  (rows piped, -ThrottleLimit 8)"
+if want pwsh-loop; then apps "$work/a"; echo "pwsh-loop  $(pwsh_run "$work/a" loop)  ($n x Invoke-EntraKeyRollover)"; fi
+if want pwsh-bulk; then
+  apps "$work/b"; t="$(pwsh_run "$work/b" bulk)"
+  echo "pwsh-bulk  $t$(ratio "${t% s}")  (rows piped, -ThrottleLimit $throttle)"
+fi
+if want cli-loop; then
 apps "$work/c"
 export KR_TOKEN="$token" KR_PW=bench
 s=$(date +%s%N); : >"$work/each"
@@ -66,10 +84,13 @@ done <"$work/c"
 e=$(date +%s%N)
 med="$(sort -n "$work/each" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')"
 echo "cli-loop   $(awk "BEGIN{printf \"%.2f\", ($e-$s)/1e9}") s, median $med ms per rollover  ($n x keyroll roll)"
+fi
+want cli-plan || exit 0
 apps "$work/d"
 { echo "objectId,cert,certPasswordEnv,newCert,newCertPasswordEnv,tenantId"
   while read -r oid; do echo "$oid,$work/cur.pfx,KR_PW,$work/next.pfx,KR_PW,$tenant"; done <"$work/d"; } >"$work/plan.csv"
 s=$(date +%s%N)
-"$bin" roll --plan "$work/plan.csv" --concurrency 8 --remove-old --access-token-env KR_TOKEN \
+"$bin" roll --plan "$work/plan.csv" --concurrency "$throttle" --remove-old --access-token-env KR_TOKEN \
   --graph-url "$graph" --login-url "$login" --ca-cert "$work/ca.pem" >/dev/null 2>&1
-e=$(date +%s%N); echo "cli-plan   $(awk "BEGIN{printf \"%.2f\", ($e-$s)/1e9}") s  (keyroll roll --plan, $n rows, --concurrency 8)"
+e=$(date +%s%N); t=$(awk "BEGIN{printf \"%.2f\", ($e-$s)/1e9}")
+echo "cli-plan   $t s$(ratio "$t")  (keyroll roll --plan, $n rows, --concurrency $throttle)"

@@ -25,6 +25,14 @@ namespace Keyroll
             return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_scan_next(h, out o));
         }
 
+        /// <summary>Reads the next page, typed: what <see cref="Next"/> answers, its credentials as
+        /// <see cref="InventoryItem"/>s built in compiled code (a host streaming 100,000 credentials converts none
+        /// itself).</summary>
+        public InventoryPage NextPage()
+        {
+            return Json.Read<InventoryPage>(Next());
+        }
+
         /// <summary>Closes the scan; later calls throw (UnknownHandle).</summary>
         public void Dispose()
         {
