@@ -151,6 +151,7 @@ $sw = [Diagnostics.Stopwatch]::StartNew()
 Import-Module $ModulePath
 $importMs = $sw.Elapsed.TotalMilliseconds
 function Out-Line($o) { [Console]::Out.WriteLine(($o | ConvertTo-Json -Compress -Depth 4)); [Console]::Out.Flush() }
+if ($env:KR_BENCH_CSHARP) { Add-Type -TypeDefinition ([IO.File]::ReadAllText($env:KR_BENCH_CSHARP)) -ReferencedAssemblies System.Text.Json, System.Memory, System.Runtime, System.Collections, System.Linq, System.Management.Automation, netstandard }
 Out-Line @{ event = 'ready'; importMs = $importMs; psVersion = "$($PSVersionTable.PSVersion)" }
 while ($null -ne ($line = [Console]::In.ReadLine())) {
     $req = $line | ConvertFrom-Json
@@ -175,6 +176,13 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
                         $text = Invoke-KrFacade -On $scan -Method 'Next'
                         if ($text.Contains('"done":true')) { break }
                         $n++
+                        continue
+                    }
+                    if ($stage -eq 'csharp') {
+                        # The suggested fix: the page's JSON turned into the same objects in compiled code.
+                        $items = [KrBench.ScanPage]::Items((Invoke-KrFacade -On $scan -Method 'Next'))
+                        if ($null -eq $items) { break }
+                        $n += ($items | Measure-Object).Count
                         continue
                     }
                     $page = Invoke-KrFacade -AsObject -On $scan -Method 'Next'
@@ -213,10 +221,80 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
 }
 """
 
+    # The suggested fix, prototyped for the profile: one page's JSON (the facade's answer) to the command's objects
+    # (same property names, values and PSTypeName as ConvertTo-KrInventoryItem) in compiled code; null when done.
+    CSHARP = r"""
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Management.Automation;
+using System.Text.Json;
+namespace KrBench {
+public static class ScanPage {
+    static string Str(JsonElement o, string n) {
+        JsonElement v;
+        return o.TryGetProperty(n, out v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    }
+    static object Date(JsonElement o, string n) {
+        var t = Str(o, n);
+        if (string.IsNullOrEmpty(t)) return null;
+        return DateTimeOffset.Parse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).UtcDateTime;
+    }
+    public static PSObject[] Items(string page) {
+        using (var doc = JsonDocument.Parse(page)) {
+            var root = doc.RootElement;
+            if (root.GetProperty("done").GetBoolean()) return null;
+            var list = new List<PSObject>();
+            foreach (var i in root.GetProperty("items").EnumerateArray()) {
+                var target = Str(i, "objectType") == "servicePrincipal" ? "ServicePrincipal" : "Application";
+                JsonElement v;
+                bool planned = i.TryGetProperty("cert", out v);
+                object days = null;
+                if (i.TryGetProperty("daysLeft", out v) && v.ValueKind == JsonValueKind.Number) days = v.GetInt64();
+                string owners = "";  // what ConvertTo-KrInventoryItem gives when owners were not read
+                if (i.TryGetProperty("owners", out v) && v.ValueKind == JsonValueKind.Array) {
+                    var parts = new List<string>();
+                    foreach (var x in v.EnumerateArray()) parts.Add(x.ToString());
+                    owners = string.Join("; ", parts);
+                }
+                var o = new PSObject();
+                o.TypeNames.Insert(0, "EntraKeyRoll.InventoryItem");
+                var p = o.Properties;
+                p.Add(new PSNoteProperty("ObjectType", target));
+                p.Add(new PSNoteProperty("ObjectId", Str(i, "objectId")));
+                p.Add(new PSNoteProperty("AppId", Str(i, "appId")));
+                p.Add(new PSNoteProperty("ObjectDisplayName", Str(i, "objectDisplayName")));
+                p.Add(new PSNoteProperty("CredentialType", Str(i, "credentialType") == "secret" ? "Secret" : "Certificate"));
+                p.Add(new PSNoteProperty("KeyId", Str(i, "keyId")));
+                p.Add(new PSNoteProperty("KeyDisplayName", Str(i, "displayName")));
+                p.Add(new PSNoteProperty("Thumbprint", Str(i, "thumbprint")));
+                p.Add(new PSNoteProperty("Hint", Str(i, "hint")));
+                p.Add(new PSNoteProperty("StartDateTime", Date(i, "startDateTime")));
+                p.Add(new PSNoteProperty("EndDateTime", Date(i, "endDateTime")));
+                p.Add(new PSNoteProperty("DaysLeft", days));
+                p.Add(new PSNoteProperty("Status", Str(i, "status")));
+                p.Add(new PSNoteProperty("Signs", i.TryGetProperty("signs", out v) && v.ValueKind == JsonValueKind.True));
+                p.Add(new PSNoteProperty("LastValidCertificate", i.TryGetProperty("lastValidCertificate", out v) && v.ValueKind == JsonValueKind.True));
+                p.Add(new PSNoteProperty("Owners", owners));
+                p.Add(new PSNoteProperty("TargetType", target));
+                p.Add(new PSNoteProperty("CertificatePath", planned ? Str(i, "cert") : ""));
+                p.Add(new PSNoteProperty("NewCertificatePath", planned ? Str(i, "newCert") : ""));
+                list.Add(o);
+            }
+            return list.ToArray();
+        }
+    }
+}
+}
+"""
+
     def __init__(self):
         script = os.path.join(work, "driver.ps1")
         open(script, "w").write(self.DRIVER)
+        open(os.path.join(work, "page.cs"), "w").write(self.CSHARP)
         env = dict(os.environ, PSModulePath=a.ps_module_path)
+        if not a.no_profile:
+            env["KR_BENCH_CSHARP"] = os.path.join(work, "page.cs")
         t0 = time.monotonic()
         self.proc = subprocess.Popen([a.pwsh, "-NoProfile", "-NonInteractive", "-File", script,
                                       "-ModulePath", a.module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -240,6 +318,8 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
         assert self.read()["event"] == "connected"
         with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
             f.write("5")  # resets VmHWM to the current RSS
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            before = next(int(l.split()[1]) for l in f if l.startswith("VmRSS"))
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
         out = self.read()
@@ -249,7 +329,7 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
             with open(req["csv"], "rb") as f:
                 out["items"] = sum(1 for _ in f) - 1
         return {"s": out["scanMs"] / 1000, "connect_ms": out["connectMs"], "items": out["items"],
-                "rss_mib": hwm / 1024}
+                "rss_mib": hwm / 1024, "rss_before_mib": before / 1024}
 
     def close(self):
         self.proc.stdin.close()
@@ -288,7 +368,7 @@ try:
             y = once(a.count, "3500/10", lambda e: ps.scan(e, a.pwsh_sink))
             pw.append(y)
             print(f"run {r} pwsh ({a.pwsh_sink:7}), default : {y['s']:.2f} s, {y['items']} items, "
-                  f"pwsh peak RSS {y['rss_mib']:.0f} MiB (connect {y['connect_ms']:.0f} ms)", flush=True)
+                  f"pwsh peak RSS {y['rss_mib']:.0f} MiB (RSS {y['rss_before_mib']:.0f} MiB before; connect {y['connect_ms']:.0f} ms)", flush=True)
         z = once(a.count, a.budget, cli_scan)
         cli_b.append(z)
         print(f"run {r} CLI, budget {a.budget:9}: {z['s']:.2f} s, first row {z['first_s']:.2f} s, {z['rows']} rows, "
@@ -301,12 +381,14 @@ try:
     if ps and not a.no_profile:
         emu = Emulator(a.profile_count, "off")  # the 150/min keyCredentials limit is not applied with "off"
         try:
-            for st in ["raw", "json", "convert", "inline", "measure", "raw", "json", "convert", "inline", "measure"]:
+            for st in ["raw", "json", "convert", "inline", "csharp", "measure"] * 2:
                 stages.setdefault(st, []).append(ps.scan(emu, st)["s"])
         finally:
             emu.stop()
 
     bound = bound_s(pages, a.budget)
+    if bound <= 0:
+        sys.exit(f"--budget {a.budget} does not bind {pages} pages: give fewer units or a longer window")
     print()
     print(f"objects                   : {a.count} applications + {a.count} service principals "
           f"({want_rows(a.count)} credentials, {pages} pages of 999)")
@@ -325,7 +407,7 @@ try:
         c, q = med([x["s"] for x in cli]), med([x["s"] for x in pw])
         print(f"pwsh ({a.pwsh_sink}), default    : median {q:.2f} s ({fmt([x['s'] for x in pw])}) = {q / c:.2f}x the CLI's "
               f"{c:.2f} s (per run, interleaved: {fmt([y['s'] / x['s'] for x, y in zip(cli, pw)])}x); "
-              f"pwsh peak RSS {fmt([x['rss_mib'] for x in pw], '{:.0f}')} MiB; connect {fmt([x['connect_ms'] for x in pw], '{:.0f}')} ms; "
+              f"pwsh peak RSS {fmt([x['rss_mib'] for x in pw], '{:.0f}')} MiB (before the scan: {fmt([x['rss_before_mib'] for x in pw], '{:.0f}')}); connect {fmt([x['connect_ms'] for x in pw], '{:.0f}')} ms; "
               f"process start + Import-Module {ps.start_s * 1000:.0f} ms (Import-Module {ps.import_ms:.0f} ms)")
         ok &= all(x["items"] == want_rows(a.count) for x in pw)
         ok &= q / c <= 1.3
@@ -335,9 +417,10 @@ try:
                   f"second's figure):")
             names = {"raw": "library pages as JSON text (facade only)", "json": "+ ConvertFrom-Json of each page",
                      "convert": "+ ConvertTo-KrInventoryItem per item", "inline": "the same object built inline",
+                     "csharp": "pages to the same objects in C#, | Measure-Object",
                      "measure": "the command | Measure-Object"}
             base = stages["raw"][-1]
-            for st in ["raw", "json", "convert", "inline", "measure"]:
+            for st in ["raw", "json", "convert", "inline", "csharp", "measure"]:
                 s = stages[st][-1]
                 print(f"  {names[st]:42}: {s:6.2f} s ({fmt(stages[st])}); "
                       f"{(s - base) / n * 1e6:6.1f} us/item over the facade")
