@@ -52,10 +52,10 @@ function Get-EntraKeyRollInventory {
     A roll plan of the certificates that end within 30 days, then the roll.
 
     .OUTPUTS
-    EntraKeyRoll.InventoryItem
+    Keyroll.InventoryItem
     #>
     [CmdletBinding()]
-    [OutputType('EntraKeyRoll.InventoryItem')]
+    [OutputType('Keyroll.InventoryItem')]
     param(
         [Parameter()]
         [ValidateRange(0, 36500)]
@@ -84,8 +84,9 @@ function Get-EntraKeyRollInventory {
     )
     $connection = Get-KrConnection -Caller $PSCmdlet
     $settings = [ordered]@{
-        types       = $Type
-        owners      = [bool]$IncludeOwners
+        types          = $Type
+        credentialType = $CredentialType
+        owners         = [bool]$IncludeOwners
         pageSize    = $PageSize
         certRule    = $CertificatePathRule
         newCertRule = $NewCertificatePathRule
@@ -99,23 +100,21 @@ function Get-EntraKeyRollInventory {
         $scan = Invoke-KrFacade -TargetObject 'inventory' -On $connection.Connection -Method 'StartScan' -ArgumentList $json
         if (Test-KrFailure $scan) { $failure = Get-KrScanError -Failure $scan -Rule; $scan = $null; return }
         while ($true) {
-            $page = Invoke-KrFacade -AsObject -TargetObject 'inventory' -On $scan -Method 'Next'
+            # Typed items built in the binding assembly: nothing is converted per credential here.
+            $page = Invoke-KrFacade -TargetObject 'inventory' -On $scan -Method 'NextPage'
             if (Test-KrFailure $page) { $failure = $page.ErrorRecord; return }
-            if ($page.done) {
-                Write-Verbose "scan: $($page.summary.objects) object(s) in $($page.summary.pages) page(s), $($page.summary.credentials) credential(s), $($page.summary.reported) reported"
+            if ($page.Done) {
+                Write-Verbose "scan: $($page.Summary.Objects) object(s) in $($page.Summary.Pages) page(s), $($page.Summary.Credentials) credential(s), $($page.Summary.Reported) reported"
                 break
             }
-            $status = "$($page.collection): $($page.read)$(if ($null -ne $page.total) { " of $($page.total)" }) read"
-            if ($page.total) {
-                Write-Progress -Activity $activity -Status $status -PercentComplete ([Math]::Min(100, [int](100 * $page.read / [Math]::Max(1, $page.total))))
+            $status = "$($page.Collection): $($page.Read)$(if ($null -ne $page.Total) { " of $($page.Total)" }) read"
+            if ($page.Total) {
+                Write-Progress -Activity $activity -Status $status -PercentComplete ([Math]::Min(100, [int](100 * $page.Read / [Math]::Max(1, $page.Total))))
             }
             else {
                 Write-Progress -Activity $activity -Status $status
             }
-            foreach ($i in @($page.items)) {
-                if ($CredentialType -ne 'All' -and $i.credentialType -ne $CredentialType) { continue }
-                ConvertTo-KrInventoryItem -Item $i
-            }
+            $page.Items
         }
     }
     finally {

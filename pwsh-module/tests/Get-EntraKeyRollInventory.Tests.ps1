@@ -31,7 +31,8 @@ Describe 'Get-EntraKeyRollInventory' {
         $c.DaysLeft | Should -BeLessThan 21
         $c.LastValidCertificate | Should -BeTrue
         $c.EndDateTime.Kind | Should -Be 'Utc'
-        $c.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.InventoryItem'
+        $c.PSObject.TypeNames[0] | Should -Be 'Keyroll.InventoryItem'
+        $c.KeyId | Should -BeOfType [guid]
         $s = @($all | Where-Object CredentialType -eq 'Secret')
         $s.Count | Should -Be 2
         ($s | Where-Object KeyDisplayName -eq 'soon').Hint | Should -Not -BeNullOrEmpty

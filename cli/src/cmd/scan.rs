@@ -25,6 +25,17 @@ pub enum ScanType {
     All,
 }
 
+/// Which credentials to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanCredential {
+    /// Certificates (key credentials).
+    Certificate,
+    /// Client secrets (password credentials).
+    Secret,
+    /// Both.
+    All,
+}
+
 /// How to print what the scan finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanOutput {
@@ -49,6 +60,9 @@ pub struct ScanArgs {
     /// How to print: table, json, csv or tsv.
     #[arg(long, value_name = "FORMAT", value_enum, default_value = "table")]
     output: ScanOutput,
+    /// Which credentials: certificate, secret or all.
+    #[arg(long, value_name = "TYPE", value_enum, default_value = "all")]
+    credential: ScanCredential,
     /// Also read each object's owners (costs one more resource unit per page).
     #[arg(long)]
     owners: bool,
@@ -294,6 +308,11 @@ pub fn run(args: ScanArgs) -> CmdResult {
         page_size: args.page_size,
         owners: args.owners,
         signer: None,
+        credentials: match args.credential {
+            ScanCredential::Certificate => Some(inventory::CredentialType::Certificate),
+            ScanCredential::Secret => Some(inventory::CredentialType::Secret),
+            ScanCredential::All => None,
+        },
     };
     let mut plan = match &args.plan {
         Some(p) => Some(csv::Writer::from_path(p).map_err(|e| {

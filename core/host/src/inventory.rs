@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::*;
-use keyroll_client::inventory::{self, NamingRule, ObjectType, ScanOptions, Scanner};
+use keyroll_client::inventory::{
+    self, CredentialType, NamingRule, ObjectType, ScanOptions, Scanner,
+};
 
 /// What to scan.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +22,9 @@ pub struct ScanSettings {
     /// Read owners too.
     #[serde(default)]
     pub owners: bool,
+    /// `all` (default), `certificate` or `secret`.
+    #[serde(default)]
+    pub credential_type: Option<String>,
     /// Objects per page (1 to 999, default 999).
     #[serde(default)]
     pub page_size: Option<u32>,
@@ -59,7 +64,24 @@ impl ScanSettings {
                 ));
             }
         };
+        let credentials = match self
+            .credential_type
+            .as_deref()
+            .map(|t| t.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("all") | Some("") => None,
+            Some("certificate") => Some(CredentialType::Certificate),
+            Some("secret") => Some(CredentialType::Secret),
+            Some(other) => {
+                return Err(ApiError::settings(
+                    "scan settings",
+                    format!("credentialType {other:?} is not all, certificate or secret"),
+                ));
+            }
+        };
         Ok(ScanOptions {
+            credentials,
             types,
             expiring_within: self
                 .expiring_within_days

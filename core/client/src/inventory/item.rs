@@ -128,7 +128,12 @@ pub(super) fn items(
         (Some(_), None) => false,
     };
     let mut out = Vec::new();
-    for k in keys.iter().filter(|k| wanted(k.end_date_time)) {
+    let certificates = options.credentials != Some(CredentialType::Secret);
+    let secrets_too = options.credentials != Some(CredentialType::Certificate);
+    for k in keys
+        .iter()
+        .filter(|k| certificates && wanted(k.end_date_time))
+    {
         let status = key_status::status(k, now);
         let others: Vec<uuid::Uuid> = k.key_id.into_iter().collect();
         out.push(InventoryItem {
@@ -146,7 +151,10 @@ pub(super) fn items(
             ..base(CredentialType::Certificate)
         });
     }
-    for p in secrets.iter().filter(|p| wanted(p.end_date_time)) {
+    for p in secrets
+        .iter()
+        .filter(|p| secrets_too && wanted(p.end_date_time))
+    {
         let validity = match (p.start_date_time, p.end_date_time) {
             (_, Some(e)) if e < now => Validity::Expired,
             (Some(s), _) if s > now => Validity::NotYetValid,

@@ -35,6 +35,8 @@ pub struct ScanOptions {
     pub owners: bool,
     /// The certificate the caller signs in with, to mark the key that "signs".
     pub signer: Option<Certificate>,
+    /// Only certificates, or only secrets; `None`: both.
+    pub credentials: Option<CredentialType>,
 }
 
 impl Default for ScanOptions {
@@ -45,6 +47,7 @@ impl Default for ScanOptions {
             page_size: MAX_PAGE,
             owners: false,
             signer: None,
+            credentials: None,
         }
     }
 }
