@@ -72,20 +72,38 @@ CONTRACT = {
     "Invoke-EntraKeyRollover": P(
         should_process=True, confirm_impact="Medium",
         params={
-            "ObjectId": P(type="string", mandatory=True, sets=["ObjectId"], by_property=True, aliases=["Id", "ApplicationId"]),
-            "AppId": P(type="string", mandatory=True, sets=["AppId"]),
-            "TargetType": P(type="string", validate_set=["Application", "ServicePrincipal", "AgentIdentityBlueprint"]),
+            # No parameter sets: rows arrive from the pipeline by property name (Import-Csv plans, inventory
+            # items), and a row names its object by ObjectId or AppId; strings and GUIDs piped by value land in
+            # the hidden InputObject as object ids.
+            "ObjectId": P(type="string", by_property=True, aliases=["Id", "ApplicationId"]),
+            "AppId": P(type="string", by_property=True),
+            "InputObject": P(type="object", by_value=True),
+            "TargetType": P(type="string", by_property=True, validate_set=["Application", "ServicePrincipal", "AgentIdentityBlueprint"]),
             "Certificate": P(type="System.Security.Cryptography.X509Certificates.X509Certificate2"),
-            "CertificatePath": P(type="string"),
+            "CertificatePath": P(type="string", by_property=True, aliases=["Cert"]),
             "CertificatePassword": P(type="System.Security.SecureString"),
             "NewCertificate": P(type="System.Security.Cryptography.X509Certificates.X509Certificate2"),
-            "NewCertificatePath": P(type="string"),
+            "NewCertificatePath": P(type="string", by_property=True, aliases=["NewCert"]),
             "NewCertificatePassword": P(type="System.Security.SecureString"),
             "RemoveOld": P(type="switch"),
-            "DisplayName": P(type="string"),
-            "TenantId": P(type="string"),
-            "ClientId": P(type="string"),
+            "DisplayName": P(type="string", by_property=True),
+            "TenantId": P(type="string", by_property=True),
+            "ClientId": P(type="string", by_property=True),
             "VerifyTimeout": P(type="int"),
+            "ThrottleLimit": P(type="int"),
+            "JournalPath": P(type="string"),
+            "Resume": P(type="switch"),
+        }),
+    "Get-EntraKeyRollInventory": P(
+        should_process=False,
+        params={
+            "ExpiringWithin": P(type="int"),
+            "Type": P(type="string", validate_set=["All", "Application", "ServicePrincipal"]),
+            "CredentialType": P(type="string", validate_set=["All", "Certificate", "Secret"]),
+            "IncludeOwners": P(type="switch"),
+            "CertificatePathRule": P(type="string"),
+            "NewCertificatePathRule": P(type="string"),
+            "PageSize": P(type="int"),
         }),
     "Connect-EntraKeyRoll": P(
         should_process=False, implicit_default="Environment",
