@@ -212,3 +212,39 @@ fn a_failed_page_read_is_said_once() {
         assert!(!first.contains(cause), "said twice: {err}");
     }
 }
+
+/// Regression: a scan waiting out the read budget printed nothing (unless -v) while it waited.
+#[test]
+fn a_scan_waiting_out_the_read_budget_says_so() {
+    let emu = emulator(&["--read-budget", "1/1"]);
+    let reader = emu.create(&[], json!({"roles": ["Application.Read.All"]}));
+    let token = emu.token(&reader.app_id);
+    for _ in 0..3 {
+        emu.create(&[], json!({}));
+    }
+    let r = keyroll(
+        &args(
+            &[
+                "scan",
+                "--access-token-env",
+                TOKEN_VAR,
+                "--type",
+                "app",
+                "--page-size",
+                "2",
+                "--output",
+                "csv",
+            ],
+            &emu.conn(),
+        ),
+        &[(TOKEN_VAR, &token)],
+    );
+    r.ok();
+    assert!(
+        r.stderr().contains("throttled (429), retrying in"),
+        "{}",
+        r.stderr()
+    );
+    // The rows are all there, on stdout only.
+    assert!(!r.stdout().contains("throttled"), "{}", r.stdout());
+}
