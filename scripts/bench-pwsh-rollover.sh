@@ -67,12 +67,13 @@ pwsh_run() { # $1: file of object ids, $2: loop | bulk
 }
 if want pwsh-loop; then apps "$work/a"; echo "pwsh-loop  $(pwsh_run "$work/a" loop)  ($n x Invoke-EntraKeyRollover)"; fi
 if want pwsh-bulk; then
-  apps "$work/b"; t="$(pwsh_run "$work/b" bulk)"
+  # The last line is the time (a throttled run also prints the module's warning).
+  apps "$work/b"; t="$(pwsh_run "$work/b" bulk | tail -1)"
   echo "pwsh-bulk  $t$(ratio "${t% s}")  (rows piped, -ThrottleLimit $throttle)"
 fi
+export KR_TOKEN="$token" KR_PW=bench
 if want cli-loop; then
 apps "$work/c"
-export KR_TOKEN="$token" KR_PW=bench
 s=$(date +%s%N); : >"$work/each"
 while read -r oid; do
   t=$(date +%s%N)
@@ -91,6 +92,7 @@ apps "$work/d"
   while read -r oid; do echo "$oid,$work/cur.pfx,KR_PW,$work/next.pfx,KR_PW,$tenant"; done <"$work/d"; } >"$work/plan.csv"
 s=$(date +%s%N)
 "$bin" roll --plan "$work/plan.csv" --concurrency "$throttle" --remove-old --access-token-env KR_TOKEN \
-  --graph-url "$graph" --login-url "$login" --ca-cert "$work/ca.pem" >/dev/null 2>&1
+  --graph-url "$graph" --login-url "$login" --ca-cert "$work/ca.pem" >"$work/plan.out" 2>"$work/plan.err" \
+  || { echo "keyroll roll --plan failed:" >&2; tail -n 5 "$work/plan.out" >&2; tail -n 5 "$work/plan.err" >&2; exit 1; }
 e=$(date +%s%N); t=$(awk "BEGIN{printf \"%.2f\", ($e-$s)/1e9}")
 echo "cli-plan   $t s$(ratio "$t")  (keyroll roll --plan, $n rows, --concurrency $throttle)"
