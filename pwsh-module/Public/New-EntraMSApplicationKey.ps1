@@ -151,6 +151,7 @@ function New-EntraMSApplicationKey {
             Close-KrTransientConnection -Connection $connection
         }
         if (Test-KrFailure $result) { $PSCmdlet.WriteError($result.ErrorRecord); return }
+        foreach ($retry in @($result.retries)) { Write-Verbose "addKey: $retry" }
         Write-Verbose "addKey: key $($result.keyId) after $($result.attempts) attempt(s)$(if ($result.recovered) { ' (found after an ambiguous failure, not sent twice)' })"
         foreach ($w in @($result.warnings)) { if ($w) { Write-Warning $w } }
         ConvertTo-KrKeyCredentialObject -KeyCredential $result.keyCredential -Thumbprint $result.thumbprint -Certificate $settings.certificate

@@ -100,6 +100,7 @@ function Remove-EntraMSApplicationKey {
         finally {
             Close-KrTransientConnection -Connection $connection
         }
-        if (Test-KrFailure $removed) { $PSCmdlet.WriteError($removed.ErrorRecord) }
+        if (Test-KrFailure $removed) { $PSCmdlet.WriteError($removed.ErrorRecord); return }
+        foreach ($retry in @($removed.retries)) { Write-Verbose "removeKey: $retry" }
     }
 }

@@ -51,6 +51,8 @@ Describe 'New-EntraMSApplicationKey' {
             finally { Invoke-KrEmulatorAdmin $emu 'PUT' 'faults' @{} | Out-Null }
             $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { $_.Message })
             ($verbose -join "`n") | Should -Match 'addKey: key [0-9a-f-]{36} after 2 attempt\(s\)'
+            # Regression: the throttled wait itself was never said.
+            ($verbose -join "`n") | Should -Match 'addKey: throttled \(429\), retrying in .+, attempt 2'
             (Get-KrTestKeys $emu $app.id).Count | Should -Be 3
         }
 

@@ -217,7 +217,8 @@ impl Connection {
     }
 
     /// `addKey`: the new certificate as a key credential, with the given proof or one minted with `signer` (a
-    /// current certificate of the object). `{keyId, thumbprint, recovered, attempts, keyCredential, warnings}`.
+    /// current certificate of the object). `{keyId, thumbprint, recovered, attempts, keyCredential, warnings,
+    /// retries}`; `retries` are the retries the call made (throttled, busy, no answer), in the client's words.
     pub async fn add_key(
         &self,
         settings: &AddKeySettings,
@@ -246,8 +247,11 @@ impl Connection {
             }),
             proof,
         };
+        let log = Arc::new(RetryLog::default());
         let outcome = self
             .client
+            .clone()
+            .with_retry_observer(log.clone())
             .add_key(&target, &request, &public.certificate)
             .await?;
         let mut warnings = built.warnings;
@@ -259,10 +263,11 @@ impl Connection {
             "attempts": outcome.attempts,
             "keyCredential": outcome.credential,
             "warnings": warnings,
+            "retries": log.take(),
         }))
     }
 
-    /// `removeKey` with the given proof or one minted with `signer`: `{keyId, removed: true}`.
+    /// `removeKey` with the given proof or one minted with `signer`: `{keyId, removed: true, retries}`.
     pub async fn remove_key(
         &self,
         settings: &RemoveKeySettings,
@@ -273,10 +278,13 @@ impl Connection {
         let proof = self
             .proof_for(&target, settings.proof.as_deref(), signer)
             .await?;
+        let log = Arc::new(RetryLog::default());
         self.client
+            .clone()
+            .with_retry_observer(log.clone())
             .remove_key(&target, key_id, &proof, settings.force)
             .await?;
-        Ok(json!({ "keyId": key_id, "removed": true }))
+        Ok(json!({ "keyId": key_id, "removed": true, "retries": log.take() }))
     }
 
     async fn proof_for(
@@ -341,5 +349,25 @@ pub(crate) fn roll_outcome(report: RollReport) -> Result<Value, ApiError> {
         serde_json::to_value(&report).map_err(|e| ApiError::settings("report", e.to_string()))
     } else {
         Err(ApiError::Roll(Box::new(report)))
+    }
+}
+
+/// The retries of one call, kept for its answer: a host that calls synchronously (PowerShell) shows them after
+/// the call rather than hearing nothing while it was throttled.
+#[derive(Default)]
+struct RetryLog(std::sync::Mutex<Vec<String>>);
+
+impl RetryLog {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl keyroll_client::graph::RetryObserver for RetryLog {
+    fn retrying(&self, event: &keyroll_client::graph::RetryEvent) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event.to_string());
     }
 }
