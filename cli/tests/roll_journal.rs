@@ -199,6 +199,10 @@ fn ctrl_c_finishes_the_rolls_in_flight_and_resume_finishes_the_plan() {
     assert!(stderr.contains("stopping"), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
     assert!(stdout.contains("12 rolls in"), "{stdout}");
+    // Rows the stop left unstarted are counted apart, not as failures, and get no FAILED line each.
+    assert!(stdout.contains(" not started"), "{stdout}");
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
     // The journal holds every row that finished; the results every row, finished or not started.
     let lines = journal_lines(&journal);
     let rolled = lines.iter().filter(|l| l["state"] == "rolled").count();
@@ -218,6 +222,12 @@ fn ctrl_c_finishes_the_rolls_in_flight_and_resume_finishes_the_plan() {
     ]);
     let r = keyroll(&resume, &[(TOKEN_VAR, &token)]);
     r.ok();
+    assert!(
+        r.stdout()
+            .contains(&format!("({rolled} of them done in an earlier run)")),
+        "{}",
+        r.stdout()
+    );
     all_rolled_once(&emu, &apps);
     let last = journal_lines(&journal);
     assert_eq!(last.len(), 12, "{last:?}");

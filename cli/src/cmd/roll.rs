@@ -566,7 +566,6 @@ fn print_reports(
     elapsed: Duration,
     interrupted: Option<u8>,
 ) -> Result<(), Failure> {
-    let failed = reports.iter().filter(|r| !r.success).count();
     match format {
         Format::Json => {
             let advice = single_refusal(reports).map(refusal_advice);
@@ -591,19 +590,40 @@ fn print_reports(
             println!("state: {} ({})", r.detail, r.state);
         }
         Format::Table => {
-            println!(
-                "{} rolls in {:.1} s: {} succeeded, {failed} failed",
+            // Rows a stop left unstarted are not failures (nothing was tried): counted apart, in one line.
+            let not_started = reports
+                .iter()
+                .filter(|r| r.state == roll::RollState::NotStarted)
+                .count();
+            let resumed = reports.iter().filter(|r| r.from_journal).count();
+            let failed = reports
+                .iter()
+                .filter(|r| !r.success && r.state != roll::RollState::NotStarted)
+                .count();
+            let mut line = format!(
+                "{} rolls in {:.1} s: {} succeeded",
                 reports.len(),
                 elapsed.as_secs_f64(),
-                reports.len() - failed
+                reports.len() - failed - not_started
             );
-            for r in reports.iter().filter(|r| !r.success) {
-                println!(
-                    "FAILED {}: {} — {}",
-                    r.target,
-                    r.error.as_deref().unwrap_or(""),
-                    r.detail
-                );
+            if resumed > 0 {
+                line.push_str(&format!(" ({resumed} of them done in an earlier run)"));
+            }
+            line.push_str(&format!(", {failed} failed"));
+            if not_started > 0 {
+                line.push_str(&format!(", {not_started} not started"));
+            }
+            println!("{line}");
+            for r in reports
+                .iter()
+                .filter(|r| !r.success && r.state != roll::RollState::NotStarted)
+            {
+                let error = r.error.as_deref().unwrap_or("");
+                if r.detail.is_empty() || error.contains(&r.detail) {
+                    println!("FAILED {}: {error}", r.target);
+                } else {
+                    println!("FAILED {}: {error} — {}", r.target, r.detail);
+                }
             }
         }
     }
