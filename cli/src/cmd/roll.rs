@@ -351,7 +351,8 @@ pub fn run(args: RollArgs) -> CmdResult {
         if not_started > 0 {
             eprintln!(
                 "stopped: {not_started} row(s) did not start; run the same command with --resume {} to finish them",
-                journal_path(&args)
+                journal_shown
+                    .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
             );
@@ -364,22 +365,10 @@ pub fn run(args: RollArgs) -> CmdResult {
 /// For a single roll that wrote and did not finish: what the object holds and the command that completes it, on
 /// one line (what a runbook's log shows first).
 fn incomplete_line(r: &RollReport) -> Option<String> {
-    if r.success || !r.state.written() {
-        return None;
-    }
-    let slow = r
-        .steps
-        .iter()
-        .any(|s| s.step == roll::Step::Verify && s.status == StepStatus::Failed);
+    let completion = super::roll_output::completion(r)?;
     Some(format!(
-        "error: the roll did not complete ({}): {}; to complete it, run the same keyroll roll command again: it reads the object first and goes on from where it stopped{}",
-        r.state,
-        r.detail,
-        if slow {
-            " (with a longer --verify-timeout if the new key is slow to sign in)"
-        } else {
-            ""
-        }
+        "error: the roll did not complete ({}): {}; to complete it, {completion}",
+        r.state, r.detail
     ))
 }
 
@@ -392,18 +381,15 @@ impl keyroll_client::graph::RetryObserver for RetriesTo {
 }
 
 /// Where this run's journal goes: --journal, else the journal resumed from, else FILE.journal beside the plan.
-fn journal_path(args: &RollArgs) -> Option<PathBuf> {
-    let plan = args.plan.as_ref()?;
-    Some(
-        args.journal
-            .clone()
-            .or(args.resume.clone())
-            .unwrap_or_else(|| {
-                let mut name = plan.file_name().unwrap_or_default().to_os_string();
-                name.push(".journal");
-                plan.with_file_name(name)
-            }),
-    )
+fn journal_path(args: &RollArgs, plan: &Path) -> PathBuf {
+    args.journal
+        .clone()
+        .or(args.resume.clone())
+        .unwrap_or_else(|| {
+            let mut name = plan.file_name().unwrap_or_default().to_os_string();
+            name.push(".journal");
+            plan.with_file_name(name)
+        })
 }
 
 /// The bulk run's options: --concurrency, the journal, and with --resume the rows an earlier run finished.
@@ -414,7 +400,7 @@ fn bulk_options(args: &RollArgs, plan: &Path, stop: StopSignal) -> Result<BulkOp
         options.resume = roll::journal::read_journal(resume)
             .map_err(|e| Failure::input(anyhow::anyhow!("--resume {}: {e}", resume.display())))?;
     }
-    let path = journal_path(args).unwrap_or_else(|| plan.with_extension("journal"));
+    let path = journal_path(args, plan);
     let journal = Journal::open(&path)
         .map_err(|e| Failure::input(anyhow::anyhow!("--journal {}: {e}", path.display())))?;
     options.journal = Some(Arc::new(journal));

@@ -80,10 +80,8 @@ fn error(reports: &[RollReport], first: &RollReport, exit_code: u8, advice: Opti
         )
     } else if reports.len() == 1 {
         // After a write that did not finish, what completes it (core's words; the same command run again).
-        let next = first
-            .next_step
-            .as_deref()
-            .map(|n| format!("; to complete it, {n} (in keyroll: the same keyroll roll command)"))
+        let next = completion(first)
+            .map(|c| format!("; to complete it, {c}"))
             .unwrap_or_default();
         format!(
             "{}{}{next}",
@@ -145,4 +143,24 @@ pub fn print_tsv(reports: &[RollReport]) {
             ]
         }),
     );
+}
+
+/// What completes a roll that wrote and did not finish, in this CLI's words (core's `next_step`, said as the
+/// command to run); `None` when there is nothing to complete. The stderr line and the JSON error both say this.
+pub fn completion(r: &RollReport) -> Option<String> {
+    if r.success || !r.state.written() || r.next_step.is_none() {
+        return None;
+    }
+    let slow = r.steps.iter().any(|s| {
+        s.step == keyroll_client::roll::Step::Verify
+            && s.status == keyroll_client::roll::StepStatus::Failed
+    });
+    Some(format!(
+        "run the same keyroll roll command again: it reads the object first and goes on from where it stopped{}",
+        if slow {
+            " (with a longer --verify-timeout if the new key is slow to sign in)"
+        } else {
+            ""
+        }
+    ))
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use keyroll_client::graph::RetryEvent;
+use keyroll_client::graph::{RetryEvent, human_wait};
 use keyroll_client::roll::{Progress, RollReport};
 
 /// Without -v, a roll that keeps waiting prints a plain line this often; throttle lines too.
@@ -27,14 +27,14 @@ pub struct TermProgress {
     open_line: AtomicBool,
     /// When each roll last printed a waiting line (plain lines, without -v: one every few seconds).
     last_wait_line: Mutex<HashMap<String, Instant>>,
-    /// Throttle waits: when the last line about them was printed, how many since, and their total.
+    /// Throttle waits: their total, and how many.
     throttle: Mutex<ThrottleSeen>,
+    /// Lines about throttle waits, a few seconds apart at most.
+    throttle_lines: LineGate,
 }
 
 #[derive(Default)]
 struct ThrottleSeen {
-    last_line: Option<Instant>,
-    unshown: u32,
     total_wait: Duration,
     retries: u32,
 }
@@ -64,6 +64,7 @@ impl TermProgress {
             open_line: AtomicBool::new(false),
             last_wait_line: Mutex::new(HashMap::new()),
             throttle: Mutex::new(ThrottleSeen::default()),
+            throttle_lines: LineGate::default(),
         }
     }
 
@@ -171,33 +172,21 @@ impl Progress for TermProgress {
     fn throttled(&self, event: &RetryEvent) {
         let retry_after = event
             .retry_after
-            .map(|d| format!(" (Retry-After {})", seconds(d)))
+            .map(|d| format!(" (Retry-After {})", human_wait(d)))
             .unwrap_or_default();
         let text = format!("{event}{retry_after}");
-        let mut seen = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
-        seen.total_wait += event.delay;
-        seen.retries += 1;
+        {
+            let mut seen = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+            seen.total_wait += event.delay;
+            seen.retries += 1;
+        }
         if self.bar.is_some() && !self.verbose {
-            drop(seen);
             self.status(&text);
             return;
         }
-        let now = Instant::now();
-        if !self.verbose
-            && seen
-                .last_line
-                .is_some_and(|l| now.duration_since(l) < WAIT_LINE_EVERY)
-        {
-            seen.unshown += 1;
-            return;
+        if let Some(more) = self.throttle_lines.pass(self.verbose) {
+            self.line(&format!("{text}{more}"));
         }
-        let more = match std::mem::take(&mut seen.unshown) {
-            0 => String::new(),
-            n => format!(" [{n} more retries since the last line]"),
-        };
-        seen.last_line = Some(now);
-        drop(seen);
-        self.line(&format!("{text}{more}"));
     }
     fn row_done(&self, _row: usize, report: &RollReport) {
         let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -240,11 +229,25 @@ impl Progress for TermProgress {
     }
 }
 
-/// A wait as people read it: milliseconds under a second (Retry-After is often a few ms), else tenths.
-pub fn seconds(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
+/// Lets a line through at most every few seconds (every one with -v) and counts the ones it held back, so that a
+/// storm of retries is said without flooding a log.
+#[derive(Default)]
+pub struct LineGate(Mutex<(Option<Instant>, u32)>);
+
+impl LineGate {
+    /// The suffix to print with the line now (`""`, or how many were held back since the last), or `None` to hold
+    /// this one back.
+    pub fn pass(&self, every_one: bool) -> Option<String> {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if !every_one && g.0.is_some_and(|l| now.duration_since(l) < WAIT_LINE_EVERY) {
+            g.1 += 1;
+            return None;
+        }
+        g.0 = Some(now);
+        Some(match std::mem::take(&mut g.1) {
+            0 => String::new(),
+            n => format!(" [{n} more retries since the last line]"),
+        })
     }
 }

@@ -285,27 +285,14 @@ impl ScanArgs {
 
 /// The scan's retries on stderr: a scan waiting out the read budget for a minute must not look hung. One line
 /// every few seconds at most (with how many retries it stands for).
-struct Retries {
-    last: std::sync::Mutex<(Option<std::time::Instant>, u32)>,
-}
+#[derive(Default)]
+struct Retries(super::roll_progress::LineGate);
 
 impl keyroll_client::graph::RetryObserver for Retries {
     fn retrying(&self, event: &keyroll_client::graph::RetryEvent) {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let now = std::time::Instant::now();
-        if last
-            .0
-            .is_some_and(|t| now.duration_since(t) < std::time::Duration::from_secs(5))
-        {
-            last.1 += 1;
-            return;
+        if let Some(more) = self.0.pass(false) {
+            eprintln!("\rscan: {event}{more}");
         }
-        let more = match std::mem::take(&mut last.1) {
-            0 => String::new(),
-            n => format!(" [{n} more retries since the last line]"),
-        };
-        last.0 = Some(now);
-        eprintln!("\rscan: {event}{more}");
     }
 }
 
@@ -352,9 +339,7 @@ pub fn run(args: ScanArgs) -> CmdResult {
     let client = args
         .conn
         .client(None)?
-        .with_retry_observer(Arc::new(Retries {
-            last: std::sync::Mutex::new((None, 0)),
-        }));
+        .with_retry_observer(Arc::new(Retries::default()));
     // Which key "signs": the certificate this connection signs in with, when it signs in with one.
     let mut options = options;
     if let keyroll_client::auth::Credential::ClientCertificate { identity, .. } =

@@ -92,19 +92,24 @@ pub struct RetryEvent {
 
 impl fmt::Display for RetryEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Retry-After is often a few milliseconds: "0.0 s" would say nothing.
-        let wait = if self.delay < Duration::from_secs(1) {
-            format!("{} ms", self.delay.as_millis())
-        } else {
-            format!("{:.1} s", self.delay.as_secs_f64())
-        };
         write!(
             f,
-            "{}, retrying in {wait}, attempt {} ({})",
+            "{}, retrying in {}, attempt {} ({})",
             self.reason,
+            human_wait(self.delay),
             self.attempt + 1,
             self.operation
         )
+    }
+}
+
+/// A wait as people read it: milliseconds under a second (Retry-After is often a few ms, and "0.0 s" would say
+/// nothing), else tenths of seconds.
+pub fn human_wait(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 

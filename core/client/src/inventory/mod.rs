@@ -12,7 +12,7 @@ mod plan;
 
 use serde::Serialize;
 
-use crate::graph::{GraphClient, GraphError, TargetKind};
+use crate::graph::{GraphClient, GraphError};
 use keyroll_proto::ErrorKind;
 use keyroll_proto::cert::Certificate;
 
@@ -292,13 +292,6 @@ impl ObjectType {
         match self {
             ObjectType::Application => "applications",
             ObjectType::ServicePrincipal => "servicePrincipals",
-        }
-    }
-    /// The roll target kind of an object of this type.
-    pub fn target_kind(self) -> TargetKind {
-        match self {
-            ObjectType::Application => TargetKind::Application,
-            ObjectType::ServicePrincipal => TargetKind::ServicePrincipal,
         }
     }
 }
