@@ -55,13 +55,12 @@ function ConvertTo-KrRollReport {
 }
 
 function Test-KrRollWrote {
-    # Whether a roll wrote to the object (a key added or removed), so that running it again is what completes it.
+    # Whether a roll wrote to the object and did not finish, so that running it again is what completes it: the
+    # library says so with a next step (a row that never started has one too, but nothing of it was written).
     [CmdletBinding()]
     [OutputType([bool])]
     param([Parameter(Mandatory)] [object] $Report)
-    if ($Report.State -in 'incomplete', 'unknown', 'keptOld') { return $true }
-    if ($Report.State -in 'unchanged', 'notStarted', 'rolled', 'alreadyRolled') { return $false }
-    ($null -ne $Report.NewKeyId) -or (@($Report.RemovedKeyIds).Count -gt 0)
+    ($null -ne $Report.NextStep) -and ($Report.State -ne 'notStarted')
 }
 
 function Get-KrRerunCommand {
