@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
 use interoptopus::{ffi_constant, ffi_function};
+use keyroll_host::SharedSigner;
 use keyroll_host::{self as api, Connection, RollOperation};
 use keyroll_proto::cert::SigningIdentity;
 use keyroll_proto::clock::SystemClock;
@@ -26,7 +27,9 @@ use crate::boundary::{
     write_handle, Failure, KeyrollOutput, KeyrollStatus, Shared, Table, OUTPUTS,
 };
 
-static IDENTITIES: LazyLock<Table<Shared<SigningIdentity>>> =
+/// Signing identities: a certificate with its key in this library, or (later handles) a key held elsewhere; every
+/// call that takes an identity handle signs through [`Signer`], wherever the key is.
+pub(crate) static IDENTITIES: LazyLock<Table<SharedSigner>> =
     LazyLock::new(|| Table::new("identity"));
 pub(crate) static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
     LazyLock::new(|| Table::new("connection"));
@@ -112,7 +115,8 @@ fn opened(handle: *mut u64, identity: SigningIdentity) -> boundary::Outcome {
         return Err(Failure::null("identity"));
     }
     let description = api::describe_certificate(identity.certificate());
-    write_handle("identity", handle, IDENTITIES.insert(Arc::new(identity)))?;
+    let signer: SharedSigner = Arc::new(identity);
+    write_handle("identity", handle, IDENTITIES.insert(signer))?;
     json_output(&description)
 }
 
@@ -138,13 +142,13 @@ pub extern "C" fn keyroll_proof_mint(
         let identity = IDENTITIES.get(identity)?;
         let object_id = text("object_id", &object_id)?;
         let audience = text("audience", &audience)?;
-        let proof = api::mint_proof(
-            &identity,
+        let proof = block_on(api::mint_proof(
+            identity.as_ref(),
             object_id,
             lifetime_secs,
             audience,
             OffsetDateTime::now_utc(),
-        )?;
+        ))?;
         text_output(proof.into_string())
     })
 }

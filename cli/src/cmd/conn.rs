@@ -13,7 +13,7 @@ use keyroll_client::http::HttpSetupError;
 use keyroll_client::settings::{
     ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
 };
-use keyroll_proto::cert::SigningIdentity;
+use keyroll_client::signer::SharedSigner;
 use keyroll_proto::clock::SystemClock;
 
 use crate::exit::Failure;
@@ -149,7 +149,7 @@ pub struct ConnArgs {
 impl ConnArgs {
     /// The user's words for the connection, for core's one translation ([`ConnectionChoices`]). `cert` is the
     /// proof-signing certificate (which signs in as the app when a tenant or client id is given).
-    fn choices(&self, cert: Option<Arc<SigningIdentity>>) -> Result<ConnectionChoices, Failure> {
+    fn choices(&self, cert: Option<SharedSigner>) -> Result<ConnectionChoices, Failure> {
         let extra_roots_pem =
             match &self.ca_cert {
                 Some(p) => Some(std::fs::read(p).map_err(|e| {
@@ -170,7 +170,7 @@ impl ConnArgs {
                 None,
                 self.auth_cert_password_env.as_deref(),
                 "--auth-cert-password-env",
-            )?)),
+            )?) as SharedSigner),
             None => None,
         };
         Ok(ConnectionChoices {
@@ -196,7 +196,7 @@ impl ConnArgs {
 
     /// Builds the Graph client. `cert` is the proof-signing certificate, used to authenticate as the app when
     /// no other credential is given.
-    pub fn client(&self, cert: Option<Arc<SigningIdentity>>) -> Result<GraphClient, Failure> {
+    pub fn client(&self, cert: Option<SharedSigner>) -> Result<GraphClient, Failure> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut client = self
             .choices(cert)?

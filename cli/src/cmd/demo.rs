@@ -224,7 +224,7 @@ async fn demo() -> CmdResult {
         &endpoints,
         &tenant,
         &client_id,
-        &current_arc,
+        current_arc.as_ref(),
         clock.now(),
     )
     .await

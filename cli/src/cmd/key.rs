@@ -7,11 +7,11 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use keyroll_client::graph::{GraphError, Refusal};
 use keyroll_client::roll;
-use keyroll_proto::cert::SigningIdentity;
+use keyroll_client::signer::{self, SharedSigner};
 use keyroll_proto::credential::{
     AddKeyRequest, CredentialKind, KeyCredentialBuilder, PasswordCredential, serde_date,
 };
-use keyroll_proto::proof::{self, ProofRequest};
+use keyroll_proto::proof::ProofRequest;
 use time::OffsetDateTime;
 
 use super::conn::{ConnArgs, TargetArgs, graph_failure, runtime};
@@ -140,7 +140,7 @@ fn parse_time(flag: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, Fai
 /// Where the proof comes from: given, or minted with a current certificate.
 enum ProofSource {
     Given(String),
-    Mint(Arc<SigningIdentity>),
+    Mint(SharedSigner),
 }
 
 impl ProofSource {
@@ -153,24 +153,31 @@ impl ProofSource {
                 None,
                 p.cert_password_env.as_deref(),
                 "--cert-password-env",
-            )?))),
+            )?) as SharedSigner)),
             (None, None) => Err(Failure::input(anyhow::anyhow!(
                 "give --cert (one of the object's current certificates, to mint the proof) or --proof"
             ))),
         }
     }
-    fn identity(&self) -> Option<Arc<SigningIdentity>> {
+    fn identity(&self) -> Option<SharedSigner> {
         match self {
             ProofSource::Mint(id) => Some(id.clone()),
             ProofSource::Given(_) => None,
         }
     }
-    fn proof_for(&self, object_id: uuid::Uuid, now: OffsetDateTime) -> Result<String, GraphError> {
+    async fn proof_for(
+        &self,
+        object_id: uuid::Uuid,
+        now: OffsetDateTime,
+    ) -> Result<String, GraphError> {
         match self {
             ProofSource::Given(p) => Ok(p.clone()),
-            ProofSource::Mint(id) => proof::mint(id, &ProofRequest::new(object_id), now)
-                .map(|p| p.into_string())
-                .map_err(GraphError::ProofNotMinted),
+            ProofSource::Mint(id) => {
+                signer::mint_proof(id.as_ref(), &ProofRequest::new(object_id), now)
+                    .await
+                    .map(|p| p.into_string())
+                    .map_err(GraphError::from)
+            }
         }
     }
 }
@@ -226,7 +233,7 @@ fn add(args: AddArgs) -> CmdResult {
         let request = AddKeyRequest {
             key_credential: built.key_credential,
             password_credential,
-            proof: source.proof_for(current.id, client.clock().now())?,
+            proof: source.proof_for(current.id, client.clock().now()).await?,
         };
         client
             .add_key_resolved(&target, &current, &request, &public.certificate)
@@ -327,7 +334,7 @@ fn remove(args: RemoveArgs) -> CmdResult {
                     .ok_or_else(|| not_found(&format!("certificate {}", c.sha1_hex())))?,
                 _ => return Err(not_found("--key-id, --thumbprint or --remove-cert")),
             };
-            let proof = source.proof_for(keys.id, client.clock().now())?;
+            let proof = source.proof_for(keys.id, client.clock().now()).await?;
             client
                 .remove_key(&target.with_object_id(keys.id), key_id, &proof, args.force)
                 .await?;

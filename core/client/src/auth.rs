@@ -12,8 +12,9 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::cloud::Endpoints;
+use crate::signer::{self, AssertionSignError, SharedSigner, SignError, Signer};
 use keyroll_proto::ErrorKind;
-use keyroll_proto::assertion::{self, AssertionError, AssertionRequest};
+use keyroll_proto::assertion::{AssertionError, AssertionRequest};
 use keyroll_proto::cert::{CertError, SigningIdentity};
 use keyroll_proto::clock::Clock;
 
@@ -117,8 +118,8 @@ pub enum Credential {
         tenant: String,
         /// The application's client id (appId).
         client_id: String,
-        /// The certificate and key that sign the assertion.
-        identity: Arc<SigningIdentity>,
+        /// The certificate whose key signs the assertion (in this process, in Key Vault, or in the host).
+        identity: SharedSigner,
     },
     /// A managed identity.
     ManagedIdentity {
@@ -139,8 +140,9 @@ impl fmt::Debug for Credential {
                 identity,
             } => write!(
                 f,
-                "ClientCertificate(tenant {tenant}, client {client_id}, cert {})",
-                identity.certificate().sha1_hex()
+                "ClientCertificate(tenant {tenant}, client {client_id}, cert {}, {})",
+                identity.certificate().sha1_hex(),
+                identity.location()
             ),
             Credential::ManagedIdentity { client_id, source } => {
                 write!(f, "ManagedIdentity({client_id:?}, {source:?})")
@@ -179,8 +181,8 @@ pub struct AuthSettings {
     pub tenant: Option<String>,
     /// Client id (appId) — of the app, or of a user-assigned managed identity.
     pub client_id: Option<String>,
-    /// A certificate to authenticate the app with.
-    pub certificate: Option<Arc<SigningIdentity>>,
+    /// A certificate to authenticate the app with (its key anywhere a [`Signer`] reaches).
+    pub certificate: Option<SharedSigner>,
     /// Use a managed identity.
     pub managed_identity: bool,
 }
@@ -208,6 +210,27 @@ pub enum AuthError {
     /// Minting the client assertion failed.
     #[error(transparent)]
     Assertion(#[from] AssertionError),
+    /// The key that signs the client assertion (held elsewhere: Key Vault, the host) could not sign.
+    #[error(
+        "cannot sign the client assertion with certificate {thumbprint} ({location}): {source}"
+    )]
+    Sign {
+        /// The certificate's thumbprint.
+        thumbprint: String,
+        /// Where its key is.
+        location: String,
+        /// Why.
+        #[source]
+        source: SignError,
+    },
+    /// A token given for Graph cannot be used for another resource (Key Vault).
+    #[error(
+        "the access token given is for Graph, not for {resource}: give a token for {resource} as well, or sign in with a certificate or a managed identity, which get tokens for both"
+    )]
+    GivenTokenIsForGraph {
+        /// The other resource.
+        resource: String,
+    },
     /// The identity platform refused.
     #[error("the identity platform refused the token request: {error}: {description}{}", hint.as_deref().map(|h| format!(" — {h}")).unwrap_or_default())]
     Refused {
@@ -266,7 +289,9 @@ impl AuthError {
             | AuthError::Incomplete { .. }
             | AuthError::EnvCertificate(_)
             | AuthError::Assertion(_)
-            | AuthError::SignerRemoved { .. } => ErrorKind::Input,
+            | AuthError::SignerRemoved { .. }
+            | AuthError::GivenTokenIsForGraph { .. } => ErrorKind::Input,
+            AuthError::Sign { source, .. } => source.kind(),
             AuthError::Refused { .. }
             | AuthError::ManagedIdentity { .. }
             | AuthError::InvalidResponse { .. } => ErrorKind::Service,
@@ -282,6 +307,7 @@ impl AuthError {
             AuthError::Transport { .. } => "transport".into(),
             AuthError::InvalidResponse { .. } => "invalid_response".into(),
             AuthError::SignerRemoved { .. } => "signer_removed".into(),
+            AuthError::Sign { source, .. } => source.code(),
             _ => "credentials".into(),
         }
     }
@@ -363,7 +389,7 @@ pub fn resolve_credential(
         return Ok(Credential::ClientCertificate {
             tenant: settings.tenant.clone().unwrap_or(tenant),
             client_id: settings.client_id.clone().unwrap_or(client_id),
-            identity: Arc::new(identity),
+            identity: signer::local(Arc::new(identity)),
         });
     }
     Err(AuthError::NoCredentials)
@@ -384,6 +410,8 @@ pub struct TokenProvider {
     clock: Arc<dyn Clock>,
     cache: Mutex<Option<AccessToken>>,
     identity_http: Option<reqwest::Client>,
+    /// The resource tokens are for when it is not the cloud's Graph (Key Vault): its base URL.
+    resource: Option<String>,
 }
 
 impl fmt::Debug for TokenProvider {
@@ -457,6 +485,38 @@ impl TokenProvider {
             clock,
             cache: Mutex::new(None),
             identity_http: None,
+            resource: None,
+        }
+    }
+
+    /// A provider with the same credential for another resource of the cloud (`resource` is its base URL, e.g.
+    /// `https://vault.azure.net`): the same app certificate or managed identity, its own token cache. A token
+    /// given for Graph is not one for the other resource ([`AuthError::GivenTokenIsForGraph`]).
+    pub fn for_resource(&self, resource: &str) -> TokenProvider {
+        TokenProvider {
+            credential: std::sync::RwLock::new(self.credential()),
+            removed_signer: std::sync::Mutex::new(None),
+            endpoints: self.endpoints.clone(),
+            http: self.http.clone(),
+            clock: self.clock.clone(),
+            cache: Mutex::new(None),
+            identity_http: self.identity_http.clone(),
+            resource: Some(resource.trim_end_matches('/').to_string()),
+        }
+    }
+
+    /// The resource's base URL (the cloud's Graph unless [`TokenProvider::for_resource`] said otherwise).
+    pub fn resource(&self) -> String {
+        self.resource
+            .clone()
+            .unwrap_or_else(|| self.endpoints.cloud.graph_resource().to_string())
+    }
+
+    /// The scope of a client-credentials request: the resource's `/.default`.
+    fn scope(&self) -> String {
+        match &self.resource {
+            Some(r) => format!("{r}/.default"),
+            None => self.endpoints.scope(),
         }
     }
 
@@ -491,7 +551,7 @@ impl TokenProvider {
     pub fn follow_roll(
         &self,
         removed: &keyroll_proto::cert::Certificate,
-        new: &Arc<SigningIdentity>,
+        new: &SharedSigner,
     ) -> bool {
         let mut credential = self.credential.write().unwrap_or_else(|e| e.into_inner());
         match &mut *credential {
@@ -562,18 +622,24 @@ impl TokenProvider {
 
     async fn acquire(&self, now: OffsetDateTime) -> Result<AccessToken, AuthError> {
         match &self.credential() {
+            Credential::Token(_) if self.resource.is_some() => {
+                Err(AuthError::GivenTokenIsForGraph {
+                    resource: self.resource(),
+                })
+            }
             Credential::Token(t) => Ok(t.clone()),
             Credential::ClientCertificate {
                 tenant,
                 client_id,
                 identity,
             } => {
-                client_credentials(
+                request_token(
                     &self.http,
                     &self.endpoints,
+                    &self.scope(),
                     tenant,
                     client_id,
-                    identity,
+                    identity.as_ref(),
                     now,
                 )
                 .await
@@ -591,7 +657,8 @@ impl TokenProvider {
         source: &ManagedIdentitySource,
         now: OffsetDateTime,
     ) -> Result<AccessToken, AuthError> {
-        let resource = self.endpoints.cloud.graph_resource();
+        let resource = self.resource();
+        let resource = resource.as_str();
         let http = self.identity_http.as_ref().unwrap_or(&self.http);
         let (url, req) = match source {
             ManagedIdentitySource::AppService { endpoint, header } => {
@@ -655,26 +722,53 @@ fn parse_token(url: &str, body: &[u8], now: OffsetDateTime) -> Result<AccessToke
     Ok(AccessToken::new(token, expires_at))
 }
 
-/// Client credentials with a certificate assertion (docs/docs/protocol.md §5). Also the check of the roll workflow that
-/// a new certificate is usable: it succeeds only once the service accepts the certificate.
+/// Client credentials with a certificate assertion (docs/docs/protocol.md §5), for Graph. Also the check of the
+/// roll workflow that a new certificate is usable: it succeeds only once the service accepts the certificate.
+/// The assertion is signed wherever the certificate's key is ([`Signer`]).
 pub async fn client_credentials(
     http: &reqwest::Client,
     endpoints: &Endpoints,
     tenant: &str,
     client_id: &str,
-    identity: &SigningIdentity,
+    identity: &dyn Signer,
+    now: OffsetDateTime,
+) -> Result<AccessToken, AuthError> {
+    let scope = endpoints.scope();
+    request_token(http, endpoints, &scope, tenant, client_id, identity, now).await
+}
+
+async fn request_token(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    scope: &str,
+    tenant: &str,
+    client_id: &str,
+    identity: &dyn Signer,
     now: OffsetDateTime,
 ) -> Result<AccessToken, AuthError> {
     let url = endpoints.token_endpoint(tenant);
-    let assertion = Zeroizing::new(assertion::mint(
+    let assertion = signer::mint_assertion(
         identity,
         &AssertionRequest::new(client_id, url.clone(), Uuid::new_v4()),
         now,
-    )?);
-    let scope = endpoints.scope();
+    )
+    .await
+    .map_err(|e| match e {
+        AssertionSignError::Assertion(e) => AuthError::Assertion(e),
+        AssertionSignError::Sign {
+            thumbprint,
+            location,
+            source,
+        } => AuthError::Sign {
+            thumbprint,
+            location,
+            source,
+        },
+    })?;
+    let assertion = Zeroizing::new(assertion);
     let form = [
         ("client_id", client_id),
-        ("scope", scope.as_str()),
+        ("scope", scope),
         ("grant_type", "client_credentials"),
         (
             "client_assertion_type",

@@ -23,3 +23,4 @@ pub mod http;
 pub mod inventory;
 pub mod roll;
 pub mod settings;
+pub mod signer;

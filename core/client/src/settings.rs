@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyroll_proto::cert::SigningIdentity;
+use crate::signer::SharedSigner;
 use keyroll_proto::clock::Clock;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -135,10 +135,10 @@ pub struct ConnectionChoices {
     /// The client id (appId) to sign in as, or of a user-assigned managed identity.
     pub client_id: Option<String>,
     /// A certificate given for signing in (the CLI's `--auth-cert`, the host's connection certificate).
-    pub sign_in_certificate: Option<Arc<SigningIdentity>>,
+    pub sign_in_certificate: Option<SharedSigner>,
     /// The certificate that signs the proofs, which also signs in as the app when no sign-in certificate is
     /// given and a tenant id or a client id is (see [`ConnectionChoices::auth_settings`]).
-    pub proof_certificate: Option<Arc<SigningIdentity>>,
+    pub proof_certificate: Option<SharedSigner>,
     /// Sign in with a managed identity.
     pub managed_identity: bool,
 }
@@ -394,7 +394,7 @@ mod tests {
         );
         c.tenant_id = Some("contoso".into());
         assert!(c.auth_settings().certificate.is_some());
-        let other = Arc::new(
+        let other: SharedSigner = Arc::new(
             keyroll_proto::cert::generate::self_signed_rsa(
                 "other",
                 time::OffsetDateTime::now_utc() - time::Duration::hours(1),

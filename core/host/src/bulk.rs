@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::*;
 use keyroll_client::roll::{self, RollReport, RollSpec, journal};
-use keyroll_proto::cert::SigningIdentity;
+use keyroll_client::signer::SharedSigner;
 
 /// Rolls running at once when the settings do not say (the CLI's `--concurrency` default).
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -47,7 +47,7 @@ pub struct BulkRowSettings {
 }
 
 /// The certificates of one row: (in use now, to roll to).
-pub type RowIdentities = (Arc<SigningIdentity>, Arc<SigningIdentity>);
+pub type RowIdentities = (SharedSigner, SharedSigner);
 
 impl Connection {
     /// Starts every row of `settings` as one [`roll_many`](roll::roll_many) in the background on the current

@@ -15,10 +15,11 @@ use crate::*;
 use keyroll_client::graph::{GraphClient, ObjectRef, Target};
 use keyroll_client::roll::{self, NoProgress, RollReport};
 use keyroll_client::settings::{ConnectionChoices, TargetChoice};
-use keyroll_proto::cert::{self, SigningIdentity};
+use keyroll_client::signer::{self, SharedSigner, Signer};
+use keyroll_proto::cert;
 use keyroll_proto::clock::Clock;
 use keyroll_proto::credential::AddKeyRequest;
-use keyroll_proto::proof::{self, ProofRequest};
+use keyroll_proto::proof::ProofRequest;
 
 // ---------------------------------------------------------------------------------------------------------
 // The service.
@@ -134,7 +135,7 @@ impl Connection {
     /// no token is given. Nothing is sent yet.
     pub fn open(
         settings: &ConnectionSettings,
-        certificate: Option<Arc<SigningIdentity>>,
+        certificate: Option<SharedSigner>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ApiError> {
         let mut roots = match &settings.ca_file {
@@ -197,14 +198,14 @@ impl Connection {
     pub async fn list_keys(
         &self,
         target: &TargetSettings,
-        signer: Option<&SigningIdentity>,
+        signer: Option<&dyn Signer>,
     ) -> Result<Value, ApiError> {
         let keys = self.client.resolve(&target.target()?).await?;
         let now = self.client.clock().now();
         Ok(json!({
             "id": keys.id,
             "appId": keys.app_id,
-            "keys": roll::summarize(&keys.keys, now, signer.map(SigningIdentity::certificate)),
+            "keys": roll::summarize(&keys.keys, now, signer.map(|s| s.certificate())),
         }))
     }
 
@@ -222,7 +223,7 @@ impl Connection {
     pub async fn add_key(
         &self,
         settings: &AddKeySettings,
-        signer: Option<&SigningIdentity>,
+        signer: Option<&dyn Signer>,
     ) -> Result<Value, ApiError> {
         let target = settings.target.target()?;
         let bytes = match (&settings.certificate, &settings.certificate_file) {
@@ -271,7 +272,7 @@ impl Connection {
     pub async fn remove_key(
         &self,
         settings: &RemoveKeySettings,
-        signer: Option<&SigningIdentity>,
+        signer: Option<&dyn Signer>,
     ) -> Result<Value, ApiError> {
         let target = settings.target.target()?;
         let key_id = parse_guid("removeKey settings (keyId)", &settings.key_id)?;
@@ -291,14 +292,17 @@ impl Connection {
         &self,
         target: &Target,
         given: Option<&str>,
-        signer: Option<&SigningIdentity>,
+        signer: Option<&dyn Signer>,
     ) -> Result<String, ApiError> {
         match (given.filter(|p| !p.trim().is_empty()), signer) {
             (Some(p), _) => Ok(p.trim().to_string()),
             (None, Some(identity)) => {
                 let object_id = self.object_id(target).await?;
                 let now = self.client.clock().now();
-                Ok(proof::mint(identity, &ProofRequest::new(object_id), now)?.into_string())
+                let proof = signer::mint_proof(identity, &ProofRequest::new(object_id), now)
+                    .await
+                    .map_err(keyroll_client::graph::GraphError::from)?;
+                Ok(proof.into_string())
             }
             (None, None) => Err(ApiError::settings(
                 "proof",
@@ -312,8 +316,8 @@ impl Connection {
     pub async fn roll(
         &self,
         settings: &RollSettings,
-        current: Arc<SigningIdentity>,
-        new: Arc<SigningIdentity>,
+        current: SharedSigner,
+        new: SharedSigner,
     ) -> Result<Value, ApiError> {
         let spec = settings.spec(current, new)?;
         roll_outcome(roll::roll(&self.client, &spec, &NoProgress).await)
@@ -325,8 +329,8 @@ impl Connection {
     pub fn start_roll(
         &self,
         settings: &RollSettings,
-        current: Arc<SigningIdentity>,
-        new: Arc<SigningIdentity>,
+        current: SharedSigner,
+        new: SharedSigner,
     ) -> Result<RollOperation, ApiError> {
         let spec = settings.spec(current, new)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {

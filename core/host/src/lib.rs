@@ -49,6 +49,9 @@ pub use settings::*;
 /// the function it is given, never from the process).
 pub use keyroll_client::auth::CREDENTIAL_ENVIRONMENT;
 
+/// What signs, wherever the key is: hosts open identities as signers and pass them to every operation.
+pub use keyroll_client::signer::{SharedSigner, SignError, SignFuture, SignPurpose, Signer};
+
 use serde_json::Value;
 
 /// Test support for hosts: panics inside an async operation on purpose, so that a host can prove that a panic
@@ -138,8 +141,8 @@ mod tests {
         assert!(both.target().is_err());
     }
 
-    #[test]
-    fn mint_and_two_phase_agree() {
+    #[tokio::test]
+    async fn mint_and_two_phase_agree() {
         let id = keyroll_proto::cert::generate::self_signed_rsa(
             "CN=api test",
             OffsetDateTime::now_utc() - time::Duration::days(1),
@@ -151,7 +154,7 @@ mod tests {
         .unwrap();
         let now = OffsetDateTime::now_utc();
         let oid = "11111111-2222-3333-4444-555555555555";
-        let proof = mint_proof(&id, oid, 0, "", now).unwrap();
+        let proof = mint_proof(&id, oid, 0, "", now).await.unwrap();
         let der = id.certificate().der();
         let input = signing_input(der, oid, 0, "", now).unwrap();
         assert!(proof.as_str().starts_with(&input));
@@ -169,7 +172,7 @@ mod tests {
         assert_eq!(report["accepted"], Value::Bool(true));
         let kc = key_credential(der, &KeyCredentialSettings::default()).unwrap();
         assert_eq!(kc["thumbprint"], id.certificate().sha1_hex());
-        let e = mint_proof(&id, oid, 601, "", now).unwrap_err();
+        let e = mint_proof(&id, oid, 601, "", now).await.unwrap_err();
         assert_eq!(e.report().kind, ErrorKind::Input);
     }
 }

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::*;
+use keyroll_client::signer::{self, Signer};
 use keyroll_proto::cert::{self, Certificate, SigningIdentity};
 use keyroll_proto::credential::{CredentialKind, KeyCredentialBuilder, serde_date};
 use keyroll_proto::inspect::{self, InspectOptions};
@@ -61,8 +62,8 @@ pub(crate) fn proof_request(
 }
 
 /// Mints a proof. `lifetime_secs` 0 means the default (600 s); an empty `audience` means Graph's.
-pub fn mint_proof(
-    identity: &SigningIdentity,
+pub async fn mint_proof(
+    identity: &dyn Signer,
     object_id: &str,
     lifetime_secs: i64,
     audience: &str,
@@ -70,7 +71,9 @@ pub fn mint_proof(
 ) -> Result<Proof, ApiError> {
     let request = proof_request(object_id, lifetime_secs, audience)?;
     proof::check_signer_valid(identity.certificate(), now)?;
-    Ok(proof::mint(identity, &request, now)?)
+    signer::mint_proof(identity, &request, now)
+        .await
+        .map_err(|e| keyroll_client::graph::GraphError::from(e).into())
 }
 
 /// First phase of signing elsewhere: the exact `header.payload` text to sign with RS256 for the public

@@ -1,7 +1,6 @@
 //! The settings of addKey, removeKey and a roll, with Debug impls that never show a proof or a password.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -9,7 +8,7 @@ use zeroize::Zeroize;
 
 use crate::*;
 use keyroll_client::roll::RollSpec;
-use keyroll_proto::cert::SigningIdentity;
+use keyroll_client::signer::SharedSigner;
 
 /// The settings of `addKey`.
 #[derive(Clone, Default, Deserialize)]
@@ -126,8 +125,8 @@ pub struct RollSettings {
 impl RollSettings {
     pub(crate) fn spec(
         &self,
-        current: Arc<SigningIdentity>,
-        new: Arc<SigningIdentity>,
+        current: SharedSigner,
+        new: SharedSigner,
     ) -> Result<RollSpec, ApiError> {
         Ok(RollSpec {
             target: self.target.target()?,

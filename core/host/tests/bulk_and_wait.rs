@@ -112,7 +112,7 @@ async fn bulk_operation_hands_out_each_rows_report() {
             .as_bytes(),
     )
     .unwrap();
-    let ids = (0..3).map(|_| (ident(cur), ident(new))).collect();
+    let ids = (0..3).map(|_| (ident(cur) as _, ident(new) as _)).collect();
     let op = conn.start_bulk(&settings, ids).unwrap();
     let answers = tokio::task::block_in_place(|| wait_to_end(&op));
     let mut seen: Vec<u64> = answers
@@ -143,7 +143,10 @@ async fn bulk_operation_hands_out_each_rows_report() {
     )
     .unwrap();
     let e = conn
-        .start_bulk(&bad, (0..2).map(|_| (ident(cur), ident(new))).collect())
+        .start_bulk(
+            &bad,
+            (0..2).map(|_| (ident(cur) as _, ident(new) as _)).collect(),
+        )
         .unwrap_err();
     assert!(e.to_string().contains("row 2"), "{e}");
 }
@@ -176,7 +179,7 @@ async fn a_stopped_bulk_run_journals_every_row_and_resume_finishes_it() {
         )
         .unwrap()
     };
-    let ids = || (0..4).map(|_| (ident(cur), ident(new))).collect();
+    let ids = || (0..4).map(|_| (ident(cur) as _, ident(new) as _)).collect();
     let op = conn.start_bulk(&settings(false), ids()).unwrap();
     op.stop();
     let answers = tokio::task::block_in_place(|| wait_to_end(&op));

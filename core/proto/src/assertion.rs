@@ -41,6 +41,14 @@ pub enum AssertionError {
     /// Minting: the certificate's key could not sign.
     #[error("cannot sign the client assertion: {0}")]
     Sign(#[from] CertError),
+    /// Minting in two phases: the signing input given back is not `header.payload`.
+    #[error(
+        "the client assertion's signing input is not 'header.payload' as produced by the first phase ({reason})"
+    )]
+    MalformedSigningInput {
+        /// What is wrong.
+        reason: String,
+    },
     /// Not a compact JWS.
     #[error("the client assertion is not a JWT ({0})")]
     Malformed(#[from] JwsError),
@@ -143,7 +151,8 @@ impl AssertionError {
         match self {
             AssertionError::Lifetime { .. }
             | AssertionError::MissingInput { .. }
-            | AssertionError::Sign(_) => 0,
+            | AssertionError::Sign(_)
+            | AssertionError::MalformedSigningInput { .. } => 0,
             AssertionError::Malformed(_)
             | AssertionError::Algorithm { .. }
             | AssertionError::MissingThumbprint
@@ -189,9 +198,11 @@ impl AssertionRequest {
     }
 }
 
-/// Mints a client assertion signed RS256 by `identity`, at `now`.
-pub fn mint(
-    identity: &SigningIdentity,
+/// The exact bytes to sign (`base64url(header).base64url(claims)`) of a client assertion for `certificate`:
+/// the first phase of signing with a key held elsewhere (Key Vault, a smart card, a key the host will not export).
+/// The header names the certificate by `x5t`, so the service finds the key that must verify the signature.
+pub fn signing_input(
+    certificate: &Certificate,
     request: &AssertionRequest,
     now: OffsetDateTime,
 ) -> Result<String, AssertionError> {
@@ -208,8 +219,8 @@ pub fn mint(
             what: "token endpoint",
         });
     }
-    let cert = identity.certificate();
-    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": cert.x5t()});
+    certificate.check_signing_key()?;
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": certificate.x5t()});
     let t = now.unix_timestamp();
     let claims = serde_json::json!({
         "aud": request.token_endpoint,
@@ -223,6 +234,39 @@ pub fn mint(
     let mut out = b64::encode_url(header.to_string().as_bytes());
     out.push('.');
     out.push_str(&b64::encode_url(claims.to_string().as_bytes()));
+    Ok(out)
+}
+
+/// Second phase: joins a signing input from [`signing_input`] and an RS256 signature made elsewhere, after
+/// checking that the signature verifies with `certificate`. A wrong signature (another key, other bytes, PSS
+/// instead of PKCS#1 v1.5) would only come back from the identity platform as AADSTS700027; here it is named.
+pub fn assemble(
+    signing_input: &str,
+    signature: &[u8],
+    certificate: &Certificate,
+) -> Result<String, AssertionError> {
+    let input = signing_input.trim();
+    let parts: Vec<&str> = input.split('.').collect();
+    if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+        return Err(AssertionError::MalformedSigningInput {
+            reason: format!("{} segment(s) instead of 2", parts.len()),
+        });
+    }
+    if !jwt::verify_rs256(certificate, input.as_bytes(), signature) {
+        return Err(AssertionError::Signature {
+            thumbprint: certificate.sha1_hex(),
+        });
+    }
+    Ok(format!("{input}.{}", b64::encode_url(signature)))
+}
+
+/// Mints a client assertion signed RS256 by `identity`, at `now`.
+pub fn mint(
+    identity: &SigningIdentity,
+    request: &AssertionRequest,
+    now: OffsetDateTime,
+) -> Result<String, AssertionError> {
+    let mut out = signing_input(identity.certificate(), request, now)?;
     let sig = identity.sign_rs256(out.as_bytes())?;
     out.push('.');
     out.push_str(&b64::encode_url(&sig));

@@ -100,6 +100,19 @@ pub enum GraphError {
     /// No proof could be made (the signing certificate or the request is wrong); nothing was sent.
     #[error("the proof could not be made, so nothing was sent: {0}")]
     ProofNotMinted(#[source] ProofError),
+    /// The key that signs the proof is held elsewhere (Key Vault, the host) and could not sign; nothing was sent.
+    #[error(
+        "the proof could not be signed with certificate {thumbprint} ({location}), so nothing was sent: {source}"
+    )]
+    ProofNotSigned {
+        /// The certificate's thumbprint.
+        thumbprint: String,
+        /// Where its key is.
+        location: String,
+        /// Why.
+        #[source]
+        source: crate::signer::SignError,
+    },
     /// The new key credential could not be built from the certificate; nothing was sent.
     #[error(transparent)]
     Credential(CredentialError),
@@ -152,6 +165,23 @@ pub enum GraphError {
     },
 }
 
+impl From<crate::signer::ProofSignError> for GraphError {
+    fn from(e: crate::signer::ProofSignError) -> Self {
+        match e {
+            crate::signer::ProofSignError::Proof(e) => GraphError::ProofNotMinted(e),
+            crate::signer::ProofSignError::Sign {
+                thumbprint,
+                location,
+                source,
+            } => GraphError::ProofNotSigned {
+                thumbprint,
+                location,
+                source,
+            },
+        }
+    }
+}
+
 impl GraphError {
     /// Whether the failure is the network's (exit code 4) rather than the service's verdict.
     pub fn is_transport(&self) -> bool {
@@ -168,6 +198,7 @@ impl GraphError {
             GraphError::Invalid(_)
                 | GraphError::ProofRejected(_)
                 | GraphError::ProofNotMinted(_)
+                | GraphError::ProofNotSigned { .. }
                 | GraphError::Credential(_)
                 | GraphError::AlreadyPresent { .. }
                 | GraphError::KeyNotFound { .. }
@@ -187,6 +218,7 @@ impl GraphError {
             GraphError::Auth(a) => a.kind(),
             GraphError::Invalid(v) => v.kind(),
             GraphError::ProofNotMinted(e) => e.kind(),
+            GraphError::ProofNotSigned { source, .. } => source.kind(),
             GraphError::Credential(e) => e.kind(),
             GraphError::ProofRejected(_)
             | GraphError::AlreadyPresent { .. }
@@ -214,6 +246,7 @@ impl GraphError {
             GraphError::InvalidResponse { .. } => "invalid_response".into(),
             GraphError::ProofRejected(_) => "proof_rejected".into(),
             GraphError::ProofNotMinted(_) => "proof".into(),
+            GraphError::ProofNotSigned { source, .. } => source.code(),
             GraphError::Credential(_) => "certificate".into(),
             GraphError::AlreadyPresent { .. } => "already_present".into(),
             GraphError::KeyNotFound { .. } => "key_not_found".into(),

@@ -20,11 +20,10 @@ mod report;
 mod steps;
 mod verify;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::graph::{GraphClient, Target};
-use keyroll_proto::cert::SigningIdentity;
+use crate::signer::SharedSigner;
 
 pub use bulk::{BulkOptions, PlanConflict, PlanError, StopSignal, roll_many};
 pub use errors::{RollRefusal, VerifyError, VerifyTimedOut};
@@ -36,10 +35,10 @@ pub use report::{KeySummary, RollReport, RollState, Step, StepReport, StepStatus
 pub struct RollSpec {
     /// The object.
     pub target: Target,
-    /// The certificate in use now (signs the addKey proof).
-    pub current: Arc<SigningIdentity>,
-    /// The certificate to roll to, with its key (signs the check token request and the removeKey proof).
-    pub new: Arc<SigningIdentity>,
+    /// The certificate in use now (its key signs the addKey proof, wherever it is held).
+    pub current: SharedSigner,
+    /// The certificate to roll to (its key signs the check token requests and the removeKey proof).
+    pub new: SharedSigner,
     /// Display name of the new key (default: the certificate's subject).
     pub display_name: Option<String>,
     /// Remove the old key once the new one is verified.

@@ -8,9 +8,10 @@ use super::RollSpec;
 use super::errors::RollRefusal;
 use super::report::{RollState, Run, Step, StepReport, StepStatus, summarize};
 use crate::graph::{GraphClient, GraphError, ObjectGuard, ObjectKeys, Refusal, Target};
+use crate::signer;
 use keyroll_proto::credential::{AddKeyRequest, KeyCredential, KeyCredentialBuilder, serde_date};
 use keyroll_proto::key_status;
-use keyroll_proto::proof::{self, ProofRequest};
+use keyroll_proto::proof::ProofRequest;
 
 /// Whole days, hours and minutes, for a wait people read.
 fn human(d: time::Duration) -> String {
@@ -393,12 +394,12 @@ async fn add_new_key(
         other => GraphError::Credential(other),
     })?;
     // Minted right before the call: reads before it may have waited on throttling.
-    let proof = proof::mint(
-        &spec.current,
+    let proof = signer::mint_proof(
+        spec.current.as_ref(),
         &ProofRequest::new(before.id),
         client.clock().now(),
     )
-    .map_err(GraphError::ProofNotMinted)?;
+    .await?;
     let request = AddKeyRequest {
         key_credential: built.key_credential,
         password_credential: None,
@@ -459,15 +460,15 @@ async fn remove_old_keys(
     }
     let mut removed = Vec::new();
     for id in old {
-        let proof = match proof::mint(
-            &spec.new,
+        let proof = match signer::mint_proof(
+            spec.new.as_ref(),
             &ProofRequest::new(object_id),
             client.clock().now(),
-        ) {
+        )
+        .await
+        {
             Ok(p) => p,
-            Err(e) => {
-                return (removed, Some(GraphError::ProofNotMinted(e)));
-            }
+            Err(e) => return (removed, Some(e.into())),
         };
         if let Err(e) = client
             .remove_key_held(target, id, proof.as_str(), false, guard)

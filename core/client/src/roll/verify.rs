@@ -97,7 +97,7 @@ async fn wait_until_usable(
             client.endpoints(),
             tenant,
             client_id,
-            &spec.new,
+            spec.new.as_ref(),
             now,
         )
         .await
