@@ -16,16 +16,36 @@ fn main() {
     };
     let count: u32 = count.parse().expect("count is a number");
     let identity = api::open_identity_file(path, password).expect("the identity opens");
+    // As keyroll_proof_mint does: the host's minting is async (a key may be held elsewhere), run to its end on
+    // the library's runtime; a key in this process signs without waiting.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
     let object_id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
     // Warm up as the C# side does.
     for _ in 0..20 {
-        api::mint_proof(&identity, object_id, 0, "", time::OffsetDateTime::now_utc()).unwrap();
+        runtime
+            .block_on(api::mint_proof(
+                &identity,
+                object_id,
+                0,
+                "",
+                time::OffsetDateTime::now_utc(),
+            ))
+            .unwrap();
     }
     let started = Instant::now();
     let mut total = 0usize;
     for _ in 0..count {
-        let proof =
-            api::mint_proof(&identity, object_id, 0, "", time::OffsetDateTime::now_utc()).unwrap();
+        let proof = runtime
+            .block_on(api::mint_proof(
+                &identity,
+                object_id,
+                0,
+                "",
+                time::OffsetDateTime::now_utc(),
+            ))
+            .unwrap();
         total += proof.as_str().len();
     }
     let secs = started.elapsed().as_secs_f64();
