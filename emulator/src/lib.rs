@@ -47,6 +47,7 @@ pub mod state;
 pub mod store;
 pub mod tls;
 pub mod tokens;
+pub mod vault;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -129,6 +130,9 @@ pub struct Endpoints {
     pub graph_url: String,
     /// Login base URL (authority = `{login_url}/{tenant}`).
     pub login_url: String,
+    /// Key Vault URL (`{vault_url}/certificates/{name}`, `{vault_url}/keys/{name}/{version}/sign`): one
+    /// vault at the emulator's root; see [`vault`].
+    pub vault_url: String,
     /// Path of the CA's PEM file, `None` for plain HTTP.
     pub ca_cert: Option<PathBuf>,
 }
@@ -258,7 +262,8 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     Ok(RunningEmulator {
         endpoints: Endpoints {
             graph_url: base.clone(),
-            login_url: base,
+            login_url: base.clone(),
+            vault_url: base,
             ca_cert,
         },
         ca_pem,
