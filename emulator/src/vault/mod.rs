@@ -786,7 +786,7 @@ fn issue(state: &SharedState, c: &VaultCertificate) -> Result<VaultCertificate, 
         .store
         .vault_issue(&c.name, &c.version, &der, now.unix_timestamp())?;
     // Read back: a concurrent poll may have issued it first, and its certificate is the one kept.
-    Ok(certificate_or_404(state, &c.name, Some(&c.version))?)
+    certificate_or_404(state, &c.name, Some(&c.version))
 }
 
 /// `GET /certificates/{name}/pending`: the latest version's operation. A self-issued one completes after
