@@ -58,8 +58,8 @@ if [ "$KEYROLL_KIND" = rust ] && [ "$only_demo" = 0 ]; then
     log "creating Python venv at $venv"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c 'import jwt, cryptography, msal, msgraph, azure.identity, tree_sitter, tree_sitter_powershell, pytest' 2>/dev/null; then
-    log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, tree-sitter-powershell, pytest)"
+  if ! "$venv/bin/python" -c 'import jwt, cryptography, msal, msgraph, azure.identity, azure.keyvault.keys, azure.keyvault.certificates, tree_sitter, tree_sitter_powershell, pytest' 2>/dev/null; then
+    log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, azure-keyvault-keys/-certificates, tree-sitter-powershell, pytest)"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/tests/python/requirements.txt"
   fi
 fi

@@ -54,7 +54,10 @@ pub fn app(state: SharedState) -> Router {
         )
         // Key Vault's data plane, one vault at the root (see `vault`): static segments (`versions`,
         // `pending`, `create`, `sign`) take precedence over a version.
+        // An empty version (`/certificates/{name}/`, `/keys/{name}//sign`, as Microsoft's clients send when
+        // none is named) is the latest, as the service reads it.
         .route("/certificates/{name}", get(vault::get_certificate))
+        .route("/certificates/{name}/", get(vault::get_certificate))
         .route(
             "/certificates/{name}/versions",
             get(vault::list_certificate_versions),
@@ -69,7 +72,9 @@ pub fn app(state: SharedState) -> Router {
             get(vault::get_certificate_version),
         )
         .route("/keys/{name}", get(vault::get_key))
+        .route("/keys/{name}/", get(vault::get_key))
         .route("/keys/{name}/sign", post(vault::sign_latest))
+        .route("/keys/{name}//sign", post(vault::sign_latest))
         .route("/keys/{name}/{version}", get(vault::get_key_version))
         .route("/keys/{name}/{version}/sign", post(vault::sign))
         .route("/v1.0/{*rest}", any(graph::dispatch))

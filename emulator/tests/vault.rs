@@ -208,10 +208,20 @@ async fn challenge_then_certificate_then_rs256_and_ps256_signatures_that_verify_
     UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, &public)
         .verify(message, &sig)
         .expect("PS256 verifies");
-    // The latest version when none is named.
-    let (status, v) = sign(&h, "/keys/app-cert", &token, "RS256", message).await;
-    assert_eq!(status, 200);
-    assert_eq!(v["kid"], vc.kid);
+    // The latest version when none is named, or the version is empty (as Microsoft's clients send it).
+    for latest in ["/keys/app-cert", "/keys/app-cert/"] {
+        let (status, v) = sign(&h, latest, &token, "RS256", message).await;
+        assert_eq!(status, 200, "{latest}: {v}");
+        assert_eq!(v["kid"], vc.kid);
+    }
+    assert_eq!(
+        get(&h, "/keys/app-cert/", Some(&token)).await.1["key"]["kid"],
+        vc.kid
+    );
+    assert_eq!(
+        get(&h, "/certificates/app-cert/", Some(&token)).await.1["id"],
+        vc.id
+    );
 
     // A digest of the wrong length, an algorithm the vault does not know.
     let (status, v, _) = post(
