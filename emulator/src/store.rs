@@ -1,5 +1,5 @@
 //! The directory's state in SQLite: tenants, applications, service principals, agent identity blueprints and
-//! their key credentials.
+//! their key credentials (and, in the same database, the emulated vault's objects: `vault::store`).
 //!
 //! One connection behind one mutex is the single entry point for every change, so two writers can never
 //! interleave: each write is one transaction that re-checks its preconditions (the signer is still there, the
