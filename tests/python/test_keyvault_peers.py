@@ -3,12 +3,16 @@
 azure-keyvault-certificates reads, creates (and polls) and lists certificate versions, azure-keyvault-keys'
 CryptographyClient signs a digest with a key that never leaves the vault, and `cryptography` verifies the
 signature with the certificate's public key. azure-identity gets the vault tokens from the emulator's login
-URL (a client certificate) or its managed-identity endpoint, after the vault's 401 challenge."""
+URL (a client certificate) or its managed-identity endpoint, after the vault's 401 challenge. The Node clients
+(@azure/keyvault-certificates, @azure/keyvault-keys, tests/node) do the same from node."""
 
 import base64
 import hashlib
 import json
+import os
+import shutil
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -197,3 +201,45 @@ def test_managed_identity_credential_signs_through_the_vault(vault, monkeypatch)
     )
     public = x509.load_der_x509_certificate(bytes(kv_cert.cer)).public_key()
     public.verify(result.signature, b"proof input", padding.PKCS1v15(), hashes.SHA256())
+
+
+NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "node")
+
+
+def test_node_clients_read_create_list_and_sign(vault, tmp_path):
+    """The same with Microsoft's Node clients (tests/node, installed by scripts/setup.sh)."""
+    emu, cert, app = vault
+    node = shutil.which("node")
+    assert node, "node is needed for the Node Key Vault clients: run scripts/setup.sh"
+    assert os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@azure", "keyvault-keys")), (
+        "tests/node has no node_modules: run scripts/setup.sh (npm ci in tests/node)"
+    )
+    put = put_vault_certificate(emu, "node-signer")
+    pem = tmp_path / "client.pem"
+    pem.write_bytes(cert.key_pem.encode() + cert.cert.public_bytes(serialization.Encoding.PEM))
+    env = dict(
+        os.environ,
+        NODE_EXTRA_CA_CERTS=emu.ca_cert,
+        VAULT_URL=emu.vault_url,
+        LOGIN_URL=emu.login_url,
+        TENANT_ID=emu.tenant_id,
+        CLIENT_ID=app["appId"],
+        CLIENT_CERT_PEM=str(pem),
+        CERT_NAME="node-signer",
+        NEW_CERT_NAME="node-rolled",
+        MESSAGE="eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJub2RlIn0",
+    )
+    run = subprocess.run(
+        [node, os.path.join(NODE_DIR, "keyvault_peer.mjs")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["existing"]["keyId"] == put["kid"]
+    assert out["existing"]["cer"] == put["cer"]
+    assert out["created"]["subject"] == "CN=node rolled"
+    assert out["versions"] == [out["created"]["version"]]
+    assert out["sign"] == {"keyId": put["kid"], "verifies": True, "verifiesOtherMessage": False}
