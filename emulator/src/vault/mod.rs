@@ -697,18 +697,31 @@ pub async fn create_certificate(
     } else {
         None
     };
-    let pkcs8 = match reused {
-        Some(k) => k.pkcs8,
-        None => crypto::generate(policy.spec).map_err(|e| {
-            VaultError::from(StoreError::Corrupt {
-                what: "new vault key",
-                reason: e.to_string(),
-            })
-        })?,
-    };
-    let csr = crypto::csr(policy.spec, &pkcs8, &policy.subject).map_err(|e| {
-        VaultError::bad_parameter(format!("The certificate request could not be made: {e}."))
-    })?;
+    let (spec, subject) = (policy.spec, policy.subject.clone());
+    // RSA key generation takes tens to hundreds of milliseconds (4096 bits): off the async workers, so that
+    // other requests go on being served meanwhile.
+    let (pkcs8, csr) = tokio::task::spawn_blocking(move || {
+        let pkcs8 = match reused {
+            Some(k) => k.pkcs8,
+            None => crypto::generate(spec).map_err(|e| {
+                VaultError::from(StoreError::Corrupt {
+                    what: "new vault key",
+                    reason: e.to_string(),
+                })
+            })?,
+        };
+        let csr = crypto::csr(spec, &pkcs8, &subject).map_err(|e| {
+            VaultError::bad_parameter(format!("The certificate request could not be made: {e}."))
+        })?;
+        Ok::<_, VaultError>((pkcs8, csr))
+    })
+    .await
+    .map_err(|e| {
+        VaultError::from(StoreError::Corrupt {
+            what: "vault task",
+            reason: e.to_string(),
+        })
+    })??;
     let version = new_version();
     let cert = VaultCertificate {
         name: name.clone(),
