@@ -508,6 +508,22 @@ async fn create_is_pending_then_completed_and_a_second_create_makes_a_new_versio
         .unwrap();
     assert_eq!(page2["value"][0]["id"], second["id"]);
     assert!(page2["nextLink"].is_null());
+    // reuse_key: the next version keeps the key (the same public JWK), a new kid all the same.
+    let mut reuse = policy.clone();
+    reuse["policy"]["key_props"]["reuse_key"] = json!(true);
+    let (status, _, _) = post(&h, "/certificates/next/create", Some(&token), &reuse).await;
+    assert_eq!(status, 202);
+    get(&h, "/certificates/next/pending", Some(&token)).await;
+    let (_, third, _) = get(&h, "/certificates/next", Some(&token)).await;
+    assert_ne!(third["kid"], second["kid"]);
+    let n = |kid: &Value| {
+        let h = &h;
+        let token = &token;
+        let kid = kid.as_str().unwrap().to_owned();
+        async move { get(h, &path_of(&kid, h), Some(token)).await.1["key"]["n"].clone() }
+    };
+    assert_eq!(n(&third["kid"]).await, n(&second["kid"]).await);
+    assert_ne!(n(&second["kid"]).await, n(&first["kid"]).await);
     // A bad policy is refused with the reason.
     let (status, body, _) = post(
         &h,
