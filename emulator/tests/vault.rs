@@ -671,3 +671,47 @@ async fn vault_state_survives_a_restart_with_a_state_file() {
     .expect("the same key after the restart");
     h.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn throttled_requests_get_the_services_429_then_pass() {
+    let h = start_default().await;
+    let app = h.create_app(json!({})).await;
+    h.vault_grant(app.sp_id, ALL).await;
+    let vc = h.vault_certificate("busy", json!({})).await;
+    let token = h.vault_token_for(app.app_id).await;
+    h.api()
+        .vault_settings(json!({"throttle": 2, "throttleRetryAfter": 1.5}))
+        .await;
+    // The challenge is not counted: no token, no throttle.
+    assert_eq!(get(&h, "/certificates/busy", None).await.0, 401);
+    for _ in 0..2 {
+        let (status, body, headers) = get(&h, "/certificates/busy", Some(&token)).await;
+        assert_eq!(status, 429);
+        assert_eq!(headers["retry-after"], "1.5");
+        assert_eq!(
+            body,
+            json!({"error": {"code": "Throttled", "message": "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached"}})
+        );
+    }
+    let (status, v) = sign(&h, &path_of(&vc.kid, &h), &token, "RS256", b"m").await;
+    assert_eq!(status, 200, "{v}");
+    let settings: Value = h
+        .admin
+        .get(format!("{}/_emulator/vault/settings", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["throttle"], 0);
+    let r = h
+        .admin
+        .put(format!("{}/_emulator/vault/settings", h.base))
+        .json(&json!({"throttleRetryAfter": -1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    h.emu.shutdown().await;
+}

@@ -61,14 +61,20 @@ const IN_PROGRESS_DETAILS: &str = "Pending certificate created. Certificate requ
 const MERGE_DETAILS: &str =
     "Pending certificate created. Please Perform Merge to complete the request.";
 
-/// How the emulated vault behaves where the service takes its own time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How the emulated vault behaves where the service takes its own time or refuses for its own reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VaultSettings {
     /// Reads of a self-issued certificate's pending operation that still answer `inProgress`; the next
     /// read issues the certificate and answers `completed` (default 1: one `inProgress`, then `completed`).
     #[serde(default = "one")]
     pub self_issue_polls: u32,
+    /// The next N authenticated data-plane requests answer the service's 429 (`Throttled`); counts down.
+    #[serde(default)]
+    pub throttle: u32,
+    /// Seconds of `Retry-After` on those 429s; none by default (the service's 429 may come without one).
+    #[serde(default)]
+    pub throttle_retry_after: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -79,6 +85,8 @@ impl Default for VaultSettings {
     fn default() -> Self {
         VaultSettings {
             self_issue_polls: 1,
+            throttle: 0,
+            throttle_retry_after: None,
         }
     }
 }
@@ -100,6 +108,15 @@ impl VaultState {
         if let Ok(mut s) = self.settings.lock() {
             *s = settings;
         }
+    }
+
+    /// Counts one request against [`VaultSettings::throttle`]: `Some(retry_after)` when it is throttled.
+    fn take_throttle(&self) -> Option<Option<f64>> {
+        let mut s = self.settings.lock().ok()?;
+        (s.throttle > 0).then(|| {
+            s.throttle -= 1;
+            s.throttle_retry_after
+        })
     }
 }
 
@@ -169,9 +186,11 @@ pub struct VaultError {
     /// The service's `error.innererror.code`, where it gives one.
     pub inner: Option<&'static str>,
     /// `WWW-Authenticate` of a 401.
-    pub challenge: Option<String>,
+    pub challenge: Option<Box<str>>,
+    /// `Retry-After` seconds of a 429.
+    pub retry_after: Option<f64>,
     /// The emulator's reason, in its diagnostic header.
-    pub diagnostic: Option<String>,
+    pub diagnostic: Option<Box<str>>,
 }
 
 impl VaultError {
@@ -182,6 +201,7 @@ impl VaultError {
             message: message.into(),
             inner: None,
             challenge: None,
+            retry_after: None,
             diagnostic: None,
         }
     }
@@ -191,7 +211,7 @@ impl VaultError {
     }
 
     fn with_diagnostic(mut self, text: impl Into<String>) -> Self {
-        self.diagnostic = Some(text.into());
+        self.diagnostic = Some(text.into().into_boxed_str());
         self
     }
 
@@ -240,6 +260,12 @@ impl IntoResponse for VaultError {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
         if let Some(v) = self
+            .retry_after
+            .and_then(|secs| HeaderValue::from_str(&crate::error::format_retry_after(secs)).ok())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let Some(v) = self
             .diagnostic
             .map(|d| d.replace(|c: char| !c.is_ascii() || c.is_ascii_control(), "?"))
             .and_then(|d| HeaderValue::from_str(&d).ok())
@@ -271,9 +297,10 @@ fn authorize(
     let origin = state.origin(headers);
     let tenant = state.default_tenant;
     let unauthorized = |message: String, diagnostic: String| VaultError {
-        challenge: Some(format!(
-            "Bearer authorization=\"{origin}/{tenant}\", resource=\"{VAULT_RESOURCE}\""
-        )),
+        challenge: Some(
+            format!("Bearer authorization=\"{origin}/{tenant}\", resource=\"{VAULT_RESOURCE}\"")
+                .into_boxed_str(),
+        ),
         ..VaultError::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
             .with_diagnostic(diagnostic)
     };
@@ -311,6 +338,17 @@ fn authorize(
                 claims.tid
             ),
         ));
+    }
+    if let Some(retry_after) = state.vault.take_throttle() {
+        return Err(VaultError {
+            retry_after,
+            ..VaultError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Throttled",
+                "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+            )
+            .with_diagnostic("throttled by PUT /_emulator/vault/settings {\"throttle\": N}")
+        });
     }
     let mut granted = state.store.vault_grant(&claims.oid.to_string())?;
     granted.extend(state.store.vault_grant(&claims.appid.to_string())?);
@@ -1220,6 +1258,13 @@ pub async fn admin_put_settings(
     body: Bytes,
 ) -> Result<Response, VaultError> {
     let settings: VaultSettings = admin_body(&body)?;
+    if let Some(secs) = settings.throttle_retry_after
+        && !(secs.is_finite() && (0.0..=3600.0).contains(&secs))
+    {
+        return Err(admin_error(format!(
+            "throttleRetryAfter {secs}: give seconds between 0 and 3600"
+        )));
+    }
     state.vault.set(settings);
     Ok(axum::Json(state.vault.settings()).into_response())
 }
