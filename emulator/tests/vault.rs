@@ -565,6 +565,16 @@ async fn issuer_unknown_stays_in_progress_not_yet_issued() {
         cert["pending"]["id"],
         format!("{}/certificates/ca-issued/pending", h.base)
     );
+    // The admin API puts a pending version in the same state, for tests that have no create permission.
+    let (id, kid) = h.api().vault_pending_certificate("put-pending").await;
+    let (status, cert, _) = get(&h, "/certificates/put-pending", Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(cert["id"], id);
+    assert_eq!(cert["kid"], kid);
+    assert!(cert.get("cer").is_none(), "{cert}");
+    let (_, op, _) = get(&h, "/certificates/put-pending/pending", Some(&token)).await;
+    assert_eq!(op["status"], "inProgress");
+    assert_eq!(op["issuer"]["name"], "Unknown");
     // A new version waits for the pending one.
     let (status, _, _) = post(&h, "/certificates/ca-issued/create", Some(&token), &body).await;
     assert_eq!(status, 409);

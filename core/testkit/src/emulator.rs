@@ -259,6 +259,26 @@ impl Admin {
         }
     }
 
+    /// Puts a pending version of certificate `name` into the vault, as a create for issuer `Unknown` leaves it:
+    /// its key exists, its certificate not yet ("not yet issued"). Asserts 201; answers the certificate's id
+    /// and the key's (`kid`).
+    pub async fn vault_pending_certificate(&self, name: &str) -> (String, String) {
+        let r = self
+            .vault_certificate_raw(&json!({ "name": name, "pending": true }))
+            .await;
+        let status = r.status();
+        let v: Value = r.json().await.expect("JSON from the admin API");
+        assert_eq!(status, 201, "put pending vault certificate: {v}");
+        assert!(
+            v["cer"].is_null(),
+            "a pending version has no certificate: {v}"
+        );
+        (
+            v["id"].as_str().expect("id").to_owned(),
+            v["kid"].as_str().expect("kid").to_owned(),
+        )
+    }
+
     /// `POST /_emulator/vault/grants`: gives `principal` (a service principal's or managed identity's object
     /// id, or a client id) exactly `permissions` (`keys/get`, `keys/sign`, `certificates/get`,
     /// `certificates/list`, `certificates/create`, `keys/all`, `certificates/all`; none revokes). Asserts 200.

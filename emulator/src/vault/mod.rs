@@ -1054,6 +1054,10 @@ pub struct PutCertificate {
     /// signs what the certificate's public key does not verify (a client must notice).
     #[serde(default)]
     pub key_mismatch: bool,
+    /// Leave the version pending, as a create for issuer `Unknown` does (no certificate yet: "not yet
+    /// issued"); its key exists.
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// What `POST /_emulator/vault/certificates` answers: identifiers and the public certificate, never the key.
@@ -1070,12 +1074,12 @@ pub struct PutCertificateReport {
     pub name: String,
     /// Version.
     pub version: String,
-    /// SHA-1 thumbprint, base64url.
-    pub x5t: String,
-    /// SHA-1 thumbprint, upper-case hex.
-    pub thumbprint: String,
-    /// The certificate's DER, standard base64.
-    pub cer: String,
+    /// SHA-1 thumbprint, base64url (`None` while pending).
+    pub x5t: Option<String>,
+    /// SHA-1 thumbprint, upper-case hex (`None` while pending).
+    pub thumbprint: Option<String>,
+    /// The certificate's DER, standard base64 (`None` while pending).
+    pub cer: Option<String>,
 }
 
 fn admin_error(message: impl Into<String>) -> VaultError {
@@ -1125,19 +1129,35 @@ pub fn put_certificate(
             reason: e.to_string(),
         })
     };
+    if req.pending && req.key_mismatch {
+        return Err(admin_error(
+            "pending and keyMismatch exclude each other: a pending version has no certificate",
+        ));
+    }
     let pkcs8 = crypto::generate(spec).map_err(internal)?;
-    let cer = if req.key_mismatch {
+    let cer = if req.pending {
+        None
+    } else if req.key_mismatch {
         let other = crypto::generate(spec).map_err(internal)?;
-        crypto::self_signed(spec, &other, &subject, not_before, not_after).map_err(internal)?
+        Some(crypto::self_signed(spec, &other, &subject, not_before, not_after).map_err(internal)?)
     } else {
-        crypto::self_signed(spec, &pkcs8, &subject, not_before, not_after).map_err(internal)?
+        Some(crypto::self_signed(spec, &pkcs8, &subject, not_before, not_after).map_err(internal)?)
     };
-    let parsed = Certificate::from_der(&cer).map_err(|e| {
-        VaultError::from(StoreError::Corrupt {
-            what: "vault certificate",
-            reason: e.to_string(),
-        })
-    })?;
+    let csr = if req.pending {
+        Some(crypto::csr(spec, &pkcs8, &subject).map_err(internal)?)
+    } else {
+        None
+    };
+    let parsed = cer
+        .as_deref()
+        .map(Certificate::from_der)
+        .transpose()
+        .map_err(|e| {
+            VaultError::from(StoreError::Corrupt {
+                what: "vault certificate",
+                reason: e.to_string(),
+            })
+        })?;
     let name = state
         .store
         .vault_certificate(&req.name, None)?
@@ -1150,19 +1170,29 @@ pub fn put_certificate(
                           "crv": match spec { KeySpec::Ec(c) => json!(c.name()), KeySpec::Rsa(_) => Value::Null },
                           "exportable": false, "reuse_key": false},
             "x509_props": {"subject": subject, "validity_months": (days / 30).clamp(1, 1200)},
-            "issuer": {"name": "Self"},
+            "issuer": {"name": if req.pending { "Unknown" } else { "Self" }},
         })),
         t,
     )?;
     let cert = VaultCertificate {
         name: name.clone(),
         version: version.clone(),
-        cer: Some(cer.clone()),
-        csr: None,
+        cer: cer.clone(),
+        csr,
         policy: policy.json,
-        issuer: "Self".to_owned(),
-        status: "completed".to_owned(),
-        request_id: String::new(),
+        issuer: policy.issuer,
+        status: if req.pending {
+            "inProgress"
+        } else {
+            "completed"
+        }
+        .to_owned(),
+        // A version put in issued was never pending: no operation to read.
+        request_id: if req.pending {
+            new_version()
+        } else {
+            String::new()
+        },
         polls: 0,
         created: t,
         updated: t,
@@ -1182,9 +1212,9 @@ pub fn put_certificate(
         sid: format!("{origin}/secrets/{name}/{version}"),
         name,
         version,
-        x5t: parsed.x5t(),
-        thumbprint: parsed.sha1_hex(),
-        cer: b64::encode_std(&cer),
+        x5t: parsed.as_ref().map(Certificate::x5t),
+        thumbprint: parsed.as_ref().map(Certificate::sha1_hex),
+        cer: cer.as_deref().map(b64::encode_std),
     })
 }
 
