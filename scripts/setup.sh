@@ -41,6 +41,11 @@ if [ "$KEYROLL_KIND" = rust ]; then
   # reference assemblies for the binding assembly.
   command -v mcs >/dev/null 2>&1 || apt_need+=(mono-complete)
   [ -f /usr/lib/mono/4.7.2-api/mscorlib.dll ] || apt_need+=(mono-complete)
+  # Microsoft's Node Key Vault clients, an oracle of the emulated vault (tests/node, run from pytest).
+  if [ "$only_demo" = 0 ]; then
+    command -v node >/dev/null 2>&1 || apt_need+=(nodejs)
+    command -v npm >/dev/null 2>&1 || apt_need+=(npm)
+  fi
 fi
 if [ "${#apt_need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -58,9 +63,13 @@ if [ "$KEYROLL_KIND" = rust ] && [ "$only_demo" = 0 ]; then
     log "creating Python venv at $venv"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c 'import jwt, cryptography, msal, msgraph, azure.identity, tree_sitter, tree_sitter_powershell, pytest' 2>/dev/null; then
-    log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, tree-sitter-powershell, pytest)"
+  if ! "$venv/bin/python" -c 'import jwt, cryptography, msal, msgraph, azure.identity, azure.keyvault.keys, azure.keyvault.certificates, tree_sitter, tree_sitter_powershell, pytest' 2>/dev/null; then
+    log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, azure-keyvault-keys/-certificates, tree-sitter-powershell, pytest)"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/tests/python/requirements.txt"
+  fi
+  if [ ! -d "$here/tests/node/node_modules/@azure/keyvault-keys" ]; then
+    log "installing the Node Key Vault clients (tests/node: @azure/keyvault-keys, -certificates, @azure/identity)"
+    (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in tests/node failed"
   fi
 fi
 

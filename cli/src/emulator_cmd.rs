@@ -1,7 +1,7 @@
 //! `keyroll emulator`: serves the local identity platform + Graph until SIGINT / SIGTERM.
 //!
-//! The first line on stdout is one JSON object with `graph_url`, `login_url` and `ca_cert`, so that scripts
-//! and test fixtures can start it on port 0 and read where it listens.
+//! The first line on stdout is one JSON object with `graph_url`, `login_url`, `vault_url` (the emulated Key
+//! Vault) and `ca_cert`, so that scripts and test fixtures can start it on port 0 and read where it listens.
 
 use std::io::Write as _;
 use std::net::SocketAddr;

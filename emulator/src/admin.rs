@@ -20,6 +20,7 @@ use crate::identity::mint_access_token;
 use crate::limits::MAX_ADMIN_BODY_BYTES;
 use crate::state::{Emulator, SharedState};
 use crate::store::{BulkObject, DirectoryObject, Lookup, NewApplication, NewPassword, ObjectKind};
+use crate::tokens::Resource;
 
 /// The body of `POST /_emulator/applications` (and one entry of a seed file).
 #[derive(Debug, Clone, Deserialize)]
@@ -350,6 +351,7 @@ pub async fn info(State(state): State<SharedState>, headers: HeaderMap) -> Respo
     axum::Json(json!({
         "graph_url": origin,
         "login_url": origin,
+        "vault_url": origin,
         "tenantId": state.default_tenant,
         "identityEndpoint": format!("{origin}/_emulator/identity/token"),
         "identityHeader": state.identity_header,
@@ -364,10 +366,14 @@ struct TokenFor {
     app_id: Uuid,
     #[serde(default)]
     tenant_id: Option<Uuid>,
+    /// `https://vault.azure.net` for a Key Vault token; Graph when absent.
+    #[serde(default)]
+    resource: Option<String>,
 }
 
 /// `POST /_emulator/tokens`: an access token for an application without a client assertion, for tests that
-/// exercise Graph rather than the token endpoint.
+/// exercise Graph (or, with `"resource": "https://vault.azure.net"`, Key Vault) rather than the token
+/// endpoint.
 pub async fn issue_token(
     State(state): State<SharedState>,
     headers: HeaderMap,
@@ -383,7 +389,15 @@ pub async fn issue_token(
             &[ObjectKind::Application, ObjectKind::AgentIdentityBlueprint],
         )?
         .ok_or_else(|| ApiError::not_found(&req.app_id.to_string()))?;
-    let token = mint_access_token(&state, &app)?;
+    let resource = match req.resource.as_deref() {
+        None => Resource::Graph,
+        Some(r) => Resource::from_identifier(r).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "resource '{r}' is not one the emulator serves: use https://graph.microsoft.com or https://vault.azure.net"
+            ))
+        })?,
+    };
+    let token = mint_access_token(&state, &app, resource)?;
     Ok(axum::Json(json!({"access_token": token, "token_type": "Bearer"})).into_response())
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, PendingError, RequestIds};
 use crate::state::SharedState;
-use crate::{admin, graph, identity};
+use crate::{admin, graph, identity, vault};
 
 pub use crate::limits::{MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES};
 
@@ -43,6 +43,40 @@ pub fn app(state: SharedState) -> Router {
         )
         .route("/_emulator/tokens", post(admin::issue_token))
         .route("/_emulator/identity/token", get(identity::managed_identity))
+        .route(
+            "/_emulator/vault/certificates",
+            post(vault::admin_put_certificate),
+        )
+        .route("/_emulator/vault/grants", post(vault::admin_grant))
+        .route(
+            "/_emulator/vault/settings",
+            get(vault::admin_get_settings).put(vault::admin_put_settings),
+        )
+        // Key Vault's data plane, one vault at the root (see `vault`): static segments (`versions`,
+        // `pending`, `create`, `sign`) take precedence over a version.
+        // An empty version (`/certificates/{name}/`, `/keys/{name}//sign`, as Microsoft's clients send when
+        // none is named) is the latest, as the service reads it.
+        .route("/certificates/{name}", get(vault::get_certificate))
+        .route("/certificates/{name}/", get(vault::get_certificate))
+        .route(
+            "/certificates/{name}/versions",
+            get(vault::list_certificate_versions),
+        )
+        .route("/certificates/{name}/pending", get(vault::get_pending))
+        .route(
+            "/certificates/{name}/create",
+            post(vault::create_certificate),
+        )
+        .route(
+            "/certificates/{name}/{version}",
+            get(vault::get_certificate_version),
+        )
+        .route("/keys/{name}", get(vault::get_key))
+        .route("/keys/{name}/", get(vault::get_key))
+        .route("/keys/{name}/sign", post(vault::sign_latest))
+        .route("/keys/{name}//sign", post(vault::sign_latest))
+        .route("/keys/{name}/{version}", get(vault::get_key_version))
+        .route("/keys/{name}/{version}/sign", post(vault::sign))
         .route("/v1.0/{*rest}", any(graph::dispatch))
         .route("/beta/{*rest}", any(graph::dispatch))
         .fallback(fallback)

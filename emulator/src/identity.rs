@@ -1,5 +1,6 @@
 //! The identity platform: OIDC discovery, the v2.0 token endpoint for client credentials with a certificate
 //! assertion (judged by `keyroll_proto::assertion`), and a managed-identity endpoint in the App Service form.
+//! Both issue tokens for Graph or for Key Vault ([`Resource`]), as the scope or `resource` asks.
 
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::state::SharedState;
 use crate::store::{DirectoryObject, Lookup, ObjectKind};
-use crate::tokens::{GRAPH_RESOURCE, TOKEN_LIFETIME_SECS, app_claims};
+use crate::tokens::{GRAPH_RESOURCE, Resource, TOKEN_LIFETIME_SECS, VAULT_RESOURCE, app_claims};
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub async fn discovery(
@@ -70,14 +71,13 @@ fn resource_scopes(scope: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The Graph scopes a client-credentials request may ask for.
-fn graph_scope(scope: &str) -> bool {
-    matches!(
-        resource_scopes(scope).as_slice(),
-        ["https://graph.microsoft.com/.default"]
-            | ["https://graph.microsoft.com//.default"]
-            | ["00000003-0000-0000-c000-000000000000/.default"]
-    )
+/// The resource a client-credentials request asks for: one `{resource}/.default` scope of Graph or Key
+/// Vault.
+fn requested_resource(scope: &str) -> Option<Resource> {
+    match resource_scopes(scope).as_slice() {
+        [one] if one.ends_with("/.default") => Resource::from_identifier(one),
+        _ => None,
+    }
 }
 
 /// The service's refusal of a client-credentials scope: AADSTS1002012 when a scope lacks `/.default` (the
@@ -103,7 +103,9 @@ fn scope_refusal(scope: &str) -> ApiError {
             "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
         ),
     )
-    .with_diagnostic("the emulator serves https://graph.microsoft.com/.default only")
+    .with_diagnostic(
+        "the emulator serves https://graph.microsoft.com/.default and https://vault.azure.net/.default only",
+    )
 }
 
 /// The service's text of an AADSTS700027 refusal (the key that signed the assertion is not registered, not
@@ -214,9 +216,9 @@ pub async fn token(
                 ),
             )
         })?;
-    if !graph_scope(scope) {
+    let Some(resource) = requested_resource(scope) else {
         return Err(scope_refusal(scope));
-    }
+    };
     let now = state.now();
     let mut keys = state.store.key_headers(app.id)?;
     // A key added moments ago has not replicated to the sign-in service yet (see `replication`).
@@ -244,11 +246,15 @@ pub async fn token(
         700027 => assertion_refusal(&e, client_id),
         code => ApiError::oauth(e.oauth_error(), code, e.to_string()),
     })?;
-    issue_for(&state, &app)
+    issue_for(&state, &app, resource)
 }
 
-fn issue_for(state: &SharedState, app: &DirectoryObject) -> Result<Response, ApiError> {
-    let access_token = mint_access_token(state, app)?;
+fn issue_for(
+    state: &SharedState,
+    app: &DirectoryObject,
+    resource: Resource,
+) -> Result<Response, ApiError> {
+    let access_token = mint_access_token(state, app, resource)?;
     Ok(axum::Json(json!({
         "token_type": "Bearer",
         "expires_in": TOKEN_LIFETIME_SECS,
@@ -258,8 +264,13 @@ fn issue_for(state: &SharedState, app: &DirectoryObject) -> Result<Response, Api
     .into_response())
 }
 
-/// Issues an app-only Graph token for `app` (its service principal as `oid`, its granted roles).
-pub fn mint_access_token(state: &SharedState, app: &DirectoryObject) -> Result<String, ApiError> {
+/// Issues an app-only token for `resource` to `app` (its service principal as `oid`; for Graph its granted
+/// app roles, which are Graph's and so absent from a Key Vault token).
+pub fn mint_access_token(
+    state: &SharedState,
+    app: &DirectoryObject,
+    resource: Resource,
+) -> Result<String, ApiError> {
     let sp = state
         .store
         .find(
@@ -268,13 +279,11 @@ pub fn mint_access_token(state: &SharedState, app: &DirectoryObject) -> Result<S
             &[ObjectKind::ServicePrincipal],
         )?
         .map_or(app.id, |sp| sp.id);
-    let claims = app_claims(
-        app.tenant_id,
-        app.app_id,
-        sp,
-        app.roles.clone(),
-        state.now(),
-    );
+    let roles = match resource {
+        Resource::Graph => app.roles.clone(),
+        Resource::Vault => Vec::new(),
+    };
+    let claims = app_claims(resource, app.tenant_id, app.app_id, sp, roles, state.now());
     Ok(state.signer.issue(&claims)?)
 }
 
@@ -297,13 +306,13 @@ pub async fn managed_identity(
         ));
     }
     let resource = query.get("resource").map(String::as_str).unwrap_or("");
-    if resource.trim_end_matches('/') != GRAPH_RESOURCE
-        && resource != "00000003-0000-0000-c000-000000000000"
-    {
+    let Some(target) =
+        Resource::from_identifier(resource).filter(|_| !resource.contains(".default"))
+    else {
         return Err(ApiError::bad_request(format!(
-            "The resource '{resource}' is not supported; use {GRAPH_RESOURCE}."
+            "The resource '{resource}' is not supported; use {GRAPH_RESOURCE} or {VAULT_RESOURCE}."
         )));
-    }
+    };
     let client_id = match query.get("client_id") {
         Some(c) => Some(
             Uuid::parse_str(c)
@@ -319,7 +328,7 @@ pub async fn managed_identity(
             "BadRequest",
             "No managed identity matches the request; create one with the admin API (\"managedIdentity\": true).",
         ))?;
-    let token = mint_access_token(&state, &identity)?;
+    let token = mint_access_token(&state, &identity, target)?;
     let expires_on = state.now().unix_timestamp() + TOKEN_LIFETIME_SECS;
     Ok(axum::Json(json!({
         "access_token": token,
@@ -333,14 +342,31 @@ pub async fn managed_identity(
 
 #[cfg(test)]
 mod tests {
+    use crate::tokens::Resource;
+
     #[test]
     fn scopes() {
-        assert!(super::graph_scope("https://graph.microsoft.com/.default"));
-        assert!(super::graph_scope(
-            "https://graph.microsoft.com/.default offline_access openid profile"
-        ));
-        assert!(!super::graph_scope("https://graph.microsoft.com/User.Read"));
-        assert!(!super::graph_scope("https://management.azure.com/.default"));
+        let r = super::requested_resource;
+        assert_eq!(
+            r("https://graph.microsoft.com/.default"),
+            Some(Resource::Graph)
+        );
+        assert_eq!(
+            r("https://graph.microsoft.com/.default offline_access openid profile"),
+            Some(Resource::Graph)
+        );
+        assert_eq!(
+            r("00000003-0000-0000-c000-000000000000/.default"),
+            Some(Resource::Graph)
+        );
+        assert_eq!(r("https://vault.azure.net/.default"), Some(Resource::Vault));
+        assert_eq!(r("https://graph.microsoft.com/User.Read"), None);
+        assert_eq!(r("https://vault.azure.net"), None);
+        assert_eq!(r("https://management.azure.com/.default"), None);
+        assert_eq!(
+            r("https://graph.microsoft.com/.default https://vault.azure.net/.default"),
+            None
+        );
     }
 
     #[test]

@@ -19,14 +19,19 @@
 //!   and read budget (resource units).
 //! * [`replication`] makes reads lag writes and new keys wait before they sign in, as the real directory's
 //!   replication does, when asked to.
+//! * [`vault`] emulates Azure Key Vault's data plane at the same origin (`vault_url`): certificates read,
+//!   created and polled, keys read (public part only) and signing digests with keys that never leave the
+//!   emulator, behind the service's 401 challenge and access-policy 403s. The token and managed-identity
+//!   endpoints issue vault-audience tokens ([`tokens::Resource`]).
 //! * [`start`] serves it on loopback (HTTPS with a CA kept with the state, by default) within
 //!   [`server::ConnectionLimits`] and hands back the URLs, the CA and a shutdown handle.
 //!
 //! ## What it does not do
 //!
-//! It never listens beyond loopback, keeps no real secrets (its CA and token key are generated; a client
-//! secret given to the admin API is kept only as its SHA-256), and implements only the endpoints rollover and
-//! an inventory scan need: no `$orderby`, `$search` or `or` in filters, no user objects. Its refusals carry
+//! It never listens beyond loopback, keeps no real secrets (its CA, token key and vault keys are generated; a
+//! client secret given to the admin API is kept only as its SHA-256), and implements only the endpoints
+//! rollover and an inventory scan need: no `$orderby`, `$search` or `or` in filters, no user objects; of Key
+//! Vault, no secrets, standalone keys, merge, deletion or RBAC (see [`vault`]). Its refusals carry
 //! an extra `x-keyroll-emulator-diagnostic` header naming the failed check; the real service gives no such
 //! detail.
 
@@ -47,6 +52,7 @@ pub mod state;
 pub mod store;
 pub mod tls;
 pub mod tokens;
+pub mod vault;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -129,6 +135,9 @@ pub struct Endpoints {
     pub graph_url: String,
     /// Login base URL (authority = `{login_url}/{tenant}`).
     pub login_url: String,
+    /// Key Vault URL (`{vault_url}/certificates/{name}`, `{vault_url}/keys/{name}/{version}/sign`): one
+    /// vault at the emulator's root; see [`vault`].
+    pub vault_url: String,
     /// Path of the CA's PEM file, `None` for plain HTTP.
     pub ca_cert: Option<PathBuf>,
 }
@@ -258,7 +267,8 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     Ok(RunningEmulator {
         endpoints: Endpoints {
             graph_url: base.clone(),
-            login_url: base,
+            login_url: base.clone(),
+            vault_url: base,
             ca_cert,
         },
         ca_pem,

@@ -40,6 +40,8 @@ pub struct Emulator {
     pub limits: ConnectionLimits,
     /// What reads and sign-ins have not seen yet of recent writes.
     pub replication: Replication,
+    /// The emulated Key Vault's settings (its objects are in the store).
+    pub vault: crate::vault::VaultState,
     /// Parsed certificates by key id: a key's bytes never change, so each is parsed once.
     cert_cache: Mutex<HashMap<Uuid, Certificate>>,
     /// The key that signs collection skip tokens, kept with the state so that links survive a restart.
@@ -89,6 +91,7 @@ impl Emulator {
             scheme,
             limits,
             replication: Replication::default(),
+            vault: crate::vault::VaultState::default(),
             cert_cache: Mutex::new(HashMap::new()),
             page_token_key: OnceLock::new(),
         }

@@ -1,5 +1,5 @@
 //! The directory's state in SQLite: tenants, applications, service principals, agent identity blueprints and
-//! their key credentials.
+//! their key credentials (and, in the same database, the emulated vault's objects: `vault::store`).
 //!
 //! One connection behind one mutex is the single entry point for every change, so two writers can never
 //! interleave: each write is one transaction that re-checks its preconditions (the signer is still there, the
@@ -342,12 +342,13 @@ impl Store {
         };
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::vault::store::SCHEMA)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 

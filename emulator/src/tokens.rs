@@ -1,5 +1,8 @@
 //! The access tokens the emulator issues and accepts: RS256 JWTs signed by the emulator's own key, with the
-//! claims Graph reads from Microsoft's (`aud`, `tid`, `appid`, `oid`, `roles`, `exp`).
+//! claims Graph and Key Vault read from Microsoft's (`aud`, `tid`, `appid`, `oid`, `roles`, `exp`).
+//!
+//! A token is for one resource, named by its `aud` ([`Resource`]): Graph refuses a Key Vault token and the
+//! vault refuses a Graph token, as the real services do.
 //!
 //! The key is kept in the state store, so tokens issued before a restart with `--state FILE` stay valid, as
 //! they would against the real service.
@@ -18,13 +21,65 @@ use crate::store::Store;
 
 /// The Graph resource as it appears in tokens' `aud`.
 pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+/// Key Vault's resource as it appears in tokens' `aud` (and in its 401 challenge's `resource`).
+pub const VAULT_RESOURCE: &str = "https://vault.azure.net";
+/// Key Vault's application id, which a scope may name instead of its URI.
+pub const VAULT_APP_ID: &str = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093";
+/// Graph's application id.
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// The resources the emulator issues tokens for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// Microsoft Graph.
+    Graph,
+    /// Azure Key Vault's data plane.
+    Vault,
+}
+
+impl Resource {
+    /// The `aud` of the tokens issued for this resource.
+    pub fn audience(self) -> &'static str {
+        match self {
+            Resource::Graph => GRAPH_RESOURCE,
+            Resource::Vault => VAULT_RESOURCE,
+        }
+    }
+
+    /// The resource a scope (`{resource}/.default`) or a managed-identity `resource` parameter names, with
+    /// or without a trailing slash, by URI or by application id.
+    pub fn from_identifier(text: &str) -> Option<Resource> {
+        let base = text.strip_suffix("/.default").unwrap_or(text);
+        let base = base.trim_end_matches('/');
+        if base.eq_ignore_ascii_case(GRAPH_RESOURCE) || base.eq_ignore_ascii_case(GRAPH_APP_ID) {
+            Some(Resource::Graph)
+        } else if base.eq_ignore_ascii_case(VAULT_RESOURCE)
+            || base.eq_ignore_ascii_case(VAULT_APP_ID)
+        {
+            Some(Resource::Vault)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a token's `aud` is this resource (its URI with or without the slash, or its application id,
+    /// as the services accept).
+    fn accepts(self, aud: &str) -> bool {
+        let (uri, id) = match self {
+            Resource::Graph => (GRAPH_RESOURCE, GRAPH_APP_ID),
+            Resource::Vault => (VAULT_RESOURCE, VAULT_APP_ID),
+        };
+        aud == uri || aud == id || aud.strip_suffix('/') == Some(uri)
+    }
+}
+
 /// Lifetime of issued tokens, as the service reports it (`expires_in`).
 pub const TOKEN_LIFETIME_SECS: i64 = 3599;
 
 /// The claims of an emulator access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
-    /// Always [`GRAPH_RESOURCE`].
+    /// The resource: [`GRAPH_RESOURCE`] or [`VAULT_RESOURCE`].
     pub aud: String,
     /// `https://sts.windows.net/{tid}/`.
     pub iss: String,
@@ -63,8 +118,13 @@ pub enum TokenError {
     #[error("the bearer token's signature does not verify with the emulator's key")]
     Signature,
     /// Wrong audience.
-    #[error("the bearer token's audience is {0:?}, not {GRAPH_RESOURCE}")]
-    Audience(String),
+    #[error("the bearer token's audience is {found:?}, not {expected}")]
+    Audience {
+        /// The token's `aud`.
+        found: String,
+        /// The resource's.
+        expected: &'static str,
+    },
     /// Expired or not yet valid.
     #[error("the bearer token is expired or not yet valid")]
     Lifetime,
@@ -138,8 +198,18 @@ impl TokenSigner {
         Ok(format!("{input}.{}", b64::encode_url(&sig)))
     }
 
-    /// Verifies a bearer token and returns its claims.
+    /// Verifies a bearer token for Graph and returns its claims.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
+        self.verify_for(token, now, Resource::Graph)
+    }
+
+    /// Verifies a bearer token for `resource` and returns its claims.
+    pub fn verify_for(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+        resource: Resource,
+    ) -> Result<AccessClaims, TokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -154,11 +224,11 @@ impl TokenSigner {
         let payload = b64::decode_jose_segment(p).map_err(|_| TokenError::Malformed)?;
         let claims: AccessClaims =
             serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
-        if claims.aud != GRAPH_RESOURCE
-            && claims.aud != "00000003-0000-0000-c000-000000000000"
-            && claims.aud != format!("{GRAPH_RESOURCE}/")
-        {
-            return Err(TokenError::Audience(claims.aud));
+        if !resource.accepts(&claims.aud) {
+            return Err(TokenError::Audience {
+                found: claims.aud,
+                expected: resource.audience(),
+            });
         }
         let now = now.unix_timestamp();
         // The service tolerates five minutes of clock difference on its own tokens.
@@ -169,8 +239,9 @@ impl TokenSigner {
     }
 }
 
-/// Claims for an app-only token issued now.
+/// Claims for an app-only token for `resource` issued now.
 pub fn app_claims(
+    resource: Resource,
     tenant_id: Uuid,
     app_id: Uuid,
     service_principal_id: Uuid,
@@ -179,7 +250,7 @@ pub fn app_claims(
 ) -> AccessClaims {
     let t = now.unix_timestamp();
     AccessClaims {
-        aud: GRAPH_RESOURCE.to_owned(),
+        aud: resource.audience().to_owned(),
         iss: format!("https://sts.windows.net/{tenant_id}/"),
         iat: t,
         nbf: t,
@@ -205,6 +276,7 @@ mod tests {
         let signer = TokenSigner::load_or_create(&store).unwrap();
         let now = OffsetDateTime::now_utc();
         let claims = app_claims(
+            Resource::Graph,
             Uuid::new_v4(),
             Uuid::new_v4(),
             Uuid::new_v4(),
@@ -223,6 +295,58 @@ mod tests {
         assert_eq!(
             signer.verify(&token, now + time::Duration::hours(2)).err(),
             Some(TokenError::Lifetime)
+        );
+    }
+
+    #[test]
+    fn a_token_is_for_its_resource_only() {
+        let store = Store::open(None).unwrap();
+        let signer = TokenSigner::load_or_create(&store).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let ids = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let vault = signer
+            .issue(&app_claims(
+                Resource::Vault,
+                ids.0,
+                ids.1,
+                ids.2,
+                vec![],
+                now,
+            ))
+            .unwrap();
+        assert_eq!(
+            signer.verify_for(&vault, now, Resource::Vault).unwrap().aud,
+            VAULT_RESOURCE
+        );
+        assert!(matches!(
+            signer.verify(&vault, now),
+            Err(TokenError::Audience { .. })
+        ));
+        let graph = signer
+            .issue(&app_claims(
+                Resource::Graph,
+                ids.0,
+                ids.1,
+                ids.2,
+                vec![],
+                now,
+            ))
+            .unwrap();
+        assert!(matches!(
+            signer.verify_for(&graph, now, Resource::Vault),
+            Err(TokenError::Audience { .. })
+        ));
+        assert_eq!(
+            Resource::from_identifier("https://vault.azure.net/.default"),
+            Some(Resource::Vault)
+        );
+        assert_eq!(
+            Resource::from_identifier("https://graph.microsoft.com//.default"),
+            Some(Resource::Graph)
+        );
+        assert_eq!(
+            Resource::from_identifier("https://management.azure.com/.default"),
+            None
         );
     }
 }

@@ -24,6 +24,7 @@ class Emulator:
         self.proc = proc
         self.graph_url = info["graph_url"]
         self.login_url = info["login_url"]
+        self.vault_url = info["vault_url"]
         self.ca_cert = info["ca_cert"]
         self._ctx = ssl.create_default_context(cafile=self.ca_cert) if self.ca_cert else None
         self.info = self.get("/_emulator/info")

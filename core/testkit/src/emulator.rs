@@ -7,6 +7,9 @@
 //! - [`ChildEmulator`]: `keyroll emulator` started as a child process (for the CLI suites, which run the
 //!   binary), with the same admin API as blocking calls.
 //! - [`certs`]: a handful of RSA certificates made once per process.
+//! - The emulated Key Vault (at the emulator's root URL, [`Harness::vault_url`]): [`Admin::vault_certificate`]
+//!   puts a certificate with a non-exportable key into it, [`Admin::vault_grant`] grants a principal its
+//!   access-policy permissions, [`Admin::vault_token_for`] mints a vault-audience token.
 //!
 //! Panics on any failure: it is test support.
 
@@ -78,6 +81,20 @@ pub struct Created {
     pub app_id: Uuid,
     pub sp_id: Uuid,
     pub tenant: Uuid,
+}
+
+/// A certificate put into the emulated Key Vault by [`Admin::vault_certificate`]: its identifiers and public
+/// certificate (the private key stays in the emulator).
+#[derive(Debug, Clone)]
+pub struct VaultCertificate {
+    /// `{vault}/certificates/{name}/{version}`.
+    pub id: String,
+    /// `{vault}/keys/{name}/{version}`: what signs.
+    pub kid: String,
+    pub name: String,
+    pub version: String,
+    /// The public certificate, to register on an application.
+    pub certificate: Certificate,
 }
 
 /// The emulator's admin API at `base`, through `http` (a client that trusts the emulator's CA).
@@ -198,6 +215,115 @@ impl Admin {
             .to_owned()
     }
 
+    /// The emulated Key Vault's URL: the emulator's root.
+    pub fn vault_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST /_emulator/vault/certificates` with `body` as is (`name`, `subject`, `kty`, `keySize`, `curve`,
+    /// `daysValid`, `notBefore`, `keyMismatch`): the raw answer.
+    pub async fn vault_certificate_raw(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url("vault/certificates"))
+            .json(body)
+            .send()
+            .await
+            .expect("the admin API answers")
+    }
+
+    /// Puts a certificate named `name` (RSA 2048, valid for a year from yesterday, unless `extra` says
+    /// otherwise: `{"kty": "EC"}`, `{"keySize": 4096}`, `{"keyMismatch": true}`, ...) into the vault, its key
+    /// non-exportable. Asserts 201. A name that exists gets a new version.
+    pub async fn vault_certificate(&self, name: &str, extra: Value) -> VaultCertificate {
+        let mut body = json!({ "name": name });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        let r = self.vault_certificate_raw(&body).await;
+        let status = r.status();
+        let text = r.text().await.expect("the admin API's answer");
+        assert_eq!(status, 201, "put vault certificate: {text}");
+        let v: Value = serde_json::from_str(&text).expect("JSON from the admin API");
+        let s = |k: &str| {
+            v[k].as_str()
+                .unwrap_or_else(|| panic!("no {k} in {v}"))
+                .to_owned()
+        };
+        let der = b64::decode_lenient(&s("cer")).expect("cer is base64");
+        VaultCertificate {
+            id: s("id"),
+            kid: s("kid"),
+            name: s("name"),
+            version: s("version"),
+            certificate: Certificate::from_der(&der).expect("cer is a certificate"),
+        }
+    }
+
+    /// Puts a pending version of certificate `name` into the vault, as a create for issuer `Unknown` leaves it:
+    /// its key exists, its certificate not yet ("not yet issued"). Asserts 201; answers the certificate's id
+    /// and the key's (`kid`).
+    pub async fn vault_pending_certificate(&self, name: &str) -> (String, String) {
+        let r = self
+            .vault_certificate_raw(&json!({ "name": name, "pending": true }))
+            .await;
+        let status = r.status();
+        let v: Value = r.json().await.expect("JSON from the admin API");
+        assert_eq!(status, 201, "put pending vault certificate: {v}");
+        assert!(
+            v["cer"].is_null(),
+            "a pending version has no certificate: {v}"
+        );
+        (
+            v["id"].as_str().expect("id").to_owned(),
+            v["kid"].as_str().expect("kid").to_owned(),
+        )
+    }
+
+    /// `POST /_emulator/vault/grants`: gives `principal` (a service principal's or managed identity's object
+    /// id, or a client id) exactly `permissions` (`keys/get`, `keys/sign`, `certificates/get`,
+    /// `certificates/list`, `certificates/create`, `keys/all`, `certificates/all`; none revokes). Asserts 200.
+    pub async fn vault_grant(&self, principal: Uuid, permissions: &[&str]) {
+        let r = self
+            .http
+            .post(self.url("vault/grants"))
+            .json(&json!({ "principal": principal, "permissions": permissions }))
+            .send()
+            .await
+            .expect("the admin API answers");
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    }
+
+    /// `PUT /_emulator/vault/settings` (`{"selfIssuePolls": N}`: reads of a self-issued certificate's
+    /// pending operation that answer `inProgress` before it completes). Asserts 200.
+    pub async fn vault_settings(&self, settings: Value) {
+        let r = self
+            .http
+            .put(self.url("vault/settings"))
+            .json(&settings)
+            .send()
+            .await
+            .expect("the admin API answers");
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    }
+
+    /// A Key Vault token (`aud` `https://vault.azure.net`) for application `app_id`, minted by the admin API.
+    pub async fn vault_token_for(&self, app_id: Uuid) -> String {
+        let v: Value = self
+            .http
+            .post(self.url("tokens"))
+            .json(&json!({ "appId": app_id, "resource": "https://vault.azure.net" }))
+            .send()
+            .await
+            .expect("the admin API answers")
+            .json()
+            .await
+            .expect("JSON from the admin API");
+        v["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in {v}"))
+            .to_owned()
+    }
+
     /// `PUT /_emulator/faults`: the raw answer.
     pub async fn put_faults(&self, faults: &Value) -> reqwest::Response {
         self.http
@@ -289,6 +415,26 @@ impl Harness {
     /// See [`Admin::faults`].
     pub async fn faults(&self, faults: Value) {
         self.api().faults(faults).await
+    }
+
+    /// The emulated Key Vault's URL (the emulator's root; also `endpoints.vault_url`).
+    pub fn vault_url(&self) -> &str {
+        &self.emu.endpoints.vault_url
+    }
+
+    /// See [`Admin::vault_certificate`].
+    pub async fn vault_certificate(&self, name: &str, extra: Value) -> VaultCertificate {
+        self.api().vault_certificate(name, extra).await
+    }
+
+    /// See [`Admin::vault_grant`].
+    pub async fn vault_grant(&self, principal: Uuid, permissions: &[&str]) {
+        self.api().vault_grant(principal, permissions).await
+    }
+
+    /// See [`Admin::vault_token_for`].
+    pub async fn vault_token_for(&self, app_id: Uuid) -> String {
+        self.api().vault_token_for(app_id).await
     }
 
     /// See [`Admin::info`].
@@ -406,6 +552,8 @@ pub struct ChildEmulator {
     child: Child,
     /// The Graph (and login) URL it printed.
     pub graph: String,
+    /// The Key Vault URL it printed.
+    pub vault: String,
     /// The path of its CA certificate file, `None` for `--http`.
     pub ca: Option<String>,
     /// Its admin API.
@@ -437,6 +585,7 @@ impl ChildEmulator {
             .expect("the endpoints line");
         let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
         let graph = v["graph_url"].as_str().expect("graph_url").to_owned();
+        let vault = v["vault_url"].as_str().expect("vault_url").to_owned();
         let ca = v["ca_cert"].as_str().map(str::to_owned);
         let ca_pem = ca
             .as_ref()
@@ -452,6 +601,7 @@ impl ChildEmulator {
         ChildEmulator {
             child,
             graph,
+            vault,
             ca,
             admin,
             runtime,
@@ -517,5 +667,15 @@ impl ChildEmulator {
     /// See [`Admin::info`].
     pub fn info(&self) -> Value {
         self.block_on(self.admin.info())
+    }
+
+    /// See [`Admin::vault_certificate`].
+    pub fn vault_certificate(&self, name: &str, extra: Value) -> VaultCertificate {
+        self.block_on(self.admin.vault_certificate(name, extra))
+    }
+
+    /// See [`Admin::vault_grant`].
+    pub fn vault_grant(&self, principal: Uuid, permissions: &[&str]) {
+        self.block_on(self.admin.vault_grant(principal, permissions))
     }
 }
