@@ -100,20 +100,34 @@ impl KeyVaultClient {
     /// A client sending `token`, an access token for the vault obtained elsewhere, with the connection's HTTP
     /// client.
     pub fn with_access_token(graph: &GraphClient, token: &str) -> Self {
-        let endpoints: Endpoints = graph.endpoints().clone();
-        let clock = graph.clock().clone();
+        Self::with_token_over(
+            graph.http().clone(),
+            graph.endpoints().clone(),
+            graph.clock().clone(),
+            token,
+        )
+    }
+
+    /// A client sending `token` (an access token for the vault) with `http`, for `endpoints`' cloud.
+    pub fn with_token_over(
+        http: reqwest::Client,
+        endpoints: Endpoints,
+        clock: Arc<dyn Clock>,
+        token: &str,
+    ) -> Self {
         // A given token has no known expiry: the vault is the judge.
         let token = AccessToken::new(
             token.trim().to_string(),
             clock.now() + time::Duration::hours(1),
         );
+        let cloud = endpoints.cloud;
         let tokens = Arc::new(TokenProvider::new(
             Credential::Token(token),
-            endpoints.clone(),
-            graph.http().clone(),
+            endpoints,
+            http.clone(),
             clock.clone(),
         ));
-        Self::new(graph.http().clone(), tokens, endpoints.cloud, clock)
+        Self::new(http, tokens, cloud, clock)
     }
 
     /// Sets the retry bounds.

@@ -272,6 +272,52 @@ impl KeyVaultClient {
     }
 }
 
+/// The next version of `reference` for rolling `target` from `current`: [`KeyVaultClient::next_version`] with
+/// the object's keys as read now (a version already registered on the object is used again, so a roll that
+/// created a version and stopped creates no other when run again).
+pub async fn next_version_for(
+    graph: &crate::graph::GraphClient,
+    vault: &KeyVaultClient,
+    target: &crate::graph::Target,
+    reference: &VaultCertificateRef,
+    current: &Certificate,
+    wanted: &NewCertificatePolicy,
+    options: CreateOptions,
+) -> Result<NextVersion, NextVersionError> {
+    let keys = graph.read_keys(target).await?;
+    let registered: Vec<String> = keys.keys.iter().filter_map(|k| k.thumbprint()).collect();
+    let is_registered = |c: &Certificate| {
+        registered
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&c.sha1_hex()))
+    };
+    Ok(vault
+        .next_version(reference, current, &is_registered, wanted, options)
+        .await?)
+}
+
+/// Why the next version could not be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NextVersionError {
+    /// Reading the object's keys failed.
+    #[error(transparent)]
+    Graph(#[from] crate::graph::GraphError),
+    /// The vault refused or failed.
+    #[error(transparent)]
+    Vault(#[from] KeyVaultError),
+}
+
+impl NextVersionError {
+    /// The kind of failure.
+    pub fn kind(&self) -> keyroll_proto::ErrorKind {
+        match self {
+            NextVersionError::Graph(e) => e.kind(),
+            NextVersionError::Vault(e) => e.kind(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

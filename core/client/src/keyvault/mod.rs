@@ -21,7 +21,10 @@ mod signer;
 
 pub use certificate::VaultCertificate;
 pub use client::{API_VERSION, KeyVaultClient};
-pub use create::{CreateOptions, NewCertificatePolicy, NextVersion, NextVersionSource, policy};
+pub use create::{
+    CreateOptions, NewCertificatePolicy, NextVersion, NextVersionError, NextVersionSource,
+    next_version_for, policy,
+};
 pub use error::{KeyVaultError, NotIssued};
 pub use permission::Permission;
 pub use reference::{ReferenceError, VaultCertificateRef, is_url};
