@@ -22,6 +22,8 @@ namespace Keyroll
         /// <summary>Where the connection goes and as whom (JSON, no secrets).</summary>
         public string Description { get; private set; }
 
+        internal ulong Handle { get { return handle; } }
+
         Connection(ulong handle, string description)
         {
             this.handle = handle;

@@ -39,6 +39,12 @@ namespace Keyroll
 
         internal ulong Handle { get { return handle; } }
 
+        /// <summary>An identity the library opened by other means (a Key Vault certificate: <see cref="KeyVault"/>).</summary>
+        internal static SigningIdentity FromHandle(ulong handle, string json)
+        {
+            return new SigningIdentity(handle, json);
+        }
+
         internal static ulong HandleOf(SigningIdentity identity)
         {
             return identity == null ? 0 : identity.handle;

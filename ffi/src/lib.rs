@@ -29,6 +29,7 @@
 
 pub mod boundary;
 pub mod exports;
+pub mod keyvault;
 pub mod scan;
 
 pub use boundary::{KeyrollOutput, KeyrollStatus};
@@ -66,5 +67,7 @@ pub fn ffi_inventory() -> Inventory {
         .register(function!(scan::keyroll_scan_start))
         .register(function!(scan::keyroll_scan_next))
         .register(function!(scan::keyroll_scan_close))
+        .register(function!(keyvault::keyroll_signer_open_keyvault))
+        .register(function!(keyvault::keyroll_keyvault_create_certificate))
         .inventory()
 }

@@ -129,8 +129,9 @@ pub struct ConnArgs {
     /// Client id (appId) to authenticate as (or of a user-assigned managed identity).
     #[arg(long, value_name = "GUID")]
     pub client_id: Option<String>,
-    /// Authenticate with this certificate instead of --cert.
-    #[arg(long, value_name = "FILE")]
+    /// Authenticate with this certificate instead of --cert: a PFX/PEM file, or a Key Vault certificate URL
+    /// (https://<vault>.vault.azure.net/certificates/<name>[/<version>]) whose key signs in the vault.
+    #[arg(long, value_name = "FILE|URL")]
     pub auth_cert: Option<PathBuf>,
     /// Name of an environment variable holding the password of --auth-cert.
     #[arg(long, value_name = "VAR")]
@@ -138,6 +139,12 @@ pub struct ConnArgs {
     /// Authenticate with a managed identity (App Service / Automation, or IMDS on a VM).
     #[arg(long)]
     pub managed_identity: bool,
+    /// Name of an environment variable holding an access token for Key Vault (audience https://vault.azure.net,
+    /// or the cloud's vault). Without it, a certificate given as a Key Vault URL is reached with the
+    /// connection's own credential: --managed-identity, or the app's certificate when that one is not in the
+    /// vault itself.
+    #[arg(long, value_name = "VAR")]
+    pub vault_access_token_env: Option<String>,
     /// Whole-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -191,6 +198,11 @@ impl ConnArgs {
             sign_in_certificate,
             proof_certificate: cert,
             managed_identity: self.managed_identity,
+            vault_access_token: secret::optional(
+                self.vault_access_token_env.as_deref(),
+                "--vault-access-token-env",
+                "the Key Vault access token",
+            )?,
         })
     }
 

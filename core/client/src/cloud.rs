@@ -60,6 +60,24 @@ impl Cloud {
     pub fn graph_resource(self) -> &'static str {
         self.graph_url()
     }
+    /// Key Vault's resource in this cloud: the audience of the tokens a vault accepts, and the only resource a
+    /// vault's 401 challenge may name for a token to be sent (`keyvault::client`).
+    pub fn vault_resource(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://vault.azure.net",
+            Cloud::UsGov | Cloud::UsGovDod => "https://vault.usgovcloudapi.net",
+            Cloud::China => "https://vault.azure.cn",
+        }
+    }
+    /// The DNS suffix of this cloud's vaults (`https://{name}.vault.azure.net`): a vault token goes only to a
+    /// host under it (or to loopback, the emulator).
+    pub fn vault_dns_suffix(self) -> &'static str {
+        match self {
+            Cloud::Global => ".vault.azure.net",
+            Cloud::UsGov | Cloud::UsGovDod => ".vault.usgovcloudapi.net",
+            Cloud::China => ".vault.azure.cn",
+        }
+    }
 }
 
 impl fmt::Display for Cloud {
@@ -289,5 +307,11 @@ mod tests {
         let e = Endpoints::custom(Cloud::Global, Some("http://127.0.0.1:1/"), None).unwrap();
         assert_eq!(e.graph_base(), "http://127.0.0.1:1/v1.0");
         assert_eq!(e.scope(), "https://graph.microsoft.com/.default");
+        assert_eq!(Cloud::Global.vault_resource(), "https://vault.azure.net");
+        assert_eq!(
+            Cloud::UsGovDod.vault_resource(),
+            "https://vault.usgovcloudapi.net"
+        );
+        assert_eq!(Cloud::China.vault_resource(), "https://vault.azure.cn");
     }
 }

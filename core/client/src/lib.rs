@@ -21,6 +21,7 @@ pub mod cloud;
 pub mod graph;
 pub mod http;
 pub mod inventory;
+pub mod keyvault;
 pub mod roll;
 pub mod settings;
 pub mod signer;

@@ -19,6 +19,7 @@ use crate::auth::{self, AuthError, AuthSettings};
 use crate::cloud::{ApiVersion, Cloud, EndpointError, Endpoints};
 use crate::graph::{GraphClient, ObjectRef, Target, TargetKind};
 use crate::http::{HttpOptions, HttpSetupError};
+use crate::keyvault::{self, KeyVaultClient, ReferenceError, VaultCertificateRef};
 
 /// How long a whole request may take when the user says nothing (the CLI's `--timeout` default).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -141,6 +142,9 @@ pub struct ConnectionChoices {
     pub proof_certificate: Option<SharedSigner>,
     /// Sign in with a managed identity.
     pub managed_identity: bool,
+    /// An access token for Key Vault (for `https://vault.azure.net` or the cloud's vault resource). Without it,
+    /// vault tokens come from the connection's own credential ([`ConnectionChoices::key_vault`]).
+    pub vault_access_token: Option<Zeroizing<String>>,
 }
 
 impl std::fmt::Debug for ConnectionChoices {
@@ -157,6 +161,10 @@ impl std::fmt::Debug for ConnectionChoices {
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
             .field("managed_identity", &self.managed_identity)
+            .field(
+                "vault_access_token",
+                &self.vault_access_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -239,6 +247,58 @@ impl ConnectionChoices {
             &self.http_options(),
             clock,
         )?)
+    }
+}
+
+impl ConnectionChoices {
+    /// The Key Vault client of this connection: with the vault access token when one is given, else with the
+    /// credential these choices resolve to (a managed identity, the app's certificate, the environment's),
+    /// asking tokens for the cloud's vault resource. Call it before a vault certificate is put into these
+    /// choices: a certificate whose key is in the vault cannot sign in to the vault itself, so a connection whose
+    /// only credential is such a certificate needs a managed identity or a vault access token
+    /// ([`AuthError::NoCredentials`] then). Nothing is sent yet.
+    pub fn key_vault(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<KeyVaultClient, ConnectError> {
+        let token = self
+            .vault_access_token
+            .as_ref()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        match token {
+            Some(t) => Ok(KeyVaultClient::with_token_over(
+                crate::http::build_client(&self.http_options())?,
+                self.endpoints()?,
+                clock,
+                &t,
+            )),
+            None => Ok(KeyVaultClient::for_connection(&self.connect(env, clock)?)),
+        }
+    }
+}
+
+/// A certificate with its key, as a user names it: a file (PFX, PEM), or a Key Vault certificate by its URL
+/// (`https://{vault}/certificates/{name}[/{version}]`), whose key stays in the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateSource {
+    /// A file.
+    File(std::path::PathBuf),
+    /// A certificate in Key Vault.
+    KeyVault(VaultCertificateRef),
+}
+
+impl CertificateSource {
+    /// A URL (`http://` or `https://`) names a vault certificate and must be one; anything else is a file path.
+    pub fn parse(text: &str) -> Result<Self, ReferenceError> {
+        if keyvault::is_url(text) {
+            Ok(CertificateSource::KeyVault(VaultCertificateRef::parse(
+                text,
+            )?))
+        } else {
+            Ok(CertificateSource::File(text.into()))
+        }
     }
 }
 
@@ -372,6 +432,22 @@ mod tests {
             app_id: Some("billing".into()),
         };
         assert_eq!(not_guid.target().unwrap_err().setting, Setting::AppId);
+    }
+
+    #[test]
+    fn a_certificate_is_a_vault_url_or_a_file() {
+        assert_eq!(
+            CertificateSource::parse("certs/app.pfx").unwrap(),
+            CertificateSource::File("certs/app.pfx".into())
+        );
+        match CertificateSource::parse("https://v.vault.azure.net/certificates/app/0a1b").unwrap() {
+            CertificateSource::KeyVault(r) => {
+                assert_eq!((r.name(), r.version()), ("app", Some("0a1b")))
+            }
+            other => panic!("{other:?}"),
+        }
+        // A URL that is not a vault certificate is refused, not read as a file.
+        assert!(CertificateSource::parse("https://v.vault.azure.net/keys/app").is_err());
     }
 
     #[test]

@@ -162,6 +162,7 @@ impl Connection {
             sign_in_certificate: certificate,
             proof_certificate: None,
             managed_identity: settings.managed_identity,
+            vault_access_token: None,
         };
         let env = |k: &str| {
             settings

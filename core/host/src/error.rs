@@ -9,6 +9,7 @@ use keyroll_client::cloud::EndpointError;
 use keyroll_client::graph::GraphError;
 use keyroll_client::http::HttpSetupError;
 use keyroll_client::inventory::ScanError;
+use keyroll_client::keyvault::KeyVaultError;
 use keyroll_client::roll::RollReport;
 use keyroll_client::settings::{ConnectError, Setting, SettingsError};
 use keyroll_proto::cert::CertError;
@@ -119,6 +120,9 @@ pub enum ApiError {
     /// A Graph call.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// Key Vault.
+    #[error(transparent)]
+    KeyVault(#[from] KeyVaultError),
     /// An inventory scan that stopped.
     #[error(transparent)]
     Scan(#[from] ScanError),
@@ -150,6 +154,11 @@ impl ApiError {
             ApiError::Http(_) => ErrorReport::new(ErrorKind::Input, "http_settings", message),
             ApiError::Auth(a) => auth_report(a, message),
             ApiError::Graph(g) => graph_report(g, message),
+            ApiError::KeyVault(k) => {
+                let mut e = ErrorReport::new(k.kind(), k.code(), message);
+                e.request_id = k.request_ids().into_iter().next();
+                e
+            }
             ApiError::Scan(ScanError::Denied { source, .. }) => {
                 let mut e = graph_report(source, message);
                 e.code = "scan_denied".into();

@@ -351,6 +351,26 @@ impl Certificate {
     pub fn rsa_public_key_pkcs1(&self) -> Option<&[u8]> {
         self.rsa_pkcs1.as_deref()
     }
+    /// The RSA public key's modulus and public exponent, unsigned big-endian without leading zeros (what a JWK's
+    /// `n` and `e` hold); `None` for other keys.
+    pub fn rsa_public_numbers(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        let (_, seq) = parse_der(self.rsa_pkcs1.as_deref()?).ok()?;
+        let items = seq.as_sequence().ok()?;
+        let integer = |i: usize| match items.get(i).map(|o| &o.content) {
+            Some(BerObjectContent::Integer(b)) => Some(unsigned(b).to_vec()),
+            _ => None,
+        };
+        Some((integer(0)?, integer(1)?))
+    }
+    /// Whether the RSA public key given by its modulus and public exponent (unsigned big-endian, as a JWK's `n`
+    /// and `e` decode) is this certificate's key. A key store names a certificate's key by URL; this is how a
+    /// key that is not the certificate's is caught before it signs anything. Leading zero bytes are ignored.
+    pub fn has_rsa_key(&self, modulus: &[u8], exponent: &[u8]) -> bool {
+        match self.rsa_public_numbers() {
+            Some((n, e)) => !n.is_empty() && n == unsigned(modulus) && e == unsigned(exponent),
+            None => false,
+        }
+    }
     /// Where the certificate stands at `now`.
     pub fn validity_at(&self, now: OffsetDateTime) -> Validity {
         if now < self.not_before {
@@ -391,6 +411,12 @@ impl Certificate {
             Err(_) => false,
         }
     }
+}
+
+/// `bytes` without its leading zero bytes (a DER INTEGER's sign byte, a JWK's padding).
+fn unsigned(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
 }
 
 /// A certificate and its RSA private key, parsed once so that every signature runs at full speed.

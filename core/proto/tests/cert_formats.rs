@@ -578,3 +578,26 @@ fn garbage_empty_and_huge_inputs_get_clear_errors_and_never_panic() {
         }
     }
 }
+
+#[test]
+fn rsa_public_numbers_name_the_certificates_key_and_no_other() {
+    let now = time::OffsetDateTime::now_utc();
+    let a = keyroll_proto::cert::generate::self_signed_rsa("CN=a", now, 30, 2048)
+        .unwrap()
+        .identity()
+        .unwrap();
+    let b = keyroll_proto::cert::generate::self_signed_rsa("CN=b", now, 30, 2048)
+        .unwrap()
+        .identity()
+        .unwrap();
+    let (n, e) = a.certificate().rsa_public_numbers().unwrap();
+    assert_eq!(n.len(), 256, "2048-bit modulus, no sign byte");
+    assert_eq!(e, vec![1, 0, 1]);
+    assert!(a.certificate().has_rsa_key(&n, &e));
+    let mut padded = vec![0u8];
+    padded.extend_from_slice(&n);
+    assert!(a.certificate().has_rsa_key(&padded, &e), "leading zeros");
+    assert!(!b.certificate().has_rsa_key(&n, &e), "another key");
+    assert!(!a.certificate().has_rsa_key(&n, &[3]), "another exponent");
+    assert!(!a.certificate().has_rsa_key(&[], &e));
+}

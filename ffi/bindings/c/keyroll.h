@@ -186,6 +186,23 @@ keyrollstatus keyroll_scan_next(uint64_t scan, keyrolloutput* output);
 /// Closes a scan (nothing is left running: pages are read only when asked for).
 keyrollstatus keyroll_scan_close(uint64_t scan);
 
+/// Opens a Key Vault certificate as an identity: `identity` receives its handle, usable wherever an identity
+/// is taken (connections, proofs, addKey, removeKey, rolls); close it with `keyroll_identity_close`. Settings
+/// (JSON): `{"certificate": "https://<vault>/certificates/<name>[/<version>]", "vaultAccessToken": "…"}`; the
+/// vault is reached with the connection's HTTP settings, and with its credential unless a vault token is given.
+/// The certificate must be issued and enabled, its key RSA of at least 2048 bits and its own. Output: the
+/// certificate's description with `keyVault: {certificateUrl, vault, name, version, keyUrl}` and `vaultCalls`.
+keyrollstatus keyroll_signer_open_keyvault(uint64_t connection, sliceu8 settings, uint64_t* identity, keyrolloutput* output);
+
+/// Creates the next version of a Key Vault certificate and waits until the vault issues it (bounded by
+/// `maxWaitSecs`, default 120, at most 600). Settings (JSON): `{"certificate": URL, "vaultAccessToken", "subject",
+/// "keySize", "validityMonths", "maxWaitSecs", "target": {kind, objectId | appId}}`; with `target` and `current`
+/// (the identity in use now; 0 = none), a latest version already registered on the object is used again, so a
+/// re-run after a stop creates no second version. Output: the new version's description (as
+/// `keyroll_signer_open_keyvault`'s) with `source` (`created`, `completed`, `reused`); open it with
+/// `keyroll_signer_open_keyvault` and its `keyVault.certificateUrl`.
+keyrollstatus keyroll_keyvault_create_certificate(uint64_t connection, sliceu8 settings, uint64_t current, keyrolloutput* output);
+
 
 #ifdef __cplusplus
 }

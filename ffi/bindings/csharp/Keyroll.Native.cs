@@ -635,6 +635,74 @@ namespace Keyroll.Native
             }
         }
 
+        /// Opens a Key Vault certificate as an identity: `identity` receives its handle, usable wherever an identity
+        /// is taken (connections, proofs, addKey, removeKey, rolls); close it with `keyroll_identity_close`. Settings
+        /// (JSON): `{"certificate": "https://<vault>/certificates/<name>[/<version>]", "vaultAccessToken": "…"}`; the
+        /// vault is reached with the connection's HTTP settings, and with its credential unless a vault token is given.
+        /// The certificate must be issued and enabled, its key RSA of at least 2048 bits and its own. Output: the
+        /// certificate's description with `keyVault: {certificateUrl, vault, name, version, keyUrl}` and `vaultCalls`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_signer_open_keyvault")]
+        public static extern KeyrollStatus keyroll_signer_open_keyvault(ulong connection, Sliceu8 settings, out ulong identity, out KeyrollOutput output);
+
+        /// Opens a Key Vault certificate as an identity: `identity` receives its handle, usable wherever an identity
+        /// is taken (connections, proofs, addKey, removeKey, rolls); close it with `keyroll_identity_close`. Settings
+        /// (JSON): `{"certificate": "https://<vault>/certificates/<name>[/<version>]", "vaultAccessToken": "…"}`; the
+        /// vault is reached with the connection's HTTP settings, and with its credential unless a vault token is given.
+        /// The certificate must be issued and enabled, its key RSA of at least 2048 bits and its own. Output: the
+        /// certificate's description with `keyVault: {certificateUrl, vault, name, version, keyUrl}` and `vaultCalls`.
+        public static void keyroll_signer_open_keyvault(ulong connection, byte[] settings, out ulong identity, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_signer_open_keyvault(connection, settings_slice, out identity, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// Creates the next version of a Key Vault certificate and waits until the vault issues it (bounded by
+        /// `maxWaitSecs`, default 120, at most 600). Settings (JSON): `{"certificate": URL, "vaultAccessToken", "subject",
+        /// "keySize", "validityMonths", "maxWaitSecs", "target": {kind, objectId | appId}}`; with `target` and `current`
+        /// (the identity in use now; 0 = none), a latest version already registered on the object is used again, so a
+        /// re-run after a stop creates no second version. Output: the new version's description (as
+        /// `keyroll_signer_open_keyvault`'s) with `source` (`created`, `completed`, `reused`); open it with
+        /// `keyroll_signer_open_keyvault` and its `keyVault.certificateUrl`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_keyvault_create_certificate")]
+        public static extern KeyrollStatus keyroll_keyvault_create_certificate(ulong connection, Sliceu8 settings, ulong current, out KeyrollOutput output);
+
+        /// Creates the next version of a Key Vault certificate and waits until the vault issues it (bounded by
+        /// `maxWaitSecs`, default 120, at most 600). Settings (JSON): `{"certificate": URL, "vaultAccessToken", "subject",
+        /// "keySize", "validityMonths", "maxWaitSecs", "target": {kind, objectId | appId}}`; with `target` and `current`
+        /// (the identity in use now; 0 = none), a latest version already registered on the object is used again, so a
+        /// re-run after a stop creates no second version. Output: the new version's description (as
+        /// `keyroll_signer_open_keyvault`'s) with `source` (`created`, `completed`, `reused`); open it with
+        /// `keyroll_signer_open_keyvault` and its `keyVault.certificateUrl`.
+        public static void keyroll_keyvault_create_certificate(ulong connection, byte[] settings, ulong current, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_keyvault_create_certificate(connection, settings_slice, current, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
     }
 
     /// Where a call's output waits to be copied out: `handle` for `keyroll_output_take` / `keyroll_output_free`,

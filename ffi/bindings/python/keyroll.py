@@ -36,6 +36,8 @@ def init_lib(path):
     c_lib.keyroll_scan_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_scan_next.argtypes = [ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_scan_close.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_signer_open_keyvault.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_keyvault_create_certificate.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
 
     c_lib.keyroll_info.restype = ctypes.c_int
     c_lib.keyroll_output_take.restype = ctypes.c_int
@@ -63,6 +65,8 @@ def init_lib(path):
     c_lib.keyroll_scan_start.restype = ctypes.c_int
     c_lib.keyroll_scan_next.restype = ctypes.c_int
     c_lib.keyroll_scan_close.restype = ctypes.c_int
+    c_lib.keyroll_signer_open_keyvault.restype = ctypes.c_int
+    c_lib.keyroll_keyvault_create_certificate.restype = ctypes.c_int
 
     c_lib.keyroll_info.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_output_take.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -90,6 +94,8 @@ def init_lib(path):
     c_lib.keyroll_scan_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_scan_next.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_scan_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_signer_open_keyvault.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_keyvault_create_certificate.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
 
 
 def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
@@ -308,6 +314,31 @@ def keyroll_scan_next(scan: int, output: ctypes.POINTER(KeyrollOutput)):
 def keyroll_scan_close(scan: int):
     """ Closes a scan (nothing is left running: pages are read only when asked for)."""
     return c_lib.keyroll_scan_close(scan)
+
+def keyroll_signer_open_keyvault(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], identity: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Opens a Key Vault certificate as an identity: `identity` receives its handle, usable wherever an identity
+ is taken (connections, proofs, addKey, removeKey, rolls); close it with `keyroll_identity_close`. Settings
+ (JSON): `{"certificate": "https://<vault>/certificates/<name>[/<version>]", "vaultAccessToken": "…"}`; the
+ vault is reached with the connection's HTTP settings, and with its credential unless a vault token is given.
+ The certificate must be issued and enabled, its key RSA of at least 2048 bits and its own. Output: the
+ certificate's description with `keyVault: {certificateUrl, vault, name, version, keyUrl}` and `vaultCalls`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_signer_open_keyvault(connection, settings, identity, output)
+
+def keyroll_keyvault_create_certificate(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], current: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Creates the next version of a Key Vault certificate and waits until the vault issues it (bounded by
+ `maxWaitSecs`, default 120, at most 600). Settings (JSON): `{"certificate": URL, "vaultAccessToken", "subject",
+ "keySize", "validityMonths", "maxWaitSecs", "target": {kind, objectId | appId}}`; with `target` and `current`
+ (the identity in use now; 0 = none), a latest version already registered on the object is used again, so a
+ re-run after a stop creates no second version. Output: the new version's description (as
+ `keyroll_signer_open_keyvault`'s) with `source` (`created`, `completed`, `reused`); open it with
+ `keyroll_signer_open_keyvault` and its `keyVault.certificateUrl`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_keyvault_create_certificate(connection, settings, current, output)
 
 
 

@@ -38,7 +38,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub(super) fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));

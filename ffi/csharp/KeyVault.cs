@@ -1,0 +1,67 @@
+// Certificates whose key stays in Azure Key Vault: opened as identities, and their next version created in the vault.
+
+using System;
+using Keyroll.Native;
+
+namespace Keyroll
+{
+    /// <summary>Azure Key Vault certificates. The vault is reached through a connection (its proxy, trust and
+    /// credential: a managed identity, the app's certificate) unless the settings carry a vault access token.</summary>
+    public static class KeyVault
+    {
+        /// <summary>Opens a vault certificate as an identity whose key signs in the vault; it goes wherever a
+        /// SigningIdentity does (Connection.Open, AddKey, RemoveKey, Roll, StartRoll). settings (JSON):
+        /// {"certificate": "https://&lt;vault&gt;/certificates/&lt;name&gt;[/&lt;version&gt;]", "vaultAccessToken": "…"}.
+        /// The identity's CertificateJson carries keyVault: {certificateUrl, vault, name, version, keyUrl} and
+        /// vaultCalls. Throws KeyrollException (codes vault_not_found, vault_forbidden, vault_not_issued,
+        /// key_not_rsa, key_too_small, key_mismatch, vault_challenge, ...).</summary>
+        public static SigningIdentity OpenCertificate(Connection connection, string settingsJson)
+        {
+            if (connection == null) throw new ArgumentNullException("connection");
+            var secret = Call.Bytes(settingsJson);
+            try
+            {
+                var c = connection.Handle;
+                ulong h = 0;
+                string json;
+                using (var s = new Pin(secret))
+                {
+                    var ss = s.Slice;
+                    json = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_signer_open_keyvault(c, ss, out h, out o));
+                }
+                return SigningIdentity.FromHandle(h, json);
+            }
+            finally
+            {
+                // The settings may carry a vault access token.
+                Array.Clear(secret, 0, secret.Length);
+            }
+        }
+
+        /// <summary>Creates the next version of a vault certificate and waits (bounded) until it is issued.
+        /// settings (JSON): {"certificate": URL, "vaultAccessToken", "subject", "keySize", "validityMonths",
+        /// "maxWaitSecs", "target": {kind, objectId | appId}}. With target and current (the identity in use now),
+        /// a latest version already registered on the object is used again instead of creating another. Returns the
+        /// new version's description (JSON) with source: created, completed or reused; open it with OpenCertificate
+        /// and its keyVault.certificateUrl.</summary>
+        public static string CreateCertificate(Connection connection, string settingsJson, SigningIdentity current)
+        {
+            if (connection == null) throw new ArgumentNullException("connection");
+            var secret = Call.Bytes(settingsJson);
+            try
+            {
+                var c = connection.Handle;
+                var cur = SigningIdentity.HandleOf(current);
+                using (var s = new Pin(secret))
+                {
+                    var ss = s.Slice;
+                    return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_keyvault_create_certificate(c, ss, cur, out o));
+                }
+            }
+            finally
+            {
+                Array.Clear(secret, 0, secret.Length);
+            }
+        }
+    }
+}
