@@ -20,11 +20,11 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     ),
     (
         2,
-        "bad arguments or input, or refused before anything was sent",
+        "bad arguments or input, or refused before anything was sent (also a Key Vault certificate that cannot sign: a missing permission, a key that is not RSA 2048+ or not the certificate's, a certificate not yet issued)",
     ),
     (
         3,
-        "the service refused the request (Graph or the identity platform)",
+        "the service refused the request (Graph, the identity platform or Key Vault)",
     ),
     (
         4,
@@ -150,6 +150,12 @@ impl Failure {
     pub fn auth(error: AuthError, advice: Option<&str>) -> Self {
         let code = auth_code(&error);
         Failure::new_reported(error.kind(), code, Vec::new(), advice, error)
+    }
+
+    /// A Key Vault failure: its kind, code and the vault's request ids.
+    pub fn key_vault(error: keyroll_client::keyvault::KeyVaultError, advice: Option<&str>) -> Self {
+        let (kind, code, request_ids) = (error.kind(), error.code(), error.request_ids());
+        Failure::new_reported(kind, code, request_ids, advice, error)
     }
 
     /// An error of the libraries with its kind and stable code (no request was sent: no request ids).

@@ -10,8 +10,9 @@ use clap::Args;
 use keyroll_client::auth::AuthError;
 use keyroll_client::graph::{GraphClient, GraphError, LogEvent, Refusal, Target};
 use keyroll_client::http::HttpSetupError;
+use keyroll_client::keyvault::KeyVaultClient;
 use keyroll_client::settings::{
-    ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
+    CertificateSource, ConnectError, ConnectionChoices, Setting, SettingsError, TargetChoice,
 };
 use keyroll_client::signer::SharedSigner;
 use keyroll_proto::clock::SystemClock;
@@ -156,7 +157,12 @@ pub struct ConnArgs {
 impl ConnArgs {
     /// The user's words for the connection, for core's one translation ([`ConnectionChoices`]). `cert` is the
     /// proof-signing certificate (which signs in as the app when a tenant or client id is given).
-    fn choices(&self, cert: Option<SharedSigner>) -> Result<ConnectionChoices, Failure> {
+    /// `sign_in` is the --auth-cert already opened from Key Vault; a file given with --auth-cert is loaded here.
+    fn choices(
+        &self,
+        cert: Option<SharedSigner>,
+        sign_in: Option<SharedSigner>,
+    ) -> Result<ConnectionChoices, Failure> {
         let extra_roots_pem =
             match &self.ca_cert {
                 Some(p) => Some(std::fs::read(p).map_err(|e| {
@@ -170,15 +176,17 @@ impl ConnArgs {
                 })?),
                 None => None,
             };
-        let sign_in_certificate = match &self.auth_cert {
-            Some(p) => Some(Arc::new(super::load_identity(
+        let sign_in_certificate = match (&sign_in, &self.auth_cert) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(p)) if keyroll_client::keyvault::is_url(&p.to_string_lossy()) => None,
+            (None, Some(p)) => Some(Arc::new(super::load_identity(
                 "--auth-cert",
                 p,
                 None,
                 self.auth_cert_password_env.as_deref(),
                 "--auth-cert-password-env",
             )?) as SharedSigner),
-            None => None,
+            (None, None) => None,
         };
         Ok(ConnectionChoices {
             cloud: Some(self.cloud.clone()),
@@ -206,12 +214,43 @@ impl ConnArgs {
         })
     }
 
+    /// The Key Vault client: with --vault-access-token-env's token, else with the connection's credential as
+    /// chosen without any certificate that is itself in the vault (`cert` when it is a file).
+    pub fn key_vault(&self, cert: Option<SharedSigner>) -> Result<KeyVaultClient, Failure> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        self.choices(cert, None)?
+            .key_vault(&env, Arc::new(SystemClock))
+            .map_err(|e| match e {
+                ConnectError::Auth(a @ (AuthError::NoCredentials | AuthError::Incomplete { .. })) => {
+                    let message = format!(
+                        "Key Vault needs a token of its own: {a}; a certificate whose key is in the vault cannot sign in to the vault itself: give --managed-identity, or --vault-access-token-env VAR, or the app's certificate as a file with --tenant-id and --client-id"
+                    );
+                    Failure::auth(a, None).with_message(message)
+                }
+                other => connect_failure(other),
+            })
+    }
+
     /// Builds the Graph client. `cert` is the proof-signing certificate, used to authenticate as the app when
-    /// no other credential is given.
-    pub fn client(&self, cert: Option<SharedSigner>) -> Result<GraphClient, Failure> {
+    /// no other credential is given. An --auth-cert given as a Key Vault URL is opened through the vault.
+    pub fn client(
+        &self,
+        cert: Option<SharedSigner>,
+        rt: &tokio::runtime::Runtime,
+    ) -> Result<GraphClient, Failure> {
+        let sign_in = match &self.auth_cert {
+            Some(p) => match super::certificate_source("--auth-cert", p)? {
+                CertificateSource::KeyVault(r) => {
+                    let vault = self.key_vault(cert.clone())?;
+                    Some(super::open_vault("--auth-cert", &vault, &r, rt)?)
+                }
+                CertificateSource::File(_) => None,
+            },
+            None => None,
+        };
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut client = self
-            .choices(cert)?
+            .choices(cert, sign_in)?
             .connect(&env, Arc::new(SystemClock))
             .map_err(|e| match (&e, &self.ca_cert) {
                 // Core speaks of "the CA certificate file"; here it has an option and a path.

@@ -35,9 +35,9 @@ pub struct ProofArgs {
     /// A proof minted elsewhere (checked locally first; one that would fail is not sent).
     #[arg(long, value_name = "JWT", conflicts_with = "cert")]
     proof: Option<String>,
-    /// One of the object's current certificates, with its key: the proof is minted on the spot (and, with
+    /// One of the object's current certificates, with its key (a PFX/PEM file, or a Key Vault certificate URL whose key signs in the vault): the proof is minted on the spot (and, with
     /// --tenant-id/--client-id, it also authenticates the app).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE|URL")]
     cert: Option<PathBuf>,
     /// Name of an environment variable holding the password of --cert.
     #[arg(long, value_name = "VAR")]
@@ -144,9 +144,26 @@ enum ProofSource {
 }
 
 impl ProofSource {
-    fn from_args(p: &ProofArgs) -> Result<Self, Failure> {
+    fn from_args(
+        p: &ProofArgs,
+        conn: &super::conn::ConnArgs,
+        rt: &tokio::runtime::Runtime,
+    ) -> Result<Self, Failure> {
         match (&p.proof, &p.cert) {
             (Some(proof), _) => Ok(ProofSource::Given(proof.clone())),
+            (None, Some(c)) if keyroll_client::keyvault::is_url(&c.to_string_lossy()) => {
+                match super::certificate_source("--cert", c)? {
+                    keyroll_client::settings::CertificateSource::KeyVault(r) => {
+                        let vault = conn.key_vault(None)?;
+                        Ok(ProofSource::Mint(super::open_vault(
+                            "--cert", &vault, &r, rt,
+                        )?))
+                    }
+                    keyroll_client::settings::CertificateSource::File(_) => Err(Failure::input(
+                        anyhow::anyhow!("--cert {}: not a Key Vault certificate URL", c.display()),
+                    )),
+                }
+            }
             (None, Some(c)) => Ok(ProofSource::Mint(Arc::new(super::load_identity(
                 "--cert",
                 c,
@@ -224,9 +241,9 @@ fn add(args: AddArgs) -> CmdResult {
     for w in &built.warnings {
         eprintln!("note: {w}");
     }
-    let source = ProofSource::from_args(&args.proof)?;
-    let client = args.conn.client(source.identity())?;
     let rt = runtime()?;
+    let source = ProofSource::from_args(&args.proof, &args.conn, &rt)?;
+    let client = args.conn.client(source.identity(), &rt)?;
     let outcome = rt.block_on(async {
         // One read serves both the proof (which needs the object id) and addKey's own checks.
         let current = client.resolve(&target).await?;
@@ -302,7 +319,8 @@ fn add(args: AddArgs) -> CmdResult {
 
 fn remove(args: RemoveArgs) -> CmdResult {
     let target = args.target.target()?;
-    let source = ProofSource::from_args(&args.proof)?;
+    let rt = runtime()?;
+    let source = ProofSource::from_args(&args.proof, &args.conn, &rt)?;
     let remove_cert = args
         .remove_cert
         .as_ref()
@@ -316,8 +334,7 @@ fn remove(args: RemoveArgs) -> CmdResult {
             .map(|c| c.certificate)
         })
         .transpose()?;
-    let client = args.conn.client(source.identity())?;
-    let rt = runtime()?;
+    let client = args.conn.client(source.identity(), &rt)?;
     let removed = rt
         .block_on(async {
             let keys = client.resolve(&target).await?;
@@ -375,8 +392,8 @@ fn list(args: ListArgs) -> CmdResult {
             .map(|c| c.certificate)
         })
         .transpose()?;
-    let client = args.conn.client(None)?;
     let rt = runtime()?;
+    let client = args.conn.client(None, &rt)?;
     let keys = rt
         .block_on(client.resolve(&target))
         .map_err(graph_failure)?;

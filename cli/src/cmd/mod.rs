@@ -15,8 +15,43 @@ use std::path::Path;
 
 use keyroll_proto::cert::{self as kcert, CertError, PublicCertificate, SigningIdentity};
 
+use keyroll_client::keyvault::{
+    KeyVaultClient, KeyVaultError, KeyVaultSigner, VaultCertificateRef,
+};
+use keyroll_client::settings::CertificateSource;
+use keyroll_client::signer::SharedSigner;
+
 use crate::exit::Failure;
 use crate::secret;
+
+/// What an option naming a certificate with its key names: a file, or a Key Vault certificate URL (core's one
+/// reading of the user's words, `CertificateSource`).
+pub fn certificate_source(flag: &str, path: &Path) -> Result<CertificateSource, Failure> {
+    let text = path.to_string_lossy();
+    CertificateSource::parse(&text).map_err(|e| {
+        let message = format!("{flag}: {e}");
+        Failure::key_vault(KeyVaultError::from(e), None).with_message(message)
+    })
+}
+
+/// A Key Vault failure for the certificate given with `flag`.
+pub fn vault_failure(flag: &str, e: KeyVaultError) -> Failure {
+    let message = format!("{flag}: {e}");
+    Failure::key_vault(e, None).with_message(message)
+}
+
+/// Opens the vault certificate given with `flag` as a signer (its key stays in the vault).
+pub fn open_vault(
+    flag: &str,
+    vault: &KeyVaultClient,
+    reference: &VaultCertificateRef,
+    rt: &tokio::runtime::Runtime,
+) -> Result<SharedSigner, Failure> {
+    let signer = rt
+        .block_on(KeyVaultSigner::open(vault, reference))
+        .map_err(|e| vault_failure(flag, e))?;
+    Ok(std::sync::Arc::new(signer))
+}
 
 /// Loads a signing identity from `path`, given with `flag` (PFX or PEM; `key`, given with `--key`, names a
 /// separate PEM key), with the password from the environment variable `password_env`, or asked for on a terminal

@@ -8,10 +8,15 @@ use std::time::Duration;
 
 use clap::Args;
 use keyroll_client::graph::ObjectRef;
+use keyroll_client::keyvault::{
+    self, CreateOptions, KeyVaultClient, KeyVaultSigner, NewCertificatePolicy, NextVersionError,
+    NextVersionSource, VaultCertificateRef,
+};
 use keyroll_client::roll::{
     self, BulkOptions, Journal, Progress, RollRefusal, RollReport, RollSpec, StepStatus, StopSignal,
 };
-use keyroll_client::settings::{Setting, SettingsError, TargetChoice};
+use keyroll_client::settings::{CertificateSource, Setting, SettingsError, TargetChoice};
+use keyroll_client::signer::SharedSigner;
 use serde::Deserialize;
 
 use super::conn::{ConnArgs, TargetArgs, runtime};
@@ -24,15 +29,41 @@ use crate::output::{self, Format, OutputArgs};
 pub struct RollArgs {
     #[command(flatten)]
     target: TargetArgs,
-    /// The certificate in use now, with its key (signs the addKey proof).
-    #[arg(long, value_name = "FILE", required_unless_present = "plan")]
+    /// The certificate in use now, with its key (signs the addKey proof): a PFX/PEM file, or a Key Vault
+    /// certificate URL (https://<vault>.vault.azure.net/certificates/<name>[/<version>]) whose key signs in the
+    /// vault.
+    #[arg(long, value_name = "FILE|URL", required_unless_present = "plan")]
     cert: Option<PathBuf>,
     /// Name of an environment variable holding the password of --cert.
     #[arg(long, value_name = "VAR")]
     cert_password_env: Option<String>,
-    /// The certificate to roll to, with its key (proves the new key works, signs the removeKey proof).
-    #[arg(long, value_name = "FILE", required_unless_present = "plan")]
+    /// The certificate to roll to, with its key (proves the new key works, signs the removeKey proof): a file,
+    /// or a Key Vault certificate URL. With --create-in-vault, the vault certificate whose next version is made.
+    #[arg(long, value_name = "FILE|URL", required_unless_present = "plan")]
     new_cert: Option<PathBuf>,
+    /// Create the next version of --new-cert (a Key Vault certificate URL) in the vault, its key RSA and not
+    /// exportable, and roll to it: no private key leaves the vault. The policy is the certificate's current one
+    /// with the options below. Run again after a stop, it uses the version it created when that one is already a
+    /// key of the object (or still being issued) instead of creating another.
+    #[arg(long, requires = "new_cert")]
+    create_in_vault: bool,
+    /// With --create-in-vault: the RSA key size (2048, 3072, 4096; default: the current policy's, else 2048).
+    #[arg(long, value_name = "BITS", requires = "create_in_vault")]
+    key_size: Option<u32>,
+    /// With --create-in-vault: validity in months (default: the current policy's, else 12).
+    #[arg(long, value_name = "MONTHS", requires = "create_in_vault")]
+    validity_months: Option<u32>,
+    /// With --create-in-vault: the subject, e.g. CN=billing-app (default: the current policy's, else CN=<name>).
+    #[arg(long, value_name = "DN", requires = "create_in_vault")]
+    subject: Option<String>,
+    /// With --create-in-vault: seconds to wait for the vault to issue the certificate.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 120,
+        requires = "create_in_vault"
+    )]
+    vault_wait: u64,
     /// Name of an environment variable holding the password of --new-cert.
     #[arg(long, value_name = "VAR")]
     new_cert_password_env: Option<String>,
@@ -74,7 +105,7 @@ pub struct RollArgs {
 
 /// The options of one roll that a plan's rows give instead (ids of the arguments): given with --plan they would
 /// be ignored, so they are refused.
-const PLAN_CONFLICTS: [&str; 8] = [
+const PLAN_CONFLICTS: [&str; 9] = [
     "object_id",
     "app_id",
     "target",
@@ -83,6 +114,7 @@ const PLAN_CONFLICTS: [&str; 8] = [
     "new_cert",
     "new_cert_password_env",
     "display_name",
+    "create_in_vault",
 ];
 
 /// One row of a plan file.
@@ -256,16 +288,27 @@ pub fn run(args: RollArgs) -> CmdResult {
         Some(plan) => Some(PlanLock::acquire(plan)?),
         None => None,
     };
-    let (specs, shared_auth, auth_client_id) = match &args.plan {
-        Some(plan) => (plan_specs(&args, plan)?, true, None),
+    let rt = runtime()?;
+    let (specs, shared_auth, auth_client_id, vault, vault_client) = match &args.plan {
+        Some(plan) => (plan_specs(&args, plan)?, true, None, None, None),
         None => {
-            let (spec, auth_client_id) = single_spec(&args)?;
-            (vec![spec], false, auth_client_id)
+            let single = single_spec(&args, &rt)?;
+            (
+                vec![single.spec],
+                false,
+                single.auth_client_id,
+                single.vault,
+                single.vault_client,
+            )
         }
     };
+    let mut specs = specs;
     // One roll authenticates as the app with its current certificate unless told otherwise; a plan shares
     // one credential (an automation identity) so that the whole batch shares one throttle.
-    let auth_cert = if shared_auth {
+    let pair = matches!(&vault, Some((_, _, true)));
+    let auth_cert = if shared_auth || pair {
+        // A pair's current version is not known before the object is read: the connection's own credential
+        // reads it.
         None
     } else {
         Some(specs[0].current.clone())
@@ -274,13 +317,21 @@ pub fn run(args: RollArgs) -> CmdResult {
     if !shared_auth && conn.client_id.is_none() {
         conn.client_id = auth_client_id;
     }
-    let client = conn.client(auth_cert)?;
+    let client = conn.client(auth_cert, &rt)?;
+    if let (Some((vault, reference, pair)), Some(spec)) = (&vault, specs.first_mut())
+        && args.create_in_vault
+    {
+        let (current, new) = next_in_vault(&args, &client, vault, reference, *pair, spec, &rt)?;
+        if let Some(c) = current {
+            spec.current = c;
+        }
+        spec.new = new;
+    }
     let progress = Arc::new(TermProgress::new(
         specs.len(),
         std::io::stderr().is_terminal(),
         args.conn.verbose,
     ));
-    let rt = runtime()?;
     let started = std::time::Instant::now();
     let stop = StopSignal::default();
     let mut journal_shown: Option<PathBuf> = None;
@@ -317,6 +368,10 @@ pub fn run(args: RollArgs) -> CmdResult {
         }
     };
     progress.finish();
+    if let Some(v) = &vault_client {
+        // For people timing a roll whose keys stay in the vault: every request made to it, signatures included.
+        eprintln!("key vault: {} requests", v.calls());
+    }
     // After the bar is gone: a line printed under a live bar is overdrawn.
     if let Some(j) = &journal_shown {
         eprintln!("journal: {}", j.display());
@@ -502,45 +557,230 @@ fn plan_setting_failure(e: SettingsError) -> Failure {
     Failure::input(anyhow::anyhow!("{column}: {}", e.problem))
 }
 
-/// The one spec of `--cert`/`--new-cert`, and the client id to sign in as (the app itself) when known.
-fn single_spec(args: &RollArgs) -> Result<(RollSpec, Option<String>), Failure> {
+/// The one roll of `--cert`/`--new-cert`: its spec, the client id to sign in as (the app itself) when known, and
+/// the vault with the certificate whose next version `--create-in-vault` makes.
+struct Single {
+    spec: RollSpec,
+    auth_client_id: Option<String>,
+    /// With `true` when `--cert` is the same vault certificate without a version (both versions are read).
+    vault: Option<(KeyVaultClient, VaultCertificateRef, bool)>,
+    /// The vault client, when a certificate is in a vault (its request count is reported).
+    vault_client: Option<KeyVaultClient>,
+}
+
+/// The one spec of `--cert`/`--new-cert` (files or Key Vault certificate URLs). With `--create-in-vault` the
+/// spec's new certificate is the current one until [`next_in_vault`] replaces it (the object must be read
+/// first, through the client this spec's current certificate signs in with).
+fn single_spec(args: &RollArgs, rt: &tokio::runtime::Runtime) -> Result<Single, Failure> {
     let (Some(cert), Some(new_cert)) = (&args.cert, &args.new_cert) else {
         return Err(Failure::input(anyhow::anyhow!(
             "give --cert and --new-cert, or --plan"
         )));
     };
     let target = args.target.target()?;
-    let current = super::load_identity(
-        "--cert",
-        cert,
-        None,
-        args.cert_password_env.as_deref(),
-        "--cert-password-env",
-    )?;
-    let new = super::load_identity(
-        "--new-cert",
-        new_cert,
-        None,
-        args.new_cert_password_env.as_deref(),
-        "--new-cert-password-env",
-    )?;
     // Authenticating as the app itself needs its client id before anything is read: --client-id, or the appId
     // the target is addressed by. Verification always uses the object's own appId (core).
     let auth_client_id = args.conn.client_id.clone().or(match target.object {
         ObjectRef::AppId(a) => Some(a.to_string()),
         ObjectRef::Id(_) => None,
     });
+    let current_source = super::certificate_source("--cert", cert)?;
+    let new_source = super::certificate_source("--new-cert", new_cert)?;
+    if args.create_in_vault && !matches!(new_source, CertificateSource::KeyVault(_)) {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--create-in-vault: --new-cert {} is not a Key Vault certificate URL; give the vault certificate whose next version to create (https://<vault>.vault.azure.net/certificates/<name>)",
+            new_cert.display()
+        )));
+    }
+    let load = |flag: &str, path: &Path, password_env: Option<&str>, password_flag: &str| {
+        super::load_identity(flag, path, None, password_env, password_flag)
+            .map(|i| Arc::new(i) as SharedSigner)
+    };
+    // Files first: a current certificate in a file may be what signs in to the vault.
+    let current_file = match &current_source {
+        CertificateSource::File(p) => Some(load(
+            "--cert",
+            p,
+            args.cert_password_env.as_deref(),
+            "--cert-password-env",
+        )?),
+        CertificateSource::KeyVault(_) => None,
+    };
+    let new_file = match &new_source {
+        CertificateSource::File(p) => Some(load(
+            "--new-cert",
+            p,
+            args.new_cert_password_env.as_deref(),
+            "--new-cert-password-env",
+        )?),
+        CertificateSource::KeyVault(_) => None,
+    };
+    let vault = if current_file.is_none() || new_file.is_none() {
+        let mut conn = args.conn.clone();
+        if conn.client_id.is_none() {
+            conn.client_id = auth_client_id.clone();
+        }
+        Some(conn.key_vault(current_file.clone())?)
+    } else {
+        None
+    };
+    // `--cert` naming the same vault certificate without a version: the version in use is read from the object
+    // (core's roll_versions), after the Graph client exists; until then the spec holds a placeholder.
+    let pair = args.create_in_vault
+        && matches!((&current_source, &new_source), (CertificateSource::KeyVault(c), CertificateSource::KeyVault(n))
+            if c.version().is_none() && c.vault() == n.vault() && c.name() == n.name());
+    let current = match (current_file, &current_source, &vault) {
+        (Some(c), _, _) => c,
+        (None, CertificateSource::KeyVault(r), Some(v)) if pair => {
+            // The latest version, to be replaced: only its certificate is read, never used to sign.
+            let latest = rt
+                .block_on(v.get_certificate(r))
+                .map_err(|e| super::vault_failure("--cert", e))?;
+            Arc::new(PairPlaceholder(latest.certificate.ok_or_else(|| {
+                super::vault_failure(
+                    "--cert",
+                    keyroll_client::keyvault::KeyVaultError::NotIssued {
+                        certificate: r.url(),
+                        state: keyroll_client::keyvault::NotIssued::Pending,
+                    },
+                )
+            })?)) as SharedSigner
+        }
+        (None, CertificateSource::KeyVault(r), Some(v)) => super::open_vault("--cert", v, r, rt)?,
+        _ => return Err(Failure::input(anyhow::anyhow!("--cert: no certificate"))),
+    };
+    let new = match (new_file, &new_source, &vault) {
+        (Some(c), _, _) => c,
+        // Replaced by next_in_vault once the object has been read.
+        (None, CertificateSource::KeyVault(_), _) if args.create_in_vault => current.clone(),
+        (None, CertificateSource::KeyVault(r), Some(v)) => {
+            super::open_vault("--new-cert", v, r, rt)?
+        }
+        _ => {
+            return Err(Failure::input(anyhow::anyhow!(
+                "--new-cert: no certificate"
+            )));
+        }
+    };
+    let vault_client = vault.clone();
+    let vault = match (vault, new_source) {
+        (Some(v), CertificateSource::KeyVault(r)) if args.create_in_vault => Some((v, r, pair)),
+        _ => None,
+    };
     let spec = RollSpec {
         target,
-        current: Arc::new(current),
-        new: Arc::new(new),
+        current,
+        new,
         display_name: args.display_name.clone(),
         remove_old: args.remove_old,
         tenant: args.conn.tenant_id.clone(),
         client_id: None,
         verify_timeout: Duration::from_secs(args.verify_timeout),
     };
-    Ok((spec, auth_client_id))
+    Ok(Single {
+        spec,
+        auth_client_id,
+        vault,
+        vault_client,
+    })
+}
+
+/// The certificate of a vault version not known yet: never signs (replaced before the roll starts).
+struct PairPlaceholder(keyroll_proto::cert::Certificate);
+
+impl keyroll_client::signer::Signer for PairPlaceholder {
+    fn certificate(&self) -> &keyroll_proto::cert::Certificate {
+        &self.0
+    }
+    fn sign_rs256<'a>(
+        &'a self,
+        _message: &'a [u8],
+        _purpose: keyroll_client::signer::SignPurpose,
+    ) -> keyroll_client::signer::SignFuture<'a> {
+        Box::pin(std::future::ready(Err(
+            keyroll_client::signer::SignError::Remote {
+                kind: keyroll_proto::ErrorKind::Input,
+                code: "signing".into(),
+                message: "the vault version in use was not resolved".into(),
+                request_ids: Vec::new(),
+            },
+        )))
+    }
+}
+
+/// `--create-in-vault`: the next version of the vault certificate (created, or the one an earlier run made:
+/// core decides), opened as the roll's new certificate; with `pair`, the version in use too.
+fn next_in_vault(
+    args: &RollArgs,
+    client: &keyroll_client::graph::GraphClient,
+    vault: &KeyVaultClient,
+    reference: &VaultCertificateRef,
+    pair: bool,
+    spec: &RollSpec,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(Option<SharedSigner>, SharedSigner), Failure> {
+    let wanted = NewCertificatePolicy {
+        subject: args.subject.clone(),
+        key_size: args.key_size,
+        validity_months: args.validity_months,
+    };
+    let options = CreateOptions {
+        max_wait: Duration::from_secs(args.vault_wait),
+        ..CreateOptions::default()
+    };
+    let failure = |e: NextVersionError| match e {
+        NextVersionError::Graph(g) => super::conn::graph_failure(g),
+        NextVersionError::Vault(v) => super::vault_failure("--new-cert", v),
+        other => Failure::of(other.kind(), other),
+    };
+    let (current, next) = if pair {
+        let (current, next) = rt
+            .block_on(keyvault::roll_versions_for(
+                client,
+                vault,
+                &spec.target,
+                reference,
+                &wanted,
+                options,
+            ))
+            .map_err(failure)?;
+        eprintln!(
+            "key vault: version {} of {} is in use",
+            current.version(),
+            reference.latest()
+        );
+        let signer = rt
+            .block_on(KeyVaultSigner::from_version(vault, current))
+            .map_err(|e| super::vault_failure("--cert", e))?;
+        (Some(Arc::new(signer) as SharedSigner), next)
+    } else {
+        let next = rt
+            .block_on(keyvault::next_version_for(
+                client,
+                vault,
+                &spec.target,
+                reference,
+                spec.current.certificate(),
+                &wanted,
+                options,
+            ))
+            .map_err(failure)?;
+        (None, next)
+    };
+    let said = match next.source {
+        NextVersionSource::Created => "created",
+        NextVersionSource::Completed => "completed (an earlier run's)",
+        NextVersionSource::Reused => "made by an earlier run: rolling to it",
+    };
+    eprintln!(
+        "key vault: version {} of {} {said}",
+        next.version.version(),
+        reference.latest()
+    );
+    let signer = rt
+        .block_on(KeyVaultSigner::from_version(vault, next.version))
+        .map_err(|e| super::vault_failure("--new-cert", e))?;
+    Ok((current, Arc::new(signer)))
 }
 
 /// The reports as a JSON document, as TSV rows, as a single roll's steps, or as a plan's summary with its

@@ -336,9 +336,10 @@ pub fn run(args: ScanArgs) -> CmdResult {
         })?),
         None => None,
     };
+    let rt = runtime()?;
     let client = args
         .conn
-        .client(None)?
+        .client(None, &rt)?
         .with_retry_observer(Arc::new(Retries::default()));
     // Which key "signs": the certificate this connection signs in with, when it signs in with one.
     let mut options = options;
@@ -355,7 +356,6 @@ pub fn run(args: ScanArgs) -> CmdResult {
     let mut failed: Option<std::io::Error> = None;
     let mut planned = 0u64;
     let remove_old = !args.keep_old;
-    let rt = runtime()?;
     let result = rt.block_on(inventory::scan(
         &client,
         &options,

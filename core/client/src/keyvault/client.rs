@@ -162,7 +162,8 @@ impl KeyVaultClient {
     }
 
     /// Sends one logical request, retrying 429 (and, when `repeatable`, 5xx and lost answers) within the retry
-    /// policy, answering the 401 challenge once. `path_and_query` starts with `/` and lacks `api-version`.
+    /// policy, answering the 401 challenge once. `path` starts with `/` (a query may follow; `api-version` is added
+    /// unless it is there).
     pub(crate) async fn call(
         &self,
         method: Method,
@@ -171,7 +172,14 @@ impl KeyVaultClient {
         subject: &Subject<'_>,
         repeatable: bool,
     ) -> Result<Answer, KeyVaultError> {
-        let url = format!("{}{path}?api-version={API_VERSION}", subject.vault);
+        // A next link carries its own query (api-version included).
+        let url = if path.contains("api-version=") {
+            format!("{}{path}", subject.vault)
+        } else if path.contains('?') {
+            format!("{}{path}&api-version={API_VERSION}", subject.vault)
+        } else {
+            format!("{}{path}?api-version={API_VERSION}", subject.vault)
+        };
         let retry = self.inner.retry;
         let started = Instant::now();
         let mut attempt = 0u32;

@@ -296,6 +296,199 @@ pub async fn next_version_for(
         .await?)
 }
 
+/// A version as the versions list shows it.
+#[derive(Debug, Clone)]
+pub struct VersionItem {
+    /// The version.
+    pub version: String,
+    /// The certificate's SHA-1 thumbprint (from `x5t`), once issued.
+    pub thumbprint: Option<String>,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// When it was created (Unix seconds).
+    pub created: i64,
+}
+
+impl KeyVaultClient {
+    /// Every version of a certificate (`GET certificates/{name}/versions`, following `nextLink` on the same
+    /// vault only), oldest first.
+    pub async fn list_versions(
+        &self,
+        reference: &VaultCertificateRef,
+    ) -> Result<Vec<VersionItem>, KeyVaultError> {
+        reference.check_cloud(self.cloud())?;
+        let subject = Subject {
+            vault: reference.vault(),
+            what: "certificate",
+            name: reference.name(),
+            version: None,
+            permission: Permission::CertificatesList,
+        };
+        let mut path = format!("/certificates/{}/versions", reference.name());
+        let mut out: Vec<(usize, VersionItem)> = Vec::new();
+        for _page in 0..MAX_PAGES {
+            let answer = self.call(Method::GET, &path, None, &subject, true).await?;
+            for item in answer
+                .body
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+                let Some(version) = id.rsplit('/').next().filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                let thumbprint = item
+                    .get("x5t")
+                    .and_then(Value::as_str)
+                    .and_then(|t| keyroll_proto::b64::decode_jose_segment(t).ok())
+                    .map(|b| b.iter().map(|x| format!("{x:02X}")).collect::<String>());
+                out.push((
+                    out.len(),
+                    VersionItem {
+                        version: version.to_string(),
+                        thumbprint,
+                        enabled: item
+                            .pointer("/attributes/enabled")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(true),
+                        created: item
+                            .pointer("/attributes/created")
+                            .and_then(Value::as_i64)
+                            .unwrap_or(0),
+                    },
+                ));
+            }
+            match answer.body.get("nextLink").and_then(Value::as_str) {
+                Some(next) if !next.is_empty() => {
+                    // Tokens go only to the vault named: a next link elsewhere is not followed.
+                    path = next
+                        .strip_prefix(reference.vault())
+                        .filter(|p| p.starts_with('/'))
+                        .ok_or_else(|| KeyVaultError::InvalidResponse {
+                            url: reference.url(),
+                            detail: format!("nextLink {next:?} leaves the vault"),
+                        })?
+                        .to_string();
+                }
+                _ => break,
+            }
+        }
+        out.sort_by_key(|(i, v)| (v.created, *i));
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// The current and next versions of one vault certificate when a roll goes from one version of it to the
+    /// next: the current is the newest version that is a key of the object; the next is, in this order, a
+    /// version still being issued (an earlier run's: waited for), a newer version than the current that is
+    /// issued and enabled (an earlier run created it, and perhaps added it, then stopped: used again), else a
+    /// version created now. So a re-run after a stop never creates a second version.
+    pub async fn roll_versions(
+        &self,
+        reference: &VaultCertificateRef,
+        registered: &[String],
+        wanted: &NewCertificatePolicy,
+        options: CreateOptions,
+    ) -> Result<(VaultCertificate, NextVersion), KeyVaultError> {
+        let latest_ref = reference.latest();
+        let versions = self.list_versions(&latest_ref).await?;
+        let is_registered = |v: &VersionItem| {
+            v.thumbprint
+                .as_ref()
+                .is_some_and(|t| registered.iter().any(|r| r.eq_ignore_ascii_case(t)))
+        };
+        let in_use: Vec<&VersionItem> = versions.iter().filter(|v| is_registered(v)).collect();
+        let Some(newest_in_use) = in_use.last() else {
+            return Err(KeyVaultError::NoVersionInUse {
+                certificate: latest_ref.url(),
+            });
+        };
+        let newest_at = versions
+            .iter()
+            .position(|v| v.version == newest_in_use.version)
+            .unwrap_or(0);
+        // A newer version than the newest in use, issued and enabled: an earlier run's.
+        let newer = versions[newest_at + 1..]
+            .iter()
+            .rev()
+            .find(|v| v.enabled && v.thumbprint.is_some());
+        let pending = versions
+            .last()
+            .is_some_and(|v| v.thumbprint.is_none() && newest_at + 1 < versions.len());
+        let (current_version, next) = if pending {
+            let version = self
+                .wait_pending(reference, json!({"status": "inProgress"}), None, options)
+                .await?;
+            (
+                newest_in_use.version.clone(),
+                (version, NextVersionSource::Completed),
+            )
+        } else if let Some(newer) = newer {
+            let version = self
+                .get_certificate(&latest_ref.with_version(&newer.version))
+                .await?;
+            (
+                newest_in_use.version.clone(),
+                (version, NextVersionSource::Reused),
+            )
+        } else if in_use.len() >= 2 && newest_at + 1 == versions.len() {
+            // The newest version is already a key beside an older one: an earlier run added it and stopped
+            // before removing the old one.
+            let previous = in_use[in_use.len() - 2];
+            let version = self
+                .get_certificate(&latest_ref.with_version(&newest_in_use.version))
+                .await?;
+            (
+                previous.version.clone(),
+                (version, NextVersionSource::Reused),
+            )
+        } else {
+            let current = self
+                .get_certificate(&latest_ref.with_version(&newest_in_use.version))
+                .await?;
+            let policy = policy(reference.name(), current.policy.as_ref(), wanted);
+            let version = self.create_certificate(reference, &policy, options).await?;
+            return Ok((
+                current,
+                NextVersion {
+                    version,
+                    source: NextVersionSource::Created,
+                },
+            ));
+        };
+        let current = self
+            .get_certificate(&latest_ref.with_version(&current_version))
+            .await?;
+        Ok((
+            current,
+            NextVersion {
+                version: next.0,
+                source: next.1,
+            },
+        ))
+    }
+}
+
+/// The most pages of versions read.
+const MAX_PAGES: usize = 100;
+
+/// [`KeyVaultClient::roll_versions`] with the object's keys as read now.
+pub async fn roll_versions_for(
+    graph: &crate::graph::GraphClient,
+    vault: &KeyVaultClient,
+    target: &crate::graph::Target,
+    reference: &VaultCertificateRef,
+    wanted: &NewCertificatePolicy,
+    options: CreateOptions,
+) -> Result<(VaultCertificate, NextVersion), NextVersionError> {
+    let keys = graph.read_keys(target).await?;
+    let registered: Vec<String> = keys.keys.iter().filter_map(|k| k.thumbprint()).collect();
+    Ok(vault
+        .roll_versions(reference, &registered, wanted, options)
+        .await?)
+}
+
 /// Why the next version could not be had.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

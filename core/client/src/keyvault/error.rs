@@ -147,6 +147,14 @@ pub enum KeyVaultError {
         /// The certificate's thumbprint.
         thumbprint: String,
     },
+    /// No version of the certificate is a key of the object: the version in use now cannot be told.
+    #[error(
+        "no version of Key Vault certificate {certificate} is a key of the object, so the version in use now cannot be told: name the certificate in use now (a file, or the vault URL with its version)"
+    )]
+    NoVersionInUse {
+        /// The certificate's URL.
+        certificate: String,
+    },
     /// Creating a certificate failed at the vault or its issuer.
     #[error("creating {certificate} in Key Vault failed: {detail}")]
     CreateFailed {
@@ -212,7 +220,8 @@ impl KeyVaultError {
             | KeyVaultError::NotIssued { .. }
             | KeyVaultError::KeyNotRsa { .. }
             | KeyVaultError::KeyTooSmall { .. }
-            | KeyVaultError::KeyMismatch { .. } => ErrorKind::Input,
+            | KeyVaultError::KeyMismatch { .. }
+            | KeyVaultError::NoVersionInUse { .. } => ErrorKind::Input,
             KeyVaultError::Token { source, .. } => source.kind(),
             KeyVaultError::CreateFailed { .. }
             | KeyVaultError::CreateTimedOut { .. }
@@ -235,6 +244,7 @@ impl KeyVaultError {
             KeyVaultError::KeyNotRsa { .. } => "key_not_rsa",
             KeyVaultError::KeyTooSmall { .. } => "key_too_small",
             KeyVaultError::KeyMismatch { .. } => "key_mismatch",
+            KeyVaultError::NoVersionInUse { .. } => "vault_no_version_in_use",
             KeyVaultError::CreateFailed { .. } => "vault_create_failed",
             KeyVaultError::CreateTimedOut { .. } => "vault_create_timeout",
             KeyVaultError::Service { .. } => "vault_service",

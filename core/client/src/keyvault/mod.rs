@@ -23,7 +23,7 @@ pub use certificate::VaultCertificate;
 pub use client::{API_VERSION, KeyVaultClient};
 pub use create::{
     CreateOptions, NewCertificatePolicy, NextVersion, NextVersionError, NextVersionSource,
-    next_version_for, policy,
+    VersionItem, next_version_for, policy, roll_versions_for,
 };
 pub use error::{KeyVaultError, NotIssued};
 pub use permission::Permission;

@@ -1,0 +1,189 @@
+//! `keyroll roll` with certificates in Key Vault, end to end against `keyroll emulator`: the next version is
+//! created in the vault and rolled to with neither private key ever leaving it; a re-run uses the version an
+//! earlier run made instead of creating another; and a missing vault permission is named with its role.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use uuid::Uuid;
+
+const GRANTS: &[&str] = &[
+    "keys/get",
+    "keys/sign",
+    "certificates/get",
+    "certificates/list",
+    "certificates/create",
+];
+
+#[test]
+fn roll_to_a_version_created_in_the_vault_and_rerun_without_a_second_version() {
+    let emu = emulator(&[]);
+    let conn = emu.conn();
+    let current = emu.vault_certificate("billing", json!({}));
+    let app = emu.create(&[&current.certificate], json!({}));
+    let app_uuid = Uuid::parse_str(&app.app_id).unwrap();
+    emu.vault_grant(app_uuid, GRANTS);
+    let vault_token = emu.block_on(emu.admin.vault_token_for(app_uuid));
+    let url = format!("{}/certificates/billing", emu.vault);
+    let current_url = format!("{url}/{}", current.version);
+
+    // The app signs in with its current certificate's vault key; the proofs are signed there too.
+    let r = keyroll(
+        &args(
+            &[
+                "roll",
+                "--object-id",
+                &app.id,
+                "--cert",
+                &current_url,
+                "--new-cert",
+                &url,
+                "--create-in-vault",
+                "--remove-old",
+                "--tenant-id",
+                &app.tenant,
+                "--client-id",
+                &app.app_id,
+                "--vault-access-token-env",
+                "KV_TOKEN",
+            ],
+            &conn,
+        ),
+        &[("KV_TOKEN", &vault_token)],
+    );
+    r.ok();
+    assert!(r.stdout().contains("state: rolled"), "{}", r.text());
+    // Open the current version (2), read the latest, create, poll twice, read the new version (5), its key
+    // (1), four signatures (client assertion and addKey proof; verification assertion and removeKey proof).
+    assert!(
+        r.stderr().contains("key vault: 12 requests"),
+        "{}",
+        r.stderr()
+    );
+    assert!(r.stderr().contains("created"), "{}", r.stderr());
+    assert_no_secret(&r, &[&vault_token]);
+    let after_first = emu.thumbs(&app.id);
+    assert_eq!(after_first.len(), 1);
+    assert_ne!(after_first, vec![current.certificate.sha1_hex()]);
+
+    // The version in use read from the object (no version in --cert), the next one created, the old one kept.
+    let graph_token = emu.token(&app.app_id);
+    let pair = |remove_old: bool| {
+        let mut a = vec![
+            "roll",
+            "--object-id",
+            &app.id,
+            "--cert",
+            &url,
+            "--new-cert",
+            &url,
+            "--create-in-vault",
+            "--tenant-id",
+            &app.tenant,
+            "--access-token-env",
+            "GRAPH_TOKEN",
+            "--vault-access-token-env",
+            "KV_TOKEN",
+        ];
+        if remove_old {
+            a.push("--remove-old");
+        }
+        keyroll(
+            &args(&a, &conn),
+            &[("KV_TOKEN", &vault_token), ("GRAPH_TOKEN", &graph_token)],
+        )
+    };
+    let r = pair(false);
+    r.ok();
+    assert!(r.stderr().contains("created"), "{}", r.stderr());
+    let both = emu.thumbs(&app.id);
+    assert_eq!(both.len(), 2, "{}", r.text());
+    assert!(both.contains(&after_first[0]));
+
+    // Run again, as after a stop before the old key was removed: the version made is used, none is created.
+    let r = pair(true);
+    r.ok();
+    assert!(
+        r.stderr().contains("made by an earlier run") && !r.stderr().contains(" created"),
+        "{}",
+        r.stderr()
+    );
+    let last = emu.thumbs(&app.id);
+    assert_eq!(last.len(), 1, "{}", r.text());
+    assert!(
+        both.contains(&last[0]) && last[0] != after_first[0],
+        "{last:?}"
+    );
+}
+
+#[test]
+fn a_vault_key_without_sign_permission_is_named_with_its_role() {
+    let emu = emulator(&[]);
+    let conn = emu.conn();
+    let current = emu.vault_certificate("nosign", json!({}));
+    let app = emu.create(&[&current.certificate], json!({}));
+    let app_uuid = Uuid::parse_str(&app.app_id).unwrap();
+    emu.vault_grant(app_uuid, &["keys/get", "certificates/get"]);
+    let vault_token = emu.block_on(emu.admin.vault_token_for(app_uuid));
+    let url = format!("{}/certificates/nosign", emu.vault);
+    let r = keyroll(
+        &args(
+            &[
+                "key",
+                "list",
+                "--object-id",
+                &app.id,
+                "--tenant-id",
+                &app.tenant,
+                "--client-id",
+                &app.app_id,
+                "--auth-cert",
+                &url,
+                "--vault-access-token-env",
+                "KV_TOKEN",
+            ],
+            &conn,
+        ),
+        &[("KV_TOKEN", &vault_token)],
+    );
+    r.fails(2, &["keys/sign", "Key Vault Crypto User"]);
+    assert_no_secret(&r, &[&vault_token]);
+
+    // Without a vault token, a vault certificate cannot sign in to the vault itself: the fix is named.
+    let r = keyroll(
+        &args(
+            &[
+                "key",
+                "list",
+                "--object-id",
+                &app.id,
+                "--tenant-id",
+                &app.tenant,
+                "--client-id",
+                &app.app_id,
+                "--auth-cert",
+                &url,
+            ],
+            &conn,
+        ),
+        &[],
+    );
+    r.fails(2, &["--managed-identity", "--vault-access-token-env"]);
+    // A URL that is not a vault certificate is refused as such, not read as a file.
+    let r = keyroll(
+        &args(
+            &[
+                "key",
+                "list",
+                "--object-id",
+                &app.id,
+                "--auth-cert",
+                &format!("{}/keys/nosign", emu.vault),
+            ],
+            &conn,
+        ),
+        &[],
+    );
+    r.fails(2, &["give the certificate's URL"]);
+}
