@@ -35,6 +35,14 @@ namespace Keyroll
     }
 
     [DataContract]
+    internal sealed class VaultVersionsObject
+    {
+        [DataMember(Name = "current")] public CertificateObject Current;
+        [DataMember(Name = "next")] public CertificateObject Next;
+        [DataMember(Name = "source")] public string Source;
+    }
+
+    [DataContract]
     internal sealed class InfoObject
     {
         [DataMember(Name = "version")] public string Version;

@@ -63,5 +63,65 @@ namespace Keyroll
                 Array.Clear(secret, 0, secret.Length);
             }
         }
+    
+
+        /// <summary>Both ends of a roll from one version of a vault certificate to its next, for the object of the
+        /// settings' target (required): Current, the newest version that is a key of the object, and Next, the
+        /// version to roll to — one an earlier run left (waited for, or used again), else one created now. settings
+        /// (JSON) as CreateCertificate's. Dispose the answer to close both identities.</summary>
+        public static VaultRollVersions RollVersions(Connection connection, string settingsJson)
+        {
+            if (connection == null) throw new ArgumentNullException("connection");
+            var secret = Call.Bytes(settingsJson);
+            try
+            {
+                var c = connection.Handle;
+                ulong current = 0, next = 0;
+                string json;
+                using (var s = new Pin(secret))
+                {
+                    var ss = s.Slice;
+                    json = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_keyvault_roll_versions(c, ss, out current, out next, out o));
+                }
+                var d = Json.Read<VaultVersionsObject>(json) ?? new VaultVersionsObject();
+                return new VaultRollVersions(
+                    SigningIdentity.FromHandle(current, json, d.Current),
+                    SigningIdentity.FromHandle(next, json, d.Next),
+                    json);
+            }
+            finally
+            {
+                Array.Clear(secret, 0, secret.Length);
+            }
+        }
+    }
+}
+
+namespace Keyroll
+{
+    /// <summary>The two ends of a roll between versions of a Key Vault certificate (<see cref="KeyVault.RollVersions"/>).</summary>
+    public sealed class VaultRollVersions : IDisposable
+    {
+        internal VaultRollVersions(SigningIdentity current, SigningIdentity next, string json)
+        {
+            Current = current;
+            Next = next;
+            Json = json;
+        }
+
+        /// <summary>The version in use now: the newest that is a key of the object.</summary>
+        public SigningIdentity Current { get; private set; }
+        /// <summary>The version to roll to.</summary>
+        public SigningIdentity Next { get; private set; }
+        /// <summary>{current, next, source, vaultCalls}: both versions' descriptions, and how the next was come by
+        /// (created, completed, reused).</summary>
+        public string Json { get; private set; }
+
+        /// <summary>Closes both identities.</summary>
+        public void Dispose()
+        {
+            Current.Dispose();
+            Next.Dispose();
+        }
     }
 }

@@ -45,6 +45,18 @@ namespace Keyroll
             return new SigningIdentity(handle, json);
         }
 
+        /// <summary>An identity described by part of a larger answer (one end of a Key Vault roll).</summary>
+        internal static SigningIdentity FromHandle(ulong handle, string json, CertificateObject certificate)
+        {
+            var identity = new SigningIdentity(handle, json);
+            if (certificate != null)
+            {
+                identity.Thumbprint = certificate.Thumbprint;
+                identity.Subject = certificate.Subject;
+            }
+            return identity;
+        }
+
         internal static ulong HandleOf(SigningIdentity identity)
         {
             return identity == null ? 0 : identity.handle;

@@ -65,3 +65,37 @@ pub extern "C" fn keyroll_keyvault_create_certificate(
         )?)
     })
 }
+
+/// Both ends of a roll from one version of a Key Vault certificate to its next, for the object of `target`:
+/// `current` receives the identity of the newest version that is a key of the object, `next` that of the version
+/// to roll to — one an earlier run left (waited for while the vault issues it, or used again), else one created
+/// now. Settings (JSON) as `keyroll_keyvault_create_certificate`'s, `target` required. Close both identities
+/// with `keyroll_identity_close`. Output: `{current, next, source, vaultCalls}` (descriptions as
+/// `keyroll_signer_open_keyvault`'s; `source`: `created`, `completed`, `reused`).
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_keyvault_roll_versions(
+    connection: u64,
+    settings: FFISlice<u8>,
+    current: *mut u64,
+    next: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        if current.is_null() {
+            return Err(Failure::null("current"));
+        }
+        if next.is_null() {
+            return Err(Failure::null("next"));
+        }
+        let conn = CONNECTIONS.get(connection)?;
+        let settings: api::CreateVaultCertificateSettings = api::from_json(
+            "key vault certificate settings",
+            bytes("settings", &settings)?,
+        )?;
+        let (from, to, description) = block_on(conn.keyvault_roll_versions(&settings))?;
+        write_handle("current", current, IDENTITIES.insert(from))?;
+        write_handle("next", next, IDENTITIES.insert(to))?;
+        json_output(&description)
+    })
+}

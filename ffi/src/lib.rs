@@ -69,5 +69,6 @@ pub fn ffi_inventory() -> Inventory {
         .register(function!(scan::keyroll_scan_close))
         .register(function!(keyvault::keyroll_signer_open_keyvault))
         .register(function!(keyvault::keyroll_keyvault_create_certificate))
+        .register(function!(keyvault::keyroll_keyvault_roll_versions))
         .inventory()
 }

@@ -74,8 +74,20 @@ function Get-KrRerunCommand {
     if (-not $oid -and $Report -and $Report.ObjectId) { $oid = [string]$Report.ObjectId }
     if ($oid) { $parts += "-ObjectId $oid" } else { $parts += "-AppId $($Row.AppId)" }
     if ($Row.TargetType -and $Row.TargetType -ne 'Application') { $parts += "-TargetType $($Row.TargetType)" }
-    if ($Row.CertificatePath) { $parts += "-CertificatePath '$($Row.CertificatePath)'" } else { $parts += "-Certificate <the current certificate, $($Row.CurrentThumbprint)>" }
-    if ($Row.NewCertificatePath) { $parts += "-NewCertificatePath '$($Row.NewCertificatePath)'" } else { $parts += "-NewCertificate <the new certificate, $($Row.NewThumbprint)>" }
+    if ($Row.KeyVaultCertificateId) { $parts += "-KeyVaultCertificateId '$($Row.KeyVaultCertificateId)'" }
+    elseif ($Row.CertificatePath) { $parts += "-CertificatePath '$($Row.CertificatePath)'" }
+    else { $parts += "-Certificate <the current certificate, $($Row.CurrentThumbprint)>" }
+    # A version made in Key Vault for the roll is named: running the command again rolls to it.
+    $madeInVault = $Row.PSObject.Properties['NewKeyVaultVersionId']
+    $betweenVersions = $Row.CreateInKeyVault -and $Row.KeyVaultCertificateId -and (Test-KrSameVaultCertificate -Current $Row.KeyVaultCertificateId -New $Row.NewKeyVaultCertificateId)
+    if ($Row.CreateInKeyVault -and $madeInVault -and $madeInVault.Value -and -not $betweenVersions) { $parts += "-NewKeyVaultCertificateId '$($madeInVault.Value)'" }
+    elseif ($Row.CreateInKeyVault) {
+        if ($Row.NewKeyVaultCertificateId) { $parts += "-NewKeyVaultCertificateId '$($Row.NewKeyVaultCertificateId)'" }
+        $parts += '-CreateInKeyVault'
+    }
+    elseif ($Row.NewKeyVaultCertificateId) { $parts += "-NewKeyVaultCertificateId '$($Row.NewKeyVaultCertificateId)'" }
+    elseif ($Row.NewCertificatePath) { $parts += "-NewCertificatePath '$($Row.NewCertificatePath)'" }
+    else { $parts += "-NewCertificate <the new certificate, $($Row.NewThumbprint)>" }
     if ($Row.RemoveOld) { $parts += '-RemoveOld' }
     # Without -TenantId the library takes the tenant from the connection (its token), as the first run did.
     if ($Row.TenantId) { $parts += "-TenantId $($Row.TenantId)" }
@@ -176,6 +188,84 @@ function Open-KrRowIdentity {
     $identity
 }
 
+function Open-KrRowIdentities {
+    # Both certificates of a row as identities in the library: from certificate objects or files
+    # (Open-KrRowIdentity), or from Key Vault, where -CreateInKeyVault also makes the version to roll to (or
+    # finds the one an earlier run made). Returns @{ Current; New } or a failure. What was opened is in -Cache,
+    # for the caller to close; a vault version made for the row is recorded on the row (NewKeyVaultVersionId),
+    # so that the command that completes a stopped roll names it.
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [object] $Row,
+        [Parameter(Mandatory)] [object] $Connection,
+        [Parameter(Mandatory)] [hashtable] $Passwords,
+        [Parameter(Mandatory)] [hashtable] $Cache
+    )
+    $subject = $Row.Subject
+    $vaultToken = $Passwords.KeyVault
+    $conn = $Connection.Connection
+    $target = Get-KrTarget -ObjectId $Row.ObjectId -AppId $Row.AppId -TargetType $Row.TargetType
+    if ($Row.CreateInKeyVault -and $Row.KeyVaultCertificateId -and (Test-KrSameVaultCertificate -Current $Row.KeyVaultCertificateId -New $Row.NewKeyVaultCertificateId)) {
+        # A roll between versions of one vault certificate: the library finds the version in use on the object
+        # and the one to roll to.
+        $pair = Open-KrVaultRollVersions -Connection $conn -CertificateId $Row.KeyVaultCertificateId -Target $target -AccessToken $vaultToken -ParameterName 'KeyVaultCertificateId' -Subject $subject
+        if (Test-KrFailure $pair) { return $pair }
+        $Cache["vault-roll:$([guid]::NewGuid())"] = $pair.Current
+        $Cache["vault-roll:$([guid]::NewGuid())"] = $pair.Next
+        $Row | Add-Member -NotePropertyName NewKeyVaultVersionId -NotePropertyValue $pair.NextId -Force
+        return @{ Current = $pair.Current; New = $pair.Next }
+    }
+    if ($Row.KeyVaultCertificateId) {
+        $key = "vault:$($Row.KeyVaultCertificateId)"
+        if ($Cache.ContainsKey($key)) { $current = $Cache[$key] }
+        else {
+            $current = Open-KrVaultIdentity -Connection $conn -CertificateId $Row.KeyVaultCertificateId -AccessToken $vaultToken -ParameterName 'KeyVaultCertificateId' -Subject $subject
+            if (Test-KrFailure $current) { return $current }
+            $Cache[$key] = $current
+        }
+    }
+    else {
+        $current = Open-KrRowIdentity -Certificate $Row.Certificate -Path $Row.CertificatePath -Password $Passwords.Current -Cache $Cache -Subject $subject
+        if (Test-KrFailure $current) { return $current }
+    }
+    if ($Row.CreateInKeyVault) {
+        $id = if ($Row.NewKeyVaultCertificateId) { $Row.NewKeyVaultCertificateId } else { $Row.KeyVaultCertificateId }
+        $made = New-KrVaultVersion -Connection $conn -CertificateId $id -Target $target -Current $current -AccessToken $vaultToken -ParameterName $(if ($Row.NewKeyVaultCertificateId) { 'NewKeyVaultCertificateId' } else { 'KeyVaultCertificateId' }) -Subject $subject
+        if (Test-KrFailure $made) { return $made }
+        $new = $made.Identity
+        $Cache["vault-new:$([guid]::NewGuid())"] = $new
+        $Row | Add-Member -NotePropertyName NewKeyVaultVersionId -NotePropertyValue $made.CertificateId -Force
+    }
+    elseif ($Row.NewKeyVaultCertificateId) {
+        $key = "vault:$($Row.NewKeyVaultCertificateId)"
+        if ($Cache.ContainsKey($key)) { $new = $Cache[$key] }
+        else {
+            $new = Open-KrVaultIdentity -Connection $conn -CertificateId $Row.NewKeyVaultCertificateId -AccessToken $vaultToken -ParameterName 'NewKeyVaultCertificateId' -Subject $subject
+            if (Test-KrFailure $new) { return $new }
+            $Cache[$key] = $new
+        }
+    }
+    else {
+        $new = Open-KrRowIdentity -Certificate $Row.NewCertificate -Path $Row.NewCertificatePath -Password $Passwords.New -Cache $Cache -Subject $subject
+        if (Test-KrFailure $new) { return $new }
+    }
+    @{ Current = $current; New = $new }
+}
+
+function Test-KrSameVaultCertificate {
+    # Whether -NewKeyVaultCertificateId is absent or names the same vault certificate as -KeyVaultCertificateId
+    # without a version of its own (a roll from one version of a certificate to its next). Comparison of the
+    # vault and name only; the library parses and checks the URLs.
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param([Parameter(Mandatory)] [string] $Current, [string] $New)
+    if (-not $New) { return $true }
+    $pattern = '^(?<base>https?://[^/]+/certificates/[^/?#]+)/?(?<version>[^/?#]*)'
+    $c = [regex]::Match($Current.Trim(), $pattern, 'IgnoreCase')
+    $n = [regex]::Match($New.Trim(), $pattern, 'IgnoreCase')
+    $c.Success -and $n.Success -and -not $n.Groups['version'].Value -and ($c.Groups['base'].Value.TrimEnd('/') -eq $n.Groups['base'].Value.TrimEnd('/'))
+}
+
 function Close-KrIdentityCache {
     [CmdletBinding()]
     param([AllowNull()] [hashtable] $Cache)
@@ -201,10 +291,10 @@ function Invoke-KrSingleRoll {
     $failure = $null
     try {
         Write-Progress -Activity $activity -Status 'opening the certificates' -PercentComplete 5
-        $current = Open-KrRowIdentity -Certificate $Row.Certificate -Path $Row.CertificatePath -Password $Passwords.Current -Cache $cache -Subject $subject
-        if (Test-KrFailure $current) { $failure = $current.ErrorRecord; return }
-        $new = Open-KrRowIdentity -Certificate $Row.NewCertificate -Path $Row.NewCertificatePath -Password $Passwords.New -Cache $cache -Subject $subject
-        if (Test-KrFailure $new) { $failure = $new.ErrorRecord; return }
+        $pair = Open-KrRowIdentities -Row $Row -Connection $Connection -Passwords $Passwords -Cache $cache
+        if (Test-KrFailure $pair) { $failure = $pair.ErrorRecord; return }
+        $current = $pair.Current
+        $new = $pair.New
         $json = ConvertTo-KrSettingsJson -Settings (Get-KrRollSettings -Row $Row -VerifyTimeout $VerifyTimeout)
         Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
         Write-Verbose "roll: $($Row.TargetType) $subject, removeOld $($Row.RemoveOld), verify timeout $VerifyTimeout s"
@@ -277,14 +367,10 @@ function Invoke-KrBulkRoll {
         for ($i = 0; $i -lt $total; $i++) {
             $row = $Rows[$i]
             Write-Progress -Activity $activity -Status "opening the certificates of row $($i + 1) of $total" -PercentComplete 0
-            $current = Open-KrRowIdentity -Certificate $row.Certificate -Path $row.CertificatePath -Password $Passwords.Current -Cache $cache -Subject $row.Subject
-            if (-not (Test-KrFailure $current)) {
-                $new = Open-KrRowIdentity -Certificate $row.NewCertificate -Path $row.NewCertificatePath -Password $Passwords.New -Cache $cache -Subject $row.Subject
-            }
-            else { $new = $current }
-            if (Test-KrFailure $new) {
+            $pair = Open-KrRowIdentities -Row $row -Connection $Connection -Passwords $Passwords -Cache $cache
+            if (Test-KrFailure $pair) {
                 # As keyroll roll --plan: a row whose certificate cannot be opened refuses the run before any write.
-                $e = $new.ErrorRecord
+                $e = $pair.ErrorRecord
                 $record = [System.Management.Automation.ErrorRecord]::new(
                     [System.InvalidOperationException]::new("row $($i + 1) ($($row.Subject)): $($e.Exception.Message); nothing was rolled", $e.Exception),
                     $e.FullyQualifiedErrorId, $e.CategoryInfo.Category, $row.Subject)
@@ -293,7 +379,7 @@ function Invoke-KrBulkRoll {
                 return
             }
             $json = ConvertTo-KrSettingsJson -Settings (Get-KrRollSettings -Row $row -VerifyTimeout $VerifyTimeout)
-            [void]$plan.Add($json, $current, $new)
+            [void]$plan.Add($json, $pair.Current, $pair.New)
         }
         if ($JournalPath) {
             $plan.JournalPath = $Caller.SessionState.Path.GetUnresolvedProviderPathFromPSPath($JournalPath)

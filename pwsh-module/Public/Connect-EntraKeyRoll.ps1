@@ -10,6 +10,10 @@ function Connect-EntraKeyRoll {
     - The application itself: -TenantId, -ClientId and its certificate (-Certificate, -CertificatePath with
       -CertificatePassword, or -CertificateThumbprint). That certificate also mints the proofs of addKey and
       removeKey when -Proof is omitted.
+    - The application itself with its certificate in Azure Key Vault (-TenantId, -ClientId and
+      -KeyVaultCertificateId): the client assertions and proofs are signed by the vault (keys/sign), so the private
+      key never reaches this machine. The vault's token comes from the managed identity of the machine or
+      Automation account (IDENTITY_ENDPOINT), or from -KeyVaultAccessToken.
     - A managed identity (-Identity, with -ClientId for a user-assigned one).
     - With none of these, the AZURE_* environment variables (AZURE_TENANT_ID, AZURE_CLIENT_ID,
       AZURE_CLIENT_CERTIFICATE_PATH, ...) and the managed identity endpoint variables are used.
@@ -42,6 +46,14 @@ function Connect-EntraKeyRoll {
 
     .PARAMETER CertificateThumbprint
     The application's certificate in the Windows certificate store.
+
+    .PARAMETER KeyVaultCertificateId
+    The application's certificate in Azure Key Vault: https://<vault>.vault.azure.net/certificates/<name>[/<version>]
+    (its latest version when none is named). Its key signs in the vault and never reaches this machine.
+
+    .PARAMETER KeyVaultAccessToken
+    An access token for Key Vault (audience https://vault.azure.net), as a SecureString; without it the managed
+    identity gets one.
 
     .PARAMETER Identity
     Authenticate with the managed identity of the machine, App Service or Automation account.
@@ -97,6 +109,7 @@ function Connect-EntraKeyRoll {
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
         [Parameter(Mandatory, ParameterSetName = 'CertificatePath')]
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')]
+        [Parameter(Mandatory, ParameterSetName = 'KeyVault')]
         [Parameter(ParameterSetName = 'Delegated')]
         [Alias('Tenant')]
         [string] $TenantId,
@@ -104,6 +117,7 @@ function Connect-EntraKeyRoll {
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
         [Parameter(Mandatory, ParameterSetName = 'CertificatePath')]
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')]
+        [Parameter(Mandatory, ParameterSetName = 'KeyVault')]
         [Parameter(ParameterSetName = 'Identity')]
         [Parameter(ParameterSetName = 'Delegated')]
         [Alias('AppId')]
@@ -120,6 +134,12 @@ function Connect-EntraKeyRoll {
 
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')]
         [string] $CertificateThumbprint,
+
+        [Parameter(Mandatory, ParameterSetName = 'KeyVault')]
+        [string] $KeyVaultCertificateId,
+
+        [Parameter(ParameterSetName = 'KeyVault')]
+        [System.Security.SecureString] $KeyVaultAccessToken,
 
         [Parameter(Mandatory, ParameterSetName = 'Identity')]
         [Alias('ManagedIdentity')]
@@ -160,6 +180,9 @@ function Connect-EntraKeyRoll {
         'Certificate' { Open-KrIdentity -Certificate $Certificate }
         'CertificatePath' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
         'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
+    }
+    if ($PSCmdlet.ParameterSetName -eq 'KeyVault') {
+        $signer = Open-KrConnectVaultIdentity -CertificateId $KeyVaultCertificateId -AccessToken $KeyVaultAccessToken -Environment $Environment -GraphUrl $GraphUrl -LoginUrl $LoginUrl -CaCertificate $CaCertificate -Proxy $Proxy -Caller $PSCmdlet
     }
     if (Test-KrFailure $signer) { $PSCmdlet.ThrowTerminatingError($signer.ErrorRecord) }
     if ($null -ne $signer -and $signer -isnot [System.IDisposable]) {

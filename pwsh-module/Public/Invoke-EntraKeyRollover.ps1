@@ -62,6 +62,28 @@ function Invoke-EntraKeyRollover {
     .PARAMETER NewCertificatePassword
     The password of -NewCertificatePath (every row's, in a bulk run).
 
+    .PARAMETER KeyVaultCertificateId
+    The current certificate in Azure Key Vault: https://<vault>.vault.azure.net/certificates/<name>[/<version>]. Its
+    key signs the proof in the vault (keys/sign) and never reaches this machine. Without a version: with
+    -CreateInKeyVault, the newest version of the certificate that is a key of the object; otherwise the latest
+    version. The vault is reached with the connection's credential (a managed identity, the app's certificate), or
+    -KeyVaultAccessToken. Taken from the pipeline by property name.
+
+    .PARAMETER NewKeyVaultCertificateId
+    The new certificate in Azure Key Vault (its latest version when none is named); with -CreateInKeyVault, the
+    certificate whose next version is created (default: the certificate of -KeyVaultCertificateId). Taken from the
+    pipeline by property name.
+
+    .PARAMETER CreateInKeyVault
+    Create the next version of the certificate in Key Vault (its own policy: a self-issued RSA certificate whose
+    key the vault keeps) and roll to it. A run that created a version and stopped is completed by running the
+    same command again: the version it created is used, no second one is made. ShouldProcess covers it: -WhatIf
+    creates nothing.
+
+    .PARAMETER KeyVaultAccessToken
+    An access token for Key Vault (audience https://vault.azure.net), as a SecureString, when the connection's
+    credential cannot get one (a connection made with -AccessToken).
+
     .PARAMETER RemoveOld
     Remove the old key once the new one is verified. ShouldProcess asks for this step apart from the roll:
     -WhatIf lists both, -Confirm asks for each, and a declined removal leaves the old key in place.
@@ -101,6 +123,16 @@ function Invoke-EntraKeyRollover {
 
     .EXAMPLE
     Invoke-EntraKeyRollover -ObjectId $objectId -Certificate $current -NewCertificate $next -WhatIf
+
+    .EXAMPLE
+    Connect-EntraKeyRoll -Identity
+    Invoke-EntraKeyRollover -AppId $appId -KeyVaultCertificateId https://contoso.vault.azure.net/certificates/billing-api -CreateInKeyVault -RemoveOld
+
+    In an Azure Automation runbook with a managed identity: creates the next version of the certificate in Key
+    Vault and rolls the application to it; both proofs and the check of the new certificate are signed by Key
+    Vault, so no private key exists outside the vault. The identity needs certificates get/list/create and keys
+    get/sign on the vault, and Application.ReadWrite.OwnedBy (as an owner of the application) or
+    Application.ReadWrite.All in Graph.
 
     .EXAMPLE
     $objectId | Invoke-EntraKeyRollover -CertificatePath .\current.pfx -NewCertificatePath .\next.pfx -RemoveOld -TenantId $tenant
@@ -157,6 +189,18 @@ function Invoke-EntraKeyRollover {
 
         [Parameter()]
         [System.Security.SecureString] $NewCertificatePassword,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [string] $KeyVaultCertificateId,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [string] $NewKeyVaultCertificateId,
+
+        [Parameter()]
+        [switch] $CreateInKeyVault,
+
+        [Parameter()]
+        [System.Security.SecureString] $KeyVaultAccessToken,
 
         [Parameter()]
         [switch] $RemoveOld,
@@ -215,8 +259,15 @@ function Invoke-EntraKeyRollover {
             $refused += 1
             return
         }
-        if ([bool]$Certificate -eq [bool]$CertificatePath -or [bool]$NewCertificate -eq [bool]$NewCertificatePath) {
-            $PSCmdlet.WriteError((Get-KrArgumentError -Message 'give the current certificate as -Certificate or -CertificatePath, and the new one as -NewCertificate or -NewCertificatePath (one of each)' -ErrorId 'RolloverCertificates' -TargetObject $subject))
+        $currentGiven = @($Certificate, $CertificatePath, $KeyVaultCertificateId | Where-Object { $_ }).Count
+        $newGiven = @($NewCertificate, $NewCertificatePath | Where-Object { $_ }).Count + [int]([bool]$NewKeyVaultCertificateId -or [bool]$CreateInKeyVault)
+        if ($currentGiven -ne 1 -or $newGiven -ne 1) {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message 'give the current certificate as -Certificate, -CertificatePath or -KeyVaultCertificateId, and the new one as -NewCertificate, -NewCertificatePath, -NewKeyVaultCertificateId or -CreateInKeyVault (one of each)' -ErrorId 'RolloverCertificates' -TargetObject $subject))
+            $refused += 1
+            return
+        }
+        if ($CreateInKeyVault -and -not $KeyVaultCertificateId -and -not $NewKeyVaultCertificateId) {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message '-CreateInKeyVault creates the next version of a Key Vault certificate: name it with -NewKeyVaultCertificateId (or -KeyVaultCertificateId, when the current certificate is an earlier version of it)' -ErrorId 'RolloverCreateInKeyVault' -TargetObject $subject))
             $refused += 1
             return
         }
@@ -239,6 +290,9 @@ function Invoke-EntraKeyRollover {
                 CertificatePath    = $CertificatePath
                 NewCertificate     = $NewCertificate
                 NewCertificatePath = $NewCertificatePath
+                KeyVaultCertificateId    = $KeyVaultCertificateId
+                NewKeyVaultCertificateId = $NewKeyVaultCertificateId
+                CreateInKeyVault         = [bool]$CreateInKeyVault
                 CurrentThumbprint  = if ($Certificate) { $Certificate.Thumbprint } else { $null }
                 NewThumbprint      = if ($NewCertificate) { $NewCertificate.Thumbprint } else { $null }
                 RemoveOld          = $removeStep
@@ -256,7 +310,7 @@ function Invoke-EntraKeyRollover {
             return
         }
         $connection = Get-KrConnection -Caller $PSCmdlet
-        $passwords = @{ Current = $CertificatePassword; New = $NewCertificatePassword }
+        $passwords = @{ Current = $CertificatePassword; New = $NewCertificatePassword; KeyVault = $KeyVaultAccessToken }
         try {
             if ($bulk) {
                 $throttle = if ($PSBoundParameters.ContainsKey('ThrottleLimit')) { $ThrottleLimit } else { 0 }

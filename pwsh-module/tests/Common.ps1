@@ -78,7 +78,7 @@ function Open-KrTestEmulator {
     $info = $line | ConvertFrom-Json
     Initialize-KrTestTrust
     $emulator = [pscustomobject]@{
-        Process = $process; GraphUrl = $info.graph_url; LoginUrl = $info.login_url; CaCert = $info.ca_cert
+        Process = $process; GraphUrl = $info.graph_url; LoginUrl = $info.login_url; CaCert = $info.ca_cert; VaultUrl = $info.vault_url
         Client = [KrTest.EmulatorTrust]::Client($info.ca_cert); TenantId = $null
     }
     $emulator.TenantId = (Invoke-KrEmulatorAdmin $emulator 'GET' 'info').tenantId
@@ -125,6 +125,39 @@ function Get-KrTestKeys([object] $Emulator, [string] $ObjectId) {
 
 function Get-KrTestToken([object] $Emulator, [object] $App) {
     (Invoke-KrEmulatorAdmin $Emulator 'POST' 'tokens' @{ appId = $App.appId }).access_token
+}
+
+function New-KrTestVaultIdentity([object] $Emulator) {
+    # A managed identity as an Automation account has one: an application the emulator's managed-identity endpoint
+    # issues tokens for, allowed to write every application (Application.ReadWrite.All), with the vault permissions
+    # a roll in Key Vault needs. Sets IDENTITY_ENDPOINT and IDENTITY_HEADER as the Automation sandbox does (the
+    # caller restores them with Restore-KrTestEnvironment). Answers the identity's application.
+    $info = Invoke-KrEmulatorAdmin $Emulator 'GET' 'info'
+    $identity = Invoke-KrEmulatorAdmin $Emulator 'POST' 'applications' @{ displayName = 'automation account'; managedIdentity = $true; roles = @('Application.ReadWrite.All') }
+    $null = Invoke-KrEmulatorAdmin $Emulator 'POST' 'vault/grants' @{ principal = $identity.appId; permissions = @('certificates/get', 'certificates/list', 'certificates/create', 'keys/get', 'keys/sign') }
+    $script:KrTestSavedEnvironment = @{ IDENTITY_ENDPOINT = $env:IDENTITY_ENDPOINT; IDENTITY_HEADER = $env:IDENTITY_HEADER }
+    $env:IDENTITY_ENDPOINT = $info.identityEndpoint
+    $env:IDENTITY_HEADER = $info.identityHeader
+    $identity
+}
+
+function Restore-KrTestEnvironment {
+    if ($script:KrTestSavedEnvironment) {
+        $env:IDENTITY_ENDPOINT = $script:KrTestSavedEnvironment.IDENTITY_ENDPOINT
+        $env:IDENTITY_HEADER = $script:KrTestSavedEnvironment.IDENTITY_HEADER
+        $script:KrTestSavedEnvironment = $null
+    }
+}
+
+function New-KrTestVaultCertificate([object] $Emulator, [string] $Name, [int] $DaysValid = 90) {
+    # A certificate in the emulator's vault (its key never leaves the vault): {id, kid, name, version, thumbprint,
+    # cer}.
+    Invoke-KrEmulatorAdmin $Emulator 'POST' 'vault/certificates' @{ name = $Name; subject = "CN=$Name"; daysValid = $DaysValid }
+}
+
+function Register-KrTestVaultApp([object] $Emulator, [object] $VaultCertificate) {
+    # An application on the emulator whose key is that vault certificate's public part.
+    Invoke-KrEmulatorAdmin $Emulator 'POST' 'applications' @{ displayName = 'pester vault'; certificates = @($VaultCertificate.cer) }
 }
 
 function ConvertTo-KrTestSecureString([string] $Text) {

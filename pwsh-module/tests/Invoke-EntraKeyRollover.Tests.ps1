@@ -316,3 +316,76 @@ Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
         }
     }
 }
+
+Describe 'Invoke-EntraKeyRollover: certificates in Azure Key Vault' {
+    BeforeAll {
+        # Connected as an Automation account's managed identity (Graph and the vault).
+        $script:automation = New-KrTestVaultIdentity $emu
+        Connect-EntraKeyRoll -Identity -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+    }
+    AfterAll { Disconnect-EntraKeyRoll; Restore-KrTestEnvironment }
+
+    It 'creates the next version in the vault and rolls to it, with no private key outside the vault' {
+        $name = 'app-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $v1 = New-KrTestVaultCertificate $emu $name
+        $app = Register-KrTestVaultApp $emu $v1
+        $r = Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/$name" -CreateInKeyVault -RemoveOld
+        $r.Success | Should -BeTrue
+        $r.State | Should -Be 'rolled'
+        $keys = @(Get-KrTestKeys $emu $app.id)
+        $keys.Count | Should -Be 1
+        $keys[0].customKeyIdentifier | Should -Not -Be ([Convert]::ToBase64String([Convert]::FromHexString($v1.thumbprint)))
+    }
+
+    It 'a run that stopped after the add is completed by the same command, with the version it created (no second one)' {
+        $name = 'rerun-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $v1 = New-KrTestVaultCertificate $emu $name
+        $app = Register-KrTestVaultApp $emu $v1
+        $id = "$($emu.VaultUrl)/certificates/$name"
+        $old = (Get-KrTestKeys $emu $app.id)[0].customKeyIdentifier
+        # The first run adds the new version and keeps the old key (as one stopped before the removal would).
+        $first = Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId $id -CreateInKeyVault
+        $first.State | Should -Be 'keptOld'
+        $both = Get-KrTestKeys $emu $app.id
+        $both.Count | Should -Be 2
+        $added = @($both | Where-Object { $_.customKeyIdentifier -ne $old })
+        $added.Count | Should -Be 1
+        $second = Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId $id -CreateInKeyVault -RemoveOld
+        $second.Success | Should -BeTrue
+        $keys = @(Get-KrTestKeys $emu $app.id)
+        $keys.Count | Should -Be 1
+        $keys[0].customKeyIdentifier | Should -Be $added[0].customKeyIdentifier
+    }
+
+    It 'names the parameter when the vault has no such certificate, and changes nothing' {
+        $v1 = New-KrTestVaultCertificate $emu ('real-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+        $app = Register-KrTestVaultApp $emu $v1
+        $r = Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/no-such-cert" -CreateInKeyVault -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $records = Get-KrWrittenError $err 'Invoke-EntraKeyRollover'
+        $records.Count | Should -Be 1
+        $records[0].ErrorDetails.Message | Should -Match '^-KeyVaultCertificateId: '
+        $records[0].ErrorDetails.Message | Should -Match 'no-such-cert'
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+    }
+
+    It '-WhatIf creates no version in the vault and writes nothing' {
+        $name = 'whatif-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $v1 = New-KrTestVaultCertificate $emu $name
+        $app = Register-KrTestVaultApp $emu $v1
+        Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/$name" -CreateInKeyVault -RemoveOld -WhatIf | Should -BeNullOrEmpty
+        $keys = Get-KrTestKeys $emu $app.id
+        $keys.Count | Should -Be 1
+        # A later real run creates exactly one version (the -WhatIf run made none to pick up).
+        $r = Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/$name" -CreateInKeyVault -RemoveOld
+        $r.Success | Should -BeTrue
+    }
+
+    It 'refuses -CreateInKeyVault without a vault certificate to create, naming the parameters' {
+        $current = Get-KrTestCertificate 'CN=file current'
+        $app = Register-KrTestApp $emu $current
+        Invoke-EntraKeyRollover -AppId $app.appId -Certificate $current -CreateInKeyVault -ErrorVariable err -ErrorAction SilentlyContinue
+        $records = Get-KrWrittenError $err 'Invoke-EntraKeyRollover'
+        $records[0].Exception.Message | Should -Match '-NewKeyVaultCertificateId'
+    }
+}

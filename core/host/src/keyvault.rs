@@ -95,6 +95,27 @@ impl std::fmt::Debug for CreateVaultCertificateSettings {
 /// The longest a host may wait for a vault to issue a certificate.
 const MAX_CREATE_WAIT: Duration = Duration::from_secs(600);
 
+/// The bounded wait for the vault to issue a version.
+fn create_options(settings: &CreateVaultCertificateSettings) -> CreateOptions {
+    CreateOptions {
+        max_wait: settings
+            .max_wait_secs
+            .map(Duration::from_secs)
+            .unwrap_or(CreateOptions::default().max_wait)
+            .min(MAX_CREATE_WAIT),
+        ..CreateOptions::default()
+    }
+}
+
+/// How the next version was come by, as hosts see it.
+fn source_name(source: keyvault::NextVersionSource) -> &'static str {
+    match source {
+        keyvault::NextVersionSource::Created => "created",
+        keyvault::NextVersionSource::Completed => "completed",
+        keyvault::NextVersionSource::Reused => "reused",
+    }
+}
+
 fn reference(text: &str) -> Result<VaultCertificateRef, ApiError> {
     Ok(VaultCertificateRef::parse(text).map_err(keyvault::KeyVaultError::from)?)
 }
@@ -140,6 +161,55 @@ impl Connection {
         Ok((Arc::new(signer), description))
     }
 
+    /// Both ends of a roll from one version of a vault certificate to its next, for the object of
+    /// `settings.target` (required): the current is the newest version that is a key of the object; the next is
+    /// a version an earlier run left (still being issued: waited for; issued and newer: used again), else one
+    /// created now with the certificate's policy and the settings' wishes. A re-run after a stop therefore never
+    /// creates a second version. Answers both signers and `{current, next, source, vaultCalls}` (descriptions as
+    /// [`Connection::open_keyvault`]'s).
+    pub async fn keyvault_roll_versions(
+        &self,
+        settings: &CreateVaultCertificateSettings,
+    ) -> Result<(SharedSigner, SharedSigner, Value), ApiError> {
+        let Some(target) = &settings.target else {
+            return Err(ApiError::settings(
+                "key vault settings",
+                "a roll between versions needs the target: the object whose key the current version is",
+            ));
+        };
+        let reference = reference(&settings.certificate)?.latest();
+        let client = self.key_vault(settings.vault_access_token.as_deref());
+        let wanted = NewCertificatePolicy {
+            subject: settings.subject.clone(),
+            key_size: settings.key_size,
+            validity_months: settings.validity_months,
+        };
+        let options = create_options(settings);
+        let (current, next) = keyvault::roll_versions_for(
+            self.client(),
+            &client,
+            &target.target()?,
+            &reference,
+            &wanted,
+            options,
+        )
+        .await
+        .map_err(|e| match e {
+            NextVersionError::Graph(g) => ApiError::Graph(g),
+            NextVersionError::Vault(v) => ApiError::KeyVault(v),
+            other => ApiError::settings("key vault", other.to_string()),
+        })?;
+        let current_signer = KeyVaultSigner::from_version(&client, current.clone()).await?;
+        let next_signer = KeyVaultSigner::from_version(&client, next.version.clone()).await?;
+        let description = json!({
+            "current": describe_vault_certificate(&current, current_signer.certificate()),
+            "next": describe_vault_certificate(&next.version, next_signer.certificate()),
+            "source": source_name(next.source),
+            "vaultCalls": client.calls(),
+        });
+        Ok((Arc::new(current_signer), Arc::new(next_signer), description))
+    }
+
     /// Creates the next version of a vault certificate and waits until it is issued (bounded by
     /// `maxWaitSecs`); with `target` and `current` (the identity in use now), a version already registered on
     /// the object is used again. Answers the new version's description and `source` (`created`, `completed`:
@@ -156,14 +226,7 @@ impl Connection {
             key_size: settings.key_size,
             validity_months: settings.validity_months,
         };
-        let options = CreateOptions {
-            max_wait: settings
-                .max_wait_secs
-                .map(Duration::from_secs)
-                .unwrap_or(CreateOptions::default().max_wait)
-                .min(MAX_CREATE_WAIT),
-            ..CreateOptions::default()
-        };
+        let options = create_options(settings);
         let next = match (&settings.target, current) {
             (Some(target), Some(current)) => keyvault::next_version_for(
                 self.client(),
@@ -203,11 +266,7 @@ impl Connection {
         };
         let certificate = next.version.issued()?.clone();
         let mut d = describe_vault_certificate(&next.version, &certificate);
-        d["source"] = json!(match next.source {
-            keyvault::NextVersionSource::Created => "created",
-            keyvault::NextVersionSource::Completed => "completed",
-            keyvault::NextVersionSource::Reused => "reused",
-        });
+        d["source"] = json!(source_name(next.source));
         d["vaultCalls"] = json!(client.calls());
         Ok(d)
     }

@@ -203,6 +203,14 @@ keyrollstatus keyroll_signer_open_keyvault(uint64_t connection, sliceu8 settings
 /// `keyroll_signer_open_keyvault` and its `keyVault.certificateUrl`.
 keyrollstatus keyroll_keyvault_create_certificate(uint64_t connection, sliceu8 settings, uint64_t current, keyrolloutput* output);
 
+/// Both ends of a roll from one version of a Key Vault certificate to its next, for the object of `target`:
+/// `current` receives the identity of the newest version that is a key of the object, `next` that of the version
+/// to roll to — one an earlier run left (waited for while the vault issues it, or used again), else one created
+/// now. Settings (JSON) as `keyroll_keyvault_create_certificate`'s, `target` required. Close both identities
+/// with `keyroll_identity_close`. Output: `{current, next, source, vaultCalls}` (descriptions as
+/// `keyroll_signer_open_keyvault`'s; `source`: `created`, `completed`, `reused`).
+keyrollstatus keyroll_keyvault_roll_versions(uint64_t connection, sliceu8 settings, uint64_t* current, uint64_t* next, keyrolloutput* output);
+
 
 #ifdef __cplusplus
 }

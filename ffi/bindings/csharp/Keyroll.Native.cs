@@ -703,6 +703,39 @@ namespace Keyroll.Native
             }
         }
 
+        /// Both ends of a roll from one version of a Key Vault certificate to its next, for the object of `target`:
+        /// `current` receives the identity of the newest version that is a key of the object, `next` that of the version
+        /// to roll to — one an earlier run left (waited for while the vault issues it, or used again), else one created
+        /// now. Settings (JSON) as `keyroll_keyvault_create_certificate`'s, `target` required. Close both identities
+        /// with `keyroll_identity_close`. Output: `{current, next, source, vaultCalls}` (descriptions as
+        /// `keyroll_signer_open_keyvault`'s; `source`: `created`, `completed`, `reused`).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_keyvault_roll_versions")]
+        public static extern KeyrollStatus keyroll_keyvault_roll_versions(ulong connection, Sliceu8 settings, out ulong current, out ulong next, out KeyrollOutput output);
+
+        /// Both ends of a roll from one version of a Key Vault certificate to its next, for the object of `target`:
+        /// `current` receives the identity of the newest version that is a key of the object, `next` that of the version
+        /// to roll to — one an earlier run left (waited for while the vault issues it, or used again), else one created
+        /// now. Settings (JSON) as `keyroll_keyvault_create_certificate`'s, `target` required. Close both identities
+        /// with `keyroll_identity_close`. Output: `{current, next, source, vaultCalls}` (descriptions as
+        /// `keyroll_signer_open_keyvault`'s; `source`: `created`, `completed`, `reused`).
+        public static void keyroll_keyvault_roll_versions(ulong connection, byte[] settings, out ulong current, out ulong next, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_keyvault_roll_versions(connection, settings_slice, out current, out next, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
     }
 
     /// Where a call's output waits to be copied out: `handle` for `keyroll_output_take` / `keyroll_output_free`,

@@ -38,6 +38,7 @@ def init_lib(path):
     c_lib.keyroll_scan_close.argtypes = [ctypes.c_uint64]
     c_lib.keyroll_signer_open_keyvault.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_keyvault_create_certificate.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_keyvault_roll_versions.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
 
     c_lib.keyroll_info.restype = ctypes.c_int
     c_lib.keyroll_output_take.restype = ctypes.c_int
@@ -67,6 +68,7 @@ def init_lib(path):
     c_lib.keyroll_scan_close.restype = ctypes.c_int
     c_lib.keyroll_signer_open_keyvault.restype = ctypes.c_int
     c_lib.keyroll_keyvault_create_certificate.restype = ctypes.c_int
+    c_lib.keyroll_keyvault_roll_versions.restype = ctypes.c_int
 
     c_lib.keyroll_info.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_output_take.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -96,6 +98,7 @@ def init_lib(path):
     c_lib.keyroll_scan_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_signer_open_keyvault.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_keyvault_create_certificate.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_keyvault_roll_versions.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
 
 
 def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
@@ -339,6 +342,18 @@ def keyroll_keyvault_create_certificate(connection: int, settings: Sliceu8 | cty
         settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
 
     return c_lib.keyroll_keyvault_create_certificate(connection, settings, current, output)
+
+def keyroll_keyvault_roll_versions(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], current: ctypes.POINTER(ctypes.c_uint64), next: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Both ends of a roll from one version of a Key Vault certificate to its next, for the object of `target`:
+ `current` receives the identity of the newest version that is a key of the object, `next` that of the version
+ to roll to — one an earlier run left (waited for while the vault issues it, or used again), else one created
+ now. Settings (JSON) as `keyroll_keyvault_create_certificate`'s, `target` required. Close both identities
+ with `keyroll_identity_close`. Output: `{current, next, source, vaultCalls}` (descriptions as
+ `keyroll_signer_open_keyvault`'s; `source`: `created`, `completed`, `reused`)."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_keyvault_roll_versions(connection, settings, current, next, output)
 
 
 
