@@ -32,6 +32,9 @@ The name of the application's certificate in the vault.
 .PARAMETER RenewWithinDays
 Roll when the application's current certificate ends within this many days (default 30).
 
+.PARAMETER ValidityMonths
+How long the new certificate is valid, in months (default 12).
+
 .PARAMETER GraphUrl
 Rehearsal only: the Graph URL of the keyroll emulator (its login URL and CA follow).
 
@@ -53,6 +56,7 @@ param(
     [Parameter(Mandatory)] [string] $VaultUrl,
     [Parameter(Mandatory)] [string] $CertificateName,
     [int] $RenewWithinDays = 30,
+    [int] $ValidityMonths = 12,
     [string] $GraphUrl,
     [string] $LoginUrl,
     [string] $CaCertificate
@@ -70,16 +74,16 @@ if ($CaCertificate) { $endpoints.CaCertificate = $CaCertificate }
 Connect-EntraKeyRoll -Identity @endpoints | Out-Null
 
 # The application's certificates that end within the window; nothing to do when none does.
-$expiring = @(Get-EntraKeyRollInventory -AppId $AppId -ExpiringWithin $RenewWithinDays -CredentialType Certificate)
+$expiring = @(Get-EntraMSApplicationKey -AppId $AppId | Where-Object { $_.Type -eq 'AsymmetricX509Cert' -and $_.DaysLeft -le $RenewWithinDays })
 if ($expiring.Count -eq 0) {
     Write-Output "no certificate of $AppId ends within $RenewWithinDays days; nothing to do"
     return
 }
 foreach ($item in $expiring) {
-    Write-Verbose "$AppId: certificate $($item.Thumbprint) ends $($item.EndDateTime) ($($item.DaysLeft) days left)"
+    Write-Verbose "${AppId}: certificate $($item.Thumbprint) ends $($item.EndDateTime) ($($item.DaysLeft) days left)"
 }
 
 # The current version is the newest version of the vault certificate registered on the application; the next is
 # created in the vault (or, after a stopped run, the one that run created).
 $certificateId = '{0}/certificates/{1}' -f $VaultUrl.TrimEnd('/'), $CertificateName
-Invoke-EntraKeyRollover -AppId $AppId -KeyVaultCertificateId $certificateId -CreateInKeyVault -RemoveOld
+Invoke-EntraKeyRollover -AppId $AppId -KeyVaultCertificateId $certificateId -CreateInKeyVault -NewCertificateValidityMonths $ValidityMonths -RemoveOld

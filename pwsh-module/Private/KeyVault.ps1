@@ -72,9 +72,10 @@ function Open-KrVaultRollVersions {
         [Parameter(Mandatory)] [System.Collections.IDictionary] $Target,
         [AllowNull()] [System.Security.SecureString] $AccessToken,
         [Parameter(Mandatory)] [string] $ParameterName,
-        [string] $Subject
+        [string] $Subject,
+        [hashtable] $Policy = @{}
     )
-    $settings = Get-KrVaultSettings -CertificateId $CertificateId -Target $Target
+    $settings = Get-KrVaultSettings -CertificateId $CertificateId -Target $Target -Subject $Policy.Subject -KeySize $Policy.KeySize -ValidityMonths $Policy.ValidityMonths
     $pair = Use-KrPlainText -Secret $AccessToken -ArgumentList $Connection, $settings, $Subject -Action {
         param($plain, $conn, $s, $who)
         $secret = @{}
@@ -100,9 +101,10 @@ function New-KrVaultVersion {
         [Parameter(Mandatory)] [object] $Current,
         [AllowNull()] [System.Security.SecureString] $AccessToken,
         [Parameter(Mandatory)] [string] $ParameterName,
-        [string] $Subject
+        [string] $Subject,
+        [hashtable] $Policy = @{}
     )
-    $settings = Get-KrVaultSettings -CertificateId $CertificateId -Target $Target
+    $settings = Get-KrVaultSettings -CertificateId $CertificateId -Target $Target -Subject $Policy.Subject -KeySize $Policy.KeySize -ValidityMonths $Policy.ValidityMonths
     $created = Use-KrPlainText -Secret $AccessToken -ArgumentList $Connection, $settings, $Current, $Subject -Action {
         param($plain, $conn, $s, $cur, $who)
         $secret = @{}

@@ -208,7 +208,7 @@ function Open-KrRowIdentities {
     if ($Row.CreateInKeyVault -and $Row.KeyVaultCertificateId -and (Test-KrSameVaultCertificate -Current $Row.KeyVaultCertificateId -New $Row.NewKeyVaultCertificateId)) {
         # A roll between versions of one vault certificate: the library finds the version in use on the object
         # and the one to roll to.
-        $pair = Open-KrVaultRollVersions -Connection $conn -CertificateId $Row.KeyVaultCertificateId -Target $target -AccessToken $vaultToken -ParameterName 'KeyVaultCertificateId' -Subject $subject
+        $pair = Open-KrVaultRollVersions -Connection $conn -CertificateId $Row.KeyVaultCertificateId -Target $target -AccessToken $vaultToken -ParameterName 'KeyVaultCertificateId' -Subject $subject -Policy $Row.NewVaultPolicy
         if (Test-KrFailure $pair) { return $pair }
         $Cache["vault-roll:$([guid]::NewGuid())"] = $pair.Current
         $Cache["vault-roll:$([guid]::NewGuid())"] = $pair.Next
@@ -230,7 +230,7 @@ function Open-KrRowIdentities {
     }
     if ($Row.CreateInKeyVault) {
         $id = if ($Row.NewKeyVaultCertificateId) { $Row.NewKeyVaultCertificateId } else { $Row.KeyVaultCertificateId }
-        $made = New-KrVaultVersion -Connection $conn -CertificateId $id -Target $target -Current $current -AccessToken $vaultToken -ParameterName $(if ($Row.NewKeyVaultCertificateId) { 'NewKeyVaultCertificateId' } else { 'KeyVaultCertificateId' }) -Subject $subject
+        $made = New-KrVaultVersion -Connection $conn -CertificateId $id -Target $target -Current $current -AccessToken $vaultToken -ParameterName $(if ($Row.NewKeyVaultCertificateId) { 'NewKeyVaultCertificateId' } else { 'KeyVaultCertificateId' }) -Subject $subject -Policy $Row.NewVaultPolicy
         if (Test-KrFailure $made) { return $made }
         $new = $made.Identity
         $Cache["vault-new:$([guid]::NewGuid())"] = $new

@@ -80,6 +80,15 @@ function Invoke-EntraKeyRollover {
     same command again: the version it created is used, no second one is made. ShouldProcess covers it: -WhatIf
     creates nothing.
 
+    .PARAMETER NewCertificateSubject
+    With -CreateInKeyVault: the new version's subject (default: the certificate's policy, e.g. CN=<name>).
+
+    .PARAMETER NewCertificateKeySize
+    With -CreateInKeyVault: the new version's RSA key size, 2048, 3072 or 4096 (default: the certificate's policy).
+
+    .PARAMETER NewCertificateValidityMonths
+    With -CreateInKeyVault: how long the new version is valid, in months (default: the certificate's policy).
+
     .PARAMETER KeyVaultAccessToken
     An access token for Key Vault (audience https://vault.azure.net), as a SecureString, when the connection's
     credential cannot get one (a connection made with -AccessToken).
@@ -200,6 +209,17 @@ function Invoke-EntraKeyRollover {
         [switch] $CreateInKeyVault,
 
         [Parameter()]
+        [string] $NewCertificateSubject,
+
+        [Parameter()]
+        [ValidateSet(2048, 3072, 4096)]
+        [int] $NewCertificateKeySize,
+
+        [Parameter()]
+        [ValidateRange(1, 120)]
+        [int] $NewCertificateValidityMonths,
+
+        [Parameter()]
         [System.Security.SecureString] $KeyVaultAccessToken,
 
         [Parameter()]
@@ -266,6 +286,11 @@ function Invoke-EntraKeyRollover {
             $refused += 1
             return
         }
+        if (-not $CreateInKeyVault -and ($NewCertificateSubject -or $NewCertificateKeySize -or $NewCertificateValidityMonths)) {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message '-NewCertificateSubject, -NewCertificateKeySize and -NewCertificateValidityMonths describe a version created in Key Vault: give them with -CreateInKeyVault' -ErrorId 'RolloverNewCertificatePolicy' -TargetObject $subject))
+            $refused += 1
+            return
+        }
         if ($CreateInKeyVault -and -not $KeyVaultCertificateId -and -not $NewKeyVaultCertificateId) {
             $PSCmdlet.WriteError((Get-KrArgumentError -Message '-CreateInKeyVault creates the next version of a Key Vault certificate: name it with -NewKeyVaultCertificateId (or -KeyVaultCertificateId, when the current certificate is an earlier version of it)' -ErrorId 'RolloverCreateInKeyVault' -TargetObject $subject))
             $refused += 1
@@ -293,6 +318,7 @@ function Invoke-EntraKeyRollover {
                 KeyVaultCertificateId    = $KeyVaultCertificateId
                 NewKeyVaultCertificateId = $NewKeyVaultCertificateId
                 CreateInKeyVault         = [bool]$CreateInKeyVault
+                NewVaultPolicy           = @{ Subject = $NewCertificateSubject; KeySize = $NewCertificateKeySize; ValidityMonths = $NewCertificateValidityMonths }
                 CurrentThumbprint  = if ($Certificate) { $Certificate.Thumbprint } else { $null }
                 NewThumbprint      = if ($NewCertificate) { $NewCertificate.Thumbprint } else { $null }
                 RemoveOld          = $removeStep

@@ -83,6 +83,35 @@ Describe 'Connect-EntraKeyRoll' {
     }
 }
 
+Describe 'Connect-EntraKeyRoll -KeyVaultCertificateId' {
+    BeforeAll { $script:automation = New-KrTestVaultIdentity $emu }
+    AfterAll { Disconnect-EntraKeyRoll; Restore-KrTestEnvironment }
+
+    It 'signs in as the application with its certificate in Key Vault, and its proofs are signed there too' {
+        $name = 'connect-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $v1 = New-KrTestVaultCertificate $emu $name
+        $app = Register-KrTestVaultApp $emu $v1
+        $c = Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/$name" -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert
+        $c.Credential | Should -Match $v1.thumbprint
+        # The application adds a key to itself: the token's assertion and the proof are both signed by the vault.
+        $next = Get-KrTestCertificate 'CN=added by the vault-signed proof'
+        $added = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next.RawData; Usage = 'Verify'; Type = 'AsymmetricX509Cert' }
+        $added | Should -Not -BeNullOrEmpty
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+    }
+
+    It 'names -KeyVaultCertificateId when the vault has no such certificate' {
+        $err = $null
+        try {
+            Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId ([guid]::NewGuid()) -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/missing-one" -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert -ErrorAction Stop
+        }
+        catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.ErrorDetails.Message | Should -Match '^-KeyVaultCertificateId: '
+        $err.ErrorDetails.Message | Should -Match 'missing-one'
+    }
+}
+
 Describe 'the session of Connect-MgGraph / Connect-Entra' {
     BeforeAll {
         # A stand-in for Microsoft.Graph.Authentication (the real module is not installed here): the three
