@@ -329,12 +329,13 @@ Describe 'Invoke-EntraKeyRollover: certificates in Azure Key Vault' {
         $name = 'app-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
         $v1 = New-KrTestVaultCertificate $emu $name
         $app = Register-KrTestVaultApp $emu $v1
+        $old = (Get-KrTestKeys $emu $app.id)[0].customKeyIdentifier
         $r = Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/$name" -CreateInKeyVault -RemoveOld
         $r.Success | Should -BeTrue
         $r.State | Should -Be 'rolled'
         $keys = @(Get-KrTestKeys $emu $app.id)
         $keys.Count | Should -Be 1
-        $keys[0].customKeyIdentifier | Should -Not -Be ([Convert]::ToBase64String([Convert]::FromHexString($v1.thumbprint)))
+        $keys[0].customKeyIdentifier | Should -Not -Be $old
     }
 
     It 'a run that stopped after the add is completed by the same command, with the version it created (no second one)' {
