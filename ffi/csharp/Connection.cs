@@ -18,13 +18,16 @@ namespace Keyroll
     public sealed class Connection : IDisposable
     {
         readonly ulong handle;
+        /// <summary>The identity the connection signs in with (null for none): its key may be the host's.</summary>
+        readonly SigningIdentity signIn;
 
         /// <summary>Where the connection goes and as whom (JSON, no secrets).</summary>
         public string Description { get; private set; }
 
-        Connection(ulong handle, string description)
+        Connection(ulong handle, string description, SigningIdentity signIn)
         {
             this.handle = handle;
+            this.signIn = signIn;
             Description = description;
         }
 
@@ -44,7 +47,7 @@ namespace Keyroll
                     var ss = s.Slice;
                     json = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_connect(ss, id, out h, out o));
                 }
-                return new Connection(h, json);
+                return new Connection(h, json, certificate);
             }
             finally
             {
@@ -61,7 +64,7 @@ namespace Keyroll
             using (var t = new Pin(targetJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_keys_list(c, ts, s, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_keys_list(c, ts, s, out o), signIn, signer);
             }
         }
 
@@ -74,7 +77,7 @@ namespace Keyroll
             using (var t = new Pin(settingsJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_add(c, ts, s, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_add(c, ts, s, out o), signIn, signer);
             }
         }
 
@@ -86,7 +89,7 @@ namespace Keyroll
             using (var t = new Pin(settingsJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_remove(c, ts, s, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_remove(c, ts, s, out o), signIn, signer);
             }
         }
 
@@ -100,7 +103,7 @@ namespace Keyroll
             using (var t = new Pin(settingsJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll(c, ts, cur, nxt, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll(c, ts, cur, nxt, out o), signIn, current, next);
             }
         }
 
@@ -149,7 +152,7 @@ namespace Keyroll
                 var ts = t.Slice;
                 Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_scan_start(c, ts, out h, out o));
             }
-            return new ScanOperation(h);
+            return new ScanOperation(h, signIn);
         }
 
         /// <summary>Closes the connection; later use throws (UnknownHandle).</summary>
