@@ -159,7 +159,8 @@ function Open-KrRowIdentity {
         [string] $Path,
         [System.Security.SecureString] $Password,
         [Parameter(Mandatory)] [hashtable] $Cache,
-        [Parameter(Mandatory)] [string] $Subject
+        [Parameter(Mandatory)] [string] $Subject,
+        [string] $ParameterName = 'Certificate'
     )
     if ($Certificate) { $key = "certificate:$($Certificate.Thumbprint)" }
     else {
@@ -167,11 +168,9 @@ function Open-KrRowIdentity {
         $key = "file:$Path"
     }
     if ($Cache.ContainsKey($key)) { return $Cache[$key] }
-    $identity = if ($Certificate) { Open-KrIdentity -Certificate $Certificate } else { Open-KrIdentity -Path $Path -Password $Password }
+    # A certificate object's key signs in its key object, never exported (Open-KrIdentity).
+    $identity = if ($Certificate) { Open-KrIdentity -Certificate $Certificate -ParameterName $ParameterName } else { Open-KrIdentity -Path $Path -Password $Password }
     if (Test-KrFailure $identity) { return $identity }
-    if ($identity -isnot [System.IDisposable]) {
-        return New-KrFailure (Get-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $Subject)
-    }
     $Cache[$key] = $identity
     $identity
 }
@@ -203,7 +202,7 @@ function Invoke-KrSingleRoll {
         Write-Progress -Activity $activity -Status 'opening the certificates' -PercentComplete 5
         $current = Open-KrRowIdentity -Certificate $Row.Certificate -Path $Row.CertificatePath -Password $Passwords.Current -Cache $cache -Subject $subject
         if (Test-KrFailure $current) { $failure = $current.ErrorRecord; return }
-        $new = Open-KrRowIdentity -Certificate $Row.NewCertificate -Path $Row.NewCertificatePath -Password $Passwords.New -Cache $cache -Subject $subject
+        $new = Open-KrRowIdentity -Certificate $Row.NewCertificate -Path $Row.NewCertificatePath -Password $Passwords.New -Cache $cache -Subject $subject -ParameterName 'NewCertificate'
         if (Test-KrFailure $new) { $failure = $new.ErrorRecord; return }
         $json = ConvertTo-KrSettingsJson -Settings (Get-KrRollSettings -Row $Row -VerifyTimeout $VerifyTimeout)
         Write-Progress -Activity $activity -Status 'adding the new key, verifying it, removing the old one' -PercentComplete 20
@@ -279,7 +278,7 @@ function Invoke-KrBulkRoll {
             Write-Progress -Activity $activity -Status "opening the certificates of row $($i + 1) of $total" -PercentComplete 0
             $current = Open-KrRowIdentity -Certificate $row.Certificate -Path $row.CertificatePath -Password $Passwords.Current -Cache $cache -Subject $row.Subject
             if (-not (Test-KrFailure $current)) {
-                $new = Open-KrRowIdentity -Certificate $row.NewCertificate -Path $row.NewCertificatePath -Password $Passwords.New -Cache $cache -Subject $row.Subject
+                $new = Open-KrRowIdentity -Certificate $row.NewCertificate -Path $row.NewCertificatePath -Password $Passwords.New -Cache $cache -Subject $row.Subject -ParameterName 'NewCertificate'
             }
             else { $new = $current }
             if (Test-KrFailure $new) {

@@ -32,7 +32,8 @@ function Connect-EntraKeyRoll {
     The application's appId (client id), or the client id of a user-assigned managed identity. Alias: AppId.
 
     .PARAMETER Certificate
-    The application's certificate with its private key.
+    The application's certificate with its private key (RSA). The key signs through its own key object and is never
+    exported: a certificate store key marked non-exportable, or one on a smart card, works as any other.
 
     .PARAMETER CertificatePath
     The application's certificate as a PFX or PEM file with its private key.
@@ -41,7 +42,8 @@ function Connect-EntraKeyRoll {
     The password of -CertificatePath.
 
     .PARAMETER CertificateThumbprint
-    The application's certificate in the Windows certificate store.
+    The application's certificate in the Windows certificate store (CurrentUser\My or LocalMachine\My). Its key signs
+    in the store and is never exported, so a non-exportable key works.
 
     .PARAMETER Identity
     Authenticate with the managed identity of the machine, App Service or Automation account.
@@ -159,12 +161,9 @@ function Connect-EntraKeyRoll {
     $signer = switch ($PSCmdlet.ParameterSetName) {
         'Certificate' { Open-KrIdentity -Certificate $Certificate }
         'CertificatePath' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
-        'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
+        'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint -ParameterName 'CertificateThumbprint' }
     }
     if (Test-KrFailure $signer) { $PSCmdlet.ThrowTerminatingError($signer.ErrorRecord) }
-    if ($null -ne $signer -and $signer -isnot [System.IDisposable]) {
-        $PSCmdlet.ThrowTerminatingError((Get-KrArgumentError -Message 'the connection certificate signs inside the library: its private key must be exportable (or give it as a PFX/PEM file with -CertificatePath)' -ErrorId 'ConnectKeyNotExportable' -TargetObject $ClientId))
-    }
     $connection = $null
     $description = $null
     $failure = $null
