@@ -39,8 +39,10 @@ namespace Keyroll
     {
         static readonly Dictionary<ulong, SigningIdentity> open = new Dictionary<ulong, SigningIdentity>();
 
-        /// <summary>How long one wait for a request lasts while a blocking call runs: how soon its end is seen.</summary>
-        const long WaitSliceMs = 20;
+        /// <summary>How long one wait for a request lasts while a blocking call runs, at first and at most. The call's
+        /// end is seen when the wait it falls in ends, so the waits start short (a call that needed one signature
+        /// ends about a millisecond after it) and lengthen while nothing is asked (a long call costs few wake-ups).</summary>
+        const long FirstSliceMs = 1, LongestSliceMs = 50;
 
         internal static void Register(SigningIdentity identity)
         {
@@ -85,10 +87,17 @@ namespace Keyroll
             try
             {
                 var slice = new Sliceu64(pin, (ulong)list.Length);
+                var ms = FirstSliceMs;
                 while (!worker.Join(0))
                 {
-                    var request = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_signer_wait(slice, WaitSliceMs, out o));
-                    if (request.Trim() != "null") Answer(Json.Read<SignatureRequest>(request));
+                    var wait = ms;
+                    var request = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_signer_wait(slice, wait, out o));
+                    if (request.Trim() != "null")
+                    {
+                        Answer(Json.Read<SignatureRequest>(request));
+                        ms = FirstSliceMs;
+                    }
+                    else ms = Math.Min(ms * 2, LongestSliceMs);
                 }
             }
             finally
