@@ -136,6 +136,7 @@ Describe 'Connect-EntraKeyRoll with a key that refuses export' {
         $e.Count | Should -Be 1
         $e[0].Exception.Message | Should -Match 'The operation was canceled by the user'
         $e[0].FullyQualifiedErrorId | Should -BeLike 'signer_refused*'
+        $e[0].ErrorDetails.RecommendedAction | Should -Match '-CertificatePath'
     }
 
     It 'a key object that is not the certificate''s key: the signature does not verify, and nothing is sent' {
