@@ -277,6 +277,25 @@ def test_keys_held_by_python_sign_a_blocking_call_and_a_background_roll():
             for request in answer["signatures"]:
                 call(kr.keyroll_signature_refuse, request["signer"], request["id"], buf("the PIN prompt was cancelled"))
         assert "the PIN prompt was cancelled" in json.dumps(answer["report"]), answer
+
+        # A bulk operation lists the requests of its rows' keys too.
+        kr.keyroll_roll_close(operation.value)
+        operation = ctypes.c_uint64(0)
+        plan = {"rows": [{"roll": roll, "current": current, "next": other}], "concurrency": 2}
+        status, text = call(kr.keyroll_bulk_start, connection.value, buf(json.dumps(plan)), ctypes.byref(operation))
+        assert status == kr.KeyrollStatus.Ok, text
+        bulk_answered = []
+        while True:
+            status, text = call(kr.keyroll_roll_wait, operation.value, 20000)
+            answer = json.loads(text)
+            if answer["done"]:
+                break
+            for request in answer["signatures"]:
+                call(kr.keyroll_signature_answer, request["signer"], request["id"],
+                     buf(_sign(keys[request["signer"]], request)))
+                bulk_answered.append(request["signer"])
+        assert answer["report"]["failed"] == 0 and answer["report"]["succeeded"] == 1, answer
+        assert other in bulk_answered, bulk_answered
     finally:
         if operation.value:
             kr.keyroll_roll_close(operation.value)
