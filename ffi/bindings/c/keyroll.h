@@ -184,13 +184,14 @@ keyrollstatus keyroll_roll(uint64_t connection, sliceu8 settings, uint64_t curre
 keyrollstatus keyroll_roll_start(uint64_t connection, sliceu8 settings, uint64_t current, uint64_t next, uint64_t* operation, keyrolloutput* output);
 
 /// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
-/// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+/// the last poll], waiting: {attempt, seconds} | null, report, signatures}`; `signatures` lists the requests
+/// waiting for keys the host holds (see `keyroll_signer_open_external`), each until it is answered. Once `done`, `report` is what `keyroll_roll`
 /// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
 /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
 keyrollstatus keyroll_roll_poll(uint64_t operation, keyrolloutput* output);
 
 /// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
-/// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+/// a new waiting state, a row's end, a signature request for a key the host holds, the end — then answers what `keyroll_roll_poll` answers. Returns at once
 /// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
 /// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
 keyrollstatus keyroll_roll_wait(uint64_t operation, int64_t timeout_ms, keyrolloutput* output);
