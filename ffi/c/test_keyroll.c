@@ -1,9 +1,13 @@
-/* The C binding (ffi/bindings/c/keyroll.h) against the native library: mint + inspect, and the error paths
- * (wrong password, invalid UTF-8, unknown handle, null output, absurd buffer length). Run by scripts/test.d/ffi-c.sh:
+/* The C binding (ffi/bindings/c/keyroll.h) against the native library: mint + inspect, the error paths
+ * (wrong password, invalid UTF-8, unknown handle, null output, absurd buffer length), and a key the host holds
+ * (OpenSSL here) signing a proof minted on another thread. Run by scripts/test.d/ffi-c.sh:
  *   test_keyroll <pfx> <password> <pem-bundle> <certificate.der> */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include "keyroll.h"
 
 static int failures = 0;
@@ -28,6 +32,70 @@ static char *read_file(const char *path, size_t *len) {
     if (fread(buf, 1, *len, f) != *len) { free(buf); buf = NULL; }
     fclose(f);
     return buf;
+}
+
+/* A blocking call (keyroll_proof_mint) on a worker thread. */
+struct mint_call { uint64_t identity; const char *object_id; keyrollstatus status; char *answer; int done; };
+
+static void *mint_on_worker(void *arg) {
+    struct mint_call *c = arg;
+    keyrolloutput out;
+    c->status = keyroll_proof_mint(c->identity, str(c->object_id), 0, str(NULL), &out);
+    c->answer = take(out);
+    __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* The text of a JSON string field (no escapes in the fields read here), or NULL; the caller frees it. */
+static char *field(const char *json, const char *name) {
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\":\"", name);
+    const char *at = json ? strstr(json, key) : NULL;
+    if (!at) return NULL;
+    at += strlen(key);
+    return strndup(at, (size_t)(strchr(at, '"') - at));
+}
+
+/* Serves the signature requests of `signer` with `key` (or refuses them) until the worker's call has ended;
+ * returns how many it served. */
+static int serve(uint64_t signer, EVP_PKEY *key, int refuse, pthread_t worker, struct mint_call *call) {
+    int served = 0;
+    for (;;) {
+        keyrolloutput out;
+        uint64_t handles[1] = { signer };
+        sliceu64 list = { handles, 1 };
+        keyrollstatus st = keyroll_signer_wait(list, 50, &out);
+        char *request = take(out);
+        if (st != KEYROLLSTATUS_OK || !request) { free(request); return -1; }
+        if (strcmp(request, "null") != 0) {
+            const char *id_at = strstr(request, "\"id\":");
+            uint64_t id = id_at ? strtoull(id_at + 5, NULL, 10) : 0;
+            char *input64 = field(request, "input");
+            unsigned char input[4096], sig[1024];
+            int n = EVP_DecodeBlock(input, (const unsigned char *)input64, (int)strlen(input64));
+            size_t len64 = strlen(input64);
+            if (len64 > 0 && input64[len64 - 1] == '=') n--;
+            if (len64 > 1 && input64[len64 - 2] == '=') n--;
+            free(input64);
+            if (refuse) {
+                keyroll_signature_refuse(signer, id, str("the token was removed"), &out);
+            } else {
+                size_t sig_len = sizeof sig;
+                EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+                EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key);
+                EVP_DigestSign(ctx, sig, &sig_len, input, (size_t)n);
+                EVP_MD_CTX_free(ctx);
+                sliceu8 s = { sig, sig_len };
+                keyroll_signature_answer(signer, id, s, &out);
+            }
+            free(take(out));
+            served++;
+        }
+        free(request);
+        if (__atomic_load_n(&call->done, __ATOMIC_ACQUIRE)) break;
+    }
+    pthread_join(worker, NULL);
+    return served;
 }
 
 int main(int argc, char **argv) {
@@ -117,6 +185,42 @@ int main(int argc, char **argv) {
     free(error);
     CHECK(keyroll_identity_close(identity) == KEYROLLSTATUS_UNKNOWNHANDLE, "double close");
     CHECK(keyroll_output_free(out.handle) == KEYROLLSTATUS_UNKNOWNHANDLE, "an output is taken only once");
+
+    /* A key the host holds: only the certificate goes to the library; the proof minted on a worker thread waits
+     * for the signature this thread makes with OpenSSL. */
+    FILE *pem = fopen(argv[3], "r");
+    EVP_PKEY *key = pem ? PEM_read_PrivateKey(pem, NULL, NULL, NULL) : NULL;
+    if (pem) fclose(pem);
+    uint64_t external = 0;
+    sliceu8 der_slice = { (const uint8_t *)der, der_len };
+    st = keyroll_signer_open_external(der_slice, 0, &external, &out);
+    free(take(out));
+    CHECK(key && st == KEYROLLSTATUS_OK && external != 0, "open an identity whose key the host holds");
+    struct mint_call call = { external, object_id, KEYROLLSTATUS_OK, NULL, 0 };
+    pthread_t worker;
+    pthread_create(&worker, NULL, mint_on_worker, &call);
+    int served = serve(external, key, 0, worker, &call);
+    CHECK(served == 1 && call.status == KEYROLLSTATUS_OK && call.answer && strchr(call.answer, '.'),
+          "a proof signed by the host's key, served from this thread while the call ran on another");
+    st = keyroll_proof_inspect(str(call.answer), str(settings), &out);
+    report = take(out);
+    CHECK(st == KEYROLLSTATUS_OK && report && strstr(report, "\"accepted\":true"), "... and it is accepted");
+    free(report);
+    free(call.answer);
+    struct mint_call refused = { external, object_id, KEYROLLSTATUS_OK, NULL, 0 };
+    pthread_create(&worker, NULL, mint_on_worker, &refused);
+    served = serve(external, key, 1, worker, &refused);
+    CHECK(served == 1 && refused.status == KEYROLLSTATUS_INVALIDINPUT && refused.answer &&
+          strstr(refused.answer, "signer_refused") && strstr(refused.answer, "the token was removed"),
+          "a refusal comes back in the host's words");
+    free(refused.answer);
+    uint8_t one = 1;
+    sliceu8 bogus = { &one, 1 };
+    st = keyroll_signature_answer(external, 999999, bogus, &out);
+    free(take(out));
+    CHECK(st == KEYROLLSTATUS_INVALIDINPUT, "an answer to no waiting request is refused");
+    keyroll_identity_close(external);
+    EVP_PKEY_free(key);
 
     free(proof);
     free(der);

@@ -18,15 +18,22 @@ namespace Keyroll
     public sealed class Connection : IDisposable
     {
         readonly ulong handle;
+        /// <summary>The identity the connection signs in with (null for none): its key may be the host's.</summary>
+        readonly SigningIdentity signIn;
 
         /// <summary>Where the connection goes and as whom (JSON, no secrets).</summary>
         public string Description { get; private set; }
 
         internal ulong Handle { get { return handle; } }
 
-        Connection(ulong handle, string description)
+        /// <summary>The identity the connection signs in with (null for a token or a managed identity): a blocking
+        /// call that may need a token answers its signature requests.</summary>
+        internal SigningIdentity SignIn { get { return signIn; } }
+
+        Connection(ulong handle, string description, SigningIdentity signIn)
         {
             this.handle = handle;
+            this.signIn = signIn;
             Description = description;
         }
 
@@ -46,7 +53,7 @@ namespace Keyroll
                     var ss = s.Slice;
                     json = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_connect(ss, id, out h, out o));
                 }
-                return new Connection(h, json);
+                return new Connection(h, json, certificate);
             }
             finally
             {
@@ -63,7 +70,7 @@ namespace Keyroll
             using (var t = new Pin(targetJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_keys_list(c, ts, s, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_keys_list(c, ts, s, out o), signIn, signer);
             }
         }
 
@@ -76,7 +83,7 @@ namespace Keyroll
             using (var t = new Pin(settingsJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_add(c, ts, s, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_add(c, ts, s, out o), signIn, signer);
             }
         }
 
@@ -88,7 +95,7 @@ namespace Keyroll
             using (var t = new Pin(settingsJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_remove(c, ts, s, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_remove(c, ts, s, out o), signIn, signer);
             }
         }
 
@@ -102,7 +109,7 @@ namespace Keyroll
             using (var t = new Pin(settingsJson))
             {
                 var ts = t.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll(c, ts, cur, nxt, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll(c, ts, cur, nxt, out o), signIn, current, next);
             }
         }
 
@@ -151,7 +158,7 @@ namespace Keyroll
                 var ts = t.Slice;
                 Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_scan_start(c, ts, out h, out o));
             }
-            return new ScanOperation(h);
+            return new ScanOperation(h, signIn);
         }
 
         /// <summary>Closes the connection; later use throws (UnknownHandle).</summary>

@@ -140,9 +140,14 @@ namespace Keyroll
 
     internal static class Json
     {
+        /// <summary>One serializer per record type: building one reflects over the type, which costs more than
+        /// reading a short answer (and a roll waited on reads one per answer).</summary>
+        static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, DataContractJsonSerializer> serializers =
+            new System.Collections.Concurrent.ConcurrentDictionary<Type, DataContractJsonSerializer>();
+
         internal static T Read<T>(string json) where T : class
         {
-            var serializer = new DataContractJsonSerializer(typeof(T));
+            var serializer = serializers.GetOrAdd(typeof(T), t => new DataContractJsonSerializer(t));
             using (var stream = new MemoryStream(Encoding.UTF8.GetBytes(json)))
             {
                 return serializer.ReadObject(stream) as T;

@@ -27,7 +27,7 @@ namespace Keyroll
                 using (var s = new Pin(secret))
                 {
                     var ss = s.Slice;
-                    json = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_signer_open_keyvault(c, ss, out h, out o));
+                    json = Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_signer_open_keyvault(c, ss, out h, out o), connection.SignIn);
                 }
                 return SigningIdentity.FromHandle(h, json);
             }
@@ -55,7 +55,7 @@ namespace Keyroll
                 using (var s = new Pin(secret))
                 {
                     var ss = s.Slice;
-                    return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_keyvault_create_certificate(c, ss, cur, out o));
+                    return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_keyvault_create_certificate(c, ss, cur, out o), connection.SignIn, current);
                 }
             }
             finally
@@ -81,7 +81,7 @@ namespace Keyroll
                 using (var s = new Pin(secret))
                 {
                     var ss = s.Slice;
-                    json = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_keyvault_roll_versions(c, ss, out current, out next, out o));
+                    json = Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_keyvault_roll_versions(c, ss, out current, out next, out o), connection.SignIn);
                 }
                 var d = Json.Read<VaultVersionsObject>(json) ?? new VaultVersionsObject();
                 return new VaultRollVersions(

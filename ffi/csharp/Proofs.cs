@@ -26,7 +26,7 @@ namespace Keyroll
             {
                 var os = oid.Slice;
                 var aus = aud.Slice;
-                return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_proof_mint(h, os, lifetimeSeconds, aus, out o));
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_proof_mint(h, os, lifetimeSeconds, aus, out o), identity);
             }
         }
 

@@ -26,24 +26,30 @@ namespace Keyroll
         }
 
         /// <summary>What happened since the last poll, without waiting (JSON): {done, events: [step messages since the
-        /// last poll], waiting: {attempt, seconds} | null, report}. Once done, report is what Roll returns: the roll
+        /// last poll], waiting: {attempt, seconds} | null, report, signatures}. The signature requests listed (of identities
+        /// opened with SigningIdentity.OpenExternal) are answered before it returns, on this thread. Once done, report is what Roll returns: the roll
         /// report when it succeeded, else the error object Roll would throw with (kind, code, message, report).
         /// Throws only when the poll itself fails (e.g. after Dispose: UnknownHandle).</summary>
         public string Poll()
         {
             var h = handle;
-            return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_poll(h, out o));
+            var answer = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_poll(h, out o));
+            Signatures.AnswerListed(answer);
+            return answer;
         }
 
         /// <summary>Waits at most milliseconds for the operation to make progress (a step, a new waiting state, a
-        /// row's end, the end), then answers what <see cref="Poll"/> answers. Returns at once when something happened
+        /// row's end, a signature request of a key the host holds, the end), then answers what <see cref="Poll"/> answers. Returns at once when something happened
         /// since the last answer or the operation has ended: a loop of short waits hears of the end the moment it
         /// comes and stays responsive (Ctrl+C, progress) in between.</summary>
         public string Wait(int milliseconds)
         {
             var h = handle;
             long ms = milliseconds;
-            return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_wait(h, ms, out o));
+            var answer = Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_roll_wait(h, ms, out o));
+            // A roll paused on a key the host holds: signed here, on the thread that waits.
+            Signatures.AnswerListed(answer);
+            return answer;
         }
 
         /// <summary>Stops a bulk operation (<see cref="Connection.StartBulk"/>): rows not yet started end notStarted,

@@ -11,9 +11,12 @@ namespace Keyroll
     {
         readonly ulong handle;
 
-        internal ScanOperation(ulong handle)
+        readonly SigningIdentity signIn;
+
+        internal ScanOperation(ulong handle, SigningIdentity signIn)
         {
             this.handle = handle;
+            this.signIn = signIn;
         }
 
         /// <summary>Reads the next page (JSON): {done: false, collection, read, total, items: [...]}, or {done: true,
@@ -22,7 +25,7 @@ namespace Keyroll
         public string Next()
         {
             var h = handle;
-            return Call.Run((out KeyrollOutput o) => NativeMethods.keyroll_scan_next(h, out o));
+            return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_scan_next(h, out o), signIn);
         }
 
         /// <summary>Reads the next page, typed: what <see cref="Next"/> answers, its credentials as

@@ -172,3 +172,133 @@ def test_bulk_roll_waited_on_to_its_end(identity):
             kr.keyroll_roll_close(operation.value)
         kr.keyroll_identity_close(other.value)
         kr.keyroll_disconnect(connection.value)
+
+
+def _key_of(pfx_path):
+    """The private key of a PFX, held by Python (`cryptography`): the host's key the library never sees."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    with open(pfx_path, "rb") as f:
+        key, cert, _ = pkcs12.load_key_and_certificates(f.read(), ENV["KR_PASSWORD"].encode())
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return key, cert.public_bytes(Encoding.DER)
+
+
+def _sign(key, request):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return key.sign(base64.b64decode(request["input"]), padding.PKCS1v15(), hashes.SHA256())
+
+
+def _open_external(der):
+    handle = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_signer_open_external, buf(der), 0, ctypes.byref(handle))
+    assert status == kr.KeyrollStatus.Ok, text
+    return handle.value
+
+
+def test_keys_held_by_python_sign_a_blocking_call_and_a_background_roll():
+    """Identities whose keys Python holds (keyroll_signer_open_external): a blocking call (keyroll_keys_list) runs on
+    a worker thread while this thread answers its signature requests (keyroll_signer_wait, keyroll_signature_answer);
+    a background roll with both keys held here lists its requests in its wait answers; a refusal comes back in the
+    host's words."""
+    import threading
+    import time
+
+    current_key, current_der = _key_of(ENV["KR_CURRENT_PFX"])
+    other_key, other_der = _key_of(ENV["KR_OTHER_PFX"])
+    current, other = _open_external(current_der), _open_external(other_der)
+    keys = {current: current_key, other: other_key}
+    settings = {"graphUrl": ENV["KR_GRAPH_URL"], "loginUrl": ENV["KR_LOGIN_URL"], "caFile": ENV["KR_CA_CERT"],
+                "tenantId": ENV["KR_TENANT_ID"], "clientId": ENV["KR_APP_ID"]}
+    target = json.dumps({"objectId": ENV["KR_OBJECT_ID"]})
+    connection = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_connect, buf(json.dumps(settings)), current, ctypes.byref(connection))
+    assert status == kr.KeyrollStatus.Ok, text
+    operation = ctypes.c_uint64(0)
+    try:
+        # A blocking call: the worker thread is inside the library while this thread signs.
+        result = {}
+        worker = threading.Thread(target=lambda: result.update(
+            answer=call(kr.keyroll_keys_list, connection.value, buf(target), current)))
+        worker.start()
+        handles = (ctypes.c_uint64 * 1)(current)
+        purposes = []
+        while worker.is_alive():
+            status, text = call(kr.keyroll_signer_wait, handles, 50)
+            assert status == kr.KeyrollStatus.Ok, text
+            request = json.loads(text)
+            if request is not None:
+                assert request["signer"] == current and request["algorithm"] == "RS256", request
+                purposes.append(request["purpose"])
+                sig = _sign(current_key, request)
+                status, text = call(kr.keyroll_signature_answer, current, request["id"], buf(sig))
+                assert status == kr.KeyrollStatus.Ok, text
+        worker.join()
+        status, text = result["answer"]
+        assert status == kr.KeyrollStatus.Ok, text
+        assert purposes == ["clientAssertion"]
+        assert any(k["signs"] for k in json.loads(text)["keys"]), text
+
+        # A background roll with both keys held here: its waits list the requests and return as they come.
+        roll = {"target": {"objectId": ENV["KR_OBJECT_ID"]}, "tenantId": ENV["KR_TENANT_ID"], "verifyTimeoutSecs": 30}
+        status, text = call(kr.keyroll_roll_start, connection.value, buf(json.dumps(roll)), current, other,
+                            ctypes.byref(operation))
+        assert status == kr.KeyrollStatus.Ok, text
+        answered, started = [], time.monotonic()
+        while True:
+            status, text = call(kr.keyroll_roll_wait, operation.value, 20000)
+            assert status == kr.KeyrollStatus.Ok, text
+            answer = json.loads(text)
+            if answer["done"]:
+                break
+            for request in answer["signatures"]:
+                status, text = call(kr.keyroll_signature_answer, request["signer"], request["id"],
+                                    buf(_sign(keys[request["signer"]], request)))
+                assert status == kr.KeyrollStatus.Ok, text
+                answered.append((request["signer"], request["purpose"]))
+        assert time.monotonic() - started < 15
+        assert answer["report"]["success"] is True, answer
+        assert (other, "clientAssertion") in answered, answered
+
+        # Refused: the roll's error carries the host's words.
+        kr.keyroll_roll_close(operation.value)
+        operation = ctypes.c_uint64(0)
+        status, text = call(kr.keyroll_roll_start, connection.value, buf(json.dumps(roll)), other, current,
+                            ctypes.byref(operation))
+        assert status == kr.KeyrollStatus.Ok, text
+        while True:
+            status, text = call(kr.keyroll_roll_wait, operation.value, 20000)
+            answer = json.loads(text)
+            if answer["done"]:
+                break
+            for request in answer["signatures"]:
+                call(kr.keyroll_signature_refuse, request["signer"], request["id"], buf("the PIN prompt was cancelled"))
+        assert "the PIN prompt was cancelled" in json.dumps(answer["report"]), answer
+
+        # A bulk operation lists the requests of its rows' keys too.
+        kr.keyroll_roll_close(operation.value)
+        operation = ctypes.c_uint64(0)
+        plan = {"rows": [{"roll": roll, "current": current, "next": other}], "concurrency": 2}
+        status, text = call(kr.keyroll_bulk_start, connection.value, buf(json.dumps(plan)), ctypes.byref(operation))
+        assert status == kr.KeyrollStatus.Ok, text
+        bulk_answered = []
+        while True:
+            status, text = call(kr.keyroll_roll_wait, operation.value, 20000)
+            answer = json.loads(text)
+            if answer["done"]:
+                break
+            for request in answer["signatures"]:
+                call(kr.keyroll_signature_answer, request["signer"], request["id"],
+                     buf(_sign(keys[request["signer"]], request)))
+                bulk_answered.append(request["signer"])
+        assert answer["report"]["failed"] == 0 and answer["report"]["succeeded"] == 1, answer
+        assert other in bulk_answered, bulk_answered
+    finally:
+        if operation.value:
+            kr.keyroll_roll_close(operation.value)
+        kr.keyroll_disconnect(connection.value)
+        kr.keyroll_identity_close(current)
+        kr.keyroll_identity_close(other)

@@ -10,13 +10,14 @@
 //!   `UnknownHandle`, not a crash. 0 means "none" where a handle is optional.
 //! * Every function may be called from many threads at once.
 
-use std::sync::{Arc, LazyLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use interoptopus::patterns::slice::{FFISlice, FFISliceMut};
 use interoptopus::{ffi_constant, ffi_function};
 use keyroll_host::SharedSigner;
-use keyroll_host::{self as api, Connection, RollOperation};
+use keyroll_host::{self as api, Connection, ExternalSigner, RollOperation};
 use keyroll_proto::cert::SigningIdentity;
 use keyroll_proto::clock::SystemClock;
 use time::OffsetDateTime;
@@ -33,6 +34,43 @@ pub(crate) static IDENTITIES: LazyLock<Table<SharedSigner>> =
     LazyLock::new(|| Table::new("identity"));
 pub(crate) static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
     LazyLock::new(|| Table::new("connection"));
+/// The identities whose keys the host holds (`keyroll_signer_open_external`), by identity handle: their
+/// signature requests are waited for and answered through these.
+static EXTERNAL: LazyLock<Mutex<HashMap<u64, Arc<ExternalSigner>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// The connections that sign in with a key the host holds, by connection handle: their roll operations list
+/// that signer's requests too.
+static CONNECTION_SIGNERS: LazyLock<Mutex<HashMap<u64, Arc<ExternalSigner>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; the maps stay consistent if something ever did.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The external signers among `identities` (0 and local keys are skipped), each once.
+fn externals(identities: impl IntoIterator<Item = u64>) -> Vec<Arc<ExternalSigner>> {
+    let map = lock(&EXTERNAL);
+    let mut out: Vec<Arc<ExternalSigner>> = Vec::new();
+    for h in identities {
+        if let Some(s) = map.get(&h) {
+            if !out.iter().any(|o| Arc::ptr_eq(o, s)) {
+                out.push(s.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The external signer of a connection, if it signs in with one.
+fn connection_signer(connection: u64) -> Vec<Arc<ExternalSigner>> {
+    lock(&CONNECTION_SIGNERS)
+        .get(&connection)
+        .cloned()
+        .into_iter()
+        .collect()
+}
+
 static ROLLS: LazyLock<Table<Shared<RollOperation>>> =
     LazyLock::new(|| Table::new("roll operation"));
 
@@ -40,7 +78,7 @@ static ROLLS: LazyLock<Table<Shared<RollOperation>>> =
 /// generated bindings (`KEYROLL_ABI_VERSION`), so a binding assembly built from them expects exactly the ABI of
 /// the library it was generated with, and no host keeps a copy of the number by hand.
 #[ffi_constant]
-pub const KEYROLL_ABI_VERSION: u32 = 1;
+pub const KEYROLL_ABI_VERSION: u32 = 2;
 
 /// The same number under the name Rust callers use.
 pub const ABI_VERSION: u32 = KEYROLL_ABI_VERSION;
@@ -124,7 +162,128 @@ fn opened(handle: *mut u64, identity: SigningIdentity) -> boundary::Outcome {
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_identity_close(identity: u64) -> KeyrollStatus {
-    run_plain(|| IDENTITIES.remove(identity).map(drop))
+    run_plain(|| {
+        IDENTITIES.remove(identity)?;
+        lock(&EXTERNAL).remove(&identity);
+        Ok(())
+    })
+}
+
+/// Opens an identity whose key the host holds and never hands over (a Windows certificate store key that
+/// will not be exported, a smart card): `certificate` is the public certificate (DER, PEM or base64, RSA),
+/// `timeout_secs` how long each signature request waits for the host (0 = 120). The handle is an identity
+/// handle like any other (connect, key add/remove, proof mint, roll, bulk). Whenever the library needs a
+/// signature it queues a request and waits: a background roll lists it in its poll/wait answers
+/// (`signatures`) and its wait returns at once; while a blocking call runs on one thread, another thread
+/// waits for requests with `keyroll_signer_wait`. Either way the host signs the request's `input` (base64)
+/// with RSASSA-PKCS1-v1_5 SHA-256 and answers with `keyroll_signature_answer`, or refuses with
+/// `keyroll_signature_refuse`. No function calls into the host. The output describes the certificate.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_signer_open_external(
+    certificate: FFISlice<u8>,
+    timeout_secs: u32,
+    identity: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        if identity.is_null() {
+            return Err(Failure::null("identity"));
+        }
+        let timeout = Duration::from_secs(u64::from(timeout_secs));
+        let signer = ExternalSigner::open(bytes("certificate", &certificate)?, Some(timeout))?;
+        let description = api::describe_certificate(api::Signer::certificate(signer.as_ref()));
+        let handle = IDENTITIES.insert(signer.clone() as SharedSigner);
+        signer.set_handle(handle);
+        lock(&EXTERNAL).insert(handle, signer);
+        write_handle("identity", identity, handle)?;
+        json_output(&description)
+    })
+}
+
+/// Waits at most `timeout_ms` milliseconds for a signature request of one of the external identities in
+/// `signers` (their handles) and answers the oldest: `{id, signer, purpose, input, algorithm, thumbprint, x5t,
+/// x5tS256}` (`signer` is its identity handle, `purpose` `clientAssertion` or `proof`, `input` the base64 of
+/// the exact bytes to sign), or `null` when none came. A request stays waiting until it is answered, refused
+/// or times out, so a second wait before the answer returns it again. Blocks only the calling thread: run the
+/// blocking call (keys list, key add, ...) on another.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_signer_wait(
+    signers: FFISlice<u64>,
+    timeout_ms: i64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let handles = signers.as_slice();
+        let list = externals(handles.iter().copied());
+        if list.len() != handles.iter().filter(|h| **h != 0).count() {
+            let unknown = handles
+                .iter()
+                .find(|h| **h != 0 && externals([**h]).is_empty())
+                .copied()
+                .unwrap_or(0);
+            return Err(Failure::Boundary(
+                boundary::KeyrollStatus::UnknownHandle,
+                "unknown_handle",
+                format!(
+                    "{unknown} is not an open identity whose key the host holds (open one with \
+                     keyroll_signer_open_external)"
+                ),
+            ));
+        }
+        let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
+        let request = ExternalSigner::wait_any(&list, timeout).map(|(_, r)| r);
+        json_output(&request.unwrap_or(serde_json::Value::Null))
+    })
+}
+
+fn external(identity: u64) -> Result<Arc<ExternalSigner>, Failure> {
+    externals([identity]).pop().ok_or_else(|| {
+        Failure::Boundary(
+            boundary::KeyrollStatus::UnknownHandle,
+            "unknown_handle",
+            format!(
+                "{identity} is not an open identity whose key the host holds (closed already, or a key in \
+                 this library)"
+            ),
+        )
+    })
+}
+
+/// Answers signature request `request` of the external identity `signer` with `signature`, the RS256
+/// signature (raw bytes) the host's key made over the request's input. The operation that asked checks it
+/// against the certificate. A request answered, refused or timed out already gives `InvalidInput`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_signature_answer(
+    signer: u64,
+    request: u64,
+    signature: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let signer = external(signer)?;
+        signer.answer(request, bytes("signature", &signature)?.to_vec())?;
+        json_output(&serde_json::json!({ "answered": request }))
+    })
+}
+
+/// Refuses signature request `request` of the external identity `signer`: the operation that asked fails with
+/// code `signer_refused` and `message` (the key store's words, e.g. its exception text; never key material).
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_signature_refuse(
+    signer: u64,
+    request: u64,
+    message: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let signer = external(signer)?;
+        signer.refuse(request, text("message", &message)?)?;
+        json_output(&serde_json::json!({ "refused": request }))
+    })
 }
 
 /// Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
@@ -254,10 +413,15 @@ pub extern "C" fn keyroll_connect(
         }
         let settings: api::ConnectionSettings =
             api::from_json("connection settings", bytes("settings", &settings)?)?;
+        let external = externals([identity]).pop();
         let identity = IDENTITIES.get_optional(identity)?;
         let conn = Connection::open(&settings, identity, Arc::new(SystemClock))?;
         let description = conn.describe();
-        write_handle("connection", connection, CONNECTIONS.insert(Arc::new(conn)))?;
+        let handle = CONNECTIONS.insert(Arc::new(conn));
+        if let Some(signer) = external {
+            lock(&CONNECTION_SIGNERS).insert(handle, signer);
+        }
+        write_handle("connection", connection, handle)?;
         json_output(&description)
     })
 }
@@ -266,7 +430,11 @@ pub extern "C" fn keyroll_connect(
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_disconnect(connection: u64) -> KeyrollStatus {
-    run_plain(|| CONNECTIONS.remove(connection).map(drop))
+    run_plain(|| {
+        CONNECTIONS.remove(connection)?;
+        lock(&CONNECTION_SIGNERS).remove(&connection);
+        Ok(())
+    })
 }
 
 /// Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
@@ -364,9 +532,12 @@ pub extern "C" fn keyroll_roll_start(
         }
         let conn = CONNECTIONS.get(connection)?;
         let settings = api::from_json("roll settings", bytes("settings", &settings)?)?;
+        let mut signers = connection_signer(connection);
+        signers.extend(externals([current, next]));
         let current = IDENTITIES.get(current)?;
         let next = IDENTITIES.get(next)?;
-        let started = in_runtime(|| conn.start_roll(&settings, current, next))?;
+        let started =
+            in_runtime(|| conn.start_roll(&settings, current, next))?.with_signers(signers);
         let handle = ROLLS.insert(Arc::new(started));
         write_handle("operation", operation, handle)?;
         json_output(&serde_json::json!({ "operation": handle }))
@@ -374,7 +545,8 @@ pub extern "C" fn keyroll_roll_start(
 }
 
 /// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
-/// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+/// the last poll], waiting: {attempt, seconds} | null, report, signatures}`; `signatures` lists the requests
+/// waiting for keys the host holds (see `keyroll_signer_open_external`), each until it is answered. Once `done`, `report` is what `keyroll_roll`
 /// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
 /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
 #[ffi_function]
@@ -384,7 +556,7 @@ pub extern "C" fn keyroll_roll_poll(operation: u64, output: *mut KeyrollOutput) 
 }
 
 /// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
-/// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+/// a new waiting state, a row's end, a signature request for a key the host holds, the end — then answers what `keyroll_roll_poll` answers. Returns at once
 /// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
 /// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
 #[ffi_function]
@@ -427,7 +599,11 @@ pub extern "C" fn keyroll_bulk_start(
             .map(|row| Ok((IDENTITIES.get(row.current)?, IDENTITIES.get(row.next)?)))
             .collect::<Result<Vec<_>, Failure>>()?;
         let rows = identities.len();
-        let started = in_runtime(|| conn.start_bulk(&settings, identities))?;
+        let mut signers = connection_signer(connection);
+        signers.extend(externals(
+            settings.rows.iter().flat_map(|row| [row.current, row.next]),
+        ));
+        let started = in_runtime(|| conn.start_bulk(&settings, identities))?.with_signers(signers);
         let handle = ROLLS.insert(Arc::new(started));
         write_handle("operation", operation, handle)?;
         json_output(&serde_json::json!({ "operation": handle, "rows": rows }))

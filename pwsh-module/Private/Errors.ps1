@@ -117,6 +117,8 @@ function Get-KrRecommendedAction {
     if ($Message -match 'no tenant id is known') { return 'Give -TenantId, or leave out -RemoveOld.' }
     if ($Message -match 'appId could not be read; give its client id') { return 'Give -ClientId (the appId), or leave out -RemoveOld.' }
     if ($Message -match 'is the certificate in use now') { return 'Give the certificate to roll to as -NewCertificate or -NewCertificatePath, and the one in use now as -Certificate or -CertificatePath.' }
+    if ($Code -eq 'signer_refused') { return "The certificate's key object refused to sign (its words are above): make its key usable by this account (insert the smart card, enter its PIN, grant the key's permission), or give the certificate as a PFX file with -CertificatePath (-NewCertificatePath)." }
+    if ($Code -eq 'signer_timeout') { return "The certificate's key object did not sign in time (a PIN prompt or a smart card touch left waiting?): run the command again and answer the key's prompt." }
     if ($Message -match 'by its appId instead') { return 'Address the application with -AppId.' }
     if ($Message -match 'trust its CA file') { return 'Give the CA certificate with -CaCertificate (Connect-EntraKeyRoll), or $env:ENTRAKEYROLL_CA_CERT for a Microsoft Graph session.' }
     $null

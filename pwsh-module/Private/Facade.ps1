@@ -109,16 +109,20 @@ function Get-KrCleanSettings {
 }
 
 function Open-KrIdentity {
-    # A signing identity (certificate and private key) in the library from a certificate object, a PFX/PEM file
-    # or the certificate store. A certificate whose key cannot be exported (a smart card, a store key marked
-    # non-exportable) is returned as a two-phase signer: .NET signs, the library builds the proof.
+    # A signing identity in the library from a certificate object, a PFX/PEM file or the certificate store. A
+    # file's key is read by the library. A certificate object's key (and a store certificate's) stays in its own
+    # key object: the library gets the public certificate only and asks for each signature (a client assertion, a
+    # proof), which the facade makes with the key object's SignData on this thread. Its export is never asked for,
+    # so a store key marked non-exportable or a smart card signs like any other. -ParameterName is the user's
+    # parameter the certificate came from, for the errors (-Certificate, -NewCertificate, -CertificateThumbprint).
     [CmdletBinding(DefaultParameterSetName = 'Certificate')]
     param(
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
         [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate,
         [Parameter(Mandatory, ParameterSetName = 'Path')] [string] $Path,
         [Parameter(ParameterSetName = 'Path')] [System.Security.SecureString] $Password,
-        [Parameter(Mandatory, ParameterSetName = 'Thumbprint')] [string] $Thumbprint
+        [Parameter(Mandatory, ParameterSetName = 'Thumbprint')] [string] $Thumbprint,
+        [string] $ParameterName = 'Certificate'
     )
     switch ($PSCmdlet.ParameterSetName) {
         'Path' {
@@ -134,29 +138,32 @@ function Open-KrIdentity {
         }
     }
     if (-not $Certificate.HasPrivateKey) {
-        return New-KrFailure (Get-KrArgumentError -Message "the certificate $($Certificate.Thumbprint) has no private key: a proof can only be signed with the certificate's private key (give the PFX, or the certificate from a store that holds its key)" -ErrorId 'CertificateWithoutPrivateKey' -TargetObject $Certificate.Thumbprint)
+        $pathParameter = ($ParameterName -replace 'Thumbprint$', '') + 'Path'
+        return New-KrFailure (Get-KrArgumentError -Message "-$($ParameterName): the certificate $($Certificate.Thumbprint) has no private key, and only its private key can sign: give the certificate from the store that holds its key (Get-Item Cert:\CurrentUser\My\<thumbprint>), or its PFX file with -$pathParameter" -ErrorId 'CertificateWithoutPrivateKey' -TargetObject $Certificate.Thumbprint)
     }
-    # Export to PKCS#12 under a one-time random password; the array holding the PFX is cleared once the library
-    # has read it (the library wipes its own copies; the password string itself stays in managed memory until
-    # collected, which is why it is random and used once).
-    $secret = [byte[]]::new(24)
-    $rng = [System.Security.Cryptography.RandomNumberGenerator]::Create()
-    try { $rng.GetBytes($secret) } finally { $rng.Dispose() }
-    $oneTime = [Convert]::ToBase64String($secret)
-    # The export goes through Outcome too: a key that refuses it is the expected two-phase case, not an error.
-    $export = [Keyroll.Outcome]::Call($Certificate, 'Export', @([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, $oneTime))
-    if (-not $export.Ok) {
-        Write-Verbose "the private key of $($Certificate.Thumbprint) cannot be exported; signing inside .NET (two-phase)"
-        return [pscustomobject]@{ PSTypeName = 'EntraKeyRoll.TwoPhaseSigner'; Certificate = $Certificate }
+    $key = Get-KrCertificateKey -Certificate $Certificate
+    if (Test-KrFailure $key) { return $key }
+    if ($null -eq $key) {
+        $algorithm = $Certificate.PublicKey.Oid.FriendlyName
+        return New-KrFailure (Get-KrArgumentError -Message "-$($ParameterName): the certificate $($Certificate.Thumbprint) has a $algorithm key, not RSA; Entra signs proofs and client assertions with RS256 only: give an RSA certificate (2048 bits or more)" -ErrorId 'CertificateNotRsa' -TargetObject $Certificate.Thumbprint)
     }
-    $pfx = [byte[]]$export.Value
-    try {
-        Invoke-KrFacade -TargetObject $Certificate.Thumbprint -On ([Keyroll.SigningIdentity]) -Method 'Open' -ArgumentList $pfx, $oneTime
+    # The public part only: the key stays in its key object.
+    $public = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($Certificate.RawData)
+    Invoke-KrFacade -TargetObject $Certificate.Thumbprint -On ([Keyroll.SigningIdentity]) -Method 'OpenExternal' -ArgumentList $public, $key, 0
+}
+
+function Get-KrCertificateKey {
+    # The certificate's RSA private key object ($null when the key is not RSA). Only its SignData is ever used
+    # (by the facade); nothing here or there exports it.
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate)
+    $found = [Keyroll.Outcome]::Call([System.Security.Cryptography.X509Certificates.RSACertificateExtensions], 'GetRSAPrivateKey', @(, $Certificate))
+    if (-not $found.Ok) {
+        return New-KrFailure ([System.Management.Automation.ErrorRecord]::new(
+                [System.InvalidOperationException]::new("the private key of certificate $($Certificate.Thumbprint) cannot be opened: $($found.Error.Message)", $found.Error),
+                'CertificateKeyUnavailable', [System.Management.Automation.ErrorCategory]::SecurityError, $Certificate.Thumbprint))
     }
-    finally {
-        [Array]::Clear($pfx, 0, $pfx.Length)
-        [Array]::Clear($secret, 0, $secret.Length)
-    }
+    $found.Value
 }
 
 function Close-KrIdentity {
@@ -189,8 +196,8 @@ function Get-KrStoreCertificate {
 }
 
 function Get-KrProof {
-    # Mints a proof with an identity from Open-KrIdentity; a two-phase signer signs the library's signing input
-    # with .NET's RSA (PKCS#1 v1.5, SHA-256) and the library assembles and checks the proof.
+    # Mints a proof with an identity from Open-KrIdentity (a key the library holds, or the certificate's own key
+    # object, which the facade asks for the signature on this thread).
     [CmdletBinding()]
     [OutputType([string])]
     param(
@@ -199,24 +206,6 @@ function Get-KrProof {
         [int] $Lifetime = 0,
         [string] $Audience = ''
     )
-    if ($Identity.PSObject.TypeNames -contains 'EntraKeyRoll.TwoPhaseSigner') {
-        $cert = $Identity.Certificate
-        $der = $cert.RawData
-        $signingInput = Invoke-KrFacade -TargetObject $ObjectId -On ([Keyroll.Proofs]) -Method 'SigningInput' -ArgumentList $der, $ObjectId, ([long]$Lifetime), $Audience
-        if (Test-KrFailure $signingInput) { return $signingInput }
-        $rsa = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
-        if (-not $rsa) {
-            return New-KrFailure (Get-KrArgumentError -Message "the certificate $($cert.Thumbprint) does not have an RSA private key; proofs are RS256: use an RSA certificate" -ErrorId 'CertificateNotRsa' -TargetObject $ObjectId)
-        }
-        $signed = [Keyroll.Outcome]::Call($rsa, 'SignData', @([System.Text.Encoding]::ASCII.GetBytes($signingInput),
-                [System.Security.Cryptography.HashAlgorithmName]::SHA256, [System.Security.Cryptography.RSASignaturePadding]::Pkcs1))
-        if (-not $signed.Ok) {
-            return New-KrFailure ([System.Management.Automation.ErrorRecord]::new(
-                    [System.InvalidOperationException]::new("the private key of certificate $($cert.Thumbprint) refused to sign: $($signed.Error.Message)", $signed.Error),
-                    'CertificateSigningFailed', [System.Management.Automation.ErrorCategory]::SecurityError, $ObjectId))
-        }
-        return Invoke-KrFacade -TargetObject $ObjectId -On ([Keyroll.Proofs]) -Method 'Assemble' -ArgumentList $signingInput, ([byte[]]$signed.Value), $der
-    }
     Invoke-KrFacade -TargetObject $ObjectId -On ([Keyroll.Proofs]) -Method 'Mint' -ArgumentList $Identity, $ObjectId, ([long]$Lifetime), $Audience
 }
 

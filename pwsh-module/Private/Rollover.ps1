@@ -171,7 +171,8 @@ function Open-KrRowIdentity {
         [string] $Path,
         [System.Security.SecureString] $Password,
         [Parameter(Mandatory)] [hashtable] $Cache,
-        [Parameter(Mandatory)] [string] $Subject
+        [Parameter(Mandatory)] [string] $Subject,
+        [string] $ParameterName = 'Certificate'
     )
     if ($Certificate) { $key = "certificate:$($Certificate.Thumbprint)" }
     else {
@@ -179,11 +180,9 @@ function Open-KrRowIdentity {
         $key = "file:$Path"
     }
     if ($Cache.ContainsKey($key)) { return $Cache[$key] }
-    $identity = if ($Certificate) { Open-KrIdentity -Certificate $Certificate } else { Open-KrIdentity -Path $Path -Password $Password }
+    # A certificate object's key signs in its key object, never exported (Open-KrIdentity).
+    $identity = if ($Certificate) { Open-KrIdentity -Certificate $Certificate -ParameterName $ParameterName } else { Open-KrIdentity -Path $Path -Password $Password }
     if (Test-KrFailure $identity) { return $identity }
-    if ($identity -isnot [System.IDisposable]) {
-        return New-KrFailure (Get-KrArgumentError -Message 'the roll signs inside the library: the certificates must have exportable private keys (or be given as files)' -ErrorId 'RolloverKeyNotExportable' -TargetObject $Subject)
-    }
     $Cache[$key] = $identity
     $identity
 }
@@ -246,7 +245,7 @@ function Open-KrRowIdentities {
         }
     }
     else {
-        $new = Open-KrRowIdentity -Certificate $Row.NewCertificate -Path $Row.NewCertificatePath -Password $Passwords.New -Cache $Cache -Subject $subject
+        $new = Open-KrRowIdentity -Certificate $Row.NewCertificate -Path $Row.NewCertificatePath -Password $Passwords.New -Cache $Cache -Subject $subject -ParameterName 'NewCertificate'
         if (Test-KrFailure $new) { return $new }
     }
     @{ Current = $current; New = $new }

@@ -36,7 +36,8 @@ function Connect-EntraKeyRoll {
     The application's appId (client id), or the client id of a user-assigned managed identity. Alias: AppId.
 
     .PARAMETER Certificate
-    The application's certificate with its private key.
+    The application's certificate with its private key (RSA). The key signs through its own key object and is never
+    exported: a certificate store key marked non-exportable, or one on a smart card, works as any other.
 
     .PARAMETER CertificatePath
     The application's certificate as a PFX or PEM file with its private key.
@@ -45,7 +46,8 @@ function Connect-EntraKeyRoll {
     The password of -CertificatePath.
 
     .PARAMETER CertificateThumbprint
-    The application's certificate in the Windows certificate store.
+    The application's certificate in the Windows certificate store (CurrentUser\My or LocalMachine\My). Its key signs
+    in the store and is never exported, so a non-exportable key works.
 
     .PARAMETER KeyVaultCertificateId
     The application's certificate in Azure Key Vault: https://<vault>.vault.azure.net/certificates/<name>[/<version>]
@@ -179,15 +181,12 @@ function Connect-EntraKeyRoll {
     $signer = switch ($PSCmdlet.ParameterSetName) {
         'Certificate' { Open-KrIdentity -Certificate $Certificate }
         'CertificatePath' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
-        'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
+        'CertificateThumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint -ParameterName 'CertificateThumbprint' }
     }
     if ($PSCmdlet.ParameterSetName -eq 'KeyVault') {
         $signer = Open-KrConnectVaultIdentity -CertificateId $KeyVaultCertificateId -AccessToken $KeyVaultAccessToken -Environment $Environment -GraphUrl $GraphUrl -LoginUrl $LoginUrl -CaCertificate $CaCertificate -Proxy $Proxy -Caller $PSCmdlet
     }
     if (Test-KrFailure $signer) { $PSCmdlet.ThrowTerminatingError($signer.ErrorRecord) }
-    if ($null -ne $signer -and $signer -isnot [System.IDisposable]) {
-        $PSCmdlet.ThrowTerminatingError((Get-KrArgumentError -Message 'the connection certificate signs inside the library: its private key must be exportable (or give it as a PFX/PEM file with -CertificatePath)' -ErrorId 'ConnectKeyNotExportable' -TargetObject $ClientId))
-    }
     $connection = $null
     $description = $null
     $failure = $null

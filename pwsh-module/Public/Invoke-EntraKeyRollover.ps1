@@ -43,7 +43,8 @@ function Invoke-EntraKeyRollover {
     (Get-EntraKeyRollInventory's items carry it).
 
     .PARAMETER Certificate
-    The current certificate, with its private key.
+    The current certificate, with its private key (RSA). The key signs through its own key object (the sign-in and
+    the proofs) and is never exported: a certificate store key marked non-exportable, or one on a smart card, works.
 
     .PARAMETER CertificatePath
     The current certificate as a PFX or PEM file with its private key. Taken from the pipeline by property name
@@ -53,7 +54,8 @@ function Invoke-EntraKeyRollover {
     The password of -CertificatePath (every row's, in a bulk run).
 
     .PARAMETER NewCertificate
-    The new certificate, with its private key (needed to verify that it works).
+    The new certificate, with its private key (RSA; needed to verify that it works). Like -Certificate, its key
+    signs through its own key object and is never exported.
 
     .PARAMETER NewCertificatePath
     The new certificate as a PFX or PEM file with its private key. Taken from the pipeline by property name (alias

@@ -7,8 +7,9 @@ function New-EntraKeyProof {
     Signs a short-lived JWT (RS256, x5t, aud 00000002-0000-0000-c000-000000000000, iss = the object id) with one
     of the object's current certificates. The certificate comes as an X509Certificate2 (-Certificate), a PFX or
     PEM file (-CertificatePath, with -CertificatePassword as a SecureString), or a thumbprint in the Windows
-    certificate store (-CertificateThumbprint). When the private key cannot be exported (a store key marked
-    non-exportable, a smart card), .NET signs and the library assembles and verifies the proof.
+    certificate store (-CertificateThumbprint). A certificate object's key (and a store certificate's) signs through
+    its own key object and is never exported, so a store key marked non-exportable or a smart card works; the
+    library builds the proof and verifies the signature against the certificate.
 
     .PARAMETER Certificate
     A certificate with its private key.
@@ -79,7 +80,7 @@ function New-EntraKeyProof {
             $identity = switch ($PSCmdlet.ParameterSetName) {
                 'Certificate' { Open-KrIdentity -Certificate $Certificate }
                 'Path' { Open-KrIdentity -Path $CertificatePath -Password $CertificatePassword }
-                'Thumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint }
+                'Thumbprint' { Open-KrIdentity -Thumbprint $CertificateThumbprint -ParameterName 'CertificateThumbprint' }
             }
             if (Test-KrFailure $identity) { $PSCmdlet.WriteError($identity.ErrorRecord); return }
             $proof = Get-KrProof -Identity $identity -ObjectId $ObjectId -Lifetime $Lifetime

@@ -113,6 +113,66 @@ function Get-KrTestCertificate([string] $Subject = 'CN=EntraKeyRoll test', [int]
     New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (@(, $pfx) + @('pw', 'Exportable'))
 }
 
+function Initialize-KrTestNoExportRsa {
+    # KrTest.NoExportRsa: an RSA key object that signs with the key it wraps and throws from every export method,
+    # as a Windows certificate store key marked non-exportable (or a smart card's) does. It counts signatures and
+    # export attempts (statics, reset by Reset()), so a test can prove that the key signed and was never exported.
+    # On Linux a real X509Certificate2 cannot carry such a key: the module's one key lookup (Get-KrCertificateKey)
+    # is mocked to return one.
+    if ('KrTest.NoExportRsa' -as [type]) { return }
+    $core = @'
+        public override byte[] ExportRSAPrivateKey() { return Refuse(); }
+        public override byte[] ExportRSAPublicKey() { return Refuse(); }
+        public override byte[] ExportPkcs8PrivateKey() { return Refuse(); }
+        public override byte[] ExportSubjectPublicKeyInfo() { return Refuse(); }
+        public override byte[] ExportEncryptedPkcs8PrivateKey(System.ReadOnlySpan<char> password, PbeParameters pbe) { return Refuse(); }
+        public override byte[] ExportEncryptedPkcs8PrivateKey(System.ReadOnlySpan<byte> password, PbeParameters pbe) { return Refuse(); }
+        public override bool TryExportRSAPrivateKey(System.Span<byte> destination, out int written) { written = 0; Refuse(); return false; }
+        public override bool TryExportRSAPublicKey(System.Span<byte> destination, out int written) { written = 0; Refuse(); return false; }
+        public override bool TryExportPkcs8PrivateKey(System.Span<byte> destination, out int written) { written = 0; Refuse(); return false; }
+        public override bool TryExportSubjectPublicKeyInfo(System.Span<byte> destination, out int written) { written = 0; Refuse(); return false; }
+        public override bool TryExportEncryptedPkcs8PrivateKey(System.ReadOnlySpan<char> password, PbeParameters pbe, System.Span<byte> destination, out int written) { written = 0; Refuse(); return false; }
+        public override bool TryExportEncryptedPkcs8PrivateKey(System.ReadOnlySpan<byte> password, PbeParameters pbe, System.Span<byte> destination, out int written) { written = 0; Refuse(); return false; }
+'@
+    $extra = if ($PSVersionTable.PSEdition -eq 'Core') { $core } else { '' }
+    $source = @"
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+namespace KrTest {
+    public sealed class NoExportRsa : RSA {
+        static int signatures, exportAttempts;
+        public static int Signatures { get { return signatures; } }
+        public static int ExportAttempts { get { return exportAttempts; } }
+        public static bool RefuseToSign;
+        public static void Reset() { signatures = 0; exportAttempts = 0; RefuseToSign = false; }
+        readonly RSA inner;
+        public NoExportRsa(RSA inner) { this.inner = inner; KeySizeValue = inner.KeySize; LegalKeySizesValue = inner.LegalKeySizes; }
+        static byte[] Refuse() { Interlocked.Increment(ref exportAttempts); throw new CryptographicException("Key not valid for use in specified state (the key is not exportable)."); }
+        public override RSAParameters ExportParameters(bool includePrivateParameters) { Refuse(); return default(RSAParameters); }
+        public override void ImportParameters(RSAParameters parameters) { throw new CryptographicException("this key object holds one key"); }
+        public override string ToXmlString(bool includePrivateParameters) { Refuse(); return null; }
+        public override void FromXmlString(string xml) { throw new CryptographicException("this key object holds one key"); }
+        protected override byte[] HashData(byte[] data, int offset, int count, HashAlgorithmName algorithm) { using (var h = SHA256.Create()) return h.ComputeHash(data, offset, count); }
+        protected override byte[] HashData(Stream data, HashAlgorithmName algorithm) { using (var h = SHA256.Create()) return h.ComputeHash(data); }
+        public override byte[] SignHash(byte[] hash, HashAlgorithmName algorithm, RSASignaturePadding padding) { if (RefuseToSign) throw new CryptographicException("The operation was canceled by the user."); Interlocked.Increment(ref signatures); return inner.SignHash(hash, algorithm, padding); }
+        public override bool VerifyHash(byte[] hash, byte[] signature, HashAlgorithmName algorithm, RSASignaturePadding padding) { return inner.VerifyHash(hash, signature, algorithm, padding); }
+        public override byte[] Encrypt(byte[] data, RSAEncryptionPadding padding) { return inner.Encrypt(data, padding); }
+        public override byte[] Decrypt(byte[] data, RSAEncryptionPadding padding) { return inner.Decrypt(data, padding); }
+$extra
+    }
+}
+"@
+    Add-Type -TypeDefinition $source -ErrorAction Stop
+}
+
+function Get-KrTestEcdsaCertificate([string] $Subject = 'CN=EntraKeyRoll ECDSA test') {
+    # A self-signed ECDSA P-256 certificate with its private key: a key Entra proofs cannot be signed with.
+    $ec = [System.Security.Cryptography.ECDsa]::Create()
+    $req = New-Object System.Security.Cryptography.X509Certificates.CertificateRequest $Subject, $ec, ([System.Security.Cryptography.HashAlgorithmName]::SHA256)
+    $req.CreateSelfSigned([datetimeoffset]::UtcNow.AddDays(-1), [datetimeoffset]::UtcNow.AddDays(30))
+}
+
 function Register-KrTestApp([object] $Emulator, [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate) {
     # An application on the emulator with that certificate: {id, appId, tenantId, servicePrincipalId}.
     Invoke-KrEmulatorAdmin $Emulator 'POST' 'applications' @{ displayName = 'pester'; certificates = @([Convert]::ToBase64String($Certificate.RawData)) }

@@ -112,6 +112,83 @@ Describe 'Connect-EntraKeyRoll -KeyVaultCertificateId' {
     }
 }
 
+Describe 'Connect-EntraKeyRoll with a key that refuses export' {
+    BeforeAll { Initialize-KrTestNoExportRsa }
+    BeforeEach {
+        [KrTest.NoExportRsa]::Reset()
+        Mock -ModuleName EntraKeyRoll Get-KrCertificateKey {
+            [KrTest.NoExportRsa]::new([System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate))
+        }
+    }
+    AfterEach { Disconnect-EntraKeyRoll }
+
+    It 'signs in with -Certificate through the key object, and adds and removes a key with proofs it signs, never exporting it' {
+        $cert = Get-KrTestCertificate
+        $other = Get-KrTestCertificate 'CN=other'
+        $app = Register-KrTestApp $emu $cert
+        Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -Certificate $cert -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+        (Get-EntraMSApplicationKey -ObjectId $app.id).Signs | Should -BeTrue
+        $added = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $other.RawData }
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+        Remove-EntraMSApplicationKey -ObjectId $app.id -KeyId $added.KeyId -Confirm:$false
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        # The sign-in and two proofs.
+        [KrTest.NoExportRsa]::Signatures | Should -BeGreaterOrEqual 3
+        [KrTest.NoExportRsa]::ExportAttempts | Should -Be 0
+    }
+
+    It 'signs in with -CertificateThumbprint from the store through the key object' {
+        $cert = Get-KrTestCertificate 'CN=EntraKeyRoll store key test'
+        $app = Register-KrTestApp $emu $cert
+        $store = New-Object System.Security.Cryptography.X509Certificates.X509Store 'My', 'CurrentUser'
+        $store.Open('ReadWrite')
+        try {
+            $store.Add($cert)
+            Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -CertificateThumbprint $cert.Thumbprint -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+            (Get-EntraMSApplicationKey -ObjectId $app.id).Signs | Should -BeTrue
+        }
+        finally {
+            $store.Remove($cert)
+            $store.Close()
+        }
+        [KrTest.NoExportRsa]::Signatures | Should -BeGreaterOrEqual 1
+        [KrTest.NoExportRsa]::ExportAttempts | Should -Be 0
+    }
+
+    It 'says the key object''s own words when it refuses to sign' {
+        $cert = Get-KrTestCertificate
+        $app = Register-KrTestApp $emu $cert
+        Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -Certificate $cert -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+        [KrTest.NoExportRsa]::RefuseToSign = $true
+        Get-EntraMSApplicationKey -ObjectId $app.id -ErrorVariable all -ErrorAction SilentlyContinue
+        $e = Get-KrWrittenError $all 'Get-EntraMSApplicationKey'
+        $e.Count | Should -Be 1
+        $e[0].Exception.Message | Should -Match 'The operation was canceled by the user'
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'signer_refused*'
+        $e[0].ErrorDetails.RecommendedAction | Should -Match '-CertificatePath'
+    }
+
+    It 'a key object that is not the certificate''s key: the signature does not verify, and nothing is sent' {
+        Mock -ModuleName EntraKeyRoll Get-KrCertificateKey { [System.Security.Cryptography.RSA]::Create(2048) }
+        $cert = Get-KrTestCertificate
+        $app = Register-KrTestApp $emu $cert
+        Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -Certificate $cert -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+        # A key that is not the certificate's: the signature does not verify, and nothing is sent.
+        Get-EntraMSApplicationKey -ObjectId $app.id -ErrorVariable all -ErrorAction SilentlyContinue
+        $e = Get-KrWrittenError $all 'Get-EntraMSApplicationKey'
+        $e.Count | Should -Be 1
+        $e[0].Exception.Message | Should -Match 'signature'
+    }
+
+    It 'refuses an ECDSA certificate, naming -Certificate and the fix' {
+        Mock -ModuleName EntraKeyRoll Get-KrCertificateKey { [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate) }
+        $ec = Get-KrTestEcdsaCertificate
+        $e = { Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId ([guid]::NewGuid()) -Certificate $ec -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert } | Should -Throw -PassThru
+        $e.Exception.Message | Should -Match '^-Certificate: .* not RSA; .*give an RSA certificate'
+        $e.FullyQualifiedErrorId | Should -BeLike 'CertificateNotRsa*'
+    }
+}
+
 Describe 'the session of Connect-MgGraph / Connect-Entra' {
     BeforeAll {
         # A stand-in for Microsoft.Graph.Authentication (the real module is not installed here): the three

@@ -71,6 +71,51 @@ Describe 'Invoke-EntraKeyRollover' {
     }
 }
 
+Describe 'Invoke-EntraKeyRollover with keys that refuse export' {
+    BeforeAll { Initialize-KrTestNoExportRsa }
+    BeforeEach {
+        [KrTest.NoExportRsa]::Reset()
+        $script:current = Get-KrTestCertificate 'CN=current'
+        $script:next = Get-KrTestCertificate 'CN=next'
+        $script:app = Register-KrTestApp $emu $script:current
+        # The certificates' key objects refuse every export: the module's one key lookup returns such a key.
+        Mock -ModuleName EntraKeyRoll Get-KrCertificateKey {
+            [KrTest.NoExportRsa]::new([System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate))
+        }
+    }
+
+    It 'connects and rolls with -RemoveOld, every assertion and proof signed by the key objects, none exported' {
+        Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -Certificate $current -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+        $r = Invoke-EntraKeyRollover -ObjectId $app.id -Certificate $current -NewCertificate $next -RemoveOld -TenantId $emu.TenantId
+        $r.Success | Should -BeTrue
+        $r.State | Should -Be 'rolled'
+        $keys = Get-KrTestKeys $emu $app.id
+        $keys.Count | Should -Be 1
+        # The connection follows the roll to the new key object, and still signs in.
+        (Get-EntraMSApplicationKey -ObjectId $app.id).Thumbprint | Should -Be $next.Thumbprint
+        Should -Invoke -ModuleName EntraKeyRoll Get-KrCertificateKey -Times 3 -Exactly
+        # Sign-in and proof with the current key, the new key's sign-in check, the next sign-in with it.
+        [KrTest.NoExportRsa]::Signatures | Should -BeGreaterOrEqual 3
+        [KrTest.NoExportRsa]::ExportAttempts | Should -Be 0
+    }
+
+    It 'names -NewCertificate when the new certificate is ECDSA, and -Certificate when it has no private key' {
+        Connect-EntraKeyRoll -TenantId $emu.TenantId -ClientId $app.appId -Certificate $current -GraphUrl $emu.GraphUrl -LoginUrl $emu.LoginUrl -CaCertificate $emu.CaCert | Out-Null
+        Mock -ModuleName EntraKeyRoll Get-KrCertificateKey { [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate) }
+        $ec = Get-KrTestEcdsaCertificate
+        Invoke-EntraKeyRollover -ObjectId $app.id -Certificate $current -NewCertificate $ec -TenantId $emu.TenantId -ErrorVariable all -ErrorAction SilentlyContinue
+        $e = Get-KrWrittenError $all 'Invoke-EntraKeyRollover'
+        $e.Count | Should -Be 1
+        $e[0].Exception.Message | Should -Match '^-NewCertificate: .* not RSA; .*give an RSA certificate'
+        $public = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (, $current.RawData)
+        Invoke-EntraKeyRollover -ObjectId $app.id -Certificate $public -NewCertificate $next -TenantId $emu.TenantId -ErrorVariable all2 -ErrorAction SilentlyContinue
+        $e = Get-KrWrittenError $all2 'Invoke-EntraKeyRollover'
+        $e.Count | Should -Be 1
+        $e[0].Exception.Message | Should -Match '^-Certificate: .* has no private key.*-CertificatePath'
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+    }
+}
+
 Describe 'Invoke-EntraKeyRollover: many objects, one at a time or in bulk' {
     BeforeAll {
         $script:password = 'pester-pw'

@@ -87,3 +87,30 @@ Describe 'New-EntraKeyProof' {
         ($verbose.Message -join "`n") | Should -Not -Match 'Sup3rSecret'
     }
 }
+
+Describe 'New-EntraKeyProof with a key that refuses export' {
+    BeforeAll { Initialize-KrTestNoExportRsa }
+    BeforeEach {
+        [KrTest.NoExportRsa]::Reset()
+        Mock -ModuleName EntraKeyRoll Get-KrCertificateKey {
+            [KrTest.NoExportRsa]::new([System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate))
+        }
+    }
+
+    It 'signs with the certificate''s key object, never exporting it' {
+        $cert = Get-KrTestCertificate
+        $oid = [guid]::NewGuid().ToString()
+        $proof = New-EntraKeyProof -Certificate $cert -ObjectId $oid
+        Test-EntraKeyProof -Proof $proof -ObjectId $oid -Certificate $cert -Quiet | Should -BeTrue
+        [KrTest.NoExportRsa]::Signatures | Should -Be 1
+        [KrTest.NoExportRsa]::ExportAttempts | Should -Be 0
+    }
+
+    It 'refuses an ECDSA certificate, naming -Certificate and the fix' {
+        Mock -ModuleName EntraKeyRoll Get-KrCertificateKey { [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate) }
+        New-EntraKeyProof -Certificate (Get-KrTestEcdsaCertificate) -ObjectId ([guid]::NewGuid()) -ErrorVariable all -ErrorAction SilentlyContinue
+        $e = Get-KrWrittenError $all 'New-EntraKeyProof'
+        $e.Count | Should -Be 1
+        $e[0].Exception.Message | Should -Match '^-Certificate: .* not RSA; .*give an RSA certificate'
+    }
+}

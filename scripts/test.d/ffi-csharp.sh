@@ -28,5 +28,5 @@ export KR_GRAPH_URL="$GRAPH_URL" KR_LOGIN_URL="$LOGIN_URL" KR_CA_CERT="$CA_CERT"
 export KR_OBJECT_ID="$(jq -r .id <<<"$app")" KR_APP_ID="$(jq -r .appId <<<"$app")" KR_PASSWORD="$password"
 export KR_CURRENT_PFX="$work/current.pfx" KR_CURRENT_CER="$work/current.cer" KR_CURRENT_KEY="$work/current.key" \
   KR_CURRENT_PFX_3DES="$work/current-3des.pfx"
-export KR_NEXT_PFX="$work/next.pfx" KR_OTHER_CER="$work/other.cer"
+export KR_NEXT_PFX="$work/next.pfx" KR_NEXT_PFX_3DES="$work/next-3des.pfx" KR_OTHER_CER="$work/other.cer"
 LD_LIBRARY_PATH="$KEYROLL_LIB_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mono --debug "$work/bin/FacadeTests.exe"

@@ -144,7 +144,11 @@ impl Connection {
                 Err(e) => Err(ErrorReport::new(e.kind(), "plan_conflict", e.to_string())),
             });
         });
-        Ok(RollOperation { recorder, task })
+        Ok(RollOperation {
+            recorder,
+            task,
+            signers: Vec::new(),
+        })
     }
 }
 

@@ -345,7 +345,11 @@ impl Connection {
             let outcome = roll_outcome(roll::roll(&client, &spec, progress.as_ref()).await);
             progress.lock().outcome = Some(outcome.map_err(|e| e.report()));
         });
-        Ok(RollOperation { recorder, task })
+        Ok(RollOperation {
+            recorder,
+            task,
+            signers: Vec::new(),
+        })
     }
 }
 

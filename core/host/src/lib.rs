@@ -22,7 +22,8 @@
 //!
 //! Modules: `json` (parsing settings), `error` (the error object and how each library error becomes one),
 //! `offline` (identities, proofs, key credentials: no network), `connection` (where the service is, the target,
-//! the operations), `settings` (addKey, removeKey and roll settings), `operation` (a background roll), `bulk` (many rolls as one background operation). Every
+//! the operations), `settings` (addKey, removeKey and roll settings), `operation` (a background roll), `bulk` (many rolls as one background operation), `external` (keys the host
+//! holds: signature requests the host answers). Every
 //! public item is re-exported here: hosts use `keyroll_host::…`.
 
 #![forbid(unsafe_code)]
@@ -30,6 +31,7 @@
 mod bulk;
 mod connection;
 mod error;
+mod external;
 mod inventory;
 mod json;
 mod keyvault;
@@ -40,6 +42,7 @@ mod settings;
 pub use bulk::*;
 pub use connection::*;
 pub use error::*;
+pub use external::*;
 pub use inventory::*;
 pub use json::*;
 pub use keyvault::*;

@@ -166,6 +166,9 @@ impl roll::Progress for Recorder {
 pub struct RollOperation {
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) task: tokio::task::JoinHandle<()>,
+    /// The signers whose keys the host holds, whose requests this operation reports
+    /// ([`RollOperation::with_signers`]).
+    pub(crate) signers: Vec<Arc<ExternalSigner>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -187,6 +190,11 @@ impl RollOperation {
     ///
     /// `retries` lists the requests being sent again since the last poll (`{operation, status, reason, delaySecs,
     /// retryAfterSecs, attempt, message}`, `message` as "throttled (429), retrying in 1.5 s, attempt 3 (...)").
+    ///
+    /// `signatures` lists the signature requests waiting for the host, of the signers whose keys the host holds
+    /// ([`RollOperation::with_signers`]): `[{id, signer, purpose, input, algorithm, thumbprint, x5t,
+    /// x5tS256}]` (see [`ExternalSigner::pending`]). The roll is paused on them until the host answers each
+    /// ([`ExternalSigner::answer`]) or refuses it; they stay listed until then.
     ///
     /// A bulk operation ([`Connection::start_bulk`]) adds `"rows": [{"row": n, "report": {...}}]` (the rows
     /// that ended since the last poll, 0-based, each with its report), `"progress": {"total", "done",
@@ -222,6 +230,7 @@ impl RollOperation {
             "retries": retries,
             "waiting": waiting,
             "report": report,
+            "signatures": if done { Vec::new() } else { self.signatures() },
         });
         if let Some(b) = &mut r.bulk {
             answer["rows"] = Value::Array(std::mem::take(&mut b.rows));
@@ -235,7 +244,8 @@ impl RollOperation {
         answer
     }
 
-    /// Waits at most `timeout` for something to happen (a step, a new waiting state, a row's end, the end),
+    /// Waits at most `timeout` for something to happen (a step, a new waiting state, a row's end, a signature
+    /// request waiting for the host, the end),
     /// then answers what [`RollOperation::poll`] answers. Returns at once when something happened since the
     /// last poll or the operation has ended, so a host that waits in a loop sees each step as it happens and
     /// the end the moment it comes, without a poll interval. Blocks the calling thread (not the runtime).
@@ -247,7 +257,8 @@ impl RollOperation {
                 || !r.retries.is_empty()
                 || r.fresh
                 || r.outcome.is_some()
-                || r.bulk.as_ref().is_some_and(|b| !b.rows.is_empty());
+                || r.bulk.as_ref().is_some_and(|b| !b.rows.is_empty())
+                || self.signers.iter().any(|s| !s.pending().is_empty());
             let now = Instant::now();
             if news || now >= deadline || self.task.is_finished() {
                 break;

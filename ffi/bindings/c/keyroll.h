@@ -15,7 +15,7 @@ extern "C" {
 /// The version of this ABI: it changes only when a function's signature or meaning does. Exported into the
 /// generated bindings (`KEYROLL_ABI_VERSION`), so a binding assembly built from them expects exactly the ABI of
 /// the library it was generated with, and no host keeps a copy of the number by hand.
-const uint32_t KEYROLL_ABI_VERSION = 1;
+const uint32_t KEYROLL_ABI_VERSION = 2;
 
 /// The outcome of a call. On anything but `Ok`, the call's output (when it has one) is the error object as
 /// JSON: `{kind, code, message, httpStatus?, requestId?, clientRequestId?, aadstsCodes?, issues?, report?}`.
@@ -50,6 +50,15 @@ typedef struct keyrolloutput
     /// Its length in bytes.
     uint64_t len;
     } keyrolloutput;
+
+///A pointer to an array of data someone else owns which may not be modified.
+typedef struct sliceu64
+    {
+    ///Pointer to start of immutable data.
+    const uint64_t* data;
+    ///Number of elements.
+    uint64_t len;
+    } sliceu64;
 
 ///A pointer to an array of data someone else owns which may not be modified.
 typedef struct sliceu8
@@ -91,6 +100,34 @@ keyrollstatus keyroll_identity_open_file(sliceu8 path, sliceu8 password, uint64_
 
 /// Closes a signing identity. Its key is wiped once no call in flight uses it any more.
 keyrollstatus keyroll_identity_close(uint64_t identity);
+
+/// Opens an identity whose key the host holds and never hands over (a Windows certificate store key that
+/// will not be exported, a smart card): `certificate` is the public certificate (DER, PEM or base64, RSA),
+/// `timeout_secs` how long each signature request waits for the host (0 = 120). The handle is an identity
+/// handle like any other (connect, key add/remove, proof mint, roll, bulk). Whenever the library needs a
+/// signature it queues a request and waits: a background roll lists it in its poll/wait answers
+/// (`signatures`) and its wait returns at once; while a blocking call runs on one thread, another thread
+/// waits for requests with `keyroll_signer_wait`. Either way the host signs the request's `input` (base64)
+/// with RSASSA-PKCS1-v1_5 SHA-256 and answers with `keyroll_signature_answer`, or refuses with
+/// `keyroll_signature_refuse`. No function calls into the host. The output describes the certificate.
+keyrollstatus keyroll_signer_open_external(sliceu8 certificate, uint32_t timeout_secs, uint64_t* identity, keyrolloutput* output);
+
+/// Waits at most `timeout_ms` milliseconds for a signature request of one of the external identities in
+/// `signers` (their handles) and answers the oldest: `{id, signer, purpose, input, algorithm, thumbprint, x5t,
+/// x5tS256}` (`signer` is its identity handle, `purpose` `clientAssertion` or `proof`, `input` the base64 of
+/// the exact bytes to sign), or `null` when none came. A request stays waiting until it is answered, refused
+/// or times out, so a second wait before the answer returns it again. Blocks only the calling thread: run the
+/// blocking call (keys list, key add, ...) on another.
+keyrollstatus keyroll_signer_wait(sliceu64 signers, int64_t timeout_ms, keyrolloutput* output);
+
+/// Answers signature request `request` of the external identity `signer` with `signature`, the RS256
+/// signature (raw bytes) the host's key made over the request's input. The operation that asked checks it
+/// against the certificate. A request answered, refused or timed out already gives `InvalidInput`.
+keyrollstatus keyroll_signature_answer(uint64_t signer, uint64_t request, sliceu8 signature, keyrolloutput* output);
+
+/// Refuses signature request `request` of the external identity `signer`: the operation that asked fails with
+/// code `signer_refused` and `message` (the key store's words, e.g. its exception text; never key material).
+keyrollstatus keyroll_signature_refuse(uint64_t signer, uint64_t request, sliceu8 message, keyrolloutput* output);
 
 /// Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
 /// `lifetime_secs` (0 = 600, the maximum), for `audience` (empty = Graph's). The output is the proof (text).
@@ -147,13 +184,14 @@ keyrollstatus keyroll_roll(uint64_t connection, sliceu8 settings, uint64_t curre
 keyrollstatus keyroll_roll_start(uint64_t connection, sliceu8 settings, uint64_t current, uint64_t next, uint64_t* operation, keyrolloutput* output);
 
 /// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
-/// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+/// the last poll], waiting: {attempt, seconds} | null, report, signatures}`; `signatures` lists the requests
+/// waiting for keys the host holds (see `keyroll_signer_open_external`), each until it is answered. Once `done`, `report` is what `keyroll_roll`
 /// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
 /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
 keyrollstatus keyroll_roll_poll(uint64_t operation, keyrolloutput* output);
 
 /// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
-/// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+/// a new waiting state, a row's end, a signature request for a key the host holds, the end — then answers what `keyroll_roll_poll` answers. Returns at once
 /// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
 /// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
 keyrollstatus keyroll_roll_wait(uint64_t operation, int64_t timeout_ms, keyrolloutput* output);

@@ -21,7 +21,7 @@ namespace Keyroll.Native
         /// The version of this ABI: it changes only when a function's signature or meaning does. Exported into the
         /// generated bindings (`KEYROLL_ABI_VERSION`), so a binding assembly built from them expects exactly the ABI of
         /// the library it was generated with, and no host keeps a copy of the number by hand.
-        public const uint KEYROLL_ABI_VERSION = (uint) 1;
+        public const uint KEYROLL_ABI_VERSION = (uint) 2;
 
 
         /// Library and ABI version, and the environment variables a host passes for credentials:
@@ -146,6 +146,130 @@ namespace Keyroll.Native
             if (rval != KeyrollStatus.Ok)
             {
                 throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Opens an identity whose key the host holds and never hands over (a Windows certificate store key that
+        /// will not be exported, a smart card): `certificate` is the public certificate (DER, PEM or base64, RSA),
+        /// `timeout_secs` how long each signature request waits for the host (0 = 120). The handle is an identity
+        /// handle like any other (connect, key add/remove, proof mint, roll, bulk). Whenever the library needs a
+        /// signature it queues a request and waits: a background roll lists it in its poll/wait answers
+        /// (`signatures`) and its wait returns at once; while a blocking call runs on one thread, another thread
+        /// waits for requests with `keyroll_signer_wait`. Either way the host signs the request's `input` (base64)
+        /// with RSASSA-PKCS1-v1_5 SHA-256 and answers with `keyroll_signature_answer`, or refuses with
+        /// `keyroll_signature_refuse`. No function calls into the host. The output describes the certificate.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_signer_open_external")]
+        public static extern KeyrollStatus keyroll_signer_open_external(Sliceu8 certificate, uint timeout_secs, out ulong identity, out KeyrollOutput output);
+
+        /// Opens an identity whose key the host holds and never hands over (a Windows certificate store key that
+        /// will not be exported, a smart card): `certificate` is the public certificate (DER, PEM or base64, RSA),
+        /// `timeout_secs` how long each signature request waits for the host (0 = 120). The handle is an identity
+        /// handle like any other (connect, key add/remove, proof mint, roll, bulk). Whenever the library needs a
+        /// signature it queues a request and waits: a background roll lists it in its poll/wait answers
+        /// (`signatures`) and its wait returns at once; while a blocking call runs on one thread, another thread
+        /// waits for requests with `keyroll_signer_wait`. Either way the host signs the request's `input` (base64)
+        /// with RSASSA-PKCS1-v1_5 SHA-256 and answers with `keyroll_signature_answer`, or refuses with
+        /// `keyroll_signature_refuse`. No function calls into the host. The output describes the certificate.
+        public static void keyroll_signer_open_external(byte[] certificate, uint timeout_secs, out ulong identity, out KeyrollOutput output)
+        {
+            var certificate_pinned = GCHandle.Alloc(certificate, GCHandleType.Pinned);
+            var certificate_slice = new Sliceu8(certificate_pinned, (ulong) certificate.Length);
+            try
+            {
+                var rval = keyroll_signer_open_external(certificate_slice, timeout_secs, out identity, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                certificate_pinned.Free();
+            }
+        }
+
+        /// Waits at most `timeout_ms` milliseconds for a signature request of one of the external identities in
+        /// `signers` (their handles) and answers the oldest: `{id, signer, purpose, input, algorithm, thumbprint, x5t,
+        /// x5tS256}` (`signer` is its identity handle, `purpose` `clientAssertion` or `proof`, `input` the base64 of
+        /// the exact bytes to sign), or `null` when none came. A request stays waiting until it is answered, refused
+        /// or times out, so a second wait before the answer returns it again. Blocks only the calling thread: run the
+        /// blocking call (keys list, key add, ...) on another.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_signer_wait")]
+        public static extern KeyrollStatus keyroll_signer_wait(Sliceu64 signers, long timeout_ms, out KeyrollOutput output);
+
+        /// Waits at most `timeout_ms` milliseconds for a signature request of one of the external identities in
+        /// `signers` (their handles) and answers the oldest: `{id, signer, purpose, input, algorithm, thumbprint, x5t,
+        /// x5tS256}` (`signer` is its identity handle, `purpose` `clientAssertion` or `proof`, `input` the base64 of
+        /// the exact bytes to sign), or `null` when none came. A request stays waiting until it is answered, refused
+        /// or times out, so a second wait before the answer returns it again. Blocks only the calling thread: run the
+        /// blocking call (keys list, key add, ...) on another.
+        public static void keyroll_signer_wait(ulong[] signers, long timeout_ms, out KeyrollOutput output)
+        {
+            var signers_pinned = GCHandle.Alloc(signers, GCHandleType.Pinned);
+            var signers_slice = new Sliceu64(signers_pinned, (ulong) signers.Length);
+            try
+            {
+                var rval = keyroll_signer_wait(signers_slice, timeout_ms, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                signers_pinned.Free();
+            }
+        }
+
+        /// Answers signature request `request` of the external identity `signer` with `signature`, the RS256
+        /// signature (raw bytes) the host's key made over the request's input. The operation that asked checks it
+        /// against the certificate. A request answered, refused or timed out already gives `InvalidInput`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_signature_answer")]
+        public static extern KeyrollStatus keyroll_signature_answer(ulong signer, ulong request, Sliceu8 signature, out KeyrollOutput output);
+
+        /// Answers signature request `request` of the external identity `signer` with `signature`, the RS256
+        /// signature (raw bytes) the host's key made over the request's input. The operation that asked checks it
+        /// against the certificate. A request answered, refused or timed out already gives `InvalidInput`.
+        public static void keyroll_signature_answer(ulong signer, ulong request, byte[] signature, out KeyrollOutput output)
+        {
+            var signature_pinned = GCHandle.Alloc(signature, GCHandleType.Pinned);
+            var signature_slice = new Sliceu8(signature_pinned, (ulong) signature.Length);
+            try
+            {
+                var rval = keyroll_signature_answer(signer, request, signature_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                signature_pinned.Free();
+            }
+        }
+
+        /// Refuses signature request `request` of the external identity `signer`: the operation that asked fails with
+        /// code `signer_refused` and `message` (the key store's words, e.g. its exception text; never key material).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_signature_refuse")]
+        public static extern KeyrollStatus keyroll_signature_refuse(ulong signer, ulong request, Sliceu8 message, out KeyrollOutput output);
+
+        /// Refuses signature request `request` of the external identity `signer`: the operation that asked fails with
+        /// code `signer_refused` and `message` (the key store's words, e.g. its exception text; never key material).
+        public static void keyroll_signature_refuse(ulong signer, ulong request, byte[] message, out KeyrollOutput output)
+        {
+            var message_pinned = GCHandle.Alloc(message, GCHandleType.Pinned);
+            var message_slice = new Sliceu8(message_pinned, (ulong) message.Length);
+            try
+            {
+                var rval = keyroll_signature_refuse(signer, request, message_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                message_pinned.Free();
             }
         }
 
@@ -474,14 +598,16 @@ namespace Keyroll.Native
         }
 
         /// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
-        /// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+        /// the last poll], waiting: {attempt, seconds} | null, report, signatures}`; `signatures` lists the requests
+        /// waiting for keys the host holds (see `keyroll_signer_open_external`), each until it is answered. Once `done`, `report` is what `keyroll_roll`
         /// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
         /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_poll")]
         public static extern KeyrollStatus keyroll_roll_poll(ulong operation, out KeyrollOutput output);
 
         /// What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
-        /// the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+        /// the last poll], waiting: {attempt, seconds} | null, report, signatures}`; `signatures` lists the requests
+        /// waiting for keys the host holds (see `keyroll_signer_open_external`), each until it is answered. Once `done`, `report` is what `keyroll_roll`
         /// answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
         /// `Ok` whenever the poll itself worked, whatever the roll's outcome.
         public static void keyroll_roll_poll_checked(ulong operation, out KeyrollOutput output)
@@ -494,14 +620,14 @@ namespace Keyroll.Native
         }
 
         /// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
-        /// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+        /// a new waiting state, a row's end, a signature request for a key the host holds, the end — then answers what `keyroll_roll_poll` answers. Returns at once
         /// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
         /// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_roll_wait")]
         public static extern KeyrollStatus keyroll_roll_wait(ulong operation, long timeout_ms, out KeyrollOutput output);
 
         /// Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
-        /// a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+        /// a new waiting state, a row's end, a signature request for a key the host holds, the end — then answers what `keyroll_roll_poll` answers. Returns at once
         /// when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
         /// the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll).
         public static void keyroll_roll_wait_checked(ulong operation, long timeout_ms, out KeyrollOutput output)
@@ -773,6 +899,65 @@ namespace Keyroll.Native
         /// The buffer given to `keyroll_output_take` is shorter than the output; the output is kept.
         BufferTooSmall = 8,
     }
+
+    ///A pointer to an array of data someone else owns which may not be modified.
+    [Serializable]
+    [StructLayout(LayoutKind.Sequential)]
+    public partial struct Sliceu64
+    {
+        ///Pointer to start of immutable data.
+        IntPtr data;
+        ///Number of elements.
+        ulong len;
+    }
+
+    public partial struct Sliceu64 : IEnumerable<ulong>
+    {
+        public Sliceu64(GCHandle handle, ulong count)
+        {
+            this.data = handle.AddrOfPinnedObject();
+            this.len = count;
+        }
+        public Sliceu64(IntPtr handle, ulong count)
+        {
+            this.data = handle;
+            this.len = count;
+        }
+        public ulong this[int i]
+        {
+            get
+            {
+                if (i >= Count) throw new IndexOutOfRangeException();
+                var size = Marshal.SizeOf(typeof(ulong));
+                var ptr = new IntPtr(data.ToInt64() + i * size);
+                return Marshal.PtrToStructure<ulong>(ptr);
+            }
+        }
+        public ulong[] Copied
+        {
+            get
+            {
+                var rval = new ulong[len];
+                for (var i = 0; i < (int) len; i++) {
+                    rval[i] = this[i];
+                }
+                return rval;
+            }
+        }
+        public int Count => (int) len;
+        public IEnumerator<ulong> GetEnumerator()
+        {
+            for (var i = 0; i < (int)len; ++i)
+            {
+                yield return this[i];
+            }
+        }
+        IEnumerator IEnumerable.GetEnumerator()
+        {
+            return this.GetEnumerator();
+        }
+    }
+
 
     ///A pointer to an array of data someone else owns which may not be modified.
     [Serializable]

@@ -16,6 +16,10 @@ def init_lib(path):
     c_lib.keyroll_identity_open.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_identity_open_file.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_identity_close.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_signer_open_external.argtypes = [Sliceu8, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_signer_wait.argtypes = [Sliceu64, ctypes.c_int64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_signature_answer.argtypes = [ctypes.c_uint64, ctypes.c_uint64, Sliceu8, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_signature_refuse.argtypes = [ctypes.c_uint64, ctypes.c_uint64, Sliceu8, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_proof_mint.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_int64, Sliceu8, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_proof_inspect.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_proof_signing_input.argtypes = [Sliceu8, Sliceu8, ctypes.c_int64, Sliceu8, ctypes.POINTER(KeyrollOutput)]
@@ -46,6 +50,10 @@ def init_lib(path):
     c_lib.keyroll_identity_open.restype = ctypes.c_int
     c_lib.keyroll_identity_open_file.restype = ctypes.c_int
     c_lib.keyroll_identity_close.restype = ctypes.c_int
+    c_lib.keyroll_signer_open_external.restype = ctypes.c_int
+    c_lib.keyroll_signer_wait.restype = ctypes.c_int
+    c_lib.keyroll_signature_answer.restype = ctypes.c_int
+    c_lib.keyroll_signature_refuse.restype = ctypes.c_int
     c_lib.keyroll_proof_mint.restype = ctypes.c_int
     c_lib.keyroll_proof_inspect.restype = ctypes.c_int
     c_lib.keyroll_proof_signing_input.restype = ctypes.c_int
@@ -76,6 +84,10 @@ def init_lib(path):
     c_lib.keyroll_identity_open.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_identity_open_file.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_identity_close.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_signer_open_external.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_signer_wait.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_signature_answer.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_signature_refuse.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_proof_mint.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_proof_inspect.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_proof_signing_input.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -143,6 +155,50 @@ def keyroll_identity_open_file(path: Sliceu8 | ctypes.Array[ctypes.c_uint8], pas
 def keyroll_identity_close(identity: int):
     """ Closes a signing identity. Its key is wiped once no call in flight uses it any more."""
     return c_lib.keyroll_identity_close(identity)
+
+def keyroll_signer_open_external(certificate: Sliceu8 | ctypes.Array[ctypes.c_uint8], timeout_secs: int, identity: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Opens an identity whose key the host holds and never hands over (a Windows certificate store key that
+ will not be exported, a smart card): `certificate` is the public certificate (DER, PEM or base64, RSA),
+ `timeout_secs` how long each signature request waits for the host (0 = 120). The handle is an identity
+ handle like any other (connect, key add/remove, proof mint, roll, bulk). Whenever the library needs a
+ signature it queues a request and waits: a background roll lists it in its poll/wait answers
+ (`signatures`) and its wait returns at once; while a blocking call runs on one thread, another thread
+ waits for requests with `keyroll_signer_wait`. Either way the host signs the request's `input` (base64)
+ with RSASSA-PKCS1-v1_5 SHA-256 and answers with `keyroll_signature_answer`, or refuses with
+ `keyroll_signature_refuse`. No function calls into the host. The output describes the certificate."""
+    if hasattr(certificate, "_length_") and getattr(certificate, "_type_", "") == ctypes.c_uint8:
+        certificate = Sliceu8(data=ctypes.cast(certificate, ctypes.POINTER(ctypes.c_uint8)), len=len(certificate))
+
+    return c_lib.keyroll_signer_open_external(certificate, timeout_secs, identity, output)
+
+def keyroll_signer_wait(signers: Sliceu64 | ctypes.Array[ctypes.c_uint64], timeout_ms: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Waits at most `timeout_ms` milliseconds for a signature request of one of the external identities in
+ `signers` (their handles) and answers the oldest: `{id, signer, purpose, input, algorithm, thumbprint, x5t,
+ x5tS256}` (`signer` is its identity handle, `purpose` `clientAssertion` or `proof`, `input` the base64 of
+ the exact bytes to sign), or `null` when none came. A request stays waiting until it is answered, refused
+ or times out, so a second wait before the answer returns it again. Blocks only the calling thread: run the
+ blocking call (keys list, key add, ...) on another."""
+    if hasattr(signers, "_length_") and getattr(signers, "_type_", "") == ctypes.c_uint64:
+        signers = Sliceu64(data=ctypes.cast(signers, ctypes.POINTER(ctypes.c_uint64)), len=len(signers))
+
+    return c_lib.keyroll_signer_wait(signers, timeout_ms, output)
+
+def keyroll_signature_answer(signer: int, request: int, signature: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ Answers signature request `request` of the external identity `signer` with `signature`, the RS256
+ signature (raw bytes) the host's key made over the request's input. The operation that asked checks it
+ against the certificate. A request answered, refused or timed out already gives `InvalidInput`."""
+    if hasattr(signature, "_length_") and getattr(signature, "_type_", "") == ctypes.c_uint8:
+        signature = Sliceu8(data=ctypes.cast(signature, ctypes.POINTER(ctypes.c_uint8)), len=len(signature))
+
+    return c_lib.keyroll_signature_answer(signer, request, signature, output)
+
+def keyroll_signature_refuse(signer: int, request: int, message: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ Refuses signature request `request` of the external identity `signer`: the operation that asked fails with
+ code `signer_refused` and `message` (the key store's words, e.g. its exception text; never key material)."""
+    if hasattr(message, "_length_") and getattr(message, "_type_", "") == ctypes.c_uint8:
+        message = Sliceu8(data=ctypes.cast(message, ctypes.POINTER(ctypes.c_uint8)), len=len(message))
+
+    return c_lib.keyroll_signature_refuse(signer, request, message, output)
 
 def keyroll_proof_mint(identity: int, object_id: Sliceu8 | ctypes.Array[ctypes.c_uint8], lifetime_secs: int, audience: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
     """ Mints a proof of possession for `addKey` / `removeKey`: signed by `identity`, for the object id, valid
@@ -266,14 +322,15 @@ def keyroll_roll_start(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.
 
 def keyroll_roll_poll(operation: int, output: ctypes.POINTER(KeyrollOutput)):
     """ What a background roll has done since the last poll (never blocks): `{done, events: [step messages since
- the last poll], waiting: {attempt, seconds} | null, report}`. Once `done`, `report` is what `keyroll_roll`
+ the last poll], waiting: {attempt, seconds} | null, report, signatures}`; `signatures` lists the requests
+ waiting for keys the host holds (see `keyroll_signer_open_external`), each until it is answered. Once `done`, `report` is what `keyroll_roll`
  answers: the roll report, or the error object (carrying the report of an incomplete roll). The status is
  `Ok` whenever the poll itself worked, whatever the roll's outcome."""
     return c_lib.keyroll_roll_poll(operation, output)
 
 def keyroll_roll_wait(operation: int, timeout_ms: int, output: ctypes.POINTER(KeyrollOutput)):
     """ Waits at most `timeout_ms` milliseconds for a background roll (or bulk operation) to make progress — a step,
- a new waiting state, a row's end, the end — then answers what `keyroll_roll_poll` answers. Returns at once
+ a new waiting state, a row's end, a signature request for a key the host holds, the end — then answers what `keyroll_roll_poll` answers. Returns at once
  when something happened since the last poll or the operation has ended, so a host waiting in a loop hears of
  the end the moment it comes. Blocks only the calling thread. A negative timeout is 0 (a poll)."""
     return c_lib.keyroll_roll_wait(operation, timeout_ms, output)
@@ -357,7 +414,7 @@ def keyroll_keyvault_roll_versions(connection: int, settings: Sliceu8 | ctypes.A
 
 
 
-KEYROLL_ABI_VERSION = 1
+KEYROLL_ABI_VERSION = 2
 
 
 TRUE = ctypes.c_uint8(1)
@@ -455,6 +512,56 @@ class KeyrollOutput(ctypes.Structure):
     def len(self, value: int):
         """ Its length in bytes."""
         return ctypes.Structure.__set__(self, "len", value)
+
+
+class Sliceu64(ctypes.Structure):
+    # These fields represent the underlying C data layout
+    _fields_ = [
+        ("data", ctypes.POINTER(ctypes.c_uint64)),
+        ("len", ctypes.c_uint64),
+    ]
+
+    def __len__(self):
+        return self.len
+
+    def __getitem__(self, i) -> int:
+        if i < 0:
+            index = self.len+i
+        else:
+            index = i
+
+        if index >= self.len:
+            raise IndexError("Index out of range")
+
+        return self.data[index]
+
+    def copied(self) -> Sliceu64:
+        """Returns a shallow, owned copy of the underlying slice.
+
+        The returned object owns the immediate data, but not the targets of any contained
+        pointers. In other words, if your struct contains any pointers the returned object
+        may only be used as long as these pointers are valid. If the struct did not contain
+        any pointers the returned object is valid indefinitely."""
+        array = (ctypes.c_uint64 * len(self))()
+        ctypes.memmove(array, self.data, len(self) * ctypes.sizeof(ctypes.c_uint64))
+        rval = Sliceu64(data=ctypes.cast(array, ctypes.POINTER(ctypes.c_uint64)), len=len(self))
+        rval.owned = array  # Store array in returned slice to prevent memory deallocation
+        return rval
+
+    def __iter__(self) -> typing.Iterable[ctypes.c_uint64]:
+        return _Iter(self)
+
+    def iter(self) -> typing.Iterable[ctypes.c_uint64]:
+        """Convenience method returning a value iterator."""
+        return iter(self)
+
+    def first(self) -> int:
+        """Returns the first element of this slice."""
+        return self[0]
+
+    def last(self) -> int:
+        """Returns the last element of this slice."""
+        return self[len(self)-1]
 
 
 class Sliceu8(ctypes.Structure):

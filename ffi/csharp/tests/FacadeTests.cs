@@ -85,7 +85,7 @@ static class FacadeTests
         SigningIdentity current = null, next = null;
         Connection connection = null;
 
-        Check("info", () => Assert(KeyrollNative.Info().Contains("\"abi\":1"), "abi 1"));
+        Check("info", () => Assert(KeyrollNative.Info().Contains("\"abi\":" + KeyrollNative.ExpectedAbi), "abi " + KeyrollNative.ExpectedAbi));
 
         Check("open identities (PFX file, PFX bytes)", () =>
         {
@@ -350,6 +350,123 @@ static class FacadeTests
             }
         });
 
+        Check("keys the host holds: a roll there and back with both certificates' keys in key objects that refuse export", () =>
+        {
+            var rollSettings = "{\"target\":" + target + ",\"removeOld\":true,\"tenantId\":\"" + tenant + "\",\"verifyTimeoutSecs\":60}";
+            var curCert = new X509Certificate2(Env("KR_CURRENT_PFX_3DES"), password, X509KeyStorageFlags.Exportable);
+            var nxtCert = new X509Certificate2(Env("KR_NEXT_PFX_3DES"), password, X509KeyStorageFlags.Exportable);
+            var curKey = new NoExportRsa(curCert.GetRSAPrivateKey());
+            var nxtKey = new NoExportRsa(nxtCert.GetRSAPrivateKey());
+            using (var cur = SigningIdentity.OpenExternal(new X509Certificate2(curCert.RawData), curKey))
+            using (var nxt = SigningIdentity.OpenExternal(new X509Certificate2(nxtCert.RawData), nxtKey))
+            {
+                Assert(cur.External && cur.Thumbprint == current.Thumbprint, "an external identity of the current certificate");
+                // Blocking calls: the token and the proof are signed on this thread while the call runs on another.
+                using (var c = Connection.Open(settings, cur))
+                {
+                    var list = c.ListKeys(target, cur);
+                    Assert(list.Contains("\"signs\":true"), "the current key signs: " + list);
+                    var minted = cur.MintProof(objectId);
+                    Assert(Proofs.Inspect(minted, "{\"certificates\":[\"" + Convert.ToBase64String(curCert.RawData) + "\"],\"objectId\":\"" + objectId + "\"}").Contains("\"accepted\":true"), "an accepted proof");
+                    // A background roll pauses on each signature; Wait answers them here.
+                    using (var op = c.StartRoll(rollSettings, cur, nxt))
+                    {
+                        string last = null;
+                        var watch = Stopwatch.StartNew();
+                        while (watch.Elapsed < TimeSpan.FromSeconds(90))
+                        {
+                            var answer = op.Wait(30000);
+                            if (Field(answer, "done") == "true") { last = answer; break; }
+                        }
+                        Assert(last != null && last.Contains("\"success\":true"), "the roll succeeded: " + last);
+                        Assert(watch.Elapsed < TimeSpan.FromSeconds(20), "the waits returned as signatures were asked for, not at their timeout: " + watch.Elapsed);
+                    }
+                }
+                // And back, synchronously (the connection signs in with the new key).
+                using (var c = Connection.Open(settings, nxt))
+                {
+                    var report = c.Roll(rollSettings, nxt, cur);
+                    Assert(report.Contains("\"success\":true"), "the roll back succeeded: " + report);
+                    var list = c.ListKeys(target, cur);
+                    Assert(Count(list, "\"keyId\"") == 1 && list.Contains(current.Thumbprint), "only the current key again: " + list);
+                }
+                Assert(curKey.Signed > 0 && nxtKey.Signed > 0, "both key objects signed: " + curKey.Signed + ", " + nxtKey.Signed);
+                Assert(curKey.ExportAttempts == 0 && nxtKey.ExportAttempts == 0, "no key was ever asked for its export");
+            }
+            // A key object that will not sign: its words come back, code signer_refused.
+            using (var refusing = SigningIdentity.OpenExternal(new X509Certificate2(curCert.RawData), new NoExportRsa(curCert.GetRSAPrivateKey()) { Refuse = true }))
+            using (var c = Connection.Open(settings, refusing))
+            {
+                var e = Throws(() => c.ListKeys(target, null));
+                Assert(e.Code == "signer_refused" && e.Message.Contains("the user cancelled the PIN prompt"), "the key object's words: " + e.ErrorJson);
+            }
+        });
+
+        var rolls = Environment.GetEnvironmentVariable("KR_EXTERNAL_ROLLS");
+        if (!string.IsNullOrEmpty(rolls))
+        {
+            Check("measure: roll there and back, keys in the library vs keys the host holds", () =>
+            {
+                var n = int.Parse(rolls);
+                var rollSettings = "{\"target\":" + target + ",\"removeOld\":true,\"tenantId\":\"" + tenant + "\",\"verifyTimeoutSecs\":60}";
+                var curCert = new X509Certificate2(Env("KR_CURRENT_PFX_3DES"), password, X509KeyStorageFlags.Exportable);
+                var nxtCert = new X509Certificate2(Env("KR_NEXT_PFX_3DES"), password, X509KeyStorageFlags.Exportable);
+                Func<SigningIdentity, SigningIdentity, double> roll = (a, b) =>
+                {
+                    var watch = Stopwatch.StartNew();
+                    using (var c = Connection.Open(settings, a))
+                    using (var op = c.StartRoll(rollSettings, a, b))
+                    {
+                        string last = null;
+                        while (last == null) { var w = op.Wait(30000); if (Field(w, "done") == "true") last = w; }
+                        Assert(last.Contains("\"success\":true"), "success: " + last);
+                    }
+                    return watch.Elapsed.TotalMilliseconds;
+                };
+                var curKey = new NoExportRsa(curCert.GetRSAPrivateKey());
+                var nxtKey = new NoExportRsa(nxtCert.GetRSAPrivateKey());
+                using (var cur = SigningIdentity.OpenExternal(new X509Certificate2(curCert.RawData), curKey))
+                using (var nxt = SigningIdentity.OpenExternal(new X509Certificate2(nxtCert.RawData), nxtKey))
+                {
+                    var local = new List<double>();
+                    var external = new List<double>();
+                    for (var i = 0; i < n; i++)
+                    {
+                        local.Add(roll(current, next) + roll(next, current));
+                        external.Add(roll(cur, nxt) + roll(nxt, cur));
+                    }
+                    local.Sort();
+                    external.Sort();
+                    var inv = System.Globalization.CultureInfo.InvariantCulture;
+                    // A blocking call: one proof, its signature asked of this thread while the call runs on another.
+                    var mintTimes = new List<double>();
+                    var localMints = new List<double>();
+                    var before = curKey.Signing.Elapsed.TotalMilliseconds;
+                    for (var i = 0; i < 20 * n; i++)
+                    {
+                        var w = Stopwatch.StartNew();
+                        cur.MintProof(objectId);
+                        mintTimes.Add(w.Elapsed.TotalMilliseconds);
+                        w = Stopwatch.StartNew();
+                        current.MintProof(objectId);
+                        localMints.Add(w.Elapsed.TotalMilliseconds);
+                    }
+                    var mintSigning = (curKey.Signing.Elapsed.TotalMilliseconds - before) / (20 * n);
+                    mintTimes.Sort();
+                    localMints.Sort();
+                    Console.WriteLine("{\"proof_mints\": " + (20 * n) + ", \"local_median_ms\": " + localMints[10 * n].ToString("F2", System.Globalization.CultureInfo.InvariantCulture) +
+                        ", \"external_median_ms\": " + mintTimes[10 * n].ToString("F2", System.Globalization.CultureInfo.InvariantCulture) +
+                        ", \"key_object_ms_per_signature\": " + mintSigning.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + "}");
+                    var signatures = curKey.Signed + nxtKey.Signed - 20 * n;
+                    var signingMs = curKey.Signing.Elapsed.TotalMilliseconds + nxtKey.Signing.Elapsed.TotalMilliseconds - mintSigning * 20 * n;
+                    Console.WriteLine("{\"external_roll_pairs\": " + n + ", \"local_median_ms\": " + local[n / 2].ToString("F1", inv) +
+                        ", \"external_median_ms\": " + external[n / 2].ToString("F1", inv) + ", \"ratio\": " + (external[n / 2] / local[n / 2]).ToString("F2", inv) +
+                        ", \"signatures_per_pair\": " + ((double)signatures / n).ToString("F1", inv) +
+                        ", \"key_object_ms_per_signature\": " + (signingMs / signatures).ToString("F2", inv) + "}");
+                }
+            });
+        }
+
         var mints = Environment.GetEnvironmentVariable("KR_MINT_COUNT");
         if (!string.IsNullOrEmpty(mints))
         {
@@ -372,5 +489,67 @@ static class FacadeTests
         if (next != null) next.Dispose();
         Console.WriteLine(failures == 0 ? "all passed" : failures + " failed");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>An RSA key object that signs but refuses every export, as a non-exportable certificate store key
+    /// does; it counts what was asked of it.</summary>
+    sealed class NoExportRsa : RSA
+    {
+        readonly RSA inner;
+        public int Signed;
+        public int ExportAttempts;
+        public bool Refuse;
+        public readonly Stopwatch Signing = new Stopwatch();
+
+        public NoExportRsa(RSA inner)
+        {
+            this.inner = inner;
+            KeySizeValue = inner.KeySize;
+            LegalKeySizesValue = inner.LegalKeySizes;
+        }
+
+        public override RSAParameters ExportParameters(bool includePrivateParameters)
+        {
+            ExportAttempts++;
+            throw new CryptographicException("the key is not exportable");
+        }
+
+        public override void ImportParameters(RSAParameters parameters)
+        {
+            throw new CryptographicException("the key is not exportable");
+        }
+
+        public override string ToXmlString(bool includePrivateParameters)
+        {
+            ExportAttempts++;
+            throw new CryptographicException("the key is not exportable");
+        }
+
+        protected override byte[] HashData(byte[] data, int offset, int count, HashAlgorithmName hashAlgorithm)
+        {
+            using (var sha = SHA256.Create()) return sha.ComputeHash(data, offset, count);
+        }
+
+        protected override byte[] HashData(Stream data, HashAlgorithmName hashAlgorithm)
+        {
+            using (var sha = SHA256.Create()) return sha.ComputeHash(data);
+        }
+
+        public override byte[] SignHash(byte[] hash, HashAlgorithmName hashAlgorithm, RSASignaturePadding padding)
+        {
+            if (Refuse) throw new CryptographicException("the user cancelled the PIN prompt");
+            Signed++;
+            Signing.Start();
+            try { return inner.SignHash(hash, hashAlgorithm, padding); }
+            finally { Signing.Stop(); }
+        }
+
+        public override bool VerifyHash(byte[] hash, byte[] signature, HashAlgorithmName hashAlgorithm, RSASignaturePadding padding)
+        {
+            return inner.VerifyHash(hash, signature, hashAlgorithm, padding);
+        }
+
+        public override byte[] Encrypt(byte[] data, RSAEncryptionPadding padding) { throw new NotSupportedException(); }
+        public override byte[] Decrypt(byte[] data, RSAEncryptionPadding padding) { throw new NotSupportedException(); }
     }
 }

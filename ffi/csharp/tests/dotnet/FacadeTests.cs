@@ -52,7 +52,7 @@ namespace Keyroll.Facade.Tests
         public void Info_names_the_version_and_the_expected_abi()
         {
             var info = Parse(KeyrollNative.Info());
-            Assert.Equal(1, info.GetProperty("abi").GetInt32());
+            Assert.Equal(2, info.GetProperty("abi").GetInt32());
             Assert.Equal(KeyrollNative.ExpectedAbi, info.GetProperty("abi").GetInt32());
             Assert.False(string.IsNullOrEmpty(info.GetProperty("version").GetString()));
         }
