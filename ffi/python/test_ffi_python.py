@@ -302,3 +302,71 @@ def test_keys_held_by_python_sign_a_blocking_call_and_a_background_roll():
         kr.keyroll_disconnect(connection.value)
         kr.keyroll_identity_close(current)
         kr.keyroll_identity_close(other)
+def admin(method, path, body=None):
+    """The emulator's admin API."""
+    ctx = ssl.create_default_context(cafile=ENV["KR_CA_CERT"])
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{ENV['KR_GRAPH_URL']}/_emulator/{path}", data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, context=ctx) as r:
+        return json.loads(r.read() or b"null")
+
+
+def test_key_vault_identities_roll_with_no_private_key_out_of_the_vault():
+    vault = ENV["KR_GRAPH_URL"]  # the emulated vault is served at the emulator's root
+    made = admin("POST", "vault/certificates", {"name": "py-vault"})
+    app = admin("POST", "applications", {"displayName": "py vault", "certificates": [made["cer"]]})
+    admin("POST", "vault/grants", {"principal": app["appId"], "permissions": [
+        "keys/get", "keys/sign", "certificates/get", "certificates/create"]})
+    vault_token = admin("POST", "tokens", {"appId": app["appId"], "resource": "https://vault.azure.net"})["access_token"]
+    graph_token = admin("POST", "tokens", {"appId": app["appId"]})["access_token"]
+    settings = {"graphUrl": ENV["KR_GRAPH_URL"], "loginUrl": ENV["KR_LOGIN_URL"], "caFile": ENV["KR_CA_CERT"],
+                "accessToken": graph_token}
+    connection = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_connect, buf(json.dumps(settings)), 0, ctypes.byref(connection))
+    assert status == kr.KeyrollStatus.Ok, text
+    url = f"{vault}/certificates/py-vault"
+    current, new = ctypes.c_uint64(0), ctypes.c_uint64(0)
+    try:
+        opened = {"certificate": f"{url}/{made['version']}", "vaultAccessToken": vault_token}
+        status, text = call(kr.keyroll_signer_open_keyvault, connection.value, buf(json.dumps(opened)),
+                            ctypes.byref(current))
+        assert status == kr.KeyrollStatus.Ok, text
+        described = json.loads(text)
+        assert described["keyVault"]["keyUrl"] == made["kid"]
+        assert vault_token not in text
+
+        create = {"certificate": url, "vaultAccessToken": vault_token,
+                  "target": {"kind": "application", "objectId": app["id"]}}
+        status, text = call(kr.keyroll_keyvault_create_certificate, connection.value, buf(json.dumps(create)),
+                            current.value)
+        assert status == kr.KeyrollStatus.Ok, text
+        created = json.loads(text)
+        assert created["source"] == "created" and created["keyVault"]["version"] != made["version"]
+
+        opened = {"certificate": created["keyVault"]["certificateUrl"], "vaultAccessToken": vault_token}
+        status, text = call(kr.keyroll_signer_open_keyvault, connection.value, buf(json.dumps(opened)),
+                            ctypes.byref(new))
+        assert status == kr.KeyrollStatus.Ok, text
+
+        roll = {"target": {"kind": "application", "objectId": app["id"]}, "removeOld": True,
+                "tenantId": ENV["KR_TENANT_ID"]}
+        status, text = call(kr.keyroll_roll, connection.value, buf(json.dumps(roll)), current.value, new.value)
+        assert status == kr.KeyrollStatus.Ok, text
+        keys = admin("GET", f"applications/{app['id']}")["keyCredentials"]
+        held = [hashlib.sha1(base64.b64decode(k["key"])).hexdigest().upper() for k in keys]
+        assert held == [created["thumbprint"]], held
+
+        # A certificate the vault does not have: the error object names the vault and the name.
+        missing = {"certificate": f"{vault}/certificates/nothing-here", "vaultAccessToken": vault_token}
+        handle = ctypes.c_uint64(0)
+        status, text = call(kr.keyroll_signer_open_keyvault, connection.value, buf(json.dumps(missing)),
+                            ctypes.byref(handle))
+        error = json.loads(text)
+        assert status != kr.KeyrollStatus.Ok and error["code"] == "vault_not_found", text
+        assert "nothing-here" in error["message"] and vault_token not in text
+    finally:
+        for h in (current, new):
+            if h.value:
+                kr.keyroll_identity_close(h.value)
+        kr.keyroll_disconnect(connection.value)

@@ -29,4 +29,14 @@ export KR_OBJECT_ID="$(jq -r .id <<<"$app")" KR_APP_ID="$(jq -r .appId <<<"$app"
 export KR_CURRENT_PFX="$work/current.pfx" KR_CURRENT_CER="$work/current.cer" KR_CURRENT_KEY="$work/current.key" \
   KR_CURRENT_PFX_3DES="$work/current-3des.pfx"
 export KR_NEXT_PFX="$work/next.pfx" KR_NEXT_PFX_3DES="$work/next-3des.pfx" KR_OTHER_CER="$work/other.cer"
+# A certificate in the emulated vault, registered on an application that may read, sign and create there.
+admin() { curl -sf --cacert "$CA_CERT" -H 'Content-Type: application/json' -d "$2" "$GRAPH_URL/_emulator/$1"; }
+vault_cert="$(admin vault/certificates '{"name":"cs-vault"}')"
+vault_app="$(admin applications "{\"displayName\":\"cs vault\",\"certificates\":[\"$(jq -r .cer <<<"$vault_cert")\"]}")"
+vault_app_id="$(jq -r .appId <<<"$vault_app")"
+admin vault/grants "{\"principal\":\"$vault_app_id\",\"permissions\":[\"keys/get\",\"keys/sign\",\"certificates/get\",\"certificates/create\"]}" >/dev/null
+export KR_VAULT_CERT_URL="$GRAPH_URL/certificates/cs-vault/$(jq -r .version <<<"$vault_cert")" \
+  KR_VAULT_KID="$(jq -r .kid <<<"$vault_cert")" KR_VAULT_OBJECT_ID="$(jq -r .id <<<"$vault_app")" \
+  KR_VAULT_TOKEN="$(admin tokens "{\"appId\":\"$vault_app_id\",\"resource\":\"https://vault.azure.net\"}" | jq -r .access_token)" \
+  KR_VAULT_GRAPH_TOKEN="$(admin tokens "{\"appId\":\"$vault_app_id\"}" | jq -r .access_token)"
 LD_LIBRARY_PATH="$KEYROLL_LIB_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mono --debug "$work/bin/FacadeTests.exe"

@@ -221,7 +221,7 @@ pub enum AuthError {
         location: String,
         /// Why.
         #[source]
-        source: SignError,
+        source: Box<SignError>,
     },
     /// A token given for Graph cannot be used for another resource (Key Vault).
     #[error(
@@ -762,7 +762,7 @@ async fn request_token(
         } => AuthError::Sign {
             thumbprint,
             location,
-            source,
+            source: Box::new(source),
         },
     })?;
     let assertion = Zeroizing::new(assertion);

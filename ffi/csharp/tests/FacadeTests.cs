@@ -467,6 +467,30 @@ static class FacadeTests
             });
         }
 
+        Check("a Key Vault certificate as an identity: proofs signed in the vault, the next version created there", () =>
+        {
+            var vaultToken = Env("KR_VAULT_TOKEN");
+            var vaultObject = Env("KR_VAULT_OBJECT_ID");
+            var vaultSettings = "{\"graphUrl\":\"" + Env("KR_GRAPH_URL") + "\",\"loginUrl\":\"" + Env("KR_LOGIN_URL") +
+                "\",\"caFile\":\"" + Env("KR_CA_CERT") + "\",\"accessToken\":\"" + Env("KR_VAULT_GRAPH_TOKEN") + "\"}";
+            using (var c = Connection.Open(vaultSettings, null))
+            using (var inVault = KeyVault.OpenCertificate(c, "{\"certificate\":\"" + Env("KR_VAULT_CERT_URL") +
+                "\",\"vaultAccessToken\":\"" + vaultToken + "\"}"))
+            {
+                Assert(inVault.CertificateJson.Contains(Env("KR_VAULT_KID")), "the key URL: " + inVault.CertificateJson);
+                Assert(!inVault.CertificateJson.Contains(vaultToken), "no token in the description");
+                var vaultTarget = "{\"kind\":\"application\",\"objectId\":\"" + vaultObject + "\"}";
+                Assert(Count(c.ListKeys(vaultTarget, inVault), "\"keyId\"") == 1, "the vault certificate is the app's key");
+                Assert(inVault.MintProof(vaultObject).Split('.').Length == 3, "a proof signed by the vault key");
+                var created = KeyVault.CreateCertificate(c, "{\"certificate\":\"" + Env("KR_VAULT_CERT_URL") +
+                    "\",\"vaultAccessToken\":\"" + vaultToken + "\",\"target\":" + vaultTarget + "}", inVault);
+                Assert(Field(created, "source") == "created", "created: " + created);
+                var e = Throws(() => KeyVault.OpenCertificate(c, "{\"certificate\":\"" + Env("KR_GRAPH_URL") +
+                    "/certificates/not-there\",\"vaultAccessToken\":\"" + vaultToken + "\"}"));
+                Assert(e.Code == "vault_not_found" && e.Message.Contains("not-there"), "not found: " + e.ErrorJson);
+            }
+        });
+
         var mints = Environment.GetEnvironmentVariable("KR_MINT_COUNT");
         if (!string.IsNullOrEmpty(mints))
         {

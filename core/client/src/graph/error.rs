@@ -109,9 +109,9 @@ pub enum GraphError {
         thumbprint: String,
         /// Where its key is.
         location: String,
-        /// Why.
+        /// Why (boxed: an error's size is paid by every result that carries it).
         #[source]
-        source: crate::signer::SignError,
+        source: Box<crate::signer::SignError>,
     },
     /// The new key credential could not be built from the certificate; nothing was sent.
     #[error(transparent)]
@@ -176,7 +176,7 @@ impl From<crate::signer::ProofSignError> for GraphError {
             } => GraphError::ProofNotSigned {
                 thumbprint,
                 location,
-                source,
+                source: Box::new(source),
             },
         }
     }

@@ -193,7 +193,7 @@ impl KeyVaultClient {
                 .await
                 .map_err(|source| KeyVaultError::Token {
                     resource: self.resource().to_string(),
-                    source,
+                    source: Box::new(source),
                 })?;
             let mut request = self
                 .inner

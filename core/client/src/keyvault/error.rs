@@ -45,9 +45,9 @@ pub enum KeyVaultError {
     Token {
         /// The vault resource.
         resource: String,
-        /// Why.
+        /// Why (boxed: an error's size is paid by every result that carries it).
         #[source]
-        source: AuthError,
+        source: Box<AuthError>,
     },
     /// The vault has no such certificate or key (or version).
     #[error(
