@@ -269,3 +269,76 @@ async fn a_challenge_for_another_resource_gets_no_further_token() {
     assert_eq!(kv.calls(), 1, "no second request after the challenge");
     let _ = Uuid::nil();
 }
+
+#[tokio::test]
+async fn a_managed_identity_reaches_the_vault_with_its_own_credential() {
+    // An Automation-style runbook: a managed identity that may write applications and use the vault rolls an
+    // app whose certificate is in the vault; the vault token comes from the connection's own credential.
+    let h = start().await;
+    let info = h.info().await;
+    let endpoint = info["identityEndpoint"].as_str().unwrap().to_owned();
+    let header = info["identityHeader"].as_str().unwrap().to_owned();
+    let mi = h
+        .create(
+            &[],
+            json!({"managedIdentity": true, "roles": ["Application.ReadWrite.All"]}),
+        )
+        .await;
+    h.vault_grant(mi.app_id, ALL).await;
+    let current = h.vault_certificate("runbook-app", json!({})).await;
+    let app = h.create(&[&current.certificate], json!({})).await;
+    let env = move |k: &str| match k {
+        "IDENTITY_ENDPOINT" => Some(endpoint.clone()),
+        "IDENTITY_HEADER" => Some(header.clone()),
+        _ => None,
+    };
+    let credential = keyroll_client::auth::resolve_credential(
+        &keyroll_client::auth::AuthSettings {
+            managed_identity: true,
+            client_id: Some(mi.app_id.to_string()),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    let graph = h.client_with(credential, ApiVersion::V1, None);
+    let kv = KeyVaultClient::for_connection(&graph);
+    let r = reference(&h, "runbook-app");
+    let old = KeyVaultSigner::open(&kv, &r).await.unwrap();
+    let next = keyroll_client::keyvault::next_version_for(
+        &graph,
+        &kv,
+        &app_target(app.id),
+        &r,
+        old.certificate(),
+        &NewCertificatePolicy::default(),
+        CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next.source, NextVersionSource::Created);
+    let new: SharedSigner = Arc::new(
+        KeyVaultSigner::from_version(&kv, next.version)
+            .await
+            .unwrap(),
+    );
+    let spec = RollSpec {
+        target: app_target(app.id),
+        current: Arc::new(old),
+        new: new.clone(),
+        display_name: None,
+        remove_old: true,
+        tenant: Some(app.tenant.to_string()),
+        client_id: None,
+        verify_timeout: Duration::from_secs(30),
+    };
+    let report = roll::roll(&graph, &spec, &NoProgress).await;
+    assert_eq!(report.state, RollState::Rolled, "{report:?}");
+    assert_eq!(
+        h.thumbprints(app.id).await,
+        vec![new.certificate().sha1_hex()]
+    );
+    // Open (2), latest + create + 2 polls + new version (5), its key (1); the managed identity signs in to
+    // Graph, so the vault signs only the addKey proof, the verification assertion and the removeKey proof.
+    assert_eq!(kv.calls(), 2 + 5 + 1 + 3);
+}
