@@ -187,3 +187,53 @@ fn a_vault_key_without_sign_permission_is_named_with_its_role() {
     );
     r.fails(2, &["give the certificate's URL"]);
 }
+
+#[test]
+fn a_plan_rolls_rows_whose_certificates_are_in_the_vault() {
+    let emu = emulator(&[]);
+    let conn = emu.conn();
+    let automation = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
+    let automation_id = Uuid::parse_str(&automation.app_id).unwrap();
+    emu.vault_grant(
+        automation_id,
+        &["keys/get", "keys/sign", "certificates/get"],
+    );
+    let graph_token = emu.token(&automation.app_id);
+    let vault_token = emu.block_on(emu.admin.vault_token_for(automation_id));
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("objectId,cert,newCert,removeOld\n");
+    let mut expected = Vec::new();
+    for i in 0..2 {
+        let name = format!("plan-{i}");
+        let old = emu.vault_certificate(&name, json!({}));
+        let new = emu.vault_certificate(&name, json!({}));
+        let app = emu.create(&[&old.certificate], json!({}));
+        csv.push_str(&format!("{},{},{},true\n", app.id, old.id, new.id));
+        expected.push((app.id, new.certificate.sha1_hex()));
+    }
+    let plan = dir.path().join("plan.csv");
+    std::fs::write(&plan, csv).unwrap();
+    let r = keyroll(
+        &args(
+            &[
+                "roll",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--tenant-id",
+                &automation.tenant,
+                "--access-token-env",
+                "GRAPH_TOKEN",
+                "--vault-access-token-env",
+                "KV_TOKEN",
+            ],
+            &conn,
+        ),
+        &[("GRAPH_TOKEN", &graph_token), ("KV_TOKEN", &vault_token)],
+    );
+    r.ok();
+    assert!(r.stdout().contains("2 succeeded"), "{}", r.text());
+    assert_no_secret(&r, &[&graph_token, &vault_token]);
+    for (id, thumb) in expected {
+        assert_eq!(emu.thumbs(&id), vec![thumb]);
+    }
+}

@@ -290,7 +290,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     };
     let rt = runtime()?;
     let (specs, shared_auth, auth_client_id, vault, vault_client) = match &args.plan {
-        Some(plan) => (plan_specs(&args, plan)?, true, None, None, None),
+        Some(plan) => (plan_specs(&args, plan, &rt)?, true, None, None, None),
         None => {
             let single = single_spec(&args, &rt)?;
             (
@@ -464,8 +464,15 @@ fn bulk_options(args: &RollArgs, plan: &Path, stop: StopSignal) -> Result<BulkOp
 
 /// One spec per plan row; paths are relative to the plan, targets go through the same translation as the
 /// flags' (`TargetChoice`), and a row's error names its row.
-fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
+fn plan_specs(
+    args: &RollArgs,
+    plan: &Path,
+    rt: &tokio::runtime::Runtime,
+) -> Result<Vec<RollSpec>, Failure> {
     let verify_timeout = Duration::from_secs(args.verify_timeout);
+    // A cert or newCert column may hold a Key Vault certificate URL: the vault is reached with the plan's
+    // shared credential (or --vault-access-token-env), its client made once, at the first such row.
+    let mut vault: Option<KeyVaultClient> = None;
     let base = plan.parent().unwrap_or(Path::new(".")).to_path_buf();
     let rows = read_plan(plan)?;
     let mut specs = Vec::with_capacity(rows.len());
@@ -500,23 +507,46 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         ] {
             if value.as_os_str().is_empty() {
                 return Err(ctx(Failure::input(anyhow::anyhow!(
-                    "the {column} column is empty: fill in {what} (a PFX or PEM file, relative to the plan), or give keyroll scan a naming rule for it"
+                    "the {column} column is empty: fill in {what} (a PFX or PEM file, relative to the plan, or a Key Vault certificate URL), or give keyroll scan a naming rule for it"
                 ))));
             }
         }
-        let current = super::load_identity(
-            &format!("--plan row {}, column cert,", i + 1),
-            &relative(&base, &row.cert),
-            None,
+        let mut open =
+            |column: &str, path: &Path, password_env: Option<&str>, password_column: &str| {
+                let flag = format!("--plan row {}, column {column},", i + 1);
+                match super::certificate_source(&flag, path)? {
+                    CertificateSource::KeyVault(r) => {
+                        let client = match &vault {
+                            Some(v) => v.clone(),
+                            None => {
+                                let v = args.conn.key_vault(None)?;
+                                vault = Some(v.clone());
+                                v
+                            }
+                        };
+                        super::open_vault(&flag, &client, &r, rt)
+                    }
+                    CertificateSource::File(_) => super::load_identity(
+                        &flag,
+                        &relative(&base, path),
+                        None,
+                        password_env,
+                        &format!("the {password_column} column of --plan row {}", i + 1),
+                    )
+                    .map(|c| Arc::new(c) as SharedSigner),
+                }
+            };
+        let current = open(
+            "cert",
+            &row.cert,
             row.cert_password_env.as_deref(),
-            &format!("the certPasswordEnv column of --plan row {}", i + 1),
+            "certPasswordEnv",
         )?;
-        let new = super::load_identity(
-            &format!("--plan row {}, column newCert,", i + 1),
-            &relative(&base, &row.new_cert),
-            None,
+        let new = open(
+            "newCert",
+            &row.new_cert,
             row.new_cert_password_env.as_deref(),
-            &format!("the newCertPasswordEnv column of --plan row {}", i + 1),
+            "newCertPasswordEnv",
         )?;
         if let Some(expected) = row
             .current_thumbprint
@@ -533,8 +563,8 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         }
         specs.push(RollSpec {
             target,
-            current: Arc::new(current),
-            new: Arc::new(new),
+            current,
+            new,
             display_name: row.display_name,
             remove_old: row.remove_old.unwrap_or(args.remove_old),
             tenant: row.tenant_id.or_else(|| args.conn.tenant_id.clone()),
