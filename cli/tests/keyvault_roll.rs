@@ -170,6 +170,26 @@ fn a_vault_key_without_sign_permission_is_named_with_its_role() {
         &[],
     );
     r.fails(2, &["--managed-identity", "--vault-access-token-env"]);
+    // A Graph token is no vault token: the vault's own token is asked for, in this CLI's words.
+    let graph_token = emu.token(&app.app_id);
+    let r = keyroll(
+        &args(
+            &[
+                "key",
+                "list",
+                "--object-id",
+                &app.id,
+                "--access-token-env",
+                "GRAPH_TOKEN",
+                "--auth-cert",
+                &url,
+            ],
+            &conn,
+        ),
+        &[("GRAPH_TOKEN", &graph_token)],
+    );
+    r.fails(2, &["is for Graph", "--vault-access-token-env"]);
+    assert_no_secret(&r, &[&graph_token]);
     // A URL that is not a vault certificate is refused as such, not read as a file.
     let r = keyroll(
         &args(
