@@ -257,3 +257,59 @@ fn a_plan_rolls_rows_whose_certificates_are_in_the_vault() {
         assert_eq!(emu.thumbs(&id), vec![thumb]);
     }
 }
+
+#[test]
+fn a_rerun_after_the_vault_was_still_issuing_completes_that_version_and_creates_no_other() {
+    let emu = emulator(&[]);
+    let conn = emu.conn();
+    let current = emu.vault_certificate("slow", json!({}));
+    let app = emu.create(&[&current.certificate], json!({}));
+    let app_uuid = Uuid::parse_str(&app.app_id).unwrap();
+    emu.vault_grant(app_uuid, GRANTS);
+    let vault_token = emu.block_on(emu.admin.vault_token_for(app_uuid));
+    let graph_token = emu.token(&app.app_id);
+    let url = format!("{}/certificates/slow", emu.vault);
+    let run = || {
+        keyroll(
+            &args(
+                &[
+                    "roll",
+                    "--object-id",
+                    &app.id,
+                    "--cert",
+                    &url,
+                    "--new-cert",
+                    &url,
+                    "--create-in-vault",
+                    "--vault-wait",
+                    "1",
+                    "--remove-old",
+                    "--tenant-id",
+                    &app.tenant,
+                    "--access-token-env",
+                    "GRAPH_TOKEN",
+                    "--vault-access-token-env",
+                    "KV_TOKEN",
+                ],
+                &conn,
+            ),
+            &[("KV_TOKEN", &vault_token), ("GRAPH_TOKEN", &graph_token)],
+        )
+    };
+    // The vault takes longer than keyroll waits: the run stops, nothing was written to the app.
+    emu.block_on(emu.admin.vault_settings(json!({"selfIssuePolls": 1000})));
+    run().fails(3, &["did not complete within", "run again later"]);
+    assert_eq!(emu.thumbs(&app.id), vec![current.certificate.sha1_hex()]);
+    // Run again once the vault has issued it: that version is used, no third one is made.
+    emu.block_on(emu.admin.vault_settings(json!({"selfIssuePolls": 0})));
+    let r = run();
+    r.ok();
+    assert!(
+        r.stderr().contains("completed (an earlier run's)") && !r.stderr().contains(" created"),
+        "{}",
+        r.stderr()
+    );
+    let keys = emu.thumbs(&app.id);
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys, vec![current.certificate.sha1_hex()]);
+}

@@ -305,10 +305,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     let mut specs = specs;
     // One roll authenticates as the app with its current certificate unless told otherwise; a plan shares
     // one credential (an automation identity) so that the whole batch shares one throttle.
-    let pair = matches!(&vault, Some((_, _, true)));
-    let auth_cert = if shared_auth || pair {
-        // A pair's current version is not known before the object is read: the connection's own credential
-        // reads it.
+    let auth_cert = if shared_auth {
         None
     } else {
         Some(specs[0].current.clone())
@@ -318,13 +315,20 @@ pub fn run(args: RollArgs) -> CmdResult {
         conn.client_id = auth_client_id;
     }
     let client = conn.client(auth_cert, &rt)?;
-    if let (Some((vault, reference, pair)), Some(spec)) = (&vault, specs.first_mut())
+    if let (Some((vault, reference)), Some(spec)) = (&vault, specs.first_mut())
         && args.create_in_vault
     {
-        let (current, new) = next_in_vault(&args, &client, vault, reference, *pair, spec, &rt)?;
-        if let Some(c) = current {
-            spec.current = c;
-        }
+        let current = spec.current.clone();
+        let (_, new) = next_in_vault(
+            &args,
+            &client,
+            vault,
+            reference,
+            false,
+            &spec.target,
+            Some(current.as_ref()),
+            &rt,
+        )?;
         spec.new = new;
     }
     let progress = Arc::new(TermProgress::new(
@@ -592,8 +596,7 @@ fn plan_setting_failure(e: SettingsError) -> Failure {
 struct Single {
     spec: RollSpec,
     auth_client_id: Option<String>,
-    /// With `true` when `--cert` is the same vault certificate without a version (both versions are read).
-    vault: Option<(KeyVaultClient, VaultCertificateRef, bool)>,
+    vault: Option<(KeyVaultClient, VaultCertificateRef)>,
     /// The vault client, when a certificate is in a vault (its request count is reported).
     vault_client: Option<KeyVaultClient>,
 }
@@ -662,19 +665,30 @@ fn single_spec(args: &RollArgs, rt: &tokio::runtime::Runtime) -> Result<Single, 
     let current = match (current_file, &current_source, &vault) {
         (Some(c), _, _) => c,
         (None, CertificateSource::KeyVault(r), Some(v)) if pair => {
-            // The latest version, to be replaced: only its certificate is read, never used to sign.
-            let latest = rt
-                .block_on(v.get_certificate(r))
-                .map_err(|e| super::vault_failure("--cert", e))?;
-            Arc::new(PairPlaceholder(latest.certificate.ok_or_else(|| {
-                super::vault_failure(
-                    "--cert",
-                    keyroll_client::keyvault::KeyVaultError::NotIssued {
-                        certificate: r.url(),
-                        state: keyroll_client::keyvault::NotIssued::Pending,
-                    },
-                )
-            })?)) as SharedSigner
+            // Both versions from the object's keys and the vault's versions (core's roll_versions), read through
+            // the connection's own credential: the version in use is not known before.
+            let mut conn = args.conn.clone();
+            if conn.client_id.is_none() {
+                conn.client_id = auth_client_id.clone();
+            }
+            let client = conn.client(None, rt)?;
+            let (current, new) = next_in_vault(args, &client, v, r, true, &target, None, rt)?;
+            let spec = RollSpec {
+                target,
+                current: current.unwrap_or_else(|| new.clone()),
+                new,
+                display_name: args.display_name.clone(),
+                remove_old: args.remove_old,
+                tenant: args.conn.tenant_id.clone(),
+                client_id: None,
+                verify_timeout: Duration::from_secs(args.verify_timeout),
+            };
+            return Ok(Single {
+                spec,
+                auth_client_id,
+                vault: None,
+                vault_client: Some(v.clone()),
+            });
         }
         (None, CertificateSource::KeyVault(r), Some(v)) => super::open_vault("--cert", v, r, rt)?,
         _ => return Err(Failure::input(anyhow::anyhow!("--cert: no certificate"))),
@@ -694,7 +708,7 @@ fn single_spec(args: &RollArgs, rt: &tokio::runtime::Runtime) -> Result<Single, 
     };
     let vault_client = vault.clone();
     let vault = match (vault, new_source) {
-        (Some(v), CertificateSource::KeyVault(r)) if args.create_in_vault => Some((v, r, pair)),
+        (Some(v), CertificateSource::KeyVault(r)) if args.create_in_vault => Some((v, r)),
         _ => None,
     };
     let spec = RollSpec {
@@ -715,38 +729,17 @@ fn single_spec(args: &RollArgs, rt: &tokio::runtime::Runtime) -> Result<Single, 
     })
 }
 
-/// The certificate of a vault version not known yet: never signs (replaced before the roll starts).
-struct PairPlaceholder(keyroll_proto::cert::Certificate);
-
-impl keyroll_client::signer::Signer for PairPlaceholder {
-    fn certificate(&self) -> &keyroll_proto::cert::Certificate {
-        &self.0
-    }
-    fn sign_rs256<'a>(
-        &'a self,
-        _message: &'a [u8],
-        _purpose: keyroll_client::signer::SignPurpose,
-    ) -> keyroll_client::signer::SignFuture<'a> {
-        Box::pin(std::future::ready(Err(
-            keyroll_client::signer::SignError::Remote {
-                kind: keyroll_proto::ErrorKind::Input,
-                code: "signing".into(),
-                message: "the vault version in use was not resolved".into(),
-                request_ids: Vec::new(),
-            },
-        )))
-    }
-}
-
 /// `--create-in-vault`: the next version of the vault certificate (created, or the one an earlier run made:
 /// core decides), opened as the roll's new certificate; with `pair`, the version in use too.
+#[allow(clippy::too_many_arguments)]
 fn next_in_vault(
     args: &RollArgs,
     client: &keyroll_client::graph::GraphClient,
     vault: &KeyVaultClient,
     reference: &VaultCertificateRef,
     pair: bool,
-    spec: &RollSpec,
+    target: &keyroll_client::graph::Target,
+    current: Option<&dyn keyroll_client::signer::Signer>,
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Option<SharedSigner>, SharedSigner), Failure> {
     let wanted = NewCertificatePolicy {
@@ -766,12 +759,7 @@ fn next_in_vault(
     let (current, next) = if pair {
         let (current, next) = rt
             .block_on(keyvault::roll_versions_for(
-                client,
-                vault,
-                &spec.target,
-                reference,
-                &wanted,
-                options,
+                client, vault, target, reference, &wanted, options,
             ))
             .map_err(failure)?;
         eprintln!(
@@ -784,13 +772,18 @@ fn next_in_vault(
             .map_err(|e| super::vault_failure("--cert", e))?;
         (Some(Arc::new(signer) as SharedSigner), next)
     } else {
+        let current = current.ok_or_else(|| {
+            Failure::input(anyhow::anyhow!(
+                "--cert: the certificate in use now is needed"
+            ))
+        })?;
         let next = rt
             .block_on(keyvault::next_version_for(
                 client,
                 vault,
-                &spec.target,
+                target,
                 reference,
-                spec.current.certificate(),
+                current.certificate(),
                 &wanted,
                 options,
             ))
