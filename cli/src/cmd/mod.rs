@@ -9,6 +9,7 @@ pub mod proof;
 pub mod roll;
 pub mod roll_output;
 pub mod roll_progress;
+pub mod roll_single;
 pub mod scan;
 
 use std::path::Path;

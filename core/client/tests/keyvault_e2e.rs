@@ -342,3 +342,48 @@ async fn a_managed_identity_reaches_the_vault_with_its_own_credential() {
     // Graph, so the vault signs only the addKey proof, the verification assertion and the removeKey proof.
     assert_eq!(kv.calls(), 2 + 5 + 1 + 3);
 }
+
+/// Records the retries it is told about.
+#[derive(Default)]
+struct Retries(std::sync::Mutex<Vec<keyroll_client::graph::RetryEvent>>);
+
+impl keyroll_client::graph::RetryObserver for Retries {
+    fn retrying(&self, event: &keyroll_client::graph::RetryEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_vault_is_waited_out_with_its_retry_after() {
+    let h = start().await;
+    let app = h.create(&[], json!({})).await;
+    h.vault_grant(app.app_id, ALL).await;
+    h.vault_certificate("busy", json!({})).await;
+    let graph = h.token_client(app.app_id, ApiVersion::V1).await;
+    let token = h.vault_token_for(app.app_id).await;
+    let retries = Arc::new(Retries::default());
+    let kv = KeyVaultClient::with_access_token(&graph, &token)
+        .with_retry(keyroll_testkit::emulator::fast_retry(5))
+        .with_retry_observer(retries.clone());
+    h.api()
+        .vault_settings(json!({"throttle": 2, "throttleRetryAfter": 0.05}))
+        .await;
+    let signer = KeyVaultSigner::open(&kv, &reference(&h, "busy"))
+        .await
+        .unwrap();
+    assert_eq!(kv.calls(), 2 + 2, "two throttled requests sent again");
+    let seen = retries.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|e| e.status == Some(429) && e.retry_after == Some(Duration::from_millis(50)))
+    );
+    // More throttling than the budget: the vault's own refusal, with its status.
+    h.api().vault_settings(json!({"throttle": 10})).await;
+    let e = signer
+        .sign_rs256(b"x.y", keyroll_client::signer::SignPurpose::Proof)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "vault_service", "{e}");
+    assert!(e.to_string().contains("429"), "{e}");
+}
