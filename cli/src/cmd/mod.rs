@@ -9,6 +9,7 @@ pub mod proof;
 pub mod roll;
 pub mod roll_output;
 pub mod roll_progress;
+pub mod roll_single;
 pub mod scan;
 
 use std::path::Path;
@@ -34,9 +35,21 @@ pub fn certificate_source(flag: &str, path: &Path) -> Result<CertificateSource, 
     })
 }
 
-/// A Key Vault failure for the certificate given with `flag`.
+/// A Key Vault failure for the certificate given with `flag`, with this CLI's spelling of the fix where core
+/// names it as a concept.
 pub fn vault_failure(flag: &str, e: KeyVaultError) -> Failure {
-    let message = format!("{flag}: {e}");
+    let advice = match &e {
+        KeyVaultError::Token { source, .. }
+            if matches!(
+                **source,
+                keyroll_client::auth::AuthError::GivenTokenIsForGraph { .. }
+            ) =>
+        {
+            " (in keyroll: --vault-access-token-env VAR, or --managed-identity)"
+        }
+        _ => "",
+    };
+    let message = format!("{flag}: {e}{advice}");
     Failure::key_vault(e, None).with_message(message)
 }
 

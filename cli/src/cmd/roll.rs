@@ -7,11 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use keyroll_client::graph::ObjectRef;
-use keyroll_client::keyvault::{
-    self, CreateOptions, KeyVaultClient, KeyVaultSigner, NewCertificatePolicy, NextVersionError,
-    NextVersionSource, VaultCertificateRef,
-};
+use keyroll_client::keyvault::KeyVaultClient;
 use keyroll_client::roll::{
     self, BulkOptions, Journal, Progress, RollRefusal, RollReport, RollSpec, StepStatus, StopSignal,
 };
@@ -22,40 +18,41 @@ use serde::Deserialize;
 use super::conn::{ConnArgs, TargetArgs, runtime};
 use super::interrupt;
 use super::roll_progress::TermProgress;
+use super::roll_single::{next_in_vault, single_spec};
 use crate::exit::{CmdResult, Failure};
 use crate::output::{self, Format, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct RollArgs {
     #[command(flatten)]
-    target: TargetArgs,
+    pub(super) target: TargetArgs,
     /// The certificate in use now, with its key (signs the addKey proof): a PFX/PEM file, or a Key Vault
     /// certificate URL (https://<vault>.vault.azure.net/certificates/<name>[/<version>]) whose key signs in the
     /// vault.
     #[arg(long, value_name = "FILE|URL", required_unless_present = "plan")]
-    cert: Option<PathBuf>,
+    pub(super) cert: Option<PathBuf>,
     /// Name of an environment variable holding the password of --cert.
     #[arg(long, value_name = "VAR")]
-    cert_password_env: Option<String>,
+    pub(super) cert_password_env: Option<String>,
     /// The certificate to roll to, with its key (proves the new key works, signs the removeKey proof): a file,
     /// or a Key Vault certificate URL. With --create-in-vault, the vault certificate whose next version is made.
     #[arg(long, value_name = "FILE|URL", required_unless_present = "plan")]
-    new_cert: Option<PathBuf>,
+    pub(super) new_cert: Option<PathBuf>,
     /// Create the next version of --new-cert (a Key Vault certificate URL) in the vault, its key RSA and not
     /// exportable, and roll to it: no private key leaves the vault. The policy is the certificate's current one
     /// with the options below. Run again after a stop, it uses the version it created when that one is already a
     /// key of the object (or still being issued) instead of creating another.
     #[arg(long, requires = "new_cert")]
-    create_in_vault: bool,
+    pub(super) create_in_vault: bool,
     /// With --create-in-vault: the RSA key size (2048, 3072, 4096; default: the current policy's, else 2048).
     #[arg(long, value_name = "BITS", requires = "create_in_vault")]
-    key_size: Option<u32>,
+    pub(super) key_size: Option<u32>,
     /// With --create-in-vault: validity in months (default: the current policy's, else 12).
     #[arg(long, value_name = "MONTHS", requires = "create_in_vault")]
-    validity_months: Option<u32>,
+    pub(super) validity_months: Option<u32>,
     /// With --create-in-vault: the subject, e.g. CN=billing-app (default: the current policy's, else CN=<name>).
     #[arg(long, value_name = "DN", requires = "create_in_vault")]
-    subject: Option<String>,
+    pub(super) subject: Option<String>,
     /// With --create-in-vault: seconds to wait for the vault to issue the certificate.
     #[arg(
         long,
@@ -63,42 +60,42 @@ pub struct RollArgs {
         default_value_t = 120,
         requires = "create_in_vault"
     )]
-    vault_wait: u64,
+    pub(super) vault_wait: u64,
     /// Name of an environment variable holding the password of --new-cert.
     #[arg(long, value_name = "VAR")]
-    new_cert_password_env: Option<String>,
+    pub(super) new_cert_password_env: Option<String>,
     /// Display name of the new key.
     #[arg(long, value_name = "NAME")]
-    display_name: Option<String>,
+    pub(super) display_name: Option<String>,
     /// Remove the old key once the new one is verified.
     #[arg(long)]
-    remove_old: bool,
+    pub(super) remove_old: bool,
     /// Seconds to wait for the new key to become usable. When they run out the old key is kept and the roll
     /// fails saying so; the same roll run again later finds the new key in place and finishes.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
-    verify_timeout: u64,
+    pub(super) verify_timeout: u64,
     /// Roll many applications: a CSV or JSON file, one application per row (see --help of the README). Rows
     /// naming one object (by objectId or appId) are rolled once when they agree and refuse the plan when they
     /// do not; FILE.lock beside it keeps a second keyroll off the same plan while this one runs. Each row names
     /// its object and certificates, so the options that do so for one roll are refused beside it.
     #[arg(long, value_name = "FILE", conflicts_with_all = PLAN_CONFLICTS)]
-    plan: Option<PathBuf>,
+    pub(super) plan: Option<PathBuf>,
     /// With --plan: rolls running at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
-    concurrency: usize,
+    pub(super) concurrency: usize,
     /// With --plan: write each row's result here (.csv or .json), at the end (also after Ctrl-C).
     #[arg(long, value_name = "FILE", requires = "plan")]
-    results: Option<PathBuf>,
+    pub(super) results: Option<PathBuf>,
     /// With --plan: the journal, one JSON line per row appended as the row ends (synced, so it survives Ctrl-C,
     /// a kill or a crash). Default: FILE.journal beside the plan.
     #[arg(long, value_name = "FILE", requires = "plan")]
-    journal: Option<PathBuf>,
+    pub(super) journal: Option<PathBuf>,
     /// With --plan: skip the rows this journal (of an earlier run of the plan) shows done, and append this run's
     /// rows to it (unless --journal names another).
     #[arg(long, value_name = "JOURNAL", requires = "plan")]
-    resume: Option<PathBuf>,
+    pub(super) resume: Option<PathBuf>,
     #[command(flatten)]
-    conn: ConnArgs,
+    pub(super) conn: ConnArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -290,7 +287,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     };
     let rt = runtime()?;
     let (specs, shared_auth, auth_client_id, vault, vault_client) = match &args.plan {
-        Some(plan) => (plan_specs(&args, plan)?, true, None, None, None),
+        Some(plan) => (plan_specs(&args, plan, &rt)?, true, None, None, None),
         None => {
             let single = single_spec(&args, &rt)?;
             (
@@ -305,10 +302,7 @@ pub fn run(args: RollArgs) -> CmdResult {
     let mut specs = specs;
     // One roll authenticates as the app with its current certificate unless told otherwise; a plan shares
     // one credential (an automation identity) so that the whole batch shares one throttle.
-    let pair = matches!(&vault, Some((_, _, true)));
-    let auth_cert = if shared_auth || pair {
-        // A pair's current version is not known before the object is read: the connection's own credential
-        // reads it.
+    let auth_cert = if shared_auth {
         None
     } else {
         Some(specs[0].current.clone())
@@ -318,13 +312,20 @@ pub fn run(args: RollArgs) -> CmdResult {
         conn.client_id = auth_client_id;
     }
     let client = conn.client(auth_cert, &rt)?;
-    if let (Some((vault, reference, pair)), Some(spec)) = (&vault, specs.first_mut())
+    if let (Some((vault, reference)), Some(spec)) = (&vault, specs.first_mut())
         && args.create_in_vault
     {
-        let (current, new) = next_in_vault(&args, &client, vault, reference, *pair, spec, &rt)?;
-        if let Some(c) = current {
-            spec.current = c;
-        }
+        let current = spec.current.clone();
+        let (_, new) = next_in_vault(
+            &args,
+            &client,
+            vault,
+            reference,
+            false,
+            &spec.target,
+            Some(current.as_ref()),
+            &rt,
+        )?;
         spec.new = new;
     }
     let progress = Arc::new(TermProgress::new(
@@ -464,8 +465,15 @@ fn bulk_options(args: &RollArgs, plan: &Path, stop: StopSignal) -> Result<BulkOp
 
 /// One spec per plan row; paths are relative to the plan, targets go through the same translation as the
 /// flags' (`TargetChoice`), and a row's error names its row.
-fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
+fn plan_specs(
+    args: &RollArgs,
+    plan: &Path,
+    rt: &tokio::runtime::Runtime,
+) -> Result<Vec<RollSpec>, Failure> {
     let verify_timeout = Duration::from_secs(args.verify_timeout);
+    // A cert or newCert column may hold a Key Vault certificate URL: the vault is reached with the plan's
+    // shared credential (or --vault-access-token-env), its client made once, at the first such row.
+    let mut vault: Option<KeyVaultClient> = None;
     let base = plan.parent().unwrap_or(Path::new(".")).to_path_buf();
     let rows = read_plan(plan)?;
     let mut specs = Vec::with_capacity(rows.len());
@@ -500,23 +508,46 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         ] {
             if value.as_os_str().is_empty() {
                 return Err(ctx(Failure::input(anyhow::anyhow!(
-                    "the {column} column is empty: fill in {what} (a PFX or PEM file, relative to the plan), or give keyroll scan a naming rule for it"
+                    "the {column} column is empty: fill in {what} (a PFX or PEM file, relative to the plan, or a Key Vault certificate URL), or give keyroll scan a naming rule for it"
                 ))));
             }
         }
-        let current = super::load_identity(
-            &format!("--plan row {}, column cert,", i + 1),
-            &relative(&base, &row.cert),
-            None,
+        let mut open =
+            |column: &str, path: &Path, password_env: Option<&str>, password_column: &str| {
+                let flag = format!("--plan row {}, column {column},", i + 1);
+                match super::certificate_source(&flag, path)? {
+                    CertificateSource::KeyVault(r) => {
+                        let client = match &vault {
+                            Some(v) => v.clone(),
+                            None => {
+                                let v = args.conn.key_vault(None)?;
+                                vault = Some(v.clone());
+                                v
+                            }
+                        };
+                        super::open_vault(&flag, &client, &r, rt)
+                    }
+                    CertificateSource::File(_) => super::load_identity(
+                        &flag,
+                        &relative(&base, path),
+                        None,
+                        password_env,
+                        &format!("the {password_column} column of --plan row {}", i + 1),
+                    )
+                    .map(|c| Arc::new(c) as SharedSigner),
+                }
+            };
+        let current = open(
+            "cert",
+            &row.cert,
             row.cert_password_env.as_deref(),
-            &format!("the certPasswordEnv column of --plan row {}", i + 1),
+            "certPasswordEnv",
         )?;
-        let new = super::load_identity(
-            &format!("--plan row {}, column newCert,", i + 1),
-            &relative(&base, &row.new_cert),
-            None,
+        let new = open(
+            "newCert",
+            &row.new_cert,
             row.new_cert_password_env.as_deref(),
-            &format!("the newCertPasswordEnv column of --plan row {}", i + 1),
+            "newCertPasswordEnv",
         )?;
         if let Some(expected) = row
             .current_thumbprint
@@ -533,8 +564,8 @@ fn plan_specs(args: &RollArgs, plan: &Path) -> Result<Vec<RollSpec>, Failure> {
         }
         specs.push(RollSpec {
             target,
-            current: Arc::new(current),
-            new: Arc::new(new),
+            current,
+            new,
             display_name: row.display_name,
             remove_old: row.remove_old.unwrap_or(args.remove_old),
             tenant: row.tenant_id.or_else(|| args.conn.tenant_id.clone()),
@@ -555,232 +586,6 @@ fn plan_setting_failure(e: SettingsError) -> Failure {
         _ => "a column",
     };
     Failure::input(anyhow::anyhow!("{column}: {}", e.problem))
-}
-
-/// The one roll of `--cert`/`--new-cert`: its spec, the client id to sign in as (the app itself) when known, and
-/// the vault with the certificate whose next version `--create-in-vault` makes.
-struct Single {
-    spec: RollSpec,
-    auth_client_id: Option<String>,
-    /// With `true` when `--cert` is the same vault certificate without a version (both versions are read).
-    vault: Option<(KeyVaultClient, VaultCertificateRef, bool)>,
-    /// The vault client, when a certificate is in a vault (its request count is reported).
-    vault_client: Option<KeyVaultClient>,
-}
-
-/// The one spec of `--cert`/`--new-cert` (files or Key Vault certificate URLs). With `--create-in-vault` the
-/// spec's new certificate is the current one until [`next_in_vault`] replaces it (the object must be read
-/// first, through the client this spec's current certificate signs in with).
-fn single_spec(args: &RollArgs, rt: &tokio::runtime::Runtime) -> Result<Single, Failure> {
-    let (Some(cert), Some(new_cert)) = (&args.cert, &args.new_cert) else {
-        return Err(Failure::input(anyhow::anyhow!(
-            "give --cert and --new-cert, or --plan"
-        )));
-    };
-    let target = args.target.target()?;
-    // Authenticating as the app itself needs its client id before anything is read: --client-id, or the appId
-    // the target is addressed by. Verification always uses the object's own appId (core).
-    let auth_client_id = args.conn.client_id.clone().or(match target.object {
-        ObjectRef::AppId(a) => Some(a.to_string()),
-        ObjectRef::Id(_) => None,
-    });
-    let current_source = super::certificate_source("--cert", cert)?;
-    let new_source = super::certificate_source("--new-cert", new_cert)?;
-    if args.create_in_vault && !matches!(new_source, CertificateSource::KeyVault(_)) {
-        return Err(Failure::input(anyhow::anyhow!(
-            "--create-in-vault: --new-cert {} is not a Key Vault certificate URL; give the vault certificate whose next version to create (https://<vault>.vault.azure.net/certificates/<name>)",
-            new_cert.display()
-        )));
-    }
-    let load = |flag: &str, path: &Path, password_env: Option<&str>, password_flag: &str| {
-        super::load_identity(flag, path, None, password_env, password_flag)
-            .map(|i| Arc::new(i) as SharedSigner)
-    };
-    // Files first: a current certificate in a file may be what signs in to the vault.
-    let current_file = match &current_source {
-        CertificateSource::File(p) => Some(load(
-            "--cert",
-            p,
-            args.cert_password_env.as_deref(),
-            "--cert-password-env",
-        )?),
-        CertificateSource::KeyVault(_) => None,
-    };
-    let new_file = match &new_source {
-        CertificateSource::File(p) => Some(load(
-            "--new-cert",
-            p,
-            args.new_cert_password_env.as_deref(),
-            "--new-cert-password-env",
-        )?),
-        CertificateSource::KeyVault(_) => None,
-    };
-    let vault = if current_file.is_none() || new_file.is_none() {
-        let mut conn = args.conn.clone();
-        if conn.client_id.is_none() {
-            conn.client_id = auth_client_id.clone();
-        }
-        Some(conn.key_vault(current_file.clone())?)
-    } else {
-        None
-    };
-    // `--cert` naming the same vault certificate without a version: the version in use is read from the object
-    // (core's roll_versions), after the Graph client exists; until then the spec holds a placeholder.
-    let pair = args.create_in_vault
-        && matches!((&current_source, &new_source), (CertificateSource::KeyVault(c), CertificateSource::KeyVault(n))
-            if c.version().is_none() && c.vault() == n.vault() && c.name() == n.name());
-    let current = match (current_file, &current_source, &vault) {
-        (Some(c), _, _) => c,
-        (None, CertificateSource::KeyVault(r), Some(v)) if pair => {
-            // The latest version, to be replaced: only its certificate is read, never used to sign.
-            let latest = rt
-                .block_on(v.get_certificate(r))
-                .map_err(|e| super::vault_failure("--cert", e))?;
-            Arc::new(PairPlaceholder(latest.certificate.ok_or_else(|| {
-                super::vault_failure(
-                    "--cert",
-                    keyroll_client::keyvault::KeyVaultError::NotIssued {
-                        certificate: r.url(),
-                        state: keyroll_client::keyvault::NotIssued::Pending,
-                    },
-                )
-            })?)) as SharedSigner
-        }
-        (None, CertificateSource::KeyVault(r), Some(v)) => super::open_vault("--cert", v, r, rt)?,
-        _ => return Err(Failure::input(anyhow::anyhow!("--cert: no certificate"))),
-    };
-    let new = match (new_file, &new_source, &vault) {
-        (Some(c), _, _) => c,
-        // Replaced by next_in_vault once the object has been read.
-        (None, CertificateSource::KeyVault(_), _) if args.create_in_vault => current.clone(),
-        (None, CertificateSource::KeyVault(r), Some(v)) => {
-            super::open_vault("--new-cert", v, r, rt)?
-        }
-        _ => {
-            return Err(Failure::input(anyhow::anyhow!(
-                "--new-cert: no certificate"
-            )));
-        }
-    };
-    let vault_client = vault.clone();
-    let vault = match (vault, new_source) {
-        (Some(v), CertificateSource::KeyVault(r)) if args.create_in_vault => Some((v, r, pair)),
-        _ => None,
-    };
-    let spec = RollSpec {
-        target,
-        current,
-        new,
-        display_name: args.display_name.clone(),
-        remove_old: args.remove_old,
-        tenant: args.conn.tenant_id.clone(),
-        client_id: None,
-        verify_timeout: Duration::from_secs(args.verify_timeout),
-    };
-    Ok(Single {
-        spec,
-        auth_client_id,
-        vault,
-        vault_client,
-    })
-}
-
-/// The certificate of a vault version not known yet: never signs (replaced before the roll starts).
-struct PairPlaceholder(keyroll_proto::cert::Certificate);
-
-impl keyroll_client::signer::Signer for PairPlaceholder {
-    fn certificate(&self) -> &keyroll_proto::cert::Certificate {
-        &self.0
-    }
-    fn sign_rs256<'a>(
-        &'a self,
-        _message: &'a [u8],
-        _purpose: keyroll_client::signer::SignPurpose,
-    ) -> keyroll_client::signer::SignFuture<'a> {
-        Box::pin(std::future::ready(Err(
-            keyroll_client::signer::SignError::Remote {
-                kind: keyroll_proto::ErrorKind::Input,
-                code: "signing".into(),
-                message: "the vault version in use was not resolved".into(),
-                request_ids: Vec::new(),
-            },
-        )))
-    }
-}
-
-/// `--create-in-vault`: the next version of the vault certificate (created, or the one an earlier run made:
-/// core decides), opened as the roll's new certificate; with `pair`, the version in use too.
-fn next_in_vault(
-    args: &RollArgs,
-    client: &keyroll_client::graph::GraphClient,
-    vault: &KeyVaultClient,
-    reference: &VaultCertificateRef,
-    pair: bool,
-    spec: &RollSpec,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(Option<SharedSigner>, SharedSigner), Failure> {
-    let wanted = NewCertificatePolicy {
-        subject: args.subject.clone(),
-        key_size: args.key_size,
-        validity_months: args.validity_months,
-    };
-    let options = CreateOptions {
-        max_wait: Duration::from_secs(args.vault_wait),
-        ..CreateOptions::default()
-    };
-    let failure = |e: NextVersionError| match e {
-        NextVersionError::Graph(g) => super::conn::graph_failure(g),
-        NextVersionError::Vault(v) => super::vault_failure("--new-cert", v),
-        other => Failure::of(other.kind(), other),
-    };
-    let (current, next) = if pair {
-        let (current, next) = rt
-            .block_on(keyvault::roll_versions_for(
-                client,
-                vault,
-                &spec.target,
-                reference,
-                &wanted,
-                options,
-            ))
-            .map_err(failure)?;
-        eprintln!(
-            "key vault: version {} of {} is in use",
-            current.version(),
-            reference.latest()
-        );
-        let signer = rt
-            .block_on(KeyVaultSigner::from_version(vault, current))
-            .map_err(|e| super::vault_failure("--cert", e))?;
-        (Some(Arc::new(signer) as SharedSigner), next)
-    } else {
-        let next = rt
-            .block_on(keyvault::next_version_for(
-                client,
-                vault,
-                &spec.target,
-                reference,
-                spec.current.certificate(),
-                &wanted,
-                options,
-            ))
-            .map_err(failure)?;
-        (None, next)
-    };
-    let said = match next.source {
-        NextVersionSource::Created => "created",
-        NextVersionSource::Completed => "completed (an earlier run's)",
-        NextVersionSource::Reused => "made by an earlier run: rolling to it",
-    };
-    eprintln!(
-        "key vault: version {} of {} {said}",
-        next.version.version(),
-        reference.latest()
-    );
-    let signer = rt
-        .block_on(KeyVaultSigner::from_version(vault, next.version))
-        .map_err(|e| super::vault_failure("--new-cert", e))?;
-    Ok((current, Arc::new(signer)))
 }
 
 /// The reports as a JSON document, as TSV rows, as a single roll's steps, or as a plan's summary with its

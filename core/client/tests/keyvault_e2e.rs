@@ -269,3 +269,121 @@ async fn a_challenge_for_another_resource_gets_no_further_token() {
     assert_eq!(kv.calls(), 1, "no second request after the challenge");
     let _ = Uuid::nil();
 }
+
+#[tokio::test]
+async fn a_managed_identity_reaches_the_vault_with_its_own_credential() {
+    // An Automation-style runbook: a managed identity that may write applications and use the vault rolls an
+    // app whose certificate is in the vault; the vault token comes from the connection's own credential.
+    let h = start().await;
+    let info = h.info().await;
+    let endpoint = info["identityEndpoint"].as_str().unwrap().to_owned();
+    let header = info["identityHeader"].as_str().unwrap().to_owned();
+    let mi = h
+        .create(
+            &[],
+            json!({"managedIdentity": true, "roles": ["Application.ReadWrite.All"]}),
+        )
+        .await;
+    h.vault_grant(mi.app_id, ALL).await;
+    let current = h.vault_certificate("runbook-app", json!({})).await;
+    let app = h.create(&[&current.certificate], json!({})).await;
+    let env = move |k: &str| match k {
+        "IDENTITY_ENDPOINT" => Some(endpoint.clone()),
+        "IDENTITY_HEADER" => Some(header.clone()),
+        _ => None,
+    };
+    let credential = keyroll_client::auth::resolve_credential(
+        &keyroll_client::auth::AuthSettings {
+            managed_identity: true,
+            client_id: Some(mi.app_id.to_string()),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    let graph = h.client_with(credential, ApiVersion::V1, None);
+    let kv = KeyVaultClient::for_connection(&graph);
+    let r = reference(&h, "runbook-app");
+    let old = KeyVaultSigner::open(&kv, &r).await.unwrap();
+    let next = keyroll_client::keyvault::next_version_for(
+        &graph,
+        &kv,
+        &app_target(app.id),
+        &r,
+        old.certificate(),
+        &NewCertificatePolicy::default(),
+        CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next.source, NextVersionSource::Created);
+    let new: SharedSigner = Arc::new(
+        KeyVaultSigner::from_version(&kv, next.version)
+            .await
+            .unwrap(),
+    );
+    let spec = RollSpec {
+        target: app_target(app.id),
+        current: Arc::new(old),
+        new: new.clone(),
+        display_name: None,
+        remove_old: true,
+        tenant: Some(app.tenant.to_string()),
+        client_id: None,
+        verify_timeout: Duration::from_secs(30),
+    };
+    let report = roll::roll(&graph, &spec, &NoProgress).await;
+    assert_eq!(report.state, RollState::Rolled, "{report:?}");
+    assert_eq!(
+        h.thumbprints(app.id).await,
+        vec![new.certificate().sha1_hex()]
+    );
+    // Open (2), latest + create + 2 polls + new version (5), its key (1); the managed identity signs in to
+    // Graph, so the vault signs only the addKey proof, the verification assertion and the removeKey proof.
+    assert_eq!(kv.calls(), 2 + 5 + 1 + 3);
+}
+
+/// Records the retries it is told about.
+#[derive(Default)]
+struct Retries(std::sync::Mutex<Vec<keyroll_client::graph::RetryEvent>>);
+
+impl keyroll_client::graph::RetryObserver for Retries {
+    fn retrying(&self, event: &keyroll_client::graph::RetryEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_vault_is_waited_out_with_its_retry_after() {
+    let h = start().await;
+    let app = h.create(&[], json!({})).await;
+    h.vault_grant(app.app_id, ALL).await;
+    h.vault_certificate("busy", json!({})).await;
+    let graph = h.token_client(app.app_id, ApiVersion::V1).await;
+    let token = h.vault_token_for(app.app_id).await;
+    let retries = Arc::new(Retries::default());
+    let kv = KeyVaultClient::with_access_token(&graph, &token)
+        .with_retry(keyroll_testkit::emulator::fast_retry(5))
+        .with_retry_observer(retries.clone());
+    h.api()
+        .vault_settings(json!({"throttle": 2, "throttleRetryAfter": 0.05}))
+        .await;
+    let signer = KeyVaultSigner::open(&kv, &reference(&h, "busy"))
+        .await
+        .unwrap();
+    assert_eq!(kv.calls(), 2 + 2, "two throttled requests sent again");
+    let seen = retries.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|e| e.status == Some(429) && e.retry_after == Some(Duration::from_millis(50)))
+    );
+    // More throttling than the budget: the vault's own refusal, with its status.
+    h.api().vault_settings(json!({"throttle": 10})).await;
+    let e = signer
+        .sign_rs256(b"x.y", keyroll_client::signer::SignPurpose::Proof)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "vault_service", "{e}");
+    assert!(e.to_string().contains("429"), "{e}");
+}

@@ -271,3 +271,43 @@ impl Connection {
         Ok(d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vault_settings_hide_the_token_and_refuse_unknown_fields() {
+        let s: KeyVaultSettings = from_json(
+            "key vault settings",
+            br#"{"certificate":"https://v.vault.azure.net/certificates/app","vaultAccessToken":"eyJ-vault-secret"}"#,
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("eyJ-vault-secret"));
+        let c: CreateVaultCertificateSettings = from_json(
+            "key vault certificate settings",
+            br#"{"certificate":"https://v.vault.azure.net/certificates/app","vaultAccessToken":"eyJ-vault-secret","keySize":3072}"#,
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("eyJ-vault-secret"));
+        let e = from_json::<KeyVaultSettings>(
+            "key vault settings",
+            br#"{"certificate":"x","vaultToken":"t"}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("vaultToken"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_certificate_url_is_an_input_error_with_its_code() {
+        let e = reference("https://v.vault.azure.net/keys/app").unwrap_err();
+        let report = e.report();
+        assert_eq!(report.kind, ErrorKind::Input);
+        assert_eq!(report.code, "vault_reference");
+        assert!(
+            report.message.contains("give the certificate's URL"),
+            "{}",
+            report.message
+        );
+    }
+}

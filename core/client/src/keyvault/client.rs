@@ -251,69 +251,80 @@ impl KeyVaultClient {
                 return Ok(Answer { body, retry_after });
             }
             let (code, message) = service_error(&bytes);
-            match status {
-                401 => {
-                    let expected = self.resource();
-                    if let Some(challenged) = challenge.as_deref().and_then(challenge_resource)
-                        && !same_resource(&challenged, expected)
-                    {
-                        return Err(KeyVaultError::UnexpectedChallenge {
-                            vault: subject.vault.to_string(),
-                            challenged,
-                            expected: expected.to_string(),
-                        });
-                    }
-                    if !refreshed {
-                        // The challenge names the resource whose token was sent: the cached one may have
-                        // expired or been revoked, so one fresh token is tried.
-                        refreshed = true;
-                        self.inner.tokens.invalidate().await;
-                        continue;
-                    }
-                    return Err(KeyVaultError::Unauthorized {
-                        vault: subject.vault.to_string(),
-                        resource: expected.to_string(),
-                        service: message,
-                        request_ids,
-                    });
+            let refusal = Refusal {
+                status,
+                code,
+                message,
+                request_ids,
+                challenge,
+            };
+            match self.judge(refusal, subject, refreshed) {
+                Next::Refresh => {
+                    refreshed = true;
+                    self.inner.tokens.invalidate().await;
                 }
-                403 => {
-                    return Err(KeyVaultError::Forbidden {
-                        vault: subject.vault.to_string(),
-                        permission: subject.permission,
-                        service: message,
-                        request_ids,
-                    });
-                }
-                404 => {
-                    return Err(KeyVaultError::NotFound {
-                        vault: subject.vault.to_string(),
-                        what: subject.what,
-                        name: subject.name.to_string(),
-                        version: subject.version.map(str::to_string),
-                        request_ids,
-                    });
-                }
-                429 | 500..=599 if (status == 429 || repeatable) && may_retry(attempt) => {
-                    let reason = if status == 429 {
-                        "throttled (429)".to_string()
-                    } else {
-                        format!("service busy ({status} {code})")
-                    };
+                Next::Busy { reason, .. }
+                    if (status == 429 || repeatable) && may_retry(attempt) =>
+                {
                     self.pause(&method, path, Some(status), &reason, retry_after, attempt)
                         .await;
-                    continue;
                 }
-                _ => {
-                    return Err(KeyVaultError::Service {
-                        vault: subject.vault.to_string(),
-                        status,
-                        code,
-                        message,
-                        request_ids,
+                Next::Busy { error, .. } => return Err(error),
+                Next::Fail(e) => return Err(e),
+            }
+        }
+    }
+
+    /// What a refusal means: a token to fetch again (the first 401 whose challenge names the cloud's vault
+    /// resource), a busy service (429, 5xx), or an error naming the problem and the fix.
+    fn judge(&self, r: Refusal, subject: &Subject<'_>, refreshed: bool) -> Next {
+        let vault = subject.vault.to_string();
+        let expected = self.resource();
+        match r.status {
+            401 => {
+                if let Some(challenged) = r.challenge.as_deref().and_then(challenge_resource)
+                    && !same_resource(&challenged, expected)
+                {
+                    return Next::Fail(KeyVaultError::UnexpectedChallenge {
+                        vault,
+                        challenged,
+                        expected: expected.to_string(),
                     });
                 }
+                if !refreshed {
+                    // The challenge names the resource whose token was sent: the cached one may have expired or
+                    // been revoked, so one fresh token is tried.
+                    return Next::Refresh;
+                }
+                Next::Fail(KeyVaultError::Unauthorized {
+                    vault,
+                    resource: expected.to_string(),
+                    service: r.message,
+                    request_ids: r.request_ids,
+                })
             }
+            403 => Next::Fail(KeyVaultError::Forbidden {
+                vault,
+                permission: subject.permission,
+                service: r.message,
+                request_ids: r.request_ids,
+            }),
+            404 => Next::Fail(KeyVaultError::NotFound {
+                vault,
+                what: subject.what,
+                name: subject.name.to_string(),
+                version: subject.version.map(str::to_string),
+                request_ids: r.request_ids,
+            }),
+            429 | 500..=599 => Next::Busy {
+                reason: if r.status == 429 {
+                    "throttled (429)".to_string()
+                } else {
+                    format!("service busy ({} {})", r.status, r.code)
+                },
+                error: r.into_error(vault),
+            },
+            _ => Next::Fail(r.into_error(vault)),
         }
     }
 
@@ -342,6 +353,42 @@ impl KeyVaultClient {
         }
         tokio::time::sleep(delay).await;
     }
+}
+
+/// A refusal of the vault, as read from the answer.
+struct Refusal {
+    status: u16,
+    code: String,
+    message: String,
+    request_ids: Vec<String>,
+    challenge: Option<String>,
+}
+
+impl Refusal {
+    /// The refusal as the vault's error, as it is.
+    fn into_error(self, vault: String) -> KeyVaultError {
+        KeyVaultError::Service {
+            vault,
+            status: self.status,
+            code: self.code,
+            message: self.message,
+            request_ids: self.request_ids,
+        }
+    }
+}
+
+/// What to do after a refusal.
+enum Next {
+    /// Fetch a fresh token and send again.
+    Refresh,
+    /// The service is busy: send again after a pause while the retry budget lasts (`reason` for the
+    /// observers), else give up with `error`.
+    Busy {
+        reason: String,
+        error: KeyVaultError,
+    },
+    /// Give up with this error.
+    Fail(KeyVaultError),
 }
 
 /// The service's `{"error":{"code","message"}}`, or the status line's words.
