@@ -120,6 +120,9 @@ function Get-KrRecommendedAction {
     if ($Code -eq 'signer_refused') { return "The certificate's key object refused to sign (its words are above): make its key usable by this account (insert the smart card, enter its PIN, grant the key's permission), or give the certificate as a PFX file with -CertificatePath (-NewCertificatePath)." }
     if ($Code -eq 'signer_timeout') { return "The certificate's key object did not sign in time (a PIN prompt or a smart card touch left waiting?): run the command again and answer the key's prompt." }
     if ($Message -match 'by its appId instead') { return 'Address the application with -AppId.' }
+    if ($Code -eq 'key_too_small') { return 'Create the next version with -CreateInKeyVault -NewCertificateKeySize 2048 (or 3072, 4096).' }
+    if ($Code -eq 'vault_not_issued') { return 'Run Invoke-EntraKeyRollover with -CreateInKeyVault again once the vault has issued the version (it waits for a version an earlier run asked for), or name an issued version.' }
+    if ($Code -eq 'vault_forbidden') { return 'Grant the identity the permission named in the message on the vault (the built-in role it names, or an access policy), then run the command again.' }
     if ($Message -match 'trust its CA file') { return 'Give the CA certificate with -CaCertificate (Connect-EntraKeyRoll), or $env:ENTRAKEYROLL_CA_CERT for a Microsoft Graph session.' }
     $null
 }

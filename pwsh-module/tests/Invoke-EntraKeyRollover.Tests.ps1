@@ -415,6 +415,28 @@ Describe 'Invoke-EntraKeyRollover: certificates in Azure Key Vault' {
         (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
     }
 
+    It 'says which vault permission the identity lacks, the role that grants it, and the fix in PowerShell''s words' {
+        $name = 'denied-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $v1 = New-KrTestVaultCertificate $emu $name
+        $app = Register-KrTestVaultApp $emu $v1
+        # The identity may read certificates but not sign with their keys.
+        $null = Invoke-KrEmulatorAdmin $emu 'POST' 'vault/grants' @{ principal = $automation.appId; permissions = @('certificates/get', 'certificates/list', 'keys/get') }
+        try {
+            $r = Invoke-EntraKeyRollover -AppId $app.appId -KeyVaultCertificateId "$($emu.VaultUrl)/certificates/$name" -CreateInKeyVault -ErrorVariable err -ErrorAction SilentlyContinue
+        }
+        finally {
+            $null = Invoke-KrEmulatorAdmin $emu 'POST' 'vault/grants' @{ principal = $automation.appId; permissions = @('certificates/get', 'certificates/list', 'certificates/create', 'keys/get', 'keys/sign') }
+        }
+        $records = Get-KrWrittenError $err 'Invoke-EntraKeyRollover'
+        $records.Count | Should -Be 1
+        $message = $records[0].ErrorDetails.Message
+        $message | Should -Match '^-KeyVaultCertificateId: '
+        $message | Should -Match 'certificates/create|keys/sign'
+        $message | Should -Match 'Key Vault (Crypto User|Certificates Officer)'
+        $records[0].ErrorDetails.RecommendedAction | Should -Match 'Grant the identity'
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+    }
+
     It '-WhatIf creates no version in the vault and writes nothing' {
         $name = 'whatif-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
         $v1 = New-KrTestVaultCertificate $emu $name

@@ -47,6 +47,12 @@ pub fn vault_failure(flag: &str, e: KeyVaultError) -> Failure {
         {
             " (in keyroll: --vault-access-token-env VAR, or --managed-identity)"
         }
+        KeyVaultError::KeyTooSmall { .. } => {
+            " (in keyroll: roll --create-in-vault --key-size 2048)"
+        }
+        KeyVaultError::NotIssued { .. } => {
+            " (in keyroll: roll --create-in-vault waits for a version an earlier run asked for)"
+        }
         _ => "",
     };
     let message = format!("{flag}: {e}{advice}");

@@ -23,7 +23,7 @@ impl NotIssued {
     fn words(self) -> &'static str {
         match self {
             NotIssued::Pending => {
-                "is still being created (its operation is pending): wait for it to complete (keyroll polls /pending with --create-in-vault), or merge the issuer's certificate"
+                "is still being created (its operation is pending): wait for the vault to issue it (a roll that creates the next version waits for it), or merge the issuer's certificate"
             }
             NotIssued::Disabled => "is disabled in the vault: enable it, or name another version",
             NotIssued::NoCertificate => {
@@ -127,7 +127,7 @@ pub enum KeyVaultError {
     },
     /// The RSA key is too small.
     #[error(
-        "Key Vault key {key} is RSA {bits}: the service needs 2048 bits or more; create the next version with --key-size 2048 (or larger)"
+        "Key Vault key {key} is RSA {bits}: the service needs 2048 bits or more; create the next version with a key size of 2048 bits or more"
     )]
     KeyTooSmall {
         /// The key's URL.

@@ -189,7 +189,10 @@ mod tests {
             matches!(e, KeyVaultError::KeyTooSmall { bits: 1024, .. }),
             "{e}"
         );
-        assert!(e.to_string().contains("--key-size 2048"), "{e}");
+        assert!(
+            e.to_string().contains("a key size of 2048 bits or more"),
+            "{e}"
+        );
     }
 
     #[test]
