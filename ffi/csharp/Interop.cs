@@ -25,6 +25,8 @@ namespace Keyroll
         [DataMember(Name = "httpStatus")] public int? HttpStatus;
         [DataMember(Name = "requestId")] public string RequestId;
         [DataMember(Name = "clientRequestId")] public string ClientRequestId;
+        [DataMember(Name = "setting")] public string Setting;
+        [DataMember(Name = "detail")] public string Detail;
     }
 
     [DataContract]
@@ -48,6 +50,14 @@ namespace Keyroll
         [DataMember(Name = "version")] public string Version;
         [DataMember(Name = "abi")] public int? Abi;
         [DataMember(Name = "environment")] public string[] Environment;
+        [DataMember(Name = "clouds")] public CloudObject[] Clouds;
+    }
+
+    [DataContract]
+    internal sealed class CloudObject
+    {
+        [DataMember(Name = "name")] public string Name;
+        [DataMember(Name = "aliases")] public string[] Aliases;
     }
 
 #pragma warning restore 0649

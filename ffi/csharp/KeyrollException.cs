@@ -29,6 +29,10 @@ namespace Keyroll
         public string RequestId { get; private set; }
         /// <summary>The client-request-id of the failed request.</summary>
         public string ClientRequestId { get; private set; }
+        /// <summary>A refused setting's JSON name (cloud, apiVersion, ...), so that a host names its own parameter.</summary>
+        public string Setting { get; private set; }
+        /// <summary>With Setting: what is wrong with it and the fix, without the setting's name.</summary>
+        public string Detail { get; private set; }
         /// <summary>The whole error object as JSON (with issues, AADSTS codes and a failed roll's report).</summary>
         public string ErrorJson { get; private set; }
 
@@ -43,6 +47,8 @@ namespace Keyroll
             HttpStatus = error.HttpStatus;
             RequestId = error.RequestId;
             ClientRequestId = error.ClientRequestId;
+            Setting = error.Setting;
+            Detail = error.Detail;
             ErrorJson = json;
         }
 

@@ -178,5 +178,16 @@ namespace Keyroll
             var info = Json.Read<InfoObject>(Info());
             return info == null || info.Environment == null ? new string[0] : info.Environment;
         }
+
+        /// <summary>The clouds' names as Connect-MgGraph calls them (Global, USGov, USGovDoD, China), from the
+        /// library's one table of clouds: for a host's completion and its messages.</summary>
+        public static string[] CloudNames()
+        {
+            var info = Json.Read<InfoObject>(Info());
+            if (info == null || info.Clouds == null) return new string[0];
+            var names = new string[info.Clouds.Length];
+            for (int i = 0; i < names.Length; i++) names[i] = info.Clouds[i].Name;
+            return names;
+        }
     }
 }

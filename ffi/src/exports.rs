@@ -84,7 +84,7 @@ pub const KEYROLL_ABI_VERSION: u32 = 2;
 pub const ABI_VERSION: u32 = KEYROLL_ABI_VERSION;
 
 /// Library and ABI version, and the environment variables a host passes for credentials:
-/// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
+/// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …], "clouds": [{"name", "aliases"}]}`.
 #[ffi_function]
 #[no_mangle]
 pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
@@ -95,6 +95,8 @@ pub extern "C" fn keyroll_info(output: *mut KeyrollOutput) -> KeyrollStatus {
             // The variables a host passes in the connection settings' `environment` (the library reads no
             // environment of its own for credentials): named here so that no host keeps a copy of the list.
             "environment": keyroll_host::CREDENTIAL_ENVIRONMENT,
+            // The clouds by name (Connect-MgGraph's first), for a host's completion and its messages.
+            "clouds": keyroll_host::clouds(),
         }))
     })
 }

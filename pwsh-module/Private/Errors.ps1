@@ -52,6 +52,8 @@ function ConvertTo-KrErrorRecord {
             HttpStatus      = & $field 'httpStatus'
             RequestId       = & $field 'requestId'
             ClientRequestId = & $field 'clientRequestId'
+            Setting         = & $field 'setting'
+            Detail          = & $field 'detail'
         }
     }
     else {
@@ -75,6 +77,9 @@ function ConvertTo-KrErrorRecord {
     if ($report.RequestId) { $ids += "request-id $($report.RequestId)" }
     if ($report.ClientRequestId) { $ids += "client-request-id $($report.ClientRequestId)" }
     $message = $report.Message
+    # A refused setting is named by the parameter that gives it here (the library names its JSON setting).
+    $parameter = Get-KrSettingParameter -Setting ([string]$report.Setting)
+    if ($parameter -and $report.Detail) { $message = "-$($parameter): $($report.Detail)" }
     if ($ids) { $message = "$message ($($ids -join ', '))" }
     $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
     if ($report.Code -eq 'Authentication_MissingOrMalformed' -or $report.Code -eq 'proof_rejected') {
@@ -90,6 +95,23 @@ function ConvertTo-KrErrorRecord {
         if ($action) { $record.ErrorDetails.RecommendedAction = $action }
     }
     $record
+}
+
+function Get-KrSettingParameter {
+    # The parameter that gives one of the library's connection settings, by the setting's JSON name ($null for
+    # one no parameter gives).
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([string] $Setting)
+    switch ($Setting) {
+        'cloud' { 'Environment' }
+        'apiVersion' { 'ApiVersion' }
+        'graphUrl' { 'GraphUrl' }
+        'loginUrl' { 'LoginUrl' }
+        'proxy' { 'Proxy' }
+        'caFile' { 'CaCertificate' }
+        default { $null }
+    }
 }
 
 function Get-KrArgumentError {

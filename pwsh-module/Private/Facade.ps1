@@ -39,6 +39,8 @@ function Get-KrErrorReport {
         HttpStatus      = $Exception.HttpStatus
         RequestId       = $Exception.RequestId
         ClientRequestId = $Exception.ClientRequestId
+        Setting         = $Exception.Setting
+        Detail          = $Exception.Detail
     }
 }
 

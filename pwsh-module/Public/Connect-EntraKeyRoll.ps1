@@ -61,7 +61,8 @@ function Connect-EntraKeyRoll {
     Authenticate with the managed identity of the machine, App Service or Automation account.
 
     .PARAMETER Environment
-    The cloud: Global (default), USGov, USGovDoD, China (or AzureCloud, AzureUSGovernment, AzureChinaCloud).
+    The cloud, by Connect-MgGraph's names: Global (default), USGov, USGovDoD, China (Tab completes them; Azure
+    PowerShell's AzureCloud, AzureUSGovernment and AzureChinaCloud are taken too).
 
     .PARAMETER GraphUrl
     Replaces the Graph endpoint (e.g. the emulator's graph_url).
@@ -148,6 +149,13 @@ function Connect-EntraKeyRoll {
         [switch] $Identity,
 
         [Parameter()]
+        [ArgumentCompleter({
+                param($commandName, $parameterName, $wordToComplete)
+                # The library's one table of clouds, Connect-MgGraph's names.
+                foreach ($name in [Keyroll.KeyrollNative]::CloudNames()) {
+                    if ($name -like "$wordToComplete*") { [System.Management.Automation.CompletionResult]::new($name, $name, 'ParameterValue', $name) }
+                }
+            })]
         [string] $Environment,
 
         [Parameter()]

@@ -73,6 +73,28 @@ Describe 'Connect-EntraKeyRoll' {
         $err.FullyQualifiedErrorId | Should -BeLike 'EmptyAccessToken*'
     }
 
+    It 'completes -Environment with the clouds of the library''s table, Connect-MgGraph''s names' {
+        $line = 'Connect-EntraKeyRoll -Environment '
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('Global', 'USGov', 'USGovDoD', 'China')
+        $line = 'Connect-EntraKeyRoll -Environment usg'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('USGov', 'USGovDoD')
+    }
+
+    It 'takes a cloud by Connect-MgGraph''s or Azure''s name, with its endpoints' {
+        $c = Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString 'not-sent') -Environment USGov
+        $c.GraphUrl | Should -Be 'https://graph.microsoft.us'
+        $c.LoginUrl | Should -Be 'https://login.microsoftonline.us'
+        (Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString 'not-sent') -Environment AzureChinaCloud).GraphUrl | Should -Be 'https://microsoftgraph.chinacloudapi.cn'
+        Disconnect-EntraKeyRoll
+    }
+
+    It 'refuses an unknown -Environment, naming the parameter and the clouds' {
+        $err = $null
+        try { Connect-EntraKeyRoll -AccessToken (ConvertTo-KrTestSecureString 'not-sent') -Environment Mars -ErrorAction Stop } catch { $err = $_ }
+        $err.ErrorDetails.Message | Should -Be '-Environment: "Mars" is not a cloud: give one of Global, USGov, USGovDoD, China'
+        $err.FullyQualifiedErrorId | Should -BeLike 'settings*'
+    }
+
     It 'refuses -Scopes (delegated sign-in), naming the two ways that work' {
         $err = $null
         try { Connect-EntraKeyRoll -Scopes 'Application.ReadWrite.All' -ErrorAction Stop } catch { $err = $_ }

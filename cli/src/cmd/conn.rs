@@ -102,7 +102,8 @@ pub fn auth_advice(e: &AuthError) -> Option<&'static str> {
 
 #[derive(Args, Debug, Clone)]
 pub struct ConnArgs {
-    /// The cloud: global, usgov, usgovdod or china.
+    /// The cloud: Global (default), USGov, USGovDoD or China, in any case (Azure's names such as AzureUSGovernment
+    /// are taken too).
     #[arg(long, value_name = "CLOUD", default_value = "global")]
     pub cloud: String,
     /// Replaces the Graph host (e.g. the emulator's graph_url); the API version is appended.

@@ -19,21 +19,66 @@ pub enum Cloud {
     China,
 }
 
+/// A cloud and the names users call it by: first Connect-MgGraph's environment name (what the PowerShell module
+/// offers and completes), then the other names taken (Azure PowerShell's, Azure CLI's, the CLI's lowercase ones).
+/// The one table of clouds: the CLI's `--cloud`, the host's `cloud` and the module's `-Environment` all read it.
+#[derive(Debug, Clone, Copy)]
+pub struct CloudName {
+    /// The cloud.
+    pub cloud: Cloud,
+    /// Connect-MgGraph's name for it.
+    pub name: &'static str,
+    /// Other names accepted (compared without case, `-`, `_` or spaces).
+    pub aliases: &'static [&'static str],
+}
+
+/// Every cloud, in the order they are offered.
+pub const CLOUDS: &[CloudName] = &[
+    CloudName {
+        cloud: Cloud::Global,
+        name: "Global",
+        aliases: &["public", "AzureCloud", "AzureGlobal"],
+    },
+    CloudName {
+        cloud: Cloud::UsGov,
+        name: "USGov",
+        aliases: &["USGovernment", "AzureUSGovernment", "L4"],
+    },
+    CloudName {
+        cloud: Cloud::UsGovDod,
+        name: "USGovDoD",
+        aliases: &["DoD", "L5"],
+    },
+    CloudName {
+        cloud: Cloud::China,
+        name: "China",
+        aliases: &["AzureChinaCloud", "21Vianet"],
+    },
+];
+
 impl Cloud {
-    /// Parses the names the CLI and the PowerShell module use (`global`, `usgov`, `usgovdod`, `china`, and the
-    /// Azure PowerShell environment names).
+    /// Parses any name of [`CLOUDS`], without regard to case, `-`, `_` or spaces.
     pub fn parse(name: &str) -> Option<Self> {
-        match name
-            .to_ascii_lowercase()
-            .replace(['-', '_', ' '], "")
-            .as_str()
-        {
-            "global" | "public" | "azurecloud" | "azureglobal" => Some(Cloud::Global),
-            "usgov" | "usgovernment" | "azureusgovernment" | "l4" => Some(Cloud::UsGov),
-            "usgovdod" | "dod" | "l5" => Some(Cloud::UsGovDod),
-            "china" | "azurechinacloud" | "21vianet" => Some(Cloud::China),
-            _ => None,
-        }
+        let plain = |s: &str| s.to_ascii_lowercase().replace(['-', '_', ' '], "");
+        let wanted = plain(name);
+        CLOUDS
+            .iter()
+            .find(|c| plain(c.name) == wanted || c.aliases.iter().any(|a| plain(a) == wanted))
+            .map(|c| c.cloud)
+    }
+
+    /// Connect-MgGraph's name for this cloud.
+    pub fn name(self) -> &'static str {
+        CLOUDS
+            .iter()
+            .find(|c| c.cloud == self)
+            .map(|c| c.name)
+            .unwrap_or("Global")
+    }
+
+    /// The names offered, in order: `Global, USGov, USGovDoD, China`.
+    pub fn names() -> String {
+        CLOUDS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
     }
     /// The Graph host.
     pub fn graph_url(self) -> &'static str {
@@ -265,6 +310,27 @@ pub fn check_url(what: &'static str, url: &str) -> Result<String, EndpointError>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_name_of_the_table_parses_to_its_cloud_and_no_name_is_taken_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for c in super::CLOUDS {
+            assert_eq!(super::Cloud::parse(c.name), Some(c.cloud), "{}", c.name);
+            assert_eq!(c.cloud.name(), c.name);
+            for a in c.aliases.iter().chain([&c.name]) {
+                assert_eq!(
+                    super::Cloud::parse(&a.to_ascii_uppercase()),
+                    Some(c.cloud),
+                    "{a}"
+                );
+                assert!(seen.insert(a.to_ascii_lowercase()), "{a} twice");
+            }
+            // The CLI's lowercase name (Display) is one of them.
+            assert_eq!(super::Cloud::parse(&c.cloud.to_string()), Some(c.cloud));
+        }
+        assert_eq!(super::Cloud::names(), "Global, USGov, USGovDoD, China");
+        assert_eq!(super::Cloud::parse("Mars"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -177,7 +177,7 @@ impl ConnectionChoices {
             Some(c) => Cloud::parse(c).ok_or_else(|| {
                 SettingsError::new(
                     Setting::Cloud,
-                    format!("{c:?} is not one of global, usgov, usgovdod, china"),
+                    format!("{c:?} is not a cloud: give one of {}", Cloud::names()),
                 )
             })?,
         };

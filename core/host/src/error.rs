@@ -49,6 +49,13 @@ pub struct ErrorReport {
     /// The roll report of a failed roll: what the object holds now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Value>,
+    /// A refused setting: its JSON name (`cloud`, `apiVersion`, …), so that a host names its own parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
+    /// With `setting`: what is wrong with it and the fix, without the setting's name (the host puts its own
+    /// name for it in front: `--cloud`, `-Environment`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl ErrorReport {
@@ -64,6 +71,8 @@ impl ErrorReport {
             aadsts_codes: Vec::new(),
             issues: Vec::new(),
             report: None,
+            setting: None,
+            detail: None,
         }
     }
 
@@ -144,7 +153,12 @@ impl ApiError {
     pub fn report(&self) -> ErrorReport {
         let message = self.to_string();
         match self {
-            ApiError::Settings { .. } => ErrorReport::new(ErrorKind::Input, "settings", message),
+            ApiError::Settings { what, detail } => {
+                let mut e = ErrorReport::new(ErrorKind::Input, "settings", message);
+                e.setting = Some((*what).to_string());
+                e.detail = Some(detail.clone());
+                e
+            }
             ApiError::File { .. } => ErrorReport::new(ErrorKind::Input, "file", message),
             ApiError::Cert(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
             ApiError::Proof(_) => ErrorReport::new(ErrorKind::Input, "proof", message),

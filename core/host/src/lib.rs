@@ -54,6 +54,17 @@ pub use settings::*;
 /// the function it is given, never from the process).
 pub use keyroll_client::auth::CREDENTIAL_ENVIRONMENT;
 
+/// The clouds, by the names users give them (the one table, `keyroll_client::cloud::CLOUDS`):
+/// `[{"name": "Global", "aliases": ["public", "AzureCloud", …]}, …]`, Connect-MgGraph's name first.
+pub fn clouds() -> Value {
+    Value::Array(
+        keyroll_client::cloud::CLOUDS
+            .iter()
+            .map(|c| serde_json::json!({ "name": c.name, "aliases": c.aliases }))
+            .collect(),
+    )
+}
+
 /// What signs, wherever the key is: hosts open identities as signers and pass them to every operation.
 pub use keyroll_client::signer::{SharedSigner, SignError, SignFuture, SignPurpose, Signer};
 

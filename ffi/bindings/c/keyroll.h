@@ -80,7 +80,7 @@ typedef struct slicemutu8
 
 
 /// Library and ABI version, and the environment variables a host passes for credentials:
-/// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
+/// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …], "clouds": [{"name", "aliases"}]}`.
 keyrollstatus keyroll_info(keyrolloutput* output);
 
 /// Copies an output into `buffer` (at least the output's length) and frees it. A buffer that is too short

@@ -25,12 +25,12 @@ namespace Keyroll.Native
 
 
         /// Library and ABI version, and the environment variables a host passes for credentials:
-        /// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
+        /// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …], "clouds": [{"name", "aliases"}]}`.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_info")]
         public static extern KeyrollStatus keyroll_info(out KeyrollOutput output);
 
         /// Library and ABI version, and the environment variables a host passes for credentials:
-        /// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`.
+        /// `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …], "clouds": [{"name", "aliases"}]}`.
         public static void keyroll_info_checked(out KeyrollOutput output)
         {
             var rval = keyroll_info(out output);;

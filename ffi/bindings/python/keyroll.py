@@ -115,7 +115,7 @@ def init_lib(path):
 
 def keyroll_info(output: ctypes.POINTER(KeyrollOutput)):
     """ Library and ABI version, and the environment variables a host passes for credentials:
- `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …]}`."""
+ `{"version": "…", "abi": N, "environment": ["AZURE_TENANT_ID", …], "clouds": [{"name", "aliases"}]}`."""
     return c_lib.keyroll_info(output)
 
 def keyroll_output_take(handle: int, buffer: SliceMutu8 | ctypes.Array[ctypes.c_uint8]):
