@@ -44,6 +44,10 @@ pub fn app(state: SharedState) -> Router {
         .route("/_emulator/tokens", post(admin::issue_token))
         .route("/_emulator/identity/token", get(identity::managed_identity))
         .route(
+            "/metadata/identity/oauth2/token",
+            get(identity::instance_metadata_token),
+        )
+        .route(
             "/_emulator/vault/certificates",
             post(vault::admin_put_certificate),
         )

@@ -305,6 +305,60 @@ pub async fn managed_identity(
             "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.",
         ));
     }
+    let (token, identity, resource, expires_on) = managed_identity_token(&state, &query)?;
+    Ok(axum::Json(json!({
+        "access_token": token,
+        "expires_on": expires_on.to_string(),
+        "resource": resource,
+        "token_type": "Bearer",
+        "client_id": identity.app_id,
+    }))
+    .into_response())
+}
+
+/// Azure's instance metadata service (a VM's managed identity): `GET /metadata/identity/oauth2/token` with the
+/// `Metadata: true` header, answering IMDS's shape (numbers as strings, `expires_in`, `not_before`). Reached only
+/// through an override of the IMDS address (AZURE_POD_IDENTITY_AUTHORITY_HOST or IMDS_ENDPOINT): nothing here
+/// listens on 169.254.169.254.
+pub async fn instance_metadata_token(
+    State(state): State<SharedState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let metadata = headers
+        .get("metadata")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !metadata.eq_ignore_ascii_case("true") {
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({
+                "error": "invalid_request",
+                "error_description": "Required metadata header not specified",
+            })),
+        )
+            .into_response());
+    }
+    let (token, _identity, resource, expires_on) = managed_identity_token(&state, &query)?;
+    let now = state.now().unix_timestamp();
+    Ok(axum::Json(json!({
+        "access_token": token,
+        "refresh_token": "",
+        "expires_in": (expires_on - now).to_string(),
+        "expires_on": expires_on.to_string(),
+        "not_before": now.to_string(),
+        "resource": resource,
+        "token_type": "Bearer",
+    }))
+    .into_response())
+}
+
+/// The token a managed-identity endpoint answers: for the identity `client_id` names (or the one there is), for
+/// the resource asked (Graph or the vault). Answers the token, the identity, the resource and its expiry.
+fn managed_identity_token(
+    state: &SharedState,
+    query: &HashMap<String, String>,
+) -> Result<(String, crate::store::DirectoryObject, String, i64), ApiError> {
     let resource = query.get("resource").map(String::as_str).unwrap_or("");
     let Some(target) =
         Resource::from_identifier(resource).filter(|_| !resource.contains(".default"))
@@ -328,16 +382,9 @@ pub async fn managed_identity(
             "BadRequest",
             "No managed identity matches the request; create one with the admin API (\"managedIdentity\": true).",
         ))?;
-    let token = mint_access_token(&state, &identity, target)?;
+    let token = mint_access_token(state, &identity, target)?;
     let expires_on = state.now().unix_timestamp() + TOKEN_LIFETIME_SECS;
-    Ok(axum::Json(json!({
-        "access_token": token,
-        "expires_on": expires_on.to_string(),
-        "resource": resource,
-        "token_type": "Bearer",
-        "client_id": identity.app_id,
-    }))
-    .into_response())
+    Ok((token, identity, resource.to_string(), expires_on))
 }
 
 #[cfg(test)]

@@ -73,6 +73,26 @@ Describe 'Connect-EntraKeyRoll' {
         $err.FullyQualifiedErrorId | Should -BeLike 'EmptyAccessToken*'
     }
 
+    It '-Identity without IDENTITY_ENDPOINT speaks Azure''s instance metadata protocol, at its overridden address' {
+        # A VM, not an Automation account: only the IMDS address is set, as azure-identity's override names it.
+        # (An emulator of its own: its managed identity must be the only one.)
+        $vm = Open-KrTestEmulator
+        $identity = Invoke-KrEmulatorAdmin $vm 'POST' 'applications' @{ displayName = 'vm identity'; managedIdentity = $true; roles = @('Application.ReadWrite.All') }
+        $app = Register-KrTestApp $vm (Get-KrTestCertificate 'CN=read by a vm')
+        $saved = @{ IDENTITY_ENDPOINT = $env:IDENTITY_ENDPOINT; IDENTITY_HEADER = $env:IDENTITY_HEADER; AZURE_POD_IDENTITY_AUTHORITY_HOST = $env:AZURE_POD_IDENTITY_AUTHORITY_HOST }
+        try {
+            $env:IDENTITY_ENDPOINT = $null; $env:IDENTITY_HEADER = $null
+            $env:AZURE_POD_IDENTITY_AUTHORITY_HOST = $vm.VaultUrl
+            Connect-EntraKeyRoll -Identity -ClientId $identity.appId -GraphUrl $vm.GraphUrl -LoginUrl $vm.LoginUrl -CaCertificate $vm.CaCert | Out-Null
+            (Get-EntraMSApplicationKey -ObjectId $app.id).Count | Should -Be 1
+        }
+        finally {
+            foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
+            Disconnect-EntraKeyRoll
+            Close-KrTestEmulator $vm
+        }
+    }
+
     It 'completes -Environment with the clouds of the library''s table, Connect-MgGraph''s names' {
         $line = 'Connect-EntraKeyRoll -Environment '
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('Global', 'USGov', 'USGovDoD', 'China')

@@ -90,8 +90,14 @@ impl fmt::Debug for ManagedIdentitySource {
 /// The default IMDS token endpoint.
 pub const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
+/// The path of IMDS's token endpoint under its authority.
+const IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+
 impl ManagedIdentitySource {
-    /// App Service form when `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set, else IMDS.
+    /// App Service / Automation form when `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set, else Azure's instance
+    /// metadata service (a VM), at 169.254.169.254 unless its authority is overridden as Azure's identity
+    /// libraries allow: `AZURE_POD_IDENTITY_AUTHORITY_HOST` (azure-identity's IMDS override), or `IMDS_ENDPOINT`
+    /// (the same authority, as Azure Arc names it; read only when `IDENTITY_ENDPOINT` is not set).
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
         match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
             (Some(endpoint), Some(header)) if !endpoint.is_empty() => {
@@ -100,9 +106,19 @@ impl ManagedIdentitySource {
                     header: Arc::new(Zeroizing::new(header)),
                 }
             }
-            _ => ManagedIdentitySource::Imds {
-                endpoint: IMDS_ENDPOINT.into(),
-            },
+            _ => {
+                let authority = env("AZURE_POD_IDENTITY_AUTHORITY_HOST")
+                    .or_else(|| env("IMDS_ENDPOINT"))
+                    .map(|a| a.trim().trim_end_matches('/').to_string())
+                    .filter(|a| !a.is_empty());
+                ManagedIdentitySource::Imds {
+                    endpoint: match authority {
+                        Some(a) if a.ends_with(IMDS_TOKEN_PATH) => a,
+                        Some(a) => format!("{a}{IMDS_TOKEN_PATH}"),
+                        None => IMDS_ENDPOINT.into(),
+                    },
+                }
+            }
         }
     }
 }
@@ -329,6 +345,8 @@ pub const CREDENTIAL_ENVIRONMENT: &[&str] = &[
     "AZURE_CLIENT_CERTIFICATE_PASSWORD",
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "IMDS_ENDPOINT",
 ];
 
 /// Applies the order of precedence: a given token; the app with a certificate; a managed identity; the Azure
@@ -884,8 +902,20 @@ mod tests {
         ));
         assert!(matches!(
             ManagedIdentitySource::from_env(&env),
-            ManagedIdentitySource::Imds { .. }
+            ManagedIdentitySource::Imds { endpoint } if endpoint == IMDS_ENDPOINT
         ));
+        // The IMDS authority is overridable as Azure's identity libraries allow; IDENTITY_ENDPOINT wins.
+        for name in ["AZURE_POD_IDENTITY_AUTHORITY_HOST", "IMDS_ENDPOINT"] {
+            let over = |k: &str| (k == name).then(|| "https://127.0.0.1:8443/".to_string());
+            assert!(
+                matches!(
+                    ManagedIdentitySource::from_env(&over),
+                    ManagedIdentitySource::Imds { endpoint }
+                        if endpoint == "https://127.0.0.1:8443/metadata/identity/oauth2/token"
+                ),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -158,3 +158,89 @@ async fn every_auth_mode() {
     assert_eq!(h.thumbprints(fourth.id).await.len(), 1);
     h.emu.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// A VM's managed identity: Azure's instance metadata protocol, reached only through the override of its address
+// (nothing here ever sends to 169.254.169.254).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vms_managed_identity_speaks_imds_at_the_overridden_address() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[2]);
+    let mi = h
+        .create(
+            &[],
+            json!({"managedIdentity": true, "roles": ["Application.ReadWrite.All"]}),
+        )
+        .await;
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    // The emulator's origin is where it serves IMDS's path; azure-identity's override and Azure Arc's name both
+    // reach it, and IDENTITY_ENDPOINT unset means a VM, not an Automation account.
+    for name in ["AZURE_POD_IDENTITY_AUTHORITY_HOST", "IMDS_ENDPOINT"] {
+        let authority = h.vault_url().to_string();
+        let env = move |k: &str| (k == name).then(|| authority.clone());
+        let credential = auth::resolve_credential(
+            &AuthSettings {
+                managed_identity: true,
+                ..AuthSettings::default()
+            },
+            &env,
+        )
+        .unwrap();
+        match &credential {
+            Credential::ManagedIdentity {
+                source: ManagedIdentitySource::Imds { endpoint },
+                ..
+            } => {
+                assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+                assert!(!endpoint.contains("169.254"), "{endpoint}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        let client = h.client_with(credential, ApiVersion::V1, None);
+        let keys = client.read_keys(&app_target(app.id)).await.unwrap();
+        assert_eq!(keys.id, app.id, "{name}");
+    }
+    // The token is the identity's: it may write.
+    let authority = h.vault_url().to_string();
+    let env = move |k: &str| (k == "AZURE_POD_IDENTITY_AUTHORITY_HOST").then(|| authority.clone());
+    let credential = auth::resolve_credential(
+        &AuthSettings {
+            managed_identity: true,
+            client_id: Some(mi.app_id.to_string()),
+            ..AuthSettings::default()
+        },
+        &env,
+    )
+    .unwrap();
+    let client = h.client_with(credential, ApiVersion::V1, None);
+    let cur_id = ident(cur);
+    add(
+        &client,
+        &app_target(app.id),
+        app.id,
+        &cur_id,
+        &new.certificate,
+    )
+    .await
+    .unwrap();
+    assert_eq!(h.thumbprints(app.id).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulators_imds_refuses_a_request_without_the_metadata_header_as_imds_does() {
+    let h = start().await;
+    let http = http_client(Some(&h.ca_pem));
+    let url = format!(
+        "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://graph.microsoft.com",
+        h.vault_url()
+    );
+    let resp = http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["error_description"],
+        "Required metadata header not specified"
+    );
+}
