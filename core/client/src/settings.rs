@@ -386,7 +386,7 @@ mod tests {
             Err(ConnectError::Settings(e)) => {
                 assert_eq!(e.setting, Setting::Cloud);
                 assert!(
-                    e.to_string().contains("global, usgov, usgovdod, china"),
+                    e.to_string().contains("Global, USGov, USGovDoD, China"),
                     "{e}"
                 );
             }
