@@ -36,6 +36,7 @@ fn repair_adds_a_certificate_to_an_object_with_none_valid_and_keeps_every_key() 
         &[(TOKEN_VAR, &token)],
     );
     assert_ne!(r.code(), Some(0), "{}", r.text());
+    assert!(r.stderr().contains("key add --repair"), "{}", r.stderr());
     assert_eq!(emu.thumbs(&app.id), sorted(&[&c.expired]));
 
     let r = keyroll(
