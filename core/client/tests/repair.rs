@@ -221,3 +221,56 @@ async fn a_certificate_already_on_the_object_is_not_added_twice() {
     assert!(matches!(e, GraphError::AlreadyPresent { .. }), "{e:?}");
     assert_eq!(h.key_credentials(app.id).await.len(), 2);
 }
+
+/// The emulator's PATCH in the addressing forms it shares with addKey: by appId, and on v1.0 and beta; the
+/// existing key sent back by keyId without bytes is kept, and a body with other properties is refused.
+#[tokio::test]
+async fn the_emulator_patches_by_app_id_and_keeps_a_key_sent_back_without_bytes() {
+    let h = start().await;
+    let c = certs();
+    let (app, _) = expired_app(&h, 0).await;
+    let admin = h
+        .create(&[], json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    let token = h.token_for(admin.app_id).await;
+    let before = h.key_credentials(app.id).await;
+    let kept =
+        json!({"keyId": before[0]["keyId"], "type": "AsymmetricX509Cert", "usage": "Verify"});
+    let new = json!({
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+        "key": keyroll_proto::b64::encode_std(c.valid[0].certificate.der()),
+    });
+    for (version, path) in [
+        ("v1.0", format!("applications(appId='{}')", app.app_id)),
+        ("beta", format!("applications/{}", app.id)),
+    ] {
+        let r = h
+            .admin
+            .patch(format!("{}/{version}/{path}", h.base))
+            .bearer_auth(&token)
+            .json(&json!({"keyCredentials": [kept.clone(), new.clone()]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            204,
+            "{version} {path}: {}",
+            r.text().await.unwrap()
+        );
+        let after = h.key_credentials(app.id).await;
+        assert_eq!(after.len(), 2, "{version} {path}");
+        assert_eq!(after[0]["key"], before[0]["key"], "the kept key's bytes");
+    }
+    let r = h
+        .admin
+        .patch(format!("{}/v1.0/applications/{}", h.base, app.id))
+        .bearer_auth(&token)
+        .json(&json!({"keyCredentials": [kept], "displayName": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(h.key_credentials(app.id).await.len(), 2, "nothing changed");
+}
