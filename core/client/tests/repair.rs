@@ -173,6 +173,31 @@ async fn private_key_material_is_refused_before_anything_is_sent() {
 }
 
 #[tokio::test]
+async fn a_password_key_is_refused_before_anything_is_sent() {
+    let h = start().await;
+    let c = certs();
+    let (app, client) = expired_app(&h, 0).await;
+    let kc = KeyCredentialBuilder::new(c.valid[0].certificate.clone())
+        .kind(keyroll_proto::credential::CredentialKind::SignWithPassword)
+        .build()
+        .unwrap()
+        .key_credential;
+    let e = client
+        .repair_key(&app_target(app.id), kc)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            GraphError::Refused(keyroll_client::graph::Refusal::RepairNeedsVerifyKey)
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.kind(), ErrorKind::Input);
+    assert_eq!(h.key_credentials(app.id).await.len(), 1);
+}
+
+#[tokio::test]
 async fn the_app_itself_without_a_write_permission_is_refused_with_the_permission_named() {
     let h = start().await;
     let c = certs();

@@ -399,6 +399,11 @@ pub enum Refusal {
         /// What was given.
         given: String,
     },
+    /// A repair adds AsymmetricX509Cert + Verify keys only.
+    #[error(
+        "a repair adds AsymmetricX509Cert + Verify keys only: an X509CertAndPassword key needs its password, which a PATCH of keyCredentials does not carry"
+    )]
+    RepairNeedsVerifyKey,
     /// Nothing among the object's keys matches what was asked for.
     #[error("no key credential of the object matches {what}")]
     NoMatchingKey {
@@ -419,7 +424,8 @@ impl Refusal {
             | Refusal::CurrentNotAKey { .. }
             | Refusal::CurrentNotValid { .. }
             | Refusal::KeyIdNotGuid { .. }
-            | Refusal::NoMatchingKey { .. } => ErrorKind::Input,
+            | Refusal::NoMatchingKey { .. }
+            | Refusal::RepairNeedsVerifyKey => ErrorKind::Input,
         }
     }
 }

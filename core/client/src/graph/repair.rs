@@ -102,6 +102,11 @@ impl GraphClient {
             self.clock.now(),
             Uuid::new_v4,
         )?;
+        if judged.keys.first().and_then(|k| k.usage.as_deref())
+            != Some(keyroll_proto::credential::USAGE_VERIFY)
+        {
+            return Err(GraphError::Refused(super::Refusal::RepairNeedsVerifyKey));
+        }
         let certificate = judged
             .added
             .into_iter()
