@@ -38,6 +38,8 @@ enum Action {
     Read,
     AddKey,
     RemoveKey,
+    /// `PATCH /{collection}/{id}`: only `keyCredentials` (the repair of an object with no valid certificate).
+    Update,
     /// `GET /{collection}`.
     List,
     /// `GET /{collection}/$count`.
@@ -195,11 +197,15 @@ pub async fn dispatch(
         .with_retry_after(retry_after)
         .with_diagnostic("fault injection: unavailable"));
     }
-    let route = parse_route(rest)?;
+    let mut route = parse_route(rest)?;
     let method = req.method().clone();
+    if method == Method::PATCH && route.action == Action::Read {
+        route.action = Action::Update;
+    }
     let expected = match route.action {
         Action::Read | Action::List | Action::Count => Method::GET,
         Action::AddKey | Action::RemoveKey => Method::POST,
+        Action::Update => Method::PATCH,
     };
     if method != expected {
         return Err(ApiError::graph(
@@ -238,7 +244,7 @@ pub async fn dispatch(
             let resp = read_object(&state, &target, &base, version, req.uri().query())?;
             Ok(crate::list::with_unit_headers(resp, spent))
         }
-        Action::AddKey | Action::RemoveKey => {
+        Action::AddKey | Action::RemoveKey | Action::Update => {
             if let Err(wait) = state.faults.charge_write(caller.tid, caller.appid) {
                 return Err(ApiError::too_many_requests(
                     wait,
@@ -253,10 +259,10 @@ pub async fn dispatch(
             let conn = req.extensions().get::<ConnectionControl>().cloned();
             let (parts, body) = req.into_parts();
             let bytes = read_json_body(&parts.headers, body).await?;
-            if route.action == Action::AddKey {
-                add_key(&state, &target, &base, version, &bytes, conn).await
-            } else {
-                remove_key(&state, &target, &bytes)
+            match route.action {
+                Action::AddKey => add_key(&state, &target, &base, version, &bytes, conn).await,
+                Action::Update => update_key_credentials(&state, &target, &bytes),
+                _ => remove_key(&state, &target, &bytes),
             }
         }
     }
@@ -305,6 +311,22 @@ fn authorize(
     let owner =
         target.owners.contains(&caller.oid) && has_any(caller, &["Application.ReadWrite.OwnedBy"]);
     let allowed = match (target.kind, action) {
+        // PATCH needs a write permission even on the caller's own object: the proof-of-possession that lets an
+        // app roll its own keys with addKey does not apply to Update (docs/protocol.md §2).
+        (ObjectKind::Application | ObjectKind::ServicePrincipal, Action::Update) => {
+            owner
+                || has_any(
+                    caller,
+                    &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+                )
+        }
+        (ObjectKind::AgentIdentityBlueprint, Action::Update) => has_any(
+            caller,
+            &[
+                "AgentIdentityBlueprint.ReadWrite.All",
+                "Application.ReadWrite.All",
+            ],
+        ),
         (ObjectKind::Application, _) => {
             caller.appid == target.app_id
                 || owner
@@ -501,11 +523,11 @@ fn judge_proof(
 
 /// Runs `commit`, a write of `object_id`'s keys; when reads lag (replication delay), remembers the keys as
 /// they were before it, which reads keep seeing for the delay. Returns the write's own outcome.
-fn replicated_write<R>(
+fn replicated_write<T, R>(
     state: &SharedState,
     object_id: Uuid,
-    commit: impl FnOnce() -> Result<Result<(), R>, crate::error::StoreError>,
-) -> Result<Result<(), R>, ApiError> {
+    commit: impl FnOnce() -> Result<Result<T, R>, crate::error::StoreError>,
+) -> Result<Result<T, R>, ApiError> {
     let (lag, _) = state.faults.replication_delays();
     let writing = state.replication.begin_write(lag);
     let before = match writing {
@@ -692,6 +714,92 @@ fn remove_key(
     }
     state.forget_certificate(request.key_id);
     state.replication.forget(request.key_id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// PATCH of an object with `keyCredentials`, as the service does it: the collection sent replaces the
+/// object's; existing keys sent back by keyId without bytes are kept; new keys are judged by core's rules
+/// (`credential::validate_key_credentials_update`), against the keys as they are when the write commits. No
+/// proof is needed (the permission is the authority). Answers 204.
+fn update_key_credentials(
+    state: &SharedState,
+    target: &DirectoryObject,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
+    let body = parse_body(bytes, &["keyCredentials"], collection_type(target.kind))?;
+    let sent: Vec<KeyCredential> = match body.get("keyCredentials") {
+        None => return Ok(StatusCode::NO_CONTENT.into_response()),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let Value::Object(kc) = item else {
+                    return Err(ApiError::bad_request(
+                        "Each item of keyCredentials must be a keyCredential object.",
+                    ));
+                };
+                check_properties(
+                    kc,
+                    KEY_CREDENTIAL_PROPERTIES,
+                    "microsoft.graph.keyCredential",
+                )?;
+                check_binaries(kc)?;
+                let mut kc = kc.clone();
+                kc.retain(|k, _| !k.starts_with("@odata."));
+                out.push(serde_json::from_value(Value::Object(kc)).map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "A keyCredential of the request body is not valid: {e}"
+                    ))
+                    .with_diagnostic("keyCredential does not deserialize")
+                })?);
+            }
+            out
+        }
+        Some(Value::Null) => Vec::new(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "keyCredentials must be a collection of keyCredential objects.",
+            ));
+        }
+    };
+    if sent.len() > MAX_KEY_CREDENTIALS {
+        return Err(add_key_refused(AddKeyRefusal::TooManyKeys, target));
+    }
+    let now = state.now();
+    let committed = replicated_write(state, target.id, || {
+        state
+            .store
+            .replace_keys(target.id, |current| {
+                credential::validate_key_credentials_update(&sent, current, now, Uuid::new_v4)
+                    .map(|u| (u.keys, (u.added, u.removed)))
+            })
+            .map(|r| match r {
+                None => Err(None),
+                Some(Ok(changes)) => Ok(changes),
+                Some(Err(errs)) => Err(Some(errs)),
+            })
+    });
+    let (added, removed) = match committed? {
+        Ok(changes) => changes,
+        Err(None) => return Err(ApiError::not_found(&target.id.to_string())),
+        Err(Some(errs)) => {
+            return Err(match errs.first() {
+                Some(issue) => ApiError::graph(
+                    StatusCode::from_u16(issue.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+                    issue.graph_code(),
+                    issue.graph_message(),
+                )
+                .with_diagnostic(issue.to_string()),
+                None => ApiError::bad_request("The keyCredentials are invalid."),
+            });
+        }
+    };
+    for (key_id, certificate) in &added {
+        state.remember_certificate(*key_id, certificate);
+    }
+    for key_id in removed {
+        state.forget_certificate(key_id);
+        state.replication.forget(key_id);
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -621,6 +621,42 @@ impl Store {
         Ok(Ok(()))
     }
 
+    /// Replaces the object's whole key collection (PATCH `keyCredentials`): `judge` sees the keys as they are
+    /// under the store's lock and returns the collection to store, so a key added by another request up to the
+    /// commit is judged (and, when the PATCH leaves it out, removed) rather than overwritten unseen.
+    /// `Ok(None)` when the object is gone.
+    pub fn replace_keys<T, E>(
+        &self,
+        object_id: Uuid,
+        judge: impl FnOnce(&[KeyCredential]) -> Result<(Vec<KeyCredential>, T), E>,
+    ) -> Result<Option<Result<T, E>>, StoreError> {
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        let exists = tx
+            .query_row(
+                "SELECT 1 FROM objects WHERE id = ?1",
+                [object_id.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
+        let current = read_keys(&tx, object_id)?;
+        let (keys, out) = match judge(&current) {
+            Ok(judged) => judged,
+            Err(e) => return Ok(Some(Err(e))),
+        };
+        tx.prepare_cached("DELETE FROM key_credentials WHERE object_id = ?1")?
+            .execute([object_id.to_string()])?;
+        for k in &keys {
+            insert_key(&tx, object_id, k)?;
+        }
+        tx.commit()?;
+        Ok(Some(Ok(out)))
+    }
+
     /// Removes a key credential, re-checking under the lock that `signer` is still there.
     pub fn remove_key(
         &self,

@@ -87,6 +87,19 @@ namespace Keyroll
             }
         }
 
+        /// <summary>Repair of an object with no valid certificate: the new certificate by PATCH of the whole
+        /// keyCredentials, every existing key sent back by its keyId. settings (JSON): AddKey's without proof and
+        /// passwordCredential. Needs a sign-in holding Application.ReadWrite.All (or OwnedBy as an owner).</summary>
+        public string RepairKey(string settingsJson)
+        {
+            var c = handle;
+            using (var t = new Pin(settingsJson))
+            {
+                var ts = t.Slice;
+                return Signatures.Run((out KeyrollOutput o) => NativeMethods.keyroll_key_repair(c, ts, out o), signIn, null);
+            }
+        }
+
         /// <summary>removeKey. settings (JSON): {target, keyId, proof}; without proof, signer mints one.</summary>
         public string RemoveKey(string settingsJson, SigningIdentity signer)
         {

@@ -6,6 +6,7 @@ registers the application; settings arrive in KR_* variables."""
 
 import base64
 import ctypes
+import datetime
 import hashlib
 import json
 import os
@@ -17,6 +18,8 @@ import urllib.request
 import jwt
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 if "KR_OBJECT_ID" not in os.environ or "KEYROLL_LIB_DIR" not in os.environ:
     pytest.skip("run through scripts/test.d/ffi-python.sh, which sets up the emulator", allow_module_level=True)
@@ -369,4 +372,56 @@ def test_key_vault_identities_roll_with_no_private_key_out_of_the_vault():
         for h in (current, new):
             if h.value:
                 kr.keyroll_identity_close(h.value)
+        kr.keyroll_disconnect(connection.value)
+
+def test_repair_goes_through_the_abi_and_names_its_permission(identity):
+    """keyroll_key_repair: settings are judged (no proof with a repair), and an application's own sign-in, which
+    may addKey but not PATCH its keys, is refused by the service with the permission named; nothing changes."""
+    handle, _ = identity
+    settings = {
+        "graphUrl": ENV["KR_GRAPH_URL"],
+        "loginUrl": ENV["KR_LOGIN_URL"],
+        "caFile": ENV["KR_CA_CERT"],
+        "tenantId": ENV["KR_TENANT_ID"],
+        "clientId": ENV["KR_APP_ID"],
+    }
+    connection = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_connect, buf(json.dumps(settings)), handle, ctypes.byref(connection))
+    assert status == kr.KeyrollStatus.Ok, text
+    ctx = ssl.create_default_context(cafile=ENV["KR_CA_CERT"])
+    url = f"{ENV['KR_GRAPH_URL']}/_emulator/applications/{ENV['KR_OBJECT_ID']}"
+
+    def key_ids():
+        with urllib.request.urlopen(url, context=ctx) as r:
+            return sorted(k["keyId"] for k in json.loads(r.read())["keyCredentials"])
+
+    before = key_ids()
+    try:
+        with open(ENV["KR_OTHER_CER"], "rb") as f:
+            other = f.read()
+        request = {
+            "target": {"kind": "application", "objectId": ENV["KR_OBJECT_ID"]},
+            "certificate": base64.b64encode(other).decode(),
+        }
+        status, text = call(kr.keyroll_key_repair, connection.value, buf(json.dumps({**request, "proof": "a.b.c"})))
+        assert status == kr.KeyrollStatus.InvalidInput, text
+        assert "proof" in json.loads(text)["message"]
+
+        # A fresh certificate (the other one may have been added by an earlier test).
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "repair")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256())
+        )
+        request["certificate"] = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+        status, text = call(kr.keyroll_key_repair, connection.value, buf(json.dumps(request)))
+        error = json.loads(text)
+        assert error["kind"] == "service", text
+        assert error["httpStatus"] == 403, text
+        assert "Application.ReadWrite.All" in error["message"], text
+        assert key_ids() == before
+    finally:
         kr.keyroll_disconnect(connection.value)

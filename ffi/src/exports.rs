@@ -476,6 +476,24 @@ pub extern "C" fn keyroll_key_add(
     })
 }
 
+/// Repair of an object with no valid certificate: the new certificate by PATCH of the whole keyCredentials,
+/// every existing key kept. `settings` (JSON): addKey's without `proof` and `passwordCredential`. Needs a sign-in
+/// holding Application.ReadWrite.All. Output: `{keyId, thumbprint, keyCredential, kept, keysBefore, keysAfter,
+/// restarts, recovered, warnings, retries}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_key_repair(
+    connection: u64,
+    settings: FFISlice<u8>,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let conn = CONNECTIONS.get(connection)?;
+        let settings = api::from_json("repair settings", bytes("settings", &settings)?)?;
+        json_output(&block_on(conn.repair_key(&settings))?)
+    })
+}
+
 /// `removeKey`. `settings` (JSON): `{target, keyId, proof}`; without `proof`, one is minted with `signer`.
 /// Output: `{keyId, removed}`.
 #[ffi_function]

@@ -306,6 +306,16 @@ function Test-KrObjectId {
     throw "-$Name must be the object id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6), not '$shown'. Give the object's id (Get-EntraApplication's Id), or -AppId for the application's client id."
 }
 
+function Test-KrBodyCredential {
+    # Whether a credential taken out of -BodyParameter is a hashtable or an object with properties (what
+    # Test-KrCredentialObject demands of -KeyCredential), without throwing.
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param([AllowNull()] [object] $Value)
+    if ($Value -is [System.Collections.IDictionary]) { return $true }
+    $null -ne $Value -and $Value -isnot [string] -and $Value -isnot [System.ValueType] -and $Value -isnot [array]
+}
+
 function Test-KrCredentialObject {
     # ValidateScript body for -KeyCredential / -PasswordCredential: a hashtable or an object with properties, not
     # a string, number or array (which would otherwise reach the property checks as something else entirely).

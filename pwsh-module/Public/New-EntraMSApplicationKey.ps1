@@ -46,6 +46,21 @@ function New-EntraMSApplicationKey {
     .PARAMETER Proof
     The proof of possession: a JWT signed with one of the object's current certificates (New-EntraKeyProof).
 
+    .PARAMETER BodyParameter
+    The whole request as Add-MgApplicationKey takes it: a hashtable or object with keyCredential,
+    passwordCredential and proof (any case), e.g. @{ keyCredential = @{ type = 'AsymmetricX509Cert'; usage =
+    'Verify'; key = $bytes }; passwordCredential = $null; proof = $token }. Not together with -KeyCredential,
+    -PasswordCredential or -Proof.
+
+    .PARAMETER Repair
+    Repairs an object that has no valid certificate left, which addKey cannot (its proof must be signed by one):
+    the certificate is added by a PATCH of the object's whole keyCredentials collection, every existing key sent
+    back by its keyId so that none is lost, and the result read back. Needs a connection holding
+    Application.ReadWrite.All (or Application.ReadWrite.OwnedBy as an owner of the object); an application cannot
+    repair itself with its own token. No proof is used, so -Proof and -PasswordCredential are refused with it.
+    Because it replaces the collection it asks for confirmation as a high-impact change: -WhatIf shows it,
+    -Confirm:$false (a runbook) skips the prompt. Run it when no other tool is writing the object's keys.
+
     .EXAMPLE
     $params = @{
         ObjectId = 'cccccccc-8888-9999-0000-dddddddddddd'
@@ -79,6 +94,25 @@ function New-EntraMSApplicationKey {
     .EXAMPLE
     Get-EntraApplication -Filter "displayName eq 'billing'" | New-EntraMSApplicationKey -KeyCredential @{ Key = $newCert } -Proof $proof
 
+    .EXAMPLE
+    $params = @{
+        keyCredential = @{ type = 'AsymmetricX509Cert'; usage = 'Verify'; key = [System.IO.File]::ReadAllBytes('C:\certs\next.cer') }
+        passwordCredential = $null
+        proof = New-EntraKeyProof -CertificatePath C:\certs\current.pfx -CertificatePassword $pw -ObjectId $id
+    }
+    New-EntraMSApplicationKey -ApplicationId $id -BodyParameter $params
+
+    Add-MgApplicationKey's example, pasted: the request body as one hashtable. (The paths are Windows paths; use
+    your own elsewhere.)
+
+    .EXAMPLE
+    Connect-EntraKeyRoll -TenantId contoso.onmicrosoft.com -ClientId $adminAppId -CertificatePath .\admin.pfx -CertificatePassword $pw
+    New-EntraMSApplicationKey -ObjectId $id -KeyCredential @{ Key = Get-PfxCertificate .\next.cer } -Repair -Confirm:$false
+
+    An application whose every certificate expired: connected as an administrative application holding
+    Application.ReadWrite.All, the new certificate is added by PATCH with every existing key kept; -Confirm:$false
+    because a runbook cannot answer the prompt.
+
     Pipeline input: the Id property binds to -ObjectId.
 
     .INPUTS
@@ -109,8 +143,9 @@ function New-EntraMSApplicationKey {
         [string] $TargetType = 'Application',
 
         # [object]: Microsoft's KeyCredential classes cannot be named without their assemblies; hashtables and
-        # objects with Graph's property names are taken, and anything else is refused here, at binding.
-        [Parameter(Mandatory)]
+        # objects with Graph's property names are taken, and anything else is refused here, at binding. Not
+        # mandatory: -BodyParameter carries it instead (checked in process, with the fix said).
+        [Parameter()]
         [ValidateScript({ Test-KrCredentialObject $_ 'KeyCredential' })]
         [object] $KeyCredential,
 
@@ -119,23 +154,87 @@ function New-EntraMSApplicationKey {
         [object] $PasswordCredential,
 
         [Parameter()]
-        [string] $Proof
+        [string] $Proof,
+
+        [Parameter()]
+        [ValidateScript({ Test-KrCredentialObject $_ 'BodyParameter' })]
+        [object] $BodyParameter,
+
+        [Parameter()]
+        [switch] $Repair
     )
     process {
         $target = Get-KrTarget -ObjectId $ObjectId -AppId $AppId -TargetType $TargetType
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
+        # The request's parts, from the parameters or from -BodyParameter (locals: a parameter variable keeps its
+        # validation, so $null could not be assigned to it).
+        $kc = $KeyCredential
+        $pc = $PasswordCredential
+        $pf = $Proof
+        if ($PSBoundParameters.ContainsKey('BodyParameter')) {
+            $both = @('KeyCredential', 'PasswordCredential', 'Proof') | Where-Object { $PSBoundParameters.ContainsKey($_) }
+            if ($both) {
+                $PSCmdlet.WriteError((Get-KrArgumentError -Message "-BodyParameter carries the whole request: give keyCredential, passwordCredential and proof inside it, or use -$(@($both)[0]) and the other parameters without -BodyParameter" -ErrorId 'BodyParameterConflict' -TargetObject $subject))
+                return
+            }
+            $unknown = @(Get-KrPropertyName $BodyParameter | Where-Object { @('keyCredential', 'passwordCredential', 'proof') -notcontains $_ })
+            if ($unknown.Count) {
+                $PSCmdlet.WriteError((Get-KrArgumentError -Message "-BodyParameter has '$($unknown[0])', which addKey does not take: its properties are keyCredential, passwordCredential and proof" -ErrorId 'BodyParameterUnknownProperty' -TargetObject $subject))
+                return
+            }
+            $kc = Get-KrProperty $BodyParameter 'keyCredential'
+            $pc = Get-KrProperty $BodyParameter 'passwordCredential'
+            $pf = [string](Get-KrProperty $BodyParameter 'proof')
+            if ($null -eq $kc -or -not (Test-KrBodyCredential $kc)) {
+                $PSCmdlet.WriteError((Get-KrArgumentError -Message "-BodyParameter has no keyCredential: give @{ keyCredential = @{ key = <the new certificate> }; proof = <proof> }" -ErrorId 'BodyParameterNoKeyCredential' -TargetObject $subject))
+                return
+            }
+        }
+        elseif ($null -eq $kc) {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message 'give the new key: -KeyCredential @{ Key = <the new public certificate> }, or the whole request as -BodyParameter' -ErrorId 'KeyCredentialMissing' -TargetObject $subject))
+            return
+        }
+        if ($Repair) {
+            if ($pf -or $null -ne (Get-KrProperty $pc 'SecretText')) {
+                $PSCmdlet.WriteError((Get-KrArgumentError -Message '-Repair adds the key by PATCH, authorized by the connection''s Application.ReadWrite.All, with no proof: leave out -Proof and -PasswordCredential' -ErrorId 'RepairWithProof' -TargetObject $subject))
+                return
+            }
+            # A repair replaces the collection: confirmed as a ConfirmImpact High change would be (prompted unless
+            # -Confirm:$false or $ConfirmPreference = 'None'), while addKey stays Medium.
+            if ($ConfirmPreference -eq 'High') { $ConfirmPreference = 'Medium' }
+            $prepared = ConvertTo-KrAddKeySettings -KeyCredential $kc -Target $subject
+            if (Test-KrFailure $prepared) { $PSCmdlet.WriteError($prepared.ErrorRecord); return }
+            if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", "Repair by PATCH: replace the whole keyCredentials collection, adding certificate $($prepared.Thumbprint) and sending every existing key back (needs Application.ReadWrite.All)")) { return }
+            $connection = Get-KrConnection -Caller $PSCmdlet
+            $settings = $prepared.Settings
+            $settings.target = $target
+            Write-Verbose "repair: $TargetType $subject, certificate $($prepared.Thumbprint), PATCH of keyCredentials"
+            try {
+                $j = ConvertTo-KrSettingsJson -Settings $settings
+                $result = Invoke-KrFacade -AsObject -TargetObject $subject -On $connection.Connection -Method 'RepairKey' -ArgumentList $j
+            }
+            finally {
+                Close-KrTransientConnection -Connection $connection
+            }
+            if (Test-KrFailure $result) { $PSCmdlet.WriteError($result.ErrorRecord); return }
+            foreach ($retry in @($result.retries)) { Write-Verbose "repair: $retry" }
+            Write-Verbose "repair: key $($result.keyId) added, $($result.keysBefore) existing key(s) kept, $($result.keysAfter) now"
+            foreach ($w in @($result.warnings)) { if ($w) { Write-Warning $w } }
+            ConvertTo-KrKeyCredentialObject -KeyCredential $result.keyCredential -Thumbprint $result.thumbprint -Certificate $settings.certificate
+            return
+        }
         # Errors travel back as values (New-KrFailure) and are written here, once, with this command's name; their
         # target is the object, never the credential (which may hold key material given by mistake).
-        $prepared = ConvertTo-KrAddKeySettings -KeyCredential $KeyCredential -Target $subject
+        $prepared = ConvertTo-KrAddKeySettings -KeyCredential $kc -Target $subject
         if (Test-KrFailure $prepared) { $PSCmdlet.WriteError($prepared.ErrorRecord); return }
-        $secret = Get-KrPasswordSecret -PasswordCredential $PasswordCredential -KeyType $prepared.Type -Target $subject
+        $secret = Get-KrPasswordSecret -PasswordCredential $pc -KeyType $prepared.Type -Target $subject
         if (Test-KrFailure $secret) { $PSCmdlet.WriteError($secret.ErrorRecord); return }
         if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", "Add key credential (certificate $($prepared.Thumbprint))")) { return }
         $connection = Get-KrConnection -Caller $PSCmdlet
         $settings = $prepared.Settings
         $settings.target = $target
-        if ($Proof) { $settings.proof = $Proof }
-        Write-Verbose "addKey: $TargetType $subject, certificate $($prepared.Thumbprint), proof $(if ($Proof) { 'given' } else { 'minted with the connection certificate' })"
+        if ($pf) { $settings.proof = $pf }
+        Write-Verbose "addKey: $TargetType $subject, certificate $($prepared.Thumbprint), proof $(if ($pf) { 'given' } else { 'minted with the connection certificate' })"
         try {
             # The key's password goes into this call's JSON only (see Use-KrPlainText for what is true of its
             # copies).

@@ -32,7 +32,11 @@ function Remove-EntraMSApplicationKey {
     .PARAMETER Force
     Remove the key even if it holds the object's last currently valid certificate. Without -Force that removal
     is refused: the object could no longer authenticate with a certificate, and addKey would be impossible
-    (only a PATCH of all its keys could repair it).
+    (only a PATCH of all its keys could repair it: New-EntraMSApplicationKey -Repair).
+
+    .PARAMETER PassThru
+    Writes what was removed (an EntraKeyRoll.RemovedKey: ObjectId or AppId, TargetType, KeyId, Removed) to the
+    pipeline, as Microsoft's Remove commands do with -PassThru; without it nothing is written.
 
     .EXAMPLE
     Remove-EntraMSApplicationKey -ObjectId $objectId -KeyId 'a3f2c9e1-0b7d-4c55-9a1e-2f6d8b4c7e10' -Proof $proof
@@ -50,17 +54,23 @@ function Remove-EntraMSApplicationKey {
 
     The object id from the pipeline, as the documented cmdlet takes it.
 
+    .EXAMPLE
+    $removed = Remove-EntraMSApplicationKey -ObjectId $objectId -KeyId $keyId -Proof $proof -PassThru
+    "removed $($removed.KeyId)"
+
+    -PassThru writes the removed key's id, for a log of what a runbook did.
+
     .INPUTS
     System.String (the object id), or objects with ObjectId and KeyId properties (Get-EntraMSApplicationKey's).
 
     .OUTPUTS
-    None.
+    None, or with -PassThru an EntraKeyRoll.RemovedKey per key removed.
 
     .LINK
     Get-EntraMSApplicationKey
     #>
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ObjectId')]
-    [OutputType([void])]
+    [OutputType('EntraKeyRoll.RemovedKey')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
         [Alias('Id', 'ApplicationId')]
@@ -83,7 +93,10 @@ function Remove-EntraMSApplicationKey {
         [string] $Proof,
 
         [Parameter()]
-        [switch] $Force
+        [switch] $Force,
+
+        [Parameter()]
+        [switch] $PassThru
     )
     process {
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
@@ -102,5 +115,15 @@ function Remove-EntraMSApplicationKey {
         }
         if (Test-KrFailure $removed) { $PSCmdlet.WriteError($removed.ErrorRecord); return }
         foreach ($retry in @($removed.retries)) { Write-Verbose "removeKey: $retry" }
+        if ($PassThru) {
+            [pscustomobject]@{
+                PSTypeName = 'EntraKeyRoll.RemovedKey'
+                ObjectId   = $ObjectId
+                AppId      = $AppId
+                TargetType = $TargetType
+                KeyId      = [guid]$removed.keyId
+                Removed    = [bool]$removed.removed
+            }
+        }
     }
 }

@@ -268,4 +268,103 @@ Describe 'New-EntraMSApplicationKey' {
             $e[0].TargetObject | Should -Be $app.id
         }
     }
+    Context '-BodyParameter, as Add-MgApplicationKey''s example' {
+        It 'takes the request body as a hashtable (keyCredential, passwordCredential = $null, proof)' {
+            $params = @{
+                keyCredential = @{ type = 'AsymmetricX509Cert'; usage = 'Verify'; key = $next.RawData }
+                passwordCredential = $null
+                proof = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+            }
+            $k = New-EntraMSApplicationKey -ApplicationId $app.id -BodyParameter $params
+            $k.Thumbprint | Should -Be $next.Thumbprint
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+        }
+
+        It 'takes the request body as an object' {
+            $body = [pscustomobject]@{ KeyCredential = [pscustomobject]@{ Key = $next.RawData }; Proof = (New-EntraKeyProof -Certificate $current -ObjectId $app.id) }
+            $k = New-EntraMSApplicationKey -ObjectId $app.id -BodyParameter $body
+            $k.Thumbprint | Should -Be $next.Thumbprint
+        }
+
+        It 'refuses -BodyParameter with -KeyCredential, naming both, and changes nothing' {
+            $body = @{ keyCredential = @{ key = $next.RawData } }
+            New-EntraMSApplicationKey -ObjectId $app.id -BodyParameter $body -KeyCredential @{ Key = $next } -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e.Count | Should -Be 1
+            $e[0].FullyQualifiedErrorId | Should -Be 'BodyParameterConflict,New-EntraMSApplicationKey'
+            $e[0].Exception.Message | Should -Match '-BodyParameter.*-KeyCredential'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
+
+        It 'refuses a body property addKey does not take, and a body without keyCredential' {
+            New-EntraMSApplicationKey -ObjectId $app.id -BodyParameter @{ keyCredentials = @{ key = $next.RawData } } -ErrorVariable all -ErrorAction SilentlyContinue
+            (Get-KrWrittenError $all 'New-EntraMSApplicationKey')[0].Exception.Message | Should -Match "'keyCredentials'.*keyCredential, passwordCredential and proof"
+            New-EntraMSApplicationKey -ObjectId $app.id -BodyParameter @{ proof = 'a.b.c' } -ErrorVariable all2 -ErrorAction SilentlyContinue
+            (Get-KrWrittenError $all2 'New-EntraMSApplicationKey')[0].FullyQualifiedErrorId | Should -Be 'BodyParameterNoKeyCredential,New-EntraMSApplicationKey'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
+
+        It 'asks for -KeyCredential or -BodyParameter when neither is given' {
+            New-EntraMSApplicationKey -ObjectId $app.id -Proof 'a.b.c' -ErrorVariable all -ErrorAction SilentlyContinue
+            (Get-KrWrittenError $all 'New-EntraMSApplicationKey')[0].FullyQualifiedErrorId | Should -Be 'KeyCredentialMissing,New-EntraMSApplicationKey'
+        }
+    }
+
+    Context '-Repair: an object with no valid certificate, by PATCH of its keyCredentials' {
+        BeforeEach {
+            # An application whose only certificate expired ten days ago, and an administrative application
+            # holding Application.ReadWrite.All to repair it.
+            $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+            $req = New-Object System.Security.Cryptography.X509Certificates.CertificateRequest 'CN=expired', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+            $script:expired = $req.CreateSelfSigned([datetimeoffset]::UtcNow.AddDays(-40), [datetimeoffset]::UtcNow.AddDays(-10))
+            $script:broken = Register-KrTestApp $emu $script:expired
+            $script:admin = Invoke-KrEmulatorAdmin $emu 'POST' 'applications' @{ displayName = 'pester admin'; certificates = @(); roles = @('Application.ReadWrite.All') }
+        }
+
+        It 'adds the certificate and keeps the expired key, with -Confirm:$false as a runbook does' {
+            Connect-KrTestEmulatorAsApp $emu $admin | Out-Null
+            $before = Get-KrTestKeys $emu $broken.id
+            $k = New-EntraMSApplicationKey -ObjectId $broken.id -KeyCredential @{ Key = $next } -Repair -Confirm:$false
+            $k.Thumbprint | Should -Be $next.Thumbprint
+            $after = Get-KrTestKeys $emu $broken.id
+            $after.Count | Should -Be 2
+            $after.keyId | Should -Contain $before[0].keyId
+            ($after | Where-Object { $_.keyId -eq $before[0].keyId }).key | Should -Be $before[0].key
+        }
+
+        It 'asks for confirmation as a high-impact change: refused where no one can answer, nothing changed' {
+            Connect-KrTestEmulatorAsApp $emu $admin | Out-Null
+            # Pester runs non-interactively: the prompt a ConfirmImpact High change raises cannot be answered.
+            { New-EntraMSApplicationKey -ObjectId $broken.id -KeyCredential @{ Key = $next } -Repair -ErrorAction Stop } | Should -Throw
+            (Get-KrTestKeys $emu $broken.id).Count | Should -Be 1
+            # addKey itself stays Medium: no prompt.
+            $binding = (Get-Command New-EntraMSApplicationKey).ScriptBlock.Attributes | Where-Object { $_ -is [System.Management.Automation.CmdletBindingAttribute] }
+            $binding.ConfirmImpact | Should -Be 'Medium'
+        }
+
+        It 'changes nothing with -WhatIf' {
+            Connect-KrTestEmulatorAsApp $emu $admin | Out-Null
+            $out = New-EntraMSApplicationKey -ObjectId $broken.id -KeyCredential @{ Key = $next } -Repair -WhatIf
+            $out | Should -BeNullOrEmpty
+            (Get-KrTestKeys $emu $broken.id).Count | Should -Be 1
+        }
+
+        It 'is refused with the application''s own token, naming Application.ReadWrite.All' {
+            Connect-KrTestEmulatorAsApp $emu $broken | Out-Null
+            New-EntraMSApplicationKey -ObjectId $broken.id -KeyCredential @{ Key = $next } -Repair -Confirm:$false -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e.Count | Should -Be 1
+            $e[0].Exception.Data['HttpStatus'] | Should -Be 403
+            $e[0].Exception.Message | Should -Match 'Application.ReadWrite.All'
+            $e[0].TargetObject | Should -Be $broken.id
+            (Get-KrTestKeys $emu $broken.id).Count | Should -Be 1
+        }
+
+        It 'refuses -Proof with -Repair' {
+            Connect-KrTestEmulatorAsApp $emu $admin | Out-Null
+            New-EntraMSApplicationKey -ObjectId $broken.id -KeyCredential @{ Key = $next } -Repair -Proof 'a.b.c' -Confirm:$false -ErrorVariable all -ErrorAction SilentlyContinue
+            (Get-KrWrittenError $all 'New-EntraMSApplicationKey')[0].FullyQualifiedErrorId | Should -Be 'RepairWithProof,New-EntraMSApplicationKey'
+            (Get-KrTestKeys $emu $broken.id).Count | Should -Be 1
+        }
+    }
 }

@@ -21,6 +21,15 @@ Describe 'Remove-EntraMSApplicationKey' {
         $keys.Count | Should -Be 1
     }
 
+    It 'writes what was removed with -PassThru, and nothing without it' {
+        $out = Remove-EntraMSApplicationKey -ObjectId $app.id -KeyId $added.KeyId -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) -PassThru
+        $out.PSObject.TypeNames | Should -Contain 'EntraKeyRoll.RemovedKey'
+        $out.KeyId | Should -Be $added.KeyId
+        $out.ObjectId | Should -Be $app.id
+        $out.Removed | Should -BeTrue
+        (Get-KrTestKeys $emu $app.id).keyId | Should -Not -Contain $added.KeyId.ToString()
+    }
+
     It 'takes the object id from the pipeline by value' {
         $app.id | Remove-EntraMSApplicationKey -KeyId $added.KeyId -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id)
         (Get-KrTestKeys $emu $app.id).keyId | Should -Not -Contain $added.KeyId.ToString()

@@ -28,9 +28,13 @@ CONTRACT = {
             "ObjectId": P(type="string", mandatory=True, sets=["ObjectId"], by_value=True, by_property=True, aliases=["Id", "ApplicationId"]),
             "AppId": P(type="string", mandatory=True, sets=["AppId"]),
             "TargetType": P(type="string", validate_set=["Application", "ServicePrincipal", "AgentIdentityBlueprint"]),
-            "KeyCredential": P(type="object", mandatory=True),
+            # Not mandatory since -BodyParameter (Add-MgApplicationKey's habit) may carry it instead; one of them is
+            # demanded when the command runs, with the fix said.
+            "KeyCredential": P(type="object"),
             "PasswordCredential": P(type="object"),
             "Proof": P(type="string"),
+            "BodyParameter": P(type="object"),
+            "Repair": P(type="switch"),
         }),
     "Remove-EntraMSApplicationKey": P(
         should_process=True, confirm_impact="Medium",
@@ -41,6 +45,7 @@ CONTRACT = {
             "KeyId": P(type="string", mandatory=True, by_property=True),
             "Proof": P(type="string"),
             "Force": P(type="switch"),
+            "PassThru": P(type="switch"),
         }),
     "Get-EntraMSApplicationKey": P(
         should_process=False,

@@ -278,6 +278,17 @@ pub fn graph_failure(e: GraphError) -> Failure {
             Some("in keyroll: repeat with --force to remove it anyway")
         }
         GraphError::AppIdAsObjectId { .. } => Some("in keyroll: --app-id"),
+        // A proof signed by a certificate that is no longer valid: when the object has no valid one left, addKey
+        // cannot fix it and only a repair can.
+        GraphError::ProofRejected(findings)
+            if findings
+                .iter()
+                .any(|f| f.code == keyroll_proto::inspect::FindingCode::SignerValidity) =>
+        {
+            Some(
+                "in keyroll: if the object has no currently valid certificate left, `key add --repair` adds one by PATCH of all its keys (needs Application.ReadWrite.All)",
+            )
+        }
         // Hints core words as concepts: an untrusted server certificate, and an object id Graph does not know
         // (perhaps an appId).
         other if other.is_untrusted_certificate() => Some("in keyroll: --ca-cert FILE"),

@@ -72,6 +72,13 @@ pub struct AddArgs {
     /// End of validity (ISO 8601; default: the certificate's).
     #[arg(long, value_name = "TIME")]
     end: Option<String>,
+    /// Repair an object that has no valid certificate left (addKey needs a proof signed by one): add the
+    /// certificate by PATCH of the object's whole keyCredentials collection instead, sending every existing key
+    /// back by its keyId so that none is lost. Needs a sign-in holding Application.ReadWrite.All (or
+    /// Application.ReadWrite.OwnedBy as an owner); an app cannot repair itself with its own token. No proof is
+    /// used. Replaces the collection: run it when no other tool is writing the object's keys.
+    #[arg(long, conflicts_with_all = ["proof", "key_password_env"])]
+    repair: bool,
     #[command(flatten)]
     proof: ProofArgs,
     #[command(flatten)]
@@ -217,6 +224,11 @@ fn add(args: AddArgs) -> CmdResult {
             args.usage
         ))
     })?;
+    if args.repair && kind != CredentialKind::Verify {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--repair adds AsymmetricX509Cert + Verify keys only; drop --type/--usage"
+        )));
+    }
     let password_credential = match kind {
         CredentialKind::SignWithPassword => {
             let var = args.key_password_env.as_deref().ok_or_else(|| {
@@ -242,6 +254,15 @@ fn add(args: AddArgs) -> CmdResult {
         eprintln!("note: {w}");
     }
     let rt = runtime()?;
+    if args.repair {
+        return repair(
+            &args,
+            &target,
+            &public.certificate,
+            built.key_credential,
+            &rt,
+        );
+    }
     let source = ProofSource::from_args(&args.proof, &args.conn, &rt)?;
     let client = args.conn.client(source.identity(), &rt)?;
     let outcome = rt.block_on(async {
@@ -312,6 +333,69 @@ fn add(args: AddArgs) -> CmdResult {
             } else {
                 ""
             }
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `key add --repair`: the new certificate by PATCH of the whole collection (`GraphClient::repair_key`), signed
+/// in with `--cert` when given (no proof is made), else with the connection's own credential.
+fn repair(
+    args: &AddArgs,
+    target: &keyroll_client::graph::Target,
+    certificate: &keyroll_proto::cert::Certificate,
+    new_key: keyroll_proto::credential::KeyCredential,
+    rt: &tokio::runtime::Runtime,
+) -> CmdResult {
+    let identity = match &args.proof.cert {
+        Some(_) => ProofSource::from_args(&args.proof, &args.conn, rt)?.identity(),
+        None => None,
+    };
+    let client = args.conn.client(identity, rt)?;
+    eprintln!(
+        "note: --repair replaces the whole keyCredentials collection of the {target} by PATCH (needs Application.ReadWrite.All, or Application.ReadWrite.OwnedBy as an owner); every existing key is sent back by its keyId and kept"
+    );
+    let outcome = rt
+        .block_on(client.repair_key(target, new_key))
+        .map_err(graph_failure)?;
+    let k = &outcome.credential;
+    match args.output.format() {
+        Format::Json => output::print_document(serde_json::json!({
+            "key": k,
+            "thumbprint": certificate.sha1_hex(),
+            "repaired": true,
+            "kept": outcome.kept,
+            "keysBefore": outcome.keys_before,
+            "keysAfter": outcome.keys_after,
+            "restarts": outcome.restarts,
+            "recovered": outcome.recovered,
+        }))?,
+        Format::Tsv => output::print_tsv(
+            &[
+                "keyId",
+                "thumbprint",
+                "keysBefore",
+                "keysAfter",
+                "recovered",
+            ],
+            [vec![
+                output::opt(k.key_id),
+                certificate.sha1_hex(),
+                outcome.keys_before.to_string(),
+                outcome.keys_after.to_string(),
+                outcome.recovered.to_string(),
+            ]],
+        ),
+        Format::Table => println!(
+            "repaired the {target}: added key {} (thumbprint {}, valid {} to {}) by PATCH, keeping all {} existing keys ({} keys now)",
+            k.key_id.map(|i| i.to_string()).unwrap_or_default(),
+            certificate.sha1_hex(),
+            k.start_date_time
+                .map(serde_date::format)
+                .unwrap_or_default(),
+            k.end_date_time.map(serde_date::format).unwrap_or_default(),
+            outcome.keys_before,
+            outcome.keys_after,
         ),
     }
     Ok(ExitCode::SUCCESS)

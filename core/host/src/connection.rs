@@ -269,6 +269,54 @@ impl Connection {
         }))
     }
 
+    /// Repair of an object with no valid certificate: the new certificate added by PATCH of the whole
+    /// `keyCredentials`, every existing key sent back by its keyId (`GraphClient::repair_key`). Needs a sign-in
+    /// holding Application.ReadWrite.All (or OwnedBy as an owner); no proof. Takes addKey's settings without
+    /// `proof` and `passwordCredential`. `{keyId, thumbprint, keyCredential, kept, keysBefore, keysAfter,
+    /// restarts, recovered, warnings, retries}`.
+    pub async fn repair_key(&self, settings: &AddKeySettings) -> Result<Value, ApiError> {
+        if settings.proof.is_some() || settings.password_credential.is_some() {
+            return Err(ApiError::settings(
+                "repair settings",
+                "a repair is a PATCH authorized by the sign-in's permission: leave out proof and passwordCredential (it adds AsymmetricX509Cert + Verify keys only)",
+            ));
+        }
+        let target = settings.target.target()?;
+        let bytes = match (&settings.certificate, &settings.certificate_file) {
+            (Some(text), None) => text.as_bytes().to_vec(),
+            (None, Some(path)) => read_named_file("certificateFile", path)?,
+            _ => {
+                return Err(ApiError::settings(
+                    "repair settings",
+                    "give the new certificate as certificate (base64 or PEM) or certificateFile, one of them",
+                ));
+            }
+        };
+        let public = cert::load_public_certificate(&bytes, None)?;
+        let built = settings.key.builder(public.certificate.clone())?.build()?;
+        let log = Arc::new(RetryLog::default());
+        let outcome = self
+            .client
+            .clone()
+            .with_retry_observer(log.clone())
+            .repair_key(&target, built.key_credential)
+            .await?;
+        let mut warnings = built.warnings;
+        warnings.extend(public.notice);
+        Ok(json!({
+            "keyId": outcome.credential.key_id,
+            "thumbprint": public.certificate.sha1_hex(),
+            "keyCredential": outcome.credential,
+            "kept": outcome.kept,
+            "keysBefore": outcome.keys_before,
+            "keysAfter": outcome.keys_after,
+            "restarts": outcome.restarts,
+            "recovered": outcome.recovered,
+            "warnings": warnings,
+            "retries": log.take(),
+        }))
+    }
+
     /// `removeKey` with the given proof or one minted with `signer`: `{keyId, removed: true, retries}`.
     pub async fn remove_key(
         &self,

@@ -384,6 +384,8 @@ pub enum Issue {
     CustomKeyIdentifierTooLong(usize),
     /// No proof at all.
     ProofMissing,
+    /// The same `keyId` twice in one PATCH of `keyCredentials`.
+    DuplicateKeyId(Uuid),
 }
 
 /// One broken rule, with the field it concerns.
@@ -448,7 +450,7 @@ impl ValidationIssue {
             Issue::PasswordRequired | Issue::PasswordNotAllowed | Issue::PasswordExtraFields(_) => {
                 "Invalid value specified for property 'passwordCredential' of resource 'Application'.".into()
             }
-            Issue::KeyIdSet => "Invalid value specified for property 'keyId' of resource 'KeyCredential'.".into(),
+            Issue::KeyIdSet | Issue::DuplicateKeyId(_) => "Invalid value specified for property 'keyId' of resource 'KeyCredential'.".into(),
             Issue::CustomKeyIdentifierTooLong(_) => {
                 "Invalid value specified for property 'customKeyIdentifier' of resource 'KeyCredential'.".into()
             }
@@ -544,6 +546,10 @@ impl fmt::Display for ValidationIssue {
                 f,
                 "{field} is empty: addKey and removeKey need a proof-of-possession JWT signed by one of the object's current certificates"
             ),
+            Issue::DuplicateKeyId(id) => write!(
+                f,
+                "{field} {id} appears twice: send each existing key once, by its keyId"
+            ),
         }
     }
 }
@@ -555,9 +561,13 @@ pub struct ValidationErrors(pub Vec<ValidationIssue>);
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.as_slice() {
-            [one] => write!(f, "invalid addKey request: {one}"),
+            [one] => write!(f, "invalid key credential request: {one}"),
             many => {
-                write!(f, "invalid addKey request ({} problems):", many.len())?;
+                write!(
+                    f,
+                    "invalid key credential request ({} problems):",
+                    many.len()
+                )?;
                 for i in many {
                     write!(f, "\n  - {i}")?;
                 }
@@ -602,26 +612,129 @@ impl ValidatedAddKey {
     /// The key credential as the service stores it: a fresh `keyId`, dates defaulted from the certificate,
     /// `customKeyIdentifier` defaulted to the SHA-1 thumbprint, the display name shortened to 90 characters.
     pub fn stored_credential(&self, key_id: Uuid) -> KeyCredential {
-        let r = &self.request_credential;
-        let (key_type, usage) = self.kind.type_and_usage();
-        KeyCredential {
-            custom_key_identifier: Some(
-                r.custom_key_identifier
-                    .clone()
-                    .unwrap_or_else(|| self.certificate.sha1().to_vec()),
-            ),
-            display_name: Some(shorten_display_name(
-                r.display_name
-                    .as_deref()
-                    .unwrap_or(self.certificate.subject()),
-            )),
-            end_date_time: Some(r.end_date_time.unwrap_or(self.certificate.not_after())),
-            key: Some(self.certificate.der().to_vec()),
-            key_id: Some(key_id),
-            start_date_time: Some(r.start_date_time.unwrap_or(self.certificate.not_before())),
-            key_type: Some(key_type.into()),
-            usage: Some(usage.into()),
+        stored_form(
+            &self.request_credential,
+            &self.certificate,
+            self.kind,
+            key_id,
+        )
+    }
+}
+
+/// A PATCH of an object's `keyCredentials` judged against the keys it has (docs/protocol.md §2, "Objects with no
+/// currently valid certificate ... use PATCH").
+#[derive(Debug, Clone)]
+pub struct KeyCredentialsUpdate {
+    /// The whole collection as the service stores it afterwards, in the order sent.
+    pub keys: Vec<KeyCredential>,
+    /// The keys new to the object, with their certificates.
+    pub added: Vec<(Uuid, Certificate)>,
+    /// The keys of the object the PATCH leaves out: the service removes them.
+    pub removed: Vec<Uuid>,
+}
+
+/// Judges the `keyCredentials` of a PATCH as the service does: the collection sent replaces the object's
+/// whole collection; an entry naming an existing `keyId` without `key` bytes keeps that key as it is (bytes,
+/// dates and all), which is how Graph's own clients send existing keys back (reads without `$select` carry no
+/// bytes); any other entry is a new key and must carry a public certificate in `key`, judged by the same rules
+/// as addKey's (never key material, a PFX or double-encoded text). `new_key_id` names a new key sent without
+/// a `keyId`. All broken rules are collected.
+pub fn validate_key_credentials_update(
+    sent: &[KeyCredential],
+    existing: &[KeyCredential],
+    now: OffsetDateTime,
+    mut new_key_id: impl FnMut() -> Uuid,
+) -> Result<KeyCredentialsUpdate, ValidationErrors> {
+    let mut issues = Vec::new();
+    let mut push =
+        |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
+    let mut keys = Vec::with_capacity(sent.len());
+    let mut added = Vec::new();
+    let mut seen: Vec<Uuid> = Vec::with_capacity(sent.len());
+    for kc in sent {
+        if let Some(id) = kc.key_id {
+            if seen.contains(&id) {
+                push("keyCredentials.keyId", Issue::DuplicateKeyId(id));
+                continue;
+            }
+            seen.push(id);
         }
+        let kept = kc
+            .key_id
+            .and_then(|id| existing.iter().find(|e| e.key_id == Some(id)));
+        let bytes = kc.key.as_deref().filter(|b| !b.is_empty());
+        if let Some(old) = kept
+            && (bytes.is_none() || bytes == old.key.as_deref())
+        {
+            keys.push(old.clone());
+            continue;
+        }
+        let kind = check_kind(kc, &mut push);
+        let certificate = check_key_and_dates(kc, kind, now, &mut push);
+        if let (Some(certificate), Some(kind)) = (certificate, kind) {
+            let key_id = kc.key_id.unwrap_or_else(&mut new_key_id);
+            keys.push(stored_form(kc, &certificate, kind, key_id));
+            added.push((key_id, certificate));
+        }
+    }
+    if !issues.is_empty() {
+        return Err(ValidationErrors(issues));
+    }
+    let removed = existing
+        .iter()
+        .filter_map(|e| e.key_id)
+        .filter(|id| !keys.iter().any(|k| k.key_id == Some(*id)))
+        .collect();
+    Ok(KeyCredentialsUpdate {
+        keys,
+        added,
+        removed,
+    })
+}
+
+/// An existing key as a PATCH of `keyCredentials` sends it back to keep it: every property but the `key` bytes
+/// (the service keeps the stored ones; a read without `$select` has none to send).
+pub fn kept_by_key_id(existing: &KeyCredential) -> KeyCredential {
+    KeyCredential {
+        key: None,
+        ..existing.clone()
+    }
+}
+
+/// The collection a repair PATCHes: every existing key sent back by its keyId ([`kept_by_key_id`]), then the
+/// new key with its certificate. Nothing is dropped.
+pub fn repair_collection(existing: &[KeyCredential], new_key: KeyCredential) -> Vec<KeyCredential> {
+    existing
+        .iter()
+        .map(kept_by_key_id)
+        .chain(std::iter::once(new_key))
+        .collect()
+}
+
+/// A new key as the service stores it: `keyId`, dates defaulted from the certificate, `customKeyIdentifier`
+/// defaulted to the SHA-1 thumbprint, the display name shortened to 90 characters.
+fn stored_form(
+    r: &KeyCredential,
+    certificate: &Certificate,
+    kind: CredentialKind,
+    key_id: Uuid,
+) -> KeyCredential {
+    let (key_type, usage) = kind.type_and_usage();
+    KeyCredential {
+        custom_key_identifier: Some(
+            r.custom_key_identifier
+                .clone()
+                .unwrap_or_else(|| certificate.sha1().to_vec()),
+        ),
+        display_name: Some(shorten_display_name(
+            r.display_name.as_deref().unwrap_or(certificate.subject()),
+        )),
+        end_date_time: Some(r.end_date_time.unwrap_or(certificate.not_after())),
+        key: Some(certificate.der().to_vec()),
+        key_id: Some(key_id),
+        start_date_time: Some(r.start_date_time.unwrap_or(certificate.not_before())),
+        key_type: Some(key_type.into()),
+        usage: Some(usage.into()),
     }
 }
 
@@ -643,8 +756,61 @@ pub fn validate_add_key(
         |field: &'static str, issue: Issue| issues.push(ValidationIssue { field, issue });
     let kc = &request.key_credential;
 
-    // type and usage
-    let kind = match (kc.key_type.as_deref(), kc.usage.as_deref()) {
+    let kind = check_kind(kc, &mut push);
+
+    // passwordCredential exactly for X509CertAndPassword, and then only secretText
+    let pw = request.password_credential.as_ref();
+    match kind {
+        Some(CredentialKind::SignWithPassword) => match pw {
+            Some(p) if p.secret_text.as_deref().is_some_and(|s| !s.is_empty()) => {
+                if let Some(extra) = password_extra_field(p) {
+                    push("passwordCredential", Issue::PasswordExtraFields(extra));
+                }
+            }
+            _ => push("passwordCredential.secretText", Issue::PasswordRequired),
+        },
+        Some(CredentialKind::Verify) if pw.is_some_and(|p| *p != PasswordCredential::default()) => {
+            push("passwordCredential", Issue::PasswordNotAllowed)
+        }
+        _ => {}
+    }
+
+    if kc.key_id.is_some() {
+        push("keyCredential.keyId", Issue::KeyIdSet);
+    }
+    let certificate = check_key_and_dates(kc, kind, now, &mut push);
+
+    if request.proof.trim().is_empty() {
+        push("proof", Issue::ProofMissing);
+    }
+
+    let mut warnings = Vec::new();
+    if let Some(name) = &kc.display_name
+        && name.chars().count() > MAX_DISPLAY_NAME
+    {
+        warnings.push(format!(
+                "keyCredential.displayName is {} characters; the service keeps the first {MAX_DISPLAY_NAME}",
+                name.chars().count()
+            ));
+    }
+
+    match (issues.is_empty(), certificate, kind) {
+        (true, Some(certificate), Some(kind)) => Ok(ValidatedAddKey {
+            certificate,
+            kind,
+            warnings,
+            request_credential: kc.clone(),
+        }),
+        _ => Err(ValidationErrors(issues)),
+    }
+}
+
+/// The type and usage rule: only the two accepted pairs (docs/protocol.md §2).
+fn check_kind(
+    kc: &KeyCredential,
+    push: &mut impl FnMut(&'static str, Issue),
+) -> Option<CredentialKind> {
+    match (kc.key_type.as_deref(), kc.usage.as_deref()) {
         (None, _) => {
             push("keyCredential.type", Issue::MissingType);
             None
@@ -669,28 +835,19 @@ pub fn validate_add_key(
                 None
             }
         }
-    };
-
-    // passwordCredential exactly for X509CertAndPassword, and then only secretText
-    let pw = request.password_credential.as_ref();
-    match kind {
-        Some(CredentialKind::SignWithPassword) => match pw {
-            Some(p) if p.secret_text.as_deref().is_some_and(|s| !s.is_empty()) => {
-                if let Some(extra) = password_extra_field(p) {
-                    push("passwordCredential", Issue::PasswordExtraFields(extra));
-                }
-            }
-            _ => push("passwordCredential.secretText", Issue::PasswordRequired),
-        },
-        Some(CredentialKind::Verify) if pw.is_some_and(|p| *p != PasswordCredential::default()) => {
-            push("passwordCredential", Issue::PasswordNotAllowed)
-        }
-        _ => {}
     }
+}
 
-    if kc.key_id.is_some() {
-        push("keyCredential.keyId", Issue::KeyIdSet);
-    }
+/// The rules of a new key's bytes and dates: a public X.509 certificate and nothing else (never key material,
+/// a PFX or double-encoded text), a signing key strong enough, dates within the certificate's validity, a
+/// custom key identifier of at most 32 bytes. Shared by addKey and PATCH keyCredentials, so that both refuse
+/// the same inputs with the same words.
+fn check_key_and_dates(
+    kc: &KeyCredential,
+    kind: Option<CredentialKind>,
+    now: OffsetDateTime,
+    push: &mut impl FnMut(&'static str, Issue),
+) -> Option<Certificate> {
     if let Some(cki) = &kc.custom_key_identifier
         && cki.len() > MAX_CUSTOM_KEY_IDENTIFIER
     {
@@ -721,38 +878,9 @@ pub fn validate_add_key(
         {
             push("keyCredential.key", Issue::WeakKey(e.to_string()));
         }
-        check_dates(
-            cert,
-            kc.start_date_time,
-            kc.end_date_time,
-            Some(now),
-            &mut push,
-        );
+        check_dates(cert, kc.start_date_time, kc.end_date_time, Some(now), push);
     }
-
-    if request.proof.trim().is_empty() {
-        push("proof", Issue::ProofMissing);
-    }
-
-    let mut warnings = Vec::new();
-    if let Some(name) = &kc.display_name
-        && name.chars().count() > MAX_DISPLAY_NAME
-    {
-        warnings.push(format!(
-                "keyCredential.displayName is {} characters; the service keeps the first {MAX_DISPLAY_NAME}",
-                name.chars().count()
-            ));
-    }
-
-    match (issues.is_empty(), certificate, kind) {
-        (true, Some(certificate), Some(kind)) => Ok(ValidatedAddKey {
-            certificate,
-            kind,
-            warnings,
-            request_credential: kc.clone(),
-        }),
-        _ => Err(ValidationErrors(issues)),
-    }
+    certificate
 }
 
 fn password_extra_field(p: &PasswordCredential) -> Option<&'static str> {

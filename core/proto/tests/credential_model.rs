@@ -753,7 +753,7 @@ fn every_broken_rule_is_reported_at_once_the_first_being_the_services() {
     assert!(
         errors
             .to_string()
-            .starts_with("invalid addKey request (4 problems):"),
+            .starts_with("invalid key credential request (4 problems):"),
         "{errors}"
     );
 }

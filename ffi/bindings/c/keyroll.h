@@ -173,6 +173,12 @@ keyrollstatus keyroll_key_add(uint64_t connection, sliceu8 settings, uint64_t si
 /// Output: `{keyId, removed}`.
 keyrollstatus keyroll_key_remove(uint64_t connection, sliceu8 settings, uint64_t signer, keyrolloutput* output);
 
+/// Repair of an object with no valid certificate: the new certificate by PATCH of the whole keyCredentials,
+/// every existing key kept. `settings` (JSON): addKey's without `proof` and `passwordCredential`. Needs a sign-in
+/// holding Application.ReadWrite.All. Output: `{keyId, thumbprint, keyCredential, kept, keysBefore, keysAfter,
+/// restarts, recovered, warnings, retries}`.
+keyrollstatus keyroll_key_repair(uint64_t connection, sliceu8 settings, keyrolloutput* output);
+
 /// Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.
 /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
 /// roll report; a roll that does not complete is an error whose object carries the report.

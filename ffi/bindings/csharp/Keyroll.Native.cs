@@ -543,6 +543,35 @@ namespace Keyroll.Native
             }
         }
 
+        /// Repair of an object with no valid certificate: the new certificate by PATCH of the whole keyCredentials,
+        /// every existing key kept. `settings` (JSON): addKey's without `proof` and `passwordCredential`. Needs a sign-in
+        /// holding Application.ReadWrite.All. Output: `{keyId, thumbprint, keyCredential, kept, keysBefore, keysAfter,
+        /// restarts, recovered, warnings, retries}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_key_repair")]
+        public static extern KeyrollStatus keyroll_key_repair(ulong connection, Sliceu8 settings, out KeyrollOutput output);
+
+        /// Repair of an object with no valid certificate: the new certificate by PATCH of the whole keyCredentials,
+        /// every existing key kept. `settings` (JSON): addKey's without `proof` and `passwordCredential`. Needs a sign-in
+        /// holding Application.ReadWrite.All. Output: `{keyId, thumbprint, keyCredential, kept, keysBefore, keysAfter,
+        /// restarts, recovered, warnings, retries}`.
+        public static void keyroll_key_repair(ulong connection, byte[] settings, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_key_repair(connection, settings_slice, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
         /// Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.
         /// `settings` (JSON): `{target, displayName, removeOld, tenantId, clientId, verifyTimeoutSecs}`. Output: the
         /// roll report; a roll that does not complete is an error whose object carries the report.

@@ -30,6 +30,7 @@ def init_lib(path):
     c_lib.keyroll_keys_list.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_key_add.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_key_remove.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_key_repair.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_roll.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_roll_start.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_roll_poll.argtypes = [ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
@@ -64,6 +65,7 @@ def init_lib(path):
     c_lib.keyroll_keys_list.restype = ctypes.c_int
     c_lib.keyroll_key_add.restype = ctypes.c_int
     c_lib.keyroll_key_remove.restype = ctypes.c_int
+    c_lib.keyroll_key_repair.restype = ctypes.c_int
     c_lib.keyroll_roll.restype = ctypes.c_int
     c_lib.keyroll_roll_start.restype = ctypes.c_int
     c_lib.keyroll_roll_poll.restype = ctypes.c_int
@@ -98,6 +100,7 @@ def init_lib(path):
     c_lib.keyroll_keys_list.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_key_add.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_key_remove.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_key_repair.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_roll_poll.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -301,6 +304,16 @@ def keyroll_key_remove(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.
         settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
 
     return c_lib.keyroll_key_remove(connection, settings, signer, output)
+
+def keyroll_key_repair(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], output: ctypes.POINTER(KeyrollOutput)):
+    """ Repair of an object with no valid certificate: the new certificate by PATCH of the whole keyCredentials,
+ every existing key kept. `settings` (JSON): addKey's without `proof` and `passwordCredential`. Needs a sign-in
+ holding Application.ReadWrite.All. Output: `{keyId, thumbprint, keyCredential, kept, keysBefore, keysAfter,
+ restarts, recovered, warnings, retries}`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_key_repair(connection, settings, output)
 
 def keyroll_roll(connection: int, settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], current: int, next: int, output: ctypes.POINTER(KeyrollOutput)):
     """ Rolls an object from the `current` identity to the `next` one: add, verify, optionally remove the old key.

@@ -174,6 +174,17 @@ static class FacadeTests
             Assert(Count(connection.ListKeys(target, null), "\"keyId\"") == 1, "one key again");
         });
 
+        Check("repair: a proof is refused in its settings; the app's own sign-in is refused naming the permission", () =>
+        {
+            var body = "{\"target\":" + target + ",\"certificate\":\"" + Convert.ToBase64String(otherCer) + "\"";
+            var e = Throws(() => connection.RepairKey(body + ",\"proof\":\"a.b.c\"}"));
+            Assert(e.Status == KeyrollStatus.InvalidInput && e.Message.Contains("proof"), "settings error, got " + e.ErrorJson);
+            e = Throws(() => connection.RepairKey(body + "}"));
+            Assert(e.Status == KeyrollStatus.ServiceError && e.HttpStatus == 403, "403, got " + e.ErrorJson);
+            Assert(e.Message.Contains("Application.ReadWrite.All"), "the permission named, got " + e.ErrorJson);
+            Assert(Count(connection.ListKeys(target, null), "\"keyId\"") == 1, "nothing changed");
+        });
+
         Check("Graph's refusal carries its code and request-id", () =>
         {
             var missing = "{\"kind\":\"application\",\"objectId\":\"" + Guid.NewGuid() + "\"}";

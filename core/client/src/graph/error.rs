@@ -153,6 +153,34 @@ pub enum GraphError {
         /// The keyId asked for.
         key_id: Uuid,
     },
+    /// A repair read the keys again right before its PATCH and found them changed, every time it tried: another
+    /// writer is busy with the object. Nothing was written.
+    #[error(
+        "the keys of the {target} changed between each read and the repair's PATCH ({attempts} times): another tool is writing them; nothing was written. Stop the other writer and run the repair again"
+    )]
+    RepairRaced {
+        /// The target.
+        target: String,
+        /// How many reads found a change.
+        attempts: u32,
+    },
+    /// A repair's PATCH was answered, but the keys read afterwards do not list everything it sent.
+    #[error(
+        "the repair of the {target} was sent, but the keys read over {:.1} s {}{}; list the object's keys before doing anything else",
+        waited.as_secs_f64(),
+        if *new_key_listed { "list the new certificate" } else { "do not list the new certificate" },
+        if missing.is_empty() { String::new() } else { format!(" and miss {} key(s) that were sent back: {}", missing.len(), missing.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ")) }
+    )]
+    RepairUnverified {
+        /// The target.
+        target: String,
+        /// Whether the new certificate is listed.
+        new_key_listed: bool,
+        /// keyIds sent back that are not listed.
+        missing: Vec<Uuid>,
+        /// How long the keys were read for.
+        waited: Duration,
+    },
     /// An id that is the appId of the object, used as its object id.
     #[error(
         "{given} is the appId (client id) of the application, not its object id; address the application by its appId {given}, or by its object id {object_id}"
@@ -203,6 +231,7 @@ impl GraphError {
                 | GraphError::AlreadyPresent { .. }
                 | GraphError::KeyNotFound { .. }
                 | GraphError::Refused(_)
+                | GraphError::RepairRaced { .. }
         )
     }
     /// What kind of failure this is, for each face to map in one place: the service's verdict, the network, a
@@ -225,6 +254,8 @@ impl GraphError {
             | GraphError::KeyNotFound { .. } => ErrorKind::Rejected,
             GraphError::Refused(r) => r.kind(),
             GraphError::AppIdAsObjectId { .. } => ErrorKind::Input,
+            GraphError::RepairRaced { .. } => ErrorKind::Rejected,
+            GraphError::RepairUnverified { .. } => ErrorKind::Service,
         }
     }
     /// The stable code every face shows for this failure: Graph's own code for the service's answers, the OAuth
@@ -252,6 +283,8 @@ impl GraphError {
             GraphError::KeyNotFound { .. } => "key_not_found".into(),
             GraphError::AppIdAsObjectId { .. } => "app_id_as_object_id".into(),
             GraphError::Refused(_) => "refused".into(),
+            GraphError::RepairRaced { .. } => "repair_raced".into(),
+            GraphError::RepairUnverified { .. } => "repair_unverified".into(),
             _ => "graph".into(),
         }
     }
@@ -366,6 +399,11 @@ pub enum Refusal {
         /// What was given.
         given: String,
     },
+    /// A repair adds AsymmetricX509Cert + Verify keys only.
+    #[error(
+        "a repair adds AsymmetricX509Cert + Verify keys only: an X509CertAndPassword key needs its password, which a PATCH of keyCredentials does not carry"
+    )]
+    RepairNeedsVerifyKey,
     /// Nothing among the object's keys matches what was asked for.
     #[error("no key credential of the object matches {what}")]
     NoMatchingKey {
@@ -386,7 +424,8 @@ impl Refusal {
             | Refusal::CurrentNotAKey { .. }
             | Refusal::CurrentNotValid { .. }
             | Refusal::KeyIdNotGuid { .. }
-            | Refusal::NoMatchingKey { .. } => ErrorKind::Input,
+            | Refusal::NoMatchingKey { .. }
+            | Refusal::RepairNeedsVerifyKey => ErrorKind::Input,
         }
     }
 }

@@ -36,6 +36,7 @@ mod list;
 mod lock;
 mod precheck;
 mod remove;
+mod repair;
 mod retry;
 mod target;
 
@@ -54,6 +55,7 @@ pub use keys::{ObjectKeys, Reread};
 pub use list::Page;
 pub use lock::ObjectGuard;
 use lock::ObjectLocks;
+pub use repair::{REPAIR_READ_ATTEMPTS, RepairOutcome, RepairPlan};
 use retry::Throttle;
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use target::{ObjectRef, Target, TargetKind};
