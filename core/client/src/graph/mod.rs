@@ -1,5 +1,5 @@
 //! The Graph client for key credentials: `addKey`, `removeKey` and reading the keys, in every addressing form,
-//! with safe retries.
+//! with safe retries; and for client secrets, `addPassword` / `removePassword` (the rule in `graph/password.rs`).
 //!
 //! Two rules shape this module:
 //!
@@ -34,6 +34,7 @@ mod error;
 mod keys;
 mod list;
 mod lock;
+mod password;
 mod precheck;
 mod remove;
 mod retry;
@@ -54,6 +55,7 @@ pub use keys::{ObjectKeys, Reread};
 pub use list::Page;
 pub use lock::ObjectGuard;
 use lock::ObjectLocks;
+pub use password::{AddPasswordOutcome, ObjectPasswords, parse_password_answer};
 use retry::Throttle;
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use target::{ObjectRef, Target, TargetKind};
