@@ -114,8 +114,10 @@ function New-EntraMSApplicationKey {
         [ValidateScript({ Test-KrCredentialObject $_ 'KeyCredential' })]
         [object] $KeyCredential,
 
+        # $null is taken, as Microsoft's examples write it (PasswordCredential = $null): a validation attribute
+        # would refuse it, so the shape is checked in the body.
         [Parameter()]
-        [ValidateScript({ Test-KrCredentialObject $_ 'PasswordCredential' })]
+        [AllowNull()]
         [object] $PasswordCredential,
 
         [Parameter()]
@@ -128,6 +130,10 @@ function New-EntraMSApplicationKey {
         # target is the object, never the credential (which may hold key material given by mistake).
         $prepared = ConvertTo-KrAddKeySettings -KeyCredential $KeyCredential -Target $subject
         if (Test-KrFailure $prepared) { $PSCmdlet.WriteError($prepared.ErrorRecord); return }
+        if ($null -ne $PasswordCredential -and ($PasswordCredential -is [string] -or $PasswordCredential -is [System.ValueType] -or $PasswordCredential -is [array])) {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message "-PasswordCredential must be a hashtable or an object with Graph's property names (SecretText, for an X509CertAndPassword key), or `$null, not a $($PasswordCredential.GetType().FullName)" -ErrorId 'PasswordCredentialNotAnObject' -TargetObject $subject))
+            return
+        }
         $secret = Get-KrPasswordSecret -PasswordCredential $PasswordCredential -KeyType $prepared.Type -Target $subject
         if (Test-KrFailure $secret) { $PSCmdlet.WriteError($secret.ErrorRecord); return }
         if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", "Add key credential (certificate $($prepared.Thumbprint))")) { return }
