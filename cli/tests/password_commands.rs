@@ -205,3 +205,70 @@ fn a_bad_key_id_and_an_end_before_the_start_are_input_errors() {
     let doc: Value = serde_json::from_str(&r.stdout()).unwrap();
     assert_eq!(doc["passwordCredentials"], json!([]));
 }
+
+/// The first answer is dropped after the commit: its secret's text is lost. The CLI says a secret was removed
+/// (by keyId only), prints the one it holds once, and the object has exactly one secret.
+#[test]
+fn a_lost_answer_leaves_one_secret_and_says_so_without_showing_any() {
+    let emu = emulator(&[]);
+    let conn = emu.conn();
+    let admin = emu.create(&[], json!({"roles": ["Application.ReadWrite.All"]}));
+    let token = emu.token(&admin.app_id);
+    let env = [(TOKEN_VAR, token.as_str())];
+    let app = emu.create(&[], json!({}));
+    emu.faults(json!({"dropAfterCommit": {"count": 1}}));
+    let mut a = args(
+        &[
+            "password",
+            "add",
+            "--object-id",
+            &app.id,
+            "--display-name",
+            "lost",
+            "--output",
+            "json",
+            "-v",
+            "--access-token-env",
+            TOKEN_VAR,
+        ],
+        &conn,
+    );
+    a.extend(["--timeout".to_string(), "5".to_string()]);
+    let r = keyroll(&a, &env);
+    r.ok();
+    let doc: Value = serde_json::from_str(&r.stdout()).unwrap();
+    let secret = doc["secretText"].as_str().unwrap().to_owned();
+    assert_eq!(
+        doc["orphansRemoved"].as_array().map(Vec::len),
+        Some(1),
+        "{doc}"
+    );
+    assert!(r.stderr().contains("was removed again"), "{}", r.stderr());
+    assert!(!r.stderr().contains(&secret));
+    let r = keyroll(
+        &args(
+            &[
+                "password",
+                "list",
+                "--object-id",
+                &app.id,
+                "--output",
+                "json",
+                "--access-token-env",
+                TOKEN_VAR,
+            ],
+            &conn,
+        ),
+        &env,
+    );
+    let listed: Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(
+        listed["passwordCredentials"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(
+        listed["passwordCredentials"][0]["keyId"],
+        doc["passwordCredential"]["keyId"]
+    );
+}
