@@ -21,7 +21,9 @@
         'Invoke-EntraKeyRollover'
         'New-EntraKeyProof'
         'New-EntraMSApplicationKey'
+        'New-EntraMSApplicationPassword'
         'Remove-EntraMSApplicationKey'
+        'Remove-EntraMSApplicationPassword'
         'Test-EntraKeyProof'
     )
     CmdletsToExport        = @()

@@ -35,6 +35,9 @@ enum Command {
     /// Add, remove or list key credentials (Graph addKey / removeKey).
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
+    /// Add, remove or list client secrets (Graph addPassword / removePassword); a new secret is shown once.
+    #[command(subcommand)]
+    Password(cmd::password::PasswordCommand),
     /// Roll a certificate end to end: add the new key, wait until it works, optionally remove the old one.
     Roll(cmd::roll::RollArgs),
     /// Every certificate and client secret of the tenant's applications and service principals, with the days
@@ -51,7 +54,10 @@ impl Command {
     /// The command's name in documents (`"key list"`) and its output format (table for those that print no
     /// result of their own).
     fn output(&self) -> (&'static str, output::Format) {
-        use cmd::{cert::CertCommand as C, key::KeyCommand as K, proof::ProofCommand as P};
+        use cmd::{
+            cert::CertCommand as C, key::KeyCommand as K, password::PasswordCommand as W,
+            proof::ProofCommand as P,
+        };
         match self {
             Command::Cert(C::Inspect(a)) => ("cert inspect", a.output.format()),
             Command::Cert(C::New(a)) => ("cert new", a.output.format()),
@@ -60,6 +66,9 @@ impl Command {
             Command::Key(K::Add(a)) => ("key add", a.output.format()),
             Command::Key(K::Remove(a)) => ("key remove", a.output.format()),
             Command::Key(K::List(a)) => ("key list", a.output.format()),
+            Command::Password(W::Add(a)) => ("password add", a.output.format()),
+            Command::Password(W::Remove(a)) => ("password remove", a.output.format()),
+            Command::Password(W::List(a)) => ("password list", a.output.format()),
             Command::Roll(a) => ("roll", a.output.format()),
             Command::Scan(a) => ("scan", a.format()),
             Command::Emulator(_) => ("emulator", output::Format::Table),
@@ -136,6 +145,7 @@ fn main() -> ExitCode {
         Command::Cert(c) => cmd::cert::run(c),
         Command::Proof(c) => cmd::proof::run(c),
         Command::Key(c) => cmd::key::run(c),
+        Command::Password(c) => cmd::password::run(c),
         Command::Roll(a) => cmd::roll::run(a),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Emulator(a) => emulator_cmd::run(a),

@@ -1,5 +1,5 @@
-//! Graph under `/v1.0` and `/beta`: addKey, removeKey and reading an object's keys, in every addressing form
-//! of docs/protocol.md §2; the collections themselves (`GET /applications`, `/servicePrincipals`, `/$count`)
+//! Graph under `/v1.0` and `/beta`: addKey, removeKey, addPassword, removePassword, PATCH of keyCredentials
+//! and reading an object's keys, in every addressing form of docs/protocol.md §2 (§2a for the secrets); the collections themselves (`GET /applications`, `/servicePrincipals`, `/$count`)
 //! are routed here and served by [`crate::list`]. Every read is charged to the read budget.
 //!
 //! Order of checks, each with the service's answer: faults (429/503) → route (400/405) → access token (401
@@ -18,6 +18,7 @@ use keyroll_proto::credential::{
 };
 use keyroll_proto::inspect::{InspectOptions, inspect};
 use keyroll_proto::key_status;
+use keyroll_proto::password::{self, AddPasswordRequest, ClientSecret, RemovePasswordRequest};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -26,7 +27,7 @@ use crate::limits::MAX_BODY_BYTES;
 use crate::server::ConnectionControl;
 use crate::state::{SharedState, UsableKey};
 use crate::store::{
-    AddKeyRefusal, DirectoryObject, ListedObject, Lookup, ObjectKind, RemoveKeyRefusal,
+    AddKeyRefusal, DirectoryObject, ListedObject, Lookup, NewPassword, ObjectKind, RemoveKeyRefusal,
 };
 use crate::tokens::AccessClaims;
 
@@ -40,6 +41,10 @@ enum Action {
     RemoveKey,
     /// `PATCH /{collection}/{id}`: only `keyCredentials` (the repair of an object with no valid certificate).
     Update,
+    /// `POST …/addPassword`: no proof; a permission, even for the app itself.
+    AddPassword,
+    /// `POST …/removePassword`.
+    RemovePassword,
     /// `GET /{collection}`.
     List,
     /// `GET /{collection}/$count`.
@@ -140,6 +145,12 @@ fn parse_route(path: &str) -> Result<Route, ApiError> {
             "removeKey" | "microsoft.graph.removeKey" if action == Action::Read => {
                 action = Action::RemoveKey
             }
+            "addPassword" | "microsoft.graph.addPassword" if action == Action::Read => {
+                action = Action::AddPassword
+            }
+            "removePassword" | "microsoft.graph.removePassword" if action == Action::Read => {
+                action = Action::RemovePassword
+            }
             other => return Err(unknown_segment(other)),
         }
     }
@@ -204,7 +215,9 @@ pub async fn dispatch(
     }
     let expected = match route.action {
         Action::Read | Action::List | Action::Count => Method::GET,
-        Action::AddKey | Action::RemoveKey => Method::POST,
+        Action::AddKey | Action::RemoveKey | Action::AddPassword | Action::RemovePassword => {
+            Method::POST
+        }
         Action::Update => Method::PATCH,
     };
     if method != expected {
@@ -244,7 +257,11 @@ pub async fn dispatch(
             let resp = read_object(&state, &target, &base, version, req.uri().query())?;
             Ok(crate::list::with_unit_headers(resp, spent))
         }
-        Action::AddKey | Action::RemoveKey | Action::Update => {
+        Action::AddKey
+        | Action::RemoveKey
+        | Action::Update
+        | Action::AddPassword
+        | Action::RemovePassword => {
             if let Err(wait) = state.faults.charge_write(caller.tid, caller.appid) {
                 return Err(ApiError::too_many_requests(
                     wait,
@@ -262,6 +279,10 @@ pub async fn dispatch(
             match route.action {
                 Action::AddKey => add_key(&state, &target, &base, version, &bytes, conn).await,
                 Action::Update => update_key_credentials(&state, &target, &bytes),
+                Action::AddPassword => {
+                    add_password(&state, &target, &base, version, &bytes, conn).await
+                }
+                Action::RemovePassword => remove_password(&state, &target, &bytes),
                 _ => remove_key(&state, &target, &bytes),
             }
         }
@@ -310,7 +331,23 @@ fn authorize(
 ) -> Result<(), ApiError> {
     let owner =
         target.owners.contains(&caller.oid) && has_any(caller, &["Application.ReadWrite.OwnedBy"]);
+    let secrets = matches!(action, Action::AddPassword | Action::RemovePassword);
     let allowed = match (target.kind, action) {
+        // Secrets carry no proof: the documented permissions, even for the app itself (docs/protocol.md §2a).
+        (ObjectKind::Application | ObjectKind::ServicePrincipal, _) if secrets => {
+            owner
+                || has_any(
+                    caller,
+                    &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+                )
+        }
+        (ObjectKind::AgentIdentityBlueprint, _) if secrets => has_any(
+            caller,
+            &[
+                "AgentIdentityBlueprint.AddRemoveCreds.All",
+                "AgentIdentityBlueprint.ReadWrite.All",
+            ],
+        ),
         // PATCH needs a write permission even on the caller's own object: the proof-of-possession that lets an
         // app roll its own keys with addKey does not apply to Update (docs/protocol.md §2).
         (ObjectKind::Application | ObjectKind::ServicePrincipal, Action::Update) => {
@@ -799,6 +836,134 @@ fn update_key_credentials(
     for key_id in removed {
         state.forget_certificate(key_id);
         state.replication.forget(key_id);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// How long a generated secret is, in characters: within the documented 16-64.
+const SECRET_LENGTH: usize = 40;
+/// The characters a generated secret is drawn from (letters, digits and `~._-`, as the service's secrets).
+const SECRET_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~._-";
+
+/// A fresh secret, drawn from the system's random source without bias.
+fn generate_secret() -> Result<ClientSecret, ApiError> {
+    let mut out = String::with_capacity(SECRET_LENGTH);
+    let mut buf = [0u8; 64];
+    while out.len() < SECRET_LENGTH {
+        aws_lc_rs::rand::fill(&mut buf)
+            .map_err(|_| ApiError::internal("the random source failed"))?;
+        // 256 = 4 * 64: every byte maps to one character evenly.
+        for b in buf.iter().take(SECRET_LENGTH - out.len()) {
+            out.push(char::from(
+                SECRET_ALPHABET[usize::from(*b) % SECRET_ALPHABET.len()],
+            ));
+        }
+    }
+    zeroize::Zeroize::zeroize(&mut buf);
+    Ok(ClientSecret::new(out))
+}
+
+/// addPassword: the service draws the secret, keeps its hash and hint, and answers with the secret this once.
+async fn add_password(
+    state: &SharedState,
+    target: &DirectoryObject,
+    base: &str,
+    version: &str,
+    bytes: &[u8],
+    conn: Option<ConnectionControl>,
+) -> Result<Response, ApiError> {
+    let mut map = parse_body(
+        bytes,
+        &["passwordCredential"],
+        "microsoft.graph.addPassword",
+    )?;
+    match map.get_mut("passwordCredential") {
+        Some(Value::Object(pc)) => {
+            check_properties(
+                pc,
+                PASSWORD_CREDENTIAL_PROPERTIES,
+                "microsoft.graph.passwordCredential",
+            )?;
+            // The service generates the secret and ids; what the caller sends for them is not used.
+            pc.retain(|k, _| matches!(k.as_str(), "displayName" | "startDateTime" | "endDateTime"));
+        }
+        Some(Value::Null) | None => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "passwordCredential must be an object.",
+            ));
+        }
+    }
+    let request: AddPasswordRequest = serde_json::from_value(Value::Object(map)).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The request body is not a valid addPassword request: {e}"
+        ))
+        .with_diagnostic("body does not deserialize")
+    })?;
+    let plan = password::validate_add_password(request.password_credential.as_ref(), state.now())
+        .map_err(|issue| {
+        ApiError::graph(
+            StatusCode::BAD_REQUEST,
+            issue.graph_code(),
+            issue.graph_message(),
+        )
+        .with_diagnostic(issue.to_string())
+    })?;
+    let secret = generate_secret()?;
+    let key_id = Uuid::new_v4();
+    let stored = NewPassword {
+        key_id,
+        display_name: plan.display_name.clone(),
+        hint: Some(secret.hint()),
+        start: Some(plan.start),
+        end: Some(plan.end),
+        custom_key_identifier: None,
+        secret_sha256: Some(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.expose().as_bytes())
+                .as_ref()
+                .to_vec(),
+        ),
+    };
+    if !state.store.add_password(target.id, &stored)? {
+        return Err(ApiError::not_found(&target.id.to_string()));
+    }
+    if let Some(conn) = conn
+        && state.faults.take_drop_after_commit()
+    {
+        conn.drop_connection();
+        std::future::pending::<()>().await;
+    }
+    let mut body = serde_json::to_value(plan.credential(key_id, Some(&secret)))
+        .map_err(|e| ApiError::internal(format!("serializing the credential: {e}")))?;
+    if let Value::Object(m) = &mut body {
+        m.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{base}/{version}/$metadata#microsoft.graph.passwordCredential"
+            )),
+        );
+    }
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+/// removePassword: 204, or the service's 404 for a keyId the object does not hold.
+fn remove_password(
+    state: &SharedState,
+    target: &DirectoryObject,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
+    let map = parse_body(bytes, &["keyId"], "microsoft.graph.removePassword")?;
+    let request: RemovePasswordRequest =
+        serde_json::from_value(Value::Object(map)).map_err(|e| {
+            ApiError::bad_request(format!(
+                "The request body is not a valid removePassword request: {e}"
+            ))
+            .with_diagnostic("body does not deserialize (keyId must be a GUID)")
+        })?;
+    if !state.store.remove_password(target.id, request.key_id)? {
+        return Err(ApiError::not_found(&request.key_id.to_string())
+            .with_diagnostic("no password credential with this keyId on the target"));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -148,7 +148,8 @@ fn resolve_tenant(state: &SharedState, tenant: &str) -> Result<Uuid, ApiError> {
     }
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`: client credentials with a certificate assertion.
+/// `POST /{tenant}/oauth2/v2.0/token`: client credentials with a certificate assertion or a client secret
+/// (`client_secret` in the form, as MSAL sends it).
 pub async fn token(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
@@ -173,21 +174,18 @@ pub async fn token(
     }
     let client_id = required(&form, "client_id")?;
     let scope = required(&form, "scope")?;
-    if form.contains_key("client_secret") {
-        return Err(ApiError::oauth(
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided. The emulator registers certificates only.",
-        ));
-    }
-    let Some(assertion_text) = form.get("client_assertion").filter(|v| !v.is_empty()) else {
+    let secret = form.get("client_secret").filter(|v| !v.is_empty());
+    let assertion_text = form.get("client_assertion").filter(|v| !v.is_empty());
+    if secret.is_none() && assertion_text.is_none() {
         return Err(ApiError::oauth(
             "invalid_client",
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         ));
-    };
-    if form.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE) {
+    }
+    if secret.is_none()
+        && form.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE)
+    {
         return Err(ApiError::oauth(
             "invalid_request",
             900144,
@@ -220,6 +218,23 @@ pub async fn token(
         return Err(scope_refusal(scope));
     };
     let now = state.now();
+    if let Some(secret) = secret {
+        // A client secret is compared with the stored hashes of the app's current secrets (never logged).
+        if !state.store.secret_matches(app.id, secret, now)? {
+            return Err(ApiError::oauth(
+                "invalid_client",
+                7000215,
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                ),
+            )
+            .with_diagnostic("no current client secret of the app has this value"));
+        }
+        return issue_for(&state, &app, resource);
+    }
+    let Some(assertion_text) = assertion_text else {
+        return Err(ApiError::internal("no client assertion"));
+    };
     let mut keys = state.store.key_headers(app.id)?;
     // A key added moments ago has not replicated to the sign-in service yet (see `replication`).
     keys.retain(|k| {

@@ -683,6 +683,77 @@ impl Store {
 }
 
 impl Store {
+    /// Adds a client secret to `object_id` (stored as its hash and hint only), after the others. Returns
+    /// false when the object is gone.
+    pub fn add_password(&self, object_id: Uuid, p: &NewPassword) -> Result<bool, StoreError> {
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        let exists = tx
+            .query_row(
+                "SELECT 1 FROM objects WHERE id = ?1",
+                [object_id.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        let next: i64 = tx
+            .prepare_cached(
+                "SELECT COALESCE(MAX(seq), 0) FROM password_credentials WHERE object_id = ?1",
+            )?
+            .query_row([object_id.to_string()], |r| r.get(0))?;
+        // insert_password stores seq + 1.
+        insert_password(&tx, object_id, usize::try_from(next).unwrap_or(0), p)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Removes a client secret; false when the object has none with `key_id`.
+    pub fn remove_password(&self, object_id: Uuid, key_id: Uuid) -> Result<bool, StoreError> {
+        let c = self.lock()?;
+        let n = c
+            .prepare_cached(
+                "DELETE FROM password_credentials WHERE object_id = ?1 AND key_id = ?2",
+            )?
+            .execute(params![object_id.to_string(), key_id.to_string()])?;
+        Ok(n > 0)
+    }
+
+    /// Whether `secret` is a current client secret of the object: its SHA-256 matches one whose validity
+    /// includes `now`. The secret is compared as a hash only.
+    pub fn secret_matches(
+        &self,
+        object_id: Uuid,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+        let c = self.lock()?;
+        let mut stmt = c.prepare_cached(
+            "SELECT start_ts, end_ts, secret_sha256 FROM password_credentials WHERE object_id = ?1",
+        )?;
+        let mut rows = stmt.query([object_id.to_string()])?;
+        let t = now.unix_timestamp();
+        while let Some(r) = rows.next()? {
+            let start: Option<i64> = r.get(0)?;
+            let end: Option<i64> = r.get(1)?;
+            let hash: Option<Vec<u8>> = r.get(2)?;
+            let current = start.is_none_or(|s| s <= t) && end.is_none_or(|e| t < e);
+            if current
+                && hash.is_some_and(|h| {
+                    aws_lc_rs::constant_time::verify_slices_are_equal(&h, digest.as_ref()).is_ok()
+                })
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl Store {
     /// One page of a collection: up to `limit` objects of `query` whose id sorts after `after`, in id order,
     /// each with its credentials (key bytes only when `with_key_bytes`), and whether more follow. Read under
     /// the store's lock, so a page is one consistent view; the id order is what keeps a paged scan from

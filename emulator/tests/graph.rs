@@ -581,3 +581,119 @@ async fn state_file_survives_restart() {
     assert_eq!(r.status(), 200);
     h.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn add_password_and_remove_password_in_every_addressing_form() {
+    let h = start_default().await;
+    let admin = h
+        .create_app(json!({"roles": ["Application.ReadWrite.All"]}))
+        .await;
+    let reader = h
+        .create_app(json!({"roles": ["Application.Read.All"]}))
+        .await;
+    let app = h.create_app(json!({})).await;
+    let forms = [
+        format!("applications/{}", app.id),
+        format!("applications(appId='{}')", app.app_id),
+        format!("servicePrincipals/{}", app.sp_id),
+        format!("servicePrincipals(appId='{}')", app.app_id),
+    ];
+    let mut secrets = Vec::new();
+    for base in &forms {
+        for action in ["addPassword", "microsoft.graph.addPassword"] {
+            let path = format!("{base}/{action}");
+            let _case = case(format!("path={path:?}"));
+            // A reader may not; the app itself may not either (no proof, no self-service rule).
+            for token in [&reader.token, &app.token] {
+                let r = h
+                    .add_key(&path, token, &json!({"passwordCredential": {}}))
+                    .await;
+                assert_eq!(r.status(), 403);
+            }
+            let r = h
+                .add_key(
+                    &path,
+                    &admin.token,
+                    &json!({"passwordCredential": {"displayName": "ci", "endDateTime": "2031-01-01T00:00:00Z"}}),
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap();
+            assert!(
+                v["@odata.context"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("$metadata#microsoft.graph.passwordCredential")
+            );
+            let secret = v["secretText"].as_str().unwrap().to_owned();
+            assert_eq!(secret.len(), 40);
+            assert_eq!(v["hint"].as_str().unwrap(), &secret[..3]);
+            assert_eq!(v["displayName"], "ci");
+            assert_eq!(v["endDateTime"], "2031-01-01T00:00:00Z");
+            assert!(v["customKeyIdentifier"].is_null());
+            let key_id = v["keyId"].as_str().unwrap().to_owned();
+            secrets.push(secret);
+            let read = h
+                .admin
+                .get(format!(
+                    "{}/v1.0/{base}?$select=passwordCredentials",
+                    h.base
+                ))
+                .bearer_auth(&admin.token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(read.contains(&key_id), "{read}");
+            let remove = path.replace("addPassword", "removePassword");
+            let r = h
+                .add_key(&remove, &admin.token, &json!({"keyId": key_id}))
+                .await;
+            assert_eq!(r.status(), 204);
+            let r = h
+                .add_key(&remove, &admin.token, &json!({"keyId": key_id}))
+                .await;
+            assert_eq!(r.status(), 404, "removed already");
+        }
+    }
+    // Every secret drawn is different, and none is in any read of the object.
+    assert_eq!(secrets.iter().collect::<HashSet<_>>().len(), secrets.len());
+    let _ = h
+        .add_key(
+            &format!("applications/{}/addPassword", app.id),
+            &admin.token,
+            &json!({}),
+        )
+        .await;
+    let view = h
+        .admin
+        .get(format!("{}/_emulator/applications/{}", h.base, app.id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for s in &secrets {
+        assert!(!view.contains(s.as_str()));
+    }
+    // A body that is not one: a keyId that is not a GUID, an unknown property.
+    let r = h
+        .add_key(
+            &format!("applications/{}/removePassword", app.id),
+            &admin.token,
+            &json!({"keyId": "nope"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = h
+        .add_key(
+            &format!("applications/{}/addPassword", app.id),
+            &admin.token,
+            &json!({"passwordCredential": {"displayNam": "x"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+}

@@ -2,6 +2,7 @@
 // arrays, and the records the library's JSON is read into. Nothing here is public.
 
 using System;
+using System.Security;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.IO;
@@ -85,9 +86,95 @@ namespace Keyroll
             return text;
         }
 
+        /// <summary>Runs a native call whose answer carries a secret in the string field <paramref name="field"/>:
+        /// the secret goes from the answer's bytes straight into a read-only SecureString, the text returned has
+        /// the field as null, and the bytes are cleared. No .NET string ever holds the secret.</summary>
+        internal static string RunSecret(NativeCall call, string field, out SecureString secret)
+        {
+            KeyrollOutput output;
+            var status = call(out output);
+            var buffer = TakeBytes(output);
+            try
+            {
+                if (status != KeyrollStatus.Ok) throw Error(status, Utf8.GetString(buffer));
+                var s = new SecureString();
+                var text = ExtractSecret(buffer, field, s);
+                s.MakeReadOnly();
+                secret = s;
+                return text;
+            }
+            finally
+            {
+                Array.Clear(buffer, 0, buffer.Length);
+            }
+        }
+
+        /// <summary>Moves the JSON string value of <paramref name="field"/> into <paramref name="into"/> (escapes
+        /// decoded) and returns the document with that value replaced by null.</summary>
+        static string ExtractSecret(byte[] json, string field, SecureString into)
+        {
+            var marker = Utf8.GetBytes("\"" + field + "\":\"");
+            var at = IndexOf(json, marker);
+            if (at < 0) throw new KeyrollException("the native library's answer carries no " + field);
+            var open = at + marker.Length - 1;
+            var close = open + 1;
+            while (close < json.Length && json[close] != (byte)'"')
+            {
+                close += json[close] == (byte)'\\' ? 2 : 1;
+            }
+            if (close >= json.Length) throw new KeyrollException("the native library's answer is cut short");
+            var chars = Utf8.GetChars(json, open + 1, close - open - 1);
+            try
+            {
+                for (var i = 0; i < chars.Length; i++)
+                {
+                    var c = chars[i];
+                    if (c != '\\') { into.AppendChar(c); continue; }
+                    var e = chars[++i];
+                    switch (e)
+                    {
+                        case 'n': into.AppendChar('\n'); break;
+                        case 'r': into.AppendChar('\r'); break;
+                        case 't': into.AppendChar('\t'); break;
+                        case 'b': into.AppendChar('\b'); break;
+                        case 'f': into.AppendChar('\f'); break;
+                        case 'u':
+                            into.AppendChar((char)Convert.ToInt32(new string(chars, i + 1, 4), 16));
+                            i += 4;
+                            break;
+                        default: into.AppendChar(e); break;
+                    }
+                }
+            }
+            finally
+            {
+                Array.Clear(chars, 0, chars.Length);
+            }
+            return Utf8.GetString(json, 0, open) + "null" + Utf8.GetString(json, close + 1, json.Length - close - 1);
+        }
+
+        static int IndexOf(byte[] haystack, byte[] needle)
+        {
+            for (var i = 0; i + needle.Length <= haystack.Length; i++)
+            {
+                var j = 0;
+                while (j < needle.Length && haystack[i + j] == needle[j]) j++;
+                if (j == needle.Length) return i;
+            }
+            return -1;
+        }
+
         static string Take(KeyrollOutput output)
         {
-            if (output.handle == 0) return "";
+            var buffer = TakeBytes(output);
+            var text = Utf8.GetString(buffer);
+            Array.Clear(buffer, 0, buffer.Length);
+            return text;
+        }
+
+        static byte[] TakeBytes(KeyrollOutput output)
+        {
+            if (output.handle == 0) return Empty;
             var buffer = new byte[output.len];
             var pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
             KeyrollStatus status;
@@ -100,9 +187,7 @@ namespace Keyroll
                 pin.Free();
             }
             if (status != KeyrollStatus.Ok) throw new KeyrollException("cannot read the native library's answer: " + status);
-            var text = Utf8.GetString(buffer);
-            Array.Clear(buffer, 0, buffer.Length);
-            return text;
+            return buffer;
         }
 
         static KeyrollException Error(KeyrollStatus status, string json)

@@ -62,6 +62,8 @@ pub fn ffi_inventory() -> Inventory {
         .register(function!(keyroll_key_add))
         .register(function!(keyroll_key_remove))
         .register(function!(keyroll_key_repair))
+        .register(function!(keyroll_password_add))
+        .register(function!(keyroll_password_remove))
         .register(function!(keyroll_roll))
         .register(function!(keyroll_roll_start))
         .register(function!(keyroll_roll_poll))

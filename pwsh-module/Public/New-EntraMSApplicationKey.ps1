@@ -149,8 +149,10 @@ function New-EntraMSApplicationKey {
         [ValidateScript({ Test-KrCredentialObject $_ 'KeyCredential' })]
         [object] $KeyCredential,
 
+        # $null is taken, as Microsoft's examples write it (PasswordCredential = $null): a validation attribute
+        # would refuse it, so the shape is checked in the body.
         [Parameter()]
-        [ValidateScript({ Test-KrCredentialObject $_ 'PasswordCredential' })]
+        [AllowNull()]
         [object] $PasswordCredential,
 
         [Parameter()]
@@ -227,6 +229,10 @@ function New-EntraMSApplicationKey {
         # target is the object, never the credential (which may hold key material given by mistake).
         $prepared = ConvertTo-KrAddKeySettings -KeyCredential $kc -Target $subject
         if (Test-KrFailure $prepared) { $PSCmdlet.WriteError($prepared.ErrorRecord); return }
+        if ($null -ne $pc -and ($pc -is [string] -or $pc -is [System.ValueType] -or $pc -is [array])) {
+            $PSCmdlet.WriteError((Get-KrArgumentError -Message "-PasswordCredential must be a hashtable or an object with Graph's property names (SecretText, for an X509CertAndPassword key), or `$null, not a $($pc.GetType().FullName)" -ErrorId 'PasswordCredentialNotAnObject' -TargetObject $subject))
+            return
+        }
         $secret = Get-KrPasswordSecret -PasswordCredential $pc -KeyType $prepared.Type -Target $subject
         if (Test-KrFailure $secret) { $PSCmdlet.WriteError($secret.ErrorRecord); return }
         if (-not $PSCmdlet.ShouldProcess("$TargetType $subject", "Add key credential (certificate $($prepared.Thumbprint))")) { return }

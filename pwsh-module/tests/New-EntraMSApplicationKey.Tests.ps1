@@ -14,6 +14,28 @@ Describe 'New-EntraMSApplicationKey' {
     }
 
     Context 'the documented example, as written' {
+        It 'takes PasswordCredential = $null, as Microsoft''s examples splat it' {
+            $params = @{
+                ObjectId = $app.id
+                KeyCredential = @{ Key = $next.RawData }
+                PasswordCredential = $null
+                Proof = New-EntraKeyProof -Certificate $current -ObjectId $app.id
+            }
+            $k = New-EntraMSApplicationKey @params -WarningVariable w
+            $k.Thumbprint | Should -Be $next.Thumbprint
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+            $w | Should -BeNullOrEmpty
+        }
+
+        It 'refuses a PasswordCredential that is text, naming the parameter' {
+            New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next.RawData } -PasswordCredential 'hunter2-secret' -Proof 'x.y.z' -ErrorVariable all -ErrorAction SilentlyContinue
+            $e = Get-KrWrittenError $all 'New-EntraMSApplicationKey'
+            $e.Count | Should -Be 1
+            $e[0].Exception.Message | Should -Match '-PasswordCredential must be a hashtable'
+            $e[0].Exception.Message | Should -Not -Match 'hunter2'
+            (Get-KrTestKeys $emu $app.id).Count | Should -Be 1
+        }
+
         It 'adds exactly one AsymmetricX509Cert + Verify key and returns a key credential' {
             $base64cert = [Convert]::ToBase64String($next.RawData)
             $token = New-EntraKeyProof -Certificate $current -ObjectId $app.id

@@ -39,4 +39,7 @@ export KR_VAULT_CERT_URL="$GRAPH_URL/certificates/cs-vault/$(jq -r .version <<<"
   KR_VAULT_KID="$(jq -r .kid <<<"$vault_cert")" KR_VAULT_OBJECT_ID="$(jq -r .id <<<"$vault_app")" \
   KR_VAULT_TOKEN="$(admin tokens "{\"appId\":\"$vault_app_id\",\"resource\":\"https://vault.azure.net\"}" | jq -r .access_token)" \
   KR_VAULT_GRAPH_TOKEN="$(admin tokens "{\"appId\":\"$vault_app_id\"}" | jq -r .access_token)"
+# An identity allowed to add client secrets to other objects (addPassword needs a permission, not a proof).
+secrets_admin="$(admin applications '{"displayName":"cs secrets admin","roles":["Application.ReadWrite.All"]}')"
+export KR_SECRETS_GRAPH_TOKEN="$(admin tokens "{\"appId\":\"$(jq -r .appId <<<"$secrets_admin")\"}" | jq -r .access_token)"
 LD_LIBRARY_PATH="$KEYROLL_LIB_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mono --debug "$work/bin/FacadeTests.exe"

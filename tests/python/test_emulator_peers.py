@@ -3,6 +3,7 @@ with a proof minted by PyJWT; and each proof rule broken one at a time is refuse
 
 import asyncio
 import base64
+import json
 import time
 import uuid
 
@@ -127,3 +128,88 @@ def test_each_broken_proof_rule_is_refused(keyroll_emulator, make_cert, name, ch
     assert r.json()["error"]["code"] == "Authentication_MissingOrMalformed"
     assert r.headers["x-keyroll-emulator-diagnostic"]
     assert len(emu.keys(app["id"])) == 1
+
+
+def test_graph_sdk_add_password_then_msal_client_secret(keyroll_emulator, make_cert, monkeypatch):
+    """Microsoft's Graph SDK adds and removes a client secret; the secret it got signs in through MSAL's
+    client-secret flow, and no longer once removed."""
+    from azure.core.credentials import AccessToken
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph_core import GraphClientFactory
+    from msgraph.generated.applications.item.add_password.add_password_post_request_body import (
+        AddPasswordPostRequestBody,
+    )
+    from msgraph.generated.applications.item.remove_password.remove_password_post_request_body import (
+        RemovePasswordPostRequestBody,
+    )
+    from msgraph.generated.service_principals.item.add_password.add_password_post_request_body import (
+        AddPasswordPostRequestBody as SpAddPasswordPostRequestBody,
+    )
+    from msgraph.generated.models.password_credential import PasswordCredential
+
+    emu = keyroll_emulator
+    admin_cert = make_cert()
+    admin = emu.create_app(admin_cert.der, roles=["Application.ReadWrite.All"])
+    target = emu.post("/_emulator/applications", {"displayName": "secret target"})
+    result = msal_token(emu, admin_cert, admin, monkeypatch)
+    assert "access_token" in result, result
+    token = result["access_token"]
+
+    class StaticCredential:
+        async def get_token(self, *scopes, **kwargs):
+            return AccessToken(token, int(time.time()) + 3000)
+
+        async def close(self):
+            pass
+
+    auth = AzureIdentityAuthenticationProvider(
+        StaticCredential(), scopes=["https://graph.microsoft.com/.default"], allowed_hosts=["127.0.0.1"]
+    )
+    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=emu.ca_cert))
+    adapter = GraphRequestAdapter(auth, http)
+    adapter.base_url = f"{emu.graph_url}/v1.0"
+    graph = GraphServiceClient(request_adapter=adapter)
+
+    def secret_sign_in(secret):
+        client = msal.ConfidentialClientApplication(
+            target["appId"],
+            authority=f"{emu.login_url}/{emu.tenant_id}",
+            client_credential=secret,
+            instance_discovery=False,
+        )
+        return client.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+
+    async def scenario():
+        app = graph.applications.by_application_id(target["id"])
+        added = await app.add_password.post(
+            AddPasswordPostRequestBody(password_credential=PasswordCredential(display_name="sdk"))
+        )
+        secret = added.secret_text
+        assert added.key_id is not None
+        assert 16 <= len(secret) <= 64
+        assert added.hint == secret[:3]
+        assert added.display_name == "sdk"
+        listed = emu.get(f"/_emulator/applications/{target['id']}")["passwordCredentials"]
+        assert [str(added.key_id)] == [p["keyId"] for p in listed]
+        assert secret not in json.dumps(listed)
+
+        signed_in = secret_sign_in(secret)
+        assert "access_token" in signed_in, signed_in
+
+        await app.remove_password.post(RemovePasswordPostRequestBody(key_id=added.key_id))
+        assert emu.get(f"/_emulator/applications/{target['id']}")["passwordCredentials"] == []
+        refused = secret_sign_in(secret)
+        assert refused.get("error") == "invalid_client", refused
+        assert "7000215" in refused.get("error_description", ""), refused
+        assert secret not in json.dumps(refused)
+
+        sp = graph.service_principals.by_service_principal_id(target["servicePrincipalId"])
+        sp_added = await sp.add_password.post(
+            SpAddPasswordPostRequestBody(password_credential=PasswordCredential(display_name="sp"))
+        )
+        assert sp_added.secret_text and sp_added.hint == sp_added.secret_text[:3]
+
+    asyncio.run(scenario())

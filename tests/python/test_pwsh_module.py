@@ -47,6 +47,22 @@ CONTRACT = {
             "Force": P(type="switch"),
             "PassThru": P(type="switch"),
         }),
+    "New-EntraMSApplicationPassword": P(
+        should_process=True, confirm_impact="Medium",
+        params={
+            "ObjectId": P(type="string", mandatory=True, sets=["ObjectId"], by_value=True, by_property=True, aliases=["Id", "ApplicationId"]),
+            "AppId": P(type="string", mandatory=True, sets=["AppId"]),
+            "TargetType": P(type="string", by_property=True, validate_set=["Application", "ServicePrincipal"]),
+            "PasswordCredential": P(type="object"),
+        }),
+    "Remove-EntraMSApplicationPassword": P(
+        should_process=True, confirm_impact="Medium",
+        params={
+            "ObjectId": P(type="string", mandatory=True, sets=["ObjectId"], by_value=True, by_property=True, aliases=["Id", "ApplicationId"]),
+            "AppId": P(type="string", mandatory=True, sets=["AppId"]),
+            "TargetType": P(type="string", by_property=True, validate_set=["Application", "ServicePrincipal"]),
+            "KeyId": P(type="string", mandatory=True, by_property=True),
+        }),
     "Get-EntraMSApplicationKey": P(
         should_process=False,
         params={

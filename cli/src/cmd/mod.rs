@@ -5,6 +5,7 @@ pub mod conn;
 pub mod demo;
 pub mod interrupt;
 pub mod key;
+pub mod password;
 pub mod proof;
 pub mod roll;
 pub mod roll_output;

@@ -69,6 +69,34 @@ pub struct RemoveKeySettings {
     pub force: bool,
 }
 
+/// The settings of an addPassword: the object and what the caller may choose of the new secret (the service
+/// generates the secret itself).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddPasswordSettings {
+    /// The object.
+    pub target: TargetSettings,
+    /// Display name of the secret.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Start of validity (ISO 8601; default now).
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    /// End of validity (ISO 8601; default two years after the start).
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+}
+
+/// The settings of a removePassword.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemovePasswordSettings {
+    /// The object.
+    pub target: TargetSettings,
+    /// The secret's keyId.
+    pub key_id: String,
+}
+
 // A proof is a short-lived credential: Debug shows only that one was given.
 impl std::fmt::Debug for AddKeySettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -36,6 +36,7 @@ pub mod error;
 pub mod inspect;
 pub mod jwt;
 pub mod key_status;
+pub mod password;
 pub mod proof;
 
 pub use error::{Error, ErrorKind};

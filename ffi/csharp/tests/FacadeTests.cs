@@ -3,6 +3,8 @@
 // Prints one line per check and exits 1 when any failed.
 
 using System;
+using System.Runtime.InteropServices;
+using System.Security;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
@@ -183,6 +185,29 @@ static class FacadeTests
             Assert(e.Status == KeyrollStatus.ServiceError && e.HttpStatus == 403, "403, got " + e.ErrorJson);
             Assert(e.Message.Contains("Application.ReadWrite.All"), "the permission named, got " + e.ErrorJson);
             Assert(Count(connection.ListKeys(target, null), "\"keyId\"") == 1, "nothing changed");
+        });
+
+        Check("addPassword returns the secret as a read-only SecureString, never in the text; removePassword", () =>
+        {
+            var secretsSettings = "{\"graphUrl\":\"" + Env("KR_GRAPH_URL") + "\",\"loginUrl\":\"" + Env("KR_LOGIN_URL") +
+                "\",\"caFile\":\"" + Env("KR_CA_CERT") + "\",\"accessToken\":\"" + Env("KR_SECRETS_GRAPH_TOKEN") + "\"}";
+            using (var c = Connection.Open(secretsSettings, null))
+            {
+                var answer = c.AddPassword("{\"target\":" + target + ",\"displayName\":\"ffi secret\"}");
+                var added = answer.Json;
+                var secret = answer.SecretText;
+                var keyId = Field(added, "keyId");
+                Assert(keyId != null && keyId.Length == 36, "a keyId: " + added);
+                Assert(secret.IsReadOnly() && secret.Length >= 16, "a read-only secret of " + secret.Length + " characters");
+                Assert(added.Contains("\"secretText\":null"), "the text carries no secret: " + added);
+                var hint = Field(added, "hint");
+                var plain = Marshal.PtrToStringUni(Marshal.SecureStringToGlobalAllocUnicode(secret));
+                Assert(hint != null && plain.StartsWith(hint) && !added.Contains(plain), "the hint is the secret's start");
+                var removed = c.RemovePassword("{\"target\":" + target + ",\"keyId\":\"" + keyId + "\"}");
+                Assert(removed.Contains("\"removed\":true"), "removed: " + removed);
+                var e = Throws(() => c.RemovePassword("{\"target\":" + target + ",\"keyId\":\"" + keyId + "\"}"));
+                Assert(e.Status == KeyrollStatus.Rejected && e.Code == "password_not_found", "password_not_found, got " + e.ErrorJson);
+            }
         });
 
         Check("Graph's refusal carries its code and request-id", () =>

@@ -181,6 +181,19 @@ pub enum GraphError {
         /// How long the keys were read for.
         waited: Duration,
     },
+    /// An addPassword request that breaks a rule; nothing was sent.
+    #[error(transparent)]
+    InvalidPassword(#[from] keyroll_proto::password::PasswordIssue),
+    /// removePassword for a keyId the object has no client secret with.
+    #[error(
+        "the {target} has no client secret with keyId {key_id}; list the object's passwordCredentials to see the ids it has"
+    )]
+    PasswordNotFound {
+        /// The target.
+        target: String,
+        /// The keyId asked for.
+        key_id: Uuid,
+    },
     /// An id that is the appId of the object, used as its object id.
     #[error(
         "{given} is the appId (client id) of the application, not its object id; address the application by its appId {given}, or by its object id {object_id}"
@@ -230,6 +243,8 @@ impl GraphError {
                 | GraphError::Credential(_)
                 | GraphError::AlreadyPresent { .. }
                 | GraphError::KeyNotFound { .. }
+                | GraphError::InvalidPassword(_)
+                | GraphError::PasswordNotFound { .. }
                 | GraphError::Refused(_)
                 | GraphError::RepairRaced { .. }
         )
@@ -251,7 +266,9 @@ impl GraphError {
             GraphError::Credential(e) => e.kind(),
             GraphError::ProofRejected(_)
             | GraphError::AlreadyPresent { .. }
-            | GraphError::KeyNotFound { .. } => ErrorKind::Rejected,
+            | GraphError::KeyNotFound { .. }
+            | GraphError::PasswordNotFound { .. } => ErrorKind::Rejected,
+            GraphError::InvalidPassword(_) => ErrorKind::Input,
             GraphError::Refused(r) => r.kind(),
             GraphError::AppIdAsObjectId { .. } => ErrorKind::Input,
             GraphError::RepairRaced { .. } => ErrorKind::Rejected,
@@ -281,6 +298,8 @@ impl GraphError {
             GraphError::Credential(_) => "certificate".into(),
             GraphError::AlreadyPresent { .. } => "already_present".into(),
             GraphError::KeyNotFound { .. } => "key_not_found".into(),
+            GraphError::InvalidPassword(i) => i.graph_code().into(),
+            GraphError::PasswordNotFound { .. } => "password_not_found".into(),
             GraphError::AppIdAsObjectId { .. } => "app_id_as_object_id".into(),
             GraphError::Refused(_) => "refused".into(),
             GraphError::RepairRaced { .. } => "repair_raced".into(),

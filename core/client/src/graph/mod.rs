@@ -1,5 +1,5 @@
 //! The Graph client for key credentials: `addKey`, `removeKey` and reading the keys, in every addressing form,
-//! with safe retries.
+//! with safe retries; and for client secrets, `addPassword` / `removePassword` (the rule in `graph/password.rs`).
 //!
 //! Two rules shape this module:
 //!
@@ -34,6 +34,7 @@ mod error;
 mod keys;
 mod list;
 mod lock;
+mod password;
 mod precheck;
 mod remove;
 mod repair;
@@ -56,6 +57,7 @@ pub use list::Page;
 pub use lock::ObjectGuard;
 use lock::ObjectLocks;
 pub use repair::{REPAIR_READ_ATTEMPTS, RepairOutcome, RepairPlan};
+pub use password::{AddPasswordOutcome, ObjectPasswords, parse_password_answer};
 use retry::Throttle;
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use target::{ObjectRef, Target, TargetKind};

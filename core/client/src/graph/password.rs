@@ -1,0 +1,413 @@
+//! Client secrets: `addPassword` and `removePassword` (docs/protocol.md §2a), with the same care as addKey.
+//!
+//! addPassword is not idempotent, and worse than addKey: the secret is in its answer and nowhere else, so an
+//! answer that is lost leaves a secret nobody knows. The rule (it lives here only):
+//! 1. after an ambiguous failure (timeout, dropped connection, 5xx) the object's passwordCredentials are read
+//!    again, with backoff, for [`RetryPolicy::replication_window`](super::RetryPolicy::replication_window),
+//!    looking for a secret that was not there before the call and has the requested display name;
+//! 2. such a secret is useless (its text is lost) and a liability (it signs the app in), so it is removed with
+//!    removePassword, and only then is addPassword sent again; when none shows over the whole window,
+//!    addPassword is sent again;
+//! 3. once addPassword was sent more than once, the credentials are read until the answered keyId shows
+//!    (reads lag writes), and every other secret that appeared since the call with the same display name is
+//!    removed as in step 2 and said in [`AddPasswordOutcome::orphans_removed`].
+//!
+//! So the caller ends with exactly one new secret, the one whose text it holds. The write lock of the object
+//! is held from the first read to the last write, so writes through this client do not interleave; a secret
+//! added by someone else at the same moment with the same display name is the one case this cannot tell apart.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::call::{CallResult, Idempotency};
+use super::retry::SETTLE_WINDOWS;
+use super::{GraphClient, GraphError, ObjectGuard, ObjectRef, Target};
+use keyroll_proto::credential::PasswordCredential;
+use keyroll_proto::password::{
+    AddPasswordRequest, ClientSecret, PasswordRequest, RemovePasswordRequest, validate_add_password,
+};
+
+/// An object's client secrets as read from Graph (never with their text: the service returns it once).
+#[derive(Debug, Clone)]
+pub struct ObjectPasswords {
+    /// The object id.
+    pub id: Uuid,
+    /// The appId, when Graph returned it.
+    pub app_id: Option<Uuid>,
+    /// The password credentials.
+    pub passwords: Vec<PasswordCredential>,
+}
+
+/// The result of `addPassword`.
+#[derive(Debug)]
+pub struct AddPasswordOutcome {
+    /// The object id.
+    pub object_id: Uuid,
+    /// The credential as the service stored it (`secret_text` is `None`: the text is in `secret`).
+    pub credential: PasswordCredential,
+    /// The secret's text: shown once, never logged.
+    pub secret: ClientSecret,
+    /// Requests sent.
+    pub attempts: u32,
+    /// Secrets an earlier attempt created whose answer was lost, removed again.
+    pub orphans_removed: Vec<Uuid>,
+    /// What the caller must still look at (a lost secret that could not be removed, with how to remove it).
+    pub warnings: Vec<String>,
+}
+
+impl GraphClient {
+    /// Reads the object's id, appId and password credentials.
+    pub async fn read_passwords(&self, target: &Target) -> Result<ObjectPasswords, GraphError> {
+        let path = format!("{}?$select=id,appId,passwordCredentials", target.path());
+        let a = self
+            .call_done(reqwest::Method::GET, &path, None)
+            .await
+            .map_err(|e| self.explain_not_found(e, target))?;
+        let bad = |detail: String| GraphError::InvalidResponse {
+            operation: format!("GET {path}"),
+            detail,
+            request_id: a.request_id.clone(),
+        };
+        let v: Value = serde_json::from_slice(&a.body).map_err(|e| bad(e.to_string()))?;
+        let id = match (v.get("id").and_then(Value::as_str), target.object) {
+            (Some(s), _) => Uuid::parse_str(s).map_err(|_| bad("id is not a GUID".into()))?,
+            (None, ObjectRef::Id(id)) => id,
+            (None, ObjectRef::AppId(_)) => return Err(bad("no id in the answer".into())),
+        };
+        let app_id = v
+            .get("appId")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok());
+        let passwords = match v.get("passwordCredentials") {
+            Some(p) => serde_json::from_value(p.clone())
+                .map_err(|e| bad(format!("passwordCredentials: {e}")))?,
+            None => Vec::new(),
+        };
+        Ok(ObjectPasswords {
+            id,
+            app_id,
+            passwords,
+        })
+    }
+
+    /// Reads the object's secrets for a write: resolved to its object id, under its write lock.
+    async fn passwords_for_write(
+        &self,
+        target: &Target,
+    ) -> Result<(ObjectPasswords, ObjectGuard), GraphError> {
+        let (keys, guard) = self.resolve_for_write(target).await?;
+        let current = self.read_passwords(&target.with_object_id(keys.id)).await?;
+        Ok((current, guard))
+    }
+
+    /// `addPassword`: a new client secret, generated by the service. Never leaves a second secret behind when
+    /// an answer is lost (see the module's rule).
+    pub async fn add_password(
+        &self,
+        target: &Target,
+        request: &PasswordRequest,
+    ) -> Result<AddPasswordOutcome, GraphError> {
+        validate_add_password(Some(request), self.clock.now())?;
+        let (before, _guard) = self.passwords_for_write(target).await?;
+        let object = target.with_object_id(before.id);
+        let known: HashSet<Uuid> = before.passwords.iter().filter_map(|p| p.key_id).collect();
+        let path = format!("{}/addPassword", object.path());
+        let body = serde_json::to_value(AddPasswordRequest {
+            password_credential: Some(request.clone()),
+        })
+        .map_err(|e| GraphError::InvalidResponse {
+            operation: "serialize addPassword".into(),
+            detail: e.to_string(),
+            request_id: None,
+        })?;
+        let started = Instant::now();
+        let mut attempts = 0u32;
+        let mut orphans_removed = Vec::new();
+        let mut warnings = Vec::new();
+        loop {
+            attempts += 1;
+            let sent = self
+                .call(
+                    reqwest::Method::POST,
+                    &path,
+                    Some(&body),
+                    Idempotency::CheckFirst,
+                )
+                .await?;
+            match sent {
+                CallResult::Done(a) => {
+                    let attempts = attempts + a.attempts.saturating_sub(1);
+                    let (credential, secret) =
+                        parse_password_answer(&a.body).map_err(|detail| {
+                            GraphError::InvalidResponse {
+                                operation: format!("POST {path}"),
+                                detail,
+                                request_id: a.request_id.clone(),
+                            }
+                        })?;
+                    if attempts > 1 {
+                        self.settle_secrets(
+                            &object,
+                            &known,
+                            request,
+                            &credential,
+                            &mut orphans_removed,
+                            &mut warnings,
+                        )
+                        .await;
+                    }
+                    return Ok(AddPasswordOutcome {
+                        object_id: before.id,
+                        credential,
+                        secret,
+                        attempts,
+                        orphans_removed,
+                        warnings,
+                    });
+                }
+                CallResult::Ambiguous {
+                    detail,
+                    retry_after,
+                    client_request_id,
+                } => {
+                    self.log(|| {
+                        format!("addPassword outcome unknown ({detail}); reading the secrets before any retry")
+                    });
+                    let orphan = |p: &ObjectPasswords| lost_secrets(p, &known, request, None);
+                    let after = match self
+                        .read_passwords_until(
+                            &object,
+                            |p| !orphan(p).is_empty(),
+                            self.retry.replication_window,
+                        )
+                        .await
+                    {
+                        Ok(r) => r,
+                        Err(e) => {
+                            return Err(GraphError::OutcomeUnknown {
+                                operation: format!("POST {path}"),
+                                detail: format!(
+                                    "{detail}; reading the secrets afterwards failed too: {e}; list the object's passwordCredentials and remove any new secret whose text you do not hold"
+                                ),
+                                client_request_id,
+                            });
+                        }
+                    };
+                    for key_id in orphan(&after.0) {
+                        self.log(|| {
+                            format!("a secret ({key_id}) was added but its answer was lost: removing it, since its text is unknown")
+                        });
+                        match self.send_remove_password(&object, key_id).await {
+                            Ok(()) => orphans_removed.push(key_id),
+                            Err(e) => {
+                                return Err(GraphError::OutcomeUnknown {
+                                    operation: format!("POST {path}"),
+                                    detail: format!(
+                                        "{detail}; the secret {key_id} was added but its text was lost, and removing it failed ({e}); remove the client secret {key_id} of object {oid}",
+                                        oid = before.id
+                                    ),
+                                    client_request_id,
+                                });
+                            }
+                        }
+                    }
+                    if attempts >= self.retry.max_attempts
+                        || started.elapsed() >= self.retry.max_elapsed
+                    {
+                        return Err(GraphError::Transport {
+                            operation: format!("POST {path}"),
+                            detail: format!(
+                                "{detail}; no secret was kept (gave up after {attempts} attempts{})",
+                                if orphans_removed.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(
+                                        "; {} secret(s) whose answer was lost were removed",
+                                        orphans_removed.len()
+                                    )
+                                }
+                            ),
+                            client_request_id,
+                        });
+                    }
+                    let wait = self
+                        .retry
+                        .backoff(attempts)
+                        .max(retry_after.unwrap_or_default())
+                        .saturating_sub(after.1);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Step 3 of the rule: after more than one send, reads until the answered keyId shows and removes every
+    /// other secret that appeared since the call (their text is lost).
+    async fn settle_secrets(
+        &self,
+        object: &Target,
+        known: &HashSet<Uuid>,
+        request: &PasswordRequest,
+        kept: &PasswordCredential,
+        removed: &mut Vec<Uuid>,
+        warnings: &mut Vec<String>,
+    ) {
+        let kept_id = kept.key_id;
+        let shows = |p: &ObjectPasswords| p.passwords.iter().any(|c| c.key_id == kept_id);
+        let read = match self
+            .read_passwords_until(
+                object,
+                shows,
+                self.retry.replication_window * SETTLE_WINDOWS,
+            )
+            .await
+        {
+            Ok(r) => r.0,
+            Err(e) => {
+                warnings.push(format!(
+                    "addPassword was sent more than once and the secrets could not be read afterwards ({e}); list the object's passwordCredentials and remove any new secret other than {}",
+                    kept_id.map(|k| k.to_string()).unwrap_or_default()
+                ));
+                return;
+            }
+        };
+        if !shows(&read) {
+            warnings.push(format!(
+                "addPassword was sent more than once and the new secret does not show in reads yet; list the object's passwordCredentials later and remove any new secret other than {}",
+                kept_id.map(|k| k.to_string()).unwrap_or_default()
+            ));
+        }
+        for key_id in lost_secrets(&read, known, request, kept_id) {
+            match self.send_remove_password(object, key_id).await {
+                Ok(()) => removed.push(key_id),
+                Err(e) => warnings.push(format!(
+                    "a client secret ({key_id}) was added by an attempt whose answer was lost and could not be removed ({e}); remove the client secret {key_id} of object {}",
+                    read.id
+                )),
+            }
+        }
+    }
+
+    /// Reads the secrets until `seen` holds or `limit` passes; returns the last read and the time spent.
+    async fn read_passwords_until(
+        &self,
+        target: &Target,
+        seen: impl Fn(&ObjectPasswords) -> bool,
+        limit: Duration,
+    ) -> Result<(ObjectPasswords, Duration), GraphError> {
+        let started = Instant::now();
+        let mut reads = 0u32;
+        loop {
+            reads += 1;
+            let p = self.read_passwords(target).await?;
+            let waited = started.elapsed();
+            if seen(&p) || waited >= limit {
+                return Ok((p, waited));
+            }
+            tokio::time::sleep(self.retry.reread_delay(reads, waited, limit)).await;
+        }
+    }
+
+    /// `removePassword`. The keyId must be one of the object's secrets (read first, under the write lock).
+    pub async fn remove_password(&self, target: &Target, key_id: Uuid) -> Result<(), GraphError> {
+        let (current, _guard) = self.passwords_for_write(target).await?;
+        if !current.passwords.iter().any(|p| p.key_id == Some(key_id)) {
+            return Err(GraphError::PasswordNotFound {
+                target: target.to_string(),
+                key_id,
+            });
+        }
+        let object = target.with_object_id(current.id);
+        match self.send_remove_password(&object, key_id).await {
+            Ok(()) => Ok(()),
+            // A repeat after a lost answer finds the secret gone: it was there before, so confirm by reading.
+            Err(GraphError::Service(s)) if s.status == 404 || s.status == 400 => {
+                let gone =
+                    |p: &ObjectPasswords| !p.passwords.iter().any(|c| c.key_id == Some(key_id));
+                let (after, _) = self
+                    .read_passwords_until(&object, gone, self.retry.replication_window)
+                    .await?;
+                if gone(&after) {
+                    Ok(())
+                } else {
+                    Err(GraphError::Service(s))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One removePassword (safe to repeat: the effect is the same).
+    async fn send_remove_password(&self, object: &Target, key_id: Uuid) -> Result<(), GraphError> {
+        let path = format!("{}/removePassword", object.path());
+        let body = serde_json::to_value(RemovePasswordRequest { key_id }).map_err(|e| {
+            GraphError::InvalidResponse {
+                operation: "serialize removePassword".into(),
+                detail: e.to_string(),
+                request_id: None,
+            }
+        })?;
+        self.call(reqwest::Method::POST, &path, Some(&body), Idempotency::Safe)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Secrets on the object now that were not there before the call and carry the requested display name,
+/// other than `kept`: ones an attempt whose answer was lost created.
+fn lost_secrets(
+    now: &ObjectPasswords,
+    known: &HashSet<Uuid>,
+    request: &PasswordRequest,
+    kept: Option<Uuid>,
+) -> Vec<Uuid> {
+    now.passwords
+        .iter()
+        .filter(|p| p.display_name == request.display_name)
+        .filter_map(|p| p.key_id)
+        .filter(|id| !known.contains(id) && Some(*id) != kept)
+        .collect()
+}
+
+/// Reads addPassword's answer (OData form, or wrapped in `value`): the credential and, apart, its secret.
+pub fn parse_password_answer(body: &[u8]) -> Result<(PasswordCredential, ClientSecret), String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| "the answer is not JSON".to_string())?;
+    let obj = match v.get("value") {
+        Some(inner @ Value::Object(_)) => inner.clone(),
+        _ => v,
+    };
+    // The error texts never quote the body: it holds the secret.
+    let mut credential: PasswordCredential = serde_json::from_value(obj)
+        .map_err(|_| "the answer is not a passwordCredential".to_string())?;
+    if credential.key_id.is_none() {
+        return Err("the answer carries no keyId".into());
+    }
+    let secret = match credential.secret_text.take() {
+        Some(s) if !s.is_empty() => ClientSecret::new(s),
+        _ => return Err("the answer carries no secretText".into()),
+    };
+    Ok((credential, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_splits_the_secret_and_errors_never_quote_it() {
+        let body = br#"{"@odata.context":"x","keyId":"11111111-2222-3333-4444-555555555555","hint":"Sec","secretText":"Sec~ret-value"}"#;
+        let (c, s) = parse_password_answer(body).unwrap();
+        assert!(c.secret_text.is_none());
+        assert_eq!(s.expose(), "Sec~ret-value");
+        let bad = br#"{"keyId":"not-a-guid","secretText":"Sec~ret-value"}"#;
+        let e = parse_password_answer(bad).unwrap_err();
+        assert!(!e.contains("Sec~ret"), "{e}");
+        assert!(
+            parse_password_answer(br#"{"keyId":"11111111-2222-3333-4444-555555555555"}"#).is_err()
+        );
+    }
+}
