@@ -24,6 +24,10 @@ function Remove-EntraMSApplicationPassword {
     .PARAMETER KeyId
     The keyId of the client secret to remove (New-EntraMSApplicationPassword's KeyId).
 
+    .PARAMETER PassThru
+    Writes what was removed (an EntraKeyRoll.RemovedPassword: ObjectId or AppId, TargetType, KeyId, Removed) to
+    the pipeline, as Microsoft's Remove commands do with -PassThru; without it nothing is written.
+
     .EXAMPLE
     Remove-EntraMSApplicationPassword -ObjectId $objectId -KeyId 'a3f2c9e1-0b7d-4c55-9a1e-2f6d8b4c7e10'
 
@@ -44,13 +48,13 @@ function Remove-EntraMSApplicationPassword {
     System.String (the object id), or objects with ObjectId and KeyId properties.
 
     .OUTPUTS
-    None.
+    None, or with -PassThru an EntraKeyRoll.RemovedPassword per secret removed.
 
     .LINK
     New-EntraMSApplicationPassword
     #>
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ObjectId')]
-    [OutputType([void])]
+    [OutputType('EntraKeyRoll.RemovedPassword')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'ObjectId')]
         [Alias('Id', 'ApplicationId')]
@@ -67,7 +71,10 @@ function Remove-EntraMSApplicationPassword {
 
         [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
         [ValidateScript({ Test-KrObjectId $_ 'KeyId' })]
-        [string] $KeyId
+        [string] $KeyId,
+
+        [Parameter()]
+        [switch] $PassThru
     )
     process {
         $subject = if ($ObjectId) { $ObjectId } else { "appId $AppId" }
@@ -84,5 +91,15 @@ function Remove-EntraMSApplicationPassword {
         }
         if (Test-KrFailure $removed) { $PSCmdlet.WriteError($removed.ErrorRecord); return }
         foreach ($retry in @($removed.retries)) { Write-Verbose "removePassword: $retry" }
+        if ($PassThru) {
+            [pscustomobject]@{
+                PSTypeName = 'EntraKeyRoll.RemovedPassword'
+                ObjectId   = $ObjectId
+                AppId      = $AppId
+                TargetType = $TargetType
+                KeyId      = [guid]$KeyId
+                Removed    = $true
+            }
+        }
     }
 }

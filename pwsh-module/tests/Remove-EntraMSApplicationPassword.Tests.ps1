@@ -18,6 +18,17 @@ Describe 'Remove-EntraMSApplicationPassword' {
         @((Invoke-KrEmulatorAdmin $emu 'GET' "applications/$($app.id)").passwordCredentials).Count | Should -Be 0
     }
 
+    It 'writes nothing without -PassThru, and what it removed with it' {
+        Remove-EntraMSApplicationPassword -ObjectId $app.id -KeyId $added.KeyId | Should -BeNullOrEmpty
+        $another = New-EntraMSApplicationPassword -ObjectId $app.id -PasswordCredential @{ DisplayName = 'another' }
+        $out = Remove-EntraMSApplicationPassword -ObjectId $app.id -KeyId $another.KeyId -PassThru
+        $out.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.RemovedPassword'
+        $out.KeyId | Should -Be ([guid]$another.KeyId)
+        $out.ObjectId | Should -Be $app.id
+        $out.Removed | Should -BeTrue
+        @((Invoke-KrEmulatorAdmin $emu 'GET' "applications/$($app.id)").passwordCredentials).Count | Should -Be 0
+    }
+
     It 'takes ObjectId, TargetType and KeyId from the pipeline (New-EntraMSApplicationPassword''s object), for a service principal too' {
         $sp = New-EntraMSApplicationPassword -ObjectId $app.servicePrincipalId -TargetType ServicePrincipal
         $sp | Remove-EntraMSApplicationPassword

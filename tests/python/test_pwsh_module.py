@@ -62,6 +62,7 @@ CONTRACT = {
             "AppId": P(type="string", mandatory=True, sets=["AppId"]),
             "TargetType": P(type="string", by_property=True, validate_set=["Application", "ServicePrincipal"]),
             "KeyId": P(type="string", mandatory=True, by_property=True),
+            "PassThru": P(type="switch"),
         }),
     "Get-EntraMSApplicationKey": P(
         should_process=False,
