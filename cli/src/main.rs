@@ -43,6 +43,9 @@ enum Command {
     /// Every certificate and client secret of the tenant's applications and service principals, with the days
     /// each has left; --plan writes the roll plan of the certificates found.
     Scan(cmd::scan::ScanArgs),
+    /// Sign in as a user by device code ahead of a command, or sign out (remove the cached sign-in).
+    #[command(subcommand)]
+    Auth(cmd::auth::AuthCommand),
     /// Serve the local emulator of the identity platform and Graph (for rehearsals and tests).
     Emulator(emulator_cmd::EmulatorArgs),
     /// Roll an application's certificate against an in-process emulator, narrating each step. No arguments,
@@ -71,6 +74,12 @@ impl Command {
             Command::Password(W::List(a)) => ("password list", a.output.format()),
             Command::Roll(a) => ("roll", a.output.format()),
             Command::Scan(a) => ("scan", a.format()),
+            Command::Auth(cmd::auth::AuthCommand::Login(_)) => {
+                ("auth login", output::Format::Table)
+            }
+            Command::Auth(cmd::auth::AuthCommand::Logout(_)) => {
+                ("auth logout", output::Format::Table)
+            }
             Command::Emulator(_) => ("emulator", output::Format::Table),
             Command::Demo(_) => ("demo", output::Format::Table),
         }
@@ -148,6 +157,7 @@ fn main() -> ExitCode {
         Command::Password(c) => cmd::password::run(c),
         Command::Roll(a) => cmd::roll::run(a),
         Command::Scan(a) => cmd::scan::run(a),
+        Command::Auth(c) => cmd::auth::run(c),
         Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => cmd::demo::run(a),
     };

@@ -69,6 +69,10 @@ pub struct CreateApplication {
     /// the application's only, as in the directory).
     #[serde(default)]
     pub service_principal_owners: Vec<Uuid>,
+    /// Whether users may sign in to it with a device code (the portal's "Allow public client flows",
+    /// Graph's `isFallbackPublicClient`); an app without it is confidential only.
+    #[serde(default)]
+    pub public_client: bool,
 }
 
 /// A client secret to create, in Graph's passwordCredential shape. Every field may be left out: the key id
@@ -252,6 +256,11 @@ pub fn create(
         service_principal_passwords,
         service_principal_owners: req.service_principal_owners.clone(),
     })?;
+    if req.public_client {
+        state
+            .store
+            .meta_or_insert(&crate::devicecode::public_client_key(created.app_id), b"1")?;
+    }
     Ok(created)
 }
 
@@ -262,7 +271,7 @@ fn capitalize(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn admin_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn admin_json<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, ApiError> {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, PendingError, RequestIds};
 use crate::state::SharedState;
-use crate::{admin, graph, identity, vault};
+use crate::{admin, devicecode, graph, identity, vault};
 
 pub use crate::limits::{MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES};
 
@@ -33,6 +33,14 @@ pub fn app(state: SharedState) -> Router {
         )
         .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
         .route("/{tenant}/discovery/v2.0/keys", get(identity::jwks))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(devicecode::start))
+        .route("/_emulator/devicecodes", get(devicecode::list))
+        .route("/_emulator/devicecodes/{code}", post(devicecode::decide))
+        .route(
+            "/_emulator/devicecode-settings",
+            get(devicecode::get_settings).put(devicecode::put_settings),
+        )
+        .route("/_emulator/refresh-tokens/revoke", post(devicecode::revoke))
         .route("/_emulator/info", get(admin::info))
         .route("/_emulator/applications", post(admin::create_application))
         .route("/_emulator/applications/{id}", get(admin::get_object))

@@ -323,12 +323,89 @@ fn has_any(caller: &AccessClaims, roles: &[&str]) -> bool {
     caller.roles.iter().any(|r| roles.contains(&r.as_str()))
 }
 
-/// Self-roll needs no permission; other objects need the documented application roles.
+/// Directory roles (template ids) that may manage every application and service principal's credentials:
+/// Global Administrator, Application Administrator, Cloud Application Administrator (docs/protocol.md §9).
+const APP_ADMIN_ROLES: &[&str] = &[
+    "62e90394-69f5-4237-9190-012177145e10",
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    "158c047a-c907-4556-b7ef-446551a6b5f7",
+];
+
+/// A user's token (delegated): what the app may do on the user's behalf is the intersection of the scopes
+/// granted to it and what the user may do. Writes need the delegated Application.ReadWrite.All (or
+/// Directory.AccessAsUser.All; the blueprint permissions for a blueprint) and a user who owns the object or holds
+/// an application administrator role; reads need a read scope and any member user may read. No self-roll: the
+/// token is the user's, not the object's (docs/protocol.md §9).
+fn authorize_delegated(
+    caller: &AccessClaims,
+    target: &DirectoryObject,
+    action: Action,
+) -> Result<(), ApiError> {
+    let scoped = |names: &[&str]| {
+        caller
+            .scopes()
+            .any(|s| names.iter().any(|n| n.eq_ignore_ascii_case(s)))
+    };
+    let blueprint = target.kind == ObjectKind::AgentIdentityBlueprint;
+    let write_scopes: &[&str] = if blueprint {
+        &[
+            "AgentIdentityBlueprint.AddRemoveCreds.All",
+            "AgentIdentityBlueprint.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+        ]
+    } else {
+        &["Application.ReadWrite.All", "Directory.AccessAsUser.All"]
+    };
+    let (scope_ok, user_ok, needs) = if action == Action::Read {
+        (
+            scoped(&[
+                "Application.Read.All",
+                "Application.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Directory.AccessAsUser.All",
+            ]) || scoped(write_scopes),
+            true,
+            "a delegated read scope (Application.Read.All)",
+        )
+    } else {
+        (
+            scoped(write_scopes),
+            target.owners.contains(&caller.oid)
+                || caller
+                    .wids
+                    .iter()
+                    .any(|w| APP_ADMIN_ROLES.contains(&w.as_str())),
+            "the delegated scope Application.ReadWrite.All and a user who owns the object or is an Application Administrator or Cloud Application Administrator",
+        )
+    };
+    if scope_ok && user_ok {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "user token (upn {}, scopes [{}]): this operation needs {needs}{}",
+            caller.upn.as_deref().unwrap_or("-"),
+            caller.scp.as_deref().unwrap_or(""),
+            if scope_ok {
+                "; the user is neither an owner nor holds such a role"
+            } else {
+                "; the token lacks the scope"
+            }
+        )))
+    }
+}
+
+/// Self-roll needs no permission; other objects need the documented application roles. A user's token is
+/// judged by [`authorize_delegated`].
 fn authorize(
     caller: &AccessClaims,
     target: &DirectoryObject,
     action: Action,
 ) -> Result<(), ApiError> {
+    if caller.is_delegated() {
+        return authorize_delegated(caller, target, action);
+    }
     let owner =
         target.owners.contains(&caller.oid) && has_any(caller, &["Application.ReadWrite.OwnedBy"]);
     let secrets = matches!(action, Action::AddPassword | Action::RemovePassword);

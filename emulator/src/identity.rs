@@ -130,7 +130,7 @@ fn assertion_refusal(e: &AssertionError, client_id: &str) -> ApiError {
     ApiError::oauth(e.oauth_error(), e.aadsts_code(), description).with_diagnostic(e.to_string())
 }
 
-fn resolve_tenant(state: &SharedState, tenant: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn resolve_tenant(state: &SharedState, tenant: &str) -> Result<Uuid, ApiError> {
     let not_found = || {
         ApiError::oauth(
             "invalid_request",
@@ -165,6 +165,27 @@ pub async fn token(
     })?;
     let tenant_id = resolve_tenant(&state, &tenant)?;
     let grant = required(&form, "grant_type")?;
+    match grant {
+        crate::devicecode::DEVICE_CODE_GRANT => {
+            return crate::devicecode::redeem(
+                &state,
+                tenant_id,
+                &tenant,
+                &state.origin(&headers),
+                &form,
+            );
+        }
+        "refresh_token" => {
+            return crate::devicecode::refresh(
+                &state,
+                tenant_id,
+                &tenant,
+                &state.origin(&headers),
+                &form,
+            );
+        }
+        _ => {}
+    }
     if grant != "client_credentials" {
         return Err(ApiError::oauth(
             "unsupported_grant_type",

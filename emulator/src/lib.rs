@@ -40,6 +40,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod devicecode;
 pub mod error;
 pub mod faults;
 pub mod graph;

@@ -548,6 +548,28 @@ pub fn with_unit_headers(mut resp: Response, charge: ReadCharge) -> Response {
 /// Who may list, as Graph decides it: the read-all roles see the whole tenant, Application.ReadWrite.OwnedBy
 /// only the objects its service principal owns, anyone else nothing (403).
 fn scope_of(caller: &AccessClaims) -> Result<Option<Uuid>, ApiError> {
+    // A user's token: a delegated read scope lets any member user list the tenant's objects.
+    if caller.is_delegated() {
+        const READ: &[&str] = &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+        ];
+        return if caller
+            .scopes()
+            .any(|s| READ.iter().any(|r| r.eq_ignore_ascii_case(s)))
+        {
+            Ok(None)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "user token (upn {}, scopes [{}]): listing needs a delegated read scope such as Application.Read.All",
+                caller.upn.as_deref().unwrap_or("-"),
+                caller.scp.as_deref().unwrap_or("")
+            )))
+        };
+    }
     let has = |roles: &[&str]| caller.roles.iter().any(|r| roles.contains(&r.as_str()));
     if has(&[
         "Application.Read.All",

@@ -42,6 +42,8 @@ pub struct Emulator {
     pub replication: Replication,
     /// The emulated Key Vault's settings (its objects are in the store).
     pub vault: crate::vault::VaultState,
+    /// Device-code flows and refresh tokens (delegated sign-in).
+    pub device: crate::devicecode::DeviceFlows,
     /// Parsed certificates by key id: a key's bytes never change, so each is parsed once.
     cert_cache: Mutex<HashMap<Uuid, Certificate>>,
     /// The key that signs collection skip tokens, kept with the state so that links survive a restart.
@@ -92,6 +94,7 @@ impl Emulator {
             limits,
             replication: Replication::default(),
             vault: crate::vault::VaultState::default(),
+            device: crate::devicecode::DeviceFlows::default(),
             cert_cache: Mutex::new(HashMap::new()),
             page_token_key: OnceLock::new(),
         }

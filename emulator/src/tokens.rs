@@ -106,6 +106,27 @@ pub struct AccessClaims {
     pub ver: String,
     /// Unique token id.
     pub uti: String,
+    /// A user's token (`idtyp` `user`): the delegated scopes granted, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scp: Option<String>,
+    /// A user's token: the user principal name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    /// A user's token: the template ids of the user's directory roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wids: Vec<String>,
+}
+
+impl AccessClaims {
+    /// Whether this is a user's token (delegated: `idtyp` `user`, or a `scp` claim), not the app's own.
+    pub fn is_delegated(&self) -> bool {
+        self.idtyp == "user" || self.scp.is_some()
+    }
+
+    /// The delegated scopes of a user's token (none for an app-only token).
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scp.as_deref().unwrap_or("").split_whitespace()
+    }
 }
 
 /// Why a bearer token was refused. Texts never include the token.
@@ -173,8 +194,8 @@ impl TokenSigner {
         Ok(TokenSigner { key, public, kid })
     }
 
-    /// Issues an access token for `claims`.
-    pub fn issue(&self, claims: &AccessClaims) -> Result<String, StoreError> {
+    /// Issues a token (an access token, an ID token) with `claims`.
+    pub fn issue<T: Serialize>(&self, claims: &T) -> Result<String, StoreError> {
         let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "kid": self.kid});
         let json_err = |e: serde_json::Error| StoreError::Corrupt {
             what: "token claims",
@@ -263,6 +284,9 @@ pub fn app_claims(
         idtyp: "app".to_owned(),
         ver: "1.0".to_owned(),
         uti: b64::encode_url(Uuid::new_v4().as_bytes()),
+        scp: None,
+        upn: None,
+        wids: Vec::new(),
     }
 }
 

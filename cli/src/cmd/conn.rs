@@ -55,6 +55,7 @@ fn flag(setting: Setting) -> &'static str {
         Setting::ObjectId => "--object-id",
         Setting::AppId => "--app-id",
         Setting::Target => "--object-id or --app-id",
+        Setting::DeviceCode => "--device-code",
         _ => "an option",
     }
 }
@@ -95,7 +96,20 @@ pub fn auth_advice(e: &AuthError) -> Option<&'static str> {
             "in keyroll: --access-token-env VAR, --tenant-id and --client-id with the app's certificate (--cert or --auth-cert), or --managed-identity",
         ),
         AuthError::Incomplete { .. } => Some("in keyroll: --tenant-id and --client-id"),
-        AuthError::Refused { codes, .. } if codes.contains(&70011) => Some("in keyroll: --cloud"),
+        AuthError::Refused { codes, .. } if codes.contains(&7000218) => Some(
+            "in keyroll: --device-code without --client-id signs in through Microsoft Graph Command Line Tools",
+        ),
+        AuthError::Refused { codes, .. } if codes.contains(&70011) => {
+            Some("in keyroll: --scopes (with --device-code), --cloud")
+        }
+        AuthError::DeviceCodeDeclined { .. }
+        | AuthError::DeviceCodeExpired { .. }
+        | AuthError::SignInAgain { .. } => {
+            Some("in keyroll: repeat the command with --device-code")
+        }
+        AuthError::TokenCache(_) => Some(
+            "in keyroll: `keyroll auth logout --all` removes the cache file; --token-cache FILE uses another",
+        ),
         _ => None,
     }
 }
@@ -141,6 +155,20 @@ pub struct ConnArgs {
     /// Authenticate with a managed identity (App Service / Automation, or IMDS on a VM).
     #[arg(long)]
     pub managed_identity: bool,
+    /// Sign in as a user with a device code: the code and the page are shown on stderr; the sign-in is kept in
+    /// the token cache and reused (refreshed) until it no longer works. --tenant-id is the tenant (default
+    /// organizations), --client-id a public client (default Microsoft Graph Command Line Tools,
+    /// 14d82eec-204b-4c2f-b7e8-296a70dab67e).
+    #[arg(long, conflicts_with_all = ["access_token_env", "managed_identity", "auth_cert"])]
+    pub device_code: bool,
+    /// Delegated scopes of Graph for --device-code, comma- or space-separated (default
+    /// Application.ReadWrite.All).
+    #[arg(long, value_name = "SCOPES")]
+    pub scopes: Option<String>,
+    /// The token cache file of --device-code (default: KEYROLL_TOKEN_CACHE, else keyroll/token-cache.json in
+    /// the user's cache folder: XDG_CACHE_HOME or ~/.cache, %LOCALAPPDATA% on Windows).
+    #[arg(long, value_name = "FILE")]
+    pub token_cache: Option<PathBuf>,
     /// Name of an environment variable holding an access token for Key Vault (audience https://vault.azure.net,
     /// or the cloud's vault). Without it, a certificate given as a Key Vault URL is reached with the
     /// connection's own credential: --managed-identity, or the app's certificate when that one is not in the
@@ -207,6 +235,9 @@ impl ConnArgs {
             sign_in_certificate,
             proof_certificate: cert,
             managed_identity: self.managed_identity,
+            device_code: self.device_code,
+            scopes: self.scopes.iter().cloned().collect(),
+            token_cache: self.token_cache.clone(),
             vault_access_token: secret::optional(
                 self.vault_access_token_env.as_deref(),
                 "--vault-access-token-env",
@@ -250,6 +281,15 @@ impl ConnArgs {
             None => None,
         };
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if self.device_code {
+            return self.user_client(cert, rt);
+        }
+        if self.scopes.is_some() {
+            return Err(Failure::input(crate::exit::Coded {
+                code: "usage",
+                message: "--scopes asks for delegated scopes, which only a user's sign-in has: add --device-code".into(),
+            }));
+        }
         let mut client = self
             .choices(cert, sign_in)?
             .connect(&env, Arc::new(SystemClock))
@@ -265,6 +305,54 @@ impl ConnArgs {
             client = client.with_logger(Arc::new(|e: &LogEvent| eprintln!("[http] {}", e.line)));
         }
         Ok(client)
+    }
+}
+
+impl ConnArgs {
+    /// The Graph client of a user signed in by device code: the cached sign-in when it still works, else a new
+    /// code whose message goes to stderr (stdout carries results only), then the wait for the user.
+    fn user_client(
+        &self,
+        cert: Option<SharedSigner>,
+        rt: &tokio::runtime::Runtime,
+    ) -> Result<GraphClient, Failure> {
+        use keyroll_client::devicecode::{Cancel, SignInStart};
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let clock = Arc::new(SystemClock);
+        let choices = self.choices(cert, None)?;
+        let session = match rt
+            .block_on(choices.begin_device_code(&env, clock.clone()))
+            .map_err(connect_failure)?
+        {
+            SignInStart::Ready(session) => session,
+            SignInStart::Pending(pending) => {
+                eprintln!("{}", pending.message);
+                rt.block_on(pending.wait(&Cancel::default()))
+                    .map_err(|e| connect_failure(ConnectError::Auth(e)))?
+            }
+        };
+        if self.verbose {
+            eprintln!(
+                "[auth] signed in as {} (delegated)",
+                session.user().unwrap_or("(unnamed user)")
+            );
+        }
+        let mut client = choices
+            .connect_user(session, clock)
+            .map_err(connect_failure)?;
+        if self.verbose {
+            client = client.with_logger(Arc::new(|e: &LogEvent| eprintln!("[http] {}", e.line)));
+        }
+        Ok(client)
+    }
+
+    /// Removes the cached sign-in these options name (every one with `all`).
+    pub fn sign_out(&self, all: bool) -> Result<(usize, PathBuf), Failure> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mut choices = self.choices(None, None)?;
+        choices.device_code = true;
+        choices.scopes = self.scopes.iter().cloned().collect();
+        choices.sign_out(&env, all).map_err(connect_failure)
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per command group; each only translates arguments into core calls and results into output.
 
+pub mod auth;
 pub mod cert;
 pub mod conn;
 pub mod demo;

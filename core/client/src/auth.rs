@@ -38,6 +38,24 @@ impl AccessToken {
     pub fn secret(&self) -> &str {
         &self.secret
     }
+    /// A string claim of the token (`upn`, `idtyp`, `scp`), read without verifying the signature: for messages
+    /// and for telling a user's token from an app's, never to trust anything.
+    pub fn claim(&self, name: &str) -> Option<String> {
+        let payload = self.secret.split('.').nth(1)?;
+        let bytes = keyroll_proto::b64::decode_jose_segment(payload).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string)
+    }
+
+    /// Whether this is a user's token (delegated: `idtyp` `user` or a `scp` claim) rather than an app's.
+    pub fn is_delegated(&self) -> bool {
+        self.claim("idtyp").as_deref() == Some("user") || self.claim("scp").is_some()
+    }
+
     /// The tenant the token was issued in: its `tid` claim, read without verifying the signature (only the
     /// service that issued it can). Used to know where to verify a new key, never to trust anything: a wrong
     /// tenant makes that verification fail, not pass. `None` when the token is not a JWT or has no `tid`.
@@ -144,6 +162,8 @@ pub enum Credential {
         /// The token source.
         source: ManagedIdentitySource,
     },
+    /// A user, signed in by device code ([`crate::devicecode`]): delegated tokens, renewed by refresh token.
+    User(Arc<crate::devicecode::UserSession>),
 }
 
 impl fmt::Debug for Credential {
@@ -163,6 +183,7 @@ impl fmt::Debug for Credential {
             Credential::ManagedIdentity { client_id, source } => {
                 write!(f, "ManagedIdentity({client_id:?}, {source:?})")
             }
+            Credential::User(s) => write!(f, "User({s:?})"),
         }
     }
 }
@@ -184,6 +205,21 @@ impl Credential {
                 Some(c) => format!("user-assigned managed identity {c}"),
                 None => "system-assigned managed identity".into(),
             },
+            Credential::User(s) => format!(
+                "user {} (delegated, through client {})",
+                s.user().unwrap_or("(unnamed)"),
+                s.client_id()
+            ),
+        }
+    }
+
+    /// Whether Graph sees a user behind this credential's tokens (a delegated token: the user's permissions and
+    /// the scopes granted decide), not an application. A given token says so by its claims.
+    pub fn is_delegated(&self) -> bool {
+        match self {
+            Credential::User(_) => true,
+            Credential::Token(t) => t.is_delegated(),
+            _ => false,
         }
     }
 }
@@ -286,6 +322,46 @@ pub enum AuthError {
         /// The removed certificate's SHA-1 thumbprint.
         thumbprint: String,
     },
+    /// The token cache cannot be used (its permissions, its contents, its folder).
+    #[error(transparent)]
+    TokenCache(#[from] crate::devicecode::CacheError),
+    /// The user declined the sign-in at the verification page.
+    #[error(
+        "the sign-in was declined at {verification_uri}: sign in again and approve it there, or sign in as another user"
+    )]
+    DeviceCodeDeclined {
+        /// The page.
+        verification_uri: String,
+    },
+    /// The device code expired before the user signed in.
+    #[error(
+        "the device code expired before the sign-in was completed at {verification_uri}: sign in again and enter the new code there before it expires"
+    )]
+    DeviceCodeExpired {
+        /// The page.
+        verification_uri: String,
+    },
+    /// The wait for the user was stopped.
+    #[error("the sign-in was cancelled before the user completed it")]
+    DeviceCodeCancelled,
+    /// A cached sign-in can no longer be renewed.
+    #[error(
+        "the sign-in of {user} can no longer be renewed: {reason}; sign in again with a device code"
+    )]
+    SignInAgain {
+        /// Who was signed in.
+        user: String,
+        /// Why (the service's error and code, never a token).
+        reason: String,
+    },
+    /// A user's sign-in is for Graph only: another resource (Key Vault) needs its own credential.
+    #[error(
+        "the signed-in user's token is for Graph, not for {resource}: give a token for {resource}, or sign in with a certificate or a managed identity, which get tokens for both"
+    )]
+    DelegatedIsForGraph {
+        /// The other resource.
+        resource: String,
+    },
     /// A response that is not a token.
     #[error("the token endpoint {url} answered something that is not a token response ({detail})")]
     InvalidResponse {
@@ -306,7 +382,13 @@ impl AuthError {
             | AuthError::EnvCertificate(_)
             | AuthError::Assertion(_)
             | AuthError::SignerRemoved { .. }
-            | AuthError::GivenTokenIsForGraph { .. } => ErrorKind::Input,
+            | AuthError::GivenTokenIsForGraph { .. }
+            | AuthError::DelegatedIsForGraph { .. }
+            | AuthError::TokenCache(_)
+            | AuthError::DeviceCodeCancelled => ErrorKind::Input,
+            AuthError::DeviceCodeDeclined { .. }
+            | AuthError::DeviceCodeExpired { .. }
+            | AuthError::SignInAgain { .. } => ErrorKind::Service,
             AuthError::Sign { source, .. } => source.kind(),
             AuthError::Refused { .. }
             | AuthError::ManagedIdentity { .. }
@@ -323,6 +405,11 @@ impl AuthError {
             AuthError::Transport { .. } => "transport".into(),
             AuthError::InvalidResponse { .. } => "invalid_response".into(),
             AuthError::SignerRemoved { .. } => "signer_removed".into(),
+            AuthError::TokenCache(_) => "token_cache".into(),
+            AuthError::DeviceCodeDeclined { .. } => "authorization_declined".into(),
+            AuthError::DeviceCodeExpired { .. } => "expired_token".into(),
+            AuthError::DeviceCodeCancelled => "cancelled".into(),
+            AuthError::SignInAgain { .. } => "sign_in_again".into(),
             AuthError::Sign { source, .. } => source.code(),
             _ => "credentials".into(),
         }
@@ -347,7 +434,36 @@ pub const CREDENTIAL_ENVIRONMENT: &[&str] = &[
     "IDENTITY_HEADER",
     "AZURE_POD_IDENTITY_AUTHORITY_HOST",
     "IMDS_ENDPOINT",
+    "KEYROLL_TOKEN_CACHE",
+    "XDG_CACHE_HOME",
+    "HOME",
+    "LOCALAPPDATA",
 ];
+
+/// Where delegated sign-ins are kept ([`crate::devicecode::TokenCache`]): `KEYROLL_TOKEN_CACHE` (a file path)
+/// when set; else in the user's profile: `%LOCALAPPDATA%\keyroll\token-cache.json` on Windows,
+/// `$XDG_CACHE_HOME/keyroll/token-cache.json` or `$HOME/.cache/keyroll/token-cache.json` elsewhere.
+pub fn token_cache_location(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<std::path::PathBuf, crate::devicecode::CacheError> {
+    use std::path::PathBuf;
+    let set = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    if let Some(p) = set(env("KEYROLL_TOKEN_CACHE")) {
+        return Ok(PathBuf::from(p));
+    }
+    let file = |base: PathBuf| base.join("keyroll").join("token-cache.json");
+    if cfg!(windows) {
+        if let Some(l) = set(env("LOCALAPPDATA")) {
+            return Ok(file(PathBuf::from(l)));
+        }
+    } else if let Some(x) = set(env("XDG_CACHE_HOME")) {
+        return Ok(file(PathBuf::from(x)));
+    }
+    match set(env("HOME")) {
+        Some(h) => Ok(file(PathBuf::from(h).join(".cache"))),
+        None => Err(crate::devicecode::CacheError::NoLocation),
+    }
+}
 
 /// Applies the order of precedence: a given token; the app with a certificate; a managed identity; the Azure
 /// SDK environment variables (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH`,
@@ -666,6 +782,10 @@ impl TokenProvider {
                 self.managed_identity(client_id.as_deref(), source, now)
                     .await
             }
+            Credential::User(_) if self.resource.is_some() => Err(AuthError::DelegatedIsForGraph {
+                resource: self.resource(),
+            }),
+            Credential::User(session) => session.token(&self.http, &self.endpoints, now).await,
         }
     }
 

@@ -253,6 +253,14 @@ impl Endpoints {
     pub fn token_endpoint(&self, tenant: &str) -> String {
         format!("{}/{}/oauth2/v2.0/token", self.login, tenant)
     }
+    /// The device authorization endpoint of `tenant` (delegated sign-in by device code).
+    pub fn device_code_endpoint(&self, tenant: &str) -> String {
+        format!("{}/{}/oauth2/v2.0/devicecode", self.login, tenant)
+    }
+    /// The identity platform's base URL: the authority a token cache keys sign-ins by.
+    pub fn login_base(&self) -> &str {
+        &self.login
+    }
     /// The scope to request.
     pub fn scope(&self) -> String {
         self.cloud.graph_scope()

@@ -2,7 +2,7 @@
 //!
 //! The client tier of keyroll, over the rules of `keyroll-proto`: where the service is ([`cloud`]), how to reach
 //! it ([`http`]: timeouts, TLS roots, proxies with loopback exempt), how to sign in ([`auth`]: a given token, the
-//! app's certificate, a managed identity), the Graph client with safe retries ([`graph`]: addKey is never repeated
+//! app's certificate, a managed identity; [`devicecode`]: a user, by device code, with a token cache), the Graph client with safe retries ([`graph`]: addKey is never repeated
 //! blindly, one writer per object) and the roll ([`roll`]: add, verify, remove the old key, never locking an
 //! application out), and [`settings`]: the one translation from a user's words (flags, JSON, parameters) to these.
 //!
@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod cloud;
+pub mod devicecode;
 pub mod graph;
 pub mod http;
 pub mod inventory;

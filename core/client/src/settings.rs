@@ -42,6 +42,8 @@ pub enum Setting {
     AppId,
     /// Which object: an object id or an appId.
     Target,
+    /// Signing in as a user with a device code.
+    DeviceCode,
 }
 
 impl Setting {
@@ -54,6 +56,7 @@ impl Setting {
             Setting::ObjectId => "the object id",
             Setting::AppId => "the appId",
             Setting::Target => "the object",
+            Setting::DeviceCode => "the device-code sign-in",
         }
     }
 }
@@ -145,6 +148,14 @@ pub struct ConnectionChoices {
     /// An access token for Key Vault (for `https://vault.azure.net` or the cloud's vault resource). Without it,
     /// vault tokens come from the connection's own credential ([`ConnectionChoices::key_vault`]).
     pub vault_access_token: Option<Zeroizing<String>>,
+    /// Sign in as a user with a device code ([`crate::devicecode`]): `tenant_id` is the tenant signed in to and
+    /// `client_id` the public client (Microsoft Graph Command Line Tools when not given).
+    pub device_code: bool,
+    /// The delegated scopes of a device-code sign-in (Application.ReadWrite.All when none).
+    pub scopes: Vec<String>,
+    /// The token cache file of a device-code sign-in (the profile's, [`auth::token_cache_location`], when not
+    /// given).
+    pub token_cache: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ConnectionChoices {
@@ -161,6 +172,8 @@ impl std::fmt::Debug for ConnectionChoices {
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
             .field("managed_identity", &self.managed_identity)
+            .field("device_code", &self.device_code)
+            .field("scopes", &self.scopes)
             .field(
                 "vault_access_token",
                 &self.vault_access_token.as_ref().map(|_| "<redacted>"),
@@ -239,6 +252,13 @@ impl ConnectionChoices {
         env: &dyn Fn(&str) -> Option<String>,
         clock: Arc<dyn Clock>,
     ) -> Result<GraphClient, ConnectError> {
+        if self.device_code {
+            return Err(SettingsError::new(
+                Setting::DeviceCode,
+                "needs the user's approval first: start it with begin_device_code, then connect_user",
+            )
+            .into());
+        }
         let endpoints = self.endpoints()?;
         let credential = auth::resolve_credential(&self.auth_settings(), env)?;
         Ok(GraphClient::connect(
@@ -251,6 +271,113 @@ impl ConnectionChoices {
 }
 
 impl ConnectionChoices {
+    /// The delegated sign-in these choices ask for (`None` without `device_code`), with its token cache. A
+    /// device-code sign-in is a user's: it cannot be combined with an access token, a sign-in certificate or a
+    /// managed identity.
+    pub fn delegated_request(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<crate::devicecode::DelegatedRequest>, ConnectError> {
+        if !self.device_code {
+            return Ok(None);
+        }
+        let conflict = if self
+            .access_token
+            .as_ref()
+            .is_some_and(|t| !t.trim().is_empty())
+        {
+            Some("an access token")
+        } else if self.sign_in_certificate.is_some() {
+            Some("a sign-in certificate")
+        } else if self.managed_identity {
+            Some("a managed identity")
+        } else {
+            None
+        };
+        if let Some(other) = conflict {
+            return Err(SettingsError::new(
+                Setting::DeviceCode,
+                format!(
+                    "signs in as a user and cannot be combined with {other}: choose one way of signing in"
+                ),
+            )
+            .into());
+        }
+        let endpoints = self.endpoints()?;
+        let path = match &self.token_cache {
+            Some(p) => p.clone(),
+            None => auth::token_cache_location(env).map_err(AuthError::TokenCache)?,
+        };
+        Ok(Some(crate::devicecode::DelegatedRequest::new(
+            &endpoints,
+            self.tenant_id.as_deref(),
+            self.client_id.as_deref(),
+            &self.scopes,
+            Some(crate::devicecode::TokenCache::at(path)),
+        )))
+    }
+
+    /// Starts the device-code sign-in these choices ask for: the cached sign-in when usable, else a new code
+    /// to show ([`crate::devicecode::begin`]). Then [`ConnectionChoices::connect_user`].
+    pub async fn begin_device_code(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<crate::devicecode::SignInStart, ConnectError> {
+        let Some(request) = self.delegated_request(env)? else {
+            return Err(SettingsError::new(
+                Setting::DeviceCode,
+                "was not asked for: ask for a device-code sign-in first",
+            )
+            .into());
+        };
+        let http = crate::http::build_client(&self.http_options())?;
+        Ok(crate::devicecode::begin(request, http, self.endpoints()?, clock).await?)
+    }
+
+    /// The Graph client of a signed-in user. Nothing is sent.
+    pub fn connect_user(
+        &self,
+        session: Arc<crate::devicecode::UserSession>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<GraphClient, ConnectError> {
+        Ok(GraphClient::connect(
+            auth::Credential::User(session),
+            self.endpoints()?,
+            &self.http_options(),
+            clock,
+        )?)
+    }
+
+    /// Signs out: removes the cached sign-in these choices name (every cached sign-in with `all`). Answers how
+    /// many were removed and the cache file.
+    pub fn sign_out(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        all: bool,
+    ) -> Result<(usize, std::path::PathBuf), ConnectError> {
+        let endpoints = self.endpoints()?;
+        let path = match &self.token_cache {
+            Some(p) => p.clone(),
+            None => auth::token_cache_location(env).map_err(AuthError::TokenCache)?,
+        };
+        let cache = crate::devicecode::TokenCache::at(path.clone());
+        let request = crate::devicecode::DelegatedRequest::new(
+            &endpoints,
+            self.tenant_id.as_deref(),
+            self.client_id.as_deref(),
+            &self.scopes,
+            None,
+        );
+        let removed = if all {
+            cache.sign_out(None, None)
+        } else {
+            cache.sign_out(Some(&endpoints), Some(&request))
+        }
+        .map_err(AuthError::TokenCache)?;
+        Ok((removed, path))
+    }
+
     /// The Key Vault client of this connection: with the vault access token when one is given, else with the
     /// credential these choices resolve to (a managed identity, the app's certificate, the environment's),
     /// asking tokens for the cloud's vault resource. Call it before a vault certificate is put into these

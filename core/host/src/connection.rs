@@ -163,6 +163,9 @@ impl Connection {
             proof_certificate: None,
             managed_identity: settings.managed_identity,
             vault_access_token: None,
+            device_code: false,
+            scopes: Vec::new(),
+            token_cache: None,
         };
         let env = |k: &str| {
             settings

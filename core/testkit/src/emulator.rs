@@ -324,6 +324,93 @@ impl Admin {
             .to_owned()
     }
 
+    /// `GET /_emulator/devicecodes`: the device codes not yet redeemed (`userCode`, `clientId`, `scope`,
+    /// `status`).
+    pub async fn device_codes(&self) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(self.url("devicecodes"))
+            .send()
+            .await
+            .expect("the admin API answers")
+            .json()
+            .await
+            .expect("JSON from the admin API");
+        v["value"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The user code of the first pending device code, waiting up to `timeout` for one to appear (the user at the
+    /// browser, reading the code from the screen).
+    pub async fn wait_for_device_code(&self, timeout: Duration) -> String {
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(code) = self
+                .device_codes()
+                .await
+                .iter()
+                .find(|c| c["status"] == "pending")
+                .and_then(|c| c["userCode"].as_str())
+            {
+                return code.to_owned();
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no device code appeared within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `POST /_emulator/devicecodes/{code}` with `body` (`{"action": "approve", "user": {...},
+    /// "grantedScopes": [...]}`, `{"action": "deny"}`, `{"action": "expire"}`): the raw answer.
+    pub async fn decide_device_code(&self, code: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("devicecodes/{code}")))
+            .json(body)
+            .send()
+            .await
+            .expect("the admin API answers")
+    }
+
+    /// Approves `code` as `user` (`{"id", "userPrincipalName", "directoryRoles"}`) granting `scopes`. Asserts 200.
+    pub async fn approve_device_code(&self, code: &str, user: Value, scopes: &[&str]) {
+        let r = self
+            .decide_device_code(
+                code,
+                &json!({"action": "approve", "user": user, "grantedScopes": scopes}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    }
+
+    /// `PUT /_emulator/devicecode-settings` (`{"intervalSecs": N, "expiresInSecs": M}`). Asserts 200.
+    pub async fn device_code_settings(&self, settings: Value) {
+        let r = self
+            .http
+            .put(self.url("devicecode-settings"))
+            .json(&settings)
+            .send()
+            .await
+            .expect("the admin API answers");
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    }
+
+    /// `POST /_emulator/refresh-tokens/revoke`: every refresh token of `user` (everyone's with `None`) stops
+    /// working. Answers how many.
+    pub async fn revoke_refresh_tokens(&self, user: Option<Uuid>) -> u64 {
+        let v: Value = self
+            .http
+            .post(self.url("refresh-tokens/revoke"))
+            .json(&json!({ "userId": user }))
+            .send()
+            .await
+            .expect("the admin API answers")
+            .json()
+            .await
+            .expect("JSON from the admin API");
+        v["revoked"].as_u64().unwrap_or(0)
+    }
+
     /// `PUT /_emulator/faults`: the raw answer.
     pub async fn put_faults(&self, faults: &Value) -> reqwest::Response {
         self.http

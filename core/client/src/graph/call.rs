@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::error::hint_for;
 use super::retry::MAX_CONNECT_ATTEMPTS;
 use super::{GraphClient, GraphError, ServiceError, parse_retry_after};
 use crate::http::{describe_reqwest, is_certificate_failure};
@@ -203,7 +202,7 @@ impl GraphClient {
         ServiceError {
             operation: operation.to_string(),
             status: a.status,
-            hint: hint_for(a.status, &code),
+            hint: self.hint(a.status, &code),
             code,
             message,
             request_id,

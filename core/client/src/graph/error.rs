@@ -449,6 +449,35 @@ impl Refusal {
     }
 }
 
+/// What a user's token (delegated) can and cannot do with an application's credentials, for a 403 Graph gave one
+/// (docs/protocol.md §9, microsoft-graph-docs#14626). `who` names the signed-in user.
+pub fn delegated_forbidden_hint(who: &str) -> String {
+    format!(
+        "you are signed in as {who} with a user token (delegated): Graph lets such a token read applications with a delegated read scope, and change an application's or service principal's keys and secrets only when the sign-in was granted the delegated scope Application.ReadWrite.All and the user owns the object or holds the Application Administrator or Cloud Application Administrator role; Application.ReadWrite.OwnedBy is an application permission that no user token carries. Sign in again asking for Application.ReadWrite.All as such a user, or sign in as an app (its certificate or a managed identity) that holds Application.ReadWrite.All or owns the object with Application.ReadWrite.OwnedBy"
+    )
+}
+
+/// What the proof means under a user's token: Graph still wants it signed by a current certificate of the
+/// object itself (microsoft-graph-docs#14626).
+pub const DELEGATED_PROOF_NOTE: &str = "a user token does not replace the proof: addKey and removeKey still need a proof signed with a current certificate of the object itself (issued by the object's id), whoever is signed in; an object with no valid certificate left is fixed by a repair (PATCH of its keys) instead";
+
+impl super::GraphClient {
+    /// The likely cause of a refusal, in plain words: with a user's token, a 403 is explained as delegated
+    /// permissions work.
+    pub(super) fn hint(&self, status: u16, code: &str) -> Option<String> {
+        let credential = self.tokens.credential();
+        if status == 403 && credential.is_delegated() {
+            return Some(delegated_forbidden_hint(&credential.describe()));
+        }
+        hint_for(status, code)
+    }
+
+    /// Whether this client's tokens are a user's (delegated).
+    pub fn is_delegated(&self) -> bool {
+        self.tokens.credential().is_delegated()
+    }
+}
+
 pub(super) fn hint_for(status: u16, code: &str) -> Option<String> {
     let h = match (status, code) {
         (401, "Authentication_MissingOrMalformed") => {

@@ -51,7 +51,9 @@ use keyroll_proto::clock::Clock;
 
 pub use crate::http::describe_reqwest;
 pub use add::{AddKeyOutcome, parse_key_credential};
-pub use error::{GraphError, Refusal, ServiceError};
+pub use error::{
+    DELEGATED_PROOF_NOTE, GraphError, Refusal, ServiceError, delegated_forbidden_hint,
+};
 pub use keys::{ObjectKeys, Reread};
 pub use list::Page;
 pub use lock::ObjectGuard;

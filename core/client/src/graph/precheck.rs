@@ -73,7 +73,12 @@ impl GraphClient {
         current: &ObjectKeys,
     ) -> ServiceError {
         let causes = self.proof_problems(proof, current);
-        s.hint = Some(if causes.is_empty() {
+        s.hint = Some(if causes.is_empty() && self.is_delegated() {
+            format!(
+                "the proof checks out locally; the key that signed it may have been removed or not yet replicated. Signed in as a user: {}",
+                super::error::DELEGATED_PROOF_NOTE
+            )
+        } else if causes.is_empty() {
             "the proof checks out locally; the key that signed it may have been removed or not yet replicated, or the token lacks permission to change this object".into()
         } else {
             causes
