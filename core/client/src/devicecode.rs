@@ -317,14 +317,9 @@ impl TokenCache {
         self.save(&file)
     }
 
-    /// Signs out: removes the sign-ins of `request` (every sign-in when `None`), and the file when nothing is
-    /// left. A corrupt or unprivate file is removed whole: nothing in it can be trusted. Answers how many
-    /// sign-ins were removed.
-    pub fn sign_out(
-        &self,
-        endpoints: Option<&Endpoints>,
-        request: Option<&DelegatedRequest>,
-    ) -> Result<usize, CacheError> {
+    /// Signs out: removes the sign-ins `which` matches, and the file when nothing is left. A corrupt or unprivate
+    /// file is removed whole: nothing in it can be trusted. Answers how many sign-ins were removed.
+    pub fn sign_out(&self, which: &SignOut) -> Result<usize, CacheError> {
         let mut file = match self.load() {
             Ok(f) => f,
             Err(CacheError::Corrupt { .. } | CacheError::Permissions { .. }) => {
@@ -334,12 +329,7 @@ impl TokenCache {
             Err(e) => return Err(e),
         };
         let before = file.entries.len();
-        match (endpoints, request) {
-            (Some(e), Some(r)) => {
-                file.entries.remove(&r.cache_key(e));
-            }
-            _ => file.entries.clear(),
-        }
+        file.entries.retain(|_, e| !which.matches(e));
         let removed = before - file.entries.len();
         if file.entries.is_empty() {
             match std::fs::remove_file(&self.path) {
@@ -351,6 +341,36 @@ impl TokenCache {
             self.save(&file)?;
         }
         Ok(removed)
+    }
+}
+
+/// Which cached sign-ins a sign-out removes: those of every field given (none given: all of them).
+#[derive(Debug, Clone, Default)]
+pub struct SignOut {
+    /// The identity platform (login URL).
+    pub authority: Option<String>,
+    /// The tenant as given at sign-in.
+    pub tenant: Option<String>,
+    /// The public client.
+    pub client_id: Option<String>,
+    /// The scopes, as full URIs ([`DelegatedRequest::scopes`]).
+    pub scopes: Option<Vec<String>>,
+}
+
+impl SignOut {
+    fn matches(&self, e: &CacheEntry) -> bool {
+        let eq =
+            |a: &Option<String>, b: &str| a.as_deref().is_none_or(|a| a.eq_ignore_ascii_case(b));
+        eq(&self.authority, e.authority.trim_end_matches('/'))
+            && eq(&self.tenant, &e.tenant)
+            && eq(&self.client_id, &e.client_id)
+            && self.scopes.as_ref().is_none_or(|s| {
+                let mut a: Vec<String> = s.iter().map(|x| x.to_ascii_lowercase()).collect();
+                let mut b: Vec<String> = e.scopes.iter().map(|x| x.to_ascii_lowercase()).collect();
+                a.sort();
+                b.sort();
+                a == b
+            })
     }
 }
 
@@ -932,7 +952,7 @@ mod tests {
         let e = cache.get("k").unwrap_err();
         assert!(matches!(e, CacheError::Corrupt { .. }), "{e}");
         assert!(!e.to_string().contains("secret"), "{e}");
-        assert_eq!(cache.sign_out(None, None).unwrap(), 1);
+        assert_eq!(cache.sign_out(&SignOut::default()).unwrap(), 1);
         assert!(!cache.path().exists());
     }
 }

@@ -349,8 +349,8 @@ impl ConnectionChoices {
         )?)
     }
 
-    /// Signs out: removes the cached sign-in these choices name (every cached sign-in with `all`). Answers how
-    /// many were removed and the cache file.
+    /// Signs out: removes the cached sign-ins of this login host, narrowed to the tenant, client and scopes
+    /// these choices give (every cached sign-in with `all`). Answers how many were removed and the cache file.
     pub fn sign_out(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
@@ -362,19 +362,25 @@ impl ConnectionChoices {
             None => auth::token_cache_location(env).map_err(AuthError::TokenCache)?,
         };
         let cache = crate::devicecode::TokenCache::at(path.clone());
-        let request = crate::devicecode::DelegatedRequest::new(
-            &endpoints,
-            self.tenant_id.as_deref(),
-            self.client_id.as_deref(),
-            &self.scopes,
-            None,
-        );
-        let removed = if all {
-            cache.sign_out(None, None)
+        let which = if all {
+            crate::devicecode::SignOut::default()
         } else {
-            cache.sign_out(Some(&endpoints), Some(&request))
-        }
-        .map_err(AuthError::TokenCache)?;
+            let request = crate::devicecode::DelegatedRequest::new(
+                &endpoints,
+                self.tenant_id.as_deref(),
+                self.client_id.as_deref(),
+                &self.scopes,
+                None,
+            );
+            let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+            crate::devicecode::SignOut {
+                authority: Some(endpoints.login_base().trim_end_matches('/').to_string()),
+                tenant: given(&self.tenant_id).then(|| request.tenant.clone()),
+                client_id: given(&self.client_id).then(|| request.client_id.clone()),
+                scopes: (!self.scopes.is_empty()).then(|| request.scopes.clone()),
+            }
+        };
+        let removed = cache.sign_out(&which).map_err(AuthError::TokenCache)?;
         Ok((removed, path))
     }
 
