@@ -63,6 +63,12 @@ namespace Keyroll
             }
         }
 
+        /// <summary>A connection the library opened already (a device-code sign-in's).</summary>
+        internal static Connection FromHandle(ulong handle, string description)
+        {
+            return new Connection(handle, description, null);
+        }
+
         /// <summary>Lists an object's keys. target (JSON): {kind, objectId | appId}. Returns {id, appId, keys}.</summary>
         public string ListKeys(string targetJson, SigningIdentity signer)
         {

@@ -34,6 +34,9 @@ pub(crate) static IDENTITIES: LazyLock<Table<SharedSigner>> =
     LazyLock::new(|| Table::new("identity"));
 pub(crate) static CONNECTIONS: LazyLock<Table<Shared<Connection>>> =
     LazyLock::new(|| Table::new("connection"));
+/// Device-code sign-ins between their start and the end of their wait.
+static DEVICE_SIGN_INS: LazyLock<Table<Shared<api::DeviceCodeSignIn>>> =
+    LazyLock::new(|| Table::new("device-code sign-in"));
 /// The identities whose keys the host holds (`keyroll_signer_open_external`), by identity handle: their
 /// signature requests are waited for and answered through these.
 static EXTERNAL: LazyLock<Mutex<HashMap<u64, Arc<ExternalSigner>>>> =
@@ -425,6 +428,86 @@ pub extern "C" fn keyroll_connect(
         }
         write_handle("connection", connection, handle)?;
         json_output(&description)
+    })
+}
+
+/// Starts a delegated sign-in by device code (no callback: the host shows the answer, then calls
+/// `keyroll_device_code_wait`). `settings` (JSON): the connection settings with `tenantId`, `clientId` (a public
+/// client; Microsoft Graph Command Line Tools when absent), `scopes`, `tokenCache`. Output: `{pending: true,
+/// userCode, verificationUri, message, expiresOn, intervalSecs}` when the user must act, `{pending: false, user}`
+/// when the cached sign-in is usable. `sign_in` receives the handle for the wait (or the cancel).
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_device_code_start(
+    settings: FFISlice<u8>,
+    sign_in: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        if sign_in.is_null() {
+            return Err(Failure::null("sign_in"));
+        }
+        let settings: api::ConnectionSettings =
+            api::from_json("connection settings", bytes("settings", &settings)?)?;
+        let (started, answer) = block_on(api::DeviceCodeSignIn::start(
+            &settings,
+            Arc::new(SystemClock),
+        ))?;
+        let handle = DEVICE_SIGN_INS.insert(Arc::new(started));
+        write_handle("sign_in", sign_in, handle)?;
+        json_output(&answer)
+    })
+}
+
+/// Waits (blocking) until the user approved the code (`connection` receives the connection's handle), declined
+/// it, let it expire, or `keyroll_device_code_cancel` stopped the wait. The sign-in handle is closed either way.
+/// Output: the connection's description.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_device_code_wait(
+    sign_in: u64,
+    connection: *mut u64,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        if connection.is_null() {
+            return Err(Failure::null("connection"));
+        }
+        let started = DEVICE_SIGN_INS.get(sign_in)?;
+        let result = block_on(started.wait(Arc::new(SystemClock)));
+        let _ = DEVICE_SIGN_INS.remove(sign_in);
+        let conn = result?;
+        let description = conn.describe();
+        let handle = CONNECTIONS.insert(Arc::new(conn));
+        write_handle("connection", connection, handle)?;
+        json_output(&description)
+    })
+}
+
+/// Stops a `keyroll_device_code_wait` in progress on another thread (it answers a cancelled sign-in), or
+/// abandons a sign-in never waited for.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_device_code_cancel(sign_in: u64) -> KeyrollStatus {
+    run_plain(|| {
+        DEVICE_SIGN_INS.get(sign_in)?.cancel();
+        Ok(())
+    })
+}
+
+/// Signs out: removes the cached delegated sign-ins of the login host `settings` names, narrowed to its
+/// `tenantId`, `clientId` and `scopes` when given (every one with `all` = 1). Output: `{removed, tokenCache}`.
+#[ffi_function]
+#[no_mangle]
+pub extern "C" fn keyroll_sign_out(
+    settings: FFISlice<u8>,
+    all: u8,
+    output: *mut KeyrollOutput,
+) -> KeyrollStatus {
+    run(output, || {
+        let settings: api::ConnectionSettings =
+            api::from_json("connection settings", bytes("settings", &settings)?)?;
+        json_output(&api::sign_out(&settings, all != 0)?)
     })
 }
 

@@ -64,6 +64,17 @@ pub struct ConnectionSettings {
     /// Authenticate with a managed identity.
     #[serde(default)]
     pub managed_identity: bool,
+    /// Sign in as a user by device code (`DeviceCodeSignIn`, not `Connection::open`): `tenantId` is the tenant,
+    /// `clientId` a public client (Microsoft Graph Command Line Tools when absent).
+    #[serde(default)]
+    pub device_code: bool,
+    /// Delegated scopes of a device-code sign-in (Application.ReadWrite.All when none).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The token cache file of a device-code sign-in (default: `KEYROLL_TOKEN_CACHE` of `environment`, else the
+    /// profile's cache folder from `XDG_CACHE_HOME` / `HOME` / `LOCALAPPDATA` of `environment`).
+    #[serde(default)]
+    pub token_cache: Option<PathBuf>,
     /// Environment variables as the host sees them (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `AZURE_TENANT_ID`,
     /// `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH`, …). The process environment is not read.
     #[serde(default)]
@@ -92,8 +103,137 @@ impl std::fmt::Debug for ConnectionSettings {
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
             .field("managed_identity", &self.managed_identity)
+            .field("device_code", &self.device_code)
+            .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
+}
+
+impl ConnectionSettings {
+    /// The user's words, for the client's one translation ([`ConnectionChoices`]).
+    fn choices(&self, certificate: Option<SharedSigner>) -> Result<ConnectionChoices, ApiError> {
+        let mut roots = match &self.ca_file {
+            Some(p) => Some(read_named_file("caFile", p)?),
+            None => None,
+        };
+        if let Some(pem) = &self.ca_pem {
+            roots
+                .get_or_insert_with(Vec::new)
+                .extend_from_slice(format!("\n{pem}\n").as_bytes());
+        }
+        // The same translation the CLI uses: the host's certificate is the one it signs in with.
+        Ok(ConnectionChoices {
+            cloud: self.cloud.clone(),
+            graph_url: self.graph_url.clone(),
+            login_url: self.login_url.clone(),
+            api_version: self.api_version.clone(),
+            extra_roots_pem: roots,
+            proxy: self.proxy.clone(),
+            request_timeout: self.timeout_secs.map(Duration::from_secs),
+            access_token: self.access_token.clone().map(Zeroizing::new),
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            sign_in_certificate: certificate,
+            proof_certificate: None,
+            managed_identity: self.managed_identity,
+            vault_access_token: None,
+            device_code: self.device_code,
+            scopes: self.scopes.clone(),
+            token_cache: self.token_cache.clone(),
+        })
+    }
+
+    /// The environment as the host passed it (the process environment is not read).
+    fn env(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |k: &str| self.environment.get(k).filter(|v| !v.is_empty()).cloned()
+    }
+}
+
+/// A delegated sign-in by device code under way, in two steps so that the host is never called back:
+/// [`DeviceCodeSignIn::start`] answers what to show (or that the cached sign-in is usable), then
+/// [`DeviceCodeSignIn::wait`] blocks until the user approved (the connection), declined, let the code expire, or
+/// another thread called [`DeviceCodeSignIn::cancel`].
+pub struct DeviceCodeSignIn {
+    choices: ConnectionChoices,
+    start: std::sync::Mutex<Option<keyroll_client::devicecode::SignInStart>>,
+    cancel: keyroll_client::devicecode::Cancel,
+}
+
+impl std::fmt::Debug for DeviceCodeSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceCodeSignIn").finish_non_exhaustive()
+    }
+}
+
+impl DeviceCodeSignIn {
+    /// Starts it: `{pending: true, userCode, verificationUri, message, expiresOn, intervalSecs}` when the user
+    /// must act, `{pending: false, user}` when the cached sign-in is usable. Nothing secret is in the answer.
+    pub async fn start(
+        settings: &ConnectionSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Self, Value), ApiError> {
+        use keyroll_client::devicecode::SignInStart;
+        let mut choices = settings.choices(None)?;
+        choices.device_code = true;
+        let env = settings.env();
+        let start = choices.begin_device_code(&env, clock).await?;
+        let answer = match &start {
+            SignInStart::Ready(s) => json!({"pending": false, "user": s.user()}),
+            SignInStart::Pending(p) => json!({
+                "pending": true,
+                "userCode": p.user_code,
+                "verificationUri": p.verification_uri,
+                "message": p.message,
+                "expiresOn": keyroll_proto::credential::serde_date::format(p.expires_at),
+                "intervalSecs": p.interval.as_secs(),
+            }),
+        };
+        Ok((
+            DeviceCodeSignIn {
+                choices,
+                start: std::sync::Mutex::new(Some(start)),
+                cancel: keyroll_client::devicecode::Cancel::default(),
+            },
+            answer,
+        ))
+    }
+
+    /// Stops a [`DeviceCodeSignIn::wait`] in progress (from any thread): it answers a cancelled sign-in.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Waits for the user (polling as the protocol says) and answers the connection. Once only.
+    pub async fn wait(&self, clock: Arc<dyn Clock>) -> Result<Connection, ApiError> {
+        use keyroll_client::devicecode::SignInStart;
+        let start = self
+            .start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| {
+                ApiError::settings(
+                    "deviceCode",
+                    "this sign-in was waited for already: start a new one",
+                )
+            })?;
+        let session = match start {
+            SignInStart::Ready(s) => s,
+            SignInStart::Pending(p) => p.wait(&self.cancel).await.map_err(ApiError::Auth)?,
+        };
+        Ok(Connection {
+            client: self.choices.connect_user(session, clock)?,
+        })
+    }
+}
+
+/// Signs out: removes the cached sign-ins of the login host the settings name, narrowed to their tenant, client
+/// and scopes when given (every cached sign-in with `all`): `{removed, tokenCache}`.
+pub fn sign_out(settings: &ConnectionSettings, all: bool) -> Result<Value, ApiError> {
+    let choices = settings.choices(None)?;
+    let env = settings.env();
+    let (removed, path) = choices.sign_out(&env, all)?;
+    Ok(json!({"removed": removed, "tokenCache": path}))
 }
 
 /// The object an operation is about.
@@ -138,42 +278,8 @@ impl Connection {
         certificate: Option<SharedSigner>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ApiError> {
-        let mut roots = match &settings.ca_file {
-            Some(p) => Some(read_named_file("caFile", p)?),
-            None => None,
-        };
-        if let Some(pem) = &settings.ca_pem {
-            roots
-                .get_or_insert_with(Vec::new)
-                .extend_from_slice(format!("\n{pem}\n").as_bytes());
-        }
-        // The same translation the CLI uses: the host's certificate is the one it signs in with.
-        let choices = ConnectionChoices {
-            cloud: settings.cloud.clone(),
-            graph_url: settings.graph_url.clone(),
-            login_url: settings.login_url.clone(),
-            api_version: settings.api_version.clone(),
-            extra_roots_pem: roots,
-            proxy: settings.proxy.clone(),
-            request_timeout: settings.timeout_secs.map(Duration::from_secs),
-            access_token: settings.access_token.clone().map(Zeroizing::new),
-            tenant_id: settings.tenant_id.clone(),
-            client_id: settings.client_id.clone(),
-            sign_in_certificate: certificate,
-            proof_certificate: None,
-            managed_identity: settings.managed_identity,
-            vault_access_token: None,
-            device_code: false,
-            scopes: Vec::new(),
-            token_cache: None,
-        };
-        let env = |k: &str| {
-            settings
-                .environment
-                .get(k)
-                .filter(|v| !v.is_empty())
-                .cloned()
-        };
+        let choices = settings.choices(certificate)?;
+        let env = settings.env();
         Ok(Connection {
             client: choices.connect(&env, clock)?,
         })

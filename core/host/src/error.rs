@@ -280,6 +280,7 @@ pub(crate) fn setting_name(setting: Setting) -> &'static str {
         Setting::ObjectId => "target (objectId)",
         Setting::AppId => "target (appId)",
         Setting::Target => "target",
+        Setting::DeviceCode => "deviceCode",
         _ => "settings",
     }
 }

@@ -160,6 +160,26 @@ keyrollstatus keyroll_connect(sliceu8 settings, uint64_t identity, uint64_t* con
 /// Closes a connection.
 keyrollstatus keyroll_disconnect(uint64_t connection);
 
+/// Starts a delegated sign-in by device code (no callback: the host shows the answer, then calls
+/// `keyroll_device_code_wait`). `settings` (JSON): the connection settings with `tenantId`, `clientId` (a public
+/// client; Microsoft Graph Command Line Tools when absent), `scopes`, `tokenCache`. Output: `{pending: true,
+/// userCode, verificationUri, message, expiresOn, intervalSecs}` when the user must act, `{pending: false, user}`
+/// when the cached sign-in is usable. `sign_in` receives the handle for the wait (or the cancel).
+keyrollstatus keyroll_device_code_start(sliceu8 settings, uint64_t* sign_in, keyrolloutput* output);
+
+/// Waits (blocking) until the user approved the code (`connection` receives the connection's handle), declined
+/// it, let it expire, or `keyroll_device_code_cancel` stopped the wait. The sign-in handle is closed either way.
+/// Output: the connection's description.
+keyrollstatus keyroll_device_code_wait(uint64_t sign_in, uint64_t* connection, keyrolloutput* output);
+
+/// Stops a `keyroll_device_code_wait` in progress on another thread (it answers a cancelled sign-in), or
+/// abandons a sign-in never waited for.
+keyrollstatus keyroll_device_code_cancel(uint64_t sign_in);
+
+/// Signs out: removes the cached delegated sign-ins of the login host `settings` names, narrowed to its
+/// `tenantId`, `clientId` and `scopes` when given (every one with `all` = 1). Output: `{removed, tokenCache}`.
+keyrollstatus keyroll_sign_out(sliceu8 settings, uint8_t all, keyrolloutput* output);
+
 /// Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
 /// marks the caller's certificate. Output: `{id, appId, keys: [...]}`.
 keyrollstatus keyroll_keys_list(uint64_t connection, sliceu8 target, uint64_t signer, keyrolloutput* output);

@@ -466,6 +466,96 @@ namespace Keyroll.Native
             }
         }
 
+        /// Starts a delegated sign-in by device code (no callback: the host shows the answer, then calls
+        /// `keyroll_device_code_wait`). `settings` (JSON): the connection settings with `tenantId`, `clientId` (a public
+        /// client; Microsoft Graph Command Line Tools when absent), `scopes`, `tokenCache`. Output: `{pending: true,
+        /// userCode, verificationUri, message, expiresOn, intervalSecs}` when the user must act, `{pending: false, user}`
+        /// when the cached sign-in is usable. `sign_in` receives the handle for the wait (or the cancel).
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_device_code_start")]
+        public static extern KeyrollStatus keyroll_device_code_start(Sliceu8 settings, out ulong sign_in, out KeyrollOutput output);
+
+        /// Starts a delegated sign-in by device code (no callback: the host shows the answer, then calls
+        /// `keyroll_device_code_wait`). `settings` (JSON): the connection settings with `tenantId`, `clientId` (a public
+        /// client; Microsoft Graph Command Line Tools when absent), `scopes`, `tokenCache`. Output: `{pending: true,
+        /// userCode, verificationUri, message, expiresOn, intervalSecs}` when the user must act, `{pending: false, user}`
+        /// when the cached sign-in is usable. `sign_in` receives the handle for the wait (or the cancel).
+        public static void keyroll_device_code_start(byte[] settings, out ulong sign_in, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_device_code_start(settings_slice, out sign_in, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
+        /// Waits (blocking) until the user approved the code (`connection` receives the connection's handle), declined
+        /// it, let it expire, or `keyroll_device_code_cancel` stopped the wait. The sign-in handle is closed either way.
+        /// Output: the connection's description.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_device_code_wait")]
+        public static extern KeyrollStatus keyroll_device_code_wait(ulong sign_in, out ulong connection, out KeyrollOutput output);
+
+        /// Waits (blocking) until the user approved the code (`connection` receives the connection's handle), declined
+        /// it, let it expire, or `keyroll_device_code_cancel` stopped the wait. The sign-in handle is closed either way.
+        /// Output: the connection's description.
+        public static void keyroll_device_code_wait_checked(ulong sign_in, out ulong connection, out KeyrollOutput output)
+        {
+            var rval = keyroll_device_code_wait(sign_in, out connection, out output);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Stops a `keyroll_device_code_wait` in progress on another thread (it answers a cancelled sign-in), or
+        /// abandons a sign-in never waited for.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_device_code_cancel")]
+        public static extern KeyrollStatus keyroll_device_code_cancel(ulong sign_in);
+
+        /// Stops a `keyroll_device_code_wait` in progress on another thread (it answers a cancelled sign-in), or
+        /// abandons a sign-in never waited for.
+        public static void keyroll_device_code_cancel_checked(ulong sign_in)
+        {
+            var rval = keyroll_device_code_cancel(sign_in);;
+            if (rval != KeyrollStatus.Ok)
+            {
+                throw new InteropException<KeyrollStatus>(rval);
+            }
+        }
+
+        /// Signs out: removes the cached delegated sign-ins of the login host `settings` names, narrowed to its
+        /// `tenantId`, `clientId` and `scopes` when given (every one with `all` = 1). Output: `{removed, tokenCache}`.
+        [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_sign_out")]
+        public static extern KeyrollStatus keyroll_sign_out(Sliceu8 settings, byte all, out KeyrollOutput output);
+
+        /// Signs out: removes the cached delegated sign-ins of the login host `settings` names, narrowed to its
+        /// `tenantId`, `clientId` and `scopes` when given (every one with `all` = 1). Output: `{removed, tokenCache}`.
+        public static void keyroll_sign_out(byte[] settings, byte all, out KeyrollOutput output)
+        {
+            var settings_pinned = GCHandle.Alloc(settings, GCHandleType.Pinned);
+            var settings_slice = new Sliceu8(settings_pinned, (ulong) settings.Length);
+            try
+            {
+                var rval = keyroll_sign_out(settings_slice, all, out output);;
+                if (rval != KeyrollStatus.Ok)
+                {
+                    throw new InteropException<KeyrollStatus>(rval);
+                }
+            }
+            finally
+            {
+                settings_pinned.Free();
+            }
+        }
+
         /// Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)
         /// marks the caller's certificate. Output: `{id, appId, keys: [...]}`.
         [DllImport(NativeLib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "keyroll_keys_list")]

@@ -27,6 +27,10 @@ def init_lib(path):
     c_lib.keyroll_key_credential.argtypes = [Sliceu8, Sliceu8, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_connect.argtypes = [Sliceu8, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_disconnect.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_device_code_start.argtypes = [Sliceu8, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_device_code_wait.argtypes = [ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(KeyrollOutput)]
+    c_lib.keyroll_device_code_cancel.argtypes = [ctypes.c_uint64]
+    c_lib.keyroll_sign_out.argtypes = [Sliceu8, ctypes.c_uint8, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_keys_list.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_key_add.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
     c_lib.keyroll_key_remove.argtypes = [ctypes.c_uint64, Sliceu8, ctypes.c_uint64, ctypes.POINTER(KeyrollOutput)]
@@ -64,6 +68,10 @@ def init_lib(path):
     c_lib.keyroll_key_credential.restype = ctypes.c_int
     c_lib.keyroll_connect.restype = ctypes.c_int
     c_lib.keyroll_disconnect.restype = ctypes.c_int
+    c_lib.keyroll_device_code_start.restype = ctypes.c_int
+    c_lib.keyroll_device_code_wait.restype = ctypes.c_int
+    c_lib.keyroll_device_code_cancel.restype = ctypes.c_int
+    c_lib.keyroll_sign_out.restype = ctypes.c_int
     c_lib.keyroll_keys_list.restype = ctypes.c_int
     c_lib.keyroll_key_add.restype = ctypes.c_int
     c_lib.keyroll_key_remove.restype = ctypes.c_int
@@ -101,6 +109,10 @@ def init_lib(path):
     c_lib.keyroll_key_credential.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_connect.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_disconnect.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_device_code_start.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_device_code_wait.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_device_code_cancel.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
+    c_lib.keyroll_sign_out.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_keys_list.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_key_add.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
     c_lib.keyroll_key_remove.errcheck = lambda rval, _fptr, _args: _errcheck(rval, 0)
@@ -285,6 +297,36 @@ def keyroll_connect(settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], identity: 
 def keyroll_disconnect(connection: int):
     """ Closes a connection."""
     return c_lib.keyroll_disconnect(connection)
+
+def keyroll_device_code_start(settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], sign_in: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Starts a delegated sign-in by device code (no callback: the host shows the answer, then calls
+ `keyroll_device_code_wait`). `settings` (JSON): the connection settings with `tenantId`, `clientId` (a public
+ client; Microsoft Graph Command Line Tools when absent), `scopes`, `tokenCache`. Output: `{pending: true,
+ userCode, verificationUri, message, expiresOn, intervalSecs}` when the user must act, `{pending: false, user}`
+ when the cached sign-in is usable. `sign_in` receives the handle for the wait (or the cancel)."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_device_code_start(settings, sign_in, output)
+
+def keyroll_device_code_wait(sign_in: int, connection: ctypes.POINTER(ctypes.c_uint64), output: ctypes.POINTER(KeyrollOutput)):
+    """ Waits (blocking) until the user approved the code (`connection` receives the connection's handle), declined
+ it, let it expire, or `keyroll_device_code_cancel` stopped the wait. The sign-in handle is closed either way.
+ Output: the connection's description."""
+    return c_lib.keyroll_device_code_wait(sign_in, connection, output)
+
+def keyroll_device_code_cancel(sign_in: int):
+    """ Stops a `keyroll_device_code_wait` in progress on another thread (it answers a cancelled sign-in), or
+ abandons a sign-in never waited for."""
+    return c_lib.keyroll_device_code_cancel(sign_in)
+
+def keyroll_sign_out(settings: Sliceu8 | ctypes.Array[ctypes.c_uint8], all: int, output: ctypes.POINTER(KeyrollOutput)):
+    """ Signs out: removes the cached delegated sign-ins of the login host `settings` names, narrowed to its
+ `tenantId`, `clientId` and `scopes` when given (every one with `all` = 1). Output: `{removed, tokenCache}`."""
+    if hasattr(settings, "_length_") and getattr(settings, "_type_", "") == ctypes.c_uint8:
+        settings = Sliceu8(data=ctypes.cast(settings, ctypes.POINTER(ctypes.c_uint8)), len=len(settings))
+
+    return c_lib.keyroll_sign_out(settings, all, output)
 
 def keyroll_keys_list(connection: int, target: Sliceu8 | ctypes.Array[ctypes.c_uint8], signer: int, output: ctypes.POINTER(KeyrollOutput)):
     """ Lists an object's key credentials. `target` (JSON): `{kind, objectId | appId}`; `signer` (0 = none)

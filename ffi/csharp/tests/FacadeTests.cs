@@ -66,6 +66,22 @@ static class FacadeTests
         return m.Groups["s"].Success ? m.Groups["s"].Value : m.Groups["v"].Value;
     }
 
+    /// <summary>The emulator's admin API through curl (the test plays the user at the browser).</summary>
+    static string Admin(string method, string path, string body)
+    {
+        var psi = new ProcessStartInfo("curl", "-sf --cacert \"" + Env("KR_CA_CERT") + "\" -X " + method +
+            " -H Content-Type:application/json -d \"" + body.Replace("\"", "\\\"") + "\" " + Env("KR_GRAPH_URL") + "/_emulator/" + path);
+        psi.UseShellExecute = false;
+        psi.RedirectStandardOutput = true;
+        using (var p = Process.Start(psi))
+        {
+            var text = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new Exception("admin " + method + " " + path + " failed: " + p.ExitCode);
+            return text;
+        }
+    }
+
     static int Count(string json, string needle)
     {
         return Regex.Matches(json, Regex.Escape(needle)).Count;
@@ -543,6 +559,49 @@ static class FacadeTests
                     ", \"per_second\": " + (n / watch.Elapsed.TotalSeconds).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + "}");
             });
         }
+
+        Check("device code: start, approved from another thread, wait; the cache reused; cancel; declined", () =>
+        {
+            var cache = Path.Combine(Path.GetTempPath(), "keyroll-cs-" + Guid.NewGuid().ToString("N"), "tokens.json");
+            var dc = "{\"graphUrl\":\"" + Env("KR_GRAPH_URL") + "\",\"loginUrl\":\"" + Env("KR_LOGIN_URL") +
+                "\",\"caFile\":\"" + Env("KR_CA_CERT") + "\",\"tenantId\":\"" + tenant + "\",\"tokenCache\":\"" + cache + "\"}";
+            Admin("PUT", "devicecode-settings", "{\"intervalSecs\":0}");
+            using (var s = DeviceCodeSignIn.Start(dc))
+            {
+                Assert(Field(s.Answer, "pending") == "true", "a code to show, got " + s.Answer);
+                var code = Field(s.Answer, "userCode");
+                Assert(Field(s.Answer, "message").Contains(code), "the message to carry the code");
+                var approver = new Thread(() => Admin("POST", "devicecodes/" + code,
+                    "{\"action\":\"approve\",\"grantedScopes\":[\"Application.ReadWrite.All\"],\"user\":{\"userPrincipalName\":\"cs@contoso.example\",\"directoryRoles\":[\"Application Administrator\"]}}"));
+                approver.Start();
+                using (var c = s.Wait())
+                {
+                    approver.Join();
+                    Assert(c.Description.Contains("cs@contoso.example") && c.Description.Contains("delegated"), "a user's connection, got " + c.Description);
+                    Assert(c.ListKeys(target, null).Contains(objectId), "the keys read with the user's token");
+                }
+            }
+            Assert(File.Exists(cache), "the sign-in cached");
+            using (var s = DeviceCodeSignIn.Start(dc))
+            {
+                Assert(Field(s.Answer, "pending") == "false", "the cached sign-in reused, got " + s.Answer);
+                using (var c = s.Wait()) Assert(c.ListKeys(target, null).Contains(objectId), "keys");
+            }
+            Assert(Field(DeviceCodeSignIn.SignOut(dc, false), "removed") == "1", "one sign-in removed");
+            Assert(!File.Exists(cache), "the cache file removed with its last sign-in");
+            var cancelled = DeviceCodeSignIn.Start(dc);
+            new Thread(() => { Thread.Sleep(300); cancelled.Cancel(); }).Start();
+            var e = Throws(() => cancelled.Wait());
+            Assert(e.Code == "cancelled", "cancelled, got " + e.ErrorJson);
+            using (var s = DeviceCodeSignIn.Start(dc))
+            {
+                Admin("POST", "devicecodes/" + Field(s.Answer, "userCode"), "{\"action\":\"deny\"}");
+                e = Throws(() => s.Wait());
+                Assert(e.Code == "authorization_declined" && e.Message.Contains("declined"), "declined, got " + e.ErrorJson);
+            }
+            // Disposing a sign-in never waited for releases it.
+            DeviceCodeSignIn.Start(dc).Dispose();
+        });
 
         if (connection != null) connection.Dispose();
         if (current != null) current.Dispose();
