@@ -50,6 +50,37 @@ namespace Keyroll
             return Connection.FromHandle(c, json);
         }
 
+        System.Threading.Tasks.Task<Connection> waiting;
+        bool handedOut;
+
+        /// <summary>Starts Wait on a thread of its own, so that the caller (a PowerShell command) stays
+        /// interruptible: poll IsWaitDone, then EndWait; Cancel stops it.</summary>
+        public void BeginWait()
+        {
+            if (waiting != null) throw new InvalidOperationException("BeginWait was called already");
+            waiting = System.Threading.Tasks.Task.Factory.StartNew(() => Wait(), System.Threading.Tasks.TaskCreationOptions.LongRunning);
+        }
+
+        /// <summary>Whether the wait started by BeginWait has ended.</summary>
+        public bool IsWaitDone { get { return waiting != null && waiting.IsCompleted; } }
+
+        /// <summary>The end of the wait started by BeginWait: the connection, or Wait's exception.</summary>
+        public Connection EndWait()
+        {
+            if (waiting == null) throw new InvalidOperationException("call BeginWait first");
+            try
+            {
+                var c = waiting.Result;
+                handedOut = true;
+                return c;
+            }
+            catch (AggregateException e)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+                throw;
+            }
+        }
+
         /// <summary>Stops a Wait in progress on another thread.</summary>
         public void Cancel()
         {
@@ -60,6 +91,13 @@ namespace Keyroll
         public void Dispose()
         {
             Cancel();
+            if (waiting != null)
+            {
+                try { waiting.Wait(); } catch (AggregateException) { }
+                var c = waiting.IsCompleted && !waiting.IsFaulted ? waiting.Result : null;
+                // A connection approved at the moment of the cancel, never handed out: closed.
+                if (c != null && !handedOut) c.Dispose();
+            }
             if (System.Threading.Interlocked.Exchange(ref finished, 1) == 0)
             {
                 // Never waited for: a wait that returns at once (cancelled) closes the native handle.

@@ -134,6 +134,11 @@ function Get-KrRecommendedAction {
     if ($Message -match 'PFX password is wrong') { return 'Check the password given with -CertificatePassword (or -NewCertificatePassword).' }
     if ($Message -match '^no credentials') { return 'Connect first: Connect-EntraKeyRoll -AccessToken, -TenantId and -ClientId with -Certificate, -CertificatePath or -CertificateThumbprint, or -Identity; or sign in with Connect-MgGraph.' }
     if ($Message -match 'needs a (tenant|client) id') { return 'Give -TenantId and -ClientId (the appId) to Connect-EntraKeyRoll.' }
+    if ($Code -in 'authorization_declined', 'expired_token', 'sign_in_again', 'cancelled') { return 'Run Connect-EntraKeyRoll -UseDeviceCode again and complete the sign-in at the page shown before the code expires.' }
+    if ($Code -eq 'token_cache') { return 'Remove the token cache file named above (or make it private: chmod 600), or set $env:KEYROLL_TOKEN_CACHE to another file, then run Connect-EntraKeyRoll -UseDeviceCode again.' }
+    if ($Message -match 'AADSTS7000218') { return 'Leave out -ClientId to sign in through Microsoft Graph Command Line Tools, or allow public client flows on the app given with -ClientId.' }
+    if ($Message -match 'OwnedBy is an application permission') { return 'Give -Scopes Application.ReadWrite.All with -UseDeviceCode, or connect as the app (-TenantId, -ClientId with -CertificatePath) to use Application.ReadWrite.OwnedBy.' }
+    if ($Message -match 'user token \(delegated\)') { return 'Connect-EntraKeyRoll -UseDeviceCode -Scopes Application.ReadWrite.All as an owner of the object or an Application Administrator, or connect as an app with -TenantId, -ClientId and -CertificatePath.' }
     if ($Message -match 'AADSTS70011|scope is invalid') { return 'Check -Environment (Global, USGov, USGovDoD, China) of Connect-EntraKeyRoll.' }
     if ($Message -match 'within the verify timeout') { return 'Run the same Invoke-EntraKeyRollover again later to finish the roll, with a longer -VerifyTimeout if needed.' }
     if ($Message -match 'no tenant id is known') { return 'Give -TenantId, or leave out -RemoveOld.' }

@@ -17,23 +17,43 @@ function Connect-EntraKeyRoll {
     - A managed identity (-Identity, with -ClientId for a user-assigned one).
     - With none of these, the AZURE_* environment variables (AZURE_TENANT_ID, AZURE_CLIENT_ID,
       AZURE_CLIENT_CERTIFICATE_PATH, ...) and the managed identity endpoint variables are used.
-    - Delegated sign-in (-Scopes, interactive or device code) is not available yet: sign in with Connect-MgGraph
-      or Connect-Entra -Scopes ..., whose session the cmdlets use when no Connect-EntraKeyRoll connection exists,
-      or use one of the app-only ways above.
+    - A user, signed in by device code (-UseDeviceCode, Connect-MgGraph's name, with -Scopes, -TenantId and
+      -ClientId): the message with the code and the page is written to the host (Write-Host, the information stream:
+      never pipeline output), then the command waits until the code is approved at the page, declined or expired;
+      Ctrl+C stops the wait. Without -ClientId the sign-in goes through Microsoft Graph Command Line Tools
+      (14d82eec-204b-4c2f-b7e8-296a70dab67e), the public client Connect-MgGraph uses; without -Scopes it asks for
+      Application.ReadWrite.All; without -TenantId it signs in to "organizations" (any work or school account).
+      The sign-in is kept in a token cache in the user's profile (%LOCALAPPDATA%\keyroll\token-cache.json on
+      Windows, ~/.cache/keyroll/token-cache.json elsewhere, mode 0600; $env:KEYROLL_TOKEN_CACHE names another
+      file): a later -UseDeviceCode with the same tenant, client and scopes reuses it (renewed by its refresh token)
+      and shows no code. A user's token changes an application's keys only with Application.ReadWrite.All granted
+      and as an owner of the object or an Application Administrator or Cloud Application Administrator; the proofs
+      of addKey and removeKey are still signed with a current certificate of the object itself (-Certificate,
+      -CertificatePath or -Proof of the key cmdlets).
+    - -Scopes without -UseDeviceCode (an interactive browser sign-in) is not available: add -UseDeviceCode, or sign in
+      with Connect-MgGraph or Connect-Entra -Scopes ..., whose session the cmdlets use when no Connect-EntraKeyRoll
+      connection exists.
     -Environment selects the cloud (Global, USGov, USGovDoD, China, or the Azure PowerShell names); -GraphUrl,
     -LoginUrl and -CaCertificate point at another endpoint such as the emulator (keyroll emulator).
 
     .PARAMETER AccessToken
     An access token for Graph, as a SecureString (an empty one is refused).
 
+    .PARAMETER UseDeviceCode
+    Sign in as a user with a device code (Connect-MgGraph's name; aliases UseDeviceAuthentication, DeviceCode,
+    DeviceAuth). See the description.
+
     .PARAMETER Scopes
-    Delegated permissions, as Connect-MgGraph takes them: refused with the ways that work (see the description).
+    Delegated permissions of Graph for -UseDeviceCode, as Connect-MgGraph takes them ('Application.ReadWrite.All',
+    the default; several as an array or comma-separated). Without -UseDeviceCode: refused with the ways that work.
 
     .PARAMETER TenantId
-    The tenant (id or domain) to authenticate in as the application.
+    The tenant (id or domain) to authenticate in as the application, or to sign the user in to with -UseDeviceCode.
 
     .PARAMETER ClientId
-    The application's appId (client id), or the client id of a user-assigned managed identity. Alias: AppId.
+    The application's appId (client id), or the client id of a user-assigned managed identity, or with
+    -UseDeviceCode a public client to sign in through (default: Microsoft Graph Command Line Tools,
+    14d82eec-204b-4c2f-b7e8-296a70dab67e). Alias: AppId.
 
     .PARAMETER Certificate
     The application's certificate with its private key (RSA). The key signs through its own key object and is never
@@ -83,6 +103,12 @@ function Connect-EntraKeyRoll {
     Connect-EntraKeyRoll -TenantId contoso.onmicrosoft.com -ClientId $appId -CertificatePath .\current.pfx -CertificatePassword (Read-Host -AsSecureString)
 
     .EXAMPLE
+    Connect-EntraKeyRoll -UseDeviceCode -TenantId contoso.onmicrosoft.com -Scopes Application.ReadWrite.All
+
+    Shows "To sign in, use a web browser to open the page https://www.microsoft.com/link and enter the code ... to
+    authenticate." and waits. Run again later, it reuses the cached sign-in without a code.
+
+    .EXAMPLE
     Connect-EntraKeyRoll -Identity
 
     In an Azure Automation runbook or on an Azure VM.
@@ -106,7 +132,12 @@ function Connect-EntraKeyRoll {
         [ValidateNotNull()]
         [System.Security.SecureString] $AccessToken,
 
+        [Parameter(Mandatory, ParameterSetName = 'DeviceCode')]
+        [Alias('UseDeviceAuthentication', 'DeviceCode', 'DeviceAuth')]
+        [switch] $UseDeviceCode,
+
         [Parameter(Mandatory, ParameterSetName = 'Delegated')]
+        [Parameter(ParameterSetName = 'DeviceCode')]
         [string[]] $Scopes,
 
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
@@ -114,6 +145,7 @@ function Connect-EntraKeyRoll {
         [Parameter(Mandatory, ParameterSetName = 'CertificateThumbprint')]
         [Parameter(Mandatory, ParameterSetName = 'KeyVault')]
         [Parameter(ParameterSetName = 'Delegated')]
+        [Parameter(ParameterSetName = 'DeviceCode')]
         [Alias('Tenant')]
         [string] $TenantId,
 
@@ -123,6 +155,7 @@ function Connect-EntraKeyRoll {
         [Parameter(Mandatory, ParameterSetName = 'KeyVault')]
         [Parameter(ParameterSetName = 'Identity')]
         [Parameter(ParameterSetName = 'Delegated')]
+        [Parameter(ParameterSetName = 'DeviceCode')]
         [Alias('AppId')]
         [string] $ClientId,
 
@@ -176,7 +209,8 @@ function Connect-EntraKeyRoll {
     )
     if ($PSCmdlet.ParameterSetName -eq 'Delegated') {
         $PSCmdlet.ThrowTerminatingError((Get-KrArgumentError -ErrorId 'DelegatedSignInNotAvailable' -TargetObject ($Scopes -join ' ') -Message (
-                    'delegated sign-in (-Scopes) is not available in EntraKeyRoll yet. Two ways work: sign in with ' +
+                    'an interactive browser sign-in (-Scopes alone) is not available in EntraKeyRoll. Add -UseDeviceCode to sign in ' +
+                    "with a code: Connect-EntraKeyRoll -UseDeviceCode -Scopes '$($Scopes -join "', '")'; or sign in with " +
                     "Connect-MgGraph -Scopes '$($Scopes -join "', '")' (or Connect-Entra), and the EntraKeyRoll cmdlets use that session; " +
                     'or connect app-only: Connect-EntraKeyRoll -TenantId <tenant> -ClientId <appId> with -CertificatePath, ' +
                     '-Certificate or -CertificateThumbprint, or -Identity (managed identity), or -AccessToken')))
@@ -211,7 +245,14 @@ function Connect-EntraKeyRoll {
             managedIdentity = [bool]$Identity
             environment     = Get-KrEnvironment
         }
-        $connection = Open-KrConnection -Settings $settings -Identity $signer -AccessToken $AccessToken
+        if ($PSCmdlet.ParameterSetName -eq 'DeviceCode') {
+            $settings.managedIdentity = $false
+            $settings.scopes = @($Scopes | ForEach-Object { $_ -split '[\s,]+' } | Where-Object { $_ })
+            $connection = Connect-KrDeviceCode -Settings $settings -Caller $PSCmdlet
+        }
+        else {
+            $connection = Open-KrConnection -Settings $settings -Identity $signer -AccessToken $AccessToken
+        }
         if (Test-KrFailure $connection) { $failure = $connection.ErrorRecord; $connection = $null }
         else { $description = ConvertFrom-Json -InputObject $connection.Description }
     }

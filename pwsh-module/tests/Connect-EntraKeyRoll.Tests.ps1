@@ -115,13 +115,112 @@ Describe 'Connect-EntraKeyRoll' {
         $err.FullyQualifiedErrorId | Should -BeLike 'settings*'
     }
 
-    It 'refuses -Scopes (delegated sign-in), naming the two ways that work' {
+    It 'refuses -Scopes without -UseDeviceCode (an interactive sign-in), naming the ways that work' {
         $err = $null
         try { Connect-EntraKeyRoll -Scopes 'Application.ReadWrite.All' -ErrorAction Stop } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -BeLike 'DelegatedSignInNotAvailable*'
         $err.Exception.Message | Should -Match 'Connect-MgGraph'
+        $err.Exception.Message | Should -Match '-UseDeviceCode'
         $err.Exception.Message | Should -Match '-CertificatePath'
         $err.Exception.Message | Should -Match '-Identity'
+    }
+}
+
+Describe 'Connect-EntraKeyRoll -UseDeviceCode' {
+    BeforeAll {
+        # The user at the browser: another runspace polls the emulator's admin API for the code shown and decides it.
+        function Start-KrTestApprover([object] $Emulator, [hashtable] $Decision) {
+            $ps = [powershell]::Create()
+            $null = $ps.AddScript({
+                    param($client, $base, $decision)
+                    $deadline = (Get-Date).AddSeconds(30)
+                    while ((Get-Date) -lt $deadline) {
+                        $list = $client.GetStringAsync("$base/_emulator/devicecodes").GetAwaiter().GetResult() | ConvertFrom-Json
+                        $code = @($list.value | Where-Object { $_.status -eq 'pending' })[0].userCode
+                        if ($code) {
+                            $content = New-Object System.Net.Http.StringContent $decision, ([System.Text.Encoding]::UTF8), 'application/json'
+                            $r = $client.PostAsync("$base/_emulator/devicecodes/$code", $content).GetAwaiter().GetResult()
+                            if (-not $r.IsSuccessStatusCode) { throw "the decision was refused: $([int]$r.StatusCode)" }
+                            return $code
+                        }
+                        Start-Sleep -Milliseconds 50
+                    }
+                    throw 'no device code appeared'
+                }).AddArgument($Emulator.Client).AddArgument($Emulator.GraphUrl).AddArgument((ConvertTo-Json -InputObject $Decision -Depth 5 -Compress))
+            [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
+        }
+        function Wait-KrTestApprover([object] $Approver) {
+            try { @($Approver.PowerShell.EndInvoke($Approver.Handle))[0] } finally { $Approver.PowerShell.Dispose() }
+        }
+        $script:approve = @{ action = 'approve'; grantedScopes = @('Application.ReadWrite.All'); user = @{ userPrincipalName = 'ada@contoso.example'; directoryRoles = @('Application Administrator') } }
+        $script:cache = Join-Path $TestDrive 'profile/keyroll/token-cache.json'
+        $env:KEYROLL_TOKEN_CACHE = $cache
+        $null = Invoke-KrEmulatorAdmin $emu 'PUT' 'devicecode-settings' @{ intervalSecs = 0 }
+        $script:dc = @{ UseDeviceCode = $true; TenantId = $emu.TenantId; Scopes = 'Application.ReadWrite.All'; GraphUrl = $emu.GraphUrl; LoginUrl = $emu.LoginUrl; CaCertificate = $emu.CaCert }
+    }
+    AfterAll { Disconnect-EntraKeyRoll; Remove-Item Env:KEYROLL_TOKEN_CACHE -ErrorAction Ignore }
+    AfterEach { Disconnect-EntraKeyRoll }
+
+    It 'shows the code as Connect-MgGraph does, waits for the approval, then lists keys and adds one' {
+        $current = Get-KrTestCertificate 'CN=device code current'
+        $next = Get-KrTestCertificate 'CN=device code next'
+        $app = Register-KrTestApp $emu $current
+        $approver = Start-KrTestApprover $emu $approve
+        $out = Connect-EntraKeyRoll @dc -InformationVariable shown
+        $code = Wait-KrTestApprover $approver
+        ($shown | Out-String) | Should -Match ([regex]::Escape($code))
+        ($shown | Out-String) | Should -Match 'https://www.microsoft.com/link'
+        @($out).Count | Should -Be 1
+        @($out)[0].PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.Connection'
+        @($out)[0].Credential | Should -Match 'ada@contoso.example.*delegated'
+        ($out | Out-String) | Should -Not -Match $code
+        @(Get-EntraMSApplicationKey -ObjectId $app.id).Count | Should -Be 1
+        # The proof is still signed by the object's own certificate.
+        New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next.RawData } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id) | Out-Null
+        (Get-KrTestKeys $emu $app.id).Count | Should -Be 2
+    }
+
+    It 'keeps the sign-in in a private cache file, and a second Connect reuses it without a new code' {
+        Test-Path -LiteralPath $cache | Should -BeTrue
+        if (-not $IsWindows) {
+            (& stat -c '%a' $cache) | Should -Be '600'
+            (& stat -c '%a' (Split-Path $cache)) | Should -Be '700'
+        }
+        $text = [System.IO.File]::ReadAllText($cache)
+        $token = ($text | ConvertFrom-Json).entries.PSObject.Properties.Value[0].access_token
+        $out = Connect-EntraKeyRoll @dc -InformationVariable shown -Verbose 4>&1
+        ($shown | Out-String) | Should -Not -Match 'To sign in'
+        @((Invoke-KrEmulatorAdmin $emu 'GET' 'devicecodes').value).Count | Should -Be 0
+        ($out | Out-String) | Should -Not -Match ([regex]::Escape($token.Substring(0, 30)))
+        @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })[0].Credential | Should -Match 'ada@contoso.example'
+    }
+
+    It 'says clearly when the code is declined or expires, naming -UseDeviceCode' {
+        Remove-Item -LiteralPath $cache -ErrorAction Ignore
+        foreach ($case in @(@{ action = 'deny'; id = 'authorization_declined'; word = 'declined' }, @{ action = 'expire'; id = 'expired_token'; word = 'expired' })) {
+            $approver = Start-KrTestApprover $emu @{ action = $case.action }
+            $err = $null
+            try { Connect-EntraKeyRoll @dc -InformationAction SilentlyContinue -ErrorAction Stop } catch { $err = $_ }
+            $null = Wait-KrTestApprover $approver
+            $err | Should -Not -BeNullOrEmpty
+            $err.FullyQualifiedErrorId | Should -BeLike "$($case.id)*"
+            $err.Exception.Message | Should -Match $case.word
+            $err.ErrorDetails.RecommendedAction | Should -Match '-UseDeviceCode'
+            ($err.Exception.Message + $err.ErrorDetails.RecommendedAction) | Should -Not -Match '--[a-z]'
+        }
+        Test-Path -LiteralPath $cache | Should -BeFalse
+    }
+
+    It 'refuses a corrupt token cache by name, without its contents' {
+        $null = New-Item -ItemType Directory -Force -Path (Split-Path $cache)
+        [System.IO.File]::WriteAllText($cache, '{"version":1,"entries":{"k":{"refresh_token":"rt-PESTER-SECRET"}}}')
+        if (-not $IsWindows) { & chmod 600 $cache }
+        $err = $null
+        try { Connect-EntraKeyRoll @dc -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'token_cache*'
+        $err.Exception.Message | Should -Match ([regex]::Escape($cache))
+        ($err | Out-String) + $err.ErrorDetails.RecommendedAction | Should -Not -Match 'rt-PESTER-SECRET'
+        Remove-Item -LiteralPath $cache
     }
 }
 

@@ -138,9 +138,10 @@ CONTRACT = {
         should_process=False, implicit_default="Environment",
         params={
             "AccessToken": P(type="System.Security.SecureString", mandatory=True, sets=["AccessToken"]),
-            "Scopes": P(type="string[]", mandatory=True, sets=["Delegated"]),
-            "TenantId": P(type="string", mandatory=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault"], sets=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault", "Delegated"], aliases=["Tenant"]),
-            "ClientId": P(type="string", mandatory=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault"], sets=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault", "Identity", "Delegated"], aliases=["AppId"]),
+            "UseDeviceCode": P(type="switch", mandatory=True, sets=["DeviceCode"], aliases=["UseDeviceAuthentication", "DeviceCode", "DeviceAuth"]),
+            "Scopes": P(type="string[]", mandatory=["Delegated"], sets=["Delegated", "DeviceCode"]),
+            "TenantId": P(type="string", mandatory=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault"], sets=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault", "Delegated", "DeviceCode"], aliases=["Tenant"]),
+            "ClientId": P(type="string", mandatory=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault"], sets=["Certificate", "CertificatePath", "CertificateThumbprint", "KeyVault", "Identity", "Delegated", "DeviceCode"], aliases=["AppId"]),
             "Certificate": P(type="System.Security.Cryptography.X509Certificates.X509Certificate2", mandatory=True, sets=["Certificate"]),
             "CertificatePath": P(type="string", mandatory=True, sets=["CertificatePath"]),
             "CertificatePassword": P(type="System.Security.SecureString", sets=["CertificatePath"]),
