@@ -327,8 +327,19 @@ impl ConnArgs {
             SignInStart::Ready(session) => session,
             SignInStart::Pending(pending) => {
                 eprintln!("{}", pending.message);
-                rt.block_on(pending.wait(&Cancel::default()))
-                    .map_err(|e| connect_failure(ConnectError::Auth(e)))?
+                let started = std::time::Instant::now();
+                let (session, stats) = rt
+                    .block_on(pending.wait_with_stats(&Cancel::default()))
+                    .map_err(|e| connect_failure(ConnectError::Auth(e)))?;
+                if self.verbose {
+                    eprintln!(
+                        "[auth] device code approved after {} ms: {} polls, {} ms of it waiting for the polling interval",
+                        started.elapsed().as_millis(),
+                        stats.polls,
+                        stats.waited.as_millis()
+                    );
+                }
+                session
             }
         };
         if self.verbose {
