@@ -425,3 +425,62 @@ def test_repair_goes_through_the_abi_and_names_its_permission(identity):
         assert key_ids() == before
     finally:
         kr.keyroll_disconnect(connection.value)
+
+
+def _admin(method, path, body=None):
+    ctx = ssl.create_default_context(cafile=ENV["KR_CA_CERT"])
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{ENV['KR_GRAPH_URL']}/_emulator/{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, context=ctx) as r:
+        return json.loads(r.read() or b"null")
+
+
+def test_device_code_in_two_steps_with_no_callback(tmp_path):
+    """keyroll_device_code_start answers what to show and a handle; the user approves elsewhere;
+    keyroll_device_code_wait answers the connection; a second start finds the cached sign-in; sign out."""
+    import threading
+
+    _admin("PUT", "devicecode-settings", {"intervalSecs": 0})
+    settings = {
+        "graphUrl": ENV["KR_GRAPH_URL"],
+        "loginUrl": ENV["KR_LOGIN_URL"],
+        "caFile": ENV["KR_CA_CERT"],
+        "tenantId": ENV["KR_TENANT_ID"],
+        "scopes": ["Application.ReadWrite.All"],
+        "tokenCache": str(tmp_path / "tokens.json"),
+    }
+    sign_in = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_device_code_start, buf(json.dumps(settings)), ctypes.byref(sign_in))
+    assert status == kr.KeyrollStatus.Ok, text
+    shown = json.loads(text)
+    assert shown["pending"] is True and shown["userCode"] in shown["message"], shown
+    approver = threading.Thread(target=_admin, args=("POST", f"devicecodes/{shown['userCode']}", {
+        "action": "approve", "grantedScopes": ["Application.ReadWrite.All"],
+        "user": {"userPrincipalName": "py@contoso.example", "directoryRoles": ["Application Administrator"]}}))
+    approver.start()
+    connection = ctypes.c_uint64(0)
+    status, text = call(kr.keyroll_device_code_wait, sign_in.value, ctypes.byref(connection))
+    approver.join()
+    assert status == kr.KeyrollStatus.Ok, text
+    assert "py@contoso.example" in json.loads(text)["credential"]
+    try:
+        target = {"kind": "application", "objectId": ENV["KR_OBJECT_ID"]}
+        status, text = call(kr.keyroll_keys_list, connection.value, buf(json.dumps(target)), 0)
+        assert status == kr.KeyrollStatus.Ok, text
+        assert json.loads(text)["id"] == ENV["KR_OBJECT_ID"]
+    finally:
+        kr.keyroll_disconnect(connection.value)
+    # The wait closed the sign-in handle.
+    status, text = call(kr.keyroll_device_code_wait, sign_in.value, ctypes.byref(connection))
+    assert status == kr.KeyrollStatus.UnknownHandle, text
+    # Cached: no code to show.
+    status, text = call(kr.keyroll_device_code_start, buf(json.dumps(settings)), ctypes.byref(sign_in))
+    assert status == kr.KeyrollStatus.Ok and json.loads(text)["pending"] is False, text
+    kr.keyroll_device_code_cancel(sign_in.value)
+    status, text = call(kr.keyroll_device_code_wait, sign_in.value, ctypes.byref(connection))
+    kr.keyroll_disconnect(connection.value) if status == kr.KeyrollStatus.Ok else None
+    status, text = call(kr.keyroll_sign_out, buf(json.dumps(settings)), 0)
+    assert status == kr.KeyrollStatus.Ok and json.loads(text)["removed"] == 1, text
+    assert not (tmp_path / "tokens.json").exists()
