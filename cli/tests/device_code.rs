@@ -146,17 +146,48 @@ fn device_code_sign_in_shows_the_code_on_stderr_and_the_next_command_reuses_the_
         emu.block_on(emu.admin.device_codes()).is_empty(),
         "no second code"
     );
+}
 
-    // Sign out removes the cached sign-in.
+/// Regression: `keyroll auth logout` without --tenant-id left a sign-in made with --tenant-id in the cache (the
+/// key was computed with the default tenant, so nothing matched).
+#[test]
+fn logout_without_tenant_id_removes_a_sign_in_made_with_one() {
+    let emu = emulator(&[]);
+    emu.block_on(emu.admin.device_code_settings(json!({"intervalSecs": 0})));
+    let app = emu.create(&[&certs().a], json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("tokens.json");
+    let mut login = vec!["auth".to_string(), "login".into()];
+    login.extend(emu.conn());
+    login.extend(
+        [
+            "--device-code",
+            "--tenant-id",
+            &app.tenant,
+            "--token-cache",
+            cache.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let (child, t) = spawn(&login);
+    decide(&emu, admin());
+    let r = finish(child, t);
+    r.ok();
+    assert!(
+        r.stdout().contains("signed in as ada@contoso.example"),
+        "{}",
+        r.stdout()
+    );
+    assert!(cache.exists());
     let r = keyroll(
         &args(
             &["auth", "logout", "--token-cache", cache.to_str().unwrap()],
             &emu.conn(),
         ),
-        &[("KEYROLL_TOKEN_CACHE", "/nonexistent/other")],
+        &[],
     );
     r.ok();
-    assert!(r.stdout().contains("removed"), "{}", r.stdout());
+    assert!(r.stdout().contains("removed 1"), "{}", r.stdout());
     assert!(!cache.exists());
 }
 

@@ -299,6 +299,18 @@ async fn polling_keeps_the_interval_and_the_emulator_says_slow_down_to_a_client_
             ])
             .send()
     };
+    // A request without scopes is refused as the service does (AADSTS900144).
+    let missing: Value = h
+        .admin
+        .post(format!("{}/{}/oauth2/v2.0/devicecode", h.base, app.tenant))
+        .form(&[("client_id", keyroll_client::devicecode::GRAPH_CLI_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["error_codes"][0], 900144, "{missing}");
     let first: Value = poll().await.unwrap().json().await.unwrap();
     assert_eq!(first["error"], "authorization_pending", "{first}");
     assert_eq!(first["error_codes"][0], 70016);
