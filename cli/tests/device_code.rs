@@ -310,3 +310,40 @@ fn device_code_refusals_have_their_exit_codes_and_say_the_fix() {
     )
     .fails(4, &["devicecode"]);
 }
+
+/// Regression: `roll --app-id X --device-code` signed the user in through X (the object's appId, filled in for an
+/// app's own sign-in) instead of the public client, and the service refused it (AADSTS7000218).
+#[test]
+fn roll_with_device_code_and_app_id_signs_in_through_the_public_client() {
+    let emu = emulator(&[]);
+    emu.block_on(emu.admin.device_code_settings(json!({"intervalSecs": 0})));
+    let c = certs();
+    let app = emu.create(&[&c.a], json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("tokens.json");
+    let mut argv = vec![
+        "roll".to_string(),
+        "--app-id".into(),
+        app.app_id.clone(),
+        "--cert".into(),
+        c.a.p().into(),
+        "--new-cert".into(),
+        c.b.p().into(),
+    ];
+    argv.extend(emu.conn());
+    argv.extend(
+        [
+            "--device-code",
+            "--tenant-id",
+            &app.tenant,
+            "--token-cache",
+            cache.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let (child, t) = spawn(&argv);
+    decide(&emu, admin());
+    let r = finish(child, t);
+    r.ok();
+    assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a, &c.b]));
+}

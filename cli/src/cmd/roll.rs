@@ -308,7 +308,8 @@ pub fn run(args: RollArgs) -> CmdResult {
         Some(specs[0].current.clone())
     };
     let mut conn = args.conn.clone();
-    if !shared_auth && conn.client_id.is_none() {
+    // A user's device-code sign-in goes through a public client, never the object's appId.
+    if !shared_auth && conn.client_id.is_none() && !conn.device_code {
         conn.client_id = auth_client_id;
     }
     let client = conn.client(auth_cert, &rt)?;

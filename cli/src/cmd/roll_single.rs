@@ -80,7 +80,8 @@ pub(super) fn single_spec(
     };
     let vault = if current_file.is_none() || new_file.is_none() {
         let mut conn = args.conn.clone();
-        if conn.client_id.is_none() {
+        // A user's device-code sign-in goes through a public client, never the object's appId.
+        if conn.client_id.is_none() && !conn.device_code {
             conn.client_id = auth_client_id.clone();
         }
         Some(conn.key_vault(current_file.clone())?)
@@ -98,7 +99,7 @@ pub(super) fn single_spec(
             // Both versions from the object's keys and the vault's versions (core's roll_versions), read through
             // the connection's own credential: the version in use is not known before.
             let mut conn = args.conn.clone();
-            if conn.client_id.is_none() {
+            if conn.client_id.is_none() && !conn.device_code {
                 conn.client_id = auth_client_id.clone();
             }
             let client = conn.client(None, rt)?;
