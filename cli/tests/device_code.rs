@@ -245,6 +245,23 @@ fn device_code_refusals_have_their_exit_codes_and_say_the_fix() {
     assert_no_secret(&r, &[]);
     assert_eq!(emu.thumbs(&app.id), sorted(&[&c.a]));
 
+    // addKey without the object's certificate: a user's token does not replace the proof (2, nothing sent).
+    keyroll(
+        &args(
+            &["key", "add", "--object-id", &app.id, "--new-cert", c.b.p()],
+            &conn,
+        ),
+        &[],
+    )
+    .fails(
+        2,
+        &[
+            "--cert",
+            "a user token does not replace the proof",
+            "certificate of the object itself",
+        ],
+    );
+
     // A confidential-only app as the client: 3, naming public client flows and the default client.
     let r = keyroll(
         &args(

@@ -178,6 +178,11 @@ impl ProofSource {
                 p.cert_password_env.as_deref(),
                 "--cert-password-env",
             )?) as SharedSigner)),
+            // Signed in as a user: the user's token does not replace the proof, and core says why.
+            (None, None) if conn.device_code => Err(Failure::input(anyhow::anyhow!(
+                "give --cert (one of the object's current certificates, to mint the proof) or --proof: signed in with --device-code, {}",
+                keyroll_client::graph::DELEGATED_PROOF_NOTE
+            ))),
             (None, None) => Err(Failure::input(anyhow::anyhow!(
                 "give --cert (one of the object's current certificates, to mint the proof) or --proof"
             ))),
