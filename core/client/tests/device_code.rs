@@ -412,6 +412,18 @@ async fn a_user_token_that_cannot_change_the_object_is_explained() {
     )
     .await
     .unwrap();
+    // addPassword needs a permission, not a proof: the owner with the scope may; on an object it does not own,
+    // 403 explained as delegated.
+    let pw = keyroll_proto::password::PasswordRequest::default();
+    client
+        .add_password(&app_target(owned.id), &pw)
+        .await
+        .unwrap();
+    let e = client
+        .add_password(&app_target(app.id), &pw)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("user token (delegated)"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
