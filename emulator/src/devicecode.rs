@@ -94,6 +94,10 @@ pub struct DeviceSettings {
     /// The `expires_in` handed out (seconds; the service's is 900).
     #[serde(default = "default_expires_in")]
     pub expires_in_secs: u64,
+    /// Fault injection: the first this many polls of each new code are answered `slow_down` whatever their pace
+    /// (as a busy service may), so that a client's handling of it can be tested.
+    #[serde(default)]
+    pub slow_down_polls: u32,
 }
 
 fn default_interval() -> u64 {
@@ -108,6 +112,7 @@ impl Default for DeviceSettings {
         DeviceSettings {
             interval_secs: DEFAULT_INTERVAL,
             expires_in_secs: DEFAULT_EXPIRES_IN,
+            slow_down_polls: 0,
         }
     }
 }
@@ -161,6 +166,8 @@ struct Flow {
     expires_at: OffsetDateTime,
     interval: StdDuration,
     last_poll: Option<Instant>,
+    /// Polls still to be answered `slow_down` (fault injection).
+    forced_slow_downs: u32,
     state: FlowState,
 }
 
@@ -335,6 +342,7 @@ pub async fn start(
         expires_at: state.now() + Duration::seconds(settings.expires_in_secs as i64),
         interval: StdDuration::from_secs(settings.interval_secs),
         last_poll: None,
+        forced_slow_downs: settings.slow_down_polls,
         state: FlowState::Pending,
     };
     lock(&state.device.flows).insert(device_code.clone(), flow);
@@ -423,7 +431,9 @@ pub fn redeem(
                     .last_poll
                     .is_some_and(|last| at.duration_since(last) + POLL_TOLERANCE < flow.interval);
                 flow.last_poll = Some(at);
-                if early {
+                let forced = flow.forced_slow_downs > 0;
+                flow.forced_slow_downs = flow.forced_slow_downs.saturating_sub(1);
+                if early || forced {
                     // RFC 8628 §3.5: the client adds 5 s to its interval; so does the emulator's expectation.
                     flow.interval += StdDuration::from_secs(5);
                     return Err(ApiError::oauth(
@@ -727,7 +737,7 @@ pub async fn get_settings(State(state): State<SharedState>) -> Response {
     axum::Json(*lock(&state.device.settings)).into_response()
 }
 
-/// `PUT /_emulator/devicecode-settings` (`{"intervalSecs": N, "expiresInSecs": M}`).
+/// `PUT /_emulator/devicecode-settings` (`{"intervalSecs": N, "expiresInSecs": M, "slowDownPolls": K}`).
 pub async fn put_settings(
     State(state): State<SharedState>,
     headers: HeaderMap,

@@ -262,6 +262,30 @@ async fn polling_keeps_the_interval_and_the_emulator_says_slow_down_to_a_client_
         "{stats:?}: a slow_down was obeyed"
     );
 
+    // Told slow_down (the emulator forces it on the first poll), ours adds 5 s to the interval (RFC 8628 §3.5).
+    h.api()
+        .device_code_settings(json!({"intervalSecs": 0, "slowDownPolls": 1}))
+        .await;
+    let c = choices(&h, &dir.path().join("d.json"), app.tenant, None, &[]);
+    let SignInStart::Pending(p) = c.begin_device_code(&no_env, clock()).await.unwrap() else {
+        panic!("no code")
+    };
+    let api = h.api();
+    let approver = tokio::spawn(async move {
+        let code = api.wait_for_device_code(Duration::from_secs(10)).await;
+        // After the first poll (answered slow_down), before the next.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        api.approve_device_code(&code, admin_user(Uuid::new_v4()), &["Application.Read.All"])
+            .await;
+    });
+    let (_, stats) = p.wait_with_stats(&Cancel::default()).await.unwrap();
+    approver.await.unwrap();
+    assert_eq!(stats.polls, 2, "{stats:?}");
+    assert!(stats.waited >= Duration::from_secs(5), "{stats:?}");
+    h.api()
+        .device_code_settings(json!({"intervalSecs": 1}))
+        .await;
+
     // A client polling twice within the interval is told slow_down (RFC 8628 §3.5).
     let r: Value = h
         .admin
