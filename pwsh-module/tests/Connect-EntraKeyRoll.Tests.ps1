@@ -182,7 +182,7 @@ Describe 'Connect-EntraKeyRoll -UseDeviceCode' {
 
     It 'keeps the sign-in in a private cache file, and a second Connect reuses it without a new code' {
         Test-Path -LiteralPath $cache | Should -BeTrue
-        if (-not $IsWindows) {
+        if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Unix) {
             (& stat -c '%a' $cache) | Should -Be '600'
             (& stat -c '%a' (Split-Path $cache)) | Should -Be '700'
         }
@@ -211,10 +211,34 @@ Describe 'Connect-EntraKeyRoll -UseDeviceCode' {
         Test-Path -LiteralPath $cache | Should -BeFalse
     }
 
+    It 'stops at once when stopped (Ctrl+C) while waiting for the user, and connects nothing' {
+        Remove-Item -LiteralPath $cache -ErrorAction Ignore
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript({
+                param($module, $parameters, $cachePath)
+                $env:KEYROLL_TOKEN_CACHE = $cachePath
+                Import-Module $module
+                Connect-EntraKeyRoll @parameters -InformationAction SilentlyContinue
+            }).AddArgument($env:ENTRAKEYROLL_MODULE).AddArgument($dc).AddArgument($cache)
+        $handle = $ps.BeginInvoke()
+        $deadline = (Get-Date).AddSeconds(30)
+        while ((Get-Date) -lt $deadline -and -not @((Invoke-KrEmulatorAdmin $emu 'GET' 'devicecodes').value | Where-Object { $_.status -eq 'pending' })) {
+            Start-Sleep -Milliseconds 50
+        }
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 3
+        $handle.IsCompleted | Should -BeTrue
+        $ps.Dispose()
+        Test-Path -LiteralPath $cache | Should -BeFalse
+        # The code was never redeemed: nobody approved it, and the stopped command took nothing.
+        @((Invoke-KrEmulatorAdmin $emu 'GET' 'devicecodes').value | Where-Object { $_.status -eq 'pending' }).Count | Should -BeGreaterOrEqual 1
+    }
+
     It 'refuses a corrupt token cache by name, without its contents' {
         $null = New-Item -ItemType Directory -Force -Path (Split-Path $cache)
         [System.IO.File]::WriteAllText($cache, '{"version":1,"entries":{"k":{"refresh_token":"rt-PESTER-SECRET"}}}')
-        if (-not $IsWindows) { & chmod 600 $cache }
+        if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Unix) { & chmod 600 $cache }
         $err = $null
         try { Connect-EntraKeyRoll @dc -ErrorAction Stop } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -BeLike 'token_cache*'
