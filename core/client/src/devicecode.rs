@@ -242,8 +242,11 @@ impl TokenCache {
         let checks = [(self.path.clone(), 0o077), (self.folder(), 0o022)];
         for (p, forbidden) in checks {
             if let Ok(meta) = std::fs::metadata(&p) {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & forbidden != 0 {
+                let mode = meta.permissions().mode() & 0o7777;
+                // A shared folder with the sticky bit (/tmp) lets no one else replace or remove the file.
+                let sticky_folder = meta.is_dir() && mode & 0o1000 != 0;
+                if mode & forbidden != 0 && !sticky_folder {
+                    let mode = mode & 0o777;
                     return Err(CacheError::Permissions { path: p, mode });
                 }
             }
@@ -954,5 +957,19 @@ mod tests {
         assert!(!e.to_string().contains("secret"), "{e}");
         assert_eq!(cache.sign_out(&SignOut::default()).unwrap(), 1);
         assert!(!cache.path().exists());
+
+        // A folder others may write is refused, unless it is sticky (as /tmp is): no one else can replace the file.
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        let cache = TokenCache::at(shared.join("cache.json"));
+        let r = DelegatedRequest::new(&endpoints(), None, None, &[], Some(cache.clone()));
+        remember(&r, &r.cache_key(&endpoints()), &granted).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(
+            cache.get("k"),
+            Err(CacheError::Permissions { .. })
+        ));
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(cache.get("k").unwrap().is_none());
     }
 }
