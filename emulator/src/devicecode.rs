@@ -345,7 +345,12 @@ pub async fn start(
         forced_slow_downs: settings.slow_down_polls,
         state: FlowState::Pending,
     };
-    lock(&state.device.flows).insert(device_code.clone(), flow);
+    let mut flows = lock(&state.device.flows);
+    // Codes that ended long ago are forgotten, so that a long-running emulator does not keep every code.
+    let horizon = state.now() - Duration::hours(1);
+    flows.retain(|_, f| f.expires_at > horizon);
+    flows.insert(device_code.clone(), flow);
+    drop(flows);
     Ok(axum::Json(json!({
         "user_code": code,
         "device_code": device_code,
