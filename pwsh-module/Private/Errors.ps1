@@ -3,8 +3,16 @@ function ConvertTo-KrErrorCategory {
     # PowerShell's error categories.
     [CmdletBinding()]
     [OutputType([System.Management.Automation.ErrorCategory])]
-    param([string] $Kind, [int] $HttpStatus)
+    param([string] $Kind, [int] $HttpStatus, [string] $Code)
     $c = [System.Management.Automation.ErrorCategory]
+    # Codes that say more than their kind: a file that does not exist, a credential id the object does not have,
+    # a certificate the object already has.
+    switch ($Code) {
+        'file_not_found' { return $c::ObjectNotFound }
+        'key_not_found' { return $c::ObjectNotFound }
+        'password_not_found' { return $c::ObjectNotFound }
+        'already_present' { return $c::ResourceExists }
+    }
     switch ($Kind) {
         'input' { return $c::InvalidArgument }
         'rejected' { return $c::InvalidData }
@@ -70,7 +78,7 @@ function ConvertTo-KrErrorRecord {
     foreach ($name in 'Kind', 'Code', 'HttpStatus', 'RequestId', 'ClientRequestId') {
         if ($null -ne $report.$name) { $inner.Data[$name] = $report.$name }
     }
-    $category = ConvertTo-KrErrorCategory -Kind $report.Kind -HttpStatus ([int]$report.HttpStatus)
+    $category = ConvertTo-KrErrorCategory -Kind $report.Kind -HttpStatus ([int]$report.HttpStatus) -Code ([string]$report.Code)
     $record = [System.Management.Automation.ErrorRecord]::new($inner, $report.Code, $category, $TargetObject)
     $ids = @()
     if ($report.HttpStatus) { $ids += "HTTP $($report.HttpStatus)" }
@@ -110,6 +118,10 @@ function Get-KrSettingParameter {
         'loginUrl' { 'LoginUrl' }
         'proxy' { 'Proxy' }
         'caFile' { 'CaCertificate' }
+        'proof' { 'Proof' }
+        'target (appId)' { 'AppId' }
+        'target (objectId)' { 'ObjectId' }
+        'inspect settings (objectId)' { 'ObjectId' }
         default { $null }
     }
 }

@@ -173,7 +173,9 @@ function ConvertTo-KrAddKeySettings {
     foreach ($w in @($built.warnings)) { if ($w) { Write-Warning $w } }
     $settings = $choices
     $settings.certificate = [string]$built.keyCredential.key
-    [pscustomobject]@{ Settings = $settings; Thumbprint = [string]$built.thumbprint; Type = [string]$built.keyCredential.type }
+    # Warned: the library's warnings this preview wrote, which the addKey's answer repeats; the command writes only
+    # the others (each warning once).
+    [pscustomobject]@{ Settings = $settings; Thumbprint = [string]$built.thumbprint; Type = [string]$built.keyCredential.type; Warned = @(@($built.warnings) | Where-Object { $_ }) }
 }
 
 function Get-KrPasswordSecret {

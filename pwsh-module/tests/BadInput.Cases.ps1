@@ -29,9 +29,9 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
 
 @(
     # ---------------------------------------------------------------- Connect-EntraKeyRoll
-    @{ Id = 'CO-01'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-01'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificatePath = $c.MissingPath; GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
-        Category = 'ObjectNotFound'; ErrorId = 'file'; Message = 'no-such\.pfx' },
+        Category = 'ObjectNotFound'; ErrorId = 'file_not_found'; Message = 'no-such\.pfx' },
     @{ Id = 'CO-02'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificatePath = $c.Pfx; CertificatePassword = $c.WrongPassword; GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Category = 'InvalidArgument'; ErrorId = 'certificate'; Message = '(?s)password is wrong.*-CertificatePassword'; Secrets = { param($c) @($c.WrongPasswordText) } },
@@ -42,13 +42,13 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificatePath = $c.PfxNoPassword; GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } } },
     @{ Id = 'CO-05'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'; Expect = 'Success'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificatePath = $c.PfxEmoji; CertificatePassword = $c.EmojiPassword; GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } } },
-    @{ Id = 'CO-06'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-06'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificateThumbprint = 'not-a-thumbprint!'; GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Category = 'InvalidArgument'; ErrorId = 'InvalidThumbprint'; Message = "-CertificateThumbprint.*hex" },
-    @{ Id = 'CO-07'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-07'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificateThumbprint = '0123456789ABCDEF0123456789ABCDEF01234567'; GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Category = 'ObjectNotFound'; ErrorId = 'CertificateNotFound'; Message = 'no certificate with thumbprint 0123456789ABCDEF0123456789ABCDEF01234567' },
-    @{ Id = 'CO-08'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-08'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificateThumbprint = '0123'; GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Category = 'InvalidArgument'; ErrorId = 'InvalidThumbprint'; Message = '-CertificateThumbprint.*40 hex' },
     @{ Id = 'CO-09'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
@@ -63,33 +63,33 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'CO-12'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; Environment = 'Mars' } }
         Category = 'InvalidArgument'; ErrorId = 'settings'; Message = '-Environment: "Mars" is not a cloud.*Global' },
-    @{ Id = 'CO-13'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-13'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; GraphUrl = 'not a url' } }
         Category = 'InvalidArgument'; ErrorId = 'endpoint'; Message = '-GraphUrl' },
-    @{ Id = 'CO-14'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-14'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; GraphUrl = 'ftp://graph.example' } }
-        Category = 'InvalidArgument'; ErrorId = 'endpoint'; Message = '-GraphUrl.*https' },
-    @{ Id = 'CO-15'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'; Expect = 'Success'
+        Category = 'InvalidArgument'; ErrorId = 'endpoint'; Message = '-GraphUrl: "ftp://graph.example" is not an absolute http\(s\) URL' },
+    @{ Id = 'CO-15'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'; Expect = 'Success'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; GraphUrl = $c.GraphUrl + '/v1.0'; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Check = { param($c, $out) if ($out.GraphUrl -match 'v1\.0') { throw "GraphUrl kept its version segment: $($out.GraphUrl)" } } },
-    @{ Id = 'CO-16'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'; Expect = 'Success'
+    @{ Id = 'CO-16'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'; Expect = 'Success'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; GraphUrl = $c.GraphUrl + '/beta/'; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Check = { param($c, $out) if ($out.GraphUrl -match 'beta' -or $out.ApiVersion -ne 'beta') { throw "GraphUrl $($out.GraphUrl), ApiVersion $($out.ApiVersion)" } } },
-    @{ Id = 'CO-17'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-17'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; GraphUrl = $c.GraphUrl + '/beta'; ApiVersion = 'v1.0'; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
-        Category = 'InvalidArgument'; ErrorId = 'settings'; Message = '-GraphUrl.*beta.*-ApiVersion' },
-    @{ Id = 'CO-18'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+        Category = 'InvalidArgument'; ErrorId = 'settings'; Message = '-GraphUrl: .*ends in the API version beta, and the API version given is v1\.0' },
+    @{ Id = 'CO-18'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; Proxy = 'not a proxy url' } }
-        Category = 'InvalidArgument'; ErrorId = 'http_settings'; Message = '-Proxy' },
-    @{ Id = 'CO-19'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+        Category = 'InvalidArgument'; ErrorId = 'http_settings'; Message = '-Proxy: the proxy URL is invalid' },
+    @{ Id = 'CO-19'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; Proxy = 'ftp://127.0.0.1:3128' } }
-        Category = 'InvalidArgument'; ErrorId = 'http_settings'; Message = '-Proxy.*(http|scheme)' },
-    @{ Id = 'CO-20'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+        Category = 'InvalidArgument'; ErrorId = 'http_settings'; Message = '-Proxy: .*scheme "ftp" is not http or https' },
+    @{ Id = 'CO-20'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; CaCertificate = $c.MissingPath } }
-        Category = 'ObjectNotFound'; ErrorId = 'file'; Message = '-CaCertificate.*no-such\.pfx' },
-    @{ Id = 'CO-21'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+        Category = 'ObjectNotFound'; ErrorId = 'file_not_found'; Message = '-CaCertificate.*no-such\.pfx' },
+    @{ Id = 'CO-21'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; CaCertificate = $c.GarbageFile } }
-        Category = 'InvalidArgument'; Message = '-CaCertificate' },
+        Category = 'InvalidArgument'; ErrorId = 'http_settings'; Message = '-CaCertificate: the CA certificate file is not PEM' },
     @{ Id = 'CO-22'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ Scopes = 'Application.ReadWrite.All' } }
         Category = 'InvalidArgument'; ErrorId = 'DelegatedSignInNotAvailable'; Message = 'Connect-MgGraph' },
@@ -122,20 +122,20 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
         Environment = { param($c) @{ IDENTITY_ENDPOINT = $c.IdentityEndpoint; IDENTITY_HEADER = 'wrong-header-value' } }
         Command2 = 'Get-EntraMSApplicationKey'; Params2 = { param($c) @{ ObjectId = $c.ObjectId } }
         Category = 'AuthenticationError'; Message = '^(?![\s\S]*[{}])[\s\S]*managed identity' },
-    @{ Id = 'CO-33'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-33'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ AccessToken = $c.TokenSecure; GraphUrl = $c.GraphUrlHttp; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Command2 = 'Get-EntraMSApplicationKey'; Params2 = { param($c) @{ ObjectId = $c.ObjectId } }
-        Category = 'ConnectionError'; Message = 'https://'; MaxSeconds = 10 },
-    @{ Id = 'CO-35'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+        Category = 'InvalidOperation'; ErrorId = 'invalid_response'; Message = 'answered a plain http:// request in TLS.*use https://'; MaxSeconds = 10 },
+    @{ Id = 'CO-35'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ GraphUrl = $c.GraphUrl; LoginUrl = $c.LoginUrl; CaCertificate = $c.CaCert } }
         Environment = { param($c) @{ AZURE_TENANT_ID = $c.TenantId; AZURE_CLIENT_ID = $c.AppId; AZURE_CLIENT_CERTIFICATE_PATH = $c.Pfx; AZURE_CLIENT_CERTIFICATE_PASSWORD = $c.PfxPasswordText } }
         Command2 = 'New-EntraMSApplicationKey'; Params2 = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.NextCert.RawData } } }
         Expect = 'Success' },
 
     # ---------------------------------------------------------------- New-EntraKeyProof
-    @{ Id = 'NP-01'; Open = 'fails today'; Command = 'New-EntraKeyProof'; Connection = 'None'
+    @{ Id = 'NP-01'; Command = 'New-EntraKeyProof'; Connection = 'None'
         Params = { param($c) @{ CertificatePath = $c.MissingPath; ObjectId = $c.ObjectId } }
-        Category = 'ObjectNotFound'; ErrorId = 'file'; Message = 'no-such\.pfx' },
+        Category = 'ObjectNotFound'; ErrorId = 'file_not_found'; Message = 'no-such\.pfx' },
     @{ Id = 'NP-02'; Command = 'New-EntraKeyProof'; Connection = 'None'
         Params = { param($c) @{ CertificatePath = $c.Pfx; CertificatePassword = $c.WrongPassword; ObjectId = $c.ObjectId } }
         Category = 'InvalidArgument'; ErrorId = 'certificate'; Message = '(?s)password is wrong.*-CertificatePassword'; Secrets = { param($c) @($c.WrongPasswordText) } },
@@ -168,10 +168,10 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'NP-13'; Command = 'New-EntraKeyProof'; Connection = 'None'
         Params = { param($c) @{ Certificate = $c.Cert; ObjectId = $c.ObjectId; Lifetime = 601 } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = 'Lifetime' },
-    @{ Id = 'NP-14'; Open = 'fails today'; Command = 'New-EntraKeyProof'; Connection = 'None'
+    @{ Id = 'NP-14'; Command = 'New-EntraKeyProof'; Connection = 'None'
         Params = { param($c) @{ CertificateThumbprint = 'zz:zz'; ObjectId = $c.ObjectId } }
         Category = 'InvalidArgument'; ErrorId = 'InvalidThumbprint'; Message = "-CertificateThumbprint.*hex" },
-    @{ Id = 'NP-15'; Open = 'fails today'; Command = 'New-EntraKeyProof'; Connection = 'None'
+    @{ Id = 'NP-15'; Command = 'New-EntraKeyProof'; Connection = 'None'
         Params = { param($c) @{ CertificateThumbprint = 'ABCDEF0123456789ABCDEF0123456789ABCDEF01'; ObjectId = $c.ObjectId } }
         Category = 'ObjectNotFound'; ErrorId = 'CertificateNotFound'; Message = 'ABCDEF0123456789ABCDEF0123456789ABCDEF01' },
     @{ Id = 'NP-16'; Command = 'New-EntraKeyProof'; Connection = 'None'
@@ -209,7 +209,7 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'TP-03'; Command = 'Test-EntraKeyProof'; Connection = 'None'
         Params = { param($c) @{ Proof = $c.ProofFor; ObjectId = $c.ObjectId; CertificatePath = $c.MissingPath } }
         Category = 'ObjectNotFound'; ErrorId = 'CertificateFileUnreadable'; Message = '-CertificatePath.*no-such\.pfx' },
-    @{ Id = 'TP-04'; Open = 'fails today'; Command = 'Test-EntraKeyProof'; Connection = 'None'
+    @{ Id = 'TP-04'; Command = 'Test-EntraKeyProof'; Connection = 'None'
         Params = { param($c) @{ Proof = $c.ProofFor; ObjectId = 'not-a-guid'; Certificate = $c.Cert } }
         Category = 'InvalidArgument'; Message = '-ObjectId: "not-a-guid" is not a GUID' },
     @{ Id = 'TP-05'; Command = 'Test-EntraKeyProof'; Connection = 'None'
@@ -235,9 +235,9 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'GK-05'; Command = 'Get-EntraMSApplicationKey'
         Params = { param($c) @{ AppId = '' } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = 'AppId' },
-    @{ Id = 'GK-06'; Open = 'fails today'; Command = 'Get-EntraMSApplicationKey'
+    @{ Id = 'GK-06'; Command = 'Get-EntraMSApplicationKey'
         Params = { param($c) @{ AppId = 'not a guid' } }
-        Category = 'InvalidArgument'; Message = '^-AppId: "not a guid" is not a GUID' },
+        Category = 'InvalidArgument'; Message = '-AppId: "not a guid" is not a GUID' },
     @{ Id = 'GK-07'; Command = 'Get-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; AppId = $c.AppId } }
         Category = 'InvalidArgument'; ErrorId = 'AmbiguousParameterSet'; Message = 'Parameter set' },
@@ -294,7 +294,7 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'NK-14'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.NextCert.RawData }; Proof = $c.ProofOther } }
         Category = 'InvalidData'; Message = '(?s)proof would be rejected.*signature does not verify' },
-    @{ Id = 'NK-15'; Open = 'fails today'; Command = 'New-EntraMSApplicationKey'
+    @{ Id = 'NK-15'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.NextCert.RawData } } }
         Category = 'InvalidArgument'; Message = '-Proof' },
     @{ Id = 'NK-16'; Command = 'New-EntraMSApplicationKey'
@@ -312,7 +312,7 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'NK-20'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; BodyParameter = 'text' } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-BodyParameter must be a hashtable' },
-    @{ Id = 'NK-21'; Open = 'fails today'; Command = 'New-EntraMSApplicationKey'
+    @{ Id = 'NK-21'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.CurrentCertRaw }; Proof = $c.ProofFor } }
         Category = 'ResourceExists'; Message = 'already' },
     @{ Id = 'NK-22'; Command = 'New-EntraMSApplicationKey'
@@ -330,18 +330,18 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'NK-26'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.NextCert.RawData }; Proof = $c.ProofFor; TargetType = 'Device' } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = 'TargetType' },
-    @{ Id = 'NK-27'; Open = 'fails today'; Command = 'New-EntraMSApplicationKey'; Expect = 'Success'
+    @{ Id = 'NK-27'; Command = 'New-EntraMSApplicationKey'; Expect = 'Success'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.NextCert.RawData; DisplayName = ('x' * 120) }; Proof = $c.ProofFor } }
         Warning = 'shortened to 90'; WarningCount = 1 },
 
     # ---------------------------------------------------------------- Remove-EntraMSApplicationKey
-    @{ Id = 'RK-01'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationKey'
+    @{ Id = 'RK-01'; Command = 'Remove-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = 'abc'; Proof = $c.ProofFor } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-KeyId must be the key id \(a GUID' },
     @{ Id = 'RK-02'; Command = 'Remove-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = ''; Proof = $c.ProofFor } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = 'KeyId' },
-    @{ Id = 'RK-03'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationKey'
+    @{ Id = 'RK-03'; Command = 'Remove-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = $c.OtherGuid; Proof = $c.ProofFor } }
         Category = 'ObjectNotFound'; Message = 'no key credential with keyId' },
     @{ Id = 'RK-04'; Command = 'Remove-EntraMSApplicationKey'
@@ -353,13 +353,13 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'RK-06'; Command = 'Remove-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = 'not-a-guid'; KeyId = $c.CurrentKeyId; Proof = $c.ProofFor } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-ObjectId must be the object id' },
-    @{ Id = 'RK-07'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationKey'
+    @{ Id = 'RK-07'; Command = 'Remove-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = '{' + $c.OtherGuid + '}x'; Proof = $c.ProofFor } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-KeyId must be the key id \(a GUID' },
-    @{ Id = 'RK-08'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationKey'
+    @{ Id = 'RK-08'; Command = 'Remove-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = $c.CurrentKeyId } }
         Category = 'InvalidArgument'; Message = '-Proof' },
-    @{ Id = 'RK-09'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationKey'; Connection = 'Certificate'; Expect = 'Success'
+    @{ Id = 'RK-09'; Command = 'Remove-EntraMSApplicationKey'; Connection = 'Certificate'; Expect = 'Success'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = $c.CurrentKeyId; Force = $true; Confirm = $false } }
         Warning = 'last.*valid certificate'; WarningCount = 1 },
 
@@ -387,26 +387,26 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
         Category = 'ObjectNotFound'; Message = '' },
 
     # ---------------------------------------------------------------- Remove-EntraMSApplicationPassword
-    @{ Id = 'RW-01'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationPassword'
+    @{ Id = 'RW-01'; Command = 'Remove-EntraMSApplicationPassword'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = 'my-secret' } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-KeyId must be the key id \(a GUID' },
     @{ Id = 'RW-02'; Command = 'Remove-EntraMSApplicationPassword'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = '' } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = 'KeyId' },
-    @{ Id = 'RW-03'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationPassword'
+    @{ Id = 'RW-03'; Command = 'Remove-EntraMSApplicationPassword'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = $c.OtherGuid } }
         Category = 'ObjectNotFound'; Message = 'no client secret with keyId' },
-    @{ Id = 'RW-04'; Open = 'fails today'; Command = 'Remove-EntraMSApplicationPassword'
+    @{ Id = 'RW-04'; Command = 'Remove-EntraMSApplicationPassword'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyId = '   ' } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-KeyId must be the key id \(a GUID' },
 
     # ---------------------------------------------------------------- Invoke-EntraKeyRollover
-    @{ Id = 'IR-01'; Open = 'fails today'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
+    @{ Id = 'IR-01'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; CertificatePath = $c.MissingPath; NewCertificatePath = $c.NextPfx; NewCertificatePassword = $c.PfxPassword } }
-        Category = 'ObjectNotFound'; ErrorId = 'file'; Message = 'no-such\.pfx' },
-    @{ Id = 'IR-02'; Open = 'fails today'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
+        Category = 'ObjectNotFound'; ErrorId = 'file_not_found'; Message = 'no-such\.pfx' },
+    @{ Id = 'IR-02'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert; NewCertificatePath = $c.MissingPath } }
-        Category = 'ObjectNotFound'; ErrorId = 'file'; Message = 'no-such\.pfx' },
+        Category = 'ObjectNotFound'; ErrorId = 'file_not_found'; Message = 'no-such\.pfx' },
     @{ Id = 'IR-03'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert; NewCertificatePath = $c.NextPfx; NewCertificatePassword = $c.WrongPassword } }
         Category = 'InvalidArgument'; Message = '(?s)password is wrong.*-NewCertificatePassword'; Secrets = { param($c) @($c.WrongPasswordText) } },

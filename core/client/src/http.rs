@@ -147,6 +147,16 @@ fn proxies(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<reqwest::Proxy>, HttpSetupError> {
     if let Some(p) = &options.proxy {
+        // A scheme the HTTP library would take as a host name or ignore (ftp://, a bare word) is named here; the
+        // URL itself is never quoted (it may carry credentials).
+        if let Ok(u) = url::Url::parse(p.trim())
+            && !matches!(u.scheme(), "http" | "https")
+        {
+            return Err(HttpSetupError::BadProxy(format!(
+                "its scheme {:?} is not http or https",
+                u.scheme()
+            )));
+        }
         let proxy =
             reqwest::Proxy::all(p).map_err(|e| HttpSetupError::BadProxy(proxy_error(&e)))?;
         return Ok(vec![

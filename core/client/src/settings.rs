@@ -42,6 +42,8 @@ pub enum Setting {
     AppId,
     /// Which object: an object id or an appId.
     Target,
+    /// The Graph endpoint that replaces the cloud's.
+    GraphUrl,
 }
 
 impl Setting {
@@ -54,6 +56,7 @@ impl Setting {
             Setting::ObjectId => "the object id",
             Setting::AppId => "the appId",
             Setting::Target => "the object",
+            Setting::GraphUrl => "the Graph URL",
         }
     }
 }
@@ -181,16 +184,44 @@ impl ConnectionChoices {
                 )
             })?,
         };
+        // A version at the end of the Graph URL is the API version (see `cloud::split_graph_version`); one given
+        // as well must be the same.
+        let graph_url = self.graph_url.as_deref().filter(|u| !u.is_empty());
+        let (graph, in_url) = match graph_url {
+            Some(g) => {
+                let (base, v) = crate::cloud::split_graph_version(g);
+                (Some(base), v)
+            }
+            None => (None, None),
+        };
         let mut endpoints = Endpoints::custom(
             cloud,
-            self.graph_url.as_deref().filter(|u| !u.is_empty()),
+            graph.as_deref(),
             self.login_url.as_deref().filter(|u| !u.is_empty()),
         )?;
-        if let Some(v) = self.api_version.as_deref().filter(|v| !v.is_empty()) {
-            endpoints.api_version = ApiVersion::parse(v).ok_or_else(|| {
+        let given = match self.api_version.as_deref().filter(|v| !v.is_empty()) {
+            Some(v) => Some(ApiVersion::parse(v).ok_or_else(|| {
                 SettingsError::new(Setting::ApiVersion, format!("{v:?} is not v1.0 or beta"))
-            })?;
-        }
+            })?),
+            None => None,
+        };
+        endpoints.api_version = match (given, in_url) {
+            (Some(g), Some(u)) if g != u => {
+                return Err(SettingsError::new(
+                    Setting::GraphUrl,
+                    format!(
+                        "{:?} ends in the API version {}, and the API version given is {}: give the Graph URL \
+                         without a version (the version is its own setting)",
+                        graph_url.unwrap_or_default(),
+                        u.as_str(),
+                        g.as_str()
+                    ),
+                )
+                .into());
+            }
+            (Some(v), _) | (None, Some(v)) => v,
+            (None, None) => ApiVersion::default(),
+        };
         Ok(endpoints)
     }
 

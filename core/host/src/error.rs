@@ -105,6 +105,8 @@ pub enum ApiError {
         what: &'static str,
         /// The path given.
         path: String,
+        /// The file does not exist (hosts report a missing object, not a malformed argument).
+        not_found: bool,
         /// The OS error.
         detail: String,
     },
@@ -159,13 +161,62 @@ impl ApiError {
                 e.detail = Some(detail.clone());
                 e
             }
-            ApiError::File { .. } => ErrorReport::new(ErrorKind::Input, "file", message),
+            ApiError::File {
+                what,
+                path,
+                not_found,
+                detail,
+            } => {
+                // The setting names the file for the host (`-CaCertificate`, `--ca-file`); a missing file has
+                // its own code, so that a host can report it as a missing object.
+                let code = if *not_found { FILE_NOT_FOUND } else { "file" };
+                let mut e = ErrorReport::new(ErrorKind::Input, code, message);
+                e.setting = Some((*what).to_string());
+                e.detail = Some(format!("cannot read {path}: {detail}"));
+                e
+            }
+            ApiError::Cert(CertError::Io { error, .. })
+                if error.kind() == std::io::ErrorKind::NotFound =>
+            {
+                ErrorReport::new(ErrorKind::Input, FILE_NOT_FOUND, message)
+            }
             ApiError::Cert(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
             ApiError::Proof(_) => ErrorReport::new(ErrorKind::Input, "proof", message),
             ApiError::Credential(CredentialError::Invalid(v)) => validation_report(v, message),
             ApiError::Credential(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
-            ApiError::Endpoint(_) => ErrorReport::new(ErrorKind::Input, "endpoint", message),
-            ApiError::Http(_) => ErrorReport::new(ErrorKind::Input, "http_settings", message),
+            ApiError::Endpoint(e) => {
+                // Named by its setting, so that a host says `-GraphUrl` / `--graph-url` in front of the rest.
+                let mut r = ErrorReport::new(ErrorKind::Input, "endpoint", message.clone());
+                let setting = match e.what() {
+                    "the Graph URL" => Some("graphUrl"),
+                    "the login URL" => Some("loginUrl"),
+                    _ => None,
+                };
+                if let Some(s) = setting {
+                    r.setting = Some(s.to_string());
+                    r.detail = Some(
+                        message
+                            .strip_prefix(e.what())
+                            .unwrap_or(&message)
+                            .trim()
+                            .to_string(),
+                    );
+                }
+                r
+            }
+            ApiError::Http(h) => {
+                let mut r = ErrorReport::new(ErrorKind::Input, "http_settings", message.clone());
+                let setting = match h {
+                    HttpSetupError::BadProxy(_) => Some("proxy"),
+                    HttpSetupError::BadRoots(_) => Some("caFile"),
+                    _ => None,
+                };
+                if let Some(s) = setting {
+                    r.setting = Some(s.to_string());
+                    r.detail = Some(message);
+                }
+                r
+            }
             ApiError::Auth(a) => auth_report(a, message),
             ApiError::Graph(g) => graph_report(g, message),
             ApiError::KeyVault(k) => {
@@ -197,6 +248,9 @@ impl ApiError {
         }
     }
 }
+
+/// The code of an error about a file that does not exist (any setting's, or a certificate's).
+pub const FILE_NOT_FOUND: &str = "file_not_found";
 
 pub(crate) fn validation_report(v: &ValidationErrors, message: String) -> ErrorReport {
     let code = v
@@ -280,6 +334,7 @@ pub(crate) fn setting_name(setting: Setting) -> &'static str {
         Setting::ObjectId => "target (objectId)",
         Setting::AppId => "target (appId)",
         Setting::Target => "target",
+        Setting::GraphUrl => "graphUrl",
         _ => "settings",
     }
 }

@@ -136,6 +136,24 @@ pub fn valid_certificate_remains_with(
         .any(|k| is_valid_certificate_with(k, certificate_of(k).as_ref(), now, skew_secs))
 }
 
+/// The warning for a removal forced past the last-valid-certificate check: `Some` when removing `removed` from
+/// `keys` leaves no currently valid certificate (the removal was allowed, so it is said, not refused). `object`
+/// names the object as the host shows it.
+pub fn forced_last_valid_removal(
+    keys: &[KeyCredential],
+    removed: Uuid,
+    now: OffsetDateTime,
+    object: &str,
+) -> Option<String> {
+    let present = keys.iter().any(|k| k.key_id == Some(removed));
+    (present && !valid_certificate_remains(keys, &[removed], now, 0)).then(|| {
+        format!(
+            "key {removed} was the last currently valid certificate of the {object}: it can no longer sign in with a \
+             certificate nor sign the proof addKey needs; add a certificate by repair (a PATCH of keyCredentials)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
