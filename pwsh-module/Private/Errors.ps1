@@ -142,6 +142,7 @@ function Get-KrRecommendedAction {
     [CmdletBinding()]
     [OutputType([string])]
     param([string] $Code, [string] $Message)
+    if ($Message -match 'a key credential takes the public certificate only') { return "Give the public certificate as -KeyCredential's Key: `$cert.RawData of an X509Certificate2, or the bytes of a .cer file ([System.IO.File]::ReadAllBytes('new.cer')); a PFX is for signing (-CertificatePath)." }
     if ($Message -match 'protected by a password') { return 'Give the PFX password with -CertificatePassword (a SecureString), or -NewCertificatePassword for the new certificate.' }
     if ($Message -match 'PFX password is wrong') { return 'Check the password given with -CertificatePassword (or -NewCertificatePassword).' }
     if ($Message -match '^no credentials') { return 'Connect first: Connect-EntraKeyRoll -AccessToken, -TenantId and -ClientId with -Certificate, -CertificatePath or -CertificateThumbprint, or -Identity; or sign in with Connect-MgGraph.' }

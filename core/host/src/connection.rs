@@ -237,7 +237,7 @@ impl Connection {
                 ));
             }
         };
-        let public = cert::load_public_certificate(&bytes, None)?;
+        let public = cert::load_key_credential_certificate(&bytes)?;
         let built = settings.key.builder(public.certificate.clone())?.build()?;
         let proof = self
             .proof_for(&target, settings.proof.as_deref(), signer)
@@ -292,7 +292,7 @@ impl Connection {
                 ));
             }
         };
-        let public = cert::load_public_certificate(&bytes, None)?;
+        let public = cert::load_key_credential_certificate(&bytes)?;
         let built = settings.key.builder(public.certificate.clone())?.build()?;
         let log = Arc::new(RetryLog::default());
         let outcome = self
