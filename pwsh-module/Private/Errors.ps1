@@ -85,6 +85,9 @@ function ConvertTo-KrErrorRecord {
     if ($report.RequestId) { $ids += "request-id $($report.RequestId)" }
     if ($report.ClientRequestId) { $ids += "client-request-id $($report.ClientRequestId)" }
     $message = $report.Message
+    # The one command of another tool the library quotes (Azure CLI's access policy) in Azure PowerShell's words:
+    # a PowerShell user reads PowerShell parameters only.
+    $message = $message -replace '`az keyvault set-policy --key-permissions (\w+)`', 'Set-AzKeyVaultAccessPolicy -PermissionsToKeys $1' -replace '`az keyvault set-policy --certificate-permissions (\w+)`', 'Set-AzKeyVaultAccessPolicy -PermissionsToCertificates $1'
     # A refused setting is named by the parameter that gives it here (the library names its JSON setting).
     $parameter = Get-KrSettingParameter -Setting ([string]$report.Setting)
     if ($parameter -and $report.Detail) { $message = "-$($parameter): $($report.Detail)" }

@@ -884,6 +884,26 @@ async fn request_token(
 #[cfg(test)]
 mod tests {
     #[test]
+    fn managed_identity_refusal_is_a_sentence_not_the_json() {
+        let automation = br#"{"error":{"code":"Unauthorized","innerError":{"request-id":"1"},"message":"The X-IDENTITY-HEADER header is missing."}}"#;
+        let imds = br#"{"error":"invalid_request","error_description":"Identity not found"}"#;
+        for (status, body, said) in [
+            (
+                401,
+                &automation[..],
+                "The X-IDENTITY-HEADER header is missing",
+            ),
+            (400, &imds[..], "Identity not found"),
+            (500, &b"gateway down"[..], "gateway down"),
+        ] {
+            let text = super::managed_identity_refusal(status, body);
+            assert!(text.starts_with(said), "{text}");
+            assert!(!text.contains('{') && !text.contains('"'), "{text}");
+        }
+        assert!(super::managed_identity_refusal(400, imds).contains("managed identity assigned"));
+    }
+
+    #[test]
     fn credential_environment_names_every_variable_this_module_reads() {
         // Every env("NAME") call of this file (outside the tests) names a variable of the list, and every
         // variable of the list is read: hosts pass exactly this list.

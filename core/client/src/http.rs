@@ -416,6 +416,24 @@ mod tests {
     }
 
     #[test]
+    fn proxy_with_a_scheme_that_is_not_http_is_named_not_quoted() {
+        for url in [
+            "ftp://user:pw-secret@127.0.0.1:3128",
+            "socks9://127.0.0.1:1080",
+        ] {
+            let options = HttpOptions {
+                proxy: Some(url.into()),
+                ..HttpOptions::default()
+            };
+            let e = build_client_with_env(&options, &env_of(&[])).unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, HttpSetupError::BadProxy(_)), "{text}");
+            assert!(text.contains("is not http or https"), "{text}");
+            assert!(!text.contains("pw-secret"), "{text}");
+        }
+    }
+
+    #[test]
     fn proxy_variables_are_named_not_quoted_and_ignored_under_cgi() {
         let e = build_client_with_env(
             &HttpOptions::default(),

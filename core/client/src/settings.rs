@@ -408,6 +408,53 @@ mod tests {
     }
 
     #[test]
+    fn graph_url_with_a_version_segment_gives_the_api_version() {
+        // As Graph Explorer shows it: the version at the end is the API version, not part of the host.
+        for (url, version) in [
+            ("https://graph.microsoft.com/v1.0", ApiVersion::V1),
+            ("https://graph.microsoft.com/beta/", ApiVersion::Beta),
+            ("https://127.0.0.1:8443/BETA", ApiVersion::Beta),
+        ] {
+            let c = ConnectionChoices {
+                graph_url: Some(url.into()),
+                ..ConnectionChoices::default()
+            };
+            let e = c.endpoints().unwrap();
+            assert_eq!(e.api_version, version, "{url}");
+            assert!(!e.graph_base().contains("v1.0/v1.0"), "{url}");
+            assert!(!e.graph.to_ascii_lowercase().ends_with("beta"), "{url}");
+        }
+        // The same version given twice is fine; two different ones are refused, naming the Graph URL.
+        let c = ConnectionChoices {
+            graph_url: Some("https://graph.microsoft.com/beta".into()),
+            api_version: Some("beta".into()),
+            ..ConnectionChoices::default()
+        };
+        assert_eq!(c.endpoints().unwrap().api_version, ApiVersion::Beta);
+        let c = ConnectionChoices {
+            graph_url: Some("https://graph.microsoft.com/beta".into()),
+            api_version: Some("v1.0".into()),
+            ..ConnectionChoices::default()
+        };
+        match c.endpoints() {
+            Err(ConnectError::Settings(e)) => {
+                assert_eq!(e.setting, Setting::GraphUrl);
+                assert!(
+                    e.problem.contains("beta") && e.problem.contains("v1.0"),
+                    "{e}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A host whose last segment only looks like a version is left alone.
+        let c = ConnectionChoices {
+            graph_url: Some("https://beta".into()),
+            ..ConnectionChoices::default()
+        };
+        assert_eq!(c.endpoints().unwrap().graph, "https://beta");
+    }
+
+    #[test]
     fn bad_settings_name_the_setting_and_what_is_accepted() {
         let c = ConnectionChoices {
             cloud: Some("mars".into()),

@@ -369,3 +369,34 @@ fn roll_message(r: &RollReport) -> String {
         _ => error.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_has_its_own_code_and_names_its_setting() {
+        let missing =
+            crate::json::read_named_file("caFile", std::path::Path::new("/no/such/ca.pem"))
+                .unwrap_err()
+                .report();
+        assert_eq!(missing.code, FILE_NOT_FOUND);
+        assert_eq!(missing.setting.as_deref(), Some("caFile"));
+        assert!(
+            missing
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("/no/such/ca.pem"))
+        );
+        let unreadable = crate::json::read_named_file("caFile", &std::env::temp_dir())
+            .unwrap_err()
+            .report();
+        assert_eq!(unreadable.code, "file");
+        let cert = ApiError::Cert(
+            keyroll_proto::cert::read_file(std::path::Path::new("/no/such.pfx")).unwrap_err(),
+        )
+        .report();
+        assert_eq!(cert.code, FILE_NOT_FOUND);
+        assert!(cert.message.contains("/no/such.pfx"), "{}", cert.message);
+    }
+}

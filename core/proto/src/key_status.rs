@@ -216,6 +216,23 @@ mod tests {
     }
 
     #[test]
+    fn a_forced_removal_warns_only_when_it_leaves_no_valid_certificate() {
+        // Keys without certificate bytes are never valid certificates: one key, whatever it is, is the last.
+        let keys = [key(1, TYPE_ASYMMETRIC_X509, Some(0), Some(100))];
+        let w = forced_last_valid_removal(&keys, Uuid::from_u128(1), at(50), "application x");
+        assert!(
+            w.as_deref()
+                .is_some_and(|w| w.contains("last currently valid certificate")
+                    && w.contains("application x")),
+            "{w:?}"
+        );
+        // A key the object does not have removes nothing, and warns of nothing.
+        assert!(
+            forced_last_valid_removal(&keys, Uuid::from_u128(2), at(50), "application x").is_none()
+        );
+    }
+
+    #[test]
     fn a_valid_certificate_remains_only_outside_the_removed_keys() {
         let cert = Certificate::from_der(&keyroll_testkit::fixtures::fixtures().read("cert.der"))
             .expect("the fixture certificate parses");
