@@ -254,22 +254,22 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     # ---------------------------------------------------------------- New-EntraMSApplicationKey
     @{ Id = 'NK-01'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.PfxBytes }; Proof = $c.ProofFor } }
-        Category = 'InvalidArgument'; Message = '(?s)PFX.*public certificate' },
+        Category = 'InvalidArgument'; Message = "(?s)-KeyCredential's Key: this is a PFX.*public certificate" },
     @{ Id = 'NK-02'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.PfxNoPasswordBytes }; Proof = $c.ProofFor } }
-        Category = 'InvalidArgument'; Message = '(?s)PFX.*public certificate' },
+        Category = 'InvalidArgument'; Message = "(?s)-KeyCredential's Key: this is a PFX.*public certificate" },
     @{ Id = 'NK-03'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = [Convert]::ToBase64String($c.PfxBytes) }; Proof = $c.ProofFor } }
-        Category = 'InvalidArgument'; Message = '(?s)PFX.*public certificate' },
+        Category = 'InvalidArgument'; Message = "(?s)-KeyCredential's Key: this is a PFX.*public certificate" },
     @{ Id = 'NK-04'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = $c.PemKeyOnlyText }; Proof = $c.ProofFor } }
         Category = 'InvalidArgument'; Message = 'private key' },
-    @{ Id = 'NK-05'; Open = 'fails today'; Command = 'New-EntraMSApplicationKey'
+    @{ Id = 'NK-05'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = 'not base64 at all!' }; Proof = $c.ProofFor } }
-        Category = 'InvalidArgument'; Message = 'Key' },
-    @{ Id = 'NK-06'; Open = 'fails today'; Command = 'New-EntraMSApplicationKey'
+        Category = 'InvalidArgument'; Message = "(?m)^-KeyCredential's Key: unrecognised certificate format" },
+    @{ Id = 'NK-06'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ Key = '' }; Proof = $c.ProofFor } }
-        Category = 'InvalidArgument'; Message = 'Key' },
+        Category = 'InvalidArgument'; Message = "-KeyCredential's Key" },
     @{ Id = 'NK-07'; Command = 'New-EntraMSApplicationKey'
         Params = { param($c) @{ ObjectId = $c.ObjectId; KeyCredential = @{ }; Proof = $c.ProofFor } }
         Category = 'InvalidArgument'; Message = 'Key' },

@@ -197,3 +197,43 @@ Describe 'the bad-input table' {
         $flags -join "`n" | Should -BeNullOrEmpty
     }
 }
+
+Describe 'what the help promises' {
+    It 'says so in every example that needs Windows (the Cert:\ drive, the certificate store)' {
+        $module = Get-Module EntraKeyRoll
+        $silent = @()
+        foreach ($name in $module.ExportedFunctions.Keys) {
+            foreach ($example in @((Get-Help $name -Full).examples.example)) {
+                if (-not $example) { continue }
+                $code = [string]$example.code
+                $remarks = (@($example.remarks) | ForEach-Object { $_.Text }) -join ' '
+                if ($code -match 'Cert:\\|-CertificateThumbprint|-Certificate \(Get-Item') {
+                    if ($remarks -notmatch 'Windows') { $silent += "$name : $code" }
+                }
+            }
+        }
+        $silent -join "`n" | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'the table views' {
+    It 'fit 120 characters with every id whole (<Type>)' -ForEach @(
+        @{ Type = 'EntraKeyRoll.KeyCredential' }, @{ Type = 'EntraKeyRoll.KeyInfo' }, @{ Type = 'Keyroll.InventoryItem' }
+    ) {
+        $keyId = [guid]'a3f2c9e1-0b7d-4c55-9a1e-2f6d8b4c7e10'
+        $thumbprint = '52A3F1AC46A74D00B1CA0B2B84F033C2A1B2C3D4'
+        $row = [pscustomobject]@{
+            PSTypeName = $Type; KeyId = $keyId; DisplayName = 'CN=billing-api.contoso.com 2026'; Type = 'AsymmetricX509Cert'; Usage = 'Verify'
+            StartDateTime = [datetime]'2026-01-01'; EndDateTime = [datetime]'2027-01-01'; Thumbprint = $thumbprint; DaysLeft = 365; Status = 'not yet valid'
+            Signs = $true; ObjectType = 'ServicePrincipal'; ObjectDisplayName = 'billing-api (production, west europe)'; AppId = [guid]::NewGuid(); CredentialType = 'Certificate'
+            Hint = $null; LastValidCertificate = $true
+        }
+        $text = $row | Format-Table | Out-String -Width 120
+        $wide = $row | Format-Table | Out-String -Width 400
+        # At 120 columns the view is the same as with room to spare: nothing was cut to fit.
+        $text.Trim() | Should -Be $wide.Trim()
+        $text | Should -Match $thumbprint
+        if ($Type -ne 'Keyroll.InventoryItem') { $text | Should -Match ([regex]::Escape($keyId.ToString())) }
+        @($text -split "`n" | Where-Object { $_.TrimEnd().Length -gt 120 }).Count | Should -Be 0
+    }
+}
