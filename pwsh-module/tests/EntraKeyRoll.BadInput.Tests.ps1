@@ -77,7 +77,7 @@ BeforeAll {
             $ctx.PemKeyOnlyText = $keyPem
             $ctx.PemKeyOnly = Write-KrBadInputFile 'key-only.pem' ([System.Text.Encoding]::ASCII.GetBytes($keyPem))
         }
-        finally { Remove-Item Env:KR_BADINPUT_IN, Env:KR_BADINPUT_OUT -ErrorAction Ignore }
+        finally { foreach ($name in 'KR_BADINPUT_IN', 'KR_BADINPUT_OUT') { [Environment]::SetEnvironmentVariable($name, $null) } }
     }
     $script:ctx = $ctx
 
