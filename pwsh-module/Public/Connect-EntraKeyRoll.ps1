@@ -115,6 +115,7 @@ function Connect-EntraKeyRoll {
         [Parameter(Mandatory, ParameterSetName = 'KeyVault')]
         [Parameter(ParameterSetName = 'Delegated')]
         [Alias('Tenant')]
+        [ValidateScript({ if ([string]::IsNullOrWhiteSpace($_)) { throw '-TenantId is blank: give the tenant id (a GUID) or its domain (contoso.onmicrosoft.com)' }; $true })]
         [string] $TenantId,
 
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
@@ -124,6 +125,7 @@ function Connect-EntraKeyRoll {
         [Parameter(ParameterSetName = 'Identity')]
         [Parameter(ParameterSetName = 'Delegated')]
         [Alias('AppId')]
+        [ValidateScript({ if ([string]::IsNullOrWhiteSpace($_)) { throw '-ClientId is blank: give the application''s client id (appId, a GUID), or leave -ClientId out for a system-assigned managed identity' }; $true })]
         [string] $ClientId,
 
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]

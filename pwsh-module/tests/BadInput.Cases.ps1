@@ -108,9 +108,12 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'CO-27'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = ''; ClientId = $c.AppId; CertificatePath = $c.Pfx; CertificatePassword = $c.PfxPassword; GraphUrl = $c.GraphUrl } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = 'TenantId' },
-    @{ Id = 'CO-28'; Open = 'fails today'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+    @{ Id = 'CO-28'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = '   '; CertificatePath = $c.Pfx; CertificatePassword = $c.PfxPassword; GraphUrl = $c.GraphUrl } }
-        Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = 'ClientId' },
+        Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-ClientId is blank: give the application' },
+    @{ Id = 'CO-36'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
+        Params = { param($c) @{ TenantId = ' '; ClientId = $c.AppId; CertificatePath = $c.Pfx; CertificatePassword = $c.PfxPassword; GraphUrl = $c.GraphUrl } }
+        Category = 'InvalidData'; ErrorId = 'ParameterArgumentValidationError'; Message = '-TenantId is blank' },
     @{ Id = 'CO-29'; Command = 'Connect-EntraKeyRoll'; Connection = 'None'
         Params = { param($c) @{ TenantId = $c.TenantId; ClientId = $c.AppId; CertificatePath = $c.Pfx; CertificatePassword = 'plain text' ; GraphUrl = $c.GraphUrl } }
         Category = 'InvalidData'; ErrorId = 'ParameterArgumentTransformationError'; Message = 'CertificatePassword' },
