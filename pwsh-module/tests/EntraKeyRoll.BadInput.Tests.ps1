@@ -93,7 +93,7 @@ BeforeAll {
         $Context.ProofFor = New-EntraKeyProof -Certificate $Context.Cert -ObjectId $app.id
         $Context.ProofOther = New-EntraKeyProof -Certificate $Context.NextCert -ObjectId $app.id
         $Context.ProofOtherObject = New-EntraKeyProof -Certificate $Context.Cert -ObjectId $Context.OtherGuid
-        $connection = if ($Case.Connection) { $Case.Connection } else { 'Token' }
+        $connection = if ($Case['Connection']) { $Case['Connection'] } else { 'Token' }
         switch ($connection) {
             'Token' { Connect-KrTestEmulatorAsApp $Context.Emulator $app | Out-Null }
             'Certificate' {
@@ -106,8 +106,8 @@ BeforeAll {
         # Runs the case's command (and its second command) and answers what happened: output, error records,
         # warnings, seconds.
         $saved = @{}
-        if ($Case.Environment) {
-            $vars = & $Case.Environment $Context
+        if ($Case['Environment']) {
+            $vars = & $Case['Environment'] $Context
             foreach ($name in $vars.Keys) {
                 $saved[$name] = [Environment]::GetEnvironmentVariable($name)
                 [Environment]::SetEnvironmentVariable($name, $vars[$name])
@@ -118,8 +118,8 @@ BeforeAll {
         $output = $null
         $watch = [System.Diagnostics.Stopwatch]::StartNew()
         try {
-            $steps = @(@{ Command = $Case.Command; Params = $Case.Params })
-            if ($Case.Command2) { $steps += @{ Command = $Case.Command2; Params = $Case.Params2 } }
+            $steps = @(@{ Command = $Case['Command']; Params = $Case['Params'] })
+            if ($Case['Command2']) { $steps += @{ Command = $Case['Command2']; Params = $Case['Params2'] } }
             foreach ($step in $steps) {
                 $p = & $step.Params $Context
                 $ev = $null
@@ -160,35 +160,35 @@ AfterAll {
 
 Describe 'the bad-input table' {
     It '<Id> <Command>' -ForEach $caseRows {
-        if ($Case.Id -in 'CO-05', 'NP-05', 'NK-04', 'NP-22' -and -not $ctx.PfxEmoji) { Set-ItResult -Skipped -Because 'openssl is not installed'; return }
-        if ($Case.Open) { Set-ItResult -Skipped -Because "open: $($Case.Open)"; return }
+        if ($Case['Id'] -in 'CO-05', 'NP-05', 'NK-04', 'NP-22' -and -not $ctx.PfxEmoji) { Set-ItResult -Skipped -Because 'openssl is not installed'; return }
+        if ($Case['Open']) { Set-ItResult -Skipped -Because "open: $($Case['Open'])"; return }
         Initialize-KrBadInputCase $Case $ctx
         $result = Invoke-KrBadInputCase $Case $ctx
         $records = $result.Records
-        $expect = if ($Case.Expect) { $Case.Expect } else { 'Error' }
+        $expect = if ($Case['Expect']) { $Case['Expect'] } else { 'Error' }
         $secrets = @($ctx.PfxPasswordText, $ctx.EmojiPasswordText, $ctx.WrongPasswordText, $ctx.Token)
-        if ($Case.Secrets) { $secrets += @(& $Case.Secrets $ctx) }
+        if ($Case['Secrets']) { $secrets += @(& $Case['Secrets'] $ctx) }
         $shown = (@($records | ForEach-Object { ($_ | Out-String -Width 400) + ($_ | Format-List * -Force | Out-String -Width 400) + (Get-KrBadInputText $_) }) + @($result.Warnings | ForEach-Object { $_.Message })) -join "`n"
-        foreach ($s in $secrets) { if ($s) { $shown.Contains($s) | Should -BeFalse -Because "$($Case.Id) must not show a secret" } }
-        foreach ($r in $records) { [void]$script:allTexts.Add("$($Case.Id): $(Get-KrBadInputText $r)") }
+        foreach ($s in $secrets) { if ($s) { $shown.Contains($s) | Should -BeFalse -Because "$($Case['Id']) must not show a secret" } }
+        foreach ($r in $records) { [void]$script:allTexts.Add("$($Case['Id']): $(Get-KrBadInputText $r)") }
         if ($expect -eq 'Success') {
             ($records | ForEach-Object { "$($_.FullyQualifiedErrorId): $(Get-KrBadInputText $_)" }) -join '; ' | Should -BeNullOrEmpty
         }
         else {
-            $records.Count | Should -Be 1 -Because "$($Case.Id) must leave exactly one error record: $(($records | ForEach-Object { $_.FullyQualifiedErrorId }) -join ', ')"
+            $records.Count | Should -Be 1 -Because "$($Case['Id']) must leave exactly one error record: $(($records | ForEach-Object { $_.FullyQualifiedErrorId }) -join ', ')"
             $r = $records[0]
             $text = Get-KrBadInputText $r
-            "$($r.CategoryInfo.Category)" | Should -Be $Case.Category -Because "$($Case.Id) answered $($r.CategoryInfo.Category) $($r.FullyQualifiedErrorId): $text"
-            if ($Case.ErrorId) { $r.FullyQualifiedErrorId | Should -BeLike "$($Case.ErrorId)*" -Because "$($Case.Id): $text" }
-            if ($Case.Message) { $text | Should -Match $Case.Message }
+            "$($r.CategoryInfo.Category)" | Should -Be $Case['Category'] -Because "$($Case['Id']) answered $($r.CategoryInfo.Category) $($r.FullyQualifiedErrorId): $text"
+            if ($Case['ErrorId']) { $r.FullyQualifiedErrorId | Should -BeLike "$($Case['ErrorId'])*" -Because "$($Case['Id']): $text" }
+            if ($Case['Message']) { $text | Should -Match $Case['Message'] }
             $text | Should -Not -Match '(^|\s|\()--[a-z]' -Because 'a PowerShell user reads PowerShell parameters, not CLI flags'
         }
-        if ($Case.Warning) {
-            $matching = @($result.Warnings | Where-Object { $_.Message -match $Case.Warning })
-            $matching.Count | Should -Be $Case.WarningCount -Because "$($Case.Id) warnings: $(($result.Warnings | ForEach-Object { $_.Message }) -join ' | ')"
+        if ($Case['Warning']) {
+            $matching = @($result.Warnings | Where-Object { $_.Message -match $Case['Warning'] })
+            $matching.Count | Should -Be $Case['WarningCount'] -Because "$($Case['Id']) warnings: $(($result.Warnings | ForEach-Object { $_.Message }) -join ' | ')"
         }
-        if ($Case.MaxSeconds) { $result.Seconds | Should -BeLessThan $Case.MaxSeconds }
-        if ($Case.Check) { & $Case.Check $ctx $result.Output }
+        if ($Case['MaxSeconds']) { $result.Seconds | Should -BeLessThan $Case['MaxSeconds'] }
+        if ($Case['Check']) { & $Case['Check'] $ctx $result.Output }
     }
 
     It 'names no CLI flag in any error text the table produced' {
@@ -203,10 +203,15 @@ Describe 'what the help promises' {
         $module = Get-Module EntraKeyRoll
         $silent = @()
         foreach ($name in $module.ExportedFunctions.Keys) {
-            foreach ($example in @((Get-Help $name -Full).examples.example)) {
+            # Read through PSObject: a help object lacks the properties it has nothing for (StrictMode).
+            $help = Get-Help $name -Full
+            $examples = @()
+            if ($help.PSObject.Properties['examples'] -and $help.examples -and $help.examples.PSObject.Properties['example']) { $examples = @($help.examples.example) }
+            foreach ($example in $examples) {
                 if (-not $example) { continue }
                 $code = [string]$example.code
-                $remarks = (@($example.remarks) | ForEach-Object { $_.Text }) -join ' '
+                $remarks = ''
+                if ($example.PSObject.Properties['remarks']) { $remarks = (@($example.remarks) | ForEach-Object { $_.Text }) -join ' ' }
                 if ($code -match 'Cert:\\|-CertificateThumbprint|-Certificate \(Get-Item') {
                     if ($remarks -notmatch 'Windows') { $silent += "$name : $code" }
                 }
