@@ -419,9 +419,9 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'IR-05'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert; NewCertificate = $c.PublicNext } }
         Category = 'InvalidArgument'; Message = '-NewCertificate.*private key' },
-    @{ Id = 'IR-06'; Open = 'fails today'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
+    @{ Id = 'IR-06'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert; NewCertificate = $c.ExpiredCert } }
-        Category = 'InvalidArgument'; Message = 'expired|-NewCertificate' },
+        Category = 'InvalidArgument'; ErrorId = 'roll_refused'; Message = 'the certificate expired at' },
     @{ Id = 'IR-07'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert } }
         Category = 'InvalidArgument'; Message = '-NewCertificate' },
@@ -458,9 +458,9 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
     @{ Id = 'IR-18'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert; NewCertificate = $c.EcdsaCert } }
         Category = 'InvalidArgument'; Message = '-NewCertificate.*RSA' },
-    @{ Id = 'IR-19'; Open = 'fails today'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
+    @{ Id = 'IR-19'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.NextCert; NewCertificate = $c.ThirdCert } }
-        Category = 'InvalidArgument'; Message = 'certificate' },
+        Category = 'InvalidArgument'; ErrorId = 'roll_refused'; Message = 'is not a key credential of the object' },
 
     @{ Id = 'IR-20'; Open = 'fails today'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'; Expect = 'Success'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert; NewCertificate = $c.NextCert; DisplayName = ('y' * 120); Confirm = $false } }

@@ -234,7 +234,10 @@ impl ApiError {
             ApiError::Roll(r) => {
                 // A roll refused before anything was written is the caller's input (same certificate, not yet
                 // valid, a removal that could not be verified): kind `input`, code `roll_refused`.
-                let (kind, code) = if r.refusal.is_some() {
+                // So is a failure of the caller's input found while reading, before any write (the current
+                // certificate not a key of the object, a new certificate the service's rules refuse).
+                let refused_input = r.error_kind == Some(ErrorKind::Input) && !r.state.written();
+                let (kind, code) = if r.refusal.is_some() || refused_input {
                     (ErrorKind::Input, "roll_refused")
                 } else if r.transport_failure {
                     (ErrorKind::Transport, "roll_incomplete")
