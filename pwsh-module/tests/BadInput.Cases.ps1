@@ -462,7 +462,7 @@ $guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.NextCert; NewCertificate = $c.ThirdCert } }
         Category = 'InvalidArgument'; ErrorId = 'roll_refused'; Message = 'is not a key credential of the object' },
 
-    @{ Id = 'IR-20'; Open = 'fails today'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'; Expect = 'Success'
+    @{ Id = 'IR-20'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'; Expect = 'Success'
         Params = { param($c) @{ ObjectId = $c.ObjectId; Certificate = $c.Cert; NewCertificate = $c.NextCert; DisplayName = ('y' * 120); Confirm = $false } }
         Warning = 'shortened to 90'; WarningCount = 1 },
     @{ Id = 'IR-21'; Command = 'Invoke-EntraKeyRollover'; Connection = 'Certificate'; Expect = 'Success'
