@@ -712,3 +712,50 @@ fn new_cert_equal_to_cert_is_refused_naming_both_options() {
     // (the plan does not ask to remove the old key)
     assert_eq!(emu.thumbs(&other.id), sorted(&[&c.a, &c.b]));
 }
+
+#[test]
+fn graph_url_with_a_version_segment_doubled_the_version_or_was_refused_naming_another_option() {
+    let c = certs();
+    // A --graph-url ending in the other version than --api-version: refused, naming --graph-url, before any
+    // request (the version at its end is the API version; the two disagree).
+    let a = s(&[
+        "key",
+        "list",
+        "--object-id",
+        GUID,
+        "--cert",
+        c.a.p(),
+        "--tenant-id",
+        GUID,
+        "--client-id",
+        GUID,
+        "--graph-url",
+        "https://127.0.0.1:9/beta",
+        "--api-version",
+        "v1.0",
+        "--login-url",
+        "https://127.0.0.1:9",
+        "--timeout",
+        "3",
+    ]);
+    let r = keyroll(&a, &[]);
+    r.fails(2, &["--graph-url", "beta", "v1.0"]);
+    assert!(first_error(&r).contains("--graph-url"), "{}", r.stderr());
+}
+
+#[test]
+fn proxy_with_a_scheme_other_than_http_was_taken() {
+    let mut a = s(&[
+        "key",
+        "list",
+        "--object-id",
+        GUID,
+        "--access-token-env",
+        VAR,
+        "--proxy",
+        "ftp://127.0.0.1:3128",
+    ]);
+    a.extend(nowhere());
+    let r = keyroll(&a, &[(VAR, "header.payload.signature")]);
+    r.fails(2, &["proxy", "is not http or https"]);
+}

@@ -3,8 +3,16 @@ function ConvertTo-KrErrorCategory {
     # PowerShell's error categories.
     [CmdletBinding()]
     [OutputType([System.Management.Automation.ErrorCategory])]
-    param([string] $Kind, [int] $HttpStatus)
+    param([string] $Kind, [int] $HttpStatus, [string] $Code)
     $c = [System.Management.Automation.ErrorCategory]
+    # Codes that say more than their kind: a file that does not exist, a credential id the object does not have,
+    # a certificate the object already has.
+    switch ($Code) {
+        'file_not_found' { return $c::ObjectNotFound }
+        'key_not_found' { return $c::ObjectNotFound }
+        'password_not_found' { return $c::ObjectNotFound }
+        'already_present' { return $c::ResourceExists }
+    }
     switch ($Kind) {
         'input' { return $c::InvalidArgument }
         'rejected' { return $c::InvalidData }
@@ -70,13 +78,16 @@ function ConvertTo-KrErrorRecord {
     foreach ($name in 'Kind', 'Code', 'HttpStatus', 'RequestId', 'ClientRequestId') {
         if ($null -ne $report.$name) { $inner.Data[$name] = $report.$name }
     }
-    $category = ConvertTo-KrErrorCategory -Kind $report.Kind -HttpStatus ([int]$report.HttpStatus)
+    $category = ConvertTo-KrErrorCategory -Kind $report.Kind -HttpStatus ([int]$report.HttpStatus) -Code ([string]$report.Code)
     $record = [System.Management.Automation.ErrorRecord]::new($inner, $report.Code, $category, $TargetObject)
     $ids = @()
     if ($report.HttpStatus) { $ids += "HTTP $($report.HttpStatus)" }
     if ($report.RequestId) { $ids += "request-id $($report.RequestId)" }
     if ($report.ClientRequestId) { $ids += "client-request-id $($report.ClientRequestId)" }
     $message = $report.Message
+    # The one command of another tool the library quotes (Azure CLI's access policy) in Azure PowerShell's words:
+    # a PowerShell user reads PowerShell parameters only.
+    $message = $message -replace '`az keyvault set-policy --key-permissions (\w+)`', 'Set-AzKeyVaultAccessPolicy -PermissionsToKeys $1' -replace '`az keyvault set-policy --certificate-permissions (\w+)`', 'Set-AzKeyVaultAccessPolicy -PermissionsToCertificates $1'
     # A refused setting is named by the parameter that gives it here (the library names its JSON setting).
     $parameter = Get-KrSettingParameter -Setting ([string]$report.Setting)
     if ($parameter -and $report.Detail) { $message = "-$($parameter): $($report.Detail)" }
@@ -110,6 +121,11 @@ function Get-KrSettingParameter {
         'loginUrl' { 'LoginUrl' }
         'proxy' { 'Proxy' }
         'caFile' { 'CaCertificate' }
+        'proof' { 'Proof' }
+        'target (appId)' { 'AppId' }
+        'target (objectId)' { 'ObjectId' }
+        'inspect settings (objectId)' { 'ObjectId' }
+        'deviceCode' { 'UseDeviceCode' }
         default { $null }
     }
 }
@@ -130,6 +146,7 @@ function Get-KrRecommendedAction {
     [CmdletBinding()]
     [OutputType([string])]
     param([string] $Code, [string] $Message)
+    if ($Message -match 'a key credential takes the public certificate only') { return "Give the public certificate as -KeyCredential's Key: `$cert.RawData of an X509Certificate2, or the bytes of a .cer file ([System.IO.File]::ReadAllBytes('new.cer')); a PFX is for signing (-CertificatePath)." }
     if ($Message -match 'protected by a password') { return 'Give the PFX password with -CertificatePassword (a SecureString), or -NewCertificatePassword for the new certificate.' }
     if ($Message -match 'PFX password is wrong') { return 'Check the password given with -CertificatePassword (or -NewCertificatePassword).' }
     if ($Message -match '^no credentials') { return 'Connect first: Connect-EntraKeyRoll -AccessToken, -TenantId and -ClientId with -Certificate, -CertificatePath or -CertificateThumbprint, or -Identity; or sign in with Connect-MgGraph.' }

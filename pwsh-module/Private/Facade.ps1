@@ -135,8 +135,11 @@ function Open-KrIdentity {
             }
         }
         'Thumbprint' {
-            $Certificate = Get-KrStoreCertificate -Thumbprint $Thumbprint
-            if (Test-KrFailure $Certificate) { return $Certificate }
+            # Into an untyped variable first: $Certificate is typed, and a failure assigned to it would be a cast
+            # error instead of the failure.
+            $found = Get-KrStoreCertificate -Thumbprint $Thumbprint -ParameterName $ParameterName
+            if (Test-KrFailure $found) { return $found }
+            $Certificate = $found
         }
     }
     if (-not $Certificate.HasPrivateKey) {
@@ -179,10 +182,20 @@ function Get-KrStoreCertificate {
     # keeps CurrentUser\My as a folder of the user's profile).
     [CmdletBinding()]
     [OutputType([System.Security.Cryptography.X509Certificates.X509Certificate2])]
-    param([Parameter(Mandatory)] [string] $Thumbprint)
-    $tp = ($Thumbprint -replace '[^0-9A-Fa-f]', '').ToUpperInvariant()
-    foreach ($location in 'CurrentUser', 'LocalMachine') {
-        $store = [System.Security.Cryptography.X509Certificates.X509Store]::new('My', $location)
+    param([Parameter(Mandatory)] [string] $Thumbprint, [string] $ParameterName = 'CertificateThumbprint')
+    # Spaces, colons and the invisible left-to-right mark that the certificate dialog of Windows copies with a
+    # thumbprint are separators; anything else that is not a hex digit means this is not a thumbprint (a subject,
+    # a file name), and is refused as such rather than silently stripped into another thumbprint.
+    $tp = ($Thumbprint -replace "[\s:\u200E\u200F]", '').ToUpperInvariant()
+    if ($tp -notmatch '^[0-9A-F]{40}$') {
+        $shown = if ($Thumbprint.Length -gt 60) { $Thumbprint.Substring(0, 60) + '...' } else { $Thumbprint }
+        $why = if ($tp -match '[^0-9A-F]') { 'has characters that are not hex digits' } else { "has $($tp.Length) hex digits" }
+        return New-KrFailure (Get-KrArgumentError -ErrorId 'InvalidThumbprint' -TargetObject $Thumbprint -Message (
+                "-$($ParameterName): '$shown' is not a certificate thumbprint (it $why): give the 40 hex digits of the " +
+                'SHA-1 thumbprint (Get-ChildItem Cert:\CurrentUser\My shows them), or the certificate itself with -Certificate or its file with -CertificatePath'))
+    }
+    foreach ($location in [System.Security.Cryptography.X509Certificates.StoreLocation]::CurrentUser, [System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine) {
+        $store = New-Object System.Security.Cryptography.X509Certificates.X509Store ([System.Security.Cryptography.X509Certificates.StoreName]::My), $location
         try {
             # A store that does not exist (LocalMachine on Linux) is no error here: the next one is tried.
             $opened = [Keyroll.Outcome]::Call($store, 'Open', @([System.Security.Cryptography.X509Certificates.OpenFlags]'ReadOnly, OpenExistingOnly'))
@@ -303,6 +316,10 @@ function Test-KrObjectId {
     $text = [string]$Value
     if ($text -match '^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$') { return $true }
     $shown = if ($text.Length -gt 60) { $text.Substring(0, 60) + '...' } else { $text }
+    if ($Name -eq 'KeyId') {
+        # A credential's id, not the object's: say where a user finds it.
+        throw "-KeyId must be the key id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6), not '$shown'. Give the KeyId of the credential to remove (Get-EntraMSApplicationKey lists the keys with their KeyId; New-EntraMSApplicationPassword returned the secret's)."
+    }
     throw "-$Name must be the object id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6), not '$shown'. Give the object's id (Get-EntraApplication's Id), or -AppId for the application's client id."
 }
 

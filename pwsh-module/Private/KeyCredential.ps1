@@ -164,7 +164,16 @@ function ConvertTo-KrAddKeySettings {
     if ($cki -is [byte[]]) { $choices.customKeyIdentifier = [Convert]::ToBase64String($cki) } elseif ($cki) { $choices.customKeyIdentifier = [string]$cki }
     $json = ConvertTo-KrSettingsJson -Settings $choices
     $built = Invoke-KrFacade -AsObject -TargetObject $Target -On ([Keyroll.Proofs]) -Method 'KeyCredential' -ArgumentList $bytes, $json
-    if (Test-KrFailure $built) { return $built }
+    if (Test-KrFailure $built) {
+        # What the library could not read is the Key of -KeyCredential: said first, with the library's reason.
+        $record = $built.ErrorRecord
+        if ($record.FullyQualifiedErrorId -like 'certificate*' -and $record.ErrorDetails) {
+            $action = $record.ErrorDetails.RecommendedAction
+            $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new("-KeyCredential's Key: $($record.ErrorDetails.Message)")
+            $record.ErrorDetails.RecommendedAction = $action
+        }
+        return $built
+    }
     if ($built.base64Text -and $key -is [byte[]]) {
         # The library found base64 text where DER bytes belong: the key encoded twice, which Graph would refuse.
         Write-Warning "KeyCredential.Key held the ASCII bytes of base64 text instead of the certificate's DER bytes (double encoding); it was decoded once and certificate $($built.thumbprint) is used"
@@ -173,7 +182,9 @@ function ConvertTo-KrAddKeySettings {
     foreach ($w in @($built.warnings)) { if ($w) { Write-Warning $w } }
     $settings = $choices
     $settings.certificate = [string]$built.keyCredential.key
-    [pscustomobject]@{ Settings = $settings; Thumbprint = [string]$built.thumbprint; Type = [string]$built.keyCredential.type }
+    # Warned: the library's warnings this preview wrote, which the addKey's answer repeats; the command writes only
+    # the others (each warning once).
+    [pscustomobject]@{ Settings = $settings; Thumbprint = [string]$built.thumbprint; Type = [string]$built.keyCredential.type; Warned = @(@($built.warnings) | Where-Object { $_ }) }
 }
 
 function Get-KrPasswordSecret {

@@ -48,6 +48,8 @@ function ConvertTo-KrRollReport {
     # Before the library separated them, State was the sentence; Detail is always the sentence.
     if (-not $Report.PSObject.Properties['detail']) { $extra['Detail'] = $Report.state }
     if ($Row -gt 0) { $extra['Row'] = $Row }
+    # What the library adjusted on the way (a display name shortened to 90 characters), once per report.
+    if ($Report.PSObject.Properties['warnings']) { foreach ($w in @($Report.warnings)) { if ($w) { Write-Warning $w } } }
     $r = ConvertTo-KrPascalObject -InputObject $Report -TypeName 'EntraKeyRoll.RollReport' -Extra $extra
     foreach ($k in @($r.FinalKeys)) { if ($k) { $k.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.KeyInfo') } }
     foreach ($s in @($r.Steps)) { if ($s) { $s.PSObject.TypeNames.Insert(0, 'EntraKeyRoll.RollStep') } }

@@ -147,6 +147,7 @@ function Connect-EntraKeyRoll {
         [Parameter(ParameterSetName = 'Delegated')]
         [Parameter(ParameterSetName = 'DeviceCode')]
         [Alias('Tenant')]
+        [ValidateScript({ if ([string]::IsNullOrWhiteSpace($_)) { throw '-TenantId is blank: give the tenant id (a GUID) or its domain (contoso.onmicrosoft.com)' }; $true })]
         [string] $TenantId,
 
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]
@@ -157,6 +158,7 @@ function Connect-EntraKeyRoll {
         [Parameter(ParameterSetName = 'Delegated')]
         [Parameter(ParameterSetName = 'DeviceCode')]
         [Alias('AppId')]
+        [ValidateScript({ if ([string]::IsNullOrWhiteSpace($_)) { throw '-ClientId is blank: give the application''s client id (appId, a GUID), or leave -ClientId out for a system-assigned managed identity' }; $true })]
         [string] $ClientId,
 
         [Parameter(Mandatory, ParameterSetName = 'Certificate')]

@@ -36,10 +36,15 @@ function New-EntraKeyProof {
     .EXAMPLE
     New-EntraKeyProof -CertificateThumbprint 52A3F1AC46A74D00B1CA0B2B84F033C2A1B2C3D4 -ObjectId $objectId -Lifetime 300
 
-    Signs with a certificate from the Windows store, even when its key is not exportable.
+    Windows: signs with a certificate from the Windows certificate store, even when its key is not exportable. (On
+    Linux and macOS the thumbprint is looked up in .NET's CurrentUser\My store of the user's profile, which holds
+    only what was added to it; give a PFX with -CertificatePath there.)
 
     .EXAMPLE
     Get-Item Cert:\CurrentUser\My\52A3F1AC46A74D00B1CA0B2B84F033C2A1B2C3D4 | ForEach-Object { New-EntraKeyProof -Certificate $_ -ObjectId $objectId }
+
+    Windows only: the Cert:\ drive exists on Windows. Elsewhere, give any X509Certificate2 with its private key as
+    -Certificate, or the PFX file with -CertificatePath.
 
     .OUTPUTS
     System.String: the proof (a JWT).

@@ -221,7 +221,7 @@ function New-EntraMSApplicationKey {
             if (Test-KrFailure $result) { $PSCmdlet.WriteError($result.ErrorRecord); return }
             foreach ($retry in @($result.retries)) { Write-Verbose "repair: $retry" }
             Write-Verbose "repair: key $($result.keyId) added, $($result.keysBefore) existing key(s) kept, $($result.keysAfter) now"
-            foreach ($w in @($result.warnings)) { if ($w) { Write-Warning $w } }
+            foreach ($w in @($result.warnings)) { if ($w -and $prepared.Warned -notcontains $w) { Write-Warning $w } }
             ConvertTo-KrKeyCredentialObject -KeyCredential $result.keyCredential -Thumbprint $result.thumbprint -Certificate $settings.certificate
             return
         }
@@ -258,7 +258,7 @@ function New-EntraMSApplicationKey {
         if (Test-KrFailure $result) { $PSCmdlet.WriteError($result.ErrorRecord); return }
         foreach ($retry in @($result.retries)) { Write-Verbose "addKey: $retry" }
         Write-Verbose "addKey: key $($result.keyId) after $($result.attempts) attempt(s)$(if ($result.recovered) { ' (found after an ambiguous failure, not sent twice)' })"
-        foreach ($w in @($result.warnings)) { if ($w) { Write-Warning $w } }
+        foreach ($w in @($result.warnings)) { if ($w -and $prepared.Warned -notcontains $w) { Write-Warning $w } }
         ConvertTo-KrKeyCredentialObject -KeyCredential $result.keyCredential -Thumbprint $result.thumbprint -Certificate $settings.certificate
     }
 }

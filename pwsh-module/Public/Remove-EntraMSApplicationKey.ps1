@@ -115,6 +115,8 @@ function Remove-EntraMSApplicationKey {
         }
         if (Test-KrFailure $removed) { $PSCmdlet.WriteError($removed.ErrorRecord); return }
         foreach ($retry in @($removed.retries)) { Write-Verbose "removeKey: $retry" }
+        # -Force past the last valid certificate: done, and said.
+        foreach ($w in @($removed.warnings)) { if ($w) { Write-Warning $w } }
         if ($PassThru) {
             [pscustomobject]@{
                 PSTypeName = 'EntraKeyRoll.RemovedKey'

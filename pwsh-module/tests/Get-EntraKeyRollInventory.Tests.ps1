@@ -38,7 +38,7 @@ Describe 'Get-EntraKeyRollInventory' {
         ($s | Where-Object KeyDisplayName -eq 'soon').Hint | Should -Not -BeNullOrEmpty
         # No secret's value anywhere in the output.
         ($all | Out-String -Width 300) | Should -Not -Match 'secret-value'
-        ($all | Out-String -Width 300) | Should -Match 'DaysLeft\s+Status\s+LastValid'
+        ($all | Out-String -Width 300) | Should -Match 'Days\s+Status\s+LastValid'
     }
 
     It 'filters by expiry and by credential type, and the service principals are scanned too' {

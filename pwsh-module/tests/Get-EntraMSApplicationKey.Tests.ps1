@@ -21,7 +21,7 @@ Describe 'Get-EntraMSApplicationKey' {
         $k.PSObject.TypeNames[0] | Should -Be 'EntraKeyRoll.KeyInfo'
         (Get-EntraMSApplicationKey -AppId $app.appId).KeyId | Should -Be $k.KeyId
         ($app.id | Get-EntraMSApplicationKey).KeyId | Should -Be $k.KeyId
-        ($k | Out-String -Width 250) | Should -Match 'DaysLeft\s+Status\s+Signs'
+        ($k | Out-String -Width 250) | Should -Match 'Days\s+Status'
     }
 
     It 'is a clear terminating error when not connected' {

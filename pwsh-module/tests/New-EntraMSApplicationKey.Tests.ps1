@@ -100,7 +100,7 @@ Describe 'New-EntraMSApplicationKey' {
         It 'shows a table view from the format file' {
             $k = New-EntraMSApplicationKey -ObjectId $app.id -KeyCredential @{ Key = $next } -Proof (New-EntraKeyProof -Certificate $current -ObjectId $app.id)
             $table = ($k | Out-String -Width 250)
-            $table | Should -Match 'KeyId\s+DisplayName\s+Type\s+Usage\s+StartDateTime \(UTC\)\s+EndDateTime \(UTC\)\s+Thumbprint'
+            $table | Should -Match 'KeyId\s+DisplayName\s+Start \(UTC\)\s+End \(UTC\)\s+Thumbprint'
             $table | Should -Match ([regex]::Escape($k.KeyId.ToString()))
             (Get-FormatData -TypeName 'EntraKeyRoll.KeyCredential').FormatViewDefinition[0].Control.GetType().Name | Should -Be 'TableControl'
         }

@@ -56,6 +56,7 @@ fn flag(setting: Setting) -> &'static str {
         Setting::AppId => "--app-id",
         Setting::Target => "--object-id or --app-id",
         Setting::DeviceCode => "--device-code",
+        Setting::GraphUrl => "--graph-url",
         _ => "an option",
     }
 }
@@ -133,9 +134,9 @@ pub struct ConnArgs {
     /// addresses (the emulator) never go through a proxy.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
-    /// Graph API version: v1.0 or beta.
-    #[arg(long, value_name = "VERSION", default_value = "v1.0")]
-    pub api_version: String,
+    /// Graph API version: v1.0 (default) or beta (a --graph-url ending in /v1.0 or /beta gives it too).
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<String>,
     /// Name of an environment variable holding an access token for Graph (first in precedence).
     #[arg(long, value_name = "VAR")]
     pub access_token_env: Option<String>,
@@ -221,7 +222,7 @@ impl ConnArgs {
             cloud: Some(self.cloud.clone()),
             graph_url: self.graph_url.clone(),
             login_url: self.login_url.clone(),
-            api_version: Some(self.api_version.clone()),
+            api_version: self.api_version.clone(),
             extra_roots_pem,
             proxy: self.proxy.clone(),
             request_timeout: Some(Duration::from_secs(self.timeout)),

@@ -444,6 +444,16 @@ fn remove(args: RemoveArgs) -> CmdResult {
             client
                 .remove_key(&target.with_object_id(keys.id), key_id, &proof, args.force)
                 .await?;
+            if args.force
+                && let Some(w) = keyroll_proto::key_status::forced_last_valid_removal(
+                    &keys.keys,
+                    key_id,
+                    client.clock().now(),
+                    &target.to_string(),
+                )
+            {
+                eprintln!("warning: {w}");
+            }
             Ok::<_, GraphError>(key_id)
         })
         .map_err(graph_failure)?;

@@ -832,11 +832,53 @@ impl TokenProvider {
             detail: e.to_string(),
         })?;
         if status != 200 {
-            let detail = String::from_utf8_lossy(&body).chars().take(400).collect();
-            return Err(AuthError::ManagedIdentity { status, detail });
+            return Err(AuthError::ManagedIdentity {
+                status,
+                detail: managed_identity_refusal(status, &body),
+            });
         }
         parse_token(&url, &body, now)
     }
+}
+
+/// A managed-identity endpoint's refusal as a sentence: the message out of its JSON (`error_description`, as
+/// IMDS and App Service send it, or `error.message` / `Message`), never the raw JSON, with what to check for
+/// the usual statuses. A body that is not JSON is quoted, shortened.
+fn managed_identity_refusal(status: u16, body: &[u8]) -> String {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    fn text(v: Option<&serde_json::Value>) -> Option<&str> {
+        v.and_then(|v| v.as_str()).map(str::trim)
+    }
+    let said = json.as_ref().and_then(|j| {
+        text(j.get("error_description"))
+            .or_else(|| text(j.get("error").and_then(|e| e.get("message"))))
+            .or_else(|| text(j.get("Message")))
+            .or_else(|| text(j.get("message")))
+            .or_else(|| text(j.get("error")))
+    });
+    let said: String = match said {
+        Some(s) => s.to_string(),
+        None if json.is_some() => "no message".into(),
+        None => String::from_utf8_lossy(body)
+            .trim()
+            .chars()
+            .take(200)
+            .collect(),
+    };
+    let said = said.trim_end_matches('.');
+    let hint = match status {
+        400 => {
+            "; is a managed identity assigned to this resource (and, for a user-assigned one, is its client id right)?"
+        }
+        401 | 403 => {
+            "; the endpoint did not accept this process (IDENTITY_HEADER): run where the identity is assigned, or sign in another way"
+        }
+        404 => {
+            "; the endpoint address (IDENTITY_ENDPOINT, IMDS_ENDPOINT) is not a managed identity endpoint"
+        }
+        _ => "",
+    };
+    format!("{said}{hint}")
 }
 
 fn parse_token(url: &str, body: &[u8], now: OffsetDateTime) -> Result<AccessToken, AuthError> {
@@ -961,6 +1003,26 @@ async fn request_token(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn managed_identity_refusal_is_a_sentence_not_the_json() {
+        let automation = br#"{"error":{"code":"Unauthorized","innerError":{"request-id":"1"},"message":"The X-IDENTITY-HEADER header is missing."}}"#;
+        let imds = br#"{"error":"invalid_request","error_description":"Identity not found"}"#;
+        for (status, body, said) in [
+            (
+                401,
+                &automation[..],
+                "The X-IDENTITY-HEADER header is missing",
+            ),
+            (400, &imds[..], "Identity not found"),
+            (500, &b"gateway down"[..], "gateway down"),
+        ] {
+            let text = super::managed_identity_refusal(status, body);
+            assert!(text.starts_with(said), "{text}");
+            assert!(!text.contains('{') && !text.contains('"'), "{text}");
+        }
+        assert!(super::managed_identity_refusal(400, imds).contains("managed identity assigned"));
+    }
+
     #[test]
     fn credential_environment_names_every_variable_this_module_reads() {
         // Every env("NAME") call of this file (outside the tests) names a variable of the list, and every

@@ -164,6 +164,32 @@ impl ApiVersion {
     }
 }
 
+impl EndpointError {
+    /// Which setting the URL was given as ("the Graph URL", "the login URL").
+    pub fn what(&self) -> &'static str {
+        match self {
+            EndpointError::NotAUrl { what, .. }
+            | EndpointError::Credentials { what, .. }
+            | EndpointError::InsecureHttp { what, .. } => what,
+        }
+    }
+}
+
+/// A Graph URL given with the API version at its end (`https://graph.microsoft.com/v1.0`, `.../beta/`), as
+/// Graph Explorer and Microsoft's documentation show it: the base URL without the version, and the version.
+/// Every request appends the version itself, so a URL that kept it would ask for `/v1.0/v1.0/...`.
+pub fn split_graph_version(url: &str) -> (String, Option<ApiVersion>) {
+    let trimmed = url.trim().trim_end_matches('/');
+    if let Some((base, last)) = trimmed.rsplit_once('/')
+        && !base.ends_with('/')
+        && !base.ends_with(':')
+        && let Some(v) = ApiVersion::parse(last)
+    {
+        return (base.to_string(), Some(v));
+    }
+    (url.to_string(), None)
+}
+
 /// A URL that may not carry tokens.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -147,6 +147,16 @@ fn proxies(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<reqwest::Proxy>, HttpSetupError> {
     if let Some(p) = &options.proxy {
+        // A scheme the HTTP library would take as a host name or ignore (ftp://, a bare word) is named here; the
+        // URL itself is never quoted (it may carry credentials).
+        if let Ok(u) = url::Url::parse(p.trim())
+            && !matches!(u.scheme(), "http" | "https")
+        {
+            return Err(HttpSetupError::BadProxy(format!(
+                "its scheme {:?} is not http or https",
+                u.scheme()
+            )));
+        }
         let proxy =
             reqwest::Proxy::all(p).map_err(|e| HttpSetupError::BadProxy(proxy_error(&e)))?;
         return Ok(vec![
@@ -402,6 +412,24 @@ mod tests {
                 !head.contains(TOKEN),
                 "{name}: the token reached the proxy in clear"
             );
+        }
+    }
+
+    #[test]
+    fn proxy_with_a_scheme_that_is_not_http_is_named_not_quoted() {
+        for url in [
+            "ftp://user:pw-secret@127.0.0.1:3128",
+            "socks9://127.0.0.1:1080",
+        ] {
+            let options = HttpOptions {
+                proxy: Some(url.into()),
+                ..HttpOptions::default()
+            };
+            let e = build_client_with_env(&options, &env_of(&[])).unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, HttpSetupError::BadProxy(_)), "{text}");
+            assert!(text.contains("is not http or https"), "{text}");
+            assert!(!text.contains("pw-secret"), "{text}");
         }
     }
 

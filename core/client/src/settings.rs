@@ -44,6 +44,8 @@ pub enum Setting {
     Target,
     /// Signing in as a user with a device code.
     DeviceCode,
+    /// The Graph endpoint that replaces the cloud's.
+    GraphUrl,
 }
 
 impl Setting {
@@ -57,6 +59,7 @@ impl Setting {
             Setting::AppId => "the appId",
             Setting::Target => "the object",
             Setting::DeviceCode => "the device-code sign-in",
+            Setting::GraphUrl => "the Graph URL",
         }
     }
 }
@@ -194,16 +197,44 @@ impl ConnectionChoices {
                 )
             })?,
         };
+        // A version at the end of the Graph URL is the API version (see `cloud::split_graph_version`); one given
+        // as well must be the same.
+        let graph_url = self.graph_url.as_deref().filter(|u| !u.is_empty());
+        let (graph, in_url) = match graph_url {
+            Some(g) => {
+                let (base, v) = crate::cloud::split_graph_version(g);
+                (Some(base), v)
+            }
+            None => (None, None),
+        };
         let mut endpoints = Endpoints::custom(
             cloud,
-            self.graph_url.as_deref().filter(|u| !u.is_empty()),
+            graph.as_deref(),
             self.login_url.as_deref().filter(|u| !u.is_empty()),
         )?;
-        if let Some(v) = self.api_version.as_deref().filter(|v| !v.is_empty()) {
-            endpoints.api_version = ApiVersion::parse(v).ok_or_else(|| {
+        let given = match self.api_version.as_deref().filter(|v| !v.is_empty()) {
+            Some(v) => Some(ApiVersion::parse(v).ok_or_else(|| {
                 SettingsError::new(Setting::ApiVersion, format!("{v:?} is not v1.0 or beta"))
-            })?;
-        }
+            })?),
+            None => None,
+        };
+        endpoints.api_version = match (given, in_url) {
+            (Some(g), Some(u)) if g != u => {
+                return Err(SettingsError::new(
+                    Setting::GraphUrl,
+                    format!(
+                        "{:?} ends in the API version {}, and the API version given is {}: give the Graph URL \
+                         without a version (the version is its own setting)",
+                        graph_url.unwrap_or_default(),
+                        u.as_str(),
+                        g.as_str()
+                    ),
+                )
+                .into());
+            }
+            (Some(v), _) | (None, Some(v)) => v,
+            (None, None) => ApiVersion::default(),
+        };
         Ok(endpoints)
     }
 
@@ -507,6 +538,53 @@ mod tests {
         assert_eq!(h.request_timeout, Some(DEFAULT_REQUEST_TIMEOUT));
         assert_eq!(h.connect_timeout, Some(CONNECT_TIMEOUT));
         assert!(h.proxy.is_none());
+    }
+
+    #[test]
+    fn graph_url_with_a_version_segment_gives_the_api_version() {
+        // As Graph Explorer shows it: the version at the end is the API version, not part of the host.
+        for (url, version) in [
+            ("https://graph.microsoft.com/v1.0", ApiVersion::V1),
+            ("https://graph.microsoft.com/beta/", ApiVersion::Beta),
+            ("https://127.0.0.1:8443/BETA", ApiVersion::Beta),
+        ] {
+            let c = ConnectionChoices {
+                graph_url: Some(url.into()),
+                ..ConnectionChoices::default()
+            };
+            let e = c.endpoints().unwrap();
+            assert_eq!(e.api_version, version, "{url}");
+            assert!(!e.graph_base().contains("v1.0/v1.0"), "{url}");
+            assert!(!e.graph.to_ascii_lowercase().ends_with("beta"), "{url}");
+        }
+        // The same version given twice is fine; two different ones are refused, naming the Graph URL.
+        let c = ConnectionChoices {
+            graph_url: Some("https://graph.microsoft.com/beta".into()),
+            api_version: Some("beta".into()),
+            ..ConnectionChoices::default()
+        };
+        assert_eq!(c.endpoints().unwrap().api_version, ApiVersion::Beta);
+        let c = ConnectionChoices {
+            graph_url: Some("https://graph.microsoft.com/beta".into()),
+            api_version: Some("v1.0".into()),
+            ..ConnectionChoices::default()
+        };
+        match c.endpoints() {
+            Err(ConnectError::Settings(e)) => {
+                assert_eq!(e.setting, Setting::GraphUrl);
+                assert!(
+                    e.problem.contains("beta") && e.problem.contains("v1.0"),
+                    "{e}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A host whose last segment only looks like a version is left alone.
+        let c = ConnectionChoices {
+            graph_url: Some("https://beta".into()),
+            ..ConnectionChoices::default()
+        };
+        assert_eq!(c.endpoints().unwrap().graph, "https://beta");
     }
 
     #[test]

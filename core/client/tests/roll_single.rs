@@ -305,3 +305,34 @@ async fn refusals_come_before_the_first_write() {
     }
     h.emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roll_with_a_long_display_name_said_nothing_of_its_shortening() {
+    let h = start().await;
+    let c = certs();
+    let (cur, new) = (&c.valid[0], &c.valid[1]);
+    let (cur_id, new_id) = (ident(cur), ident(new));
+    let app = h.create(&[&cur.certificate], json!({})).await;
+    let client = h.cert_client(&app, cur_id.clone());
+    let spec = RollSpec {
+        target: app_target(app.id),
+        current: cur_id.clone(),
+        new: new_id.clone(),
+        display_name: Some("n".repeat(120)),
+        remove_old: false,
+        tenant: Some(app.tenant.to_string()),
+        client_id: None,
+        verify_timeout: Duration::from_secs(10),
+    };
+    let report = roll::roll(&client, &spec, &NoProgress).await;
+    assert!(report.success, "{report:?}");
+    // Said once, as a warning of the report (each face shows it) and in the add step.
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("shortened to 90"),
+        "{:?}",
+        report.warnings
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["warnings"].as_array().map(Vec::len), Some(1), "{json}");
+}

@@ -105,6 +105,8 @@ pub enum ApiError {
         what: &'static str,
         /// The path given.
         path: String,
+        /// The file does not exist (hosts report a missing object, not a malformed argument).
+        not_found: bool,
         /// The OS error.
         detail: String,
     },
@@ -159,13 +161,62 @@ impl ApiError {
                 e.detail = Some(detail.clone());
                 e
             }
-            ApiError::File { .. } => ErrorReport::new(ErrorKind::Input, "file", message),
+            ApiError::File {
+                what,
+                path,
+                not_found,
+                detail,
+            } => {
+                // The setting names the file for the host (`-CaCertificate`, `--ca-file`); a missing file has
+                // its own code, so that a host can report it as a missing object.
+                let code = if *not_found { FILE_NOT_FOUND } else { "file" };
+                let mut e = ErrorReport::new(ErrorKind::Input, code, message);
+                e.setting = Some((*what).to_string());
+                e.detail = Some(format!("cannot read {path}: {detail}"));
+                e
+            }
+            ApiError::Cert(CertError::Io { error, .. })
+                if error.kind() == std::io::ErrorKind::NotFound =>
+            {
+                ErrorReport::new(ErrorKind::Input, FILE_NOT_FOUND, message)
+            }
             ApiError::Cert(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
             ApiError::Proof(_) => ErrorReport::new(ErrorKind::Input, "proof", message),
             ApiError::Credential(CredentialError::Invalid(v)) => validation_report(v, message),
             ApiError::Credential(_) => ErrorReport::new(ErrorKind::Input, "certificate", message),
-            ApiError::Endpoint(_) => ErrorReport::new(ErrorKind::Input, "endpoint", message),
-            ApiError::Http(_) => ErrorReport::new(ErrorKind::Input, "http_settings", message),
+            ApiError::Endpoint(e) => {
+                // Named by its setting, so that a host says `-GraphUrl` / `--graph-url` in front of the rest.
+                let mut r = ErrorReport::new(ErrorKind::Input, "endpoint", message.clone());
+                let setting = match e.what() {
+                    "the Graph URL" => Some("graphUrl"),
+                    "the login URL" => Some("loginUrl"),
+                    _ => None,
+                };
+                if let Some(s) = setting {
+                    r.setting = Some(s.to_string());
+                    r.detail = Some(
+                        message
+                            .strip_prefix(e.what())
+                            .unwrap_or(&message)
+                            .trim()
+                            .to_string(),
+                    );
+                }
+                r
+            }
+            ApiError::Http(h) => {
+                let mut r = ErrorReport::new(ErrorKind::Input, "http_settings", message.clone());
+                let setting = match h {
+                    HttpSetupError::BadProxy(_) => Some("proxy"),
+                    HttpSetupError::BadRoots(_) => Some("caFile"),
+                    _ => None,
+                };
+                if let Some(s) = setting {
+                    r.setting = Some(s.to_string());
+                    r.detail = Some(message);
+                }
+                r
+            }
             ApiError::Auth(a) => auth_report(a, message),
             ApiError::Graph(g) => graph_report(g, message),
             ApiError::KeyVault(k) => {
@@ -183,7 +234,10 @@ impl ApiError {
             ApiError::Roll(r) => {
                 // A roll refused before anything was written is the caller's input (same certificate, not yet
                 // valid, a removal that could not be verified): kind `input`, code `roll_refused`.
-                let (kind, code) = if r.refusal.is_some() {
+                // So is a failure of the caller's input found while reading, before any write (the current
+                // certificate not a key of the object, a new certificate the service's rules refuse).
+                let refused_input = r.error_kind == Some(ErrorKind::Input) && !r.state.written();
+                let (kind, code) = if r.refusal.is_some() || refused_input {
                     (ErrorKind::Input, "roll_refused")
                 } else if r.transport_failure {
                     (ErrorKind::Transport, "roll_incomplete")
@@ -197,6 +251,9 @@ impl ApiError {
         }
     }
 }
+
+/// The code of an error about a file that does not exist (any setting's, or a certificate's).
+pub const FILE_NOT_FOUND: &str = "file_not_found";
 
 pub(crate) fn validation_report(v: &ValidationErrors, message: String) -> ErrorReport {
     let code = v
@@ -281,6 +338,7 @@ pub(crate) fn setting_name(setting: Setting) -> &'static str {
         Setting::AppId => "target (appId)",
         Setting::Target => "target",
         Setting::DeviceCode => "deviceCode",
+        Setting::GraphUrl => "graphUrl",
         _ => "settings",
     }
 }
@@ -313,5 +371,36 @@ fn roll_message(r: &RollReport) -> String {
             r.state, r.detail
         ),
         _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_has_its_own_code_and_names_its_setting() {
+        let missing =
+            crate::json::read_named_file("caFile", std::path::Path::new("/no/such/ca.pem"))
+                .unwrap_err()
+                .report();
+        assert_eq!(missing.code, FILE_NOT_FOUND);
+        assert_eq!(missing.setting.as_deref(), Some("caFile"));
+        assert!(
+            missing
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("/no/such/ca.pem"))
+        );
+        let unreadable = crate::json::read_named_file("caFile", &std::env::temp_dir())
+            .unwrap_err()
+            .report();
+        assert_eq!(unreadable.code, "file");
+        let cert = ApiError::Cert(
+            keyroll_proto::cert::read_file(std::path::Path::new("/no/such.pfx")).unwrap_err(),
+        )
+        .report();
+        assert_eq!(cert.code, FILE_NOT_FOUND);
+        assert!(cert.message.contains("/no/such.pfx"), "{}", cert.message);
     }
 }

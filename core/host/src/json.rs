@@ -49,6 +49,7 @@ pub(crate) fn read_named_file(
     cert::read_file(path).map_err(|e| ApiError::File {
         what,
         path: path.display().to_string(),
+        not_found: matches!(&e, CertError::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound),
         detail: match e {
             CertError::Io { error, .. } => error.to_string(),
             other => other.to_string(),

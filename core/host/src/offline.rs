@@ -248,7 +248,7 @@ pub fn key_credential(
     certificate: &[u8],
     settings: &KeyCredentialSettings,
 ) -> Result<Value, ApiError> {
-    let public = cert::load_public_certificate(certificate, None)?;
+    let public = cert::load_key_credential_certificate(certificate)?;
     let thumbprint = public.certificate.sha1_hex();
     let built = settings.builder(public.certificate)?.build()?;
     // `base64Text`: the bytes were base64 text of the certificate, not the certificate. Where the host passed

@@ -77,6 +77,11 @@ pub enum CertError {
     /// A PFX was given without a password but needs one.
     #[error("the PFX file is protected by a password: give its password")]
     PfxPasswordRequired,
+    /// A PFX where a key credential's key belongs.
+    #[error(
+        "this is a PFX archive (a certificate with its private key), and a key credential takes the public certificate only: give the certificate itself (the DER bytes of a .cer file or of the certificate, or base64 text of them); the private key stays where it is"
+    )]
+    PfxNotPublicCertificate,
     /// The PFX password is wrong.
     #[error(
         "the PFX password is wrong (the file's integrity check failed with the password given); check the password, and if it is right, the file was altered: export it again"
@@ -627,6 +632,23 @@ pub fn load_public_certificate(
             })
         }
     }
+}
+
+/// [`load_public_certificate`] for a key credential's key, which is the public certificate itself: a PFX (or
+/// base64 text of one) is refused as such, whether or not it has a password, rather than opened (the service
+/// refuses PFX archives too, and a host that has no password to give would otherwise be asked for one).
+pub fn load_key_credential_certificate(bytes: &[u8]) -> Result<PublicCertificate, CertError> {
+    check_size(bytes)?;
+    if !looks_like_pem(bytes) {
+        let is_pfx = |b: &[u8]| classify_der(b) == DerKind::Pfx;
+        let decoded = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|t| b64::decode_lenient(t.trim()).ok());
+        if is_pfx(bytes) || decoded.as_deref().is_some_and(is_pfx) {
+            return Err(CertError::PfxNotPublicCertificate);
+        }
+    }
+    load_public_certificate(bytes, None)
 }
 
 /// Reads a file into memory with the size cap applied.

@@ -136,6 +136,24 @@ pub fn valid_certificate_remains_with(
         .any(|k| is_valid_certificate_with(k, certificate_of(k).as_ref(), now, skew_secs))
 }
 
+/// The warning for a removal forced past the last-valid-certificate check: `Some` when removing `removed` from
+/// `keys` leaves no currently valid certificate (the removal was allowed, so it is said, not refused). `object`
+/// names the object as the host shows it.
+pub fn forced_last_valid_removal(
+    keys: &[KeyCredential],
+    removed: Uuid,
+    now: OffsetDateTime,
+    object: &str,
+) -> Option<String> {
+    let present = keys.iter().any(|k| k.key_id == Some(removed));
+    (present && !valid_certificate_remains(keys, &[removed], now, 0)).then(|| {
+        format!(
+            "key {removed} was the last currently valid certificate of the {object}: it can no longer sign in with a \
+             certificate nor sign the proof addKey needs; add a certificate by repair (a PATCH of keyCredentials)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +213,23 @@ mod tests {
         let keys = [key(1, TYPE_ASYMMETRIC_X509, None, None)];
         assert!(!is_valid_certificate(&keys[0], at(0), 0));
         assert!(!valid_certificate_remains(&keys, &[], at(0), 0));
+    }
+
+    #[test]
+    fn a_forced_removal_warns_only_when_it_leaves_no_valid_certificate() {
+        // Keys without certificate bytes are never valid certificates: one key, whatever it is, is the last.
+        let keys = [key(1, TYPE_ASYMMETRIC_X509, Some(0), Some(100))];
+        let w = forced_last_valid_removal(&keys, Uuid::from_u128(1), at(50), "application x");
+        assert!(
+            w.as_deref()
+                .is_some_and(|w| w.contains("last currently valid certificate")
+                    && w.contains("application x")),
+            "{w:?}"
+        );
+        // A key the object does not have removes nothing, and warns of nothing.
+        assert!(
+            forced_last_valid_removal(&keys, Uuid::from_u128(2), at(50), "application x").is_none()
+        );
     }
 
     #[test]

@@ -601,3 +601,82 @@ fn rsa_public_numbers_name_the_certificates_key_and_no_other() {
     assert!(!a.certificate().has_rsa_key(&n, &[3]), "another exponent");
     assert!(!a.certificate().has_rsa_key(&[], &e));
 }
+
+/// A PFX exported by .NET (`X509Certificate2.Export`), kept as a file because only .NET writes it so: the
+/// certificate C995AD8CEEF4E5035343275B52F2677205AA89A2 (a throwaway test key), 3DES and a SHA-1 MAC.
+fn dotnet_pfx(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .expect("fixture")
+}
+
+const DOTNET_THUMBPRINT: &str = "C995AD8CEEF4E5035343275B52F2677205AA89A2";
+
+#[test]
+fn pfx_exported_by_dotnet_with_no_password_loads() {
+    // `$cert.Export('Pfx')`: the MAC and the encryption use the empty byte string (PKCS#12's "null" password),
+    // not the NUL-terminated empty password; both "no password" and "" open it.
+    let bytes = dotnet_pfx("dotnet-no-password.pfx");
+    for pw in [None, Some("")] {
+        let _case = case(format!("pw={pw:?}"));
+        let id = SigningIdentity::from_pfx(&bytes, pw).expect("a PFX with no password");
+        assert_eq!(id.certificate().sha1_hex(), DOTNET_THUMBPRINT);
+    }
+    // A password given where there is none is a wrong password, as before.
+    let err = SigningIdentity::from_pfx(&bytes, Some("not-the-password")).unwrap_err();
+    assert!(matches!(err, CertError::PfxWrongPassword), "{err:?}");
+}
+
+#[test]
+fn pfx_password_outside_the_basic_multilingual_plane_works() {
+    // "p😀w": the emoji is a surrogate pair in UTF-16, which is how OpenSSL 3 encodes it (RFC 7292 B.1 over
+    // UTF-16); the reader before this took only BMP characters and called the file corrupt.
+    let password = "p\u{1F600}w";
+    let f = fixtures();
+    let out = f.openssl(&[
+        "pkcs12",
+        "-export",
+        "-in",
+        "cert.pem",
+        "-inkey",
+        "key.pem",
+        "-passout",
+        &format!("pass:{password}"),
+        "-out",
+        "emoji.pfx",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    {
+        let id = SigningIdentity::from_pfx(&f.read("emoji.pfx"), Some(password))
+            .expect("openssl's emoji PFX");
+        assert_eq!(id.certificate().sha1_hex(), main_thumbprint());
+    }
+}
+
+#[test]
+fn pfx_given_as_a_key_credential_says_to_give_the_public_certificate() {
+    let f = fixtures();
+    let with_password = f.read("aes_pw.pfx");
+    let without = dotnet_pfx("dotnet-no-password.pfx");
+    let base64 = keyroll_proto::b64::encode_std(&with_password);
+    for (name, bytes) in [
+        ("pfx with a password", with_password.clone()),
+        ("pfx without", without),
+        ("base64 pfx", base64.into_bytes()),
+    ] {
+        let _case = case(name);
+        let err = cert::load_key_credential_certificate(&bytes).unwrap_err();
+        assert!(matches!(err, CertError::PfxNotPublicCertificate), "{err:?}");
+        assert_mentions(&err, &["PFX", "public certificate"]);
+    }
+    // The public certificate itself still loads.
+    let der = f.read("cert.der");
+    assert!(cert::load_key_credential_certificate(&der).is_ok());
+}

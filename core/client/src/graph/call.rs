@@ -113,6 +113,15 @@ impl GraphClient {
                 self.log(|| {
                     format!("{method} {url} (client-request-id {client_request_id}) → {detail}")
                 });
+                // A plain http:// URL to a server that speaks TLS: its answer is not HTTP, and no retry changes
+                // that (the request never reached the service as a request). Said at once, with the fix.
+                if is_plain_http_to_tls(url, &e) {
+                    return Err(GraphError::InvalidResponse {
+                        operation: format!("{method} {url}"),
+                        detail: "the server answered a plain http:// request in TLS: it speaks HTTPS; use https:// in the Graph URL".into(),
+                        request_id: None,
+                    });
+                }
                 // A connect failure happened before anything was sent: safe to retry even for addKey.
                 if e.is_connect() {
                     return Err(GraphError::Transport {
@@ -455,4 +464,23 @@ impl GraphClient {
 /// The service's one answer to every bad proof (as opposed to a bad access token, also a 401).
 pub(super) fn is_proof_refusal(s: &ServiceError) -> bool {
     s.status == 401 && s.code == "Authentication_MissingOrMalformed"
+}
+
+/// Whether a request to a plain `http://` URL failed because the server answered in TLS (hyper reads the TLS
+/// record's first bytes as an invalid HTTP version).
+fn is_plain_http_to_tls(url: &str, e: &reqwest::Error) -> bool {
+    if !url
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    {
+        return false;
+    }
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        if s.to_string().contains("invalid HTTP version") {
+            return true;
+        }
+        src = s.source();
+    }
+    false
 }

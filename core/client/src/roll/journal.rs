@@ -75,7 +75,7 @@ impl JournalEntry {
 pub enum JournalError {
     /// The file could not be opened, written or read.
     #[error("the journal {path} could not be {doing}: {source}; {}", if *doing == "read" {
-        "give the journal an earlier run of this plan wrote (FILE.journal beside the plan, unless --journal named another)"
+        "give the journal an earlier run of this plan wrote (FILE.journal beside the plan, unless another journal was named)"
     } else {
         "give a journal path in a folder you can write to"
     })]

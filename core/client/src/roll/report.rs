@@ -217,6 +217,10 @@ pub struct RollReport {
     /// When the roll removed the certificate the client signed in with: the thumbprint of the new certificate
     /// it signs in with now.
     pub connection_switched: Option<String>,
+    /// What was adjusted or noticed on the way (a display name shortened to the service's 90 characters, a
+    /// duplicate removed), for each face to show as warnings; also in the step's detail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The request ids of the failed request, when a Graph request failed (for the error object hosts show).
     #[serde(skip)]
     pub request_ids: Vec<String>,
@@ -251,6 +255,7 @@ impl RollReport {
             next_step: None,
             error: None,
             connection_switched: None,
+            warnings: Vec::new(),
             request_ids: Vec::new(),
             from_journal: false,
             transport_failure: false,

@@ -242,6 +242,7 @@ pub(super) async fn add(
     match add_new_key(client, target, before, spec).await {
         Ok(o) => {
             run.report.new_key_id = o.credential.key_id;
+            run.report.warnings.extend(o.warnings.iter().cloned());
             run.push(Step::Add, StepStatus::Done, added_detail(&o, new_cert));
             run.gone.extend(o.duplicates_removed.iter().copied());
             run.added = Some(o.credential);
@@ -405,9 +406,13 @@ async fn add_new_key(
         password_credential: None,
         proof: proof.into_string(),
     };
-    client
+    // What building the credential adjusted (a display name shortened to 90 characters) is said with the add,
+    // before what the call itself noticed.
+    let mut outcome = client
         .add_key_resolved(target, before, &request, spec.new.certificate())
-        .await
+        .await?;
+    outcome.warnings.splice(0..0, built.warnings);
+    Ok(outcome)
 }
 
 async fn remove_old_keys(
