@@ -28,6 +28,9 @@ BeforeAll {
     $pfxPasswordText = 'Pfx-Secret-1'
     # A password outside the Basic Multilingual Plane: a surrogate pair in .NET's strings.
     $emojiPasswordText = 'p' + [char]::ConvertFromUtf32(0x1F600) + 'w-Secret'
+    # Ten bytes a copy: PKCS#12's 64-byte password string ends between the halves of the pair, which .NET keys
+    # with U+FFFD in place of the high half (vendor/README.md).
+    $emojiCutPasswordText = 'p' + [char]::ConvertFromUtf32(0x1F600) + 'w'
     $cert = New-KrBadInputCertificate 'CN=badinput current' -1 90
     $next = New-KrBadInputCertificate 'CN=badinput next' -1 120
     $third = New-KrBadInputCertificate 'CN=badinput third' -1 120
@@ -45,11 +48,13 @@ BeforeAll {
         PfxPasswordText = $pfxPasswordText; PfxPassword = ConvertTo-KrTestSecureString $pfxPasswordText
         WrongPasswordText = 'Wr0ng-Secret-9'; WrongPassword = ConvertTo-KrTestSecureString 'Wr0ng-Secret-9'
         EmojiPasswordText = $emojiPasswordText; EmojiPassword = ConvertTo-KrTestSecureString $emojiPasswordText
+        EmojiCutPassword = ConvertTo-KrTestSecureString $emojiCutPasswordText
         EmptySecure = New-Object System.Security.SecureString
         PfxBytes = $pfxBytes; PfxNoPasswordBytes = $pfxNoPasswordBytes
         Pfx = Write-KrBadInputFile 'current.pfx' $pfxBytes
         PfxNoPassword = Write-KrBadInputFile 'current-nopassword.pfx' $pfxNoPasswordBytes
         PfxEmojiDotNet = Write-KrBadInputFile 'current-emoji-dotnet.pfx' $cert.Export('Pfx', $emojiPasswordText)
+        PfxEmojiCutDotNet = Write-KrBadInputFile 'current-emoji-cut-dotnet.pfx' $cert.Export('Pfx', $emojiCutPasswordText)
         NextPfx = Write-KrBadInputFile 'next.pfx' $next.Export('Pfx', $pfxPasswordText)
         NextPfxNoPassword = Write-KrBadInputFile 'next-nopassword.pfx' $next.Export('Pfx')
         ExpiredPfx = Write-KrBadInputFile 'expired.pfx' $expired.Export('Pfx', $pfxPasswordText)

@@ -680,3 +680,17 @@ fn pfx_given_as_a_key_credential_says_to_give_the_public_certificate() {
     let der = f.read("cert.der");
     assert!(cert::load_key_credential_certificate(&der).is_ok());
 }
+
+#[test]
+fn pfx_exported_by_dotnet_with_a_surrogate_pair_cut_by_the_key_derivation_loads() {
+    // .NET builds the last, cut-short copy of the password in PKCS#12's key derivation as a string of its own, so
+    // a surrogate pair split by the cut leaves U+FFFD in place of its high half (vendor/README.md). For "p😀w"
+    // (ten bytes a copy) the 64-byte string ends after "p" and the high surrogate: OpenSSL cannot open this file,
+    // .NET and Windows can, and so must we.
+    let bytes = dotnet_pfx("dotnet-emoji-password.pfx");
+    let id = SigningIdentity::from_pfx(&bytes, Some("p\u{1F600}w")).expect("the .NET emoji PFX");
+    assert_eq!(id.certificate().sha1_hex(), DOTNET_EMOJI_THUMBPRINT);
+    let err = SigningIdentity::from_pfx(&bytes, Some("p\u{1F600}x")).unwrap_err();
+    assert!(matches!(err, CertError::PfxWrongPassword), "{err:?}");
+}
+const DOTNET_EMOJI_THUMBPRINT: &str = "9867A58C2FBAE99A9EE8AC7618E8065047093C16";
