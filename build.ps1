@@ -10,8 +10,9 @@ A thin front for `cargo xtask package`, where the packaging logic lives (and is 
   Publish  publish the packaged module to the folder repository <OutputPath>/repository with PSResourceGet
            (Publish-PSResource; PowerShell 7.4+), leaving EntraKeyRoll.<version>.nupkg there: the package a
            gallery or Install-PSResource takes
-  Test     run every Pester file in pwsh-module/tests against the packaged module and the emulator of
-           `keyroll emulator` (needs Pester 5 and a keyroll binary: -KeyrollPath, or target/<configuration>/keyroll)
+  Test     run every Pester file in pwsh-module/tests against the packaged module and the emulator
+           `keyroll-emulator` (needs Pester 5 and that binary: -EmulatorPath, or
+           target/<configuration>/keyroll-emulator)
   Clean    remove <OutputPath>/EntraKeyRoll
 
 On a machine without Rust, -XtaskPath and -Native take release builds made elsewhere (scripts/test.sh does this
@@ -30,8 +31,8 @@ rid=path pairs naming native libraries built elsewhere (e.g. linux-x64=/path/lib
 .PARAMETER XtaskPath
 A built xtask binary to run instead of `cargo xtask`.
 
-.PARAMETER KeyrollPath
-The keyroll binary whose emulator the tests talk to (default: target/<configuration>/keyroll).
+.PARAMETER EmulatorPath
+The keyroll-emulator binary the tests talk to (default: target/<configuration>/keyroll-emulator).
 
 .EXAMPLE
 ./build.ps1
@@ -63,7 +64,7 @@ param(
 
     [string] $XtaskPath,
 
-    [string] $KeyrollPath
+    [string] $EmulatorPath
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
@@ -125,19 +126,19 @@ function Invoke-Publish {
 function Invoke-Test {
     $module = Get-PackagedModule
     if (-not $module) { throw 'no packaged module: run ./build.ps1 -Task Package first' }
-    $keyroll = $KeyrollPath
-    if (-not $keyroll) {
-        $name = 'keyroll'
-        if ([System.IO.Path]::DirectorySeparatorChar -eq '\') { $name = 'keyroll.exe' }
-        $keyroll = Join-Path (Join-Path (Join-Path $PSScriptRoot 'target') $Configuration) $name
+    $emulator = $EmulatorPath
+    if (-not $emulator) {
+        $name = 'keyroll-emulator'
+        if ([System.IO.Path]::DirectorySeparatorChar -eq '\') { $name = 'keyroll-emulator.exe' }
+        $emulator = Join-Path (Join-Path (Join-Path $PSScriptRoot 'target') $Configuration) $name
     }
-    if (-not (Test-Path -LiteralPath $keyroll -PathType Leaf)) {
-        throw "the tests need the keyroll binary for its emulator, and $keyroll does not exist: build it (cargo build -p keyroll-cli$(if ($Configuration -eq 'release') { ' --release' })) or pass -KeyrollPath"
+    if (-not (Test-Path -LiteralPath $emulator -PathType Leaf)) {
+        throw "the tests need the emulator binary, and $emulator does not exist: build it (cargo build -p keyroll-emulator$(if ($Configuration -eq 'release') { ' --release' })) or pass -EmulatorPath"
     }
     Import-Module Pester -MinimumVersion 5.0 -MaximumVersion 5.99 -ErrorAction Stop
     $env:ENTRAKEYROLL_MODULE = Join-Path $module.FullName 'EntraKeyRoll.psd1'
-    $env:KEYROLL_BIN = (Resolve-Path -LiteralPath $keyroll).ProviderPath
-    Write-Host "testing $env:ENTRAKEYROLL_MODULE with the emulator of $env:KEYROLL_BIN (Pester $((Get-Module Pester).Version))"
+    $env:KEYROLL_EMULATOR_BIN = (Resolve-Path -LiteralPath $emulator).ProviderPath
+    Write-Host "testing $env:ENTRAKEYROLL_MODULE with the emulator $env:KEYROLL_EMULATOR_BIN (Pester $((Get-Module Pester).Version))"
     $config = New-PesterConfiguration
     $config.Run.Path = Join-Path (Join-Path $PSScriptRoot 'pwsh-module') 'tests'
     $config.Run.Exit = $true

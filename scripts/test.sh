@@ -36,7 +36,10 @@ if pwsh_cmd="$(find_pwsh)"; then export PATH="$(dirname "$pwsh_cmd"):$PATH"; fi
 [ -d "$here/.tools/modules" ] && export PSModulePath="$here/.tools/modules${PSModulePath:+:$PSModulePath}"
 
 rust_kind() {
-  export KEYROLL_BIN="$here/target/debug/keyroll" KEYROLL_LIB_DIR="$here/target/debug"
+  # The binaries the suites run: `cargo build --workspace` below makes both, so the Rust suites use this
+  # emulator instead of building it again (keyroll-testkit's emulator_bin).
+  export KEYROLL_BIN="$here/target/debug/keyroll" KEYROLL_EMULATOR_BIN="$here/target/debug/keyroll-emulator" \
+    KEYROLL_LIB_DIR="$here/target/debug"
   suite build "cargo build" cargo build --workspace --all-targets --locked
   suite nextest "rust tests (nextest)" cargo nextest run --workspace --no-fail-fast --locked
   suite pytest "python oracles (pytest)" bash -c '
@@ -62,7 +65,8 @@ dotnet_kind() {
   fi
   prebuilt="$(cd "$prebuilt" && pwd)"
   seen_ids+=(prebuilt); passed=$((passed+1)); results+=("PASS|prebuilt|prebuilt Rust binaries|built from the Rust sources of HEAD ($(jq -r .commit "$prebuilt/MANIFEST.json" | cut -c1-12))")
-  export KEYROLL_PREBUILT_DIR="$prebuilt" KEYROLL_BIN="$prebuilt/keyroll" KEYROLL_LIB_DIR="$prebuilt"
+  export KEYROLL_PREBUILT_DIR="$prebuilt" KEYROLL_BIN="$prebuilt/keyroll" \
+    KEYROLL_EMULATOR_BIN="$prebuilt/keyroll-emulator" KEYROLL_LIB_DIR="$prebuilt"
   local why="the Rust code cannot be built here (no Rust registry)"
   skip build "cargo build" "$why"
   skip nextest "rust tests (nextest)" "$why; they ran on the machine that built $prebuilt"

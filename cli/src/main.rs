@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cmd;
-mod emulator_cmd;
 mod exit;
 mod output;
 mod secret;
@@ -43,10 +42,11 @@ enum Command {
     /// Every certificate and client secret of the tenant's applications and service principals, with the days
     /// each has left; --plan writes the roll plan of the certificates found.
     Scan(cmd::scan::ScanArgs),
-    /// Serve the local emulator of the identity platform and Graph (for rehearsals and tests).
-    Emulator(emulator_cmd::EmulatorArgs),
-    /// Roll an application's certificate against an in-process emulator, narrating each step. No arguments,
-    /// no network, no tenant.
+    /// The emulator is the binary `keyroll-emulator` now; this only says so.
+    #[command(hide = true)]
+    Emulator(cmd::demo::MovedEmulatorArgs),
+    /// Roll an application's certificate against a local emulator (`keyroll-emulator`, started and stopped
+    /// here), narrating each step. No arguments, no network, no tenant.
     Demo(cmd::demo::DemoArgs),
 }
 
@@ -148,7 +148,7 @@ fn main() -> ExitCode {
         Command::Password(c) => cmd::password::run(c),
         Command::Roll(a) => cmd::roll::run(a),
         Command::Scan(a) => cmd::scan::run(a),
-        Command::Emulator(a) => emulator_cmd::run(a),
+        Command::Emulator(a) => cmd::demo::moved_emulator(a),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match result {
