@@ -12,10 +12,13 @@ mod exit;
 mod output;
 mod secret;
 
+/// `keyroll --version`: the version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KEYROLL_COMMIT"), ")");
+
 /// Roll the certificates of Microsoft Entra applications: mint and inspect proofs of possession, add and remove
 /// key credentials, and rehearse it all against a local emulator.
 #[derive(Parser, Debug)]
-#[command(name = "keyroll", version, about, propagate_version = true)]
+#[command(name = "keyroll", version = VERSION, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,6 +51,10 @@ enum Command {
     /// Roll an application's certificate against a local emulator (`keyroll-emulator`, started and stopped
     /// here), narrating each step. No arguments, no network, no tenant.
     Demo(cmd::demo::DemoArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish).
+    Completions(cmd::shell::CompletionsArgs),
+    /// Print the man page keyroll(1) in roff (`keyroll man | man -l -`).
+    Man(cmd::shell::ManArgs),
 }
 
 impl Command {
@@ -73,6 +80,8 @@ impl Command {
             Command::Scan(a) => ("scan", a.format()),
             Command::Emulator(_) => ("emulator", output::Format::Table),
             Command::Demo(_) => ("demo", output::Format::Table),
+            Command::Completions(_) => ("completions", output::Format::Table),
+            Command::Man(_) => ("man", output::Format::Table),
         }
     }
 }
@@ -150,6 +159,8 @@ fn main() -> ExitCode {
         Command::Scan(a) => cmd::scan::run(a),
         Command::Emulator(a) => cmd::demo::moved_emulator(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Completions(a) => cmd::shell::completions(a),
+        Command::Man(a) => cmd::shell::man(a),
     };
     match result {
         Ok(code) => code,
