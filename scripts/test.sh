@@ -4,7 +4,8 @@
 #
 #   rust kind    build everything from source: Rust (unit, integration, end-to-end against the emulator over real
 #                sockets), the independent oracles in Python (PyJWT, MSAL, msgraph-sdk), the C, Mono C#, Python
-#                and .NET suites of the native library, rustfmt, clippy, and the Pester suites wherever pwsh is.
+#                and .NET suites of the native library, rustfmt, clippy, cargo deny (licences, bans, sources), and
+#                the Pester suites wherever pwsh is.
 #   dotnet kind  the Rust code cannot be built: the release builds of the landed main in ../shared/prebuilt/<rid>/
 #                stand in for it, only while the Rust sources are exactly those they were built from; then the C
 #                suite, the .NET facade suite (xunit on .NET 10) and the Pester suites run against them.
@@ -54,6 +55,7 @@ rust_kind() {
   suite pwsh "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
   suite rustfmt "rustfmt" cargo fmt --all -- --check
   suite clippy "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+  suite deny "cargo deny (licenses bans sources)" bash scripts/test.d/deny.sh
 }
 
 dotnet_kind() {
@@ -84,6 +86,7 @@ dotnet_kind() {
   suite pwsh "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
   skip rustfmt "rustfmt" "$why"
   skip clippy "clippy" "$why"
+  skip deny "cargo deny (licenses bans sources)" "$why (cargo-deny reads cargo metadata)"
 }
 
 case "$KEYROLL_KIND" in
