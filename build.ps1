@@ -13,13 +13,16 @@ A thin front for `cargo xtask package`, where the packaging logic lives (and is 
   Test     run every Pester file in pwsh-module/tests against the packaged module and the emulator
            `keyroll-emulator` (needs Pester 5 and that binary: -EmulatorPath, or
            target/<configuration>/keyroll-emulator)
+  Release  `cargo xtask release --out <OutputPath>/release`: the whole release folder (module folder and .nupkg,
+           the keyroll and keyroll-emulator archives with completions and man page, the bill of materials,
+           SHA256SUMS); on Linux the natives are linked against glibc 2.17 with cargo zigbuild
   Clean    remove <OutputPath>/EntraKeyRoll
 
 On a machine without Rust, -XtaskPath and -Native take release builds made elsewhere (scripts/test.sh does this
 with ../shared/prebuilt/<rid>/ once it has checked they were built from these sources).
 
 .PARAMETER Task
-Package, Publish, Test and/or Clean, in the order given.
+Package, Publish, Test, Release and/or Clean, in the order given.
 
 .PARAMETER Target
 Rust target triples to build the native library for (default: this machine).
@@ -47,7 +50,7 @@ Builds a debug module and runs the Pester suite against it (Rust, the .NET SDK a
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Package', 'Publish', 'Test', 'Clean')]
+    [ValidateSet('Package', 'Publish', 'Test', 'Release', 'Clean')]
     [string[]] $Task = @('Package'),
 
     [string[]] $Target = @(),
@@ -146,6 +149,19 @@ function Invoke-Test {
     Invoke-Pester -Configuration $config
 }
 
+function Invoke-Release {
+    $arguments = @('release', '--out', (Join-Path $OutputPath 'release'))
+    if ($XtaskPath) {
+        Write-Host "$XtaskPath $($arguments -join ' ')"
+        & $XtaskPath @arguments
+    }
+    else {
+        Write-Host "cargo xtask $($arguments -join ' ')"
+        & cargo xtask @arguments
+    }
+    if ($LASTEXITCODE -ne 0) { throw "the release failed (exit $LASTEXITCODE)" }
+}
+
 function Invoke-Clean {
     $dir = Join-Path $OutputPath 'EntraKeyRoll'
     if (Test-Path -LiteralPath $dir) { Remove-Item -Recurse -Force -LiteralPath $dir }
@@ -158,6 +174,7 @@ try {
             'Package' { Invoke-Package }
             'Publish' { Invoke-Publish }
             'Test' { Invoke-Test }
+            'Release' { Invoke-Release }
             'Clean' { Invoke-Clean }
         }
     }

@@ -56,6 +56,7 @@ rust_kind() {
   suite rustfmt "rustfmt" cargo fmt --all -- --check
   suite clippy "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
   suite deny "cargo deny (licenses bans sources)" bash scripts/test.d/deny.sh
+  suite glibc "glibc 2.17 route (zig, check)" bash scripts/test.d/glibc.sh
 }
 
 dotnet_kind() {
@@ -87,6 +88,7 @@ dotnet_kind() {
   skip rustfmt "rustfmt" "$why"
   skip clippy "clippy" "$why"
   skip deny "cargo deny (licenses bans sources)" "$why (cargo-deny reads cargo metadata)"
+  skip glibc "glibc 2.17 route (zig, check)" "$why (the release builds the natives with cargo zigbuild)"
 }
 
 case "$KEYROLL_KIND" in
