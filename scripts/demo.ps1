@@ -10,7 +10,7 @@ example, and lists the application's keys. Nothing leaves this machine; the cert
 live in a temporary folder removed at the end. The proof and the token are secrets: only the proof's claims are
 shown. scripts/demo.sh runs this after the CLI's demo, where PowerShell is available.
 
-.PARAMETER Emulator
+.PARAMETER EmulatorPath
 The keyroll-emulator binary.
 
 .PARAMETER Module
@@ -18,13 +18,13 @@ The packaged module's manifest (EntraKeyRoll.psd1).
 #>
 [CmdletBinding()]
 param(
-    [Parameter(Mandatory)] [string] $Emulator,
+    [Parameter(Mandatory)] [string] $EmulatorPath,
     [Parameter(Mandatory)] [string] $Module
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 # Paths as given relative to the current folder (Import-Module would take a bare relative path for a name).
-$Emulator = (Resolve-Path -LiteralPath $Emulator).ProviderPath
+$EmulatorPath = (Resolve-Path -LiteralPath $EmulatorPath).ProviderPath
 $Module = (Resolve-Path -LiteralPath $Module).ProviderPath
 
 function Write-DemoStep([string] $Text) { Write-Host ''; Write-Host "== $Text" -ForegroundColor Cyan }
@@ -72,7 +72,7 @@ try {
     $stdout = Join-Path $work 'emulator.out'
     $stderr = Join-Path $work 'emulator.err'
     $argv = @('--listen', '127.0.0.1:0', '--ca-file', (Join-Path $work 'ca.pem'), '--seed', $seedPath)
-    $emulator = Start-Process -FilePath $Emulator -ArgumentList $argv -RedirectStandardOutput $stdout -RedirectStandardError $stderr -PassThru -NoNewWindow
+    $emulator = Start-Process -FilePath $EmulatorPath -ArgumentList $argv -RedirectStandardOutput $stdout -RedirectStandardError $stderr -PassThru -NoNewWindow
     $line = $null
     $deadline = (Get-Date).AddSeconds(30)
     while (-not $line -and (Get-Date) -lt $deadline -and -not $emulator.HasExited) {

@@ -56,4 +56,4 @@ if ! module_dir="$(package 2>"$pack_log" | tail -1)" || [ ! -f "$module_dir/Entr
   echo "error: packaging the module failed (see above)" >&2
   exit 1
 fi
-"$pwsh_cmd" -NoProfile -NonInteractive -File "$here/scripts/demo.ps1" -Emulator "$emulator" -Module "$module_dir/EntraKeyRoll.psd1"
+"$pwsh_cmd" -NoProfile -NonInteractive -File "$here/scripts/demo.ps1" -EmulatorPath "$emulator" -Module "$module_dir/EntraKeyRoll.psd1"
