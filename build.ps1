@@ -10,15 +10,19 @@ A thin front for `cargo xtask package`, where the packaging logic lives (and is 
   Publish  publish the packaged module to the folder repository <OutputPath>/repository with PSResourceGet
            (Publish-PSResource; PowerShell 7.4+), leaving EntraKeyRoll.<version>.nupkg there: the package a
            gallery or Install-PSResource takes
-  Test     run every Pester file in pwsh-module/tests against the packaged module and the emulator of
-           `keyroll emulator` (needs Pester 5 and a keyroll binary: -KeyrollPath, or target/<configuration>/keyroll)
+  Test     run every Pester file in pwsh-module/tests against the packaged module and the emulator
+           `keyroll-emulator` (needs Pester 5 and that binary: -EmulatorPath, or
+           target/<configuration>/keyroll-emulator)
+  Release  `cargo xtask release --out <OutputPath>/release`: the whole release folder (module folder and .nupkg,
+           the keyroll and keyroll-emulator archives with completions and man page, the bill of materials,
+           SHA256SUMS); on Linux the natives are linked against glibc 2.17 with cargo zigbuild
   Clean    remove <OutputPath>/EntraKeyRoll
 
 On a machine without Rust, -XtaskPath and -Native take release builds made elsewhere (scripts/test.sh does this
 with ../shared/prebuilt/<rid>/ once it has checked they were built from these sources).
 
 .PARAMETER Task
-Package, Publish, Test and/or Clean, in the order given.
+Package, Publish, Test, Release and/or Clean, in the order given.
 
 .PARAMETER Target
 Rust target triples to build the native library for (default: this machine).
@@ -30,8 +34,8 @@ rid=path pairs naming native libraries built elsewhere (e.g. linux-x64=/path/lib
 .PARAMETER XtaskPath
 A built xtask binary to run instead of `cargo xtask`.
 
-.PARAMETER KeyrollPath
-The keyroll binary whose emulator the tests talk to (default: target/<configuration>/keyroll).
+.PARAMETER EmulatorPath
+The keyroll-emulator binary the tests talk to (default: target/<configuration>/keyroll-emulator).
 
 .EXAMPLE
 ./build.ps1
@@ -46,7 +50,7 @@ Builds a debug module and runs the Pester suite against it (Rust, the .NET SDK a
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Package', 'Publish', 'Test', 'Clean')]
+    [ValidateSet('Package', 'Publish', 'Test', 'Release', 'Clean')]
     [string[]] $Task = @('Package'),
 
     [string[]] $Target = @(),
@@ -63,7 +67,7 @@ param(
 
     [string] $XtaskPath,
 
-    [string] $KeyrollPath
+    [string] $EmulatorPath
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
@@ -125,24 +129,37 @@ function Invoke-Publish {
 function Invoke-Test {
     $module = Get-PackagedModule
     if (-not $module) { throw 'no packaged module: run ./build.ps1 -Task Package first' }
-    $keyroll = $KeyrollPath
-    if (-not $keyroll) {
-        $name = 'keyroll'
-        if ([System.IO.Path]::DirectorySeparatorChar -eq '\') { $name = 'keyroll.exe' }
-        $keyroll = Join-Path (Join-Path (Join-Path $PSScriptRoot 'target') $Configuration) $name
+    $emulator = $EmulatorPath
+    if (-not $emulator) {
+        $name = 'keyroll-emulator'
+        if ([System.IO.Path]::DirectorySeparatorChar -eq '\') { $name = 'keyroll-emulator.exe' }
+        $emulator = Join-Path (Join-Path (Join-Path $PSScriptRoot 'target') $Configuration) $name
     }
-    if (-not (Test-Path -LiteralPath $keyroll -PathType Leaf)) {
-        throw "the tests need the keyroll binary for its emulator, and $keyroll does not exist: build it (cargo build -p keyroll-cli$(if ($Configuration -eq 'release') { ' --release' })) or pass -KeyrollPath"
+    if (-not (Test-Path -LiteralPath $emulator -PathType Leaf)) {
+        throw "the tests need the emulator binary, and $emulator does not exist: build it (cargo build -p keyroll-emulator$(if ($Configuration -eq 'release') { ' --release' })) or pass -EmulatorPath"
     }
     Import-Module Pester -MinimumVersion 5.0 -MaximumVersion 5.99 -ErrorAction Stop
     $env:ENTRAKEYROLL_MODULE = Join-Path $module.FullName 'EntraKeyRoll.psd1'
-    $env:KEYROLL_BIN = (Resolve-Path -LiteralPath $keyroll).ProviderPath
-    Write-Host "testing $env:ENTRAKEYROLL_MODULE with the emulator of $env:KEYROLL_BIN (Pester $((Get-Module Pester).Version))"
+    $env:KEYROLL_EMULATOR_BIN = (Resolve-Path -LiteralPath $emulator).ProviderPath
+    Write-Host "testing $env:ENTRAKEYROLL_MODULE with the emulator $env:KEYROLL_EMULATOR_BIN (Pester $((Get-Module Pester).Version))"
     $config = New-PesterConfiguration
     $config.Run.Path = Join-Path (Join-Path $PSScriptRoot 'pwsh-module') 'tests'
     $config.Run.Exit = $true
     $config.Output.Verbosity = 'Detailed'
     Invoke-Pester -Configuration $config
+}
+
+function Invoke-Release {
+    $arguments = @('release', '--out', (Join-Path $OutputPath 'release'))
+    if ($XtaskPath) {
+        Write-Host "$XtaskPath $($arguments -join ' ')"
+        & $XtaskPath @arguments
+    }
+    else {
+        Write-Host "cargo xtask $($arguments -join ' ')"
+        & cargo xtask @arguments
+    }
+    if ($LASTEXITCODE -ne 0) { throw "the release failed (exit $LASTEXITCODE)" }
 }
 
 function Invoke-Clean {
@@ -157,6 +174,7 @@ try {
             'Package' { Invoke-Package }
             'Publish' { Invoke-Publish }
             'Test' { Invoke-Test }
+            'Release' { Invoke-Release }
             'Clean' { Invoke-Clean }
         }
     }

@@ -75,7 +75,7 @@ def trial(a, work, n, rng, first_kind):
     tdir = os.path.join(work, f"trial{n}")
     os.makedirs(tdir)
     ca = os.path.join(tdir, "ca.pem")
-    emu = subprocess.Popen([a.keyroll, "emulator", "--listen", "127.0.0.1:0", "--write-budget", a.budget,
+    emu = subprocess.Popen([os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(a.keyroll), "keyroll-emulator"), "--listen", "127.0.0.1:0", "--write-budget", a.budget,
                             "--ca-file", ca], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         base = json.loads(emu.stdout.readline())["graph_url"]

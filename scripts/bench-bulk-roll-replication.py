@@ -48,7 +48,7 @@ def run(a, work, lagging):
              "--retry-after", "0.5"]
     if lagging:
         flags += ["--replication-delay-ms", str(a.read_ms), "--key-activation-delay-ms", str(a.token_ms)]
-    emu = subprocess.Popen([a.keyroll, "emulator", "--listen", "127.0.0.1:0", "--ca-file", ca, *flags],
+    emu = subprocess.Popen([os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(a.keyroll), "keyroll-emulator"), "--listen", "127.0.0.1:0", "--ca-file", ca, *flags],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         base = json.loads(emu.stdout.readline())["graph_url"]

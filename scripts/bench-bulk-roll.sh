@@ -37,7 +37,7 @@ case "$bin" in /*) ;; *) bin="$here/$bin" ;; esac
 "$py" -c 'import httpx' 2>/dev/null || { echo "needs Python with httpx (scripts/setup.sh creates .venv)" >&2; exit 2; }
 if [ ! -x "$bin" ]; then
   [ -n "${BIN:-}" ] && { echo "BIN=$bin is not an executable" >&2; exit 2; }
-  cargo build --release -q -p keyroll-cli
+  cargo build --release -q -p keyroll-cli -p keyroll-emulator
 fi
 [ "$tty" = 1 ] && ! command -v script >/dev/null && { echo "TTY=1 needs script(1) (util-linux)" >&2; exit 2; }
 
@@ -49,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" emulator --listen 127.0.0.1:0 --write-budget "$budget" --ca-file "$work/ca.pem" \
+"${KEYROLL_EMULATOR_BIN:-$(dirname "$bin")/keyroll-emulator}" --listen 127.0.0.1:0 --write-budget "$budget" --ca-file "$work/ca.pem" \
   >"$work/emu.out" 2>"$work/emu.err" &
 emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/emu.out" ] && break; sleep 0.05; done

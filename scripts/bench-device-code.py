@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Device-code sign-in to the first addKey, whole process, against `keyroll emulator`.
+"""Device-code sign-in to the first addKey, whole process, against `keyroll-emulator`.
 
 Each run: a fresh application and an empty token cache, then `keyroll key add --device-code -v` (sign in as a
 user, read the keys, mint the proof with the object's certificate, addKey) while a second thread plays the user
@@ -29,7 +29,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 class Emulator:
     def __init__(self, binary, work):
         self.proc = subprocess.Popen(
-            [binary, "emulator", "--listen", "127.0.0.1:0", "--ca-file", os.path.join(work, "ca.pem")],
+            [binary, "--listen", "127.0.0.1:0", "--ca-file", os.path.join(work, "ca.pem")],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         info = json.loads(self.proc.stdout.readline())
@@ -76,7 +76,8 @@ def main():
     subprocess.run(["openssl", "x509", "-in", f"{work}/next.pem", "-out", f"{work}/next.cer"], check=True)
     der = subprocess.run(["openssl", "x509", "-in", f"{work}/current.pem", "-outform", "DER"],
                          check=True, capture_output=True).stdout
-    emu = Emulator(args.keyroll, work)
+    emulator = os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(args.keyroll), "keyroll-emulator")
+    emu = Emulator(emulator, work)
     stop = threading.Event()
     t = threading.Thread(target=approver, args=(emu, stop), daemon=True)
     t.start()

@@ -73,12 +73,12 @@ def main():
     ap.add_argument("--idle", type=int, default=2000)
     ap.add_argument("--slow", type=int, default=500)
     ap.add_argument("--seconds", type=float, default=45.0)
-    ap.add_argument("--emulator-arg", action="append", default=[], help="extra argument for keyroll emulator")
+    ap.add_argument("--emulator-arg", action="append", default=[], help="extra argument for keyroll-emulator")
     a = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="kr-abuse-")
     ca = os.path.join(work, "ca.pem")
-    emu = subprocess.Popen([a.keyroll, "emulator", "--listen", "127.0.0.1:0", "--ca-file", ca, *a.emulator_arg],
+    emu = subprocess.Popen([os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(a.keyroll), "keyroll-emulator"), "--listen", "127.0.0.1:0", "--ca-file", ca, *a.emulator_arg],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + a.seconds + 30
     idle, slow, stop = [], [], threading.Event()

@@ -15,7 +15,7 @@ py="${PYTHON:-$here/.venv/bin/python}"
 bin="$here/target/release/keyroll"
 
 [ -x "$py" ] || { echo "no Python venv at $py: run scripts/setup.sh (or set PYTHON)" >&2; exit 2; }
-[ -x "$bin" ] || cargo build --release -q -p keyroll-cli
+{ [ -x "$bin" ] && [ -x "$(dirname "$bin")/keyroll-emulator" ]; } || cargo build --release -q -p keyroll-cli -p keyroll-emulator
 
 work="$(mktemp -d)"
 emu_pid=""
@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The emulator, on a free loopback port, with its first line (the endpoints) in a file.
-"$bin" emulator --listen 127.0.0.1:0 --ca-file "$work/ca.pem" >"$work/emu.out" 2>"$work/emu.err" &
+"${KEYROLL_EMULATOR_BIN:-$(dirname "$bin")/keyroll-emulator}" --listen 127.0.0.1:0 --ca-file "$work/ca.pem" >"$work/emu.out" 2>"$work/emu.err" &
 emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/emu.out" ] && break; sleep 0.05; done
 graph=$("$py" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["graph_url"])' "$work/emu.out")

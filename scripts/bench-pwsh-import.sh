@@ -3,7 +3,7 @@
 # over HTTPS) in fresh pwsh processes, beside a bare `pwsh -NoProfile -Command exit`, interleaved. Prints the
 # median wall time of each and the difference. Usage: scripts/bench-pwsh-import.sh [RUNS] (default 5).
 # Needs: pwsh (scripts/setup.sh), a packaged module (ENTRAKEYROLL_MODULE, default target/pwsh-test-out/...) and
-# keyroll (KEYROLL_BIN).
+# keyroll (KEYROLL_BIN) and keyroll-emulator (KEYROLL_EMULATOR_BIN, else beside keyroll).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs="${1:-5}"
@@ -13,7 +13,7 @@ bin="${KEYROLL_BIN:-$here/target/debug/keyroll}"
 [ -f "$module" ] || { echo "no packaged module at $module (bash scripts/test.d/pwsh.sh packages one)" >&2; exit 1; }
 work="$(mktemp -d)"; emu_pid=""
 trap '[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null; rm -rf "$work"' EXIT
-"$bin" emulator --listen 127.0.0.1:0 --ca-file "$work/ca.pem" >"$work/emu.json" 2>/dev/null & emu_pid=$!
+"${KEYROLL_EMULATOR_BIN:-$(dirname "$bin")/keyroll-emulator}" --listen 127.0.0.1:0 --ca-file "$work/ca.pem" >"$work/emu.json" 2>/dev/null & emu_pid=$!
 for _ in $(seq 1 100); do grep -q '}' "$work/emu.json" 2>/dev/null && break; sleep 0.05; done
 graph="$(jq -r .graph_url "$work/emu.json")"
 tenant="$(curl -sf --cacert "$work/ca.pem" "$graph/_emulator/info" | jq -r .tenantId)"

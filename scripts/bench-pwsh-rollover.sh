@@ -12,7 +12,7 @@
 # BUDGET=100/10 gives the emulator that write budget (writes/seconds per app and tenant) and prints the floor it
 # imposes on N rolls (2 writes each: floor((2N-1)/writes)*seconds, see scripts/bench-bulk-roll.sh) and each way's
 # ratio to it; THROTTLE=16 sets -ThrottleLimit / --concurrency (default 8). Needs: pwsh (scripts/setup.sh), a packaged module
-# (ENTRAKEYROLL_MODULE, default the one scripts/test.d/pwsh.sh packages), keyroll (KEYROLL_BIN), openssl, jq, curl.
+# (ENTRAKEYROLL_MODULE, default the one scripts/test.d/pwsh.sh packages), keyroll (KEYROLL_BIN) and keyroll-emulator (KEYROLL_EMULATOR_BIN, else beside keyroll), openssl, jq, curl.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 n="${1:-50}"
@@ -33,7 +33,7 @@ bin="${KEYROLL_BIN:-$here/target/debug/keyroll}"
 [ -f "$module" ] || { echo "no packaged module (bash scripts/test.d/pwsh.sh packages one; or set ENTRAKEYROLL_MODULE)" >&2; exit 1; }
 work="$(mktemp -d)"; emu_pid=""
 trap '[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null; rm -rf "$work"' EXIT
-"$bin" emulator --listen 127.0.0.1:0 --ca-file "$work/ca.pem" "${budget_args[@]}" >"$work/emu.json" 2>/dev/null & emu_pid=$!
+"${KEYROLL_EMULATOR_BIN:-$(dirname "$bin")/keyroll-emulator}" --listen 127.0.0.1:0 --ca-file "$work/ca.pem" "${budget_args[@]}" >"$work/emu.json" 2>/dev/null & emu_pid=$!
 for _ in $(seq 1 100); do grep -q '}' "$work/emu.json" 2>/dev/null && break; sleep 0.05; done
 graph="$(jq -r .graph_url "$work/emu.json")"; login="$(jq -r .login_url "$work/emu.json")"
 admin() { curl -sf --cacert "$work/ca.pem" -H 'Content-Type: application/json' "$@"; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Inventory scan benchmark: `keyroll scan` and `Get-EntraKeyRollInventory` against a local emulator seeded with
-COUNT applications + COUNT service principals (`keyroll emulator --seed-count`: a certificate on each object and a
+COUNT applications + COUNT service principals (`keyroll-emulator --seed-count`: a certificate on each object and a
 client secret on each application, so 3 x COUNT credentials).
 
 Each run gets a fresh emulator (seeded, then one scanner app holding Application.Read.All and its token through the
@@ -64,7 +64,7 @@ class Emulator:
         self.dir = tempfile.mkdtemp(dir=work)
         self.ca = os.path.join(self.dir, "ca.pem")
         t0 = time.monotonic()
-        self.proc = subprocess.Popen([a.keyroll, "emulator", "--listen", "127.0.0.1:0", "--ca-file", self.ca,
+        self.proc = subprocess.Popen([os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(a.keyroll), "keyroll-emulator"), "--listen", "127.0.0.1:0", "--ca-file", self.ca,
                                       "--seed-count", str(count), "--read-budget", budget],
                                      stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "emu.err"), "w"),
                                      text=True)

@@ -61,7 +61,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench-vault-")
-    emu = subprocess.Popen([a.keyroll, "emulator", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+    emu = subprocess.Popen([os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(a.keyroll), "keyroll-emulator"), "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True)
     try:
         info = json.loads(emu.stdout.readline())

@@ -4,27 +4,27 @@ The PowerShell half of the demo: Microsoft's documented New-EntraMSApplicationKe
 the EntraKeyRoll module against a local emulator, narrated.
 
 .DESCRIPTION
-Starts `keyroll emulator` on a free loopback port with one application seeded (it holds the current certificate),
+Starts `keyroll-emulator` on a free loopback port with one application seeded (it holds the current certificate),
 signs in as that application with its certificate, mints the proof with New-EntraKeyProof, runs the documented
 example, and lists the application's keys. Nothing leaves this machine; the certificates and the emulator's files
 live in a temporary folder removed at the end. The proof and the token are secrets: only the proof's claims are
 shown. scripts/demo.sh runs this after the CLI's demo, where PowerShell is available.
 
-.PARAMETER Keyroll
-The keyroll binary whose emulator is used.
+.PARAMETER EmulatorPath
+The keyroll-emulator binary.
 
 .PARAMETER Module
 The packaged module's manifest (EntraKeyRoll.psd1).
 #>
 [CmdletBinding()]
 param(
-    [Parameter(Mandatory)] [string] $Keyroll,
+    [Parameter(Mandatory)] [string] $EmulatorPath,
     [Parameter(Mandatory)] [string] $Module
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 # Paths as given relative to the current folder (Import-Module would take a bare relative path for a name).
-$Keyroll = (Resolve-Path -LiteralPath $Keyroll).ProviderPath
+$EmulatorPath = (Resolve-Path -LiteralPath $EmulatorPath).ProviderPath
 $Module = (Resolve-Path -LiteralPath $Module).ProviderPath
 
 function Write-DemoStep([string] $Text) { Write-Host ''; Write-Host "== $Text" -ForegroundColor Cyan }
@@ -71,8 +71,8 @@ try {
     Set-Content -LiteralPath $seedPath -Value (ConvertTo-Json -InputObject $seed -Depth 5) -Encoding UTF8
     $stdout = Join-Path $work 'emulator.out'
     $stderr = Join-Path $work 'emulator.err'
-    $argv = @('emulator', '--listen', '127.0.0.1:0', '--ca-file', (Join-Path $work 'ca.pem'), '--seed', $seedPath)
-    $emulator = Start-Process -FilePath $Keyroll -ArgumentList $argv -RedirectStandardOutput $stdout -RedirectStandardError $stderr -PassThru -NoNewWindow
+    $argv = @('--listen', '127.0.0.1:0', '--ca-file', (Join-Path $work 'ca.pem'), '--seed', $seedPath)
+    $emulator = Start-Process -FilePath $EmulatorPath -ArgumentList $argv -RedirectStandardOutput $stdout -RedirectStandardError $stderr -PassThru -NoNewWindow
     $line = $null
     $deadline = (Get-Date).AddSeconds(30)
     while (-not $line -and (Get-Date) -lt $deadline -and -not $emulator.HasExited) {
@@ -83,7 +83,7 @@ try {
             if ($end -ge 0) { $line = $text.Substring(0, $end).Trim() }
         }
     }
-    if (-not $line) { throw "keyroll emulator did not start: $(Get-Content -LiteralPath $stderr -Raw -ErrorAction Ignore)" }
+    if (-not $line) { throw "keyroll-emulator did not start: $(Get-Content -LiteralPath $stderr -Raw -ErrorAction Ignore)" }
     $endpoints = $line | ConvertFrom-Json
     Write-DemoNote "Graph $($endpoints.graph_url), sign-in $($endpoints.login_url)"
     Write-DemoNote "application contoso-billing: object id $objectId, appId $appId"

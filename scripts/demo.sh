@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs keyroll's demo on the embedded default: no arguments, no network, no tenant. First the CLI (`keyroll demo`:
-# an in-process emulator, a fresh application, a whole roll over HTTPS, narrated); then, where PowerShell is
+# the emulator binary keyroll-emulator started for it, a fresh application, a whole roll over HTTPS, narrated); then, where PowerShell is
 # available (scripts/setup.sh --demo unpacks it from ../shared/toolchains on a machine without it), the module's
 # face: Microsoft's documented `New-EntraMSApplicationKey @params` example run as written against the same kind of
 # emulator, with the proof minted by New-EntraKeyProof (scripts/demo.ps1).
@@ -18,8 +18,9 @@ export KEYROLL_KIND KEYROLL_KIND_WHY
 bash scripts/setup.sh --demo
 case "$KEYROLL_KIND" in
   rust)
-    cargo build -q -p keyroll-cli --locked
+    cargo build -q -p keyroll-cli -p keyroll-emulator --locked
     keyroll="$here/target/debug/keyroll"
+    emulator="$here/target/debug/keyroll-emulator"
     package() { cargo -q xtask package --profile debug --out "$here/target/demo-module"; }
     ;;
   dotnet)
@@ -28,6 +29,7 @@ case "$KEYROLL_KIND" in
     prebuilt="$(cd "$prebuilt" && pwd)"
     echo "(this machine cannot build Rust: running the prebuilt keyroll of the landed main, built from these sources)" >&2
     keyroll="$prebuilt/keyroll"
+    emulator="$prebuilt/keyroll-emulator"
     package() { "$prebuilt/xtask" package --native "linux-x64=$prebuilt/libkeyroll.so" --out "$here/target/demo-module"; }
     ;;
   *)
@@ -36,7 +38,7 @@ case "$KEYROLL_KIND" in
     ;;
 esac
 
-"$keyroll" demo "$@"
+KEYROLL_EMULATOR_BIN="$emulator" "$keyroll" demo "$@"
 
 if ! pwsh_cmd="$(find_pwsh)"; then
   echo
@@ -54,4 +56,4 @@ if ! module_dir="$(package 2>"$pack_log" | tail -1)" || [ ! -f "$module_dir/Entr
   echo "error: packaging the module failed (see above)" >&2
   exit 1
 fi
-"$pwsh_cmd" -NoProfile -NonInteractive -File "$here/scripts/demo.ps1" -Keyroll "$keyroll" -Module "$module_dir/EntraKeyRoll.psd1"
+"$pwsh_cmd" -NoProfile -NonInteractive -File "$here/scripts/demo.ps1" -EmulatorPath "$emulator" -Module "$module_dir/EntraKeyRoll.psd1"

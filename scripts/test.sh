@@ -4,7 +4,8 @@
 #
 #   rust kind    build everything from source: Rust (unit, integration, end-to-end against the emulator over real
 #                sockets), the independent oracles in Python (PyJWT, MSAL, msgraph-sdk), the C, Mono C#, Python
-#                and .NET suites of the native library, rustfmt, clippy, and the Pester suites wherever pwsh is.
+#                and .NET suites of the native library, rustfmt, clippy, cargo deny (licences, bans, sources), and
+#                the Pester suites wherever pwsh is.
 #   dotnet kind  the Rust code cannot be built: the release builds of the landed main in ../shared/prebuilt/<rid>/
 #                stand in for it, only while the Rust sources are exactly those they were built from; then the C
 #                suite, the .NET facade suite (xunit on .NET 10) and the Pester suites run against them.
@@ -36,7 +37,10 @@ if pwsh_cmd="$(find_pwsh)"; then export PATH="$(dirname "$pwsh_cmd"):$PATH"; fi
 [ -d "$here/.tools/modules" ] && export PSModulePath="$here/.tools/modules${PSModulePath:+:$PSModulePath}"
 
 rust_kind() {
-  export KEYROLL_BIN="$here/target/debug/keyroll" KEYROLL_LIB_DIR="$here/target/debug"
+  # The binaries the suites run: `cargo build --workspace` below makes both, so the Rust suites use this
+  # emulator instead of building it again (keyroll-testkit's emulator_bin).
+  export KEYROLL_BIN="$here/target/debug/keyroll" KEYROLL_EMULATOR_BIN="$here/target/debug/keyroll-emulator" \
+    KEYROLL_LIB_DIR="$here/target/debug"
   suite build "cargo build" cargo build --workspace --all-targets --locked
   suite nextest "rust tests (nextest)" cargo nextest run --workspace --no-fail-fast --locked
   suite pytest "python oracles (pytest)" bash -c '
@@ -51,6 +55,8 @@ rust_kind() {
   suite pwsh "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
   suite rustfmt "rustfmt" cargo fmt --all -- --check
   suite clippy "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+  suite deny "cargo deny (licenses bans sources)" bash scripts/test.d/deny.sh
+  suite glibc "glibc 2.17 route (zig, check)" bash scripts/test.d/glibc.sh
 }
 
 dotnet_kind() {
@@ -62,7 +68,8 @@ dotnet_kind() {
   fi
   prebuilt="$(cd "$prebuilt" && pwd)"
   seen_ids+=(prebuilt); passed=$((passed+1)); results+=("PASS|prebuilt|prebuilt Rust binaries|built from the Rust sources of HEAD ($(jq -r .commit "$prebuilt/MANIFEST.json" | cut -c1-12))")
-  export KEYROLL_PREBUILT_DIR="$prebuilt" KEYROLL_BIN="$prebuilt/keyroll" KEYROLL_LIB_DIR="$prebuilt"
+  export KEYROLL_PREBUILT_DIR="$prebuilt" KEYROLL_BIN="$prebuilt/keyroll" \
+    KEYROLL_EMULATOR_BIN="$prebuilt/keyroll-emulator" KEYROLL_LIB_DIR="$prebuilt"
   local why="the Rust code cannot be built here (no Rust registry)"
   skip build "cargo build" "$why"
   skip nextest "rust tests (nextest)" "$why; they ran on the machine that built $prebuilt"
@@ -80,6 +87,8 @@ dotnet_kind() {
   suite pwsh "pwsh (Pester, packaged module)" bash scripts/test.d/pwsh.sh
   skip rustfmt "rustfmt" "$why"
   skip clippy "clippy" "$why"
+  skip deny "cargo deny (licenses bans sources)" "$why (cargo-deny reads cargo metadata)"
+  skip glibc "glibc 2.17 route (zig, check)" "$why (the release builds the natives with cargo zigbuild)"
 }
 
 case "$KEYROLL_KIND" in

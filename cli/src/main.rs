@@ -8,15 +8,17 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cmd;
-mod emulator_cmd;
 mod exit;
 mod output;
 mod secret;
 
+/// `keyroll --version`: the version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KEYROLL_COMMIT"), ")");
+
 /// Roll the certificates of Microsoft Entra applications: mint and inspect proofs of possession, add and remove
 /// key credentials, and rehearse it all against a local emulator.
 #[derive(Parser, Debug)]
-#[command(name = "keyroll", version, about, propagate_version = true)]
+#[command(name = "keyroll", version = VERSION, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,11 +48,16 @@ enum Command {
     /// Sign in as a user by device code ahead of a command, or sign out (remove the cached sign-in).
     #[command(subcommand)]
     Auth(cmd::auth::AuthCommand),
-    /// Serve the local emulator of the identity platform and Graph (for rehearsals and tests).
-    Emulator(emulator_cmd::EmulatorArgs),
-    /// Roll an application's certificate against an in-process emulator, narrating each step. No arguments,
-    /// no network, no tenant.
+    /// The emulator is the binary `keyroll-emulator` now; this only says so.
+    #[command(hide = true)]
+    Emulator(cmd::demo::MovedEmulatorArgs),
+    /// Roll an application's certificate against a local emulator (`keyroll-emulator`, started and stopped
+    /// here), narrating each step. No arguments, no network, no tenant.
     Demo(cmd::demo::DemoArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish).
+    Completions(cmd::shell::CompletionsArgs),
+    /// Print the man page keyroll(1) in roff (`keyroll man | man -l -`).
+    Man(cmd::shell::ManArgs),
 }
 
 impl Command {
@@ -82,6 +89,8 @@ impl Command {
             }
             Command::Emulator(_) => ("emulator", output::Format::Table),
             Command::Demo(_) => ("demo", output::Format::Table),
+            Command::Completions(_) => ("completions", output::Format::Table),
+            Command::Man(_) => ("man", output::Format::Table),
         }
     }
 }
@@ -158,8 +167,10 @@ fn main() -> ExitCode {
         Command::Roll(a) => cmd::roll::run(a),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Auth(c) => cmd::auth::run(c),
-        Command::Emulator(a) => emulator_cmd::run(a),
+        Command::Emulator(a) => cmd::demo::moved_emulator(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Completions(a) => cmd::shell::completions(a),
+        Command::Man(a) => cmd::shell::man(a),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,4 @@
-//! Every way keyroll authenticates, end to end against `keyroll emulator`: a client certificate, an access
+//! Every way keyroll authenticates, end to end against `keyroll-emulator`: a client certificate, an access
 //! token from the environment, and managed identity (with its header secret never echoed).
 
 mod common;

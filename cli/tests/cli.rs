@@ -6,7 +6,6 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use keyroll_testkit::case;
-use keyroll_testkit::emulator::ChildEmulator;
 use keyroll_testkit::fixtures::{PASSWORD, fixtures};
 use keyroll_testkit::secrets::{self, Secret};
 use serde_json::Value;
@@ -836,38 +835,4 @@ fn proof_inspect_allows_no_clock_skew_where_the_emulator_allows_60_s() {
     let o = keyroll(&["proof", "inspect", far.as_str(), "--cert", "cert.pem"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("not_yet_valid"), "{}", stdout(&o));
-}
-
-/// `keyroll emulator` without `--ca-file` writes its CA to the temporary folder; stopped by SIGTERM (as a test
-/// harness or a service manager stops it), it must remove that file and exit 0, leaving nothing behind.
-#[cfg(unix)]
-#[test]
-fn emulator_removes_the_ca_file_it_generated_when_stopped_by_sigterm() {
-    let mut emu = ChildEmulator::start(env!("CARGO_BIN_EXE_keyroll"), &[]);
-    let ca = std::path::PathBuf::from(emu.ca());
-    assert!(ca.is_file(), "{} was not written", ca.display());
-    let status = emu.terminate();
-    assert!(
-        status.success(),
-        "SIGTERM must stop the emulator cleanly: {status}"
-    );
-    assert!(
-        !ca.exists(),
-        "{} is left behind after SIGTERM",
-        ca.display()
-    );
-}
-
-/// A CA file the caller named is the caller's: it stays after the emulator stops.
-#[cfg(unix)]
-#[test]
-fn emulator_keeps_a_named_ca_file_when_stopped() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    let mut emu = ChildEmulator::start(
-        env!("CARGO_BIN_EXE_keyroll"),
-        &["--ca-file", ca.to_str().unwrap()],
-    );
-    assert!(emu.terminate().success());
-    assert!(ca.is_file());
 }

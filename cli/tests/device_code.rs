@@ -1,4 +1,4 @@
-//! `--device-code` end to end against `keyroll emulator`: the code and page on stderr (stdout carries results
+//! `--device-code` end to end against `keyroll-emulator`: the code and page on stderr (stdout carries results
 //! only), the user approving it from elsewhere (the admin API), the token cache reused by the next command, sign
 //! out, and the refusals with their exit codes. No token or refresh token in any output.
 

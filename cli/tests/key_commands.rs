@@ -1,4 +1,4 @@
-//! `keyroll --help` and `keyroll key add|list|remove` end to end: the binary against `keyroll emulator` over
+//! `keyroll --help` and `keyroll key add|list|remove` end to end: the binary against `keyroll-emulator` over
 //! HTTPS, for every target form (application or service principal, by object id, appId or displayName) and
 //! both API versions. Each test asserts the exit code, the words a user reads, that no secret reaches stdout
 //! or stderr, and the object's final key set as the emulator's admin API reports it.

@@ -1,4 +1,4 @@
-//! `keyroll key add --repair` end to end against `keyroll emulator`: an object whose only certificate expired
+//! `keyroll key add --repair` end to end against `keyroll-emulator`: an object whose only certificate expired
 //! (addKey refuses it, the service says to use PATCH) gets a new one with every key kept; the app's own token
 //! is refused with the permission named; a private key is refused before anything is sent.
 

@@ -1,4 +1,4 @@
-//! `keyroll roll` with certificates in Key Vault, end to end against `keyroll emulator`: the next version is
+//! `keyroll roll` with certificates in Key Vault, end to end against `keyroll-emulator`: the next version is
 //! created in the vault and rolled to with neither private key ever leaving it; a re-run uses the version an
 //! earlier run made instead of creating another; and a missing vault permission is named with its role.
 

@@ -526,7 +526,6 @@ fn exit_codes_are_in_every_commands_help_and_the_readme() {
         &["key", "list"],
         &["roll"],
         &["scan"],
-        &["emulator"],
         &["demo"],
     ] {
         let _case = case(format!("{command:?}"));

@@ -1,4 +1,4 @@
-//! `keyroll password add|list|remove` end to end against `keyroll emulator`: the secret is printed once, on
+//! `keyroll password add|list|remove` end to end against `keyroll-emulator`: the secret is printed once, on
 //! stdout, and never on stderr, in the `-v` log or in an error; JSON documents match the published schema.
 
 mod common;

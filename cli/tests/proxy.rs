@@ -67,10 +67,10 @@ impl Proxy {
     }
 }
 
-/// `keyroll emulator` (over plain http with `plain_http`), from keyroll-testkit.
+/// `keyroll-emulator` (over plain http with `plain_http`), from keyroll-testkit.
 fn emulator(plain_http: bool) -> ChildEmulator {
     let extra: &[&str] = if plain_http { &["--http"] } else { &[] };
-    ChildEmulator::start(env!("CARGO_BIN_EXE_keyroll"), extra)
+    ChildEmulator::start(extra)
 }
 
 /// An application and a token that may read it.

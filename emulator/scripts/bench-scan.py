@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Inventory-scan benchmark of the emulator: starts `keyroll emulator --seed-count N` (N applications, each with its
+"""Inventory-scan benchmark of the emulator: starts `keyroll-emulator --seed-count N` (N applications, each with its
 service principal, a certificate on both and a client secret on the application), then pages both collections by
 raw HTTPS with $select=id,appId,displayName,keyCredentials,passwordCredentials&$top=999, as a scanner does, and
 prints the seed time, the scan time, the pages and bytes, and the emulator's RSS (VmRSS and the peak, VmHWM).
@@ -16,7 +16,7 @@ a = p.parse_args()
 work = tempfile.mkdtemp(prefix="keyroll-scan-")
 ca = os.path.join(work, "ca.pem")
 started = time.time()
-emu = subprocess.Popen([a.keyroll, "emulator", "--listen", "127.0.0.1:0", "--ca-file", ca,
+emu = subprocess.Popen([os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(a.keyroll), "keyroll-emulator"), "--listen", "127.0.0.1:0", "--ca-file", ca,
                         "--seed-count", str(a.count), "--read-budget", a.read_budget],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 try:

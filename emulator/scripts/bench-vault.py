@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Round trips of the emulated Key Vault, the calls a roll with vault-held keys makes: starts `keyroll emulator`,
+"""Round trips of the emulated Key Vault, the calls a roll with vault-held keys makes: starts `keyroll-emulator`,
 puts a certificate into the vault, grants an application, and times on one kept-alive HTTPS connection (as a
 client's pool does) GET /certificates/{name}, POST /keys/{name}/{version}/sign (RS256) and the certificate
 creation (POST create, then GET pending until completed, then GET the certificate). Prints the median and p90 of
@@ -16,7 +16,7 @@ p.add_argument("--key-size", type=int, default=2048)
 a = p.parse_args()
 work = tempfile.mkdtemp(prefix="keyroll-vault-")
 ca = os.path.join(work, "ca.pem")
-emu = subprocess.Popen([a.keyroll, "emulator", "--listen", "127.0.0.1:0", "--ca-file", ca],
+emu = subprocess.Popen([os.environ.get("KEYROLL_EMULATOR_BIN") or os.path.join(os.path.dirname(a.keyroll), "keyroll-emulator"), "--listen", "127.0.0.1:0", "--ca-file", ca],
                        stdout=subprocess.PIPE, text=True)
 try:
     info = json.loads(emu.stdout.readline())

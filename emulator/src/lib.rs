@@ -129,7 +129,7 @@ impl Default for EmulatorConfig {
     }
 }
 
-/// What a started emulator tells its user: the first line `keyroll emulator` prints.
+/// What a started emulator tells its user: the first line `keyroll-emulator` prints.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Endpoints {
     /// Graph base URL (append `/v1.0` or `/beta`).

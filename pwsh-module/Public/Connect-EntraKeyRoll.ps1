@@ -34,7 +34,7 @@ function Connect-EntraKeyRoll {
       with Connect-MgGraph or Connect-Entra -Scopes ..., whose session the cmdlets use when no Connect-EntraKeyRoll
       connection exists.
     -Environment selects the cloud (Global, USGov, USGovDoD, China, or the Azure PowerShell names); -GraphUrl,
-    -LoginUrl and -CaCertificate point at another endpoint such as the emulator (keyroll emulator).
+    -LoginUrl and -CaCertificate point at another endpoint such as the emulator (keyroll-emulator).
 
     .PARAMETER AccessToken
     An access token for Graph, as a SecureString (an empty one is refused).
@@ -114,7 +114,7 @@ function Connect-EntraKeyRoll {
     In an Azure Automation runbook or on an Azure VM.
 
     .EXAMPLE
-    $emulator = Start-Process keyroll -ArgumentList 'emulator', '--listen', '127.0.0.1:8443' -RedirectStandardOutput emulator.json -PassThru
+    $emulator = Start-Process keyroll-emulator -ArgumentList '--listen', '127.0.0.1:8443' -RedirectStandardOutput emulator.json -PassThru
     while (-not (Test-Path emulator.json) -or -not (Get-Content emulator.json -Raw)) { Start-Sleep -Milliseconds 100 }
     $emu = Get-Content emulator.json -TotalCount 1 | ConvertFrom-Json
     Connect-EntraKeyRoll -TenantId $tenant -ClientId $appId -CertificatePath .\current.pfx -GraphUrl $emu.graph_url -LoginUrl $emu.login_url -CaCertificate $emu.ca_cert

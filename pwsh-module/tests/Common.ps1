@@ -1,5 +1,5 @@
 # Shared by the Pester files: imports the *built* module ($env:ENTRAKEYROLL_MODULE, set by build.ps1 -Task Test)
-# and drives the emulator of `keyroll emulator` ($env:KEYROLL_BIN) on a free port. Windows PowerShell 5.1 syntax
+# and drives the emulator `keyroll-emulator` ($env:KEYROLL_EMULATOR_BIN) on a free port. Windows PowerShell 5.1 syntax
 # and APIs only (Compatibility51.Tests.ps1 checks this file too). Every file it creates is under $TestDrive,
 # which Pester removes.
 
@@ -49,16 +49,16 @@ namespace KrTest {
 }
 
 function Open-KrTestEmulator {
-    # Starts `keyroll emulator` on a free loopback port over HTTPS, waits for its first output line (complete,
+    # Starts `keyroll-emulator` on a free loopback port over HTTPS, waits for its first output line (complete,
     # with its newline), and returns its endpoints, CA file and tenant id (from GET /_emulator/info).
     param([string[]] $Arguments = @())
-    $bin = if ($env:KEYROLL_BIN) { $env:KEYROLL_BIN } else { 'keyroll' }
+    $bin = if ($env:KEYROLL_EMULATOR_BIN) { $env:KEYROLL_EMULATOR_BIN } else { 'keyroll-emulator' }
     $dir = Join-Path $TestDrive ('emulator-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
     $null = New-Item -ItemType Directory -Path $dir
     $stdout = Join-Path $dir 'stdout.txt'
     $stderr = Join-Path $dir 'stderr.txt'
     $ca = Join-Path $dir 'ca.pem'
-    $argv = @('emulator', '--listen', '127.0.0.1:0', '--ca-file', $ca) + $Arguments
+    $argv = @('--listen', '127.0.0.1:0', '--ca-file', $ca) + $Arguments
     $process = Start-Process -FilePath $bin -ArgumentList $argv -RedirectStandardOutput $stdout -RedirectStandardError $stderr -PassThru -NoNewWindow
     $deadline = (Get-Date).AddSeconds(30)
     $line = $null
@@ -73,7 +73,7 @@ function Open-KrTestEmulator {
     }
     if (-not $line) {
         if (-not $process.HasExited) { Stop-Process -Id $process.Id -Force }
-        throw "keyroll emulator did not start: $(Get-Content -LiteralPath $stderr -Raw -ErrorAction Ignore)"
+        throw "keyroll-emulator did not start: $(Get-Content -LiteralPath $stderr -Raw -ErrorAction Ignore)"
     }
     $info = $line | ConvertFrom-Json
     Initialize-KrTestTrust

@@ -6,7 +6,7 @@
 # KeyrollNative.Load's reasons for a library it cannot load and its refusal of a library of another ABI.
 # Builds no Rust: the native library comes from $KEYROLL_LIB_DIR (e.g. target/debug after `cargo build -p
 # keyroll-ffi`), else from $KEYROLL_PREBUILT_DIR (release builds for machines without Rust); the emulator from
-# $KEYROLL_BIN, else $KEYROLL_PREBUILT_DIR/keyroll, else target/debug/keyroll. With $KEYROLL_PACKAGED_MODULE (a laid-out
+# $KEYROLL_EMULATOR_BIN, else $KEYROLL_PREBUILT_DIR/keyroll-emulator, else target/debug/keyroll-emulator. With $KEYROLL_PACKAGED_MODULE (a laid-out
 # EntraKeyRoll module), its bin/Keyroll.dll and native library are tested instead. Exit 77 (skip) without dotnet.
 source "$(dirname "${BASH_SOURCE[0]}")/../../ffi/tests/support/common.sh"
 command -v dotnet >/dev/null || { echo "SKIPPED: dotnet is not installed (the .NET SDK 10 runs these tests)"; exit 77; }
@@ -29,15 +29,17 @@ elif [ -n "${KEYROLL_PREBUILT_DIR:-}" ]; then
   lib_dir="$(absolute "$KEYROLL_PREBUILT_DIR")"
 else
   echo "FAIL: no native library: set KEYROLL_LIB_DIR (e.g. target/debug after cargo build -p keyroll-ffi)" \
-    "or KEYROLL_PREBUILT_DIR (a folder with the release libkeyroll.so and keyroll)" >&2
+    "or KEYROLL_PREBUILT_DIR (a folder with the release libkeyroll.so and keyroll-emulator)" >&2
   exit 1
 fi
 lib="$lib_dir/libkeyroll.so"
 [ -f "$lib" ] || { echo "FAIL: no native library at $lib" >&2; exit 1; }
-if [ -z "${KEYROLL_BIN:-}" ] && [ -n "${KEYROLL_PREBUILT_DIR:-}" ]; then KEYROLL_BIN="$KEYROLL_PREBUILT_DIR/keyroll"; fi
-export KEYROLL_BIN="$(absolute "${KEYROLL_BIN:-target/debug/keyroll}")"
-[ -x "$KEYROLL_BIN" ] || { echo "FAIL: no emulator binary at $KEYROLL_BIN (set KEYROLL_BIN)" >&2; exit 1; }
-echo "native library $lib, emulator $KEYROLL_BIN" >&2
+if [ -z "${KEYROLL_EMULATOR_BIN:-}" ] && [ -n "${KEYROLL_PREBUILT_DIR:-}" ]; then
+  KEYROLL_EMULATOR_BIN="$KEYROLL_PREBUILT_DIR/keyroll-emulator"
+fi
+export KEYROLL_EMULATOR_BIN="$(absolute "${KEYROLL_EMULATOR_BIN:-target/debug/keyroll-emulator}")"
+[ -x "$KEYROLL_EMULATOR_BIN" ] || { echo "FAIL: no emulator binary at $KEYROLL_EMULATOR_BIN (set KEYROLL_EMULATOR_BIN)" >&2; exit 1; }
+echo "native library $lib, emulator $KEYROLL_EMULATOR_BIN" >&2
 
 # The helper libraries of LoadTests.cs: one of another ABI, and one whose dependency is gone after linking
 # (--no-as-needed keeps the dependency although nothing in it is used).

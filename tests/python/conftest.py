@@ -1,4 +1,4 @@
-"""Shared fixtures: a `keyroll emulator` process on a free port, and throw-away certificates."""
+"""Shared fixtures: a `keyroll-emulator` process on a free port, and throw-away certificates."""
 
 import datetime
 import json
@@ -54,17 +54,17 @@ class Emulator:
 
 
 def start_emulator(*args):
-    """Starts `keyroll emulator` on a free loopback port and reads its first JSON line."""
-    binary = os.environ.get("KEYROLL_BIN", os.path.join(ROOT, "target", "debug", "keyroll"))
+    """Starts `keyroll-emulator` on a free loopback port and reads its first JSON line."""
+    binary = os.environ.get("KEYROLL_EMULATOR_BIN", os.path.join(ROOT, "target", "debug", "keyroll-emulator"))
     proc = subprocess.Popen(
-        [binary, "emulator", "--listen", "127.0.0.1:0", *args],
+        [binary, "--listen", "127.0.0.1:0", *args],
         stdout=subprocess.PIPE,
         text=True,
     )
     line = proc.stdout.readline()
     if not line:
         proc.kill()
-        raise RuntimeError(f"{binary} emulator printed nothing")
+        raise RuntimeError(f"{binary} printed nothing")
     return Emulator(proc, json.loads(line))
 
 

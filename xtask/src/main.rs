@@ -21,6 +21,8 @@
 //! What it does not do: install cross-compilation toolchains (a `--target` needs its Rust target and linker),
 //! sign files, or publish.
 
+mod release;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
@@ -35,10 +37,14 @@ pub const MODULE: &str = "EntraKeyRoll";
 const USAGE: &str = "\
 usage: cargo xtask package [options]
        cargo xtask assembly [--framework <name>] [--profile <name>] --out <dir>
+       cargo xtask release [--out <dir>]
 
 package   builds the native library and the binding assembly and lays out out/EntraKeyRoll/<version>/
 assembly  builds only the binding assembly <dir>/Keyroll.dll (the recipe `package` uses; ffi/csharp/build.sh
           calls it), and prints its path
+release   the release folder <dir>/<version>/ (default out/release): the module folder and its .nupkg, the
+          keyroll and keyroll-emulator archives (completions, man page), a CycloneDX bill of materials and
+          SHA256SUMS; on Linux the natives are built with cargo zigbuild against glibc 2.17 and checked
 
 options:
   --target <triple>       Rust target to build the native library for (repeatable; default: this machine).
@@ -728,6 +734,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("package") => parse_package_args(&args[1..]).and_then(package),
         Some("assembly") => parse_package_args(&args[1..]).and_then(assembly),
+        Some("release") => release::release(&args[1..]),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

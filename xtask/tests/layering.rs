@@ -1,10 +1,12 @@
 //! The tiers of the workspace, read from `cargo metadata`'s resolved graph of normal (shipped) dependencies:
 //!
 //! ```text
-//! cli ──┬──> keyroll-client ──> keyroll-proto <── keyroll-emulator
+//! cli ──┬──> keyroll-client ──> keyroll-proto <── keyroll-emulator (the keyroll-emulator binary)
 //! ffi ──> keyroll-host ──┘
 //! keyroll-testkit: dev-dependency only
 //! ```
+//!
+//! The `keyroll` binary users install carries no emulator: no server code, no SQLite.
 //!
 //! The emulator is the judge everything is tested against: it depends on the rules (proto) and never on the
 //! client it judges, and it compiles no HTTP client. proto does no I/O: no HTTP, no async runtime under it.
@@ -129,4 +131,16 @@ fn client_host_and_faces_are_layered() {
     );
     assert_absent(&g, "keyroll-ffi", &["keyroll-emulator", "keyroll-testkit"]);
     assert_absent(&g, "keyroll-cli", &["keyroll-host", "keyroll-testkit"]);
+}
+
+/// The emulator is its own binary (`keyroll-emulator`): the CLI users install compiles neither it nor its
+/// server and SQLite (`rusqlite` bundles SQLite's C source), so `cargo tree -p keyroll-cli` lists none of them.
+#[test]
+fn the_cli_carries_no_emulator_and_no_sqlite() {
+    let g = graph();
+    assert_absent(
+        &g,
+        "keyroll-cli",
+        &["keyroll-emulator", "rusqlite", "libsqlite3-sys", "axum"],
+    );
 }

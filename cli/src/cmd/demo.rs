@@ -1,8 +1,12 @@
-//! `keyroll demo`: the embedded default. Starts the emulator in process, creates an application with a fresh
-//! certificate, and rolls it to a second certificate through the real HTTPS path, narrating each step.
+//! `keyroll demo`: the embedded default. Starts the emulator (`keyroll-emulator`, a binary of its own so that
+//! `keyroll` carries no server code) as a child process, creates an application with a fresh certificate, and
+//! rolls it to a second certificate through the real HTTPS path, narrating each step.
 //! No arguments, no network beyond loopback, no tenant.
 
-use std::process::ExitCode;
+use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +28,147 @@ use crate::exit::{CmdResult, Failure};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {}
+
+/// Whatever followed `keyroll emulator`, to say where the emulator went.
+#[derive(Args, Debug)]
+pub struct MovedEmulatorArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+/// `keyroll emulator ...`: the emulator moved to its own binary; the error names the command to run instead.
+pub fn moved_emulator(args: MovedEmulatorArgs) -> CmdResult {
+    let rest: Vec<String> = args
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    Err(Failure::input(anyhow::anyhow!(
+        "the emulator is not part of keyroll: run `keyroll-emulator{}{}` (shipped beside keyroll)",
+        if rest.is_empty() { "" } else { " " },
+        rest.join(" ")
+    )))
+}
+
+/// The variable naming the `keyroll-emulator` binary the demo starts.
+pub const EMULATOR_BIN_VARIABLE: &str = "KEYROLL_EMULATOR_BIN";
+
+/// Where `keyroll-emulator` is: the file `KEYROLL_EMULATOR_BIN` names, else the one beside this `keyroll`
+/// (as the release installs them), else the first on the PATH.
+fn emulator_program() -> Result<PathBuf, Failure> {
+    let name = format!("keyroll-emulator{}", std::env::consts::EXE_SUFFIX);
+    if let Some(path) = std::env::var_os(EMULATOR_BIN_VARIABLE) {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(fail(format!(
+                "{EMULATOR_BIN_VARIABLE} names {}, which is not a file: point it at the keyroll-emulator binary",
+                path.display()
+            )))
+        };
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&name)));
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|dir| dir.join(&name))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    beside
+        .into_iter()
+        .chain(on_path)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            fail(format!(
+                "the demo needs the emulator, {name}, and found it neither beside keyroll nor on the PATH: \
+                 install it beside keyroll (it is in the release's keyroll-emulator archive; from source: \
+                 cargo build -p keyroll-emulator) or set {EMULATOR_BIN_VARIABLE} to its path"
+            ))
+        })
+}
+
+/// A `keyroll-emulator` child on a free loopback port, killed and its CA file removed when dropped.
+struct ChildEmulator {
+    child: Child,
+    ca_file: PathBuf,
+    graph_url: String,
+    login_url: String,
+    ca_pem: String,
+}
+
+impl Drop for ChildEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.ca_file);
+    }
+}
+
+/// The endpoints line `keyroll-emulator` prints first.
+#[derive(Deserialize)]
+struct EndpointsLine {
+    graph_url: String,
+    login_url: String,
+}
+
+impl ChildEmulator {
+    fn start() -> Result<Self, Failure> {
+        let program = emulator_program()?;
+        let ca_file = std::env::temp_dir().join(format!(
+            "keyroll-demo-ca-{}-{}.pem",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        let child = Command::new(&program)
+            .args(["--listen", "127.0.0.1:0", "--ca-file"])
+            .arg(&ca_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| fail(format!("starting {}: {e}", program.display())))?;
+        let mut emu = ChildEmulator {
+            child,
+            ca_file,
+            graph_url: String::new(),
+            login_url: String::new(),
+            ca_pem: String::new(),
+        };
+        let mut line = String::new();
+        if let Some(out) = emu.child.stdout.take() {
+            // A read error leaves the line empty, which is reported below with the emulator's stderr.
+            let _ = BufReader::new(out).read_line(&mut line);
+        }
+        let endpoints: EndpointsLine = match serde_json::from_str(&line) {
+            Ok(e) => e,
+            Err(_) => {
+                let _ = emu.child.kill();
+                let mut err = String::new();
+                if let Some(mut e) = emu.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return Err(fail(format!(
+                    "{} did not start: {}",
+                    program.display(),
+                    err.trim()
+                )));
+            }
+        };
+        emu.graph_url = endpoints.graph_url;
+        emu.login_url = endpoints.login_url;
+        emu.ca_pem = std::fs::read_to_string(&emu.ca_file).map_err(|e| {
+            fail(format!(
+                "reading the emulator's CA {}: {e}",
+                emu.ca_file.display()
+            ))
+        })?;
+        Ok(emu)
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,15 +210,10 @@ async fn demo() -> CmdResult {
 
     step(
         1,
-        "Starting the local emulator of the identity platform and Graph (HTTPS, in memory)",
+        "Starting the local emulator of the identity platform and Graph (keyroll-emulator: HTTPS, in memory)",
     );
-    let emu = keyroll_emulator::start(keyroll_emulator::EmulatorConfig::default())
-        .await
-        .map_err(fail)?;
-    println!(
-        "    graph {}  login {}",
-        emu.endpoints.graph_url, emu.endpoints.login_url
-    );
+    let emu = ChildEmulator::start()?;
+    println!("    graph {}  login {}", emu.graph_url, emu.login_url);
 
     step(
         2,
@@ -103,7 +243,7 @@ async fn demo() -> CmdResult {
     );
 
     let http = http::build_client(&HttpOptions {
-        extra_roots_pem: emu.ca_pem.as_ref().map(|p| p.as_bytes().to_vec()),
+        extra_roots_pem: Some(emu.ca_pem.as_bytes().to_vec()),
         ..HttpOptions::default()
     })?;
 
@@ -112,10 +252,7 @@ async fn demo() -> CmdResult {
         "Registering an application that holds the current certificate",
     );
     let created: Created = http
-        .post(format!(
-            "{}/_emulator/applications",
-            emu.endpoints.graph_url
-        ))
+        .post(format!("{}/_emulator/applications", emu.graph_url))
         .json(&serde_json::json!({
             "displayName": "keyroll demo app",
             "certificates": [b64::encode_std(current.certificate.der())],
@@ -164,12 +301,8 @@ async fn demo() -> CmdResult {
         );
     }
 
-    let endpoints = Endpoints::custom(
-        Cloud::Global,
-        Some(&emu.endpoints.graph_url),
-        Some(&emu.endpoints.login_url),
-    )
-    .map_err(fail)?;
+    let endpoints = Endpoints::custom(Cloud::Global, Some(&emu.graph_url), Some(&emu.login_url))
+        .map_err(fail)?;
     let tenant = created.tenant_id.to_string();
     let client_id = created.app_id.to_string();
     let current_arc = Arc::new(current_id);
@@ -252,7 +385,7 @@ async fn demo() -> CmdResult {
         }
     };
 
-    emu.shutdown().await;
+    drop(emu);
     let ok = report.success
         && old_refused
         && report.final_keys.len() == 1

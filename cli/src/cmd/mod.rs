@@ -13,6 +13,7 @@ pub mod roll_output;
 pub mod roll_progress;
 pub mod roll_single;
 pub mod scan;
+pub mod shell;
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! What the CLI suites share: certificates written as PEM files, `keyroll emulator` as a child process (from
+//! What the CLI suites share: certificates written as PEM files, `keyroll-emulator` as a child process (from
 //! keyroll-testkit) with its admin API, running the `keyroll` binary, and the no-secret check on its output.
 
 #![allow(dead_code)]
@@ -100,9 +100,9 @@ pub fn sorted(v: &[&Pem]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------------------
 // The emulator as a child process (keyroll-testkit's harness), with ids as the strings the CLI takes.
 
-/// `keyroll emulator` with `extra` arguments.
+/// `keyroll-emulator` with `extra` arguments.
 pub fn emulator(extra: &[&str]) -> Emu {
-    Emu(ChildEmulator::start(env!("CARGO_BIN_EXE_keyroll"), extra))
+    Emu(ChildEmulator::start(extra))
 }
 
 pub struct Emu(pub ChildEmulator);

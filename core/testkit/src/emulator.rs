@@ -4,8 +4,8 @@
 //!   mint tokens, set faults, read `info`. Async, over any `reqwest::Client` that trusts the emulator.
 //! - [`start`] / [`start_with`]: an in-process emulator ([`Harness`]) with an HTTP client that trusts exactly
 //!   its CA, and Graph clients of every kind pointed at it (for the client and host suites).
-//! - [`ChildEmulator`]: `keyroll emulator` started as a child process (for the CLI suites, which run the
-//!   binary), with the same admin API as blocking calls.
+//! - [`ChildEmulator`]: the `keyroll-emulator` binary ([`emulator_bin`]) started as a child process (for the
+//!   CLI suites, which run binaries), with the same admin API as blocking calls.
 //! - [`certs`]: a handful of RSA certificates made once per process.
 //! - The emulated Key Vault (at the emulator's root URL, [`Harness::vault_url`]): [`Admin::vault_certificate`]
 //!   puts a certificate with a non-exportable key into it, [`Admin::vault_grant`] grants a principal its
@@ -14,7 +14,7 @@
 //! Panics on any failure: it is test support.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -633,8 +633,67 @@ pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
     }
 }
 
-/// `keyroll emulator` run as a child process (the CLI suites test the binary, emulator included), killed when
-/// dropped. Its admin API is offered as blocking calls: the CLI tests are synchronous.
+/// The variable naming the `keyroll-emulator` binary, as the test command and the scripts pass it around
+/// (beside `KEYROLL_BIN`).
+pub const EMULATOR_BIN_VARIABLE: &str = "KEYROLL_EMULATOR_BIN";
+
+/// The `keyroll-emulator` binary: the file `KEYROLL_EMULATOR_BIN` names (the test command sets it after
+/// building the workspace), else the one of this test's own target folder and profile, brought up to date once
+/// per process by `cargo build -p keyroll-emulator` (a suite of another package cannot name another package's
+/// binary to Cargo, and a stale emulator would test old code).
+pub fn emulator_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(path) = std::env::var_os(EMULATOR_BIN_VARIABLE) {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "{EMULATOR_BIN_VARIABLE}={} is not a file: build it (cargo build -p keyroll-emulator) or unset it",
+                path.display()
+            );
+            return path;
+        }
+        // target/<profile>/deps/<test binary>, or target/<profile>/<binary>.
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let mut profile_dir = exe.parent().expect("the test binary's folder").to_path_buf();
+        if profile_dir.ends_with("deps") {
+            profile_dir.pop();
+        }
+        let target_dir = profile_dir.parent().expect("the target folder");
+        let profile = profile_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("the profile folder's name");
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--quiet", "-p", "keyroll-emulator", "--bin", "keyroll-emulator"])
+            .arg("--target-dir")
+            .arg(target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        match profile {
+            "debug" => {}
+            "release" => {
+                build.arg("--release");
+            }
+            other => {
+                build.args(["--profile", other]);
+            }
+        }
+        let out = build.output().expect("run cargo build -p keyroll-emulator");
+        assert!(
+            out.status.success(),
+            "cargo build -p keyroll-emulator failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = profile_dir.join(format!("keyroll-emulator{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.is_file(), "{} was not built", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// `keyroll-emulator` run as a child process (the CLI suites test binaries), killed when dropped. Its admin
+/// API is offered as blocking calls: the CLI tests are synchronous.
 pub struct ChildEmulator {
     child: Child,
     /// The Graph (and login) URL it printed.
@@ -656,16 +715,23 @@ impl Drop for ChildEmulator {
 }
 
 impl ChildEmulator {
-    /// Runs `keyroll_bin emulator --listen 127.0.0.1:0 <extra>` and reads the endpoints line it prints.
-    pub fn start(keyroll_bin: impl AsRef<Path>, extra: &[&str]) -> ChildEmulator {
-        let mut child = Command::new(keyroll_bin.as_ref())
-            .args(["emulator", "--listen", "127.0.0.1:0"])
+    /// Runs `keyroll-emulator --listen 127.0.0.1:0 <extra>` ([`emulator_bin`]) and reads the endpoints line it
+    /// prints.
+    pub fn start(extra: &[&str]) -> ChildEmulator {
+        Self::start_bin(emulator_bin(), extra)
+    }
+
+    /// Runs the emulator binary `bin` (the emulator's own suites name theirs) with `--listen 127.0.0.1:0
+    /// <extra>` and reads the endpoints line it prints.
+    pub fn start_bin(bin: impl AsRef<Path>, extra: &[&str]) -> ChildEmulator {
+        let mut child = Command::new(bin.as_ref())
+            .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start keyroll emulator");
+            .expect("start keyroll-emulator");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped stdout"))
             .read_line(&mut line)

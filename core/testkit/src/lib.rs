@@ -1,7 +1,7 @@
 //! # keyroll-testkit
 //!
 //! What keyroll's test suites share, so that no suite rewrites it: certificate fixtures in every format users
-//! bring ([`fixtures`]), the emulator harness (in process or as `keyroll emulator`) with its admin client and
+//! bring ([`fixtures`]), the emulator harness (in process or as the `keyroll-emulator` binary) with its admin client and
 //! Graph clients pointed at it ([`emulator`]), and the one check that no secret reaches what users read
 //! ([`secrets`]), and servers that are not the service expected ([`servers`]). A dev-dependency only: no shipped crate depends on it (xtask's layering test checks).
 

@@ -12,22 +12,22 @@ cleanup() {
 trap cleanup EXIT
 
 # The native library and the emulator binary: the debug builds (target/debug), or, on a machine that cannot build
-# Rust, the verified release builds scripts/test.sh names in KEYROLL_PREBUILT_DIR (libkeyroll.so, keyroll).
+# Rust, the verified release builds scripts/test.sh names in KEYROLL_PREBUILT_DIR (libkeyroll.so, keyroll-emulator).
 build_native() {
   if [ -n "${KEYROLL_PREBUILT_DIR:-}" ]; then
-    export KEYROLL_LIB_DIR="$KEYROLL_PREBUILT_DIR" KEYROLL_BIN="$KEYROLL_PREBUILT_DIR/keyroll"
+    export KEYROLL_LIB_DIR="$KEYROLL_PREBUILT_DIR" KEYROLL_EMULATOR_BIN="$KEYROLL_PREBUILT_DIR/keyroll-emulator"
     echo "using the prebuilt native library and emulator in $KEYROLL_PREBUILT_DIR" >&2
     return 0
   fi
   cargo build --quiet -p keyroll-ffi >&2
-  [ -x target/debug/keyroll ] || cargo build --quiet -p keyroll-cli --bin keyroll >&2
+  [ -x target/debug/keyroll-emulator ] || cargo build --quiet -p keyroll-emulator --bin keyroll-emulator >&2
   export KEYROLL_LIB_DIR="$root/target/debug"
 }
 
-# Starts `keyroll emulator` over HTTPS and sets GRAPH_URL, LOGIN_URL, CA_CERT, TENANT_ID.
+# Starts `keyroll-emulator` over HTTPS and sets GRAPH_URL, LOGIN_URL, CA_CERT, TENANT_ID.
 start_emulator() {
-  local bin="${KEYROLL_BIN:-$root/target/debug/keyroll}"
-  "$bin" emulator --listen 127.0.0.1:0 >"$work/emulator.out" 2>"$work/emulator.err" &
+  local bin="${KEYROLL_EMULATOR_BIN:-$root/target/debug/keyroll-emulator}"
+  "$bin" --listen 127.0.0.1:0 >"$work/emulator.out" 2>"$work/emulator.err" &
   emulator_pid=$!
   for _ in $(seq 1 200); do
     [ -s "$work/emulator.out" ] && break

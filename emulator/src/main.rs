@@ -1,4 +1,7 @@
-//! `keyroll emulator`: serves the local identity platform + Graph until SIGINT / SIGTERM.
+//! `keyroll-emulator`: serves the local identity platform + Graph until SIGINT / SIGTERM.
+//!
+//! A binary of its own, apart from `keyroll`, so that the CLI users install carries no server code and no
+//! SQLite; the test suites, the demo and rehearsals start this one.
 //!
 //! The first line on stdout is one JSON object with `graph_url`, `login_url`, `vault_url` (the emulated Key
 //! Vault) and `ca_cert`, so that scripts and test fixtures can start it on port 0 and read where it listens.
@@ -6,18 +9,22 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use std::time::Duration;
+use clap::Parser as _;
 
 use keyroll_emulator::admin::BulkSeed;
 use keyroll_emulator::{
     ConnectionLimits, EmulatorConfig, FaultConfig, FaultRule, ReadBudget, WriteBudget,
 };
 
-/// Arguments of `keyroll emulator`.
-#[derive(Debug, clap::Args)]
-pub struct EmulatorArgs {
+/// Serve the local emulator of the Microsoft identity platform, Graph and Key Vault (for rehearsals and
+/// tests). The first line on stdout is a JSON object with graph_url, login_url, vault_url and ca_cert.
+#[derive(Debug, clap::Parser)]
+#[command(name = "keyroll-emulator", version, about)]
+struct EmulatorArgs {
     /// Loopback address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -158,12 +165,27 @@ impl EmulatorArgs {
     }
 }
 
-/// Runs the emulator until SIGINT or SIGTERM.
-pub fn run(args: EmulatorArgs) -> crate::exit::CmdResult {
-    // A bad option is bad input (exit 2); failing to start or serve is exit 1.
-    let config = args.config().map_err(crate::exit::Failure::input)?;
-    serve(config, args.seed_count).map_err(|error| crate::exit::Failure { code: 1, error })?;
-    Ok(std::process::ExitCode::SUCCESS)
+/// Runs the emulator until SIGINT or SIGTERM. Exit codes as `keyroll`'s: 2 for a bad option (clap's own
+/// mistakes included), 1 when it cannot start or serve.
+fn main() -> ExitCode {
+    let args = EmulatorArgs::parse();
+    let config = match args.config() {
+        Ok(config) => config,
+        Err(e) => return report(&e, 2),
+    };
+    match serve(config, args.seed_count) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e, 1),
+    }
+}
+
+/// Prints the error and its causes on stderr, as `keyroll` does, and gives the exit code.
+fn report(error: &anyhow::Error, code: u8) -> ExitCode {
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(code)
 }
 
 fn serve(config: EmulatorConfig, seed_count: Option<u32>) -> anyhow::Result<()> {
@@ -271,18 +293,17 @@ impl StopSignal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser as _;
-
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: EmulatorArgs,
-    }
 
     fn config(argv: &[&str]) -> anyhow::Result<EmulatorConfig> {
         let mut full = vec!["keyroll-emulator"];
         full.extend_from_slice(argv);
-        Cli::try_parse_from(full)?.args.config()
+        EmulatorArgs::try_parse_from(full)?.config()
+    }
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        EmulatorArgs::command().debug_assert();
     }
 
     #[test]
