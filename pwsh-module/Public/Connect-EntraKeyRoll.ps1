@@ -268,7 +268,9 @@ function Connect-EntraKeyRoll {
     if ($failure) { $PSCmdlet.ThrowTerminatingError($failure) }
     # Only now, with the new connection made, is the previous one replaced.
     if ($script:KrConnection) { Close-KrConnection -Connection $script:KrConnection }
-    $script:KrConnection = [pscustomobject]@{ Connection = $connection; Signer = $signer; Transient = $false; Source = 'Connect-EntraKeyRoll' }
+    # A user's sign-in keeps the settings that name its cache entry, for Disconnect-EntraKeyRoll's sign-out.
+    $signedIn = if ($PSCmdlet.ParameterSetName -eq 'DeviceCode') { $settings } else { $null }
+    $script:KrConnection = [pscustomobject]@{ Connection = $connection; Signer = $signer; Transient = $false; Source = 'Connect-EntraKeyRoll'; SignIn = $signedIn }
     Write-Verbose "connected to $(Get-KrProperty $description 'graphUrl') as $(Get-KrProperty $description 'credential')"
     [pscustomobject]@{
         PSTypeName = 'EntraKeyRoll.Connection'

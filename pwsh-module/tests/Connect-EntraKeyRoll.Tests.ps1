@@ -159,7 +159,8 @@ Describe 'Connect-EntraKeyRoll -UseDeviceCode' {
         $script:dc = @{ UseDeviceCode = $true; TenantId = $emu.TenantId; Scopes = 'Application.ReadWrite.All'; GraphUrl = $emu.GraphUrl; LoginUrl = $emu.LoginUrl; CaCertificate = $emu.CaCert }
     }
     AfterAll { Disconnect-EntraKeyRoll; Remove-Item Env:KEYROLL_TOKEN_CACHE -ErrorAction Ignore }
-    AfterEach { Disconnect-EntraKeyRoll }
+    # Disconnect-EntraKeyRoll signs the user out (tested below): the tests that reuse the cache keep the sign-in.
+    AfterEach { Disconnect-EntraKeyRoll -KeepSignIn }
 
     It 'shows the code as Connect-MgGraph does, waits for the approval, then lists keys and adds one' {
         $current = Get-KrTestCertificate 'CN=device code current'
@@ -193,6 +194,21 @@ Describe 'Connect-EntraKeyRoll -UseDeviceCode' {
         @((Invoke-KrEmulatorAdmin $emu 'GET' 'devicecodes').value).Count | Should -Be 0
         ($out | Out-String) | Should -Not -Match ([regex]::Escape($token.Substring(0, 30)))
         @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })[0].Credential | Should -Match 'ada@contoso.example'
+    }
+
+    It 'signs the user out on Disconnect-EntraKeyRoll, as Disconnect-MgGraph does: the next sign-in asks for a code' {
+        $null = Connect-EntraKeyRoll @dc -InformationAction SilentlyContinue
+        (([System.IO.File]::ReadAllText($cache) | ConvertFrom-Json).entries.PSObject.Properties | Measure-Object).Count | Should -Be 1
+        Disconnect-EntraKeyRoll -WhatIf
+        (([System.IO.File]::ReadAllText($cache) | ConvertFrom-Json).entries.PSObject.Properties | Measure-Object).Count | Should -Be 1
+        $out = Disconnect-EntraKeyRoll -Verbose 4>&1
+        ($out | Out-String) | Should -Match 'signed out: 1 sign-in'
+        $entries = if (Test-Path -LiteralPath $cache) { @(([System.IO.File]::ReadAllText($cache) | ConvertFrom-Json).entries.PSObject.Properties) } else { @() }
+        $entries.Count | Should -Be 0
+        $approver = Start-KrTestApprover $emu $approve
+        $null = Connect-EntraKeyRoll @dc -InformationVariable shown
+        $code = Wait-KrTestApprover $approver
+        ($shown | Out-String) | Should -Match ([regex]::Escape($code))
     }
 
     It 'says clearly when the code is declined or expires, naming -UseDeviceCode' {

@@ -156,7 +156,7 @@ CONTRACT = {
             "Proxy": P(type="string"),
             "ApiVersion": P(type="string", validate_set=["v1.0", "beta"]),
         }),
-    "Disconnect-EntraKeyRoll": P(should_process=False, params={}),
+    "Disconnect-EntraKeyRoll": P(should_process=True, confirm_impact="Low", params={"KeepSignIn": P(type="switch")}),
     "Enable-EntraKeyRollAlias": P(should_process=False, params={"PassThru": P(type="switch")}),
 }
 
