@@ -361,7 +361,11 @@ fn sbom(ws: &Workspace, triple: &str, commit_time: &str) -> Result<serde_json::V
         if let Some(d) = p["description"].as_str() {
             c["description"] = json!(d.trim());
         }
-        if let Some(sum) = checksums.get(&(name, version)) {
+        if let Some(note) = vendored_note(p) {
+            // A patched copy under vendor/ ([patch.crates-io]) is not the crates.io crate its purl names: no
+            // checksum of that crate applies, and the bill says where the copy is and why.
+            c["pedigree"] = json!({ "notes": note });
+        } else if let Some(sum) = checksums.get(&(name, version)) {
             c["hashes"] = json!([{ "alg": "SHA-256", "content": sum }]);
         }
         components.push(c);
@@ -393,6 +397,20 @@ fn sbom(ws: &Workspace, triple: &str, commit_time: &str) -> Result<serde_json::V
         "components": components,
         "dependencies": dependencies,
     }))
+}
+
+/// For a crate built from a patched copy under `vendor/` (no registry source), what the bill of materials says
+/// of it.
+fn vendored_note(package: &serde_json::Value) -> Option<String> {
+    if !package["source"].is_null() {
+        return None;
+    }
+    let manifest = package["manifest_path"].as_str()?.replace('\\', "/");
+    let at = manifest.find("/vendor/")?;
+    let folder = manifest[at + 1..].trim_end_matches("/Cargo.toml");
+    Some(format!(
+        "patched copy of the crates.io crate in {folder}, used through [patch.crates-io]; the change is described in vendor/README.md"
+    ))
 }
 
 fn sha256_file(path: &Path) -> Result<String, Error> {
@@ -523,6 +541,20 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_vendored_patched_crate_is_named_as_such_and_a_registry_one_is_not() {
+        let vendored = json!({"name": "p12-keystore", "source": null,
+            "manifest_path": "/src/keyroll/vendor/p12-keystore/Cargo.toml"});
+        let note = vendored_note(&vendored).expect("a vendored crate");
+        assert!(note.contains("vendor/p12-keystore"), "{note}");
+        let registry = json!({"name": "serde", "source": "registry+https://github.com/rust-lang/crates.io-index",
+            "manifest_path": "/home/u/.cargo/registry/src/serde/Cargo.toml"});
+        assert_eq!(vendored_note(&registry), None);
+        let member = json!({"name": "keyroll-cli", "source": null, "manifest_path": "/src/keyroll/cli/Cargo.toml"});
+        assert_eq!(vendored_note(&member), None);
+    }
 
     #[test]
     fn lock_checksums_are_read_per_name_and_version() {
