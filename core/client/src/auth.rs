@@ -305,8 +305,8 @@ pub enum AuthError {
         /// Its message.
         detail: String,
     },
-    /// Network or TLS failure.
-    #[error("cannot reach the token endpoint {url}: {detail}")]
+    /// Network or TLS failure on the way to a sign-in endpoint (token, device code, managed identity).
+    #[error("cannot reach the sign-in endpoint {url}: {detail}")]
     Transport {
         /// The URL (no secrets in it).
         url: String,
