@@ -287,35 +287,16 @@ fn unknown_client(client_id: &str, tenant: &str) -> ApiError {
     )
 }
 
-fn param<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
-    form.get(name)
-        .map(String::as_str)
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::oauth(
-                "invalid_request",
-                900144,
-                format!("The request body must contain the following parameter: '{name}'."),
-            )
-        })
-}
-
 /// `POST /{tenant}/oauth2/v2.0/devicecode` (client_id, scope): the device authorization response.
 pub async fn start(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).map_err(|_| {
-        ApiError::oauth(
-            "invalid_request",
-            900144,
-            "The request body must be application/x-www-form-urlencoded.",
-        )
-    })?;
+    let form = crate::identity::form(&body)?;
     let tenant_id = crate::identity::resolve_tenant(&state, &tenant)?;
-    let client_id = param(&form, "client_id")?;
-    let scope = param(&form, "scope")?;
+    let client_id = crate::identity::required(&form, "client_id")?;
+    let scope = crate::identity::required(&form, "scope")?;
     let client = Uuid::parse_str(client_id).map_err(|_| unknown_client(client_id, &tenant))?;
     if public_client(&state, tenant_id, client)?.is_none() {
         return Err(unknown_client(client_id, &tenant));
@@ -370,8 +351,8 @@ pub fn redeem(
     origin: &str,
     form: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let client_id = param(form, "client_id")?;
-    let device_code = param(form, "device_code")?;
+    let client_id = crate::identity::required(form, "client_id")?;
+    let device_code = crate::identity::required(form, "device_code")?;
     if form.contains_key("client_secret") || form.contains_key("client_assertion") {
         return Err(ApiError::oauth(
             "invalid_client",
@@ -468,8 +449,8 @@ pub fn refresh(
     origin: &str,
     form: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let client_id = param(form, "client_id")?;
-    let token = param(form, "refresh_token")?;
+    let client_id = crate::identity::required(form, "client_id")?;
+    let token = crate::identity::required(form, "refresh_token")?;
     let key = hash(token);
     let grant = {
         let mut map = lock(&state.device.refresh);

@@ -50,10 +50,13 @@ pub async fn jwks() -> Response {
     axum::Json(json!({"keys": []})).into_response()
 }
 
-fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+pub(crate) fn required<'a>(
+    form: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<&'a str, ApiError> {
     form.get(name)
         .map(String::as_str)
-        .filter(|v| !v.is_empty())
+        .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| {
             ApiError::oauth(
                 "invalid_request",
@@ -61,6 +64,18 @@ fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str
                 format!("The request body must contain the following parameter: '{name}'."),
             )
         })
+}
+
+/// The form of a POST to the identity platform's endpoints (token, device code), refused as the service refuses a
+/// body that is not `application/x-www-form-urlencoded`.
+pub(crate) fn form(body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| {
+        ApiError::oauth(
+            "invalid_request",
+            900144,
+            "The request body must be application/x-www-form-urlencoded.",
+        )
+    })
 }
 
 /// The resource scopes of a request (without the OIDC ones MSAL adds).
@@ -156,13 +171,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).map_err(|_| {
-        ApiError::oauth(
-            "invalid_request",
-            900144,
-            "The request body must be application/x-www-form-urlencoded.",
-        )
-    })?;
+    let form = form(&body)?;
     let tenant_id = resolve_tenant(&state, &tenant)?;
     let grant = required(&form, "grant_type")?;
     match grant {
